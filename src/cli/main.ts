@@ -1,0 +1,162 @@
+/**
+ * The only error boundary and the only place that exits. It maps every
+ * error to a message and an exit code: CliError subclasses are user
+ * errors (one line and a hint, the stack only with --verbose); anything
+ * else is a bug and says so.
+ */
+import { readFileSync } from 'node:fs';
+import { CommanderError, type Command } from 'commander';
+import { CliError, ExitCode, UsageError } from '../errors.js';
+import { Output, wantColor } from '../io/output.js';
+import { redact } from '../io/redact.js';
+import { createProgram, type CommandModule } from './program.js';
+import { isCI, resolveCwd, systemClock, type Ctx, type GlobalFlags } from './context.js';
+
+export interface Process {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  cwd(): string;
+  stdin: NodeJS.ReadStream;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+function readVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Flags the boundary needs even when commander never got to parse them. */
+function earlyFlags(argv: string[]): { json: boolean; verbose: boolean; quiet: boolean; noColor: boolean } {
+  const args = argv.slice(2);
+  const end = args.indexOf('--');
+  const own = end === -1 ? args : args.slice(0, end);
+  return {
+    json: own.includes('--json'),
+    verbose: own.includes('--verbose') || own.includes('-v'),
+    quiet: own.includes('--quiet') || own.includes('-q'),
+    noColor: own.includes('--no-color'),
+  };
+}
+
+export async function main(argv: string[], proc: Process = process): Promise<never> {
+  const early = earlyFlags(argv);
+  let out = new Output({
+    json: early.json,
+    quiet: early.quiet,
+    verbose: early.verbose,
+    color: wantColor({ env: proc.env, noColorFlag: early.noColor, json: early.json, isTTY: Boolean(proc.stderr.isTTY) }),
+    stdout: proc.stdout,
+    stderr: proc.stderr,
+  });
+
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) process.exit(ExitCode.cancelled);
+    controller.abort(new Error(`received ${sig}`));
+    // Work that does not watch the signal still ends, after a grace period.
+    setTimeout(() => process.exit(ExitCode.cancelled), 10_000).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let code: number = ExitCode.ok;
+  const runner = async <O, R>(load: () => Promise<CommandModule<O, R>>, opts: O, command: Command) => {
+    const g = command.optsWithGlobals() as Record<string, unknown>;
+    const flags: GlobalFlags = {
+      json: Boolean(g.json),
+      verbose: Boolean(g.verbose),
+      quiet: Boolean(g.quiet),
+      color: g.color !== false,
+      cwd: typeof g.cwd === 'string' ? g.cwd : undefined,
+      marketplace: typeof g.marketplace === 'string' ? g.marketplace : undefined,
+    };
+    out = new Output({
+      json: flags.json,
+      quiet: flags.quiet,
+      verbose: flags.verbose,
+      color: wantColor({ env: proc.env, noColorFlag: !flags.color, json: flags.json, isTTY: Boolean(proc.stderr.isTTY) }),
+      stdout: proc.stdout,
+      stderr: proc.stderr,
+    });
+    let base: string;
+    try {
+      base = proc.cwd();
+    } catch {
+      throw new UsageError('the current directory no longer exists', { hint: 'cd into an existing directory, or pass -C <dir>' });
+    }
+    const ctx: Ctx = {
+      cwd: resolveCwd(base, flags.cwd),
+      env: proc.env,
+      out,
+      flags,
+      interactive: Boolean(proc.stdin.isTTY) && !isCI(proc.env) && !(opts as { yes?: boolean }).yes && !flags.json,
+      stdin: proc.stdin,
+      clock: systemClock,
+      signal: controller.signal,
+    };
+    const mod = await load();
+    const result = await mod.run(opts, ctx);
+    if (flags.json) out.writeJson(result);
+    else mod.render?.(result, ctx);
+    code = mod.exitCode?.(result) ?? ExitCode.ok;
+  };
+
+  const program = createProgram(readVersion(), runner);
+  const configure = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.configureOutput({
+      writeOut: (s) => proc.stdout.write(s),
+      writeErr: (s) => proc.stderr.write(s),
+      outputError: () => {
+        /* printed by the boundary below */
+      },
+    });
+    cmd.commands.forEach(configure);
+  };
+  configure(program);
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    code = report(err, out);
+  }
+  process.exit(code);
+}
+
+function report(err: unknown, out: Output): number {
+  if (err instanceof CommanderError) {
+    if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') {
+      return ExitCode.ok;
+    }
+    if (err.code === 'commander.help') return ExitCode.usage;
+    const message = err.message.replace(/^error:\s*/, '');
+    return report(new UsageError(message, { hint: 'run with --help to see the commands and flags' }), out);
+  }
+  if (err instanceof CliError) {
+    if (out.json) {
+      out.writeJson({
+        error: { code: err.code, message: redact(err.message), hint: err.hint, exitCode: err.exitCode, ...err.details },
+      });
+    }
+    out.error(redact(err.message));
+    if (err.hint) out.stderr.write(`  ${out.c.dim(`hint: ${redact(err.hint)}`)}\n`);
+    if (out.verbose) {
+      out.stderr.write(`${redact(err.stack ?? '')}\n`);
+      if (err.cause) out.stderr.write(`caused by: ${redact(String((err.cause as Error).stack ?? err.cause))}\n`);
+    }
+    return err.exitCode;
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  if (out.json) out.writeJson({ error: { code: 'INTERNAL', message: redact(e.message), exitCode: 1 } });
+  out.error(`unexpected internal error: ${redact(e.message)}`);
+  out.stderr.write(`${redact(e.stack ?? '')}\n`);
+  out.stderr.write('This is a bug in plexichat-plugin-cli; please report it with the output above.\n');
+  return ExitCode.failed;
+}

@@ -1,0 +1,186 @@
+/**
+ * Every command and flag is declared here. Actions import their command
+ * module only when that command runs, so `--help` and `--version` stay close
+ * to bare Node start-up. Declare no option defaults that env or config must
+ * be able to override.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { Ctx } from './context.js';
+
+/** What a command module exports: work that returns data, and its rendering. */
+export interface CommandModule<O, R> {
+  run(opts: O, ctx: Ctx): Promise<R>;
+  /** Human rendering of the result (not called under --json). */
+  render?(result: R, ctx: Ctx): void;
+  /** Exit code for a result that is data but still a failure (e.g. validation errors). */
+  exitCode?(result: R): number;
+}
+
+export type Runner = <O, R>(
+  load: () => Promise<CommandModule<O, R>>,
+  opts: O,
+  command: Command,
+) => Promise<void>;
+
+function int(name: string, min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`${name} must be a whole number.`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}.`);
+    return n;
+  };
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError('expected a number of seconds greater than 0.');
+  }
+  return n;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+export function createProgram(version: string, runner: Runner): Command {
+  const program = new Command('plexichat-plugin');
+  program
+    .description('Scaffold, validate, test, package and publish PlexiChat plugins.')
+    .version(version, '-V, --version', 'print the version')
+    .option('--json', 'print one JSON document on stdout (for scripts)')
+    .option('-v, --verbose', 'show details and stack traces')
+    .option('-q, --quiet', 'print only results and errors')
+    .option('--no-color', 'disable colours (NO_COLOR and FORCE_COLOR are honoured too)')
+    .option('-C, --cwd <dir>', 'run as if started in <dir>')
+    .option('--marketplace <url>', 'marketplace URL (or PLEXICHAT_MARKETPLACE_URL)')
+    .showSuggestionAfterError(true)
+    .enablePositionalOptions(false);
+
+  program
+    .command('init')
+    .argument('[dir]', 'directory to create the plugin in (default: the current directory)')
+    .description('scaffold a new plugin project from a template')
+    .option('--name <name>', 'plugin name (snake_case, 3-64 characters)')
+    .option('--category <category>', 'marketplace category')
+    .option('--template <template>', 'template to use (minimal, analytics)')
+    .option('--description <text>', 'one-line description')
+    .option('--author <name>', 'author shown in the marketplace')
+    .option('--license <spdx>', 'licence identifier, e.g. MIT')
+    .option('-y, --yes', 'do not prompt; use flags and defaults')
+    .option('-f, --force', 'scaffold into a non-empty directory, replacing files it generates')
+    .action((dir: string | undefined, opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/init.js'), { dir, ...opts }, cmd),
+    );
+
+  program
+    .command('validate')
+    .description('check config/plugin.yaml and cross-check it against the code in src/')
+    .option('--strict', 'treat warnings as errors')
+    .action((opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/validate.js'), opts, cmd),
+    );
+
+  program
+    .command('test')
+    .argument('[pytestArgs...]', 'arguments passed to pytest (after --)')
+    .description("run the plugin's pytest suite with the bundled Python SDK")
+    .option('--python <path>', 'Python interpreter to use (or PLEXICHAT_PYTHON)')
+    .option('--coverage', 'measure coverage (needs pytest-cov)')
+    .option('--timeout <seconds>', 'kill the test run after this many seconds', seconds)
+    .action((pytestArgs: string[], opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/test.js'), { pytestArgs, ...opts }, cmd),
+    );
+
+  program
+    .command('build')
+    .description('validate, then package dist/<name>-<version>.zip and its .sha256')
+    .option('-o, --out <dir>', 'output directory (default: dist)')
+    .option('--dry-run', 'list what would be packed, write nothing')
+    .option('--explain', 'with --dry-run: show the rule that kept or dropped each file')
+    .option('--include-tests', 'pack tests/ too')
+    .option('--allow-secret <path>', 'pack this file although it looks like a secret (repeatable)', collect)
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/build.js'), opts, cmd));
+
+  program
+    .command('verify')
+    .argument('<archive>', 'plugin archive (.zip)')
+    .description('check an archive the way the marketplace will')
+    .action((archive: string, opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/verify.js'), { archive, ...opts }, cmd),
+    );
+
+  const mp = program.command('marketplace').description('publish through the PlexiChat marketplace');
+
+  mp.command('login')
+    .description('store a marketplace token (prompted on a TTY, or --token-stdin)')
+    .option('--token-stdin', 'read the token from standard input')
+    .action((opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/marketplace/login.js'), opts, cmd),
+    );
+  mp.command('logout')
+    .description('forget the stored token')
+    .action((opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/marketplace/logout.js'), opts, cmd),
+    );
+  mp.command('whoami')
+    .description('show who the token belongs to')
+    .action((opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/marketplace/whoami.js'), opts, cmd),
+    );
+  mp.command('prepare')
+    .description('write the marketplace listing next to the archive and check it is complete')
+    .action((opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/marketplace/prepare.js'), opts, cmd),
+    );
+  mp.command('submit')
+    .description('upload the archive and listing for review')
+    .option('--timeout <seconds>', 'give up after this many seconds in all', seconds)
+    .action((opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/marketplace/submit.js'), opts, cmd),
+    );
+  mp.command('status')
+    .argument('[id]', 'submission id (default: every submission of the current plugin)')
+    .description('show the review state')
+    .option('--wait', 'poll until approved, rejected or published')
+    .option('--timeout <seconds>', 'with --wait: give up after this many seconds', seconds)
+    .action((id: string | undefined, opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/marketplace/status.js'), { id, ...opts }, cmd),
+    );
+  mp.command('review')
+    .argument('<id>', 'submission id')
+    .description("record a reviewer's decision (reviewer token)")
+    .option('--approve', 'approve the submission')
+    .option('--reject', 'reject the submission')
+    .option('--notes <text>', 'notes for the developer')
+    .action((id: string, opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/marketplace/review.js'), { id, ...opts }, cmd),
+    );
+  mp.command('publish')
+    .argument('[id]', 'submission id (default: the approved submission of the current version)')
+    .description('publish an approved submission')
+    .addOption(new Option('--channel <channel>', 'release channel').choices(['stable', 'beta']))
+    .action((id: string | undefined, opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/marketplace/publish.js'), { id, ...opts }, cmd),
+    );
+  mp.command('info')
+    .argument('<name>', 'plugin name')
+    .description('show the published versions of a plugin')
+    .action((name: string, opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/marketplace/info.js'), { name, ...opts }, cmd),
+    );
+  mp.command('serve')
+    .description('run the development marketplace on this machine')
+    .option('--host <host>', 'address to listen on (default: 127.0.0.1)')
+    .option('--port <port>', 'port to listen on; 0 picks a free one (default: 0)', int('port', 0, 65535))
+    .option('--data-dir <dir>', 'where the database and archives live')
+    .option('--developer-token <token>', 'accept this developer token (repeatable)', collect)
+    .option('--reviewer-token <token>', 'accept this reviewer token')
+    .option('--auto-approve', 'approve every valid submission at once')
+    .option('--max-upload-mb <n>', 'largest accepted archive in MB (default: 100)', int('--max-upload-mb', 1, 10_000))
+    .action((opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/marketplace/serve.js'), opts, cmd),
+    );
+
+  return program;
+}

@@ -1,0 +1,51 @@
+/** The manifest model: config/plugin.yaml as the runbook writes it. */
+
+export interface Manifest {
+  plugin: {
+    name: string;
+    version: string;
+    author?: string;
+    description?: string;
+  };
+  metadata: {
+    category: string;
+    tags?: string[];
+    license?: string;
+    homepage?: string;
+  };
+  dependencies?: {
+    core?: string;
+    python?: string;
+    packages?: string[];
+  };
+  permissions?: {
+    required?: string[];
+    optional?: string[];
+  };
+  resources?: {
+    limits?: Record<string, string | number>;
+    requests?: Record<string, string | number>;
+  };
+  hooks?: string[];
+  endpoints?: string[];
+  settings?: Record<string, unknown>;
+}
+
+export type Severity = 'error' | 'warning';
+
+/** One finding, always with a location a user can jump to. */
+export interface Diagnostic {
+  severity: Severity;
+  /** Stable code, e.g. MANIFEST_SYNTAX, UNKNOWN_HOOK, UNDECLARED_PERMISSION. */
+  code: string;
+  message: string;
+  /** How to fix it. */
+  hint?: string;
+  /** Path relative to the project root, with forward slashes. */
+  file: string;
+  /** 1-based; 0 when the finding is about the whole file. */
+  line: number;
+  column: number;
+}
+
+export const MANIFEST_PATH = 'config/plugin.yaml';

@@ -1,0 +1,98 @@
+/**
+ * Python interpreter discovery, shared by `validate` (code checks) and
+ * `test` (pytest). Order: an explicit path (--python), PLEXICHAT_PYTHON,
+ * then python3 / python on PATH, preferring one that has pytest when asked.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+
+export interface PythonInfo {
+  path: string;
+  version: string;
+  /** pytest version, when importable. */
+  pytest?: string;
+  /** Where the path came from: flag, env, or PATH. */
+  source: 'flag' | 'env' | 'path';
+}
+
+const PROBE =
+  'import sys,json\n' +
+  'v="%d.%d.%d"%sys.version_info[:3]\n' +
+  'try:\n import pytest; p=pytest.__version__\n' +
+  'except Exception: p=None\n' +
+  'print(json.dumps({"version":v,"pytest":p}))';
+
+function isExecutable(p: string): boolean {
+  try {
+    if (!statSync(p).isFile()) return false;
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every python3/python on PATH, in PATH order, without duplicates. */
+export function pathCandidates(env: NodeJS.ProcessEnv): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  const dirs = (env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  for (const name of ['python3', 'python']) {
+    for (const dir of dirs) {
+      const p = path.join(dir, name);
+      if (!seen.has(p) && isExecutable(p)) {
+        seen.add(p);
+        out.push(p);
+      }
+    }
+  }
+  return out;
+}
+
+export async function probePython(p: string, env: NodeJS.ProcessEnv): Promise<Omit<PythonInfo, 'source'> | undefined> {
+  const r = await execa(p, ['-c', PROBE], { reject: false, env, extendEnv: false, timeout: 20_000, stdin: 'ignore' });
+  if (r.exitCode !== 0 || r.failed) return undefined;
+  try {
+    const info = JSON.parse(String(r.stdout).trim()) as { version: string; pytest: string | null };
+    return { path: p, version: info.version, pytest: info.pytest ?? undefined };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface FindPythonOptions {
+  env: NodeJS.ProcessEnv;
+  /** --python flag: used as given, never replaced by another interpreter. */
+  explicit?: string;
+  /** Prefer (among PATH candidates) one that can import pytest. */
+  wantPytest?: boolean;
+  cwd?: string;
+}
+
+export type FindPythonResult =
+  | { ok: true; python: PythonInfo; tried: string[] }
+  | { ok: false; reason: 'not-found' | 'not-runnable'; tried: string[]; path?: string };
+
+export async function findPython(opts: FindPythonOptions): Promise<FindPythonResult> {
+  const pinned = opts.explicit ?? (opts.env.PLEXICHAT_PYTHON || undefined);
+  if (pinned) {
+    const source = opts.explicit ? 'flag' : 'env';
+    const p = path.isAbsolute(pinned) || !pinned.includes('/') ? pinned : path.resolve(opts.cwd ?? '.', pinned);
+    const info = await probePython(p, opts.env);
+    if (!info) return { ok: false, reason: 'not-runnable', tried: [p], path: p };
+    return { ok: true, python: { ...info, source }, tried: [p] };
+  }
+  const tried: string[] = [];
+  let first: PythonInfo | undefined;
+  for (const p of pathCandidates(opts.env)) {
+    tried.push(p);
+    const info = await probePython(p, opts.env);
+    if (!info) continue;
+    const found: PythonInfo = { ...info, source: 'path' };
+    if (!opts.wantPytest || found.pytest) return { ok: true, python: found, tried };
+    first ??= found;
+  }
+  if (first) return { ok: true, python: first, tried };
+  return { ok: false, reason: 'not-found', tried };
+}

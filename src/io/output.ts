@@ -1,0 +1,90 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+
+export type OutputMode = 'human' | 'json';
+
+export interface OutputOptions {
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  color: boolean;
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/**
+ * The one way commands talk to the user. In human mode results go to
+ * stdout, progress and warnings to stderr. With --json stdout carries
+ * exactly one JSON document (written by the boundary) and every human line
+ * goes to stderr.
+ */
+export class Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly verbose: boolean;
+  readonly c: ChalkInstance;
+  readonly stdout: OutputOptions['stdout'];
+  readonly stderr: OutputOptions['stderr'];
+
+  constructor(opts: OutputOptions) {
+    this.json = opts.json;
+    this.quiet = opts.quiet;
+    this.verbose = opts.verbose;
+    this.stdout = opts.stdout;
+    this.stderr = opts.stderr;
+    this.c = new Chalk({ level: opts.color ? 1 : 0 });
+  }
+
+  /** A result line (stdout in human mode; stderr under --json). */
+  result(line = ''): void {
+    (this.json ? this.stderr : this.stdout).write(`${line}\n`);
+  }
+
+  /** Informational progress line; dropped by --quiet. */
+  info(line: string): void {
+    if (!this.quiet) this.stderr.write(`${line}\n`);
+  }
+
+  success(line: string): void {
+    this.info(`${this.c.green('✔')} ${line}`);
+  }
+
+  warn(line: string): void {
+    this.stderr.write(`${this.c.yellow('warning:')} ${line}\n`);
+  }
+
+  error(line: string): void {
+    this.stderr.write(`${this.c.red('error:')} ${line}\n`);
+  }
+
+  debug(line: string): void {
+    if (this.verbose) this.stderr.write(`${this.c.dim(`debug: ${line}`)}\n`);
+  }
+
+  /** Write the single JSON document of a --json run. */
+  writeJson(doc: unknown): void {
+    this.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  }
+
+  /** True when a live progress bar may be drawn on stderr. */
+  get canAnimate(): boolean {
+    return Boolean(this.stderr.isTTY) && !this.json && !this.quiet;
+  }
+}
+
+/**
+ * Decide colour once. chalk ignores NO_COLOR, so it is handled here:
+ * FORCE_COLOR wins, then --no-color / NO_COLOR / --json / non-TTY turn it off.
+ */
+export function wantColor(opts: {
+  env: NodeJS.ProcessEnv;
+  noColorFlag: boolean;
+  json: boolean;
+  isTTY: boolean;
+}): boolean {
+  const force = opts.env.FORCE_COLOR;
+  if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
+  if (opts.noColorFlag || opts.json) return false;
+  if (opts.env.NO_COLOR !== undefined && opts.env.NO_COLOR !== '') return false;
+  if (opts.env.TERM === 'dumb') return false;
+  return opts.isTTY;
+}
