@@ -1,7 +1,243 @@
-import { WorkFailedError } from '../errors.js';
+/**
+ * `init [dir]`: scaffold a plugin project from a template. Flags first; on an
+ * interactive terminal the missing values are prompted for, otherwise a
+ * missing --name or --category is a usage error naming the flag.
+ */
+import path from 'node:path';
 import type { Ctx } from '../cli/context.js';
+import { CATEGORIES } from '../core/catalog.js';
+import {
+  INITIAL_VERSION,
+  ScaffoldConflictError,
+  checkName,
+  inspectTarget,
+  isCategory,
+  listTemplates,
+  scaffold,
+  suggestClosest,
+  suggestName,
+  titleOf,
+  type TemplateInfo,
+} from '../core/scaffold.js';
+import { CancelledError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { askSelect, askText } from '../io/prompt.js';
 
-// Placeholder until this command lands; see the open issues.
-export async function run(_opts: unknown, _ctx: Ctx): Promise<never> {
-  throw new WorkFailedError('init is not available yet');
+export interface InitOptions {
+  dir?: string;
+  name?: string;
+  category?: string;
+  template?: string;
+  description?: string;
+  author?: string;
+  license?: string;
+  yes?: boolean;
+  force?: boolean;
+}
+
+export interface InitResult {
+  /** Absolute path of the project. */
+  dir: string;
+  name: string;
+  category: string;
+  template: string;
+  /** Files written, relative to dir. */
+  files: string[];
+  /** Files that existed and were replaced (--force). */
+  replaced: string[];
+}
+
+const DEFAULT_TEMPLATE = 'minimal';
+const DEFAULT_LICENSE = 'MIT';
+
+function nameError(name: string): UsageError {
+  const why = checkName(name)!;
+  const suggestion = suggestName(name);
+  return new UsageError(`invalid plugin name "${name}": ${why}`, {
+    code: 'INVALID_NAME',
+    hint: suggestion
+      ? `try --name ${suggestion} (snake_case, 3-64 characters: a lowercase letter, then letters, digits or _)`
+      : 'use snake_case, 3-64 characters: a lowercase letter, then lowercase letters, digits or _',
+  });
+}
+
+function categoryError(category: string): UsageError {
+  const best = suggestClosest(category, CATEGORIES);
+  return new UsageError(`unknown category "${category}"${best ? `; did you mean "${best}"?` : ''}`, {
+    code: 'UNKNOWN_CATEGORY',
+    hint: `choose one of: ${CATEGORIES.join(', ')}`,
+  });
+}
+
+function templateError(template: string, templates: TemplateInfo[]): UsageError {
+  const names = templates.map((t) => t.name);
+  const best = suggestClosest(template, names);
+  return new UsageError(`unknown template "${template}"${best ? `; did you mean "${best}"?` : ''}`, {
+    code: 'UNKNOWN_TEMPLATE',
+    hint: `available templates: ${names.join(', ')}`,
+  });
+}
+
+/** One line of text, no control characters, reasonably short. */
+function checkLine(flag: string, value: string, max: number): string {
+  const v = value.trim();
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(v)) {
+    throw new UsageError(`${flag} must be a single line of text`, { hint: `remove line breaks and control characters from ${flag}` });
+  }
+  if (v.length > max) throw new UsageError(`${flag} is too long (${v.length} characters, at most ${max})`);
+  return v;
+}
+
+function checkLicense(value: string): string {
+  const v = value.trim();
+  if (!/^[A-Za-z0-9][A-Za-z0-9.+:-]{0,63}$/.test(v)) {
+    throw new UsageError(`invalid licence "${value}"`, {
+      hint: 'use an SPDX identifier such as MIT, Apache-2.0 or GPL-3.0-or-later (LicenseRef-... for your own)',
+    });
+  }
+  return v;
+}
+
+function validateName(v: string): true | string {
+  const why = checkName(v);
+  if (!why) return true;
+  const s = suggestName(v);
+  return `${why}${s ? ` (try ${s})` : ''}`;
+}
+
+export async function run(opts: InitOptions, ctx: Ctx): Promise<InitResult> {
+  const templates = await listTemplates();
+
+  // 1. Everything given on the command line is checked before anything else.
+  if (opts.name !== undefined && checkName(opts.name)) throw nameError(opts.name);
+  if (opts.category !== undefined && !isCategory(opts.category)) throw categoryError(opts.category);
+  if (opts.template !== undefined && !templates.some((t) => t.name === opts.template)) {
+    throw templateError(opts.template, templates);
+  }
+  const description = opts.description === undefined ? undefined : checkLine('--description', opts.description, 300);
+  const author = opts.author === undefined ? undefined : checkLine('--author', opts.author, 200);
+  const license = opts.license === undefined ? undefined : checkLicense(opts.license);
+  if (!ctx.interactive) {
+    if (opts.name === undefined) {
+      throw new UsageError('missing plugin name: pass --name <name>', {
+        code: 'MISSING_FLAG',
+        hint: 'prompts are only shown on an interactive terminal; e.g. --name my_plugin --category utility',
+      });
+    }
+    if (opts.category === undefined) {
+      throw new UsageError('missing category: pass --category <category>', {
+        code: 'MISSING_FLAG',
+        hint: `choose one of: ${CATEGORIES.join(', ')}`,
+      });
+    }
+  }
+
+  // 2. The target must be new, empty (empty folders and .git are fine), or --force.
+  const target = path.resolve(ctx.cwd, opts.dir ?? '.');
+  const shown = path.relative(ctx.cwd, target) || '.';
+  const state = await inspectTarget(target);
+  if (state.exists && !state.isDirectory) {
+    throw new WorkFailedError(`${shown} exists and is not a directory`, {
+      code: 'TARGET_NOT_DIRECTORY',
+      hint: 'choose another directory for the plugin',
+    });
+  }
+  if (state.conflicts.length > 0 && !opts.force) {
+    const list = state.conflicts.slice(0, 8).join(', ') + (state.conflicts.length > 8 ? `, ... (${state.conflicts.length} in all)` : '');
+    throw new WorkFailedError(`directory ${shown} is not empty: ${list}`, {
+      code: 'DIRECTORY_NOT_EMPTY',
+      hint: 'use a new or empty directory, or pass --force to write the plugin files into it (files with the same names are replaced, others are kept)',
+      details: { conflicts: state.conflicts },
+    });
+  }
+
+  // 3. Ask for what the flags did not give (only on an interactive terminal).
+  const guess = suggestName(path.basename(target)) ?? (checkName(path.basename(target)) ? undefined : path.basename(target));
+  const name =
+    opts.name ??
+    (await askText(ctx, { flag: '--name', message: 'Plugin name (snake_case):', default: guess, validate: validateName }));
+  const category =
+    opts.category ??
+    (await askSelect(ctx, {
+      flag: '--category',
+      message: 'Category:',
+      choices: CATEGORIES.map((c) => ({ value: c })),
+    }));
+  const template =
+    opts.template ??
+    (ctx.interactive
+      ? await askSelect(ctx, {
+          flag: '--template',
+          message: 'Template:',
+          default: DEFAULT_TEMPLATE,
+          choices: templates.map((t) => ({ value: t.name, description: t.description })),
+        })
+      : DEFAULT_TEMPLATE);
+  const defaultDescription = `${titleOf(name)} plugin for PlexiChat`;
+  const finalDescription =
+    description ??
+    (ctx.interactive
+      ? checkLine('description', await askText(ctx, { flag: '--description', message: 'Description:', default: defaultDescription }), 300)
+      : defaultDescription);
+  const defaultAuthor = `The ${name} authors`;
+  const finalAuthor =
+    author ??
+    (ctx.interactive
+      ? checkLine('author', await askText(ctx, { flag: '--author', message: 'Author:', default: defaultAuthor }), 200)
+      : defaultAuthor);
+  const finalLicense = license ?? DEFAULT_LICENSE;
+  const tpl = templates.find((t) => t.name === template)!;
+
+  // 4. Render into a temp sibling, then move into place (all or nothing).
+  try {
+    const res = await scaffold({
+      templateDir: tpl.dir,
+      target,
+      force: opts.force,
+      signal: ctx.signal,
+      vars: {
+        name,
+        category,
+        description: finalDescription || defaultDescription,
+        author: finalAuthor || defaultAuthor,
+        license: finalLicense,
+        version: INITIAL_VERSION,
+        date: new Date(ctx.clock.now()).toISOString().slice(0, 10),
+        template,
+      },
+    });
+    return { dir: target, name, category, template, files: res.files, replaced: res.replaced };
+  } catch (err) {
+    if (ctx.signal.aborted) throw new CancelledError('Cancelled; nothing was written');
+    if (err instanceof ScaffoldConflictError) {
+      throw new WorkFailedError(`${err.message} in ${shown}; nothing was written`, {
+        code: 'SCAFFOLD_CONFLICT',
+        hint: 'move that entry out of the way, or choose another directory',
+      });
+    }
+    const code = errnoCode(err);
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOSPC' || code === 'ENOTDIR') {
+      throw new WorkFailedError(`could not create the plugin in ${shown}: ${(err as Error).message}; nothing was written`, {
+        code: 'SCAFFOLD_FAILED',
+        hint: 'check that the directory and its parent are writable, then run init again',
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+export function render(result: InitResult, ctx: Ctx): void {
+  const { out } = ctx;
+  const shown = path.relative(ctx.cwd, result.dir) || '.';
+  out.success(`Created plugin ${out.c.bold(result.name)} in ${shown} (template: ${result.template})`);
+  for (const f of result.files) {
+    out.result(`  ${f}${result.replaced.includes(f) ? out.c.yellow('  (replaced)') : ''}`);
+  }
+  out.result('');
+  out.result('Next steps:');
+  if (shown !== '.') out.result(`  cd ${shown.includes(' ') ? JSON.stringify(shown) : shown}`);
+  out.result('  plexichat-plugin-cli validate   # check the manifest against the code');
+  out.result('  plexichat-plugin-cli test       # run the tests with pytest and the bundled SDK');
+  out.result('  plexichat-plugin-cli build      # package dist/<name>-<version>.zip');
 }

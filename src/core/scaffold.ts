@@ -1,0 +1,304 @@
+/**
+ * Project scaffolding from templates/<name>/. Pure file work, no CLI or
+ * process dependencies: the caller validates input and renders output.
+ *
+ * A project is never left half-made: files are rendered into a temp sibling
+ * of the target first. A new target is then renamed into place in one step;
+ * into an existing (empty, or --force) directory the files are moved one by
+ * one, and any failure moves everything back: new files removed, replaced
+ * files restored, created folders removed, the temp dir deleted.
+ */
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { closest, distance } from 'fastest-levenshtein';
+import { CATEGORIES } from './catalog.js';
+
+/** Plugin names: snake_case, 3-64 characters, starting with a letter. */
+export const NAME_RE = /^[a-z][a-z0-9_]{2,63}$/;
+export const INITIAL_VERSION = '0.1.0';
+
+/** Template files whose names npm would drop or mangle; renamed on copy. */
+const RENAMES: Record<string, string> = {
+  _gitignore: '.gitignore',
+  _pluginignore: '.pluginignore',
+  _editorconfig: '.editorconfig',
+};
+/** Per-template metadata, not copied. */
+const TEMPLATE_META = 'template.json';
+
+export interface TemplateInfo {
+  name: string;
+  description: string;
+  dir: string;
+  order: number;
+}
+
+export function defaultTemplatesRoot(): string {
+  return fileURLToPath(new URL('../../templates/', import.meta.url));
+}
+
+export async function listTemplates(root = defaultTemplatesRoot()): Promise<TemplateInfo[]> {
+  const out: TemplateInfo[] = [];
+  for (const e of await fs.readdir(root, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    const dir = path.join(root, e.name);
+    let meta: { description?: string; order?: number } = {};
+    try {
+      meta = JSON.parse(await fs.readFile(path.join(dir, TEMPLATE_META), 'utf8')) as typeof meta;
+    } catch {
+      // a template without metadata is still a template
+    }
+    out.push({ name: e.name, dir, description: meta.description ?? '', order: meta.order ?? 100 });
+  }
+  return out.sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
+}
+
+/** Why a plugin name is invalid, or undefined when it is fine. */
+export function checkName(name: string): string | undefined {
+  if (NAME_RE.test(name)) return undefined;
+  if (name.length < 3) return 'it must be at least 3 characters long';
+  if (name.length > 64) return 'it must be at most 64 characters long';
+  if (!/^[a-z]/.test(name)) return 'it must start with a lowercase letter';
+  return 'use only lowercase letters, digits and underscores (snake_case)';
+}
+
+/** A valid snake_case name close to what was typed, if there is one. */
+export function suggestName(input: string): string | undefined {
+  const s = input
+    .trim()
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^[^a-z]+/, '')
+    .replace(/_+$/, '')
+    .slice(0, 64);
+  return NAME_RE.test(s) && s !== input ? s : undefined;
+}
+
+/** The closest of the choices, when it is close enough to be a typo. */
+export function suggestClosest(input: string, choices: readonly string[]): string | undefined {
+  if (choices.length === 0 || input === '') return undefined;
+  const lower = input.toLowerCase();
+  const best = closest(lower, [...choices]);
+  return distance(lower, best) <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+export function isCategory(c: string): boolean {
+  return (CATEGORIES as readonly string[]).includes(c);
+}
+
+/** advanced_analytics -> AdvancedAnalyticsPlugin */
+export function className(name: string): string {
+  const base = name
+    .split('_')
+    .filter(Boolean)
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join('');
+  return base.endsWith('Plugin') ? base : `${base}Plugin`;
+}
+
+/** advanced_analytics -> Advanced Analytics */
+export function titleOf(name: string): string {
+  return name
+    .split('_')
+    .filter(Boolean)
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join(' ');
+}
+
+export interface ScaffoldVars {
+  name: string;
+  category: string;
+  description: string;
+  author: string;
+  license: string;
+  version: string;
+  /** YYYY-MM-DD, for the CHANGELOG. */
+  date: string;
+  template: string;
+}
+
+/**
+ * Substitute {{key}} (raw) and {{key|quote}} (a double-quoted string, valid
+ * in YAML and Python). An unknown key is a template bug and throws.
+ */
+export function renderText(text: string, vars: ScaffoldVars, file = '<template>'): string {
+  const values: Record<string, string> = {
+    ...vars,
+    class_name: className(vars.name),
+    title: titleOf(vars.name),
+  };
+  return text.replace(/\{\{\s*([a-z_]+)\s*(?:\|\s*([a-z]+)\s*)?\}\}/g, (m, key: string, filter?: string) => {
+    const v = values[key];
+    if (v === undefined) throw new Error(`template ${file}: unknown placeholder ${m}`);
+    if (filter === undefined) return v;
+    if (filter === 'quote') return JSON.stringify(v);
+    throw new Error(`template ${file}: unknown filter in ${m}`);
+  });
+}
+
+function outputName(rel: string): string {
+  const parts = rel.split('/');
+  const base = parts.pop()!;
+  return [...parts, RENAMES[base] ?? base].join('/');
+}
+
+/** Template-relative source paths (forward slashes), sorted. */
+async function templateFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(d: string, rel: string) {
+    for (const e of await fs.readdir(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(path.join(d, e.name), r);
+      else if (e.isFile() && r !== TEMPLATE_META) out.push(r);
+    }
+  }
+  await walk(dir, '');
+  return out.sort();
+}
+
+export interface TargetState {
+  exists: boolean;
+  isDirectory: boolean;
+  /**
+   * Entries that make the directory non-empty (relative paths). Empty
+   * folders and a top-level .git do not count.
+   */
+  conflicts: string[];
+}
+
+export async function inspectTarget(target: string): Promise<TargetState> {
+  let st;
+  try {
+    st = await fs.lstat(target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, isDirectory: false, conflicts: [] };
+    throw err;
+  }
+  if (!st.isDirectory()) return { exists: true, isDirectory: false, conflicts: [] };
+  const conflicts: string[] = [];
+  async function walk(d: string, rel: string) {
+    for (const e of await fs.readdir(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (r === '.git') continue;
+      if (e.isDirectory()) await walk(path.join(d, e.name), r);
+      else conflicts.push(r);
+    }
+  }
+  await walk(target, '');
+  return { exists: true, isDirectory: true, conflicts: conflicts.sort() };
+}
+
+export interface ScaffoldOptions {
+  templateDir: string;
+  target: string;
+  vars: ScaffoldVars;
+  /** Replace files the template generates when they already exist. */
+  force?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ScaffoldResult {
+  /** Generated files, relative to the target, sorted. */
+  files: string[];
+  /** Files that existed and were replaced (only with force). */
+  replaced: string[];
+}
+
+/** File operations, injectable so tests can make one fail. */
+export interface ScaffoldFs {
+  rename(from: string, to: string): Promise<void>;
+}
+const realFs: ScaffoldFs = { rename: (a, b) => fs.rename(a, b) };
+
+export class ScaffoldConflictError extends Error {
+  constructor(
+    message: string,
+    readonly file: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function scaffold(opts: ScaffoldOptions, deps: ScaffoldFs = realFs): Promise<ScaffoldResult> {
+  const target = path.resolve(opts.target);
+  const parent = path.dirname(target);
+  const checkAbort = () => opts.signal?.throwIfAborted();
+
+  // Parents that did not exist are created, and removed again on failure.
+  const firstCreatedParent = await fs.mkdir(parent, { recursive: true });
+  let staging: string | undefined;
+  const moved: string[] = [];
+  const backups: Array<{ original: string; backup: string }> = [];
+  const madeDirs: string[] = [];
+  try {
+    staging = await fs.mkdtemp(path.join(parent, `.${path.basename(target)}.init-`));
+    const stagedRoot = path.join(staging, 'files');
+    const backupRoot = path.join(staging, 'replaced');
+
+    // 1. Render every file into the staging dir.
+    const files: string[] = [];
+    for (const rel of await templateFiles(opts.templateDir)) {
+      checkAbort();
+      const out = outputName(rel);
+      const text = await fs.readFile(path.join(opts.templateDir, rel), 'utf8');
+      const dest = path.join(stagedRoot, out);
+      await fs.mkdir(path.dirname(dest), { recursive: true });
+      await fs.writeFile(dest, renderText(text, opts.vars, rel));
+      files.push(out);
+    }
+    files.sort();
+    checkAbort();
+
+    // 2a. A new target: one rename puts the whole project in place.
+    if (!existsSync(target)) {
+      await fs.mkdir(stagedRoot, { recursive: true });
+      await deps.rename(stagedRoot, target);
+      return { files, replaced: [] };
+    }
+
+    // 2b. An existing directory: move file by file, remembering how to undo.
+    const replaced: string[] = [];
+    for (const rel of files) {
+      checkAbort();
+      const dest = path.join(target, ...rel.split('/'));
+      const segments = rel.split('/').slice(0, -1);
+      for (let i = 1; i <= segments.length; i++) {
+        const d = path.join(target, ...segments.slice(0, i));
+        const st = await fs.lstat(d).catch(() => undefined);
+        if (!st) {
+          await fs.mkdir(d);
+          madeDirs.push(d);
+        } else if (!st.isDirectory()) {
+          throw new ScaffoldConflictError(`cannot create folder ${segments.slice(0, i).join('/')}: a file of that name exists`, rel);
+        }
+      }
+      const existing = await fs.lstat(dest).catch(() => undefined);
+      if (existing) {
+        if (existing.isDirectory()) {
+          throw new ScaffoldConflictError(`cannot write ${rel}: a folder of that name exists`, rel);
+        }
+        if (!opts.force) throw new ScaffoldConflictError(`${rel} already exists`, rel);
+        const backup = path.join(backupRoot, ...rel.split('/'));
+        await fs.mkdir(path.dirname(backup), { recursive: true });
+        await deps.rename(dest, backup);
+        backups.push({ original: dest, backup });
+        replaced.push(rel);
+      }
+      await deps.rename(path.join(stagedRoot, ...rel.split('/')), dest);
+      moved.push(dest);
+    }
+    return { files, replaced };
+  } catch (err) {
+    // Undo in reverse order; keep going if one step fails.
+    for (const f of moved.reverse()) await fs.rm(f, { force: true }).catch(() => undefined);
+    for (const b of backups.reverse()) await fs.rename(b.backup, b.original).catch(() => undefined);
+    for (const d of madeDirs.reverse()) await fs.rmdir(d).catch(() => undefined);
+    if (firstCreatedParent) await fs.rm(firstCreatedParent, { recursive: true, force: true }).catch(() => undefined);
+    throw err;
+  } finally {
+    if (staging) await fs.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
