@@ -1,7 +1,51 @@
-import { WorkFailedError } from '../errors.js';
 import type { Ctx } from '../cli/context.js';
+import { formatDiagnostic, type Diagnostic } from '../core/manifest/index.js';
+import { validateProject, type ValidationReport } from '../core/validate.js';
 
-// Placeholder until this command lands; see the open issues.
-export async function run(_opts: unknown, _ctx: Ctx): Promise<never> {
-  throw new WorkFailedError('validate is not available yet');
+export interface ValidateOptions {
+  strict?: boolean;
+}
+
+export async function run(opts: ValidateOptions, ctx: Ctx): Promise<ValidationReport> {
+  return validateProject(ctx.cwd, { env: ctx.env, strict: opts.strict });
+}
+
+export function exitCode(r: ValidationReport): number {
+  return r.ok ? 0 : 1;
+}
+
+/** Errors first, then warnings; each "file:line:col severity CODE message" with its fix. */
+export function renderDiagnostics(r: Pick<ValidationReport, 'errors' | 'warnings'>, ctx: Ctx): void {
+  const { out } = ctx;
+  const paint = (d: Diagnostic) => {
+    const [head, ...rest] = formatDiagnostic(d).split('\n');
+    const colored = head.replace(` ${d.severity} `, ` ${d.severity === 'error' ? out.c.red('error') : out.c.yellow('warning')} `);
+    out.result([colored, ...rest.map((l) => out.c.dim(l))].join('\n'));
+    if (ctx.env.GITHUB_ACTIONS === 'true') {
+      const loc = d.line ? `,line=${d.line}${d.column ? `,col=${d.column}` : ''}` : '';
+      out.result(`::${d.severity} file=${d.file}${loc}::${d.code} ${d.message}`);
+    }
+  };
+  if (r.errors.length) {
+    out.result(out.c.bold('Errors:'));
+    r.errors.forEach(paint);
+  }
+  if (r.warnings.length) {
+    if (r.errors.length) out.result();
+    out.result(out.c.bold('Warnings:'));
+    r.warnings.forEach(paint);
+  }
+}
+
+export function render(r: ValidationReport, ctx: Ctx): void {
+  const { out } = ctx;
+  renderDiagnostics(r, ctx);
+  const counts = `${r.errors.length} error${r.errors.length === 1 ? '' : 's'}, ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}`;
+  if (r.errors.length || r.warnings.length) out.result();
+  if (r.ok) {
+    const what = r.manifest ? `${r.manifest.plugin.name} ${r.manifest.plugin.version}` : 'the plugin';
+    out.result(`${out.c.green('✔')} ${what} is valid (${counts})`);
+  } else {
+    out.result(`${out.c.red('✖')} validation failed: ${counts}`);
+  }
 }

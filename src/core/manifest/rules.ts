@@ -1,0 +1,370 @@
+/**
+ * Manifest rules: the schema (ajv) for structure and types, then the
+ * catalogue, semver, PEP 440 and resource rules. Every diagnostic points
+ * at the YAML node it is about.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import semver from 'semver';
+import { isMap, isPair, isScalar, type Document, type LineCounter, type Node, type Pair } from 'yaml';
+import { CATEGORIES, HOOK_NAMES, PERMISSION_NAMES } from '../catalog.js';
+import { didYouMean } from '../suggest.js';
+import { KNOWN_KEYS, manifestSchema } from './schema.js';
+import type { Diagnostic, Severity } from './types.js';
+
+type Path = (string | number)[];
+
+export const NAME_PATTERN = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
+const PEP440_SPEC = String.raw`(~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+`;
+const PEP440_REQUIREMENT = new RegExp(
+  String.raw`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(\[[A-Za-z0-9._,\s-]+\])?\s*(\(?\s*${PEP440_SPEC}(\s*,\s*${PEP440_SPEC})*\s*\)?)?\s*(;.+)?$`,
+);
+const PEP440_SPECIFIER_SET = new RegExp(String.raw`^\s*${PEP440_SPEC}(\s*,\s*${PEP440_SPEC})*\s*$`);
+const CPU_QUANTITY = /^(\d+(\.\d+)?|\.\d+)m?$/;
+const BYTES_QUANTITY = /^(\d+(\.\d+)?|\.\d+)([KMGTPE]i|[kKMGTPE]|e\d+)?$/;
+const ENDPOINT = /^\/api\/v1\/[A-Za-z0-9._~{}:@!$&'()*+,;=-]+(\/[A-Za-z0-9._~{}:@!$&'()*+,;=-]+)*$/;
+const RESOURCE_KEYS = ['cpu', 'memory', 'storage', 'ephemeral-storage'];
+
+const EXAMPLES: Record<string, string> = {
+  'plugin.name': 'name: "my_plugin"',
+  'plugin.version': 'version: "1.0.0"',
+  'plugin.author': 'author: "Your Name"',
+  'plugin.description': 'description: "What the plugin does, in one line"',
+  'metadata.category': `category: "utility"   # one of: ${CATEGORIES.join(', ')}`,
+  plugin: 'a `plugin:` block with name, version, author and description',
+  metadata: 'a `metadata:` block with at least `category:`',
+};
+
+/** Maps a data path to the line and column of its YAML node. */
+export class Locator {
+  constructor(
+    private readonly doc: Document.Parsed,
+    private readonly lines: LineCounter,
+    readonly file: string,
+    private readonly text: string,
+  ) {}
+
+  private pair(path: Path): Pair | undefined {
+    if (path.length === 0) return undefined;
+    const parent = path.length === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, -1), true);
+    if (!isMap(parent)) return undefined;
+    const last = path[path.length - 1];
+    return parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === last) as Pair | undefined;
+  }
+
+  node(path: Path): Node | undefined {
+    const n = path.length === 0 ? this.doc.contents : this.doc.getIn(path, true);
+    return (n ?? undefined) as Node | undefined;
+  }
+
+  /** The source text of a scalar, as written (e.g. `1.10` for a number read as 1.1). */
+  source(path: Path): string | undefined {
+    const n = this.node(path);
+    return n?.range ? this.text.slice(n.range[0], n.range[1]).trim() : undefined;
+  }
+
+  /** Position of the value at path (or of its key with key=true); falls back to the nearest ancestor. */
+  pos(path: Path, key = false): { line: number; column: number } {
+    for (let p = path; ; p = p.slice(0, -1)) {
+      const pair = this.pair(p);
+      const keyNode = pair?.key as Node | undefined;
+      const target: Node | undefined = key || p !== path ? (keyNode ?? this.node(p)) : (this.node(p) ?? keyNode);
+      const offset = target?.range?.[0];
+      if (offset !== undefined) {
+        const { line, col } = this.lines.linePos(offset);
+        return { line, column: col };
+      }
+      if (p.length === 0) return { line: 1, column: 1 };
+    }
+  }
+}
+
+let validator: ValidateFunction | undefined;
+function schemaValidator(): ValidateFunction {
+  validator ??= new Ajv({ allErrors: true, strict: false }).compile(manifestSchema);
+  return validator;
+}
+
+function dotted(path: Path): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
+}
+
+function pointerToPath(pointer: string): Path {
+  if (!pointer) return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'empty (null)';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `a ${typeof v}`;
+}
+
+export function checkRules(data: unknown, at: Locator): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const add = (severity: Severity, code: string, path: Path, message: string, hint?: string, key = false) => {
+    const { line, column } = at.pos(path, key);
+    out.push({ severity, code, message, hint, file: at.file, line, column });
+  };
+  /** Paths whose type was wrong: the later rules skip them. */
+  const badTypes = new Set<string>();
+
+  const valid = schemaValidator()(data);
+  if (!valid) {
+    for (const e of schemaValidator().errors ?? []) schemaError(e, data, at, add, badTypes);
+  }
+
+  const m = (data ?? {}) as Record<string, any>;
+  const ok = (path: Path) => !badTypes.has(dotted(path)) && !badTypes.has(dotted(path.slice(0, 1)));
+  const str = (v: unknown): v is string => typeof v === 'string';
+
+  // plugin
+  const plugin = isObj(m.plugin) ? m.plugin : {};
+  if (str(plugin.name) && ok(['plugin', 'name'])) {
+    const n = plugin.name;
+    if (n.length < 3 || n.length > 64 || !NAME_PATTERN.test(n)) {
+      const fixed = n.trim().toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').replace(/^(\d)/, 'p_$1').slice(0, 64);
+      add(
+        'error',
+        'INVALID_NAME',
+        ['plugin', 'name'],
+        `plugin.name '${n}' is not a valid plugin name (snake_case, 3-64 characters, ${NAME_PATTERN.source})`,
+        fixed.length >= 3 && NAME_PATTERN.test(fixed) ? `use snake_case, e.g. name: "${fixed}"` : 'use snake_case: lower-case letters, digits and single underscores, starting with a letter',
+      );
+    }
+  }
+  if (str(plugin.version) && ok(['plugin', 'version'])) {
+    const v = plugin.version;
+    if (!semver.valid(v) || v.startsWith('v') || v.startsWith('=')) {
+      const coerced = semver.coerce(v)?.version;
+      add(
+        'error',
+        'INVALID_VERSION',
+        ['plugin', 'version'],
+        `plugin.version '${v}' is not a semantic version`,
+        coerced ? `use MAJOR.MINOR.PATCH, e.g. version: "${coerced}"` : 'use MAJOR.MINOR.PATCH, e.g. version: "1.0.0"',
+      );
+    }
+  }
+  for (const field of ['author', 'description'] as const) {
+    if (str(plugin[field]) && ok(['plugin', field]) && plugin[field].trim() === '') {
+      add('error', field === 'author' ? 'EMPTY_AUTHOR' : 'EMPTY_DESCRIPTION', ['plugin', field], `plugin.${field} is empty`, `write it, e.g. ${EXAMPLES[`plugin.${field}`]}`);
+    }
+  }
+  if (str(plugin.description) && /\b(TODO|FIXME|TBD)\b/.test(plugin.description)) {
+    add('warning', 'PLACEHOLDER', ['plugin', 'description'], 'plugin.description still holds placeholder text', 'describe what the plugin does; the marketplace shows it');
+  }
+
+  // metadata
+  const meta = isObj(m.metadata) ? m.metadata : {};
+  if (str(meta.category) && ok(['metadata', 'category']) && !(CATEGORIES as readonly string[]).includes(meta.category)) {
+    add(
+      'error',
+      'UNKNOWN_CATEGORY',
+      ['metadata', 'category'],
+      `unknown category '${meta.category}'${didYouMean(meta.category, CATEGORIES)}`,
+      `use one of: ${CATEGORIES.join(', ')}`,
+    );
+  }
+  if (Array.isArray(meta.tags)) {
+    dupes(meta.tags, (i, t) => add('warning', 'DUPLICATE_TAG', ['metadata', 'tags', i], `tag '${t}' is listed twice`, 'remove the duplicate'));
+    meta.tags.forEach((t: unknown, i: number) => {
+      if (str(t) && t.trim() === '') add('error', 'EMPTY_TAG', ['metadata', 'tags', i], 'a tag is empty', 'remove it or give it a value');
+    });
+  }
+  if (str(meta.homepage) && ok(['metadata', 'homepage'])) {
+    let good = false;
+    try {
+      const u = new URL(meta.homepage);
+      good = u.protocol === 'https:' || u.protocol === 'http:';
+    } catch {
+      good = false;
+    }
+    if (!good) add('error', 'INVALID_URL', ['metadata', 'homepage'], `metadata.homepage '${meta.homepage}' is not an http(s) URL`, 'use a full URL such as https://example.com/my-plugin');
+  }
+  if (str(meta.license) && meta.license.trim() === '') {
+    add('error', 'EMPTY_LICENSE', ['metadata', 'license'], 'metadata.license is empty', 'use an SPDX identifier such as MIT or Apache-2.0');
+  }
+
+  // dependencies
+  const deps = isObj(m.dependencies) ? m.dependencies : {};
+  for (const field of ['core', 'python'] as const) {
+    const v = deps[field];
+    if (str(v) && ok(['dependencies', field])) {
+      const isRange = semver.validRange(v, { loose: true }) !== null || (field === 'python' && PEP440_SPECIFIER_SET.test(v));
+      if (!isRange) {
+        add('error', 'INVALID_RANGE', ['dependencies', field], `dependencies.${field} '${v}' is not a version range`, `use a range such as ${field} : ">=${field === 'core' ? '2.0.0' : '3.8'}"`.replace(' :', ':'));
+      }
+    }
+  }
+  if (Array.isArray(deps.packages)) {
+    const names: string[] = [];
+    deps.packages.forEach((p: unknown, i: number) => {
+      if (!str(p)) return;
+      if (!PEP440_REQUIREMENT.test(p.trim())) {
+        add('error', 'INVALID_REQUIREMENT', ['dependencies', 'packages', i], `'${p}' is not a PEP 440 requirement`, 'write it as name[extras]>=version, e.g. pandas>=1.3.0');
+        names.push('');
+      } else {
+        names.push(p.trim().split(/[\s\[(~=!<>;]/)[0].toLowerCase().replace(/[-_.]+/g, '-'));
+      }
+    });
+    dupes(names, (i, n) => {
+      if (n) add('warning', 'DUPLICATE_PACKAGE', ['dependencies', 'packages', i], `package '${n}' is listed twice`, 'keep one requirement per package');
+    });
+  }
+
+  // permissions
+  const perms = isObj(m.permissions) ? m.permissions : {};
+  for (const kind of ['required', 'optional'] as const) {
+    const list = perms[kind];
+    if (!Array.isArray(list)) continue;
+    list.forEach((p: unknown, i: number) => {
+      if (str(p) && !PERMISSION_NAMES.includes(p)) {
+        add('error', 'UNKNOWN_PERMISSION', ['permissions', kind, i], `unknown permission '${p}'${didYouMean(p, PERMISSION_NAMES)}`, 'use a permission from the catalogue (docs/catalogues.md)');
+      }
+    });
+    dupes(list, (i, p) => add('warning', 'DUPLICATE_PERMISSION', ['permissions', kind, i], `permission '${p}' is listed twice`, 'remove the duplicate'));
+  }
+  if (Array.isArray(perms.required) && Array.isArray(perms.optional)) {
+    perms.optional.forEach((p: unknown, i: number) => {
+      if (perms.required.includes(p)) {
+        add('warning', 'PERMISSION_BOTH', ['permissions', 'optional', i], `permission '${String(p)}' is both required and optional`, 'keep it in one list');
+      }
+    });
+  }
+
+  // resources
+  const res = isObj(m.resources) ? m.resources : {};
+  const parsed: Record<string, Record<string, number>> = { limits: {}, requests: {} };
+  for (const kind of ['limits', 'requests'] as const) {
+    const block = res[kind];
+    if (!isObj(block)) continue;
+    for (const [k, v] of Object.entries(block)) {
+      const path = ['resources', kind, k];
+      if (!RESOURCE_KEYS.includes(k)) {
+        add('warning', 'UNKNOWN_RESOURCE', path, `unknown resource '${k}'${didYouMean(k, RESOURCE_KEYS)}`, `use ${RESOURCE_KEYS.join(', ')}`, true);
+        continue;
+      }
+      const q = String(v);
+      const pattern = k === 'cpu' ? CPU_QUANTITY : BYTES_QUANTITY;
+      if (!pattern.test(q)) {
+        add('error', 'INVALID_QUANTITY', path, `resources.${kind}.${k} '${q}' is not a valid quantity`, k === 'cpu' ? 'use cores or millicores, e.g. "500m" or "1"' : 'use a byte quantity, e.g. "256Mi" or "1Gi"');
+        continue;
+      }
+      parsed[kind][k] = k === 'cpu' ? parseCpu(q) : parseBytes(q);
+    }
+  }
+  for (const [k, req] of Object.entries(parsed.requests)) {
+    const lim = parsed.limits[k];
+    if (lim !== undefined && req > lim) {
+      add('error', 'REQUEST_OVER_LIMIT', ['resources', 'requests', k], `resources.requests.${k} is larger than resources.limits.${k}`, 'a request must not exceed its limit');
+    }
+  }
+
+  // hooks
+  if (Array.isArray(m.hooks)) {
+    m.hooks.forEach((h: unknown, i: number) => {
+      if (str(h) && !HOOK_NAMES.includes(h)) {
+        add('error', 'UNKNOWN_HOOK', ['hooks', i], `unknown hook '${h}'${didYouMean(h, HOOK_NAMES)}`, 'use a hook from the catalogue (docs/catalogues.md)');
+      }
+    });
+    dupes(m.hooks, (i, h) => add('warning', 'DUPLICATE_HOOK', ['hooks', i], `hook '${h}' is listed twice`, 'remove the duplicate'));
+  }
+
+  // endpoints
+  if (Array.isArray(m.endpoints)) {
+    m.endpoints.forEach((e: unknown, i: number) => {
+      if (!str(e)) return;
+      if (!ENDPOINT.test(e)) {
+        const hint = e.startsWith('/api/v1/')
+          ? 'use URL path characters only, no empty segments or trailing slash'
+          : `endpoints live under /api/v1/, e.g. /api/v1/${e.replace(/^\/+/, '').replace(/^api\/v\d+\//, '') || 'my_plugin/status'}`;
+        add('error', 'INVALID_ENDPOINT', ['endpoints', i], `endpoint '${e}' is not an absolute path under /api/v1/`, hint);
+      }
+    });
+    dupes(m.endpoints, (i, e) => add('warning', 'DUPLICATE_ENDPOINT', ['endpoints', i], `endpoint '${e}' is listed twice`, 'remove the duplicate'));
+  }
+
+  return out;
+}
+
+type Add = (severity: Severity, code: string, path: Path, message: string, hint?: string, key?: boolean) => void;
+
+function schemaError(e: ErrorObject, data: unknown, at: Locator, add: Add, badTypes: Set<string>): void {
+  const path = pointerToPath(e.instancePath);
+  const name = dotted(path);
+  switch (e.keyword) {
+    case 'required': {
+      const missing = String((e.params as { missingProperty: string }).missingProperty);
+      const full = dotted([...path, missing]);
+      const where = path.length ? `under \`${name}:\`` : 'at the top level';
+      add('error', 'MISSING_FIELD', path, `missing required field '${full}'`, `add ${EXAMPLES[full] ?? `\`${missing}:\``} ${where}`, true);
+      return;
+    }
+    case 'additionalProperties': {
+      const extra = String((e.params as { additionalProperty: string }).additionalProperty);
+      const known = KNOWN_KEYS[name] ?? [];
+      add('warning', 'UNKNOWN_FIELD', [...path, extra], `unknown field '${dotted([...path, extra])}'${didYouMean(extra, known)}`, known.length ? `fields here: ${known.join(', ')}` : undefined, true);
+      return;
+    }
+    case 'type': {
+      badTypes.add(name);
+      const expected = String((e.params as { type: string | string[] }).type);
+      const actual = valueAt(data, path);
+      const src = at.source(path);
+      let hint = `write ${name} as ${expected === 'array' ? 'a list' : expected === 'object' ? 'a mapping' : `a ${expected}`}`;
+      if (expected === 'string' && (typeof actual === 'number' || typeof actual === 'boolean')) {
+        hint = `quote it: "${src ?? String(actual)}" (YAML reads ${src ?? String(actual)} as ${typeName(actual)}${typeof actual === 'number' && src && src !== String(actual) ? ` ${actual}` : ''})`;
+      }
+      add(
+        'error',
+        'WRONG_TYPE',
+        path,
+        `${name || 'the manifest'} must be ${expected === 'array' ? 'a list' : expected === 'object' ? 'a mapping' : `a ${expected.replace(',', ' or ')}`}, not ${typeName(actual)}`,
+        hint,
+      );
+      return;
+    }
+    default:
+      add('error', 'SCHEMA', path, `${name || 'the manifest'} ${e.message ?? 'is invalid'}`);
+  }
+}
+
+function valueAt(data: unknown, path: Path): unknown {
+  let v: any = data;
+  for (const p of path) v = v == null ? undefined : v[p];
+  return v;
+}
+
+function isObj(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function dupes(list: unknown[], report: (index: number, value: string) => void): void {
+  const seen = new Set<unknown>();
+  list.forEach((v, i) => {
+    if (typeof v !== 'string') return;
+    if (seen.has(v)) report(i, v);
+    seen.add(v);
+  });
+}
+
+function parseCpu(q: string): number {
+  return q.endsWith('m') ? Number(q.slice(0, -1)) / 1000 : Number(q);
+}
+
+function parseBytes(q: string): number {
+  const m = /^([\d.]+)(.*)$/.exec(q);
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  const units: Record<string, number> = {
+    '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  };
+  if (m[2].startsWith('e')) return n * 10 ** Number(m[2].slice(1));
+  return n * (units[m[2]] ?? NaN);
+}

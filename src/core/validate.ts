@@ -1,0 +1,207 @@
+/**
+ * `validate`: the manifest rules plus the cross-checks between the
+ * manifest and the code in src/.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { loadManifest, MANIFEST_PATH, type Diagnostic, type Manifest } from './manifest/index.js';
+import { Locator } from './manifest/rules.js';
+import { findPython } from './python.js';
+import { scanDecorators, type DecoratorUse } from './checks/scan.js';
+import { HOOK_NAMES, PERMISSION_NAMES } from './catalog.js';
+import { didYouMean } from './suggest.js';
+import { LineCounter, parseDocument } from 'yaml';
+import { readFile } from 'node:fs/promises';
+
+export interface ValidationReport {
+  ok: boolean;
+  errors: Diagnostic[];
+  warnings: Diagnostic[];
+  manifest?: Manifest;
+  /** 'skipped' when no Python interpreter was found (a warning says so). */
+  codeChecks: 'ran' | 'skipped';
+}
+
+export interface ValidateOptions {
+  env: NodeJS.ProcessEnv;
+  /** Interpreter for the code checks (default: discovery as in `test`). */
+  python?: string;
+  /** Treat warnings as errors. */
+  strict?: boolean;
+}
+
+function byLocation(a: Diagnostic, b: Diagnostic): number {
+  return a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.code.localeCompare(b.code);
+}
+
+export async function validateProject(dir: string, opts: ValidateOptions): Promise<ValidationReport> {
+  const { manifest, diagnostics } = await loadManifest(dir);
+  const all: Diagnostic[] = [...diagnostics];
+  let codeChecks: ValidationReport['codeChecks'] = 'skipped';
+
+  // The code checks need the lists even when other manifest rules failed.
+  const unreadable = diagnostics.some((d) => d.code.startsWith('MANIFEST_'));
+  const lists = manifest ?? (unreadable ? undefined : await readListsLeniently(dir));
+  if (lists && (await isDir(path.join(dir, 'src')))) {
+    const found = await findPython({ env: opts.env, explicit: opts.python, cwd: dir });
+    if (!found.ok) {
+      all.push({
+        severity: 'warning',
+        code: 'CODE_CHECKS_SKIPPED',
+        message:
+          found.reason === 'not-found'
+            ? 'no Python interpreter found: the code checks (hooks, endpoints, permissions used in src/) were skipped'
+            : `Python at ${found.path} could not be run: the code checks were skipped`,
+        hint: 'install python3, or set PLEXICHAT_PYTHON to an interpreter',
+        file: 'src',
+        line: 0,
+        column: 0,
+      });
+    } else {
+      const scan = await scanDecorators(found.python.path, dir, { env: opts.env });
+      codeChecks = 'ran';
+      all.push(...(await crossCheck(dir, lists, scan.uses)));
+      for (const e of scan.syntaxErrors) {
+        all.push({
+          severity: 'error',
+          code: 'PYTHON_SYNTAX',
+          message: `Python syntax error: ${e.message}`,
+          hint: 'fix the code; the plugin cannot load',
+          file: e.file,
+          line: e.line,
+          column: e.column,
+        });
+      }
+    }
+  }
+
+  if (opts.strict) for (const d of all) d.severity = 'error';
+  const errors = all.filter((d) => d.severity === 'error').sort(byLocation);
+  const warnings = all.filter((d) => d.severity === 'warning').sort(byLocation);
+  return { ok: errors.length === 0, errors, warnings, manifest: errors.length ? undefined : manifest, codeChecks };
+}
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+type Lists = Pick<Manifest, 'hooks' | 'endpoints' | 'permissions'>;
+
+/** hooks/endpoints/permissions from a manifest that failed other rules, when its YAML is readable. */
+async function readListsLeniently(dir: string): Promise<Lists | undefined> {
+  try {
+    const doc = parseDocument(await readFile(path.join(dir, MANIFEST_PATH), 'utf8'), { prettyErrors: false });
+    if (doc.errors.length) return undefined;
+    const js = doc.toJS({ maxAliasCount: 50 }) as Record<string, unknown> | null;
+    if (!js || typeof js !== 'object' || Array.isArray(js)) return undefined;
+    const strs = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined);
+    const perms = (js.permissions ?? {}) as Record<string, unknown>;
+    return {
+      hooks: strs(js.hooks),
+      endpoints: strs(js.endpoints),
+      permissions: { required: strs(perms.required), optional: strs(perms.optional) },
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+async function crossCheck(dir: string, m: Lists, uses: DecoratorUse[]): Promise<Diagnostic[]> {
+  const out: Diagnostic[] = [];
+  const hooks = new Set(m.hooks ?? []);
+  const endpoints = new Set(m.endpoints ?? []);
+  const declaredPerms = new Set([...(m.permissions?.required ?? []), ...(m.permissions?.optional ?? [])]);
+  const at = (u: DecoratorUse) => ({ file: u.file, line: u.line, column: u.column });
+
+  for (const u of uses) {
+    if (u.value === undefined) {
+      out.push({
+        severity: 'warning',
+        code: 'DYNAMIC_DECORATOR',
+        message: `@${u.kind} on ${u.function}() has no string literal argument, so it cannot be checked`,
+        hint: `pass the ${u.kind === 'endpoint' ? 'path' : 'name'} as a string literal`,
+        ...at(u),
+      });
+      continue;
+    }
+    if (u.kind === 'hook' && !hooks.has(u.value)) {
+      const known = HOOK_NAMES.includes(u.value);
+      out.push({
+        severity: 'error',
+        code: known ? 'UNDECLARED_HOOK' : 'UNKNOWN_HOOK',
+        message: known
+          ? `hook '${u.value}' is handled by ${u.function}() but not declared in ${MANIFEST_PATH}`
+          : `hook '${u.value}' used by ${u.function}() is not in the hook catalogue${didYouMean(u.value, HOOK_NAMES)}`,
+        hint: known ? `add '- ${u.value}' under hooks: in ${MANIFEST_PATH}` : 'use a hook from the catalogue (docs/catalogues.md)',
+        ...at(u),
+      });
+    }
+    if (u.kind === 'endpoint' && !endpoints.has(u.value)) {
+      out.push({
+        severity: 'error',
+        code: 'UNDECLARED_ENDPOINT',
+        message: `endpoint '${u.value}' is served by ${u.function}() but not declared in ${MANIFEST_PATH}`,
+        hint: `add '- ${u.value}' under endpoints: in ${MANIFEST_PATH}`,
+        ...at(u),
+      });
+    }
+    if (u.kind === 'require_permission' && !declaredPerms.has(u.value)) {
+      const known = PERMISSION_NAMES.includes(u.value);
+      out.push({
+        severity: 'error',
+        code: known ? 'UNDECLARED_PERMISSION' : 'UNKNOWN_PERMISSION',
+        message: known
+          ? `permission '${u.value}' is required by ${u.function}() but not declared in ${MANIFEST_PATH}`
+          : `permission '${u.value}' required by ${u.function}() is not in the permission catalogue${didYouMean(u.value, PERMISSION_NAMES)}`,
+        hint: known ? `add '- ${u.value}' under permissions.required (or optional) in ${MANIFEST_PATH}` : 'use a permission from the catalogue (docs/catalogues.md)',
+        ...at(u),
+      });
+    }
+  }
+
+  // Declared but not implemented: warnings at the manifest entry.
+  const implemented = (kind: DecoratorUse['kind']) => new Set(uses.filter((u) => u.kind === kind).map((u) => u.value));
+  const hooksDone = implemented('hook');
+  const endpointsDone = implemented('endpoint');
+  const locator = await manifestLocator(dir);
+  (m.hooks ?? []).forEach((h, i) => {
+    if (!hooksDone.has(h)) {
+      out.push({
+        severity: 'warning',
+        code: 'UNIMPLEMENTED_HOOK',
+        message: `hook '${h}' is declared but no @hook('${h}') handler was found in src/`,
+        hint: `implement it with @hook('${h}'), or remove it from hooks:`,
+        file: MANIFEST_PATH,
+        ...(locator?.pos(['hooks', i]) ?? { line: 0, column: 0 }),
+      });
+    }
+  });
+  (m.endpoints ?? []).forEach((e, i) => {
+    if (!endpointsDone.has(e)) {
+      out.push({
+        severity: 'warning',
+        code: 'UNIMPLEMENTED_ENDPOINT',
+        message: `endpoint '${e}' is declared but no @endpoint('${e}') handler was found in src/`,
+        hint: `implement it with @endpoint('${e}'), or remove it from endpoints:`,
+        file: MANIFEST_PATH,
+        ...(locator?.pos(['endpoints', i]) ?? { line: 0, column: 0 }),
+      });
+    }
+  });
+  return out;
+}
+
+async function manifestLocator(dir: string): Promise<Locator | undefined> {
+  try {
+    const text = await readFile(path.join(dir, MANIFEST_PATH), 'utf8');
+    const lc = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+    return new Locator(doc, lc, MANIFEST_PATH, text);
+  } catch {
+    return undefined;
+  }
+}
