@@ -103,7 +103,10 @@ export async function main(argv: string[], proc: Process = process): Promise<nev
     };
     const mod = await load();
     const result = await mod.run(opts, ctx);
-    if (flags.json) out.writeJson(result);
+    // A command that already printed its JSON document (marketplace serve) returns undefined.
+    if (flags.json) {
+      if (result !== undefined) out.writeJson(result);
+    }
     else mod.render?.(result, ctx);
     code = mod.exitCode?.(result) ?? ExitCode.ok;
   };

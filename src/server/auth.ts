@@ -1,0 +1,71 @@
+/**
+ * Tokens. The server keeps only the sha256 of each token and compares
+ * digests in constant time; a token's user id is derived from its digest,
+ * so the same token is the same user across restarts.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export type Role = 'developer' | 'reviewer';
+
+export interface TokenSpec {
+  token: string;
+  role: Role;
+  /** Epoch ms after which the token is refused. */
+  expiresAt?: number;
+}
+
+export interface Caller {
+  user: string;
+  role: Role;
+}
+
+interface Entry {
+  digest: Buffer;
+  user: string;
+  role: Role;
+  expiresAt?: number;
+}
+
+export function generateToken(): string {
+  return `pcx_${randomBytes(24).toString('base64url')}`;
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+export function userIdOf(token: string, role: Role): string {
+  return `${role === 'developer' ? 'dev' : 'rev'}-${digest(token).toString('hex').slice(0, 8)}`;
+}
+
+export class TokenTable {
+  private readonly entries: Entry[];
+
+  constructor(specs: TokenSpec[]) {
+    this.entries = specs.map((s) => ({
+      digest: digest(s.token),
+      user: userIdOf(s.token, s.role),
+      role: s.role,
+      expiresAt: s.expiresAt,
+    }));
+  }
+
+  /** The caller for a presented token, 'expired', or undefined. Checks every entry (no early exit). */
+  lookup(token: string, now: number): Caller | 'expired' | undefined {
+    const d = digest(token);
+    let found: Entry | undefined;
+    for (const e of this.entries) {
+      if (timingSafeEqual(e.digest, d) && !found) found = e;
+    }
+    if (!found) return undefined;
+    if (found.expiresAt !== undefined && found.expiresAt <= now) return 'expired';
+    return { user: found.user, role: found.role };
+  }
+}
+
+/** The token of an `Authorization: Bearer <token>` header, '' when malformed, undefined when absent. */
+export function bearer(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const m = /^Bearer[ ]+([\x21-\x7e]+)\s*$/i.exec(header);
+  return m ? m[1] : '';
+}
