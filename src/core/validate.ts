@@ -42,7 +42,19 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
   // The code checks need the lists even when other manifest rules failed.
   const unreadable = diagnostics.some((d) => d.code.startsWith('MANIFEST_'));
   const lists = manifest ?? (unreadable ? undefined : await readListsLeniently(dir));
-  if (lists && (await isDir(path.join(dir, 'src')))) {
+  const hasSrc = await isDir(path.join(dir, 'src'));
+  if (!hasSrc) {
+    all.push({
+      severity: 'error',
+      code: 'MISSING_SOURCE',
+      message: 'the plugin has no src/ directory',
+      hint: 'put the plugin code in src/plugin.py (see `plexichat-plugin init`)',
+      file: 'src',
+      line: 0,
+      column: 0,
+    });
+  }
+  if (lists && hasSrc) {
     const found = await findPython({ env: opts.env, explicit: opts.python, cwd: dir });
     if (!found.ok) {
       all.push({
@@ -61,6 +73,17 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
       const scan = await scanDecorators(found.python.path, dir, { env: opts.env });
       codeChecks = 'ran';
       all.push(...(await crossCheck(dir, lists, scan.uses)));
+      if (scan.classes.length === 0 && scan.syntaxErrors.length === 0) {
+        all.push({
+          severity: 'warning',
+          code: 'NO_PLUGIN_CLASS',
+          message: scan.files ? 'no class deriving from Plugin was found in src/' : 'src/ holds no Python files',
+          hint: 'define `class MyPlugin(Plugin):` in src/plugin.py (from plexichat_plugin_sdk import Plugin)',
+          file: 'src',
+          line: 0,
+          column: 0,
+        });
+      }
       for (const e of scan.syntaxErrors) {
         all.push({
           severity: 'error',

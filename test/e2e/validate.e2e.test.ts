@@ -263,6 +263,17 @@ resources:
     expect(doc.warnings.map((e: { code: string }) => e.code)).toContain('CODE_CHECKS_SKIPPED');
   });
 
+  it('a plugin without src/ is an error; src/ without a Plugin class is a warning', async () => {
+    let dir = await tempDir({ config: { 'plugin.yaml': GOOD_YAML } });
+    let { doc } = await validateJson(dir);
+    expect(doc.errors.map((e: { code: string }) => e.code)).toContain('MISSING_SOURCE');
+
+    dir = await tempDir({ config: { 'plugin.yaml': GOOD_YAML.replace(/hooks:[\s\S]*/, '') }, src: { 'plugin.py': 'x = 1\n' } });
+    ({ doc } = await validateJson(dir));
+    expect(doc.ok).toBe(true);
+    expect(doc.warnings.map((e: { code: string }) => e.code)).toContain('NO_PLUGIN_CLASS');
+  });
+
   it('--strict turns warnings into errors', async () => {
     const dir = await project(GOOD_YAML.replace('  - message_sent\n', '  - message_sent\n  - user_login\n'));
     expect((await runCli(['validate'], { cwd: dir })).exitCode).toBe(0);

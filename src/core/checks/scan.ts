@@ -26,8 +26,17 @@ export interface PySyntaxError {
   message: string;
 }
 
+export interface PluginClass {
+  name: string;
+  file: string;
+  line: number;
+}
+
 export interface ScanResult {
   uses: DecoratorUse[];
+  /** Classes deriving from Plugin (by base name). */
+  classes: PluginClass[];
+  files: number;
   syntaxErrors: PySyntaxError[];
 }
 
@@ -36,7 +45,7 @@ const SCRIPT = String.raw`
 import ast, json, os, sys
 root, sub = sys.argv[1], sys.argv[2]
 KINDS = {"hook": "hook", "endpoint": "endpoint", "require_permission": "require_permission"}
-uses, errors = [], []
+uses, errors, classes = [], [], []
 
 def last_name(node):
     if isinstance(node, ast.Name): return node.id
@@ -73,6 +82,8 @@ for path in files:
         errors.append({"file": rel, "line": 0, "column": 0, "message": str(e)})
         continue
     for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and any(last_name(b) == "Plugin" for b in node.bases):
+            classes.append({"name": node.name, "file": rel, "line": node.lineno})
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         for dec in node.decorator_list:
@@ -83,7 +94,7 @@ for path in files:
                 continue
             uses.append({"kind": kind, "value": literal(dec, kind), "file": rel,
                          "line": dec.lineno, "column": dec.col_offset + 1, "function": node.name})
-json.dump({"uses": uses, "syntaxErrors": errors}, sys.stdout)
+json.dump({"uses": uses, "classes": classes, "files": len(files), "syntaxErrors": errors}, sys.stdout)
 `;
 
 export async function scanDecorators(
