@@ -1,7 +1,111 @@
-import { WorkFailedError } from '../../errors.js';
+/**
+ * `marketplace status [id]`: one submission, or every submission of the
+ * current plugin. With --wait, poll (with backoff) until the submission of
+ * the id, or of the current version, is approved, rejected or published:
+ * exit 0 approved/published, 1 rejected (with the notes), 3 on timeout.
+ */
 import type { Ctx } from '../../cli/context.js';
+import { NetworkError, WorkFailedError } from '../../errors.js';
+import type { Submission } from '../../marketplace/client.js';
+import { currentManifest } from '../../marketplace/project.js';
+import { withSession } from '../../marketplace/session.js';
 
-// Placeholder until this command lands; see the open issues.
-export async function run(_opts: unknown, _ctx: Ctx): Promise<never> {
-  throw new WorkFailedError('marketplace status is not available yet');
+export interface StatusOptions {
+  id?: string;
+  wait?: boolean;
+  /** Seconds to wait with --wait. */
+  timeout?: number;
+}
+
+/** Also the --json document: `{ submission, waited }` or `{ plugin, submissions }`. */
+export type StatusResult = { submission: Submission; waited: boolean } | { plugin: string; submissions: Submission[] };
+
+/** web-ext waits 15 minutes for approval by default; so do we. */
+export const DEFAULT_WAIT_TIMEOUT_S = 900;
+export const POLL_INTERVAL_MS = 1000;
+export const MAX_POLL_INTERVAL_MS = 15_000;
+
+export async function run(opts: StatusOptions, ctx: Ctx): Promise<StatusResult> {
+  let plugin: string | undefined;
+  let version: string | undefined;
+  if (!opts.id) {
+    const m = await currentManifest(ctx);
+    plugin = m.plugin.name;
+    version = m.plugin.version;
+  }
+  return withSession(ctx, { token: 'required' }, async ({ client }) => {
+    if (!opts.wait) {
+      if (opts.id) return { submission: await client.getSubmission(opts.id), waited: false };
+      return { plugin: plugin!, submissions: await client.listSubmissions(plugin!) };
+    }
+    let id = opts.id;
+    if (!id) {
+      const mine = (await client.listSubmissions(plugin!)).find((s) => s.version === version);
+      if (!mine) {
+        throw new WorkFailedError(`${plugin} ${version} has not been submitted`, {
+          code: 'NOT_SUBMITTED',
+          hint: 'run `plexichat-plugin marketplace submit` first',
+        });
+      }
+      id = mine.id;
+    }
+    const timeoutMs = Math.round((opts.timeout ?? DEFAULT_WAIT_TIMEOUT_S) * 1000);
+    let lastState: string | undefined;
+    const { submission, timedOut } = await client.waitForFinal(id, {
+      timeoutMs,
+      intervalMs: POLL_INTERVAL_MS,
+      maxIntervalMs: MAX_POLL_INTERVAL_MS,
+      onPoll: (s) => {
+        if (s.state !== lastState) {
+          lastState = s.state;
+          ctx.out.info(`${s.id}: ${s.state}`);
+        }
+      },
+    });
+    if (timedOut) {
+      throw new NetworkError(
+        `timed out after ${opts.timeout ?? DEFAULT_WAIT_TIMEOUT_S}s waiting for the review of ${submission.id} (still ${submission.state})`,
+        {
+          code: 'WAIT_TIMEOUT',
+          hint: `check again later with \`plexichat-plugin marketplace status ${submission.id} --wait\``,
+          details: { id: submission.id, state: submission.state },
+        },
+      );
+    }
+    return { submission, waited: true };
+  });
+}
+
+function line(s: Submission): string {
+  const when = s.updated_at ? `  ${s.updated_at}` : '';
+  const ch = s.channel ? ` (${s.channel})` : '';
+  return `${s.id}  ${s.plugin} ${s.version}  ${s.state}${ch}${when}`;
+}
+
+export function render(r: StatusResult, ctx: Ctx): void {
+  if ('submissions' in r) {
+    if (r.submissions.length === 0) {
+      ctx.out.result(`No submissions of ${r.plugin} yet.`);
+      ctx.out.info('next: plexichat-plugin marketplace submit');
+      return;
+    }
+    for (const s of r.submissions) {
+      ctx.out.result(line(s));
+      if (s.state === 'rejected' && s.notes) ctx.out.result(`    notes: ${s.notes}`);
+    }
+    return;
+  }
+  const s = r.submission;
+  ctx.out.result(line(s));
+  if (s.notes) ctx.out.result(`  reviewer notes: ${s.notes}`);
+  if (s.state === 'approved') ctx.out.info(`next: plexichat-plugin marketplace publish ${s.id}`);
+  if (s.state === 'rejected') {
+    if (r.waited) ctx.out.error(`${s.plugin} ${s.version} was rejected`);
+    ctx.out.info('fix what the reviewer says, bump the version, build and submit again');
+  }
+}
+
+export function exitCode(r: StatusResult): number {
+  // Only a --wait that ends in a rejection fails; a plain look-up succeeds whatever the state.
+  return 'submission' in r && r.waited && r.submission.state === 'rejected' ? 1 : 0;
 }

@@ -1,7 +1,27 @@
-import { WorkFailedError } from '../../errors.js';
+/** `marketplace whoami`: who the token in use belongs to (GET /me). */
 import type { Ctx } from '../../cli/context.js';
+import { withSession } from '../../marketplace/session.js';
 
-// Placeholder until this command lands; see the open issues.
-export async function run(_opts: unknown, _ctx: Ctx): Promise<never> {
-  throw new WorkFailedError('marketplace whoami is not available yet');
+export interface WhoamiResult {
+  marketplace: string;
+  user: string;
+  role: string;
+  tokenSource: 'PLEXICHAT_TOKEN' | 'credentials file';
+}
+
+export async function run(_opts: unknown, ctx: Ctx): Promise<WhoamiResult> {
+  return withSession(ctx, { token: 'required' }, async ({ client, target, token }) => {
+    const me = await client.me();
+    return {
+      marketplace: target.baseUrl,
+      user: me.user,
+      role: me.role,
+      tokenSource: token?.source === 'env' ? 'PLEXICHAT_TOKEN' : 'credentials file',
+    };
+  });
+}
+
+export function render(r: WhoamiResult, ctx: Ctx): void {
+  ctx.out.result(`${r.user} (${r.role}) on ${r.marketplace}`);
+  ctx.out.info(`token from ${r.tokenSource}`);
 }

@@ -1,0 +1,280 @@
+/**
+ * The marketplace listing (docs/marketplace-api.md, "The listing"): built
+ * from the manifest, docs/README.md (long description), the CHANGELOG.md
+ * section for this version, and the archive's sha256 and size. Checking
+ * gathers every problem at once, so one run says everything that is missing.
+ *
+ * No CLI or process dependencies: the project dir and the manifest come in,
+ * a listing and a list of problems go out.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { PERMISSIONS } from './catalog.js';
+import type { Manifest } from './manifest/types.js';
+
+export interface Listing {
+  name: string;
+  version: string;
+  description: string;
+  long_description: string;
+  changelog: string;
+  category: string;
+  tags: string[];
+  license: string | null;
+  homepage: string | null;
+  author: string | null;
+  permissions: { required: string[]; optional: string[] };
+  /** One line per permission: what the plugin may do (extra key; stored by the server). */
+  permissions_summary: { name: string; required: boolean; description: string }[];
+  archive: { file: string; sha256: string; size: number };
+}
+
+export interface ListingProblem {
+  code: string;
+  /** What is wrong, naming the file. */
+  message: string;
+  /** What to do about it. */
+  hint: string;
+}
+
+export interface ListingPaths {
+  distDir: string;
+  archive: string;
+  sha256File: string;
+  listing: string;
+}
+
+export function listingPaths(projectDir: string, name: string, version: string, distDir = 'dist'): ListingPaths {
+  const dist = path.resolve(projectDir, distDir);
+  const base = `${name}-${version}`;
+  return {
+    distDir: dist,
+    archive: path.join(dist, `${base}.zip`),
+    sha256File: path.join(dist, `${base}.zip.sha256`),
+    listing: path.join(dist, `${base}.listing.json`),
+  };
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The CHANGELOG.md section for `version`: the text under a heading such as
+ * `## [1.2.0] - 2026-11-26`, `## 1.2.0`, or `## v1.2.0`, up to the next
+ * heading of the same or a higher level. Undefined when there is no such
+ * heading; '' when the section is empty.
+ */
+export function changelogSection(text: string, version: string): string | undefined {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const head = new RegExp(`^(#{1,6})\\s*\\[?v?${escapeRe(version)}\\]?(?=$|[\\s\\-–—:(])`);
+  for (let i = 0; i < lines.length; i++) {
+    const m = head.exec(lines[i] ?? '');
+    if (!m) continue;
+    const level = m[1]!.length;
+    const body: string[] = [];
+    for (let j = i + 1; j < lines.length; j++) {
+      const h = /^(#{1,6})\s/.exec(lines[j] ?? '');
+      if (h && h[1]!.length <= level) break;
+      body.push(lines[j]!);
+    }
+    return body.join('\n').trim();
+  }
+  return undefined;
+}
+
+/** Template text left in place: what a person must replace before publishing. */
+const PLACEHOLDERS: { re: RegExp; what: string }[] = [
+  { re: /\bTODO\b/, what: 'TODO' },
+  { re: /\bTBD\b/, what: 'TBD' },
+  { re: /\bFIXME\b/, what: 'FIXME' },
+  { re: /lorem ipsum/i, what: 'lorem ipsum' },
+  { re: /\{\{\s*[\w.]+\s*\}\}/, what: '{{…}} template variable' },
+  { re: /<(?:your|insert|describe)[^>]*>/i, what: '<…> placeholder' },
+  { re: /\b(?:describe|explain) (?:what )?(?:your|this) plugin\b/i, what: '"describe your plugin" template text' },
+  { re: /\breplace this\b/i, what: '"replace this" template text' },
+];
+
+/** Placeholder markers found in text, with their 1-based line numbers. */
+export function findPlaceholders(text: string): { what: string; line: number }[] {
+  const found: { what: string; line: number }[] = [];
+  const lines = text.split(/\r?\n/);
+  for (const p of PLACEHOLDERS) {
+    const i = lines.findIndex((l) => p.re.test(l));
+    if (i !== -1) found.push({ what: p.what, line: i + 1 });
+  }
+  return found.sort((a, b) => a.line - b.line);
+}
+
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return (await fs.readFile(file, 'utf8')).replace(/^\uFEFF/, '');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export async function fileDigest(file: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+function nonEmpty(v: unknown): string | null {
+  return typeof v === 'string' && v.trim() !== '' ? v.trim() : null;
+}
+
+export interface BuiltListing {
+  listing?: Listing;
+  problems: ListingProblem[];
+  paths: ListingPaths;
+}
+
+/**
+ * Build the listing for the project's current version and check it is
+ * complete. `listing` is set only when there are no problems.
+ */
+export async function buildListing(projectDir: string, manifest: Manifest, opts: { distDir?: string } = {}): Promise<BuiltListing> {
+  const { name, version } = manifest.plugin;
+  const paths = listingPaths(projectDir, name, version, opts.distDir);
+  const problems: ListingProblem[] = [];
+  const rel = (p: string) => path.relative(projectDir, p).split(path.sep).join('/') || '.';
+
+  const description = nonEmpty(manifest.plugin.description);
+  if (!description) {
+    problems.push({
+      code: 'EMPTY_DESCRIPTION',
+      message: 'plugin.description in config/plugin.yaml is empty',
+      hint: 'write a one-line description of what the plugin does',
+    });
+  } else {
+    for (const p of findPlaceholders(description)) {
+      problems.push({
+        code: 'PLACEHOLDER',
+        message: `plugin.description in config/plugin.yaml still holds ${p.what}`,
+        hint: 'replace the template text with a real description',
+      });
+    }
+  }
+  if (!nonEmpty(manifest.metadata?.category)) {
+    problems.push({ code: 'NO_CATEGORY', message: 'metadata.category in config/plugin.yaml is empty', hint: 'set a category (see `validate`)' });
+  }
+
+  const readmePath = path.join(projectDir, 'docs', 'README.md');
+  const readme = await readText(readmePath);
+  if (readme === undefined) {
+    problems.push({
+      code: 'NO_README',
+      message: 'docs/README.md is missing',
+      hint: 'write docs/README.md: it becomes the long description on the marketplace',
+    });
+  } else if (readme.trim() === '') {
+    problems.push({ code: 'EMPTY_README', message: 'docs/README.md is empty', hint: 'describe the plugin, its settings and its permissions' });
+  } else {
+    for (const p of findPlaceholders(readme)) {
+      problems.push({
+        code: 'PLACEHOLDER',
+        message: `docs/README.md:${p.line} still holds ${p.what}`,
+        hint: 'replace the template text before publishing',
+      });
+    }
+  }
+
+  const changelogPath = path.join(projectDir, 'CHANGELOG.md');
+  const changelogText = await readText(changelogPath);
+  let changelog = '';
+  if (changelogText === undefined) {
+    problems.push({
+      code: 'NO_CHANGELOG',
+      message: 'CHANGELOG.md is missing',
+      hint: `create CHANGELOG.md with a section "## [${version}]" describing this version`,
+    });
+  } else {
+    const section = changelogSection(changelogText, version);
+    if (section === undefined) {
+      problems.push({
+        code: 'NO_CHANGELOG_ENTRY',
+        message: `CHANGELOG.md has no entry for version ${version}`,
+        hint: `add a section "## [${version}]" that says what changed`,
+      });
+    } else if (section === '') {
+      problems.push({
+        code: 'EMPTY_CHANGELOG_ENTRY',
+        message: `the CHANGELOG.md entry for ${version} is empty`,
+        hint: 'say what changed in this version',
+      });
+    } else {
+      changelog = section;
+      for (const p of findPlaceholders(section)) {
+        problems.push({
+          code: 'PLACEHOLDER',
+          message: `the CHANGELOG.md entry for ${version} still holds ${p.what}`,
+          hint: 'replace the template text before publishing',
+        });
+      }
+    }
+  }
+
+  let archive: { sha256: string; size: number } | undefined;
+  try {
+    const st = await fs.stat(paths.archive);
+    if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
+    archive = await fileDigest(paths.archive);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    problems.push({
+      code: 'NO_ARCHIVE',
+      message: `no archive yet: ${rel(paths.archive)} does not exist`,
+      hint: 'run `plexichat-plugin build` first',
+    });
+  }
+  if (archive) {
+    const recorded = (await readText(paths.sha256File))?.trim().split(/\s+/)[0]?.toLowerCase();
+    if (recorded && recorded !== archive.sha256) {
+      problems.push({
+        code: 'SHA256_MISMATCH',
+        message: `${rel(paths.archive)} does not match ${rel(paths.sha256File)} (changed after build?)`,
+        hint: 'run `plexichat-plugin build` again',
+      });
+    }
+    if (archive.size === 0) {
+      problems.push({ code: 'EMPTY_ARCHIVE', message: `${rel(paths.archive)} is empty`, hint: 'run `plexichat-plugin build` again' });
+    }
+  }
+
+  if (problems.length > 0 || !archive || !description) return { problems, paths };
+
+  const required = [...(manifest.permissions?.required ?? [])];
+  const optional = [...(manifest.permissions?.optional ?? [])];
+  const listing: Listing = {
+    name,
+    version,
+    description,
+    long_description: readme ?? '',
+    changelog,
+    category: manifest.metadata.category,
+    tags: [...(manifest.metadata.tags ?? [])],
+    license: nonEmpty(manifest.metadata.license),
+    homepage: nonEmpty(manifest.metadata.homepage),
+    author: nonEmpty(manifest.plugin.author),
+    permissions: { required, optional },
+    permissions_summary: [
+      ...required.map((p) => ({ name: p, required: true, description: PERMISSIONS[p] ?? 'unknown permission' })),
+      ...optional.map((p) => ({ name: p, required: false, description: PERMISSIONS[p] ?? 'unknown permission' })),
+    ],
+    archive: { file: path.basename(paths.archive), sha256: archive.sha256, size: archive.size },
+  };
+  return { listing, problems, paths };
+}
+
+/** The listing as written to disk: stable key order, two-space indent, final newline. */
+export function serialiseListing(listing: Listing): string {
+  return `${JSON.stringify(listing, null, 2)}\n`;
+}

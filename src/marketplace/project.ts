@@ -1,0 +1,24 @@
+/**
+ * The plugin project a marketplace command acts on when given no name or
+ * id: the manifest in ctx.cwd (or -C <dir>).
+ */
+import type { Ctx } from '../cli/context.js';
+import { WorkFailedError } from '../errors.js';
+import { loadManifest } from '../core/manifest/index.js';
+import { location } from '../core/manifest/format.js';
+import type { Manifest } from '../core/manifest/types.js';
+
+export async function currentManifest(ctx: Ctx): Promise<Manifest> {
+  const { manifest, diagnostics } = await loadManifest(ctx.cwd);
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (!manifest || errors.length > 0) {
+    const first = errors[0];
+    throw new WorkFailedError(
+      `config/plugin.yaml has ${errors.length || 'an'} error${errors.length === 1 ? '' : 's'}${
+        first ? `; first: ${location(first)} ${first.code} ${first.message}` : ''
+      }`,
+      { code: 'MANIFEST_INVALID', hint: 'run `plexichat-plugin validate` and fix what it reports' },
+    );
+  }
+  return manifest;
+}
