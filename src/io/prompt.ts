@@ -37,7 +37,7 @@ export async function askText(
 ): Promise<string> {
   requireInteractive(ctx, opts.flag, opts.message.replace(/[:?]\s*$/, '').toLowerCase());
   const { input } = await import('@inquirer/prompts');
-  return guard(() => input({ message: opts.message, default: opts.default, validate: opts.validate }));
+  return guard(() => input({ message: opts.message, default: opts.default, validate: opts.validate }, { signal: ctx.signal }));
 }
 
 export async function askSelect(
@@ -46,17 +46,17 @@ export async function askSelect(
 ): Promise<string> {
   requireInteractive(ctx, opts.flag, opts.message.replace(/[:?]\s*$/, '').toLowerCase());
   const { select } = await import('@inquirer/prompts');
-  return guard(() => select({ message: opts.message, choices: opts.choices, default: opts.default }));
+  return guard(() => select({ message: opts.message, choices: opts.choices, default: opts.default }, { signal: ctx.signal }));
 }
 
 export async function askSecret(ctx: Ctx, opts: { flag: string; message: string }): Promise<string> {
   requireInteractive(ctx, opts.flag, opts.message.replace(/[:?]\s*$/, '').toLowerCase());
   const { password } = await import('@inquirer/prompts');
-  return guard(() => password({ message: opts.message, mask: true }));
+  return guard(() => password({ message: opts.message, mask: true }, { signal: ctx.signal }));
 }
 
 export async function askConfirm(ctx: Ctx, opts: { flag: string; message: string }): Promise<boolean> {
   requireInteractive(ctx, opts.flag, 'confirmation');
   const { confirm } = await import('@inquirer/prompts');
-  return guard(() => confirm({ message: opts.message, default: false }));
+  return guard(() => confirm({ message: opts.message, default: false }, { signal: ctx.signal }));
 }
