@@ -96,3 +96,16 @@ export async function findPython(opts: FindPythonOptions): Promise<FindPythonRes
   if (first) return { ok: true, python: first, tried };
   return { ok: false, reason: 'not-found', tried };
 }
+
+/** True when `python -c "import <module>"` succeeds (e.g. pytest_cov for --coverage). */
+export async function hasModule(python: string, module: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(module)) throw new Error(`not a module name: ${module}`);
+  const r = await execa(python, ['-c', `import ${module}`], {
+    reject: false,
+    env,
+    extendEnv: false,
+    timeout: 20_000,
+    stdin: 'ignore',
+  });
+  return r.exitCode === 0 && !r.failed;
+}

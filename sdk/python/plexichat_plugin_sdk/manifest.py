@@ -1,0 +1,150 @@
+"""Finding and loading a plugin's manifest (config/plugin.yaml).
+
+Where the manifest comes from, in order:
+
+1. ``PLEXICHAT_PLUGIN_MANIFEST_JSON``: set by ``plexichat-plugin-cli test``.
+   Either the manifest itself as JSON text (it starts with ``{``) or the path
+   of a JSON file holding it. The CLI parses config/plugin.yaml with a full
+   YAML parser, so under ``test`` every YAML feature works.
+2. A class attribute ``manifest_path`` on the plugin class (a path to a
+   plugin.yaml, relative paths taken from the current directory).
+3. ``config/plugin.yaml`` in the directory of the module that defines the
+   plugin class, or in the nearest parent directory that has one (so
+   ``src/plugin.py`` finds ``../config/plugin.yaml``).
+4. ``config/plugin.yaml`` below the current working directory.
+
+YAML files are read with the small built-in reader in ``_yaml.py`` (no
+PyYAML needed); it documents the subset it understands and names the line of
+anything outside it.
+"""
+import copy
+import inspect
+import json
+import os
+
+from ._yaml import YamlError, loads as yaml_loads
+
+__all__ = [
+    "ENV_MANIFEST_JSON",
+    "ManifestError",
+    "ManifestNotFoundError",
+    "find_manifest",
+    "load_manifest",
+    "load_manifest_file",
+]
+
+ENV_MANIFEST_JSON = "PLEXICHAT_PLUGIN_MANIFEST_JSON"
+MANIFEST_RELPATH = os.path.join("config", "plugin.yaml")
+
+_cache = {}
+
+
+class ManifestError(ValueError):
+    """The manifest exists but cannot be read."""
+
+
+class ManifestNotFoundError(ManifestError, FileNotFoundError):
+    """No manifest was found anywhere the SDK looks."""
+
+
+def _from_json_env(value):
+    text = value.strip()
+    source = "$" + ENV_MANIFEST_JSON
+    if not text.startswith("{"):
+        source = text
+        try:
+            with open(text, "r", encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as e:
+            raise ManifestError("%s points at %s, which cannot be read: %s" % (ENV_MANIFEST_JSON, value, e))
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        raise ManifestError("%s does not hold valid JSON (%s): %s" % (ENV_MANIFEST_JSON, source, e))
+    if not isinstance(data, dict):
+        raise ManifestError("the manifest in %s is not a mapping" % source)
+    return data
+
+
+def load_manifest_file(path):
+    """Parse a plugin.yaml (or .json) file into a dict; cached by mtime."""
+    path = os.path.abspath(path)
+    try:
+        mtime = os.stat(path).st_mtime_ns
+    except OSError:
+        raise ManifestNotFoundError("manifest not found: %s" % path)
+    hit = _cache.get(path)
+    if hit and hit[0] == mtime:
+        return copy.deepcopy(hit[1])
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        if path.endswith(".json"):
+            data = json.loads(raw.decode("utf-8"))
+        else:
+            data = yaml_loads(raw)
+    except YamlError as e:
+        where = "%s:%d" % (path, e.line) if e.line else path
+        raise ManifestError(
+            "%s: %s (the SDK's built-in YAML reader handles a subset of YAML; run the tests with "
+            "'plexichat-plugin-cli test', which reads the full YAML, or see docs/sdk.md)" % (where, e.reason)
+        )
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ManifestError("%s cannot be read: %s" % (path, e))
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ManifestError("%s: the manifest must be a mapping with plugin:, metadata: ... blocks" % path)
+    _cache[path] = (mtime, data)
+    return copy.deepcopy(data)
+
+
+def _search_up(start):
+    d = os.path.abspath(start)
+    while True:
+        candidate = os.path.join(d, MANIFEST_RELPATH)
+        if os.path.isfile(candidate):
+            return candidate
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+
+
+def find_manifest(cls=None, environ=None):
+    """Where the manifest for ``cls`` would be loaded from: ('json-env', value) or ('file', path)."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(ENV_MANIFEST_JSON)
+    if value:
+        return "json-env", value
+    looked = []
+    explicit = getattr(cls, "manifest_path", None) if cls is not None else None
+    if explicit:
+        return "file", os.path.abspath(explicit)
+    if cls is not None:
+        try:
+            module_file = inspect.getfile(cls)
+        except (TypeError, OSError):
+            module_file = None
+        if module_file:
+            found = _search_up(os.path.dirname(os.path.abspath(module_file)))
+            if found:
+                return "file", found
+            looked.append("above " + os.path.dirname(os.path.abspath(module_file)))
+    cwd_candidate = os.path.join(os.getcwd(), MANIFEST_RELPATH)
+    if os.path.isfile(cwd_candidate):
+        return "file", cwd_candidate
+    looked.append(cwd_candidate)
+    raise ManifestNotFoundError(
+        "no config/plugin.yaml found (looked %s); run the tests from the plugin's root with "
+        "'plexichat-plugin-cli test', set %s, or set manifest_path on the plugin class"
+        % ("; ".join(looked), ENV_MANIFEST_JSON)
+    )
+
+
+def load_manifest(cls=None, environ=None):
+    """The manifest (a dict) for a plugin class, found as described above."""
+    kind, where = find_manifest(cls, environ)
+    if kind == "json-env":
+        return _from_json_env(where)
+    return load_manifest_file(where)

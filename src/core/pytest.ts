@@ -1,0 +1,277 @@
+/**
+ * Running a plugin's pytest suite: the command line, the environment (the
+ * bundled SDK and the plugin root on PYTHONPATH, the manifest handed over as
+ * JSON), live streaming of pytest's output, a timeout that stops the whole
+ * process tree, and the summary read from pytest's JUnit XML report.
+ *
+ * No CLI dependencies: streams, env and signal come from the caller.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { XMLParser } from 'fast-xml-parser';
+
+/** Environment variable through which the SDK receives the manifest (a JSON file path). */
+export const MANIFEST_JSON_ENV = 'PLEXICHAT_PLUGIN_MANIFEST_JSON';
+
+/** pytest's exit codes (pytest.ExitCode). */
+export const PytestExit = {
+  ok: 0,
+  testsFailed: 1,
+  interrupted: 2,
+  internalError: 3,
+  usageError: 4,
+  noTestsCollected: 5,
+} as const;
+
+/** The folder that holds the plexichat_plugin_sdk package. */
+export function sdkPythonPath(): string {
+  return fileURLToPath(new URL('../../sdk/python', import.meta.url));
+}
+
+export function buildPythonPath(parts: string[], existing: string | undefined): string {
+  return [...parts, ...(existing ? existing.split(path.delimiter) : [])].filter(Boolean).join(path.delimiter);
+}
+
+export interface CollectionError {
+  /** The test module (or node) pytest could not collect. */
+  node: string;
+  /** Exception type, e.g. SyntaxError, ModuleNotFoundError. */
+  kind?: string;
+  message?: string;
+  /** Where a SyntaxError points (absolute or as pytest printed it). */
+  file?: string;
+  line?: number;
+}
+
+export interface PytestSummary {
+  total: number;
+  passed: number;
+  failed: number;
+  skipped: number;
+  /** Of the skipped: expected failures (xfail). */
+  xfailed: number;
+  errors: number;
+  /** Seconds, as pytest measured them. */
+  duration: number;
+  collectionErrors: CollectionError[];
+}
+
+type XmlNode = Record<string, unknown>;
+
+function asArray<T>(v: T | T[] | undefined): T[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+function nodeText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object') {
+    const o = v as XmlNode;
+    return `${typeof o['#text'] === 'string' ? o['#text'] : ''}`;
+  }
+  return '';
+}
+
+/** What a collection error's report says went wrong. */
+export function describeCollectionError(node: string, message: string, text: string): CollectionError {
+  const out: CollectionError = { node };
+  const syntax = /File "([^"]+)", line (\d+)[\s\S]*?^E?\s*(SyntaxError|IndentationError|TabError): (.*)$/m.exec(text);
+  if (syntax) {
+    out.file = syntax[1];
+    out.line = Number(syntax[2]);
+    out.kind = syntax[3];
+    out.message = syntax[4]!.trim();
+    return out;
+  }
+  const lines = text.split('\n').filter((l) => /^E\s+\S/.test(l));
+  const last = [...lines].reverse().find((l) => /^E\s+[A-Za-z_.]*(Error|Exception|Interrupt|Exit)\b/.test(l)) ?? lines.at(-1);
+  if (last) {
+    const m = /^E\s+([A-Za-z_.]+):\s*(.*)$/.exec(last);
+    if (m) {
+      out.kind = m[1];
+      out.message = m[2]!.trim();
+    } else {
+      out.message = last.replace(/^E\s+/, '').trim();
+    }
+  } else if (message) {
+    out.message = message;
+  }
+  return out;
+}
+
+/** Summary of a pytest JUnit XML report (xunit1 or xunit2). */
+export function parseJunitXml(xml: string): PytestSummary {
+  const parser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@',
+    isArray: (name) => ['testsuite', 'testcase', 'failure', 'error', 'skipped'].includes(name),
+  });
+  const doc = parser.parse(xml) as XmlNode;
+  const suites: XmlNode[] = [];
+  if (doc.testsuites) suites.push(...asArray((doc.testsuites as XmlNode).testsuite as XmlNode[]));
+  if (doc.testsuite) suites.push(...asArray(doc.testsuite as XmlNode[]));
+  if (suites.length === 0) throw new Error('not a JUnit XML report: no <testsuite> element');
+  const s: PytestSummary = { total: 0, passed: 0, failed: 0, skipped: 0, xfailed: 0, errors: 0, duration: 0, collectionErrors: [] };
+  for (const suite of suites) {
+    const t = Number(suite['@time']);
+    if (Number.isFinite(t)) s.duration += t;
+    for (const tc of asArray(suite.testcase as XmlNode[])) {
+      s.total += 1;
+      const failures = asArray(tc.failure as unknown[]);
+      const errors = asArray(tc.error as unknown[]);
+      const skipped = asArray(tc.skipped as unknown[]);
+      if (failures.length > 0) s.failed += 1;
+      else if (errors.length > 0) {
+        s.errors += 1;
+        const e = errors[0] as XmlNode | string;
+        const message = typeof e === 'object' ? String(e['@message'] ?? '') : '';
+        if (message === 'collection failure') {
+          const node = [tc['@classname'], tc['@name']].filter((x) => typeof x === 'string' && x !== '').join('.');
+          s.collectionErrors.push(describeCollectionError(node, message, nodeText(e)));
+        }
+      } else if (skipped.length > 0) {
+        s.skipped += 1;
+        const sk = skipped[0] as XmlNode | string;
+        if (typeof sk === 'object' && sk['@type'] === 'pytest.xfail') s.xfailed += 1;
+      } else s.passed += 1;
+    }
+  }
+  s.duration = Math.round(s.duration * 1000) / 1000;
+  return s;
+}
+
+export interface RunPytestOptions {
+  python: string;
+  /** The plugin root: pytest runs here. */
+  cwd: string;
+  /** The parsed manifest, handed to the SDK as JSON. */
+  manifest?: unknown;
+  /** Extra arguments for pytest (the user's, after --). */
+  args: string[];
+  /** Arguments the CLI adds before the user's (colour, coverage ...). */
+  extraArgs?: string[];
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  timeoutMs?: number;
+  /** How long after SIGTERM the process group gets SIGKILL. */
+  killGraceMs?: number;
+  signal?: AbortSignal;
+  /**
+   * Extra reports: given the scratch dir, the pytest arguments that write
+   * them and the files to read back after the run.
+   */
+  reports?: (dir: string) => { args: string[]; files: string[] };
+}
+
+export interface RunPytestResult {
+  /** pytest's exit code; undefined when it was killed. */
+  exitCode?: number;
+  signal?: string;
+  timedOut: boolean;
+  cancelled: boolean;
+  /** From the JUnit XML report; undefined when pytest wrote none (usage error, killed). */
+  summary?: PytestSummary;
+  /** Extra files the caller asked for in the report dir, read before it is removed. */
+  reports: Record<string, string>;
+  /** Wall-clock time in seconds. */
+  wallSeconds: number;
+  /** The full command line, for --verbose. */
+  command: string[];
+}
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (!pid) return;
+  try {
+    // The child leads its own process group (detached), so this reaches
+    // every process pytest started too.
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult> {
+  const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'plexichat-pytest-'));
+  const started = Date.now();
+  try {
+    const junit = path.join(scratch, 'junit.xml');
+    const env: NodeJS.ProcessEnv = {
+      ...opts.env,
+      PYTHONPATH: buildPythonPath([sdkPythonPath(), opts.cwd], opts.env.PYTHONPATH),
+    };
+    if (opts.manifest !== undefined) {
+      const manifestFile = path.join(scratch, 'manifest.json');
+      await fs.writeFile(manifestFile, JSON.stringify(opts.manifest));
+      env[MANIFEST_JSON_ENV] = manifestFile;
+    }
+    const extraReports = opts.reports?.(scratch) ?? { args: [], files: [] };
+    const args = ['-m', 'pytest', `--junitxml=${junit}`, ...(opts.extraArgs ?? []), ...extraReports.args, ...opts.args];
+    const command = [opts.python, ...args];
+
+    let timedOut = false;
+    let cancelled = false;
+    const sub = execa(opts.python, args, {
+      cwd: opts.cwd,
+      env,
+      extendEnv: false,
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+      reject: false,
+      detached: true,
+    });
+    sub.stdout?.pipe(opts.stdout, { end: false });
+    sub.stderr?.pipe(opts.stderr, { end: false });
+
+    const grace = opts.killGraceMs ?? 3000;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const stop = () => {
+      killGroup(sub.pid, 'SIGTERM');
+      graceTimer = setTimeout(() => killGroup(sub.pid, 'SIGKILL'), grace);
+    };
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          stop();
+        }, opts.timeoutMs)
+      : undefined;
+    const onAbort = () => {
+      cancelled = true;
+      stop();
+    };
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const r = await sub;
+    if (timer) clearTimeout(timer);
+    if (graceTimer) clearTimeout(graceTimer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    // Anything of the run still alive after a stop is killed for good.
+    if (timedOut || cancelled) killGroup(sub.pid, 'SIGKILL');
+
+    let summary: PytestSummary | undefined;
+    const xml = await fs.readFile(junit, 'utf8').catch(() => undefined);
+    if (xml !== undefined && xml.trim() !== '') summary = parseJunitXml(xml);
+    const reports: Record<string, string> = {};
+    for (const f of extraReports.files) {
+      const text = await fs.readFile(f, 'utf8').catch(() => undefined);
+      if (text !== undefined) reports[path.basename(f)] = text;
+    }
+    return {
+      exitCode: typeof r.exitCode === 'number' ? r.exitCode : undefined,
+      signal: r.signal ?? undefined,
+      timedOut,
+      cancelled,
+      summary,
+      reports,
+      wallSeconds: Math.round((Date.now() - started) / 10) / 100,
+      command,
+    };
+  } finally {
+    await fs.rm(scratch, { recursive: true, force: true });
+  }
+}

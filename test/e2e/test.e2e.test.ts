@@ -1,0 +1,227 @@
+/**
+ * `test` against real pytest. These tests need a Python with pytest; where
+ * there is none they fail loudly (.ci/run installs python3-pytest).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { findPython, hasModule } from '../../src/core/python.js';
+import { hasStackTrace, runCli } from '../helpers/run-cli.js';
+import { tempDir } from '../helpers/temp-project.js';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/plugins/', import.meta.url));
+let python = '';
+
+beforeAll(async () => {
+  const found = await findPython({ env: process.env, wantPytest: true });
+  if (!found.ok || !found.python.pytest) {
+    throw new Error(
+      'these tests need Python 3 with pytest and none was found: install it with ' +
+        '`sudo apt-get install -y python3-pytest` (or `python3 -m pip install pytest`); .ci/run does this',
+    );
+  }
+  python = found.python.path;
+});
+
+async function initProject(template: string, name = `my_${template}`): Promise<string> {
+  const root = await tempDir();
+  const dir = path.join(root, name);
+  const r = await runCli(['init', dir, '--name', name, '--category', 'utility', '--template', template]);
+  expect(r.exitCode, r.stderr).toBe(0);
+  return dir;
+}
+
+async function copyFixture(name: string): Promise<string> {
+  const root = await tempDir();
+  const dir = path.join(root, name);
+  await fs.cp(path.join(FIXTURES, name), dir, { recursive: true });
+  return dir;
+}
+
+describe('test', () => {
+  for (const template of ['minimal', 'analytics']) {
+    it(`init --template ${template} -> test passes as generated`, async () => {
+      const dir = await initProject(template);
+      const r = await runCli(['test'], { cwd: dir });
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/\d+ passed/);
+      expect(r.stdout).toContain('tests/test_integration.py');
+      expect(r.stderr).toMatch(/tests passed: \d+ passed/);
+    });
+  }
+
+  it('--json prints one summary document from the JUnit report; pytest output goes to stderr', async () => {
+    const dir = await initProject('analytics');
+    const r = await runCli(['--json', 'test'], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ passed: 17, failed: 0, skipped: 0, errors: 0, exitCode: 0 });
+    expect(typeof doc.duration).toBe('number');
+    expect(r.stderr).toContain('test session starts');
+  });
+
+  it("the runbook's advanced_analytics plugin: its unit and integration tests pass", async () => {
+    const dir = await copyFixture('runbook-analytics');
+    const r = await runCli(['--json', 'test'], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    // one xfail: the runbook's sentiment check does not strip punctuation
+    expect(JSON.parse(r.stdout)).toMatchObject({ passed: 14, failed: 0, xfailed: 1, skipped: 1, errors: 0 });
+  });
+
+  it('arguments after -- go to pytest', async () => {
+    const dir = await copyFixture('runbook-analytics');
+    const r = await runCli(['--json', 'test', '--', '-k', 'permission'], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ passed: 2, failed: 0 });
+  });
+
+  it('a failing test gives exit 1 with pytest failure output', async () => {
+    const dir = await initProject('minimal');
+    await fs.writeFile(
+      path.join(dir, 'tests/test_broken.py'),
+      'def test_answer():\n    assert 6 * 7 == 41, "arithmetic is off"\n',
+    );
+    const r = await runCli(['test'], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/FAILED tests\/test_broken\.py::test_answer/);
+    expect(r.stdout).toContain('arithmetic is off');
+    expect(r.stderr).toMatch(/tests failed: 9 passed, 1 failed/);
+    const j = await runCli(['--json', 'test'], { cwd: dir });
+    expect(j.exitCode).toBe(1);
+    expect(JSON.parse(j.stdout)).toMatchObject({ passed: 9, failed: 1, exitCode: 1 });
+  });
+
+  it('a syntax error in plugin code is reported clearly (exit 1)', async () => {
+    const dir = await initProject('minimal');
+    const file = path.join(dir, 'src/plugin.py');
+    await fs.writeFile(file, (await fs.readFile(file, 'utf8')).replace('def status(self, request):', 'def status(self, request)'));
+    const r = await runCli(['test'], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/pytest could not collect the tests: SyntaxError in src\/plugin\.py:\d+/);
+    expect(hasStackTrace(r.stderr)).toBe(false);
+    const j = await runCli(['--json', 'test'], { cwd: dir });
+    expect(j.exitCode).toBe(1);
+    expect(JSON.parse(j.stdout).error.code).toBe('COLLECTION_ERROR');
+  });
+
+  it('a plugin without tests is an error, not exit 0', async () => {
+    const dir = await initProject('minimal');
+    await fs.rm(path.join(dir, 'tests'), { recursive: true });
+    const r = await runCli(['test'], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/no tests were collected/);
+    expect(r.stderr).toMatch(/tests\/test_\*\.py/);
+  });
+
+  it('PLEXICHAT_PYTHON pointing nowhere is a clear error', async () => {
+    const dir = await initProject('minimal');
+    const r = await runCli(['test'], { cwd: dir, env: { PLEXICHAT_PYTHON: '/nonexistent/python3' } });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/PLEXICHAT_PYTHON=\/nonexistent\/python3 is not a runnable Python interpreter/);
+    expect(hasStackTrace(r.stderr)).toBe(false);
+    const bad = await runCli(['test', '--python', '/nonexistent/python3'], { cwd: dir });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/--python \/nonexistent\/python3 is not a runnable/);
+  });
+
+  it('no Python on PATH at all is a clear error with the install command', async () => {
+    const dir = await initProject('minimal');
+    const empty = await tempDir();
+    const r = await runCli(['test'], { cwd: dir, env: { PATH: empty, PLEXICHAT_PYTHON: undefined } });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/no Python interpreter found/);
+    expect(r.stderr).toContain('sudo apt-get install -y python3 python3-pytest');
+  });
+
+  it('an interpreter without pytest gets the install commands', async () => {
+    const dir = await initProject('minimal');
+    // python -S: no site-packages, so no pytest (a stand-in for a bare venv)
+    const bin = await tempDir();
+    const wrapper = path.join(bin, 'python3');
+    await fs.writeFile(wrapper, `#!/bin/sh\nexec "${python}" -S "$@"\n`, { mode: 0o755 });
+    const r = await runCli(['test'], { cwd: dir, env: { PLEXICHAT_PYTHON: wrapper } });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`pytest is not installed for ${wrapper}`);
+    expect(r.stderr).toContain('sudo apt-get install -y python3-pytest');
+    expect(r.stderr).toContain(`${wrapper} -m pip install pytest`);
+  });
+
+  it('outside a plugin project: a clear error', async () => {
+    const dir = await tempDir();
+    const r = await runCli(['test'], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/no config\/plugin\.yaml/);
+  });
+
+  it('--timeout stops pytest and the processes it started', async () => {
+    const dir = await initProject('minimal');
+    const pidFile = path.join(dir, 'child.pid');
+    await fs.writeFile(
+      path.join(dir, 'tests/test_hang.py'),
+      [
+        'import subprocess, sys, time',
+        'def test_hang():',
+        `    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])`,
+        `    open(${JSON.stringify(pidFile)}, "w").write(str(child.pid))`,
+        '    time.sleep(60)',
+        '',
+      ].join('\n'),
+    );
+    const r = await runCli(['test', '--timeout', '3'], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/did not finish within 3 s/);
+    const pid = Number(await fs.readFile(pidFile, 'utf8'));
+    expect(pid).toBeGreaterThan(0);
+    let alive = true;
+    for (let i = 0; i < 50 && alive; i++) {
+      try {
+        process.kill(pid, 0);
+        await new Promise((res) => setTimeout(res, 100));
+      } catch {
+        alive = false;
+      }
+    }
+    expect(alive).toBe(false);
+  });
+
+  it('--coverage reports coverage where pytest-cov is installed, and says what to install where not', async () => {
+    const dir = await initProject('minimal');
+    const r = await runCli(['--json', 'test', '--coverage', '--python', python], { cwd: dir });
+    if (await hasModule(python, 'pytest_cov', process.env)) {
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(typeof JSON.parse(r.stdout).coverage).toBe('number');
+    } else {
+      expect(r.exitCode).toBe(1);
+      expect(JSON.parse(r.stdout).error.code).toBe('COVERAGE_UNAVAILABLE');
+      expect(r.stderr).toContain('--coverage needs pytest-cov');
+      expect(r.stderr).toContain('pip install pytest-cov');
+    }
+  });
+
+  it('the manifest reaches the SDK as JSON, so YAML beyond the built-in reader works under test', async () => {
+    const dir = await initProject('minimal');
+    const file = path.join(dir, 'config/plugin.yaml');
+    const yaml = (await fs.readFile(file, 'utf8')).replace(
+      /settings:\n {2}greeting: .*\n/,
+      'settings:\n  greeting: &g |\n    Hello\n    there\n  again: *g\n',
+    );
+    await fs.writeFile(file, yaml);
+    await fs.writeFile(
+      path.join(dir, 'tests/test_yaml.py'),
+      'from src.plugin import MyMinimalPlugin\n\ndef test_block_scalar():\n    assert MyMinimalPlugin().settings["again"] == "Hello\\nthere\\n"\n',
+    );
+    const r = await runCli(['--json', 'test'], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ failed: 0, passed: 10 });
+  });
+
+  it('a manifest with a YAML syntax error is reported with its line before pytest runs', async () => {
+    const dir = await initProject('minimal');
+    await fs.writeFile(path.join(dir, 'config/plugin.yaml'), 'plugin:\n  name: "unclosed\n');
+    const r = await runCli(['test'], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/config\/plugin\.yaml:\d+:\d+/);
+    expect(r.stdout).not.toContain('test session starts');
+  });
+});
