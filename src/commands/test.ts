@@ -155,7 +155,7 @@ export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
   const extra: string[] = [];
   // pytest writes to a pipe, so it cannot see the terminal: pass colour on.
   const sink = ctx.flags.json ? ctx.out.stderr : ctx.out.stdout;
-  const colour = ctx.out.c.level > 0;
+  const colour = ctx.out.c.red('x') !== 'x';
   if (!userArgs.some((a) => a.startsWith('--color'))) {
     if (colour && sink.isTTY) extra.push('--color=yes');
     else if (!colour) extra.push('--color=no');

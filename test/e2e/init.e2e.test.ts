@@ -66,6 +66,22 @@ describe('init', () => {
     expect(manifest).toContain('/api/v1/stats_plugin/dashboard');
   });
 
+  for (const template of ['minimal', 'analytics']) {
+    it(`init --template ${template} passes validate unchanged (no errors, no warnings)`, async () => {
+      const root = await tempDir();
+      const init = await runCli(['init', 'p', '--name', `v_${template}`, '--category', 'utility', '--template', template], {
+        cwd: root,
+      });
+      expect(init.exitCode, init.stderr).toBe(0);
+      const r = await runCli(['--json', 'validate'], { cwd: path.join(root, 'p') });
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.ok).toBe(true);
+      expect(doc.errors).toEqual([]);
+      expect(doc.warnings).toEqual([]);
+    });
+  }
+
   it('creates missing parent folders for a nested dir', async () => {
     const root = await tempDir();
     const r = await runCli(['init', 'a/b/my_plugin', '--name', 'my_plugin', '--category', 'utility'], { cwd: root });
