@@ -298,10 +298,10 @@ export class MarketplaceClient {
     return this.expectMe(a);
   }
 
-  async getSubmission(id: string): Promise<Submission> {
+  async getSubmission(id: string, deadlineMs = this.requestDeadlineMs): Promise<Submission> {
     const a = await this.call('GET', `/submissions/${encodeURIComponent(id)}`, {
       retry: 'idempotent',
-      deadlineMs: this.requestDeadlineMs,
+      deadlineMs,
       what: `read submission ${id}`,
     });
     return this.expectSubmission(a, a.json);
@@ -417,7 +417,16 @@ export class MarketplaceClient {
     const maxInterval = opts.maxIntervalMs ?? 15_000;
     let last: Submission | undefined;
     for (;;) {
-      last = await this.getSubmission(id);
+      const left0 = Math.max(1, deadline - this.clock.now());
+      try {
+        last = await this.getSubmission(id, Math.min(this.requestDeadlineMs, left0));
+      } catch (err) {
+        // The poll itself ran out of the wait's time: that is the wait timing out.
+        if (last && err instanceof CliError && err.code === 'TIMEOUT' && this.clock.now() >= deadline) {
+          return { submission: last, timedOut: true };
+        }
+        throw err;
+      }
       opts.onPoll?.(last);
       if (FINAL_STATES.includes(last.state)) return { submission: last, timedOut: false };
       const left = deadline - this.clock.now();
@@ -684,11 +693,15 @@ export class MarketplaceClient {
   /** A 2xx whose body is not what the contract says. */
   private unexpected(a: Answer, why: string): NetworkError {
     const j = a.json;
-    const body = isObject(j) && j.__unexpected ? `content-type ${String(j.contentType)}: ${String(j.excerpt)}` : excerpt(JSON.stringify(j) ?? '');
-    return new NetworkError(
-      `unexpected response from the marketplace (HTTP ${a.status}, ${why}${a.requestId ? `, request id ${a.requestId}` : ''}): ${body}`,
-      { hint: `check that ${this.baseUrl} is a PlexiChat marketplace (API ${API_PREFIX})`, code: 'UNEXPECTED_RESPONSE' },
-    );
+    const rid = a.requestId ? `, request id ${a.requestId}` : '';
+    const text =
+      isObject(j) && j.__unexpected
+        ? `unexpected response from the marketplace (HTTP ${a.status}, content-type ${String(j.contentType)}${rid}): ${String(j.excerpt) || '(empty body)'}`
+        : `unexpected response from the marketplace (HTTP ${a.status}, ${why}${rid}): ${excerpt(JSON.stringify(j) ?? '(empty body)')}`;
+    return new NetworkError(text, {
+      hint: `check that ${this.baseUrl} is a PlexiChat marketplace (API ${API_PREFIX}) and your proxy settings`,
+      code: 'UNEXPECTED_RESPONSE',
+    });
   }
 
   private expectSubmission(a: Answer, s: unknown): Submission {

@@ -1,0 +1,112 @@
+/**
+ * Shared pieces of the marketplace e2e tests: an isolated config dir per
+ * CLI run, a counting (and connection-dropping) HTTP proxy, and polling.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { tempDir } from '../helpers/temp-project.js';
+
+/** Env for a CLI run with its own empty config dir (no stored token, no config.json). */
+export async function isolatedEnv(extra: Record<string, string | undefined> = {}): Promise<Record<string, string | undefined>> {
+  const home = await tempDir({}, 'pxp-home-');
+  return {
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    PLEXICHAT_TOKEN: undefined,
+    PLEXICHAT_MARKETPLACE_URL: undefined,
+    HTTP_PROXY: undefined,
+    HTTPS_PROXY: undefined,
+    http_proxy: undefined,
+    https_proxy: undefined,
+    NO_PROXY: undefined,
+    no_proxy: undefined,
+    ...extra,
+  };
+}
+
+export interface TestProxy {
+  url: string;
+  /** CONNECT tunnels and plain proxied requests seen, by target host:port. */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A tiny HTTP proxy on 127.0.0.1:0 that counts what goes through it
+ * (CONNECT tunnels, which undici uses by default, and absolute-form
+ * requests). `dropAfterBytes` cuts the first `dropConnections` tunnels
+ * (default: all) once that many request bytes have passed: a connection
+ * lost mid-upload.
+ */
+export async function startProxy(opts: { dropAfterBytes?: number; dropConnections?: number } = {}): Promise<TestProxy> {
+  const requests: string[] = [];
+  const sockets = new Set<net.Socket>();
+  let dropped = 0;
+  const server = http.createServer((req, res) => {
+    // Absolute-form request (proxy without tunnelling).
+    requests.push(req.headers.host ?? '');
+    const target = new URL(req.url ?? '/');
+    const up = http.request(
+      { host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('connect', (req, client, head) => {
+    const target = req.url ?? '';
+    requests.push(target);
+    const [host, port] = target.split(':');
+    const upstream = net.connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length) upstream.write(head);
+      const drop = opts.dropAfterBytes !== undefined && dropped < (opts.dropConnections ?? Infinity);
+      if (drop) dropped += 1;
+      let seen = 0;
+      client.on('data', (chunk: Buffer) => {
+        seen += chunk.length;
+        if (drop && seen > opts.dropAfterBytes!) {
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        if (!upstream.write(chunk)) client.pause();
+      });
+      upstream.on('drain', () => client.resume());
+      upstream.pipe(client);
+    });
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    client.on('close', () => upstream.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** Poll until fn() is true (for server-side clean-up that finishes just after the client gave up). */
+export async function eventually(fn: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
