@@ -188,33 +188,25 @@ async function crossCheck(dir: string, m: Lists, uses: DecoratorUse[]): Promise<
 
   // Declared but not implemented: warnings at the manifest entry.
   const implemented = (kind: DecoratorUse['kind']) => new Set(uses.filter((u) => u.kind === kind).map((u) => u.value));
-  const hooksDone = implemented('hook');
-  const endpointsDone = implemented('endpoint');
   const locator = await manifestLocator(dir);
-  (m.hooks ?? []).forEach((h, i) => {
-    if (!hooksDone.has(h)) {
+  const declared = [
+    { kind: 'hook', list: 'hooks', names: m.hooks ?? [] },
+    { kind: 'endpoint', list: 'endpoints', names: m.endpoints ?? [] },
+  ] as const;
+  for (const { kind, list, names } of declared) {
+    const done = implemented(kind);
+    names.forEach((name, i) => {
+      if (done.has(name)) return;
       out.push({
         severity: 'warning',
-        code: 'UNIMPLEMENTED_HOOK',
-        message: `hook '${h}' is declared but no @hook('${h}') handler was found in src/`,
-        hint: `implement it with @hook('${h}'), or remove it from hooks:`,
+        code: `UNIMPLEMENTED_${kind.toUpperCase()}`,
+        message: `${kind} '${name}' is declared but no @${kind}('${name}') handler was found in src/`,
+        hint: `implement it with @${kind}('${name}'), or remove it from ${list}:`,
         file: MANIFEST_PATH,
-        ...(locator?.pos(['hooks', i]) ?? { line: 0, column: 0 }),
+        ...(locator?.pos([list, i]) ?? { line: 0, column: 0 }),
       });
-    }
-  });
-  (m.endpoints ?? []).forEach((e, i) => {
-    if (!endpointsDone.has(e)) {
-      out.push({
-        severity: 'warning',
-        code: 'UNIMPLEMENTED_ENDPOINT',
-        message: `endpoint '${e}' is declared but no @endpoint('${e}') handler was found in src/`,
-        hint: `implement it with @endpoint('${e}'), or remove it from endpoints:`,
-        file: MANIFEST_PATH,
-        ...(locator?.pos(['endpoints', i]) ?? { line: 0, column: 0 }),
-      });
-    }
-  });
+    });
+  }
   return out;
 }
 
