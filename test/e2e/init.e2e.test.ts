@@ -3,6 +3,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasStackTrace, runCli } from '../helpers/run-cli.js';
 import { listFiles, tempDir } from '../helpers/temp-project.js';
+import { listTemplates } from '../../src/core/scaffold.js';
+
+const TEMPLATES = (await listTemplates()).map((t) => t.name);
 
 const LAYOUT = [
   '.gitignore',
@@ -66,7 +69,7 @@ describe('init', () => {
     expect(manifest).toContain('/api/v1/stats_plugin/dashboard');
   });
 
-  for (const template of ['minimal', 'analytics']) {
+  for (const template of TEMPLATES) {
     it(`init --template ${template} passes validate unchanged (no errors, no warnings)`, async () => {
       const root = await tempDir();
       const init = await runCli(['init', 'p', '--name', `v_${template}`, '--category', 'utility', '--template', template], {

@@ -5,10 +5,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findPython, hasModule } from '../../src/core/python.js';
-import { hasStackTrace, runCli } from '../helpers/run-cli.js';
+import { BIN, hasStackTrace, runCli } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/temp-project.js';
+import { listTemplates } from '../../src/core/scaffold.js';
+
+const TEMPLATES = (await listTemplates()).map((t) => t.name);
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/plugins/', import.meta.url));
 let python = '';
@@ -39,8 +43,38 @@ async function copyFixture(name: string): Promise<string> {
   return dir;
 }
 
+/** A test that starts a child process (writing its pid to a file) and hangs. */
+async function addHangingTest(dir: string): Promise<string> {
+  const pidFile = path.join(dir, 'child.pid');
+  await fs.writeFile(
+    path.join(dir, 'tests/test_hang.py'),
+    [
+      'import subprocess, sys, time',
+      'def test_hang():',
+      '    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])',
+      `    open(${JSON.stringify(pidFile)}, "w").write(str(child.pid))`,
+      '    time.sleep(60)',
+      '',
+    ].join('\n'),
+  );
+  return pidFile;
+}
+
+/** True once the process no longer exists (waits up to 5 s). */
+async function isGone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 50; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return false;
+}
+
 describe('test', () => {
-  for (const template of ['minimal', 'analytics']) {
+  for (const template of TEMPLATES) {
     it(`init --template ${template} -> test passes as generated`, async () => {
       const dir = await initProject(template);
       const r = await runCli(['test'], { cwd: dir });
@@ -156,33 +190,34 @@ describe('test', () => {
 
   it('--timeout stops pytest and the processes it started', async () => {
     const dir = await initProject('minimal');
-    const pidFile = path.join(dir, 'child.pid');
-    await fs.writeFile(
-      path.join(dir, 'tests/test_hang.py'),
-      [
-        'import subprocess, sys, time',
-        'def test_hang():',
-        `    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])`,
-        `    open(${JSON.stringify(pidFile)}, "w").write(str(child.pid))`,
-        '    time.sleep(60)',
-        '',
-      ].join('\n'),
-    );
+    const pidFile = await addHangingTest(dir);
     const r = await runCli(['test', '--timeout', '3'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/did not finish within 3 s/);
-    const pid = Number(await fs.readFile(pidFile, 'utf8'));
-    expect(pid).toBeGreaterThan(0);
-    let alive = true;
-    for (let i = 0; i < 50 && alive; i++) {
-      try {
-        process.kill(pid, 0);
-        await new Promise((res) => setTimeout(res, 100));
-      } catch {
-        alive = false;
-      }
+    expect(await isGone(Number(await fs.readFile(pidFile, 'utf8')))).toBe(true);
+  });
+
+  it('Ctrl-C (SIGINT) stops pytest and its children and exits 130', async () => {
+    const dir = await initProject('minimal');
+    const pidFile = await addHangingTest(dir);
+    const sub = execa(process.execPath, [BIN, 'test'], {
+      cwd: dir,
+      env: { NO_COLOR: '1', CI: '1' },
+      reject: false,
+      stdin: 'ignore',
+      timeout: 60_000,
+    });
+    let pid = 0;
+    for (let i = 0; i < 300 && !pid; i++) {
+      pid = Number(await fs.readFile(pidFile, 'utf8').catch(() => '0'));
+      if (!pid) await new Promise((res) => setTimeout(res, 100));
     }
-    expect(alive).toBe(false);
+    expect(pid).toBeGreaterThan(0);
+    sub.kill('SIGINT');
+    const r = await sub;
+    expect(r.exitCode).toBe(130);
+    expect(String(r.stderr)).toMatch(/Cancelled/);
+    expect(await isGone(pid)).toBe(true);
   });
 
   it('--coverage reports coverage where pytest-cov is installed, and says what to install where not', async () => {

@@ -111,6 +111,20 @@ def _search_up(start):
         d = parent
 
 
+def _defining_file(cls):
+    """The source file of the module that defines cls (None when unknown)."""
+    try:
+        return inspect.getfile(cls)
+    except (TypeError, OSError):
+        pass
+    # A module loaded without a sys.modules entry: ask its functions instead.
+    for value in vars(cls).values():
+        code = getattr(getattr(value, "__func__", value), "__code__", None)
+        if code is not None and os.path.isfile(code.co_filename):
+            return code.co_filename
+    return None
+
+
 def find_manifest(cls=None, environ=None):
     """Where the manifest for ``cls`` would be loaded from: ('json-env', value) or ('file', path)."""
     environ = os.environ if environ is None else environ
@@ -122,10 +136,7 @@ def find_manifest(cls=None, environ=None):
     if explicit:
         return "file", os.path.abspath(explicit)
     if cls is not None:
-        try:
-            module_file = inspect.getfile(cls)
-        except (TypeError, OSError):
-            module_file = None
+        module_file = _defining_file(cls)
         if module_file:
             found = _search_up(os.path.dirname(os.path.abspath(module_file)))
             if found:
