@@ -1,7 +1,269 @@
-import { WorkFailedError } from '../errors.js';
+/**
+ * `build`: validate, then pack dist/<name>-<version>.zip and its .sha256.
+ * The packing itself is src/core/package/build.ts; this module adds the
+ * options, the progress bar and the rendering.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { Ctx } from '../cli/context.js';
+import { isCI } from '../cli/context.js';
+import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { buildArchive, type BuildOutcome } from '../core/package/build.js';
+import type { Decision, FileListProblem } from '../core/package/file-list.js';
 
-// Placeholder until this command lands; see the open issues.
-export async function run(_opts: unknown, _ctx: Ctx): Promise<never> {
-  throw new WorkFailedError('build is not available yet');
+export interface BuildCommandOptions {
+  out?: string;
+  dryRun?: boolean;
+  explain?: boolean;
+  includeTests?: boolean;
+  allowSecret?: string[];
+}
+
+export interface BuildResult {
+  dryRun: boolean;
+  plugin: { name: string; version: string };
+  /** Absolute path of the archive (absent on a dry run). */
+  archive?: string;
+  sha256?: string;
+  /** Archive size in bytes. */
+  size?: number;
+  sha256File?: string;
+  /** Number of files packed (the integrity listing not counted). */
+  files: number;
+  /** Bytes of the packed files. */
+  bytesIn: number;
+  /** Dry run: every file that would be packed. */
+  list?: { path: string; size: number }[];
+  /** --explain: every path seen and the rule that kept or dropped it. */
+  explain?: Decision[];
+  warnings: string[];
+}
+
+export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildResult> {
+  const { out } = ctx;
+  const projectDir = ctx.cwd;
+  const mtime = sourceDateEpoch(ctx.env);
+
+  const outDir = path.resolve(projectDir, opts.out ?? 'dist');
+  await checkOutDir(outDir, opts.out);
+
+  // Validation first: errors stop the build.
+  const { validateProject } = await import('../core/validate.js');
+  const { formatDiagnostic } = await import('../core/manifest/index.js');
+  const report = await validateProject(projectDir, { env: ctx.env });
+  if (!report.ok || !report.manifest) {
+    for (const d of report.errors) out.stderr.write(`${formatDiagnostic(d)}\n`);
+    const n = report.errors.length;
+    throw new WorkFailedError(`validation failed with ${n} error${n === 1 ? '' : 's'}; nothing was built`, {
+      code: 'VALIDATION_FAILED',
+      hint: 'fix the errors above (`plexichat-plugin validate` shows them too), then build again',
+      details: { diagnostics: report.errors },
+    });
+  }
+  if (report.warnings.length > 0 && !out.quiet) {
+    for (const d of report.warnings) out.stderr.write(`${formatDiagnostic(d)}\n`);
+  }
+  const plugin = { name: report.manifest.plugin.name, version: String(report.manifest.plugin.version) };
+
+  const progress = createProgress(ctx);
+  let outcome: BuildOutcome;
+  try {
+    outcome = await buildArchive({
+      projectDir,
+      outDir,
+      plugin,
+      includeTests: opts.includeTests,
+      allowSecrets: opts.allowSecret,
+      dryRun: opts.dryRun,
+      mtime,
+      signal: ctx.signal,
+      onProgress: progress.update,
+    });
+  } finally {
+    progress.stop();
+  }
+
+  const { list } = outcome;
+  const warnings = [...list.warnings, ...outcome.unusedAllows.map((a) => `--allow-secret ${a} matches no packed file`)];
+  for (const w of warnings) out.warn(w);
+
+  if (opts.explain && list.problems.length + outcome.secrets.length > 0) renderExplain(list.decisions, ctx);
+  if (list.problems.length > 0) throw problemError(list.problems, ctx);
+  if (outcome.secrets.length > 0) {
+    const lines = outcome.secrets.map(
+      (s) => `${s.file}${s.line > 0 ? `:${s.line}` : ''} [${s.rule}] looks like a ${s.description}`,
+    );
+    for (const l of lines.slice(0, -1)) out.error(l);
+    const last = lines[lines.length - 1]!;
+    throw new WorkFailedError(
+      lines.length === 1 ? `refusing to pack a likely secret: ${last}` : `${last}\nrefusing to pack ${lines.length} likely secrets`,
+      {
+        code: 'SECRET_FOUND',
+        hint: 'remove it, add the file to .pluginignore, or pass --allow-secret <path> if it is not a secret',
+        details: { secrets: outcome.secrets },
+      },
+    );
+  }
+
+  const result: BuildResult = {
+    dryRun: Boolean(opts.dryRun),
+    plugin,
+    files: list.files.length,
+    bytesIn: list.files.reduce((n, f) => n + f.size, 0),
+    warnings,
+  };
+  if (opts.dryRun) result.list = list.files.map((f) => ({ path: f.path, size: f.size }));
+  if (opts.explain) result.explain = list.decisions;
+  if (outcome.archive) {
+    result.archive = outcome.archive.path;
+    result.sha256 = outcome.archive.sha256;
+    result.size = outcome.archive.size;
+    result.sha256File = outcome.archive.sha256Path;
+  }
+  return result;
+}
+
+export function render(r: BuildResult, ctx: Ctx): void {
+  const { out } = ctx;
+  if (r.explain) renderExplain(r.explain, ctx);
+  if (r.dryRun) {
+    if (!r.explain) {
+      const w = Math.max(...(r.list ?? []).map((f) => humanBytes(f.size).length), 1);
+      for (const f of r.list ?? []) out.result(`${humanBytes(f.size).padStart(w)}  ${f.path}`);
+    }
+    out.result(
+      `${r.plugin.name} ${r.plugin.version}: ${r.files} file${r.files === 1 ? '' : 's'}, ${humanBytes(r.bytesIn)} would be packed (dry run, nothing written)`,
+    );
+    return;
+  }
+  const rel = path.relative(ctx.cwd, r.archive!) || r.archive!;
+  out.result(`${out.c.green('✔')} built ${rel.startsWith('..') ? r.archive : rel}`);
+  out.result(`  files   ${r.files}`);
+  out.result(`  in      ${humanBytes(r.bytesIn)}`);
+  out.result(`  out     ${humanBytes(r.size!)}`);
+  out.result(`  sha256  ${r.sha256}`);
+}
+
+function renderExplain(decisions: Decision[], ctx: Ctx): void {
+  const mark: Record<Decision['action'], string> = { kept: '+', dropped: '-', refused: '!', skipped: '~' };
+  const w = Math.max(...decisions.map((d) => d.path.length), 1);
+  for (const d of decisions) ctx.out.result(`${mark[d.action]} ${d.path.padEnd(w)}  ${d.action}: ${d.rule}`);
+}
+
+const HINTS: Record<string, string> = {
+  SYMLINK_OUTSIDE: 'copy the file into the project, or add the link to .pluginignore',
+  SYMLINK_DIR: 'replace the link with a real folder, or add it to .pluginignore',
+  UNREADABLE: 'make it readable (or restore the missing file), or add it to .pluginignore',
+  NAME_TWIN: 'rename one of them: the archive must unpack on case-insensitive file systems',
+  RESERVED_NAME: 'rename the file; build generates this name',
+};
+
+function problemError(problems: FileListProblem[], ctx: Ctx): WorkFailedError {
+  for (const p of problems.slice(0, -1)) ctx.out.error(p.message);
+  const last = problems[problems.length - 1]!;
+  const hint = HINTS[last.code] ?? 'rename the file (portable names only), or add it to .pluginignore';
+  const message =
+    problems.length === 1 ? last.message : `${last.message}\n${problems.length} files cannot be packed; nothing was written`;
+  return new WorkFailedError(message, { code: last.code, hint, details: { problems } });
+}
+
+async function checkOutDir(outDir: string, given: string | undefined): Promise<void> {
+  try {
+    const st = await fs.stat(outDir);
+    if (st.isDirectory()) return;
+    const msg = `the output folder ${given ?? 'dist'} exists and is not a folder`;
+    const hint = given ? 'pass --out with a folder path' : 'move the file named dist away, or pass --out <dir>';
+    throw given ? new UsageError(msg, { hint, code: 'OUT_NOT_A_DIR' }) : new WorkFailedError(msg, { hint, code: 'OUT_NOT_A_DIR' });
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof WorkFailedError) throw err;
+    const code = errnoCode(err);
+    if (code === 'ENOENT') {
+      try {
+        await fs.mkdir(outDir, { recursive: true });
+        return;
+      } catch (e) {
+        const c = errnoCode(e);
+        if (c === 'ENOTDIR' || c === 'EEXIST') {
+          throw new UsageError(`the output folder ${given ?? 'dist'} is inside a file`, { hint: 'pass --out with a folder path' });
+        }
+        throw new WorkFailedError(`cannot create the output folder ${given ?? 'dist'} (${c ?? (e as Error).message})`, {
+          hint: 'check the permissions, or pass --out <dir>',
+        });
+      }
+    }
+    if (code === 'ENOTDIR') {
+      throw new UsageError(`the output folder ${given ?? 'dist'} is inside a file`, { hint: 'pass --out with a folder path' });
+    }
+    throw new WorkFailedError(`cannot use the output folder ${given ?? 'dist'} (${code ?? (err as Error).message})`, {
+      hint: 'check the permissions, or pass --out <dir>',
+    });
+  }
+}
+
+function sourceDateEpoch(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v.trim())) {
+    throw new UsageError(`SOURCE_DATE_EPOCH must be a whole number of seconds, got ${JSON.stringify(v)}`, {
+      hint: 'unset it, or set it to e.g. $(git log -1 --format=%ct)',
+    });
+  }
+  return Number(v);
+}
+
+export function humanBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = -1;
+  do {
+    v /= 1000;
+    i += 1;
+  } while (v >= 1000 && i < units.length - 1);
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+interface Progress {
+  update: (done: number, total: number) => void;
+  stop: () => void;
+}
+
+/** A progress bar on stderr for builds that take a while; only on a TTY, never in CI or --json/--quiet. */
+function createProgress(ctx: Ctx): Progress {
+  if (!ctx.out.canAnimate || isCI(ctx.env)) return { update: () => undefined, stop: () => undefined };
+  const started = ctx.clock.now();
+  let bar: { update(v: number): void; stop(): void; start(t: number, v: number): void } | undefined;
+  let loading = false;
+  let last = { done: 0, total: 0 };
+  let stopped = false;
+  return {
+    update(done, total) {
+      last = { done, total };
+      if (bar) {
+        bar.update(done);
+        return;
+      }
+      if (loading || stopped || ctx.clock.now() - started < 300) return;
+      loading = true;
+      void import('cli-progress').then((m) => {
+        if (stopped) return;
+        const mod = (m as unknown as { default?: typeof m }).default ?? m;
+        const b = new mod.SingleBar(
+          {
+            stream: ctx.out.stderr as NodeJS.WriteStream,
+            format: 'packing [{bar}] {percentage}% | {value}/{total} bytes',
+            hideCursor: true,
+            clearOnComplete: true,
+          },
+          mod.Presets.shades_classic,
+        );
+        b.start(last.total, last.done);
+        bar = b;
+      });
+    },
+    stop() {
+      stopped = true;
+      bar?.stop();
+    },
+  };
 }

@@ -1,0 +1,197 @@
+/**
+ * Build a plugin archive from a project folder: list the files, refuse
+ * unsafe ones, pack them into `<out>/<name>-<version>.zip` through a temp
+ * file that is renamed into place only when complete, and write the
+ * `.sha256` beside it. No CLI or process dependencies.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { CancelledError, WorkFailedError, errnoCode } from '../../errors.js';
+import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } from '../../io/atomic.js';
+import { listProjectFiles, type FileList } from './file-list.js';
+import { pack, PackReadError } from './pack.js';
+import type { SecretFinding } from './secrets.js';
+
+export interface BuildArchiveOptions {
+  projectDir: string;
+  /** Absolute output folder. */
+  outDir: string;
+  plugin: { name: string; version: string };
+  includeTests?: boolean;
+  /** Paths (relative to the project) allowed although they look like secrets. */
+  allowSecrets?: string[];
+  dryRun?: boolean;
+  /** Unix seconds for entry timestamps (SOURCE_DATE_EPOCH). */
+  mtime?: number;
+  level?: number;
+  signal?: AbortSignal;
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
+}
+
+export interface BuiltArchive {
+  path: string;
+  sha256Path: string;
+  sha256: string;
+  size: number;
+}
+
+export interface BuildOutcome {
+  list: FileList;
+  /** Refused secrets (name and content); non-empty means nothing was written. */
+  secrets: SecretFinding[];
+  /** --allow-secret values that matched no packed file. */
+  unusedAllows: string[];
+  bytesIn: number;
+  archive?: BuiltArchive;
+}
+
+export function archiveName(plugin: { name: string; version: string }): string {
+  return `${plugin.name}-${plugin.version}.zip`;
+}
+
+/** Normalize an --allow-secret value to an entry path. */
+export function normalizeAllow(projectDir: string, value: string): string {
+  const abs = path.resolve(projectDir, value);
+  return path.relative(projectDir, abs).split(path.sep).join('/').normalize('NFC');
+}
+
+export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome> {
+  const allow = new Set((o.allowSecrets ?? []).map((a) => normalizeAllow(o.projectDir, a)));
+  const list = await listProjectFiles(o.projectDir, { includeTests: o.includeTests, allowSecrets: allow, outDir: o.outDir });
+  const packed = new Set(list.files.map((f) => f.path));
+  const unusedAllows = [...allow].filter((a) => !packed.has(a));
+  const outcome: BuildOutcome = { list, secrets: [...list.secrets], unusedAllows, bytesIn: 0 };
+  if (list.problems.length > 0) return outcome;
+
+  // Scan only (no compression, nothing written) for a dry run, or when a
+  // name already refuses the build and every other secret should be listed too.
+  if (o.dryRun || list.secrets.length > 0) {
+    const r = await runPack(o, list, allow);
+    outcome.secrets.push(...r.secrets);
+    outcome.bytesIn = r.bytesIn;
+    return outcome;
+  }
+
+  const finalPath = path.join(o.outDir, archiveName(o.plugin));
+  await removeStalePartials(finalPath);
+  let tmp: AtomicFile;
+  try {
+    tmp = await openAtomic(finalPath);
+  } catch (err) {
+    throw new WorkFailedError(`cannot write to ${o.outDir} (${errnoCode(err) ?? (err as Error).message})`, {
+      code: 'CANNOT_WRITE',
+      hint: 'check that the output folder is writable, or pass --out <dir>',
+      cause: err,
+    });
+  }
+  try {
+    const hash = createHash('sha256');
+    let size = 0;
+    // Double-buffered sink: collect about 1 MiB, then write it while the next is prepared.
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let inflight: Promise<void> = Promise.resolve();
+    let writeError: unknown;
+    const flush = async () => {
+      await inflight;
+      if (writeError) throw writeError;
+      if (pending.length === 0) return;
+      const bufs = pending;
+      pending = [];
+      pendingBytes = 0;
+      inflight = writeAll(tmp.handle, bufs).then(
+        () => undefined,
+        (err: unknown) => {
+          writeError = err;
+        },
+      );
+    };
+    const r = await runPack(o, list, allow, async (chunk) => {
+      hash.update(chunk);
+      size += chunk.length;
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= 1024 * 1024) await flush();
+    });
+    await flush();
+    await flush();
+    outcome.bytesIn = r.bytesIn;
+    if (r.secrets.length > 0) {
+      outcome.secrets.push(...r.secrets);
+      await tmp.abort();
+      return outcome;
+    }
+    const sha256 = hash.digest('hex');
+    const sha256Path = `${finalPath}.sha256`;
+    // Never leave a stale checksum next to a new archive.
+    await fs.rm(sha256Path, { force: true });
+    await tmp.commit();
+    await writeFileAtomic(sha256Path, `${sha256}  ${path.basename(finalPath)}\n`);
+    outcome.archive = { path: finalPath, sha256Path, sha256, size };
+    return outcome;
+  } catch (err) {
+    await tmp.abort();
+    throw err;
+  }
+}
+
+async function runPack(
+  o: BuildArchiveOptions,
+  list: FileList,
+  allow: ReadonlySet<string>,
+  sink?: (chunk: Buffer) => Promise<void>,
+) {
+  try {
+    return await pack({
+      files: list.files,
+      plugin: o.plugin,
+      sink,
+      mtime: o.mtime,
+      level: o.level,
+      allowSecrets: allow,
+      signal: o.signal,
+      onProgress: o.onProgress,
+    });
+  } catch (err) {
+    if (o.signal?.aborted) throw new CancelledError('build cancelled; no archive was written');
+    if (err instanceof PackReadError) {
+      throw new WorkFailedError(err.message, {
+        code: err.code === 'CHANGED' ? 'FILE_CHANGED' : 'UNREADABLE',
+        hint:
+          err.code === 'CHANGED'
+            ? 'run the build again when nothing is writing to the project'
+            : `make ${err.file} readable, or add it to .pluginignore`,
+        cause: err,
+      });
+    }
+    if (errnoCode(err) === 'ENOSPC') {
+      throw new WorkFailedError(`no space left on the device while writing to ${o.outDir}`, {
+        code: 'NO_SPACE',
+        hint: 'free some disk space or pass --out <dir> on another disk',
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+/** writev until every byte is written (a short write is rare on a regular file, but allowed). */
+async function writeAll(handle: fs.FileHandle, bufs: Buffer[]): Promise<void> {
+  let rest = bufs;
+  while (rest.length > 0) {
+    const total = rest.reduce((n, b) => n + b.length, 0);
+    const { bytesWritten } = await handle.writev(rest);
+    if (bytesWritten >= total) return;
+    let skip = bytesWritten;
+    const next: Buffer[] = [];
+    for (const b of rest) {
+      if (skip >= b.length) skip -= b.length;
+      else {
+        next.push(skip > 0 ? b.subarray(skip) : b);
+        skip = 0;
+      }
+    }
+    rest = next;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Atomic file writes: write a temp file in the destination's folder, fsync,
+ * then rename over the final name. A failed or killed writer never leaves
+ * a partial file under the final name; on an error the temp file is
+ * removed. Temp names are `<final>.partial-<pid>-<random>`, so a later run
+ * can remove what a killed process (kill -9) left behind.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+export interface AtomicFile {
+  /** The temp file being written. */
+  readonly tempPath: string;
+  readonly finalPath: string;
+  readonly handle: fs.FileHandle;
+  /** fsync, close and rename into place. */
+  commit(): Promise<void>;
+  /** Close and remove the temp file (safe to call more than once, and after commit). */
+  abort(): Promise<void>;
+}
+
+export async function openAtomic(finalPath: string, mode = 0o644): Promise<AtomicFile> {
+  const tempPath = `${finalPath}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const handle = await fs.open(tempPath, 'wx', mode);
+  let state: 'open' | 'committed' | 'aborted' = 'open';
+  const file: AtomicFile = {
+    tempPath,
+    finalPath,
+    handle,
+    async commit() {
+      if (state !== 'open') throw new Error(`atomic write of ${finalPath} already ${state}`);
+      try {
+        await handle.sync();
+        await handle.close();
+        await fs.rename(tempPath, finalPath);
+        state = 'committed';
+      } catch (err) {
+        await file.abort();
+        throw err;
+      }
+      await syncDir(path.dirname(finalPath));
+    },
+    async abort() {
+      if (state !== 'open') return;
+      state = 'aborted';
+      await handle.close().catch(() => undefined);
+      await fs.rm(tempPath, { force: true }).catch(() => undefined);
+    },
+  };
+  return file;
+}
+
+/** Write a whole file atomically. */
+export async function writeFileAtomic(finalPath: string, data: string | Buffer, opts: { mode?: number } = {}): Promise<void> {
+  const f = await openAtomic(finalPath, opts.mode);
+  try {
+    await f.handle.writeFile(data);
+  } catch (err) {
+    await f.abort();
+    throw err;
+  }
+  await f.commit();
+}
+
+/** Remove temp files of `finalPath` left by processes that no longer run. */
+export async function removeStalePartials(finalPath: string): Promise<void> {
+  const dir = path.dirname(finalPath);
+  const prefix = `${path.basename(finalPath)}.partial-`;
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue;
+    await fs.rm(path.join(dir, name), { force: true }).catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const h = await fs.open(dir, 'r');
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+  } catch {
+    // Not every platform or file system can fsync a directory; the rename is still atomic.
+  }
+}
