@@ -45,7 +45,7 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
   const mtime = sourceDateEpoch(ctx.env);
 
   const outDir = path.resolve(projectDir, opts.out ?? 'dist');
-  await checkOutDir(outDir, opts.out);
+  await checkOutDir(outDir, opts.out, !opts.dryRun);
 
   // Validation first: errors stop the build.
   const { validateProject } = await import('../core/validate.js');
@@ -167,7 +167,7 @@ function problemError(problems: FileListProblem[], ctx: Ctx): WorkFailedError {
   return new WorkFailedError(message, { code: last.code, hint, details: { problems } });
 }
 
-async function checkOutDir(outDir: string, given: string | undefined): Promise<void> {
+async function checkOutDir(outDir: string, given: string | undefined, create: boolean): Promise<void> {
   try {
     const st = await fs.stat(outDir);
     if (st.isDirectory()) return;
@@ -178,6 +178,7 @@ async function checkOutDir(outDir: string, given: string | undefined): Promise<v
     if (err instanceof UsageError || err instanceof WorkFailedError) throw err;
     const code = errnoCode(err);
     if (code === 'ENOENT') {
+      if (!create) return;
       try {
         await fs.mkdir(outDir, { recursive: true });
         return;

@@ -69,8 +69,8 @@ export class PackReadError extends Error {
 const CHUNK = 1024 * 1024;
 const DICT = 32 * 1024;
 const TRIAL = 64 * 1024;
-const MAX_AHEAD_BYTES = 48 * 1024 * 1024;
-const MAX_AHEAD_JOBS = 256;
+const MAX_AHEAD_BYTES = 16 * 1024 * 1024;
+const MAX_AHEAD_JOBS = 128;
 
 /** Extensions whose content is already compressed. */
 const STORED_EXT = new Set(
@@ -211,10 +211,13 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
         pump();
         const job = jobs[j++]!;
         const p = await job.promise!;
+        job.promise = undefined; // let the chunk's buffers go once written
         consumed += 1;
         aheadBytes -= job.len;
-        crc = zlib.crc32(p.raw, crc);
-        sha.update(p.raw);
+        if (writing) {
+          crc = zlib.crc32(p.raw, crc);
+          sha.update(p.raw);
+        }
         if (scan) {
           if (job.index === 0) text = looksLikeText(p.raw);
           if (text) {
