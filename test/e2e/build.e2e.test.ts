@@ -8,11 +8,12 @@ import { listFiles, tempDir, writeTree, type Tree } from '../helpers/temp-projec
 import { manifestYaml } from '../helpers/zip-fixtures.js';
 
 const ZIP = 'dist/demo_plugin-1.0.0.zip';
+const PLUGIN_PY = 'from plexichat_plugin_sdk import Plugin\n\n\nclass DemoPlugin(Plugin):\n    pass\n';
 
 function project(extra: Tree = {}): Tree {
   return {
     config: { 'plugin.yaml': manifestYaml() },
-    src: { '__init__.py': '', 'plugin.py': 'class DemoPlugin:\n    pass\n' },
+    src: { '__init__.py': '', 'plugin.py': PLUGIN_PY },
     docs: { 'README.md': '# Demo\n' },
     tests: { '__init__.py': '', 'test_plugin.py': 'def test_ok():\n    assert True\n' },
     'CHANGELOG.md': '# Changelog\n\n## 1.0.0\n- first\n',
@@ -47,7 +48,7 @@ describe('build', () => {
     const dir = await tempDir(
       project({
         '.git': { HEAD: 'ref: refs/heads/main\n' },
-        src: { '__init__.py': '', 'plugin.py': 'x = 1\n', __pycache__: { 'plugin.cpython-311.pyc': 'x' }, 'old.pyc': 'x' },
+        src: { '__init__.py': '', 'plugin.py': PLUGIN_PY, __pycache__: { 'plugin.cpython-311.pyc': 'x' }, 'old.pyc': 'x' },
         '.venv': { 'pyvenv.cfg': 'home = /usr\n', lib: { 'x.py': '' } },
         env2: { 'pyvenv.cfg': 'home = /usr\n' },
         node_modules: { a: { 'index.js': '' } },
@@ -93,7 +94,7 @@ describe('build', () => {
   });
 
   it('is reproducible: touched files, another umask, owner and creation order give the same bytes', async () => {
-    const a = await tempDir(project({ src: { '__init__.py': '', 'plugin.py': 'x = 1\n', 'run.sh': '#!/bin/sh\n' } }));
+    const a = await tempDir(project({ src: { '__init__.py': '', 'plugin.py': PLUGIN_PY, 'run.sh': '#!/bin/sh\n' } }));
     await fs.chmod(path.join(a, 'src/run.sh'), 0o755);
     const first = await runCli(['build', '--json'], { cwd: a });
     expect(first.exitCode).toBe(0);
@@ -141,7 +142,7 @@ describe('build', () => {
     const dir = await tempDir(project({ '.pluginignore': '# comment\n*.log\n!keep.log\n', 'debug.log': 'x', 'keep.log': 'kept' }));
     const dry = await runCli(['build', '--dry-run'], { cwd: dir });
     expect(dry.exitCode).toBe(0);
-    expect(dry.stdout).toMatch(/^ *27 B {2}src\/plugin\.py$/m);
+    expect(dry.stdout).toMatch(/^ *77 B {2}src\/plugin\.py$/m);
     expect(dry.stdout).toMatch(/6 files, .* would be packed \(dry run, nothing written\)/);
     expect(await exists(path.join(dir, 'dist'))).toBe(false);
 
@@ -177,7 +178,7 @@ describe('build', () => {
     const entries = await pythonList(path.join(dir, ZIP));
     const alias = entries.find((e) => e[0] === 'src/alias.py')!;
     expect(alias[2]).toBe(0o100644);
-    expect(alias[1]).toBe(27);
+    expect(alias[1]).toBe(77);
   });
 });
 
@@ -196,7 +197,7 @@ describe('build refuses bad input', () => {
 
   it('a private key in src/ (exit 1, file:line and rule, never the key); --allow-secret lets it through', async () => {
     const key = `-----BEGIN RSA PRIVATE KEY-----\n${randomBytes(48).toString('base64')}\n-----END RSA PRIVATE KEY-----\n`;
-    const dir = await tempDir(project({ src: { '__init__.py': '', 'plugin.py': 'x = 1\n', 'keys.py': `# keys\nKEY = """\n${key}"""\n` } }));
+    const dir = await tempDir(project({ src: { '__init__.py': '', 'plugin.py': PLUGIN_PY, 'keys.py': `# keys\nKEY = """\n${key}"""\n` } }));
     const r = await expectRefused(dir, [], 1, /refusing to pack a likely secret: src\/keys\.py:3 \[private-key\]/);
     expect(r.stderr).not.toContain(key.split('\n')[1]);
     const ok = await runCli(['build', '--allow-secret', 'src/keys.py'], { cwd: dir });
@@ -243,13 +244,13 @@ describe('build refuses bad input', () => {
   it('a file that cannot be read (exit 1, naming it)', async () => {
     // A dangling symlink cannot be read by anyone, root included.
     const dir = await tempDir(project());
-    await fs.symlink('missing.py', path.join(dir, 'src/gone.py'));
-    await expectRefused(dir, [], 1, /cannot read src\/gone\.py: it is a symlink to a missing file/);
-    await fs.rm(path.join(dir, 'src/gone.py'));
+    await fs.symlink('missing.txt', path.join(dir, 'src/gone.txt'));
+    await expectRefused(dir, [], 1, /cannot read src\/gone\.txt: it is a symlink to a missing file/);
+    await fs.rm(path.join(dir, 'src/gone.txt'));
 
     // A mode-000 file: root reads it anyway, so run the CLI as nobody when we are root.
-    await fs.writeFile(path.join(dir, 'src/locked.py'), 'x = 1\n');
-    await fs.chmod(path.join(dir, 'src/locked.py'), 0o000);
+    await fs.writeFile(path.join(dir, 'src/locked.txt'), 'x = 1\n');
+    await fs.chmod(path.join(dir, 'src/locked.txt'), 0o000);
     const asRoot = process.getuid?.() === 0;
     await fs.rm(path.join(dir, 'dist'), { recursive: true, force: true });
     if (asRoot) {
@@ -262,7 +263,7 @@ describe('build refuses bad input', () => {
       reject: false,
       ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
     });
-    expect(r.stderr).toMatch(/error: cannot read src\/locked\.py \(EACCES\)/);
+    expect(r.stderr).toMatch(/error: cannot read src\/locked\.txt \(EACCES\)/);
     expect(r.exitCode).toBe(1);
     expect(hasStackTrace(r.stderr)).toBe(false);
     const dist = path.join(dir, 'dist');
@@ -297,7 +298,7 @@ describe('build refuses bad input', () => {
   it('a build killed half way leaves no archive under the final name; the next build cleans up and succeeds', async () => {
     const big: Tree = {};
     for (let i = 0; i < 24; i++) big[`blob${i}.bin`] = randomBytes(2 * 1024 * 1024);
-    const dir = await tempDir(project({ src: { 'plugin.py': 'x = 1\n', data: big } }));
+    const dir = await tempDir(project({ src: { 'plugin.py': PLUGIN_PY, data: big } }));
     const child = execa(process.execPath, [BIN, 'build'], { cwd: dir, env: { CI: '1' }, reject: false });
     const dist = path.join(dir, 'dist');
     // Wait until the temp archive exists and has data, then kill -9.
