@@ -135,11 +135,16 @@ function counts(s: PytestSummary): string {
   return parts.join(', ');
 }
 
-function coveragePercent(report: string | undefined): number | undefined {
+/** Total line coverage from a Cobertura XML report (pytest-cov --cov-report=xml:...). */
+async function coveragePercent(report: string | undefined): Promise<number | undefined> {
   if (!report) return undefined;
+  const { XMLParser } = await import('fast-xml-parser');
   try {
-    const pct = (JSON.parse(report) as { totals?: { percent_covered?: number } }).totals?.percent_covered;
-    return typeof pct === 'number' ? Math.round(pct * 100) / 100 : undefined;
+    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@' }).parse(report) as {
+      coverage?: { '@line-rate'?: string };
+    };
+    const rate = Number(doc.coverage?.['@line-rate']);
+    return Number.isFinite(rate) ? Math.round(rate * 10000) / 100 : undefined;
   } catch {
     return undefined;
   }
@@ -187,8 +192,8 @@ export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
     signal: ctx.signal,
     reports: (dir) => {
       if (!opts.coverage) return { args: [], files: [] };
-      const file = path.join(dir, 'coverage.json');
-      return { args: [`--cov-report=json:${file}`], files: [file] };
+      const file = path.join(dir, 'coverage.xml');
+      return { args: [`--cov-report=xml:${file}`], files: [file] };
     },
   });
   ctx.out.debug(`ran: ${r.command.join(' ')}`);
@@ -265,7 +270,7 @@ export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
     exitCode: failed ? ExitCode.failed : ExitCode.ok,
     pytestExitCode: r.exitCode!,
     python: { path: py.path, version: py.version, pytest: py.pytest },
-    coverage: opts.coverage ? coveragePercent(r.reports['coverage.json']) : undefined,
+    coverage: opts.coverage ? await coveragePercent(r.reports['coverage.xml']) : undefined,
   };
 }
 

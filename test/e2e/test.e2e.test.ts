@@ -220,17 +220,39 @@ describe('test', () => {
     expect(await isGone(pid)).toBe(true);
   });
 
-  it('--coverage reports coverage where pytest-cov is installed, and says what to install where not', async () => {
+  it('--coverage without pytest-cov says what to install (exit 1, before pytest runs)', async () => {
     const dir = await initProject('minimal');
-    const r = await runCli(['--json', 'test', '--coverage', '--python', python], { cwd: dir });
-    if (await hasModule(python, 'pytest_cov', process.env)) {
+    // An importable pytest_cov that fails to import stands in for a missing one.
+    const shim = await tempDir({ pytest_cov: { '__init__.py': 'raise ImportError("hidden by the test")\n' } });
+    const r = await runCli(['--json', 'test', '--coverage'], { cwd: dir, env: { PYTHONPATH: shim } });
+    expect(r.exitCode).toBe(1);
+    expect(JSON.parse(r.stdout).error.code).toBe('COVERAGE_UNAVAILABLE');
+    expect(r.stderr).toContain('--coverage needs pytest-cov');
+    expect(r.stderr).toContain('sudo apt-get install -y python3-pytest-cov');
+    expect(r.stderr).toContain('-m pip install pytest-cov');
+    expect(r.stderr).not.toContain('test session starts');
+  });
+
+  it('--coverage reports the line coverage where pytest-cov is installed', async () => {
+    const dir = await initProject('analytics');
+    let withCov: string | undefined;
+    for (const candidate of [python, '/usr/bin/python3']) {
+      if ((await hasModule(candidate, 'pytest', process.env).catch(() => false)) && (await hasModule(candidate, 'pytest_cov', process.env).catch(() => false))) {
+        withCov = candidate;
+        break;
+      }
+    }
+    const r = await runCli(['--json', 'test', '--coverage', '--python', withCov ?? python], { cwd: dir });
+    if (withCov) {
       expect(r.exitCode, r.stderr).toBe(0);
-      expect(typeof JSON.parse(r.stdout).coverage).toBe('number');
+      const doc = JSON.parse(r.stdout);
+      expect(doc.coverage).toBeGreaterThan(50);
+      expect(doc.coverage).toBeLessThanOrEqual(100);
+      expect(r.stderr).toMatch(/src\/plugin\.py\s+\d+/);
     } else {
+      // no interpreter here has pytest-cov: the clear refusal is what there is to check
       expect(r.exitCode).toBe(1);
       expect(JSON.parse(r.stdout).error.code).toBe('COVERAGE_UNAVAILABLE');
-      expect(r.stderr).toContain('--coverage needs pytest-cov');
-      expect(r.stderr).toContain('pip install pytest-cov');
     }
   });
 
