@@ -55,10 +55,11 @@ function prng(seed) {
     return s / 0x100000000;
   };
 }
+// Identifiers only (no Python keywords), so the generated modules parse.
 const WORDS = (
-  'self return def class import from if else elif for in while data value result event user channel message ' +
-  'await async None True False print len range dict list str int payload session context handler config logger ' +
-  'permission hook endpoint request response status count total metrics window period'
+  'data value result event user channel message payload session context handler config logger permission ' +
+  'hook endpoint request response status count total metrics window period cache store queue item entry ' +
+  'record batch limit offset cursor token scope member guild thread reply reaction'
 ).split(' ');
 
 function pythonSource(rnd, size) {
@@ -75,7 +76,7 @@ function pythonSource(rnd, size) {
       `        return {"${w()}": ${w()}, "${w()}": "${hex()}${hex()}"}\n` +
       `    return ${w()}\n\n\n`;
   }
-  return s.slice(0, size);
+  return s;
 }
 
 const MANIFEST = `plugin:
@@ -112,8 +113,9 @@ function writeProject(dir, { sourceFiles, binaries, scale }) {
     if (i % 100 === 0) fs.mkdirSync(pkg, { recursive: true });
     // 2 KB .. 28 KB, about 15 KB on average
     const size = 2000 + Math.floor(rnd() * 26000);
-    fs.writeFileSync(path.join(pkg, `mod_${String(i % 100).padStart(3, '0')}.py`), pythonSource(rnd, size));
-    bytes += size;
+    const text = pythonSource(rnd, size);
+    fs.writeFileSync(path.join(pkg, `mod_${String(i % 100).padStart(3, '0')}.py`), text);
+    bytes += text.length;
   }
   fs.mkdirSync(path.join(dir, 'src', 'assets'), { recursive: true });
   const block = Buffer.alloc(1 << 20);

@@ -47,11 +47,55 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
   const outDir = path.resolve(projectDir, opts.out ?? 'dist');
   await checkOutDir(outDir, opts.out, !opts.dryRun);
 
-  // Validation first: errors stop the build.
+  // Validation (manifest rules and the Python code checks) runs while the
+  // files are packed into a temp file; the archive is renamed into place
+  // only when validation passed, and validation errors stop everything.
   const { validateProject } = await import('../core/validate.js');
-  const { formatDiagnostic } = await import('../core/manifest/index.js');
-  const report = await validateProject(projectDir, { env: ctx.env });
-  if (!report.ok || !report.manifest) {
+  const { loadManifest, formatDiagnostic } = await import('../core/manifest/index.js');
+  const validation = validateProject(projectDir, { env: ctx.env });
+  validation.catch(() => undefined); // awaited below
+  const stop = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  let early: { name: string; version: string } | undefined;
+  try {
+    const m = (await loadManifest(projectDir)).manifest;
+    if (m) early = { name: m.plugin.name, version: String(m.plugin.version) };
+  } catch {
+    // validation reports it
+  }
+  const progress = createProgress(ctx);
+  const packing = early
+    ? buildArchive({
+        projectDir,
+        outDir,
+        plugin: early,
+        includeTests: opts.includeTests,
+        allowSecrets: opts.allowSecret,
+        dryRun: opts.dryRun,
+        mtime,
+        signal,
+        onProgress: progress.update,
+        beforeCommit: async () => {
+          const r = await validation;
+          if (!r.ok) throw new Error('validation failed');
+        },
+      })
+    : undefined;
+  packing?.catch(() => undefined); // awaited below
+
+  let report: Awaited<typeof validation>;
+  try {
+    report = await validation;
+  } catch (err) {
+    stop.abort();
+    await packing?.catch(() => undefined);
+    progress.stop();
+    throw err;
+  }
+  if (!report.ok || !report.manifest || !packing) {
+    stop.abort();
+    await packing?.catch(() => undefined);
+    progress.stop();
     for (const d of report.errors) out.stderr.write(`${formatDiagnostic(d)}\n`);
     const n = report.errors.length;
     throw new WorkFailedError(`validation failed with ${n} error${n === 1 ? '' : 's'}; nothing was built`, {
@@ -63,22 +107,11 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
   if (report.warnings.length > 0 && !out.quiet) {
     for (const d of report.warnings) out.stderr.write(`${formatDiagnostic(d)}\n`);
   }
-  const plugin = { name: report.manifest.plugin.name, version: String(report.manifest.plugin.version) };
+  const plugin = early!;
 
-  const progress = createProgress(ctx);
   let outcome: BuildOutcome;
   try {
-    outcome = await buildArchive({
-      projectDir,
-      outDir,
-      plugin,
-      includeTests: opts.includeTests,
-      allowSecrets: opts.allowSecret,
-      dryRun: opts.dryRun,
-      mtime,
-      signal: ctx.signal,
-      onProgress: progress.update,
-    });
+    outcome = await packing;
   } finally {
     progress.stop();
   }

@@ -320,6 +320,15 @@ describe('build refuses bad input', () => {
     expect((await fs.readdir(dist)).sort()).toEqual(['demo_plugin-1.0.0.zip', 'demo_plugin-1.0.0.zip.sha256']);
   });
 
+  it('a manifest that fails validation stops the build (exit 1, diagnostics printed, nothing written)', async () => {
+    const big: Tree = {};
+    for (let i = 0; i < 8; i++) big[`blob${i}.bin`] = randomBytes(1024 * 1024);
+    const dir = await tempDir(project({ src: { 'plugin.py': PLUGIN_PY, data: big } }));
+    await fs.writeFile(path.join(dir, 'config/plugin.yaml'), manifestYaml().replace('category: utility', 'category: not_a_category'));
+    const r = await expectRefused(dir, [], 1, /validation failed with 1 error; nothing was built/);
+    expect(r.stderr).toMatch(/config\/plugin\.yaml:\d+:\d+/);
+  });
+
   it('a missing manifest (exit 1)', async () => {
     const dir = await tempDir({ src: { 'plugin.py': '' } });
     const r = await runCli(['build'], { cwd: dir });

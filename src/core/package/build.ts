@@ -27,6 +27,12 @@ export interface BuildArchiveOptions {
   level?: number;
   signal?: AbortSignal;
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
+  /**
+   * Awaited after the archive is complete and before it is renamed into
+   * place; when it rejects, the temp file is removed and nothing is
+   * written. (The command uses it to pack while validation still runs.)
+   */
+  beforeCommit?: () => Promise<void>;
 }
 
 export interface BuiltArchive {
@@ -122,6 +128,7 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
       await tmp.abort();
       return outcome;
     }
+    await o.beforeCommit?.();
     const sha256 = hash.digest('hex');
     const sha256Path = `${finalPath}.sha256`;
     // Never leave a stale checksum next to a new archive.
