@@ -19,9 +19,10 @@
  * Time is injected (clock.now/sleep, AbortSignal), so tests run the retry
  * and polling loops with 1 ms intervals.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
+import './wasm-tiering.js';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import type { Clock } from '../cli/context.js';
 import { AuthError, CancelledError, CliError, NetworkError, WorkFailedError } from '../errors.js';
@@ -616,11 +617,13 @@ export class MarketplaceClient {
     const rid = a.requestId ? ` (request id ${a.requestId})` : '';
     let extra = '';
     const findings = error && Array.isArray(error.findings) ? (error.findings as unknown[]) : [];
-    if (findings.length > 0) {
-      const shown = findings.slice(0, 5).map((f) =>
-        isObject(f) ? `${typeof f.entry === 'string' ? `${f.entry}: ` : ''}${String(f.message ?? f.code ?? '')}` : String(f),
-      );
-      extra = `: ${shown.map((x) => redact(x)).join('; ')}${findings.length > 5 ? `; and ${findings.length - 5} more` : ''}`;
+    // Findings the server's message does not already say, at most five.
+    const fresh = findings
+      .map((f) => (isObject(f) ? { entry: typeof f.entry === 'string' ? f.entry : undefined, text: String(f.message ?? f.code ?? '') } : { text: String(f) }))
+      .filter((f) => f.text && !message.includes(f.text));
+    if (fresh.length > 0) {
+      const shown = fresh.slice(0, 5).map((f) => redact(f.entry && !f.text.includes(f.entry) ? `${f.entry}: ${f.text}` : f.text));
+      extra = `; ${shown.join('; ')}${fresh.length > 5 ? `; and ${fresh.length - 5} more` : ''}`;
     }
     const text = `could not ${what}: HTTP ${a.status}${code ? ` ${code}` : ''}: ${message}${extra}${rid}`;
     const details = {
@@ -765,9 +768,3 @@ function pick(json: unknown, key: string): unknown {
   return isObject(json) ? json[key] : undefined;
 }
 
-/** sha256 of a file, streamed. */
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
