@@ -167,8 +167,9 @@ try {
   await step('build: package the archive', ['build'], { cwd: dir });
   await step('login: store the developer token', ['marketplace', 'login', '--token-stdin'], { cwd: dir, env: mp, input: devToken });
   await step('prepare: write the listing', ['marketplace', 'prepare'], { cwd: dir, env: mp });
-  const submitted = await step('submit: upload for review', ['--json', 'marketplace', 'submit'], { cwd: dir, env: mp });
-  const { id, version } = JSON.parse(submitted);
+  const submitted = await step('submit: upload for review', ['marketplace', 'submit'], { cwd: dir, env: mp });
+  const [, version, id] = /(\S+) for review: (sub_[0-9a-f]+)/.exec(submitted) ?? [];
+  if (!id) throw new Error(`no submission id in the output of submit: ${submitted}`);
   await step('review: approve (reviewer token)', ['marketplace', 'review', id, '--approve', '--notes', 'Looks good (demo)'], {
     cwd: root,
     env: { ...mp, PLEXICHAT_TOKEN: revToken },

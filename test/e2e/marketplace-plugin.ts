@@ -1,8 +1,9 @@
 /**
- * Plugin projects for the marketplace e2e tests: the source tree plus a
- * valid archive in dist/ (with its integrity listing and .sha256), made
- * here with archiver so most tests need not spawn `build`. The lifecycle
- * test uses the real init/build instead.
+ * Plugin projects for the marketplace e2e tests: a small source tree, and
+ * its archive made by the real `plexichat-plugin build`. `craftArchive`
+ * makes archives `build` never would (a manifest that disagrees with the
+ * sources), with archiver and the integrity listing, for the server's
+ * rejections.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -10,6 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import archiver from 'archiver';
 import { serializeIntegrity } from '../../src/core/package/integrity.js';
+import { runCli } from '../helpers/run-cli.js';
 import { tempDir, writeTree } from '../helpers/temp-project.js';
 
 export interface PluginSpec {
@@ -19,7 +21,7 @@ export interface PluginSpec {
   readme?: string;
   /** CHANGELOG.md text; by default one section for the version. */
   changelog?: string;
-  /** Extra bytes in the archive (src/data.bin), to make archives differ or grow. */
+  /** Extra bytes in the sources and archive (src/data.bin), to make archives differ or grow. */
   payload?: Buffer;
 }
 
@@ -58,13 +60,20 @@ export async function writeSources(dir: string, spec: PluginSpec): Promise<void>
     src: { '__init__.py': '', 'plugin.py': PLUGIN_PY },
     docs: { 'README.md': spec.readme ?? `# ${spec.name}\n\nCounts the messages sent in each channel.\n` },
     'CHANGELOG.md': spec.changelog ?? `# Changelog\n\n## [${version}] - 2026-11-26\n\n### Added\n- First version.\n`,
+    ...(spec.payload ? { src: { '__init__.py': '', 'plugin.py': PLUGIN_PY, 'data.bin': spec.payload } } : {}),
   });
+}
+
+/** `plexichat-plugin build` in dir: dist/<name>-<version>.zip and its .sha256. */
+export async function build(dir: string): Promise<void> {
+  const r = await runCli(['build'], { cwd: dir });
+  if (r.exitCode !== 0) throw new Error(`build failed in ${dir}:\n${r.stdout}\n${r.stderr}`);
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** Package the project's sources into dist/<name>-<version>.zip (+ .sha256), like `build` would. */
-export async function writeArchive(dir: string, spec: PluginSpec): Promise<{ file: string; sha256: string; size: number }> {
+/** Package the project's sources into dist/<name>-<version>.zip (+ .sha256) without `build`'s checks. */
+export async function craftArchive(dir: string, spec: PluginSpec): Promise<{ file: string; sha256: string; size: number }> {
   const version = spec.version ?? '1.0.0';
   const members: { name: string; data: Buffer }[] = [];
   for (const rel of ['config/plugin.yaml', 'docs/README.md', 'src/__init__.py', 'src/plugin.py']) {
@@ -98,11 +107,11 @@ export async function writeArchive(dir: string, spec: PluginSpec): Promise<{ fil
   return { file, sha256: digest, size: bytes.length };
 }
 
-/** A temp plugin project with sources and a built archive. */
+/** A temp plugin project with sources and an archive from the real `build`. */
 export async function pluginProject(spec: PluginSpec): Promise<string> {
   const dir = await tempDir({}, 'pxp-plugin-');
   await writeSources(dir, spec);
-  await writeArchive(dir, spec);
+  await build(dir);
   return dir;
 }
 

@@ -9,8 +9,9 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDevServer, type DevServer } from '../helpers/dev-server.js';
 import { hasStackTrace, runCli, type CliResult } from '../helpers/run-cli.js';
+import { tempDir } from '../helpers/temp-project.js';
 import { eventually, isolatedEnv, startProxy } from './marketplace-helpers.js';
-import { pluginProject, writeArchive, writeSources } from './marketplace-plugin.js';
+import { build, craftArchive, pluginProject, writeSources } from './marketplace-plugin.js';
 
 let srv: DevServer;
 let n = 0;
@@ -106,7 +107,8 @@ describe('marketplace submit', () => {
     expect(srv.countSubmissions(name)).toBe(1);
 
     // Same version, different bytes.
-    await writeArchive(dir, { name, payload: randomBytes(64) });
+    await writeSources(dir, { name, payload: randomBytes(64) });
+    await build(dir);
     const clash = await runCli(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
     expect(clash.exitCode).toBe(1);
     expect(clash.stderr).toMatch(/version 1\.0\.0 of \S+ was already submitted with a different archive; bump the version \(request id req_[0-9a-f]+\)/);
@@ -119,7 +121,7 @@ describe('marketplace submit', () => {
     const dir = await pluginProject({ name });
     expect((await submit(dir)).exitCode).toBe(0);
     await writeSources(dir, { name, version: '1.1.0' });
-    await writeArchive(dir, { name, version: '1.1.0' });
+    await build(dir);
     const r = await runCli(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer2)) });
     expect(r.exitCode).toBe(4);
     expect(r.stderr).toMatch(/HTTP 403 NOT_OWNER/);
@@ -144,7 +146,9 @@ describe('marketplace submit', () => {
 
   it('an archive whose manifest disagrees with the listing: 422, exit 1 with the findings, nothing stored', async () => {
     const name = uniqueName('bad');
-    const dir = await pluginProject({ name, version: '1.0.1' });
+    const dir = await tempDir({}, 'pxp-plugin-');
+    await writeSources(dir, { name, version: '1.0.1' });
+    await craftArchive(dir, { name, version: '1.0.1' });
     // sources say 1.0.0, but the archive inside says 1.0.1
     await fs.rename(path.join(dir, 'dist', `${name}-1.0.1.zip`), path.join(dir, 'dist', `${name}-1.0.0.zip`));
     await fs.rm(path.join(dir, 'dist', `${name}-1.0.1.zip.sha256`));
