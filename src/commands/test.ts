@@ -103,7 +103,7 @@ async function readManifest(root: string): Promise<unknown> {
   if (first) {
     const pos = first.linePos?.[0];
     const where = pos ? `config/plugin.yaml:${pos.line}:${pos.col}` : 'config/plugin.yaml';
-    throw new WorkFailedError(`${where}: ${first.message.split('\n')[0]}`, {
+    throw new WorkFailedError(`${where}: ${first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`, {
       code: 'MANIFEST_SYNTAX',
       hint: 'fix the manifest first; plexichat-plugin-cli validate lists every problem',
     });
@@ -123,7 +123,9 @@ function describe(e: CollectionError, root: string): string {
   if (e.kind && /SyntaxError|IndentationError|TabError/.test(e.kind) && file) {
     return `${e.kind} in ${file}:${e.line}: ${e.message ?? ''}`.trim();
   }
-  return `${e.node}: ${[e.kind, e.message].filter(Boolean).join(': ')}`;
+  // pytest names an uncollectable module by its dotted name: show the file.
+  const node = /^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/.test(e.node) ? `${e.node.replace(/\./g, '/')}.py` : e.node;
+  return `${node}: ${[e.kind, e.message].filter(Boolean).join(': ')}`;
 }
 
 function counts(s: PytestSummary): string {
@@ -215,9 +217,14 @@ export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
       if (s && s.collectionErrors.length > 0) {
         const first = describe(s.collectionErrors[0]!, root);
         const more = s.collectionErrors.length > 1 ? ` (and ${s.collectionErrors.length - 1} more)` : '';
+        const missing = s.collectionErrors
+          .map((e) => /^No module named '([^'.]+)/.exec(e.message ?? '')?.[1])
+          .find((m) => m !== undefined);
         throw new WorkFailedError(`pytest could not collect the tests: ${first}${more}`, {
           code: 'COLLECTION_ERROR',
-          hint: 'fix the error above (pytest printed the details), then run test again',
+          hint: missing
+            ? `install the plugin's dependencies for ${py.path} (e.g. ${py.path} -m pip install ${missing}), then run test again`
+            : 'fix the error above (pytest printed the details), then run test again',
           details: { ...details, collectionErrors: s.collectionErrors.map((e) => describe(e, root)) },
         });
       }

@@ -139,6 +139,16 @@ describe('test', () => {
     expect(JSON.parse(j.stdout).error.code).toBe('COLLECTION_ERROR');
   });
 
+  it('a missing Python dependency names the module and how to install it (exit 1)', async () => {
+    const dir = await initProject('minimal');
+    const file = path.join(dir, 'src/plugin.py');
+    await fs.writeFile(file, `import no_such_dependency_xyz\n${await fs.readFile(file, 'utf8')}`);
+    const r = await runCli(['test'], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/could not collect the tests: tests\/test_\w+\.py: ModuleNotFoundError: No module named 'no_such_dependency_xyz'/);
+    expect(r.stderr).toMatch(/-m pip install no_such_dependency_xyz/);
+  });
+
   it('a plugin without tests is an error, not exit 0', async () => {
     const dir = await initProject('minimal');
     await fs.rm(path.join(dir, 'tests'), { recursive: true });
