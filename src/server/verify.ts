@@ -1,39 +1,12 @@
 /**
- * The archive check on every upload: the build engineer's verifyArchive
- * (src/core/package/verify.ts), the same one `plexichat-plugin verify` runs.
- * Tests may pass their own VerifyFn to startServer.
+ * The archive check on every upload: verifyArchive from src/core/package/verify.ts,
+ * the same one `plexichat-plugin verify` runs. Tests may pass their own VerifyFn
+ * to startServer.
  */
-import type { Manifest } from '../core/manifest/types.js';
+import { verifyArchive, type VerifyOptions, type VerifyReport } from '../core/package/verify.js';
 
-export interface VerifyFinding {
-  severity: 'error' | 'warning';
-  code: string;
-  message: string;
-  entry?: string;
-}
+export type { VerifyFinding, VerifyOptions, VerifyReport } from '../core/package/verify.js';
 
-export interface VerifyReport {
-  ok: boolean;
-  findings: VerifyFinding[];
-  manifest?: Manifest;
-  entries: number;
-  uncompressedBytes: number;
-}
+export type VerifyFn = (file: string, opts: VerifyOptions) => Promise<VerifyReport>;
 
-export interface VerifyOpts {
-  maxArchiveBytes?: number;
-  maxEntries?: number;
-  maxUncompressedBytes?: number;
-  maxRatio?: number;
-  expect?: { name?: string; version?: string };
-}
-
-export type VerifyFn = (file: string, opts: VerifyOpts) => Promise<VerifyReport>;
-
-// TEMPORARY until src/core/package/verify.ts lands on main: a computed specifier so this compiles without it.
-const VERIFY_MODULE = '../core/package/verify.js';
-
-export const defaultVerify: VerifyFn = async (file, opts) => {
-  const { verifyArchive } = (await import(VERIFY_MODULE)) as { verifyArchive: VerifyFn };
-  return verifyArchive(file, opts);
-};
+export const defaultVerify: VerifyFn = (file, opts) => verifyArchive(file, opts);

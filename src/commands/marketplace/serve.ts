@@ -65,10 +65,24 @@ export async function run(opts: ServeOptions, ctx: Ctx): Promise<ServeResult | u
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
       throw new UsageError(`cannot listen on ${host}: no such local address`, { hint: 'use --host 127.0.0.1', cause: err });
     }
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EEXIST') {
-      throw new WorkFailedError(`cannot use ${code === 'EACCES' && opts.port !== undefined && opts.port < 1024 ? `port ${opts.port}` : dataDir} (${code})`, {
+    if ((code === 'EACCES' || code === 'EPERM') && opts.port !== undefined && opts.port > 0 && opts.port < 1024 && (err as { syscall?: string }).syscall === 'listen') {
+      throw new WorkFailedError(`not allowed to listen on port ${opts.port}`, {
         code: 'SERVE_FAILED',
-        hint: 'choose a writable --data-dir and a port above 1023',
+        hint: 'choose a port above 1023, or --port 0 for a free one',
+        cause: err,
+      });
+    }
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new WorkFailedError(`--data-dir ${dataDir} is not a directory`, {
+        code: 'SERVE_FAILED',
+        hint: 'point --data-dir at a directory (it is created if missing)',
+        cause: err,
+      });
+    }
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw new WorkFailedError(`cannot write to ${dataDir} (${code})`, {
+        code: 'SERVE_FAILED',
+        hint: 'choose a writable --data-dir',
         cause: err,
       });
     }
