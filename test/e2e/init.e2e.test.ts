@@ -70,7 +70,7 @@ describe('init', () => {
   });
 
   for (const template of TEMPLATES) {
-    it(`init --template ${template} passes validate unchanged (no errors, no warnings)`, async () => {
+    it(`init --template ${template} passes validate (no errors, no warnings) and build unchanged`, async () => {
       const root = await tempDir();
       const init = await runCli(['init', 'p', '--name', `v_${template}`, '--category', 'utility', '--template', template], {
         cwd: root,
@@ -82,6 +82,9 @@ describe('init', () => {
       expect(doc.ok).toBe(true);
       expect(doc.errors).toEqual([]);
       expect(doc.warnings).toEqual([]);
+      const b = await runCli(['build'], { cwd: path.join(root, 'p') });
+      expect(b.exitCode, b.stderr).toBe(0);
+      expect(await listFiles(path.join(root, 'p/dist'))).toEqual([`v_${template}-0.1.0.zip`, `v_${template}-0.1.0.zip.sha256`]);
     });
   }
 
