@@ -98,6 +98,12 @@ function checkLicense(value: string): string {
   return v;
 }
 
+/** How to show a path to the user: relative to cwd, unless climbing up is longer. */
+function display(cwd: string, target: string): string {
+  const rel = path.relative(cwd, target) || '.';
+  return rel.startsWith('..') && target.length < rel.length ? target : rel;
+}
+
 function validateName(v: string): true | string {
   const why = checkName(v);
   if (!why) return true;
@@ -134,7 +140,7 @@ export async function run(opts: InitOptions, ctx: Ctx): Promise<InitResult> {
 
   // 2. The target must be new, empty (empty folders and .git are fine), or --force.
   const target = path.resolve(ctx.cwd, opts.dir ?? '.');
-  const shown = path.relative(ctx.cwd, target) || '.';
+  const shown = display(ctx.cwd, target);
   const state = await inspectTarget(target);
   if (state.exists && !state.isDirectory) {
     throw new WorkFailedError(`${shown} exists and is not a directory`, {
@@ -229,7 +235,7 @@ export async function run(opts: InitOptions, ctx: Ctx): Promise<InitResult> {
 
 export function render(result: InitResult, ctx: Ctx): void {
   const { out } = ctx;
-  const shown = path.relative(ctx.cwd, result.dir) || '.';
+  const shown = display(ctx.cwd, result.dir);
   out.success(`Created plugin ${out.c.bold(result.name)} in ${shown} (template: ${result.template})`);
   for (const f of result.files) {
     out.result(`  ${f}${result.replaced.includes(f) ? out.c.yellow('  (replaced)') : ''}`);

@@ -172,7 +172,8 @@ export interface TargetState {
 export async function inspectTarget(target: string): Promise<TargetState> {
   let st;
   try {
-    st = await fs.lstat(target);
+    // The target itself may be a symlink to a folder; entries inside are not followed.
+    st = await fs.stat(target);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, isDirectory: false, conflicts: [] };
     throw err;

@@ -111,6 +111,14 @@ describe('init', () => {
     expect(await listFiles(path.join(root, 'p'))).toEqual([...LAYOUT, '.git/HEAD'].sort());
   });
 
+  it('a symlink to an empty folder is a fine target', async () => {
+    const root = await tempDir({ real: {} });
+    await fs.symlink(path.join(root, 'real'), path.join(root, 'link'));
+    const r = await runCli(['init', 'link', '--name', 'sym_plugin', '--category', 'utility'], { cwd: root });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await listFiles(path.join(root, 'real'))).toEqual(LAYOUT);
+  });
+
   it('refuses a non-empty directory (exit 1) and lists what is there', async () => {
     const root = await tempDir({ p: { 'notes.txt': 'mine\n', src: { 'plugin.py': '# mine\n' } } });
     const before = await snapshot(root);
