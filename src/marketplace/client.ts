@@ -163,7 +163,10 @@ function errCode(err: unknown): string | undefined {
     if (typeof code === 'string' && !(e as { cause?: unknown }).cause) return code;
     e = (e as { cause?: unknown }).cause;
   }
-  return typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : undefined;
+  if (typeof (err as { code?: unknown })?.code === 'string') return (err as { code: string }).code;
+  // AbortSignal.timeout() rejects with a DOMException named TimeoutError.
+  const name = (err as { name?: unknown })?.name;
+  return name === 'TimeoutError' ? 'TimeoutError' : undefined;
 }
 
 function headerString(v: string | string[] | undefined): string | undefined {
@@ -489,15 +492,15 @@ export class MarketplaceClient {
           const code = errCode(err);
           if (code && UNREACHABLE.has(code)) throw this.unreachable(code, err);
           failure = new NetworkError(
-            `could not ${opts.what}: ${code ?? 'network error'} talking to ${this.baseUrl}`,
+            `could not ${opts.what}: ${describeNetworkError(code)} (${code ?? 'network error'}) talking to ${this.baseUrl}`,
             { hint: 'check your network (and HTTPS_PROXY/NO_PROXY), then run the command again', code: 'NETWORK', cause: err },
           );
           // Without an idempotency key a POST that may have reached the server is not repeated.
           if (opts.retry !== 'idempotent') throw failure;
-          reason = code ?? 'network error';
+          reason = `${describeNetworkError(code)} (${code ?? 'network error'})`;
           this.debug(`${method} ${p}: ${redact(String((err as Error)?.message ?? err))} (${reason}) on attempt ${attempt}`);
         }
-        if (attempt >= this.backoff.maxAttempts) throw failure;
+        if (attempt >= this.backoff.maxAttempts) throw withSuffix(failure, ` (gave up after ${attempt} attempts)`);
         let delay = backoffDelay(attempt, this.backoff, this.random);
         if (retryAfterMs !== undefined) delay = Math.max(delay, retryAfterMs);
         const left = deadlineAt - this.clock.now();
@@ -753,6 +756,35 @@ export function formatBytes(n: number): string {
   if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
   if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${n} B`;
+}
+
+/** Plain words for the network failures people meet. */
+function describeNetworkError(code: string | undefined): string {
+  switch (code) {
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+    case 'EPIPE':
+      return 'the connection was closed before the answer arrived';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'TimeoutError':
+    case 'ETIMEDOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'the marketplace stopped responding';
+    case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
+      return 'the archive changed while it was being sent';
+    default:
+      return 'network error';
+  }
+}
+
+/** The same error with more words at the end of its message. */
+function withSuffix(e: CliError, suffix: string): CliError {
+  const opts = { hint: e.hint, code: e.code, details: e.details, cause: e.cause };
+  if (e instanceof NetworkError) return new NetworkError(`${e.message}${suffix}`, opts);
+  if (e instanceof WorkFailedError) return new WorkFailedError(`${e.message}${suffix}`, opts);
+  if (e instanceof AuthError) return new AuthError(`${e.message}${suffix}`, opts);
+  return e;
 }
 
 function serverCode(a: Answer): string | undefined {

@@ -37,9 +37,12 @@ export interface TestProxy {
  * (CONNECT tunnels, which undici uses by default, and absolute-form
  * requests). `dropAfterBytes` cuts the first `dropConnections` tunnels
  * (default: all) once that many request bytes have passed: a connection
- * lost mid-upload.
+ * lost mid-upload. `stallAfterBytes` stops forwarding instead (a network
+ * that hangs mid-upload).
  */
-export async function startProxy(opts: { dropAfterBytes?: number; dropConnections?: number } = {}): Promise<TestProxy> {
+export async function startProxy(
+  opts: { dropAfterBytes?: number; dropConnections?: number; stallAfterBytes?: number } = {},
+): Promise<TestProxy> {
   const requests: string[] = [];
   const sockets = new Set<net.Socket>();
   let dropped = 0;
@@ -78,9 +81,15 @@ export async function startProxy(opts: { dropAfterBytes?: number; dropConnection
           upstream.destroy();
           return;
         }
+        if (opts.stallAfterBytes !== undefined && seen > opts.stallAfterBytes) {
+          client.pause();
+          return;
+        }
         if (!upstream.write(chunk)) client.pause();
       });
-      upstream.on('drain', () => client.resume());
+      upstream.on('drain', () => {
+        if (opts.stallAfterBytes === undefined || seen <= opts.stallAfterBytes) client.resume();
+      });
       upstream.pipe(client);
     });
     sockets.add(upstream);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevServer, type DevServer } from '../helpers/dev-server.js';
 import { hasStackTrace, runCli, type CliResult } from '../helpers/run-cli.js';
+import { runTty } from '../helpers/run-tty.js';
 import { isolatedEnv } from './marketplace-helpers.js';
 
 // Not pcx_-shaped on purpose: the generic redaction pattern must not be what hides them.
@@ -180,5 +181,30 @@ describe('marketplace login / whoami / logout', () => {
     expect(r2.exitCode).toBe(3);
     expect(r2.stderr).toMatch(/cannot reach marketplace at http:\/\/marketplace\.invalid/);
     noSecret(r2);
+  });
+
+  it('on a terminal: a hidden prompt, the token never echoed', async () => {
+    const env = await isolatedEnv();
+    const tty = runTty(['--marketplace', srv.url, 'marketplace', 'login'], { env });
+    await tty.expect(`Token for ${srv.url}`);
+    tty.send(`${DEV}\r`);
+    const r = await tty.done();
+    expect(r.exitCode, r.output).toBe(0);
+    expect(r.output).toMatch(/Logged in to .* as dev-[0-9a-f]{8} \(developer\)/);
+    expect(r.output).not.toContain(DEV);
+    const file = path.join(env.XDG_CONFIG_HOME!, 'plexichat-plugin', 'credentials.json');
+    expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
+  });
+
+  it('Ctrl-C at the prompt: exit 130, nothing written', async () => {
+    const env = await isolatedEnv();
+    const tty = runTty(['--marketplace', srv.url, 'marketplace', 'login'], { env });
+    await tty.expect('Token for');
+    tty.send('canary-partial');
+    tty.send('\x03');
+    const r = await tty.done();
+    expect(r.exitCode).toBe(130);
+    expect(r.output).not.toContain('canary-partial');
+    await expect(fs.stat(path.join(env.XDG_CONFIG_HOME!, 'plexichat-plugin'))).rejects.toThrow();
   });
 });

@@ -3,12 +3,14 @@
  * 127.0.0.1:0: re-runs, conflicts, ownership, retries after 503 and lost
  * answers, dropped connections, hangs, proxies and concurrency.
  */
+import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDevServer, type DevServer } from '../helpers/dev-server.js';
-import { hasStackTrace, runCli, type CliResult } from '../helpers/run-cli.js';
+import { BIN, hasStackTrace, runCli, type CliResult } from '../helpers/run-cli.js';
+import { runTty } from '../helpers/run-tty.js';
 import { tempDir } from '../helpers/temp-project.js';
 import { eventually, isolatedEnv, startProxy } from './marketplace-helpers.js';
 import { build, craftArchive, pluginProject, writeSources } from './marketplace-plugin.js';
@@ -130,6 +132,23 @@ describe('marketplace submit', () => {
     noTokens(r);
   });
 
+  it('draws a progress bar on a terminal and plain lines otherwise', async () => {
+    const name = uniqueName('bar');
+    const dir = await pluginProject({ name, payload: randomBytes(6 * 1024 * 1024) });
+    const tty = runTty(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
+    const r = await tty.done();
+    expect(r.exitCode, r.output).toBe(0);
+    expect(r.output).toMatch(new RegExp(`uploading ${name}-1\\.0\\.0\\.zip \\S+ \\d+% \\| [\\d.]+ \\S+ of 6\\.\\d MiB`));
+    expect(r.output).toContain(`Submitted ${name} 1.0.0 for review`);
+
+    await writeSources(dir, { name, version: '1.0.1', payload: randomBytes(6 * 1024 * 1024) });
+    await build(dir);
+    const plain = await runCli(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    expect(plain.stderr).toMatch(/uploading \S+-1\.0\.1\.zip \(6\.\d MiB\)\n {2}25% .*\n {2}50% .*\n {2}75% .*\n {2}sent; the marketplace is checking the archive/);
+    expect(plain.stderr).not.toMatch(/\x1b\[/);
+  });
+
   it('a reviewer token cannot submit (exit 4)', async () => {
     const dir = await pluginProject({ name: uniqueName('revsub') });
     const r = await submit(dir, [], { PLEXICHAT_TOKEN: srv.reviewer });
@@ -223,6 +242,31 @@ describe('marketplace submit', () => {
       expect(srv.countSubmissions(name)).toBe(0);
       await eventually(async () => (await srv.tempFiles()).length === 0);
       expect((await srv.storedArchives()).length).toBe(before);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('Ctrl-C during the upload: exit 130, nothing stored, no temp file left on the server', async () => {
+    const name = uniqueName('sigint');
+    const dir = await pluginProject({ name, payload: randomBytes(2 * 1024 * 1024) });
+    const proxy = await startProxy({ stallAfterBytes: 512 * 1024 });
+    try {
+      const child = execa(process.execPath, [BIN, 'marketplace', 'submit'], {
+        cwd: dir,
+        env: { ...(await isolatedEnv(srv.env(srv.developer))), HTTP_PROXY: proxy.url, NO_COLOR: '1', CI: '1' },
+        reject: false,
+        timeout: 60_000,
+      });
+      // The upload has reached the server (its temp file exists) and hangs there.
+      await eventually(async () => (await srv.tempFiles()).length > 0);
+      child.kill('SIGINT');
+      const r = await child;
+      expect(r.exitCode).toBe(130);
+      expect(hasStackTrace(String(r.stderr))).toBe(false);
+      await proxy.close();
+      await eventually(async () => (await srv.tempFiles()).length === 0);
+      expect(srv.countSubmissions(name)).toBe(0);
     } finally {
       await proxy.close();
     }

@@ -61,7 +61,8 @@ async function progressFactory(ctx: Ctx, label: string): Promise<(total: number)
     return {
       update(sent) {
         const secs = Math.max(0.001, (ctx.clock.now() - started) / 1000);
-        bar.update(sent, { sentText: formatBytes(sent), totalText: formatBytes(total), speed: `${formatBytes(sent / secs)}/s` });
+        const speed = sent >= total ? 'sent; the marketplace is checking it' : `${formatBytes(sent / secs)}/s`;
+        bar.update(sent, { sentText: formatBytes(sent), totalText: formatBytes(total), speed });
       },
       stop() {
         bar.stop();
@@ -76,9 +77,9 @@ async function progressFactory(ctx: Ctx, label: string): Promise<(total: number)
   return {
     update(sent, t) {
       const quarter = Math.floor((sent / t) * 4);
-      if (quarter > lastQuarter && quarter < 4 && t > 4 * 1024 * 1024) {
+      if (quarter > lastQuarter && t > 4 * 1024 * 1024) {
         lastQuarter = quarter;
-        ctx.out.info(`  ${quarter * 25}% (${formatBytes(sent)})`);
+        ctx.out.info(quarter < 4 ? `  ${quarter * 25}% (${formatBytes(sent)})` : '  sent; the marketplace is checking the archive');
       }
     },
     stop() {
