@@ -78,17 +78,37 @@ CREATE TABLE IF NOT EXISTS idempotency (
 );
 `;
 
+export class DataDirInUseError extends Error {
+  readonly code = 'DATA_DIR_IN_USE';
+  constructor(file: string, cause: unknown) {
+    super(`${file} is in use by another marketplace server`, { cause });
+    this.name = 'DataDirInUseError';
+  }
+}
+
 export class MarketDb {
   readonly db: Db;
 
   constructor(file: string) {
     this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
-    // FULL: a commit is on disk before the answer goes out.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.exec(SCHEMA);
+    try {
+      // One server per data dir: the exclusive lock is taken by the first write and held until close,
+      // so a second server on the same directory fails at once instead of sweeping the other's uploads.
+      this.db.pragma('busy_timeout = 0');
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.pragma('journal_mode = WAL');
+      // FULL: a commit is on disk before the answer goes out.
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.exec(SCHEMA);
+      this.db.exec('BEGIN IMMEDIATE; COMMIT;');
+      this.db.pragma('busy_timeout = 5000');
+    } catch (err) {
+      this.db.close();
+      const code = (err as { code?: string }).code;
+      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw new DataDirInUseError(file, err);
+      throw err;
+    }
   }
 
   close(): void {

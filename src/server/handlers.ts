@@ -277,6 +277,9 @@ async function submit(core: ServerCore, req: FastifyRequest, reply: FastifyReply
   }
 
   const temp = store.tempPath();
+  const t0 = performance.now();
+  const phases: string[] = [];
+  const phase = (label: string) => phases.push(`${label} ${Math.round(performance.now() - t0)}ms`);
   let committedDigest: string | undefined;
   // A client that goes away mid-upload aborts the write; the temp file is removed below.
   const abort = new AbortController();
@@ -320,6 +323,7 @@ async function submit(core: ServerCore, req: FastifyRequest, reply: FastifyReply
       throw new ApiError(400, 'BAD_MULTIPART', `the multipart body is malformed (${String((err as Error).message).split('\n')[0]})`);
     }
     if (abort.signal.aborted) throw new ApiError(400, 'BAD_REQUEST', 'the client disconnected during the upload');
+    phase('received');
     if (received?.truncated) throw tooLarge();
     if (problem) throw problem;
     if (!received) throw new ApiError(400, 'MISSING_PART', 'the "archive" part (the plugin zip) is missing');
@@ -378,6 +382,7 @@ async function submit(core: ServerCore, req: FastifyRequest, reply: FastifyReply
     if (existing) return answerExisting(existing);
 
     const report = await core.verify(temp, { maxArchiveBytes: core.maxUploadBytes, expect: { name, version } });
+    phase('verified');
     const errors = report.findings.filter((f) => f.severity === 'error');
     if (!report.ok || errors.length > 0) {
       const first = errors[0];
@@ -400,6 +405,7 @@ async function submit(core: ServerCore, req: FastifyRequest, reply: FastifyReply
     core.pendingDigests.set(received.sha256, (core.pendingDigests.get(received.sha256) ?? 0) + 1);
     committedDigest = received.sha256;
     await store.commit(temp, received.sha256);
+    phase('stored');
     const t = new Date(core.now()).toISOString();
     const row: SubmissionRow = {
       id: `sub_${randomBytes(8).toString('hex')}`,
@@ -427,7 +433,7 @@ async function submit(core: ServerCore, req: FastifyRequest, reply: FastifyReply
       throw new ApiError(403, 'NOT_OWNER', `plugin ${name} belongs to another developer; choose another name`);
     }
     if (result.kind === 'exists') return answerExisting(result.row);
-    core.log(`submission: ${name} ${version} (${row.id}) ${row.state}, ${received.size} bytes, sha256 ${short(received.sha256)}…`);
+    core.log(`submission: ${name} ${version} (${row.id}) ${row.state}, ${received.size} bytes, sha256 ${short(received.sha256)}… (${phases.join(', ')})`);
     return reply
       .code(201)
       .type('application/json; charset=utf-8')

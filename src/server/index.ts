@@ -197,7 +197,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     logger: false,
     bodyLimit: 64 * 1024,
     genReqId: () => `req_${randomBytes(8).toString('hex')}`,
-    return503OnClosing: true,
+    // Our onRequest hook answers 503 with the API's error body and Retry-After instead.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
 
@@ -227,8 +228,15 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     limits: { fileSize: maxUploadBytes + 1, fieldSize: 1024 * 1024, files: 2, fields: 2, parts: 3, headerPairs: 100 },
   });
 
+  let stopping = false;
   app.addHook('onRequest', async (req, reply) => {
     reply.header('X-Request-Id', req.id);
+    if (stopping) {
+      throw new ApiError(503, 'UNAVAILABLE', 'the marketplace is shutting down; retry shortly', {}, {
+        'Retry-After': '1',
+        Connection: 'close',
+      });
+    }
     const config = req.routeOptions.config;
     const fault = faults.take(config.routeName);
     if (fault) {
@@ -286,6 +294,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   });
 
   app.addHook('onSend', async (req, reply, payload) => {
+    // A request that started before shutdown is answered, then its connection closes.
+    if (stopping) reply.header('Connection', 'close');
     if (req.dropAnswer && reply.statusCode < 400) {
       // Test fault: the work is committed, the answer is lost.
       req.raw.socket.destroy();
@@ -334,6 +344,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      stopping = true;
       for (const s of hung) s.destroy();
       await app.close();
       db.close();

@@ -316,6 +316,26 @@ describe('re-submission and idempotency', () => {
   });
 });
 
+describe('test-only faults', () => {
+  it('reset closes the connection without an answer; hang never answers until the server stops', async () => {
+    srv.injectFault({ route: 'me', kind: 'reset' });
+    await expect(api(srv.url, 'GET', '/me', { token: srv.developer })).rejects.toThrow();
+    expect((await api(srv.url, 'GET', '/me', { token: srv.developer })).status).toBe(200);
+
+    const hanging = await startDevServer({ faults: [{ route: 'getSubmission', kind: 'hang', times: Infinity }] });
+    try {
+      const r = request(`${hanging.api}/submissions/sub_0000000000000000`, {
+        headers: { authorization: `Bearer ${hanging.developer}` },
+        headersTimeout: 300,
+      });
+      await expect(r).rejects.toThrow(/timeout/i);
+      expect((await api(hanging.url, 'GET', '/me', { token: hanging.developer })).status).toBe(200);
+    } finally {
+      await hanging.stop();
+    }
+  });
+});
+
 describe('load and durability', () => {
   it('20 concurrent submits of different plugins all land', async () => {
     const names = Array.from({ length: 20 }, (_, i) => `concurrent_plugin_${String(i).padStart(2, '0')}`);

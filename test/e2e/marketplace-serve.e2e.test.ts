@@ -9,7 +9,10 @@ import { execa, type ResultPromise } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { BIN, hasStackTrace, runCli } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/temp-project.js';
-import { api } from '../helpers/server-zips.js';
+import { api, listingFor, multipart, sha256 } from '../helpers/server-zips.js';
+import { pluginZip } from '../helpers/zip-fixtures.js';
+import { startServer } from '../../src/server/index.js';
+import { request } from 'undici';
 
 type Proc = ResultPromise<{ reject: false; env: Record<string, string>; extendEnv: true; stdin: 'ignore' }>;
 
@@ -137,11 +140,135 @@ describe('marketplace serve (process)', () => {
     expect(short.stderr).toContain('at least 8 characters');
   });
 
+  it('refuses a data dir another server is using (exit 1)', async () => {
+    const dir = await tempDir();
+    const first = await startServer({ dataDir: dir });
+    try {
+      const r = await runCli(['marketplace', 'serve', '--data-dir', dir]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain('another marketplace server is using');
+      expect(hasStackTrace(r.stderr)).toBe(false);
+      expect((await api(first.url, 'GET', '/health')).status).toBe(200);
+    } finally {
+      await first.close();
+    }
+  });
+
   it('refuses a data dir whose marketplace.db is not a database (exit 1)', async () => {
     const dir = await tempDir({ 'marketplace.db': 'this is not sqlite, just text padding'.repeat(200) });
     const r = await runCli(['marketplace', 'serve', '--data-dir', dir]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('is not a marketplace database');
     expect(hasStackTrace(r.stderr)).toBe(false);
+  });
+
+  describe('in-flight uploads and crashes', () => {
+    const token = 'pcx_process_test_developer';
+    const name = 'inflight_plugin';
+    const zip = pluginZip({ name, files: { 'src/blob.bin': Buffer.alloc(200 * 1024, 7) } });
+    const { body, contentType } = multipart([
+      { name: 'listing', data: JSON.stringify(listingFor(zip, name, '1.0.0')) },
+      { name: 'archive', data: zip, filename: 'a.zip', contentType: 'application/zip' },
+    ]);
+
+    /** Start an upload that sends half its body, then waits for `release`. */
+    function stalledUpload(url: string) {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      async function* chunks() {
+        yield body.subarray(0, body.length / 2);
+        await gate;
+        yield body.subarray(body.length / 2);
+      }
+      const answer = request(`${url}/api/v1/plugins/${name}/submissions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
+        body: chunks(),
+      }).then(async (r) => ({ status: r.statusCode, json: (await r.body.json()) as { id: string } }));
+      return { answer, release };
+    }
+
+    async function until(what: () => Promise<boolean>) {
+      for (let i = 0; i < 500; i++) {
+        if (await what()) return;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error('condition never became true');
+    }
+    const hasTemp = (dir: string) => async () => (await fs.readdir(path.join(dir, 'tmp')).catch(() => [])).length > 0;
+
+    it('SIGTERM lets an upload in flight finish (201), then exits 0; the submission survives', async () => {
+      const dir = await tempDir();
+      const proc = spawnServe(['--json', '--data-dir', dir, '--developer-token', token]);
+      const { url } = JSON.parse(await waitForStdout(proc, parses)) as { url: string };
+      const up = stalledUpload(url);
+      await until(hasTemp(dir));
+      let stderr = '';
+      proc.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+      proc.kill('SIGTERM');
+      await until(async () => stderr.includes('stopping'));
+      up.release();
+      const answer = await up.answer;
+      expect(answer.status).toBe(201);
+      const r = await proc;
+      expect(r.exitCode, `${r.signal} ${r.stderr}`).toBe(0);
+
+      const again = await startServer({ dataDir: dir, developerTokens: [token] });
+      try {
+        expect(again.countSubmissions(name)).toBe(1);
+        const stored = await fs.readFile(path.join(dir, 'archives', sha256(zip).slice(0, 2), `${sha256(zip)}.zip`));
+        expect(stored.equals(zip)).toBe(true);
+      } finally {
+        await again.close();
+      }
+    });
+
+    it('kill -9 mid-upload keeps no half-written archive and no row; the next start sweeps the temp file', async () => {
+      const dir = await tempDir();
+      const proc = spawnServe(['--json', '--data-dir', dir, '--developer-token', token]);
+      const { url } = JSON.parse(await waitForStdout(proc, parses)) as { url: string };
+      const up = stalledUpload(url);
+      const failed = up.answer.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      await until(hasTemp(dir));
+      proc.kill('SIGKILL');
+      await proc;
+      up.release();
+      expect(await failed).toBeInstanceOf(Error);
+
+      const again = await startServer({ dataDir: dir, developerTokens: [token] });
+      try {
+        expect(again.swept.temps).toBe(1);
+        expect(again.countSubmissions()).toBe(0);
+        expect(await again.storedArchives()).toEqual([]);
+        expect(await again.tempFiles()).toEqual([]);
+      } finally {
+        await again.close();
+      }
+    });
+
+    it('kill -9 right after a 201 loses nothing: the row and the archive are there after a restart', async () => {
+      const dir = await tempDir();
+      const proc = spawnServe(['--json', '--data-dir', dir, '--developer-token', token]);
+      const { url } = JSON.parse(await waitForStdout(proc, parses)) as { url: string };
+      const up = stalledUpload(url);
+      up.release();
+      const answer = await up.answer;
+      expect(answer.status).toBe(201);
+      proc.kill('SIGKILL');
+      await proc;
+
+      const again = await startServer({ dataDir: dir, developerTokens: [token] });
+      try {
+        expect(again.countSubmissions(name)).toBe(1);
+        expect(await again.storedArchives()).toEqual([`${sha256(zip).slice(0, 2)}/${sha256(zip)}.zip`]);
+        const me = await api(again.url, 'GET', `/submissions/${answer.json.id}`, { token });
+        expect(me.body).toMatchObject({ state: 'pending', sha256: sha256(zip) });
+      } finally {
+        await again.close();
+      }
+    });
   });
 });

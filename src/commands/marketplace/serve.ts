@@ -86,6 +86,13 @@ export async function run(opts: ServeOptions, ctx: Ctx): Promise<ServeResult | u
         cause: err,
       });
     }
+    if ((err as { code?: string }).code === 'DATA_DIR_IN_USE') {
+      throw new WorkFailedError(`another marketplace server is using ${dataDir}`, {
+        code: 'DATA_DIR_IN_USE',
+        hint: 'stop it first, or choose another --data-dir',
+        cause: err,
+      });
+    }
     if ((err as { code?: string }).code === 'SQLITE_NOTADB' || (err as { code?: string }).code === 'SQLITE_CORRUPT') {
       throw new WorkFailedError(`${path.join(dataDir, 'marketplace.db')} is not a marketplace database`, {
         code: 'SERVE_FAILED',
