@@ -167,6 +167,7 @@ export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
     if (colour && sink.isTTY) extra.push('--color=yes');
     else if (!colour) extra.push('--color=no');
   }
+  if (ctx.flags.quiet && !userArgs.some((a) => /^-(q+|v+)$|^--(quiet|verbose)$/.test(a))) extra.push('-q');
   const env = { ...ctx.env };
   const columns = (sink as { columns?: number }).columns;
   if (sink.isTTY && columns && !env.COLUMNS) env.COLUMNS = String(columns);

@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findPython, hasModule } from '../../src/core/python.js';
 import { BIN, hasStackTrace, runCli } from '../helpers/run-cli.js';
+import { runTty } from '../helpers/run-tty.js';
 import { tempDir } from '../helpers/temp-project.js';
 import { listTemplates } from '../../src/core/scaffold.js';
 
@@ -108,6 +109,25 @@ describe('test', () => {
     const r = await runCli(['--json', 'test', '--', '-k', 'permission'], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ passed: 2, failed: 0 });
+  });
+
+  it("on a terminal pytest's colours are kept; NO_COLOR turns them off", async () => {
+    const dir = await initProject('minimal');
+    const coloured = await runTty(['test'], { cwd: dir, env: { NO_COLOR: undefined } }).done();
+    expect(coloured.exitCode, coloured.output).toBe(0);
+    expect(coloured.output).toMatch(/\u001b\[32m.*passed/);
+    const plain = await runTty(['test'], { cwd: dir, env: { NO_COLOR: '1' } }).done();
+    expect(plain.exitCode, plain.output).toBe(0);
+    expect(plain.output).toMatch(/9 passed/);
+    expect(plain.output).not.toMatch(/\u001b\[3\dm/);
+  });
+
+  it('--quiet makes pytest quiet too', async () => {
+    const dir = await initProject('minimal');
+    const r = await runCli(['--quiet', 'test'], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('test session starts');
+    expect(r.stdout).toMatch(/9 passed/);
   });
 
   it('a failing test gives exit 1 with pytest failure output', async () => {
