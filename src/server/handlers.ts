@@ -320,6 +320,8 @@ async function submit(core: ServerCore, req: FastifyRequest, reply: FastifyReply
       if (code === 'FST_INVALID_JSON_FIELD_ERROR') throw new ApiError(422, 'INVALID_LISTING', 'listing: not valid JSON');
       if (code?.startsWith('FST_')) throw err;
       if (err instanceof ApiError) throw err;
+      // File-system trouble (ENOSPC, EIO ...) is the server's, not a malformed body.
+      if (code && /^E[A-Z]+$/.test(code) && code !== 'ECONNRESET' && code !== 'EPIPE') throw err;
       throw new ApiError(400, 'BAD_MULTIPART', `the multipart body is malformed (${String((err as Error).message).split('\n')[0]})`);
     }
     if (abort.signal.aborted) throw new ApiError(400, 'BAD_REQUEST', 'the client disconnected during the upload');
@@ -440,6 +442,11 @@ async function submit(core: ServerCore, req: FastifyRequest, reply: FastifyReply
       .send(JSON.stringify({ ...toApi(result.row), existing: false }));
   } finally {
     req.raw.off('close', onClose);
+    if (!req.raw.complete && !req.raw.destroyed) {
+      // Refused mid-body (e.g. ENOSPC): discard the rest so the connection can carry the next request.
+      req.raw.unpipe();
+      req.raw.resume();
+    }
     if (flight !== undefined) core.inflight.delete(flight);
     await store.discard(temp);
     if (committedDigest !== undefined) {

@@ -124,6 +124,10 @@ function mapError(err: unknown, log: (l: string) => void): ApiError {
   if (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED') {
     return new ApiError(503, 'UNAVAILABLE', 'storage is busy; retry shortly', {}, { 'Retry-After': '1' });
   }
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') {
+    log(`storage full: ${(err as Error).message}`);
+    return new ApiError(503, 'UNAVAILABLE', 'the marketplace is out of disk space; retry later', {}, { 'Retry-After': '60' });
+  }
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ApiError(413, 'PAYLOAD_TOO_LARGE', 'request body too large (JSON bodies: 64 KiB)');
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'unsupported content type: send application/json');
