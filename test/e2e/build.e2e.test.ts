@@ -320,6 +320,24 @@ describe('build refuses bad input', () => {
     expect((await fs.readdir(dist)).sort()).toEqual(['demo_plugin-1.0.0.zip', 'demo_plugin-1.0.0.zip.sha256']);
   });
 
+  it('Ctrl-C (SIGINT) during a build exits 130 and leaves neither the archive nor a temp file', async () => {
+    const big: Tree = {};
+    for (let i = 0; i < 24; i++) big[`blob${i}.bin`] = randomBytes(2 * 1024 * 1024);
+    const dir = await tempDir(project({ src: { 'plugin.py': PLUGIN_PY, data: big } }));
+    const child = execa(process.execPath, [BIN, 'build'], { cwd: dir, env: { CI: '1', NO_COLOR: '1' }, reject: false });
+    const dist = path.join(dir, 'dist');
+    for (let i = 0; i < 2000; i++) {
+      const names = (await exists(dist)) ? await fs.readdir(dist) : [];
+      if (names.some((n) => n.includes('.partial-'))) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(hasStackTrace(String(r.stderr))).toBe(false);
+    expect(await fs.readdir(dist)).toEqual([]);
+  });
+
   it('a manifest that fails validation stops the build (exit 1, diagnostics printed, nothing written)', async () => {
     const big: Tree = {};
     for (let i = 0; i < 8; i++) big[`blob${i}.bin`] = randomBytes(1024 * 1024);
