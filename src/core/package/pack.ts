@@ -69,8 +69,8 @@ export class PackReadError extends Error {
 const CHUNK = 1024 * 1024;
 const DICT = 32 * 1024;
 const TRIAL = 64 * 1024;
-const MAX_AHEAD_BYTES = 16 * 1024 * 1024;
-const MAX_AHEAD_JOBS = 128;
+const MAX_AHEAD_BYTES = 8 * 1024 * 1024;
+const MAX_AHEAD_JOBS = 64;
 
 /** Extensions whose content is already compressed. */
 const STORED_EXT = new Set(
