@@ -261,10 +261,13 @@ export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
       );
   }
   if (!s) {
-    throw new WorkFailedError('pytest wrote no test report', {
-      code: 'NO_REPORT',
-      hint: 'an argument after -- may have replaced --junitxml; remove it and run again',
-    });
+    throw new WorkFailedError(
+      r.reportError ? `pytest's JUnit report could not be read: ${r.reportError}` : 'pytest wrote no JUnit report',
+      {
+        code: 'NO_REPORT',
+        hint: 'a plugin or option of pytest may have changed the report (e.g. junit_family in pytest.ini); run with --verbose to see the command',
+      },
+    );
   }
   const failed = r.exitCode === PytestExit.testsFailed;
   return {

@@ -174,12 +174,26 @@ export interface RunPytestResult {
   cancelled: boolean;
   /** From the JUnit XML report; undefined when pytest wrote none (usage error, killed). */
   summary?: PytestSummary;
+  /** Why the report could not be read, when it exists but is not JUnit XML. */
+  reportError?: string;
   /** Extra files the caller asked for in the report dir, read before it is removed. */
   reports: Record<string, string>;
   /** Wall-clock time in seconds. */
   wallSeconds: number;
   /** The full command line, for --verbose. */
   command: string[];
+}
+
+/** The report path of a --junitxml / --junit-xml among the user's pytest arguments. */
+export function userJunitPath(args: string[], cwd: string): string | undefined {
+  let found: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const m = /^--junit-?xml=(.+)$/.exec(a);
+    if (m) found = m[1];
+    else if ((a === '--junitxml' || a === '--junit-xml') && i + 1 < args.length) found = args[++i];
+  }
+  return found === undefined ? undefined : path.resolve(cwd, found);
 }
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
@@ -197,7 +211,9 @@ export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'plexichat-pytest-'));
   const started = Date.now();
   try {
-    const junit = path.join(scratch, 'junit.xml');
+    // The user's own --junitxml wins (pytest keeps the last one); read that one then.
+    const own = userJunitPath(opts.args, opts.cwd);
+    const junit = own ?? path.join(scratch, 'junit.xml');
     const env: NodeJS.ProcessEnv = {
       ...opts.env,
       PYTHONPATH: buildPythonPath([sdkPythonPath(), opts.cwd], opts.env.PYTHONPATH),
@@ -208,7 +224,7 @@ export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult
       env[MANIFEST_JSON_ENV] = manifestFile;
     }
     const extraReports = opts.reports?.(scratch) ?? { args: [], files: [] };
-    const args = ['-m', 'pytest', `--junitxml=${junit}`, ...(opts.extraArgs ?? []), ...extraReports.args, ...opts.args];
+    const args = ['-m', 'pytest', ...(own ? [] : [`--junitxml=${junit}`]), ...(opts.extraArgs ?? []), ...extraReports.args, ...opts.args];
     const command = [opts.python, ...args];
 
     let timedOut = false;
@@ -254,8 +270,15 @@ export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult
     if (timedOut || cancelled) killGroup(sub.pid, 'SIGKILL');
 
     let summary: PytestSummary | undefined;
+    let reportError: string | undefined;
     const xml = await fs.readFile(junit, 'utf8').catch(() => undefined);
-    if (xml !== undefined && xml.trim() !== '') summary = parseJunitXml(xml);
+    if (xml !== undefined && xml.trim() !== '') {
+      try {
+        summary = parseJunitXml(xml);
+      } catch (err) {
+        reportError = (err as Error).message;
+      }
+    }
     const reports: Record<string, string> = {};
     for (const f of extraReports.files) {
       const text = await fs.readFile(f, 'utf8').catch(() => undefined);
@@ -267,6 +290,7 @@ export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult
       timedOut,
       cancelled,
       summary,
+      reportError,
       reports,
       wallSeconds: Math.round((Date.now() - started) / 10) / 100,
       command,

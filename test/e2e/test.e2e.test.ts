@@ -106,9 +106,11 @@ describe('test', () => {
 
   it('arguments after -- go to pytest', async () => {
     const dir = await copyFixture('runbook-analytics');
-    const r = await runCli(['--json', 'test', '--', '-k', 'permission'], { cwd: dir });
+    const r = await runCli(['--json', 'test', '--', '-k', 'permission', '--junitxml=reports/junit.xml'], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ passed: 2, failed: 0 });
+    // the user's own report is written, and the summary is read from it
+    expect(await fs.readFile(path.join(dir, 'reports/junit.xml'), 'utf8')).toContain('<testsuite');
   });
 
   it("on a terminal pytest's colours are kept; NO_COLOR turns them off", async () => {
