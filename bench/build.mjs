@@ -201,6 +201,10 @@ function runLarge(label, scale, rows) {
     const ourR = [];
     const arcT = [];
     const arcR = [];
+    const coreT = [];
+    const coreR = [];
+    const coreOut = path.join(root, 'core-out');
+    fs.mkdirSync(coreOut);
     for (let i = 0; i < RUNS; i++) {
       fs.rmSync(path.join(out, 'ref.zip'), { force: true });
       const z = measure('zip', ['-r', '-q', '-X', path.join(out, 'ref.zip'), '.'], tree);
@@ -209,13 +213,17 @@ function runLarge(label, scale, rows) {
       const b = measure(process.execPath, [BIN, 'build', '--out', out], tree);
       ourT.push(b.ms);
       ourR.push(b.rssKiB);
+      const c = measure(process.execPath, [path.join(here, 'build-core.mjs'), tree, coreOut, 'bench_plugin', '1.0.0'], repo);
+      coreT.push(c.ms);
+      coreR.push(c.rssKiB);
       if (WITH_ARCHIVER) {
         const a = measure(process.execPath, [path.join(here, 'build-archiver.mjs'), tree, path.join(out, 'archiver.zip')], repo);
         arcT.push(a.ms);
         arcR.push(a.rssKiB);
       }
       process.stderr.write(
-        `[${label}] run ${i + 1}/${RUNS}: zip ${(z.ms / 1000).toFixed(2)} s, build ${(b.ms / 1000).toFixed(2)} s` +
+        `[${label}] run ${i + 1}/${RUNS}: zip ${(z.ms / 1000).toFixed(2)} s, build ${(b.ms / 1000).toFixed(2)} s, ` +
+          `packing alone ${(c.ms / 1000).toFixed(2)} s` +
           (WITH_ARCHIVER ? `, archiver ${(arcT[i] / 1000).toFixed(2)} s` : '') +
           '\n',
       );
@@ -225,6 +233,7 @@ function runLarge(label, scale, rows) {
     const zm = median(zipT);
     rows.push([`${label}: zip -r -q -X`, zm, 1, Math.max(...zipR), ref]);
     rows.push([`${label}: plexichat-plugin build`, median(ourT), median(ourT) / zm, Math.max(...ourR), ours]);
+    rows.push([`${label}: packing alone (no validate)`, median(coreT), median(coreT) / zm, Math.max(...coreR), ours]);
     if (WITH_ARCHIVER) {
       const a = fs.statSync(path.join(out, 'archiver.zip')).size;
       rows.push([`${label}: archiver level 6 (script)`, median(arcT), median(arcT) / zm, Math.max(...arcR), a]);
@@ -243,6 +252,12 @@ function runSmall(rows) {
     const nodeT = [];
     const ourT = [];
     const ourR = [];
+    const valT = [];
+    const coreT = [];
+    const coreOut = path.join(root, 'core-out');
+    fs.mkdirSync(coreOut);
+    const manifest = fs.readFileSync(path.join(tree, 'config', 'plugin.yaml'), 'utf8');
+    const version = /version:\s*"?([^"\s]+)"?/.exec(manifest)[1];
     // One warm-up each (module cache, page cache).
     measure(process.execPath, ['-e', '0'], tree);
     measure(process.execPath, [BIN, 'build'], tree);
@@ -251,11 +266,16 @@ function runSmall(rows) {
       const b = measure(process.execPath, [BIN, 'build'], tree);
       ourT.push(b.ms);
       ourR.push(b.rssKiB);
+      valT.push(measure(process.execPath, [BIN, 'validate'], tree).ms);
+      coreT.push(measure(process.execPath, [path.join(here, 'build-core.mjs'), tree, coreOut, 'small_plugin', version], repo).ms);
     }
     const nm = median(nodeT);
-    const size = fs.statSync(path.join(tree, 'dist', 'small_plugin-1.0.0.zip')).size;
+    const zip = fs.readdirSync(path.join(tree, 'dist')).find((n) => n.endsWith('.zip'));
+    const size = fs.statSync(path.join(tree, 'dist', zip)).size;
     rows.push([`small (${how}): node -e 0`, nm, 1, undefined, undefined]);
     rows.push([`small (${how}): plexichat-plugin build`, median(ourT), median(ourT) / nm, Math.max(...ourR), size]);
+    rows.push([`small (${how}): plexichat-plugin validate`, median(valT), median(valT) / nm, undefined, undefined]);
+    rows.push([`small (${how}): packing alone (no validate)`, median(coreT), median(coreT) / nm, undefined, size]);
   } finally {
     if (!KEEP) fs.rmSync(root, { recursive: true, force: true });
   }
@@ -271,7 +291,7 @@ const fmt = (r) => [
   r[1] >= 1000 ? `${(r[1] / 1000).toFixed(2)} s` : `${r[1].toFixed(0)} ms`,
   `${r[2].toFixed(2)}x`,
   r[3] === undefined || Number.isNaN(r[3]) ? '-' : `${(r[3] / 1024).toFixed(0)} MiB`,
-  r[4] === undefined ? '-' : `${(r[4] / 1e6).toFixed(1)} MB`,
+  r[4] === undefined ? '-' : r[4] < 1e6 ? `${(r[4] / 1e3).toFixed(1)} kB` : `${(r[4] / 1e6).toFixed(1)} MB`,
 ];
 const table = [['case', 'median wall', 'vs baseline', 'peak RSS', 'archive'], ...rows.map(fmt)];
 const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
