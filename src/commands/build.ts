@@ -277,7 +277,8 @@ function createProgress(ctx: Ctx): Progress {
         bar.update(done);
         return;
       }
-      if (loading || stopped || ctx.clock.now() - started < 300) return;
+      // Large inputs get the bar at once; others only when they turn out slow.
+      if (loading || stopped || (total < 16 * 1024 * 1024 && ctx.clock.now() - started < 500)) return;
       loading = true;
       void import('cli-progress').then((m) => {
         if (stopped) return;

@@ -356,3 +356,18 @@ describe('build refuses bad input', () => {
     expect(await exists(path.join(dir, 'dist/demo_plugin-1.0.0.zip'))).toBe(false);
   });
 });
+
+describe('build on a terminal', () => {
+  it('draws a progress bar on stderr for a large build, then the summary', async () => {
+    const { runTty } = await import('../helpers/run-tty.js');
+    const big: Tree = {};
+    for (let i = 0; i < 24; i++) big[`blob${i}.bin`] = randomBytes(2 * 1024 * 1024);
+    const dir = await tempDir(project({ src: { 'plugin.py': PLUGIN_PY, data: big } }));
+    const tty = runTty(['build'], { cwd: dir });
+    const r = await tty.done();
+    expect(r.exitCode).toBe(0);
+    expect(r.output).toMatch(/packing \[[^\]]*\] \d+%/);
+    expect(r.output).toMatch(/✔ built dist\/demo_plugin-1\.0\.0\.zip/);
+    expect(r.output).toMatch(/sha256 {2}[0-9a-f]{64}/);
+  });
+});
