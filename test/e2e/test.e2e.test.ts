@@ -17,6 +17,7 @@ const TEMPLATES = (await listTemplates()).map((t) => t.name);
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/plugins/', import.meta.url));
 let python = '';
+let realPython = '';
 
 beforeAll(async () => {
   const found = await findPython({ env: process.env, wantPytest: true });
@@ -27,6 +28,8 @@ beforeAll(async () => {
     );
   }
   python = found.python.path;
+  // the interpreter itself, not a launcher such as a pyenv shim (which needs bash on PATH)
+  realPython = (await execa(python, ['-c', 'import sys; print(sys.executable)'])).stdout.trim();
 });
 
 async function initProject(template: string, name = `my_${template}`): Promise<string> {
@@ -211,6 +214,29 @@ describe('test', () => {
     expect(r.stderr).toContain(`pytest is not installed for ${wrapper}`);
     expect(r.stderr).toContain('sudo apt-get install -y python3-pytest');
     expect(r.stderr).toContain(`${wrapper} -m pip install pytest`);
+  });
+
+  it('on PATH, an interpreter with pytest is preferred over an earlier one without', async () => {
+    const dir = await initProject('minimal');
+    const bin = await tempDir();
+    await fs.writeFile(path.join(bin, 'python3'), `#!/bin/sh\nexec "${realPython}" -S "$@"\n`, { mode: 0o755 });
+    const r = await runCli(['--verbose', 'test'], {
+      cwd: dir,
+      env: { PLEXICHAT_PYTHON: undefined, PATH: [bin, path.dirname(realPython)].join(path.delimiter) },
+    });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`python: ${path.dirname(realPython).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/python3? `));
+  });
+
+  it('a Python older than 3.8 is refused with what to do', async () => {
+    const dir = await initProject('minimal');
+    const bin = await tempDir();
+    // stands in for an old interpreter: answers the version probe only
+    const old = path.join(bin, 'python3.6');
+    await fs.writeFile(old, '#!/bin/sh\necho \'{"version": "3.6.15", "pytest": "6.2.5"}\'\n', { mode: 0o755 });
+    const r = await runCli(['test', '--python', old], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('is Python 3.6.15; the plugin SDK needs Python 3.8 or newer');
   });
 
   it('outside a plugin project: a clear error', async () => {
