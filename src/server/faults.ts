@@ -15,7 +15,9 @@ export type FaultKind =
   /** Process the request fully (commit), then close the connection instead of answering. */
   | { kind: 'drop-after-commit' }
   /** Wait this long before processing. */
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /** Submit only: writing the upload fails with ENOSPC after `afterBytes` (default 0), as on a full disk. */
+  | { kind: 'disk-full'; afterBytes?: number };
 
 export type Fault = FaultKind & {
   /** Route it applies to (default: every route). */

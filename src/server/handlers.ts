@@ -294,7 +294,10 @@ async function submit(core: ServerCore, req: FastifyRequest, reply: FastifyReply
     try {
       for await (const part of req.parts() as AsyncIterableIterator<Multipart>) {
         if (part.fieldname === 'archive' && part.type === 'file' && !received) {
-          received = await store.receive(part.file, temp, core.maxUploadBytes, undefined, abort.signal);
+          received = await store.receive(part.file, temp, core.maxUploadBytes, {
+            signal: abort.signal,
+            failAfter: req.diskFullAfter,
+          });
         } else if (part.fieldname === 'listing' && listingBytes === undefined) {
           if (part.type === 'file') {
             listingBytes = await readLimited(part.file, LISTING_MAX);

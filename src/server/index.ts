@@ -100,6 +100,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     caller?: Caller;
     dropAnswer?: boolean;
+    /** Test fault: the upload write fails with ENOSPC after this many bytes. */
+    diskFullAfter?: number;
   }
 }
 
@@ -265,6 +267,9 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
           return;
         case 'drop-after-commit':
           req.dropAnswer = true;
+          break;
+        case 'disk-full':
+          req.diskFullAfter = fault.afterBytes ?? 0;
           break;
         case 'delay':
           await new Promise((r) => setTimeout(r, fault.ms));

@@ -55,25 +55,30 @@ export class ArchiveStore {
    * Stream `source` into `file`, hashing and counting. Stops writing once
    * more than `cap` bytes arrived (truncated: true); the caller answers 413.
    */
-  async receive(source: Readable, file: string, cap: number, onLimit?: () => void, signal?: AbortSignal): Promise<Received> {
+  async receive(
+    source: Readable,
+    file: string,
+    cap: number,
+    opts: { signal?: AbortSignal; failAfter?: number } = {},
+  ): Promise<Received> {
     const hash = createHash('sha256');
     let size = 0;
     let truncated = false;
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
         size += chunk.length;
+        if (opts.failAfter !== undefined && size > opts.failAfter) {
+          return done(Object.assign(new Error('ENOSPC: no space left on device (injected)'), { code: 'ENOSPC' }));
+        }
         if (size > cap) {
-          if (!truncated) {
-            truncated = true;
-            onLimit?.();
-          }
+          truncated = true;
           return done(); // drop the rest; the caller answers 413
         }
         hash.update(chunk);
         done(null, chunk);
       },
     });
-    await pipeline(source, meter, createWriteStream(file, { flags: 'wx', mode: 0o644 }), { signal });
+    await pipeline(source, meter, createWriteStream(file, { flags: 'wx', mode: 0o644 }), { signal: opts.signal });
     return { sha256: hash.digest('hex'), size, truncated };
   }
 

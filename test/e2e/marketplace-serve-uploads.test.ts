@@ -138,6 +138,26 @@ describe('transport problems', () => {
     expect(ok.status).toBe(201);
   });
 
+  it('a full disk mid-upload is 503 with Retry-After, leaves nothing, and the connection serves the next request', async () => {
+    const roomy = await startDevServer({ maxUploadBytes: 16 * 1024 * 1024 });
+    try {
+      const name = 'disk_full_plugin';
+      const zip = pluginZip({ name, files: { 'src/blob.bin': randomBytes(4 * 1024 * 1024) } });
+      roomy.injectFault({ route: 'submit', kind: 'disk-full', afterBytes: 64 * 1024 });
+      const r = await submit(roomy.url, roomy.developer, name, zip);
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe('UNAVAILABLE');
+      expect(r.headers['retry-after']).toBeDefined();
+      expect(roomy.countSubmissions()).toBe(0);
+      expect(await roomy.storedArchives()).toEqual([]);
+      expect(await roomy.tempFiles()).toEqual([]);
+      // The same keep-alive connection carries the next request.
+      expect((await submit(roomy.url, roomy.developer, name, zip)).status).toBe(201);
+    } finally {
+      await roomy.stop();
+    }
+  });
+
   it('malformed multipart bodies are 400 with stable codes', async () => {
     const name = 'multipart_plugin';
     const before = await srv.storedArchives();

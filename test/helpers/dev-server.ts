@@ -30,6 +30,7 @@
  *   { route: 'me', kind: 'reset' }                  close the socket without answering, before any work
  *   { route: 'getSubmission', kind: 'hang', times: Infinity }  never answer (for --timeout tests); stop() frees it
  *   { kind: 'delay', ms: 200 }                      wait, then process normally
+ *   { route: 'submit', kind: 'disk-full', afterBytes: 1024 }  the upload write fails as on a full disk: 503 UNAVAILABLE
  *
  * `srv.restart()` closes the server and starts it again on the same data dir,
  * the same port when it is still free (else a new one: read `srv.url` again)
