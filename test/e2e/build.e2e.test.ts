@@ -371,3 +371,31 @@ describe('build on a terminal', () => {
     expect(r.output).toMatch(/sha256 {2}[0-9a-f]{64}/);
   });
 });
+
+describe('build when the output cannot be written', () => {
+  it('a full disk (exit 1, nothing left in the output folder, an older archive kept)', async () => {
+    const dir = await tempDir(project({ src: { 'plugin.py': PLUGIN_PY, data: { 'a.bin': randomBytes(3 * 1024 * 1024) } } }));
+    const out = path.join(dir, 'small-disk');
+    await fs.mkdir(out);
+    const asRoot = process.getuid?.() === 0;
+    let mounted = false;
+    if (asRoot) {
+      // A 1 MiB tmpfs: the 3 MB archive cannot fit.
+      mounted = (await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', out], { reject: false })).exitCode === 0;
+    }
+    if (!mounted) await fs.chmod(out, 0o555); // not root (or no mount): a read-only folder instead
+    try {
+      await fs.writeFile(path.join(out, 'demo_plugin-1.0.0.zip'), 'older archive').catch(() => undefined);
+      const r = await runCli(['build', '--out', out], { cwd: dir });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(mounted ? /no space left on the device while writing to .*small-disk; nothing was written/ : /cannot write to .*small-disk/);
+      expect(hasStackTrace(r.stderr)).toBe(false);
+      const left = (await fs.readdir(out)).filter((n) => n !== 'demo_plugin-1.0.0.zip');
+      expect(left).toEqual([]);
+      if (mounted) expect(await fs.readFile(path.join(out, 'demo_plugin-1.0.0.zip'), 'utf8')).toBe('older archive');
+    } finally {
+      if (mounted) await execa('umount', [out], { reject: false });
+      else await fs.chmod(out, 0o755);
+    }
+  });
+});

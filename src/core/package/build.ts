@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { CancelledError, WorkFailedError, errnoCode } from '../../errors.js';
+import { CancelledError, CliError, WorkFailedError, errnoCode } from '../../errors.js';
 import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } from '../../io/atomic.js';
 import { listProjectFiles, type FileList } from './file-list.js';
 import { pack, PackReadError } from './pack.js';
@@ -139,6 +139,15 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
     return outcome;
   } catch (err) {
     await tmp.abort();
+    const code = errnoCode(err);
+    if (code && !(err instanceof CliError)) {
+      throw new WorkFailedError(
+        code === 'ENOSPC'
+          ? `no space left on the device while writing to ${o.outDir}; nothing was written`
+          : `cannot write the archive to ${o.outDir} (${code}); nothing was written`,
+        { code: code === 'ENOSPC' ? 'NO_SPACE' : 'CANNOT_WRITE', hint: 'free some disk space, or pass --out <dir> on another disk', cause: err },
+      );
+    }
     throw err;
   }
 }
@@ -169,13 +178,6 @@ async function runPack(
           err.code === 'CHANGED'
             ? 'run the build again when nothing is writing to the project'
             : `make ${err.file} readable, or add it to .pluginignore`,
-        cause: err,
-      });
-    }
-    if (errnoCode(err) === 'ENOSPC') {
-      throw new WorkFailedError(`no space left on the device while writing to ${o.outDir}`, {
-        code: 'NO_SPACE',
-        hint: 'free some disk space or pass --out <dir> on another disk',
         cause: err,
       });
     }
