@@ -4,17 +4,22 @@
  * marketplace on loopback, with `plexichat-plugin marketplace submit` and
  * with `curl -F` to the same endpoint, in the same run.
  *
- *   npm run bench:submit                 # 100 MB and 300 MB
- *   node bench/submit.mjs 100            # sizes in MB
+ *   npm run bench:submit                 # 100 MB and 300 MB, 3 rounds each
+ *   node bench/submit.mjs 100 --rounds 5 # sizes in MB
  *
- * For each size it generates two plugin projects whose archives hold that
- * many random bytes (valid zips with an integrity listing, so the server
- * accepts them), starts a fresh `marketplace serve` (its own data dir,
- * --max-upload-mb above the size), submits one archive with curl and the
- * other with the CLI, and reports wall time and peak RSS (`/usr/bin/time`
- * %M for curl and the CLI, VmHWM of the server process). Goals: the CLI
- * within 1.5x of curl; client and server under 150 MiB at every size.
- * Needs curl and GNU time. Never part of `npm test`.
+ * For each size it starts a fresh `marketplace serve` (its own data dir,
+ * --max-upload-mb above the size) and, for every round, makes two plugin
+ * projects whose archives hold that many random bytes (valid zips with an
+ * integrity listing, so the server accepts, verifies and stores both; the
+ * names differ, so neither is a re-submission). It submits one archive with
+ * `curl -F` and the other with `plexichat-plugin marketplace submit`,
+ * alternating which goes first, and reports the median wall time and the
+ * peak RSS (`/usr/bin/time` %M for curl and the CLI, VmHWM of the server
+ * process over all its uploads). The CLI's time includes everything it
+ * does: start-up, reading the manifest, hashing the archive for the
+ * listing, and the upload. Goals: the CLI within 1.5x of curl; client and
+ * server under 150 MiB at every size. Needs curl and GNU time. Never part
+ * of `npm test`.
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
@@ -31,7 +36,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'plexichat-plugin.js');
 const { serializeIntegrity } = await import(path.join(ROOT, 'dist', 'core', 'package', 'integrity.js'));
 
-const sizesMb = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const argv = process.argv.slice(2);
+const roundsAt = argv.indexOf('--rounds');
+const ROUNDS = roundsAt === -1 ? 3 : Math.max(1, Number(argv[roundsAt + 1]) || 3);
+const sizesMb = argv.filter((a, i) => i !== roundsAt && i !== roundsAt + 1).map(Number).filter((n) => n > 0);
 const SIZES = sizesMb.length ? sizesMb : [100, 300];
 const MB = 1_000_000;
 const MiB = 1024 * 1024;
@@ -54,8 +62,23 @@ function manifest(name, version) {
 }
 const PLUGIN_PY = 'from plexichat_plugin_sdk import Plugin, hook\n\n\nclass BenchPlugin(Plugin):\n    @hook("message_sent")\n    def on_message(self, event):\n        return None\n';
 
-/** A plugin project whose dist/ archive holds `bytes` random bytes (stored, not compressed). */
-async function makeProject(dir, name, version, bytes) {
+/** A file of `bytes` random bytes, streamed to disk while hashed. */
+async function makePayload(file, bytes) {
+  const hash = createHash('sha256');
+  const out = createWriteStream(file);
+  const chunk = Buffer.alloc(4 * MiB);
+  for (let left = bytes; left > 0; left -= chunk.length) {
+    const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
+    randomFillSync(part);
+    hash.update(part);
+    if (!out.write(part)) await new Promise((r) => out.once('drain', r));
+  }
+  await new Promise((r, j) => out.end((e) => (e ? j(e) : r())));
+  return { file, bytes, sha256: hash.digest('hex') };
+}
+
+/** A plugin project whose dist/ archive holds the payload (stored, not compressed). */
+async function makeProject(dir, name, version, payload) {
   const small = {
     'config/plugin.yaml': manifest(name, version),
     'docs/README.md': `# ${name}\n\nA benchmark plugin.\n`,
@@ -67,24 +90,12 @@ async function makeProject(dir, name, version, bytes) {
     await fs.writeFile(path.join(dir, rel), text);
   }
   await fs.writeFile(path.join(dir, 'CHANGELOG.md'), `# Changelog\n\n## [${version}]\n- benchmark\n`);
-  // The random payload, streamed to disk while hashed.
-  const payload = path.join(dir, 'payload.bin');
-  const hash = createHash('sha256');
-  const out = createWriteStream(payload);
-  const chunk = Buffer.alloc(4 * MiB);
-  for (let left = bytes; left > 0; left -= chunk.length) {
-    const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
-    randomFillSync(part);
-    hash.update(part);
-    if (!out.write(part)) await new Promise((r) => out.once('drain', r));
-  }
-  await new Promise((r, j) => out.end((e) => (e ? j(e) : r())));
   const files = Object.entries(small).map(([p, t]) => ({ path: p, size: Buffer.byteLength(t), sha256: sha256(Buffer.from(t)) }));
-  files.push({ path: 'src/data.bin', size: bytes, sha256: hash.digest('hex') });
+  files.push({ path: 'src/data.bin', size: payload.bytes, sha256: payload.sha256 });
   const integrity = serializeIntegrity({ name, version }, files);
 
   const dist = path.join(dir, 'dist');
-  await fs.mkdir(dist);
+  await fs.mkdir(dist, { recursive: true });
   const zipPath = path.join(dist, `${name}-${version}.zip`);
   const zip = archiver('zip', { zlib: { level: 1 } });
   const zout = createWriteStream(zipPath);
@@ -96,11 +107,10 @@ async function makeProject(dir, name, version, bytes) {
   zip.pipe(zout);
   const date = new Date('2026-01-01T00:00:00Z');
   for (const [p, t] of Object.entries(small)) zip.append(Buffer.from(t), { name: p, date, mode: 0o644 });
-  zip.append(createReadStream(payload), { name: 'src/data.bin', date, mode: 0o644, store: true });
+  zip.append(createReadStream(payload.file), { name: 'src/data.bin', date, mode: 0o644, store: true });
   zip.append(integrity, { name: 'plexichat-integrity.json', date, mode: 0o644 });
   await zip.finalize();
   await closed;
-  await fs.rm(payload);
   const zh = createHash('sha256');
   let size = 0;
   for await (const c of createReadStream(zipPath)) {
@@ -155,6 +165,8 @@ async function timed(cmd, args, opts = {}) {
 const mib = (kb) => `${(kb / 1024).toFixed(0)} MiB`;
 const rate = (bytes, s) => `${(bytes / MB / s).toFixed(0)} MB/s`;
 
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'plexichat-bench-submit-'));
 const rows = [];
 try {
@@ -162,75 +174,103 @@ try {
     const bytes = sizeMb * MB;
     const dev = `pcx_bench_${randomBytes(8).toString('hex')}`;
     const rev = `pcx_bench_${randomBytes(8).toString('hex')}`;
-    process.stdout.write(`\n${sizeMb} MB: generating two archives… `);
-    const curlDir = path.join(work, `curl_${sizeMb}`);
-    const cliDir = path.join(work, `cli_${sizeMb}`);
-    const curlArchive = await makeProject(curlDir, `bench_curl_${sizeMb}`, '1.0.0', bytes);
-    const cliArchive = await makeProject(cliDir, `bench_cli_${sizeMb}`, '1.0.0', bytes);
-    console.log(`done (${(curlArchive.size / MB).toFixed(1)} MB each)`);
-
+    const payload = await makePayload(path.join(work, `payload_${sizeMb}.bin`), bytes);
     const server = await startServer(path.join(work, `market_${sizeMb}`), dev, rev, Math.ceil((bytes * 1.2) / MiB) + 10);
+    const curlRuns = [];
+    const cliRuns = [];
     try {
-      // curl -F: the same endpoint, the same two parts and headers.
-      const listingPath = path.join(curlDir, 'listing.json');
-      const listing = {
-        name: `bench_curl_${sizeMb}`,
-        version: '1.0.0',
-        description: 'Benchmark payload',
-        category: 'utility',
-        archive: { file: path.basename(curlArchive.zipPath), sha256: curlArchive.sha256, size: curlArchive.size },
-      };
-      await fs.writeFile(listingPath, JSON.stringify(listing));
-      const curl = await timed('curl', [
-        '-sS', '-o', '/dev/null', '-w', '%{http_code}',
-        '-H', `Authorization: Bearer ${dev}`,
-        '-H', `Idempotency-Key: bench-${randomBytes(6).toString('hex')}`,
-        '-H', `X-Content-SHA256: ${curlArchive.sha256}`,
-        '-F', `listing=<${listingPath};type=application/json`,
-        '-F', `archive=@${curlArchive.zipPath};type=application/zip`,
-        `${server.url}/api/v1/plugins/${listing.name}/submissions`,
-      ]);
-      if (curl.stdout.trim() !== '201') throw new Error(`curl upload answered ${curl.stdout} ${curl.stderr}`);
+      console.log(`\n${sizeMb} MB archives, ${ROUNDS} rounds`);
+      for (let round = 1; round <= ROUNDS; round++) {
+        const curlName = `bench_curl_${sizeMb}_${round}`;
+        const cliName = `bench_cli_${sizeMb}_${round}`;
+        const curlDir = path.join(work, curlName);
+        const cliDir = path.join(work, cliName);
+        const curlArchive = await makeProject(curlDir, curlName, '1.0.0', payload);
+        const cliArchive = await makeProject(cliDir, cliName, '1.0.0', payload);
 
-      const cli = await timed(process.execPath, [BIN, '--json', 'marketplace', 'submit', '--timeout', '600'], {
-        cwd: cliDir,
-        env: {
-          ...process.env,
-          PLEXICHAT_MARKETPLACE_URL: server.url,
-          PLEXICHAT_TOKEN: dev,
-          XDG_CONFIG_HOME: path.join(work, 'config'),
-          NO_COLOR: '1',
-        },
-      });
-      if (cli.code !== 0) throw new Error(`marketplace submit failed: ${cli.stderr}`);
-      const doc = JSON.parse(cli.stdout);
-      if (doc.existing !== false || doc.state !== 'pending') throw new Error(`unexpected submit result ${cli.stdout}`);
+        const viaCurl = async () => {
+          // The same endpoint, the same two parts and headers as the CLI sends.
+          const listingPath = path.join(curlDir, 'listing.json');
+          await fs.writeFile(
+            listingPath,
+            JSON.stringify({
+              name: curlName,
+              version: '1.0.0',
+              description: 'Benchmark payload',
+              category: 'utility',
+              archive: { file: path.basename(curlArchive.zipPath), sha256: curlArchive.sha256, size: curlArchive.size },
+            }),
+          );
+          const r = await timed('curl', [
+            '-sS', '-o', '/dev/null', '-w', '%{http_code}',
+            '-H', `Authorization: Bearer ${dev}`,
+            '-H', `Idempotency-Key: bench-${randomBytes(6).toString('hex')}`,
+            '-H', `X-Content-SHA256: ${curlArchive.sha256}`,
+            '-F', `listing=<${listingPath};type=application/json`,
+            '-F', `archive=@${curlArchive.zipPath};type=application/zip`,
+            `${server.url}/api/v1/plugins/${curlName}/submissions`,
+          ]);
+          if (r.stdout.trim() !== '201') throw new Error(`curl upload answered ${r.stdout} ${r.stderr}`);
+          curlRuns.push(r);
+          return r;
+        };
+        const viaCli = async () => {
+          const r = await timed(process.execPath, [BIN, '--json', 'marketplace', 'submit', '--timeout', '600'], {
+            cwd: cliDir,
+            env: {
+              ...process.env,
+              PLEXICHAT_MARKETPLACE_URL: server.url,
+              PLEXICHAT_TOKEN: dev,
+              XDG_CONFIG_HOME: path.join(work, 'config'),
+              NO_COLOR: '1',
+            },
+          });
+          if (r.code !== 0) throw new Error(`marketplace submit failed: ${r.stderr}`);
+          const doc = JSON.parse(r.stdout);
+          if (doc.existing !== false || doc.state !== 'pending') throw new Error(`unexpected submit result ${r.stdout}`);
+          cliRuns.push(r);
+          return r;
+        };
+        const [first, second] = round % 2 === 1 ? [viaCurl, viaCli] : [viaCli, viaCurl];
+        await first();
+        await second();
+        const c = curlRuns.at(-1);
+        const l = cliRuns.at(-1);
+        console.log(
+          `  round ${round}: curl -F ${c.secs.toFixed(2)} s (${rate(curlArchive.size, c.secs)}, ${mib(c.rssKb)}), ` +
+            `CLI submit ${l.secs.toFixed(2)} s (${rate(cliArchive.size, l.secs)}, ${mib(l.rssKb)})`,
+        );
+        await fs.rm(curlDir, { recursive: true, force: true });
+        await fs.rm(cliDir, { recursive: true, force: true });
+      }
       const serverKb = await peakRssKb(server.child.pid);
-      rows.push({ sizeMb, archiveBytes: cliArchive.size, curl, cli, serverKb });
-      console.log(`  curl -F                     ${curl.secs.toFixed(2)} s  ${rate(curlArchive.size, curl.secs)}  peak RSS ${mib(curl.rssKb)}`);
-      console.log(`  plexichat-plugin submit     ${cli.secs.toFixed(2)} s  ${rate(cliArchive.size, cli.secs)}  peak RSS ${mib(cli.rssKb)}  (${(cli.secs / curl.secs).toFixed(2)}x curl)`);
-      console.log(`  marketplace serve (server)  peak RSS ${mib(serverKb)} over both uploads`);
+      rows.push({
+        sizeMb,
+        curl: median(curlRuns.map((r) => r.secs)),
+        cli: median(cliRuns.map((r) => r.secs)),
+        curlKb: Math.max(...curlRuns.map((r) => r.rssKb)),
+        cliKb: Math.max(...cliRuns.map((r) => r.rssKb)),
+        serverKb,
+      });
     } finally {
       server.child.kill('SIGTERM');
       await new Promise((r) => server.child.once('exit', r));
     }
-    await fs.rm(curlDir, { recursive: true, force: true });
-    await fs.rm(cliDir, { recursive: true, force: true });
+    await fs.rm(payload.file, { force: true });
     await fs.rm(path.join(work, `market_${sizeMb}`), { recursive: true, force: true });
   }
 } finally {
   await fs.rm(work, { recursive: true, force: true });
 }
 
-console.log('\nsize     curl -F        CLI submit     ratio   CLI RSS    server RSS');
+console.log(`\nmedian of ${ROUNDS} rounds; peak RSS is the largest seen (server: over all its uploads)`);
+console.log('size     curl -F     CLI submit   ratio   curl RSS   CLI RSS    server RSS');
 let ok = true;
 for (const r of rows) {
-  const ratio = r.cli.secs / r.curl.secs;
-  const cliMiB = r.cli.rssKb / 1024;
-  const srvMiB = r.serverKb / 1024;
-  ok &&= ratio <= 1.5 && cliMiB < 150 && srvMiB < 150;
+  const ratio = r.cli / r.curl;
+  ok &&= ratio <= 1.5 && r.cliKb / 1024 < 150 && r.serverKb / 1024 < 150;
   console.log(
-    `${String(r.sizeMb).padStart(4)} MB  ${r.curl.secs.toFixed(2).padStart(6)} s       ${r.cli.secs.toFixed(2).padStart(6)} s       ${ratio.toFixed(2).padStart(4)}x   ${mib(r.cli.rssKb).padStart(8)}   ${mib(r.serverKb).padStart(8)}`,
+    `${String(r.sizeMb).padStart(4)} MB  ${r.curl.toFixed(2).padStart(6)} s   ${r.cli.toFixed(2).padStart(6)} s    ${ratio.toFixed(2).padStart(4)}x   ${mib(r.curlKb).padStart(7)}   ${mib(r.cliKb).padStart(7)}   ${mib(r.serverKb).padStart(8)}`,
   );
 }
 console.log(ok ? '\ngoals met: CLI within 1.5x of curl, client and server under 150 MiB' : '\ngoals NOT met (see above)');
