@@ -421,7 +421,8 @@ export class MarketplaceClient {
     const maxInterval = opts.maxIntervalMs ?? 15_000;
     let last: Submission | undefined;
     for (;;) {
-      const left0 = Math.max(1, deadline - this.clock.now());
+      // Each poll ends with the wait; the last one (at the deadline) still gets a second to answer.
+      const left0 = Math.max(1000, deadline - this.clock.now());
       try {
         last = await this.getSubmission(id, Math.min(this.requestDeadlineMs, left0));
       } catch (err) {
