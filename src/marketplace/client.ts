@@ -578,7 +578,8 @@ export class MarketplaceClient {
           answer: {
             status: res.statusCode,
             headers: res.headers,
-            json: { __unexpected: true, contentType: ct || 'none', excerpt: excerpt(text), truncated },
+            // A one-line excerpt for the message; up to 2 KB (redacted) for --json/--verbose.
+            json: { __unexpected: true, contentType: ct || 'none', excerpt: excerpt(text), body: redact(text.slice(0, 2048)), truncated },
             requestId,
           },
         };
@@ -634,6 +635,7 @@ export class MarketplaceClient {
       status: a.status,
       serverCode: code,
       requestId: a.requestId,
+      ...(isObject(a.json) && a.json.__unexpected ? { body: a.json.body } : {}),
       ...(findings.length ? { findings } : {}),
       ...(error && typeof error.limit_bytes === 'number' ? { limitBytes: error.limit_bytes } : {}),
       ...(error && typeof error.state === 'string' ? { state: error.state } : {}),
@@ -708,6 +710,11 @@ export class MarketplaceClient {
     return new NetworkError(text, {
       hint: `check that ${this.baseUrl} is a PlexiChat marketplace (API ${API_PREFIX}) and your proxy settings`,
       code: 'UNEXPECTED_RESPONSE',
+      details: {
+        status: a.status,
+        requestId: a.requestId,
+        body: isObject(j) && j.__unexpected ? j.body : redact((JSON.stringify(j) ?? '').slice(0, 2048)),
+      },
     });
   }
 

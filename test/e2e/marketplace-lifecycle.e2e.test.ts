@@ -72,7 +72,7 @@ describe('the plugin lifecycle', () => {
         expect(r.stderr).not.toContain(t);
       }
     }
-  });
+  }, 180_000);
 
   it('npm run demo: every step passes and nothing is left behind', async () => {
     const script = fileURLToPath(new URL('../../scripts/demo.mjs', import.meta.url));
@@ -84,5 +84,5 @@ describe('the plugin lifecycle', () => {
     }
     const root = /working in (\S+)/.exec(r.stdout)![1]!;
     await expect(fs.stat(root)).rejects.toThrow();
-  });
+  }, 180_000);
 });

@@ -321,7 +321,7 @@ describe('marketplace submit', () => {
     const ids = new Set(results.map((r) => JSON.parse(r.stdout).id));
     expect(ids.size).toBe(20);
     for (const name of names) expect(srv.countSubmissions(name)).toBe(1);
-  });
+  }, 240_000);
 });
 
 describe('marketplace submit: upload limit', () => {
