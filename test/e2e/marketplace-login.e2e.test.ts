@@ -183,6 +183,30 @@ describe('marketplace login / whoami / logout', () => {
     noSecret(r2);
   });
 
+  it('no HOME and no XDG_CONFIG_HOME: PLEXICHAT_TOKEN still works; login says what to set (exit 2)', async () => {
+    const env = { ...(await isolatedEnv(srv.env())), HOME: undefined, XDG_CONFIG_HOME: undefined };
+    const who = await runCli(['marketplace', 'whoami'], { env: { ...env, PLEXICHAT_TOKEN: DEV } });
+    expect(who.exitCode, who.stderr).toBe(0);
+    const login = await runCli(['marketplace', 'login', '--token-stdin'], { env, input: DEV });
+    expect(login.exitCode).toBe(2);
+    expect(login.stderr).toMatch(/cannot find a config directory/);
+    expect(login.stderr).toMatch(/XDG_CONFIG_HOME or HOME/);
+    noSecret(login);
+  });
+
+  it('a config dir that cannot be written: exit 1 naming the file, no stack trace, nothing half-written', async () => {
+    const env = await isolatedEnv(srv.env());
+    // XDG_CONFIG_HOME is a regular file: nothing can be created below it.
+    await fs.writeFile(env.XDG_CONFIG_HOME!, 'not a folder');
+    const r = await runCli(['marketplace', 'login', '--token-stdin'], { env, input: DEV });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`cannot write ${path.join(env.XDG_CONFIG_HOME!, 'plexichat-plugin', 'credentials.json')}`);
+    expect(r.stderr).toMatch(/PLEXICHAT_TOKEN/);
+    expect(hasStackTrace(r.stderr)).toBe(false);
+    expect(await fs.readFile(env.XDG_CONFIG_HOME!, 'utf8')).toBe('not a folder');
+    noSecret(r);
+  });
+
   it('on a terminal: a hidden prompt, the token never echoed', async () => {
     const env = await isolatedEnv();
     const tty = runTty(['--marketplace', srv.url, 'marketplace', 'login'], { env });

@@ -4,7 +4,7 @@
  * remember the marketplace URL. Nothing is written when the check fails.
  */
 import type { Ctx } from '../../cli/context.js';
-import { AuthError, UsageError } from '../../errors.js';
+import { AuthError, CliError, UsageError, WorkFailedError } from '../../errors.js';
 import { registerSecret } from '../../io/redact.js';
 import { askSecret } from '../../io/prompt.js';
 import { MarketplaceClient } from '../../marketplace/client.js';
@@ -83,13 +83,25 @@ export async function run(opts: LoginOptions, ctx: Ctx): Promise<LoginResult> {
   } finally {
     await client.close();
   }
-  const credentialsFile = await saveToken(ctx.env, target.baseUrl, {
-    token,
-    user: me.user,
-    role: me.role,
-    savedAt: new Date(ctx.clock.now()).toISOString(),
-  });
-  await writeUserConfig(ctx.env, { marketplace: target.baseUrl });
+  let credentialsFile: string;
+  try {
+    credentialsFile = await saveToken(ctx.env, target.baseUrl, {
+      token,
+      user: me.user,
+      role: me.role,
+      savedAt: new Date(ctx.clock.now()).toISOString(),
+    });
+    await writeUserConfig(ctx.env, { marketplace: target.baseUrl });
+  } catch (err) {
+    if (err instanceof CliError && err.code === 'WRITE_FAILED') {
+      throw new WorkFailedError(err.message, {
+        code: 'WRITE_FAILED',
+        hint: `${err.hint}; or point XDG_CONFIG_HOME at a writable folder, or skip login and set PLEXICHAT_TOKEN`,
+        cause: err,
+      });
+    }
+    throw err;
+  }
   if (ctx.env.PLEXICHAT_TOKEN) {
     ctx.out.warn('PLEXICHAT_TOKEN is set and is used instead of the stored token until you unset it');
   }
