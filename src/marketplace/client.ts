@@ -630,6 +630,9 @@ export class MarketplaceClient {
       const shown = fresh.slice(0, 5).map((f) => redact(f.entry && !f.text.includes(f.entry) ? `${f.entry}: ${f.text}` : f.text));
       extra = `; ${shown.join('; ')}${fresh.length > 5 ? `; and ${fresh.length - 5} more` : ''}`;
     }
+    if (a.status === 413 && error && typeof error.limit_bytes === 'number' && !/\d/.test(message)) {
+      extra += ` (the limit is ${formatBytes(error.limit_bytes)})`;
+    }
     const text = `could not ${what}: HTTP ${a.status}${code ? ` ${code}` : ''}: ${message}${extra}${rid}`;
     const details = {
       status: a.status,
@@ -662,8 +665,7 @@ export class MarketplaceClient {
       return new WorkFailedError(text, { code: code ?? 'CONFLICT', details, hint });
     }
     if (a.status === 413) {
-      const limit = error && typeof error.limit_bytes === 'number' ? ` (the limit is ${formatBytes(error.limit_bytes)})` : '';
-      return new WorkFailedError(`${text}${limit}`, {
+      return new WorkFailedError(text, {
         code: 'TOO_LARGE',
         details,
         hint: 'make the archive smaller (check .pluginignore and `plexichat-plugin build --dry-run`)',

@@ -3,6 +3,7 @@
  * and write it next to the archive (dist/<name>-<version>.listing.json).
  * When something is missing it writes nothing and lists every problem.
  */
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Ctx } from '../../cli/context.js';
 import { buildListing, serialiseListing, type Listing, type ListingProblem } from '../../core/listing.js';
@@ -18,6 +19,8 @@ export interface PrepareResult {
   archive: { file: string; sha256?: string; size?: number };
   problems: ListingProblem[];
   listing?: Listing;
+  /** False when the file already held exactly this listing. */
+  written?: boolean;
 }
 
 /** Shared with submit: build, check and (when complete) write the listing. */
@@ -34,8 +37,10 @@ export async function prepareListing(ctx: Ctx): Promise<PrepareResult & { listin
     archivePath: built.paths.archive,
   };
   if (!built.listing) return { ok: false, ...base };
-  await writeFileAtomic(built.paths.listing, serialiseListing(built.listing));
-  return { ok: true, ...base, listingFile: rel(built.paths.listing), listing: built.listing };
+  const text = serialiseListing(built.listing);
+  const current = await fs.readFile(built.paths.listing, 'utf8').catch(() => undefined);
+  if (current !== text) await writeFileAtomic(built.paths.listing, text);
+  return { ok: true, ...base, listingFile: rel(built.paths.listing), listing: built.listing, written: current !== text };
 }
 
 export async function run(_opts: unknown, ctx: Ctx): Promise<PrepareResult> {

@@ -108,7 +108,7 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
       });
     }
     const listing = prep.listing;
-    ctx.out.info(`listing written to ${prep.listingFile}`);
+    if (prep.written) ctx.out.info(`listing written to ${prep.listingFile}`);
     const label = listing.archive.file;
     const makeBar = await progressFactory(ctx, label);
     const key = randomUUID();
