@@ -98,7 +98,9 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
     ctx.out.warn(`${r.reason} on attempt ${r.attempt} of ${r.maxAttempts}; retrying in ${(r.delayMs / 1000).toFixed(1)}s`);
   };
   return withSession(ctx, { token: 'required', client: { onRetry } }, async ({ client, target }) => {
+    const t0 = ctx.clock.now();
     const prep = await prepareListing(ctx);
+    ctx.out.debug(`listing ready in ${ctx.clock.now() - t0} ms (archive hashed)`);
     if (!prep.ok || !prep.listing) {
       if (!ctx.flags.json) renderProblems(prep, ctx);
       throw new WorkFailedError(`cannot submit ${prep.name} ${prep.version}: the listing is not ready`, {
@@ -114,6 +116,7 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
     const key = randomUUID();
     ctx.out.debug(`Idempotency-Key ${key}`);
     let lastAttempt = 0;
+    const t1 = ctx.clock.now();
     try {
       const res = await client.submit({
         name: listing.name,
@@ -135,6 +138,8 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
       });
       bar?.stop();
       const s = res.submission;
+      const secs = Math.max(0.001, (ctx.clock.now() - t1) / 1000);
+      ctx.out.debug(`upload and checks took ${secs.toFixed(2)} s (${formatBytes(listing.archive.size / secs)}/s), ${res.attempts} attempt(s)`);
       return {
         id: s.id,
         state: s.state,
