@@ -262,6 +262,8 @@ export class MarketplaceClient {
   private readonly debug: (line: string) => void;
   private readonly onRetry?: (info: RetryInfo) => void;
   private readonly userAgent: string;
+  /** The proxy the base URL goes through, if one is configured and NO_PROXY does not exclude it (for messages). */
+  private readonly proxy?: string;
 
   constructor(opts: ClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
@@ -281,12 +283,14 @@ export class MarketplaceClient {
       this.ownDispatcher = false;
     } else {
       const env = opts.env;
-      this.dispatcher = new EnvHttpProxyAgent({
-        // Empty strings (not undefined) so undici never falls back to process.env.
-        httpProxy: env.http_proxy ?? env.HTTP_PROXY ?? '',
-        httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? '',
-        noProxy: env.no_proxy ?? env.NO_PROXY ?? '',
-      });
+      const httpProxy = env.http_proxy ?? env.HTTP_PROXY ?? '';
+      const httpsProxy = env.https_proxy ?? env.HTTPS_PROXY ?? '';
+      const noProxy = env.no_proxy ?? env.NO_PROXY ?? '';
+      // Empty strings (not undefined) so undici never falls back to process.env.
+      this.dispatcher = new EnvHttpProxyAgent({ httpProxy, httpsProxy, noProxy });
+      const target = new URL(this.baseUrl);
+      const proxy = target.protocol === 'https:' ? httpsProxy || httpProxy : httpProxy;
+      if (proxy && !excludedByNoProxy(target, noProxy)) this.proxy = proxy;
       this.ownDispatcher = true;
     }
   }
@@ -742,8 +746,11 @@ export class MarketplaceClient {
   }
 
   private unreachable(code: string, cause: unknown): NetworkError {
-    return new NetworkError(`cannot reach marketplace at ${this.baseUrl} (${code})`, {
-      hint: 'check the URL (--marketplace or PLEXICHAT_MARKETPLACE_URL), that the server is running, and HTTPS_PROXY/NO_PROXY',
+    const via = this.proxy ? ` through the proxy ${redact(this.proxy)}` : '';
+    return new NetworkError(`cannot reach marketplace at ${this.baseUrl}${via} (${code})`, {
+      hint: this.proxy
+        ? 'check the proxy (HTTPS_PROXY/HTTP_PROXY), NO_PROXY, and the marketplace URL'
+        : 'check the URL (--marketplace or PLEXICHAT_MARKETPLACE_URL) and that the server is running',
       code: 'UNREACHABLE',
       cause,
     });
@@ -766,6 +773,22 @@ export function formatBytes(n: number): string {
   if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
   if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${n} B`;
+}
+
+/** Whether NO_PROXY names this host (exact, a parent domain, or `*`), as undici decides. */
+function excludedByNoProxy(url: URL, noProxy: string): boolean {
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  return noProxy
+    .split(/[,\s]+/)
+    .filter(Boolean)
+    .some((raw) => {
+      if (raw === '*') return true;
+      const m = /^(.*?)(?::(\d+))?$/.exec(raw.toLowerCase().replace(/^\*?\./, '.'))!;
+      const name = m[1]!.replace(/^\[|\]$/g, '').replace(/^\./, '');
+      if (m[2] && m[2] !== port) return false;
+      return host === name || host.endsWith(`.${name}`);
+    });
 }
 
 /** Plain words for the network failures people meet. */

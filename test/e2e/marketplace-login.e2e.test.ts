@@ -163,6 +163,16 @@ describe('marketplace login / whoami / logout', () => {
     noSecret(r);
   });
 
+  it('an unreachable proxy: exit 3 naming the proxy without its password', async () => {
+    const port = await closedPort();
+    const env = await isolatedEnv({ ...srv.env(DEV), HTTP_PROXY: `http://bob:hunter22@127.0.0.1:${port}` });
+    const r = await runCli(['--verbose', 'marketplace', 'whoami'], { env });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toContain(`cannot reach marketplace at ${srv.url} through the proxy http://[redacted]@127.0.0.1:${port}`);
+    expect(r.stderr).not.toContain('hunter22');
+    noSecret(r);
+  });
+
   it('no marketplace URL: exit 2 saying how to set it', async () => {
     const r = await runCli(['marketplace', 'whoami'], { env: await isolatedEnv({ PLEXICHAT_TOKEN: DEV }) });
     expect(r.exitCode).toBe(2);
