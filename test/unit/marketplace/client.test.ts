@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock } from '../../../src/cli/context.js';
+import { systemClock, type Clock } from '../../../src/cli/context.js';
 import { CliError } from '../../../src/errors.js';
 import { MarketplaceClient, type ClientOptions } from '../../../src/marketplace/client.js';
 import { buildListing } from '../../../src/core/listing.js';
@@ -191,6 +191,22 @@ describe('MarketplaceClient submit and waitForFinal', () => {
     expect(answered.map((q) => q.status)).toEqual([201]);
     expect(srv.countSubmissions(p.name)).toBe(1);
     await c.close();
+  });
+
+  it('two uploads with the same key at once (a retry racing the original) give one submission', async () => {
+    const p = await prepared();
+    // The first request waits on the server; the second, with the same key, overtakes it.
+    srv.injectFault({ route: 'submit', kind: 'delay', ms: 500 });
+    const a = client(srv.developer, systemClock, { backoff: { baseMs: 1, capMs: 1, maxAttempts: 5 } });
+    const b = client(srv.developer, systemClock, { backoff: { baseMs: 1, capMs: 1, maxAttempts: 5 } });
+    const first = a.submit({ ...submitOpts(p), idempotencyKey: 'same-key-1' });
+    await new Promise((r) => setTimeout(r, 100));
+    const second = b.submit({ ...submitOpts(p), idempotencyKey: 'same-key-1' });
+    const [r1, r2] = await Promise.all([first, second]);
+    expect(r2.submission.id).toBe(r1.submission.id);
+    expect(srv.countSubmissions(p.name)).toBe(1);
+    await a.close();
+    await b.close();
   });
 
   it('polls with doubling intervals up to the cap and times out on the virtual clock', async () => {
