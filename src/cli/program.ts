@@ -135,7 +135,7 @@ export function createProgram(version: string, runner: Runner): Command {
     );
   mp.command('submit')
     .description('upload the archive and listing for review')
-    .option('--timeout <seconds>', 'give up after this many seconds in all', seconds)
+    .option('--timeout <seconds>', 'give up after this many seconds in all, retries included (default 600)', seconds)
     .action((opts: Record<string, unknown>, cmd: Command) =>
       runner(() => import('../commands/marketplace/submit.js'), opts, cmd),
     );
@@ -143,7 +143,7 @@ export function createProgram(version: string, runner: Runner): Command {
     .argument('[id]', 'submission id (default: every submission of the current plugin)')
     .description('show the review state')
     .option('--wait', 'poll until approved, rejected or published')
-    .option('--timeout <seconds>', 'with --wait: give up after this many seconds', seconds)
+    .option('--timeout <seconds>', 'give up after this many seconds (with --wait: the whole wait, default 900)', seconds)
     .action((id: string | undefined, opts: Record<string, unknown>, cmd: Command) =>
       runner(() => import('../commands/marketplace/status.js'), { id, ...opts }, cmd),
     );

@@ -33,7 +33,9 @@ export async function run(opts: StatusOptions, ctx: Ctx): Promise<StatusResult> 
     plugin = m.plugin.name;
     version = m.plugin.version;
   }
-  return withSession(ctx, { token: 'required' }, async ({ client }) => {
+  // Without --wait, --timeout bounds the look-up itself.
+  const limit = !opts.wait && opts.timeout ? { requestDeadlineMs: Math.round(opts.timeout * 1000) } : {};
+  return withSession(ctx, { token: 'required', client: limit }, async ({ client }) => {
     if (!opts.wait) {
       if (opts.id) return { submission: await client.getSubmission(opts.id), waited: false };
       return { plugin: plugin!, submissions: await client.listSubmissions(plugin!) };
