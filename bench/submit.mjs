@@ -6,6 +6,7 @@
  *
  *   npm run bench:submit                 # 100 MB and 300 MB, 3 rounds each
  *   node bench/submit.mjs 100 --rounds 5 # sizes in MB
+ *   node bench/submit.mjs 100 --verbose  # also the CLI's own hash/upload timings
  *
  * For each size it starts a fresh `marketplace serve` (its own data dir,
  * --max-upload-mb above the size) and, for every round, makes two plugin
@@ -36,10 +37,11 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'plexichat-plugin.js');
 const { serializeIntegrity } = await import(path.join(ROOT, 'dist', 'core', 'package', 'integrity.js'));
 
-const argv = process.argv.slice(2);
+const argv = process.argv.slice(2).filter((a) => a !== '--verbose');
+const VERBOSE = process.argv.includes('--verbose');
 const roundsAt = argv.indexOf('--rounds');
 const ROUNDS = roundsAt === -1 ? 3 : Math.max(1, Number(argv[roundsAt + 1]) || 3);
-const sizesMb = argv.filter((a, i) => i !== roundsAt && i !== roundsAt + 1).map(Number).filter((n) => n > 0);
+const sizesMb = argv.filter((a, i) => roundsAt === -1 || (i !== roundsAt && i !== roundsAt + 1)).map(Number).filter((n) => n > 0);
 const SIZES = sizesMb.length ? sizesMb : [100, 300];
 const MB = 1_000_000;
 const MiB = 1024 * 1024;
@@ -215,7 +217,7 @@ try {
           return r;
         };
         const viaCli = async () => {
-          const r = await timed(process.execPath, [BIN, '--json', 'marketplace', 'submit', '--timeout', '600'], {
+          const r = await timed(process.execPath, [BIN, '--json', ...(VERBOSE ? ['-v'] : []), 'marketplace', 'submit', '--timeout', '600'], {
             cwd: cliDir,
             env: {
               ...process.env,
@@ -229,6 +231,7 @@ try {
           const doc = JSON.parse(r.stdout);
           if (doc.existing !== false || doc.state !== 'pending') throw new Error(`unexpected submit result ${r.stdout}`);
           cliRuns.push(r);
+          if (VERBOSE) for (const line of r.stderr.split('\n').filter((l) => l.startsWith('debug: listing') || l.startsWith('debug: upload'))) console.log(`    ${line}`);
           return r;
         };
         const [first, second] = round % 2 === 1 ? [viaCurl, viaCli] : [viaCli, viaCurl];

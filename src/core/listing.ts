@@ -147,6 +147,8 @@ export interface BuiltListing {
   listing?: Listing;
   problems: ListingProblem[];
   paths: ListingPaths;
+  /** Where the archive's sha256 came from: build's fresh .sha256 file, or hashing the archive now. */
+  digestFrom?: 'sidecar' | 'hashed';
 }
 
 /**
@@ -235,10 +237,28 @@ export async function buildListing(projectDir: string, manifest: Manifest, opts:
   }
 
   let archive: { sha256: string; size: number } | undefined;
+  let digestFrom: 'sidecar' | 'hashed' = 'hashed';
   try {
     const st = await fs.stat(paths.archive);
     if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
-    archive = await fileDigest(paths.archive);
+    // `build` writes the archive, then its .sha256. A .sha256 strictly newer than the archive
+    // was written after it and is trusted (hashing 100 MB again costs ~0.15 s); otherwise the
+    // archive is hashed and compared with it. The marketplace recomputes the digest anyway.
+    const side = await fs.stat(paths.sha256File).catch(() => undefined);
+    const recorded = (await readText(paths.sha256File))?.trim().split(/\s+/)[0]?.toLowerCase();
+    if (side && side.mtimeMs > st.mtimeMs && recorded && /^[0-9a-f]{64}$/.test(recorded) && st.size > 0) {
+      archive = { sha256: recorded, size: st.size };
+      digestFrom = 'sidecar';
+    } else {
+      archive = await fileDigest(paths.archive);
+      if (recorded && recorded !== archive.sha256) {
+        problems.push({
+          code: 'SHA256_MISMATCH',
+          message: `${rel(paths.archive)} does not match ${rel(paths.sha256File)} (changed after build?)`,
+          hint: 'run `plexichat-plugin build` again',
+        });
+      }
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     problems.push({
@@ -247,21 +267,11 @@ export async function buildListing(projectDir: string, manifest: Manifest, opts:
       hint: 'run `plexichat-plugin build` first',
     });
   }
-  if (archive) {
-    const recorded = (await readText(paths.sha256File))?.trim().split(/\s+/)[0]?.toLowerCase();
-    if (recorded && recorded !== archive.sha256) {
-      problems.push({
-        code: 'SHA256_MISMATCH',
-        message: `${rel(paths.archive)} does not match ${rel(paths.sha256File)} (changed after build?)`,
-        hint: 'run `plexichat-plugin build` again',
-      });
-    }
-    if (archive.size === 0) {
-      problems.push({ code: 'EMPTY_ARCHIVE', message: `${rel(paths.archive)} is empty`, hint: 'run `plexichat-plugin build` again' });
-    }
+  if (archive && archive.size === 0) {
+    problems.push({ code: 'EMPTY_ARCHIVE', message: `${rel(paths.archive)} is empty`, hint: 'run `plexichat-plugin build` again' });
   }
 
-  if (problems.length > 0 || !archive || !description) return { problems, paths };
+  if (problems.length > 0 || !archive || !description) return { problems, paths, digestFrom };
 
   const required = [...(manifest.permissions?.required ?? [])];
   const optional = [...(manifest.permissions?.optional ?? [])];
@@ -283,7 +293,7 @@ export async function buildListing(projectDir: string, manifest: Manifest, opts:
     ],
     archive: { file: path.basename(paths.archive), sha256: archive.sha256, size: archive.size },
   };
-  return { listing, problems, paths };
+  return { listing, problems, paths, digestFrom };
 }
 
 /** The listing as written to disk: stable key order, two-space indent, final newline. */

@@ -140,6 +140,8 @@ interface CallOptions {
   onAttempt?: (attempt: number) => void;
   /** Accept these non-2xx statuses as answers instead of errors. */
   accept?: number[];
+  /** Called before a retryable answer is retried; may throw to stop. */
+  beforeRetry?: (a: Answer) => Promise<void>;
 }
 
 interface Answer {
@@ -374,6 +376,8 @@ export class MarketplaceClient {
     timeoutMs: number;
     idempotencyKey?: string;
     onProgress?: (sent: number, total: number, attempt: number) => void;
+    /** Hash the archive again (after the marketplace said the digest does not match). */
+    rehash?: () => Promise<string>;
   }): Promise<SubmitResult> {
     const key = opts.idempotencyKey ?? randomUUID();
     let sent = 0;
@@ -398,6 +402,15 @@ export class MarketplaceClient {
       retry: 'idempotent',
       deadlineMs: opts.timeoutMs,
       what: 'upload the archive',
+      beforeRetry: async (a) => {
+        // A digest the file no longer has (it changed after it was hashed) fails every retry: stop.
+        if (a.status === 400 && serverCode(a) === 'DIGEST_MISMATCH' && opts.rehash && (await opts.rehash()) !== opts.sha256) {
+          throw new WorkFailedError(`${opts.archivePath} changed after its sha256 was taken; nothing was stored`, {
+            code: 'ARCHIVE_CHANGED',
+            hint: 'run `plexichat-plugin build` again, then submit',
+          });
+        }
+      },
       onAttempt: (n) => {
         attempt = n;
         sent = 0;
@@ -487,6 +500,7 @@ export class MarketplaceClient {
                 (a.status === 400 && code === 'DIGEST_MISMATCH')
               : a.status === 429 || a.status === 503;
           if (!retryable) throw failure;
+          await opts.beforeRetry?.(a);
           retryAfterMs = parseRetryAfter(a.headers['retry-after'], Date.now());
           reason = `HTTP ${a.status}${code ? ` ${code}` : ''}${a.requestId ? ` (request id ${a.requestId})` : ''}`;
           this.debug(`${method} ${p}: ${reason} on attempt ${attempt}`);

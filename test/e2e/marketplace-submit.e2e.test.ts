@@ -118,6 +118,30 @@ describe('marketplace submit', () => {
     expect(srv.countSubmissions(name)).toBe(1);
   });
 
+  it('an archive changed after build: caught before upload, or by the digest check, never stored', async () => {
+    const name = uniqueName('changed');
+    const dir = await pluginProject({ name });
+    const zip = path.join(dir, 'dist', `${name}-1.0.0.zip`);
+    const bytes = await fs.readFile(zip);
+    bytes[bytes.length - 30] ^= 0xff; // same size, other bytes
+    await fs.writeFile(zip, bytes);
+    // The archive is now newer than its .sha256: hashed, compared, refused before any upload.
+    const r = await runCli(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/does not match dist\/\S+\.zip\.sha256 \(changed after build\?\)/);
+
+    // A .sha256 that looks fresh but is wrong (copied with its times, touched): the marketplace's
+    // digest check refuses it, the client re-hashes, sees the change and stops at once.
+    const future = new Date(Date.now() + 60_000);
+    await fs.utimes(`${zip}.sha256`, future, future);
+    const r2 = await runCli(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
+    expect(r2.exitCode).toBe(1);
+    expect(r2.stderr).toMatch(/changed after its sha256 was taken; nothing was stored/);
+    expect(r2.stderr).toMatch(/plexichat-plugin build/);
+    expect(srv.requests.filter((q) => q.route === 'submit' && q.url.includes(name)).map((q) => q.status)).toEqual([400]);
+    expect(srv.countSubmissions(name)).toBe(0);
+  });
+
   it("a second developer cannot submit to another's plugin (exit 4, its own message)", async () => {
     const name = uniqueName('owned');
     const dir = await pluginProject({ name });

@@ -24,7 +24,9 @@ export interface PrepareResult {
 }
 
 /** Shared with submit: build, check and (when complete) write the listing. */
-export async function prepareListing(ctx: Ctx): Promise<PrepareResult & { listingPath: string; archivePath: string }> {
+export async function prepareListing(
+  ctx: Ctx,
+): Promise<PrepareResult & { listingPath: string; archivePath: string; digestFrom?: 'sidecar' | 'hashed' }> {
   const manifest = await currentManifest(ctx);
   const built = await buildListing(ctx.cwd, manifest);
   const rel = (p: string) => path.relative(ctx.cwd, p).split(path.sep).join('/');
@@ -35,6 +37,7 @@ export async function prepareListing(ctx: Ctx): Promise<PrepareResult & { listin
     problems: built.problems,
     listingPath: built.paths.listing,
     archivePath: built.paths.archive,
+    digestFrom: built.digestFrom,
   };
   if (!built.listing) return { ok: false, ...base };
   const text = serialiseListing(built.listing);
@@ -44,7 +47,7 @@ export async function prepareListing(ctx: Ctx): Promise<PrepareResult & { listin
 }
 
 export async function run(_opts: unknown, ctx: Ctx): Promise<PrepareResult> {
-  const { listingPath: _l, archivePath: _a, ...result } = await prepareListing(ctx);
+  const { listingPath: _l, archivePath: _a, digestFrom: _d, ...result } = await prepareListing(ctx);
   return result;
 }
 

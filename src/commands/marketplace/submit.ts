@@ -11,6 +11,7 @@ import { isCI } from '../../cli/context.js';
 import { CliError, WorkFailedError } from '../../errors.js';
 import { formatBytes, type RetryInfo, type Submission } from '../../marketplace/client.js';
 import { withSession } from '../../marketplace/session.js';
+import { fileDigest } from '../../core/listing.js';
 import { prepareListing, renderProblems } from './prepare.js';
 
 export interface SubmitOptions {
@@ -100,7 +101,9 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
   return withSession(ctx, { token: 'required', client: { onRetry } }, async ({ client, target }) => {
     const t0 = ctx.clock.now();
     const prep = await prepareListing(ctx);
-    ctx.out.debug(`listing ready in ${ctx.clock.now() - t0} ms (archive hashed)`);
+    ctx.out.debug(
+      `listing ready in ${ctx.clock.now() - t0} ms (sha256 ${prep.digestFrom === 'sidecar' ? "from build's .sha256 file" : 'computed'})`,
+    );
     if (!prep.ok || !prep.listing) {
       if (!ctx.flags.json) renderProblems(prep, ctx);
       throw new WorkFailedError(`cannot submit ${prep.name} ${prep.version}: the listing is not ready`, {
@@ -127,6 +130,7 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
         listing,
         timeoutMs,
         idempotencyKey: key,
+        rehash: async () => (await fileDigest(prep.archivePath)).sha256,
         onProgress: (sent, total, attempt) => {
           if (attempt !== lastAttempt) {
             lastAttempt = attempt;

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildListing, changelogSection, findPlaceholders } from '../../../src/core/listing.js';
 import type { Manifest } from '../../../src/core/manifest/types.js';
@@ -83,13 +85,31 @@ describe('buildListing', () => {
     expect(problems.find((p) => p.code === 'NO_CHANGELOG_ENTRY')!.message).toMatch(/1\.2\.0/);
   });
 
-  it('an archive that does not match its .sha256 file is a problem', async () => {
+  it('an archive changed after its .sha256 was written is a problem', async () => {
     const dir = await tempDir({
       docs: { 'README.md': 'Counts.\n' },
       'CHANGELOG.md': CHANGELOG,
       dist: { 'my_plugin-1.2.0.zip': 'abc', 'my_plugin-1.2.0.zip.sha256': `${'0'.repeat(64)}  my_plugin-1.2.0.zip\n` },
     });
-    const { problems } = await buildListing(dir, manifest());
+    // the archive is newer than its .sha256: it is hashed and compared
+    const old = new Date('2026-01-01T00:00:00Z');
+    await fs.utimes(path.join(dir, 'dist', 'my_plugin-1.2.0.zip.sha256'), old, old);
+    const { problems, digestFrom } = await buildListing(dir, manifest());
+    expect(digestFrom).toBe('hashed');
     expect(problems.map((p) => p.code)).toEqual(['SHA256_MISMATCH']);
+  });
+
+  it("takes the sha256 from build's .sha256 when it is newer than the archive", async () => {
+    const sha = 'a'.repeat(64);
+    const dir = await tempDir({
+      docs: { 'README.md': 'Counts.\n' },
+      'CHANGELOG.md': CHANGELOG,
+      dist: { 'my_plugin-1.2.0.zip': 'abc', 'my_plugin-1.2.0.zip.sha256': `${sha}  my_plugin-1.2.0.zip\n` },
+    });
+    const old = new Date('2026-01-01T00:00:00Z');
+    await fs.utimes(path.join(dir, 'dist', 'my_plugin-1.2.0.zip'), old, old);
+    const { listing, digestFrom } = await buildListing(dir, manifest());
+    expect(digestFrom).toBe('sidecar');
+    expect(listing!.archive).toEqual({ file: 'my_plugin-1.2.0.zip', sha256: sha, size: 3 });
   });
 });
