@@ -74,7 +74,11 @@ export async function readUserConfig(env: NodeJS.ProcessEnv): Promise<UserConfig
 
 export async function writeUserConfig(env: NodeJS.ProcessEnv, update: UserConfig): Promise<void> {
   const dir = requireConfigDir(env);
-  const current = await readUserConfig(env);
+  // A config.json that does not parse is replaced: writing a fresh one is the fix its error suggests.
+  const current = await readUserConfig(env).catch((err: unknown) => {
+    if (err instanceof UsageError && err.code === 'CONFIG_CORRUPT') return {};
+    throw err;
+  });
   await writePrivateFile(path.join(dir, 'config.json'), `${JSON.stringify({ ...current, ...update }, null, 2)}\n`);
 }
 

@@ -68,6 +68,12 @@ describe('marketplace URL', () => {
     });
   });
 
+  it('writing the config replaces a corrupt config.json', async () => {
+    const home = await tempDir({ 'plexichat-plugin': { 'config.json': '{nope' } });
+    await writeUserConfig({ XDG_CONFIG_HOME: home }, { marketplace: 'http://127.0.0.1:9' });
+    expect(await resolveMarketplace({ env: { XDG_CONFIG_HOME: home } })).toEqual({ baseUrl: 'http://127.0.0.1:9', source: 'config' });
+  });
+
   it('config dir: XDG_CONFIG_HOME, then HOME/.config, else none', () => {
     expect(configDir({ XDG_CONFIG_HOME: '/x', HOME: '/h' })).toBe(path.join('/x', 'plexichat-plugin'));
     expect(configDir({ HOME: '/h' })).toBe(path.join('/h', '.config', 'plexichat-plugin'));
