@@ -157,6 +157,19 @@ const EXCERPT_CHARS = 300;
 /** Network error codes that mean "nothing reached the server; do not hammer it". */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_NONAME']);
 
+/** Certificate problems: retrying cannot help, the user must fix trust. */
+const TLS_TRUST = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 function errCode(err: unknown): string | undefined {
   let e: unknown = err;
   for (let i = 0; i < 4 && e && typeof e === 'object'; i++) {
@@ -510,6 +523,13 @@ export class MarketplaceClient {
           if (overall.signal.aborted || this.clock.now() >= deadlineAt) throw this.timeout(opts.deadlineMs, opts.what);
           const code = errCode(err);
           if (code && UNREACHABLE.has(code)) throw this.unreachable(code, err);
+          if (code && TLS_TRUST.has(code)) {
+            throw new NetworkError(`cannot verify the TLS certificate of ${new URL(this.baseUrl).host} (${code})`, {
+              hint: 'if your network uses its own certificate authority, point NODE_EXTRA_CA_CERTS at its certificate (PEM) file',
+              code: 'TLS_UNTRUSTED',
+              cause: err,
+            });
+          }
           failure = new NetworkError(
             `could not ${opts.what}: ${describeNetworkError(code)} (${code ?? 'network error'}) talking to ${this.baseUrl}`,
             { hint: 'check your network (and HTTPS_PROXY/NO_PROXY), then run the command again', code: 'NETWORK', cause: err },
