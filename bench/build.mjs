@@ -281,6 +281,7 @@ function runSmall(rows) {
   }
 }
 
+const load0 = os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const rows = [];
 if (!ONLY || ONLY === 'large' || ONLY === 'archiver') runLarge('large', 1, rows);
 if (!ONLY || ONLY === 'large2x') runLarge('large2x', 2, rows);
@@ -295,7 +296,10 @@ const fmt = (r) => [
 ];
 const table = [['case', 'median wall', 'vs baseline', 'peak RSS', 'archive'], ...rows.map(fmt)];
 const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
-console.log(`\nplexichat-plugin build benchmark (${RUNS} runs large, ${SMALL_RUNS} small; node ${process.version}; ${os.cpus().length} cores)`);
+console.log(
+  `\nplexichat-plugin build benchmark (${RUNS} runs large, ${SMALL_RUNS} small; node ${process.version}; ${os.cpus().length} cores; ` +
+    `load average ${load0} at start, ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} at end)`,
+);
 for (const [i, r] of table.entries()) {
   console.log(r.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  '));
   if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
