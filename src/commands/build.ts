@@ -53,7 +53,11 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
   const { validateProject } = await import('../core/validate.js');
   const { loadManifest, formatDiagnostic } = await import('../core/manifest/index.js');
   const validation = validateProject(projectDir, { env: ctx.env });
-  validation.catch(() => undefined); // awaited below
+  let validated = false;
+  validation.then(
+    () => (validated = true),
+    () => (validated = true),
+  ); // awaited below
   const stop = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
   let early: { name: string; version: string } | undefined;
@@ -76,6 +80,10 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
         signal,
         onProgress: progress.update,
         beforeCommit: async () => {
+          // After a long build on a terminal, say why the finished archive is not there yet.
+          const shown = progress.shown;
+          progress.stop();
+          if (!validated && shown) ctx.out.info('packed; waiting for the code checks to finish ...');
           const r = await validation;
           if (!r.ok) throw new Error('validation failed');
         },
@@ -260,11 +268,13 @@ export function humanBytes(n: number): string {
 interface Progress {
   update: (done: number, total: number) => void;
   stop: () => void;
+  /** A bar was drawn (the build is a long one). */
+  readonly shown: boolean;
 }
 
 /** A progress bar on stderr for builds that take a while; only on a TTY, never in CI or --json/--quiet. */
 function createProgress(ctx: Ctx): Progress {
-  if (!ctx.out.canAnimate || isCI(ctx.env)) return { update: () => undefined, stop: () => undefined };
+  if (!ctx.out.canAnimate || isCI(ctx.env)) return { update: () => undefined, stop: () => undefined, shown: false };
   const started = ctx.clock.now();
   let bar: { update(v: number): void; stop(): void; start(t: number, v: number): void } | undefined;
   let loading = false;
@@ -299,6 +309,9 @@ function createProgress(ctx: Ctx): Progress {
     stop() {
       stopped = true;
       bar?.stop();
+    },
+    get shown() {
+      return bar !== undefined;
     },
   };
 }
