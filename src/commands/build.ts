@@ -10,6 +10,7 @@ import { isCI } from '../cli/context.js';
 import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { buildArchive, type BuildOutcome } from '../core/package/build.js';
 import type { Decision, FileListProblem } from '../core/package/file-list.js';
+import { VERIFY_DEFAULTS } from '../core/package/limits.js';
 
 export interface BuildCommandOptions {
   out?: string;
@@ -126,6 +127,17 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
 
   const { list } = outcome;
   const warnings = [...list.warnings, ...outcome.unusedAllows.map((a) => `--allow-secret ${a} matches no packed file`)];
+  // What the marketplace would refuse (verifyArchive's default limits).
+  const bytesIn = list.files.reduce((n, f) => n + f.size, 0);
+  if (list.files.length + 1 > VERIFY_DEFAULTS.maxEntries) {
+    warnings.push(`${list.files.length + 1} entries: the marketplace accepts at most ${VERIFY_DEFAULTS.maxEntries}; drop files with .pluginignore`);
+  }
+  if (bytesIn > VERIFY_DEFAULTS.maxUncompressedBytes) {
+    warnings.push(`${humanBytes(bytesIn)} unpacked: the marketplace accepts at most ${humanBytes(VERIFY_DEFAULTS.maxUncompressedBytes)}`);
+  }
+  if (outcome.archive && outcome.archive.size > VERIFY_DEFAULTS.maxArchiveBytes) {
+    warnings.push(`the archive is ${humanBytes(outcome.archive.size)}: the marketplace accepts at most ${humanBytes(VERIFY_DEFAULTS.maxArchiveBytes)}`);
+  }
   for (const w of warnings) out.warn(w);
 
   if (opts.explain && list.problems.length + outcome.secrets.length > 0) renderExplain(list.decisions, ctx);
@@ -150,7 +162,7 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
     dryRun: Boolean(opts.dryRun),
     plugin,
     files: list.files.length,
-    bytesIn: list.files.reduce((n, f) => n + f.size, 0),
+    bytesIn,
     warnings,
   };
   if (opts.dryRun) result.list = list.files.map((f) => ({ path: f.path, size: f.size }));

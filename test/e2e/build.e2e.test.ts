@@ -168,6 +168,15 @@ describe('build', () => {
     expect(names.some((n) => n.startsWith('out/') || n.startsWith('dist/'))).toBe(false);
   });
 
+  it('warns when the archive has more entries than the marketplace accepts', async () => {
+    const data: Tree = {};
+    for (let i = 0; i < 10_000; i++) data[`f${i}.txt`] = '';
+    const dir = await tempDir(project({ data }));
+    const r = await runCli(['build'], { cwd: dir });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(/warning: 10006 entries: the marketplace accepts at most 10000; drop files with \.pluginignore/);
+  });
+
   it('stores a symlink that stays inside as a regular file and skips a FIFO with a warning', async () => {
     const dir = await tempDir(project());
     await fs.symlink('plugin.py', path.join(dir, 'src/alias.py'));

@@ -18,6 +18,7 @@ import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { MANIFEST_PATH, type Manifest } from '../manifest/types.js';
 import { parseManifest } from '../manifest/index.js';
 import { INTEGRITY_PATH, MAX_INTEGRITY_BYTES, parseIntegrity, type IntegrityListing } from './integrity.js';
+import { VERIFY_DEFAULTS } from './limits.js';
 import { checkEntryName, showName, twinKey } from './names.js';
 
 export interface VerifyOptions {
@@ -50,12 +51,7 @@ export interface VerifyReport {
   uncompressedBytes: number;
 }
 
-export const VERIFY_DEFAULTS = {
-  maxArchiveBytes: 512 * 1024 * 1024,
-  maxEntries: 10_000,
-  maxUncompressedBytes: 1024 * 1024 * 1024,
-  maxRatio: 100,
-} as const;
+export { VERIFY_DEFAULTS };
 
 /** Entries smaller than this are never reported for their ratio (small text compresses well). */
 const RATIO_FLOOR = 1024 * 1024;
