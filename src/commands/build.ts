@@ -144,7 +144,7 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
   if (list.problems.length > 0) throw problemError(list.problems, ctx);
   if (outcome.secrets.length > 0) {
     const lines = outcome.secrets.map(
-      (s) => `${s.file}${s.line > 0 ? `:${s.line}` : ''} [${s.rule}] looks like a ${s.description}`,
+      (s) => `${s.file}${s.line > 0 ? `:${s.line}` : ''} [${s.rule}] ${s.description}`,
     );
     for (const l of lines.slice(0, -1)) out.error(l);
     const last = lines[lines.length - 1]!;
