@@ -3,12 +3,13 @@
  * catalogue, semver, PEP 440 and resource rules. Every diagnostic points
  * at the YAML node it is about.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import semver from 'semver';
 import { isMap, isPair, isScalar, type Document, type LineCounter, type Node, type Pair } from 'yaml';
 import { CATEGORIES, HOOK_NAMES, PERMISSION_NAMES } from '../catalog.js';
 import { didYouMean } from '../suggest.js';
-import { KNOWN_KEYS, manifestSchema } from './schema.js';
+import { KNOWN_KEYS } from './schema.js';
+import { validate as generatedValidator } from './schema-validator.generated.js';
 import type { Diagnostic, Severity } from './types.js';
 
 type Path = (string | number)[];
@@ -78,10 +79,9 @@ export class Locator {
   }
 }
 
-let validator: ValidateFunction | undefined;
+/** ajv's standalone code for schema.ts (no ajv import or compile at run time). */
 function schemaValidator(): ValidateFunction {
-  validator ??= new Ajv({ allErrors: true, strict: false }).compile(manifestSchema);
-  return validator;
+  return generatedValidator as unknown as ValidateFunction;
 }
 
 function dotted(path: Path): string {
