@@ -3,9 +3,9 @@
  * `test` (pytest). Order: an explicit path (--python), PLEXICHAT_PYTHON,
  * then python3 / python on PATH, preferring one that has pytest when asked.
  */
-import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
+import { pathCandidates, pinnedPython } from './python-path.js';
 
 export interface PythonInfo {
   path: string;
@@ -23,32 +23,7 @@ const PROBE =
   'except Exception: p=None\n' +
   'print(json.dumps({"version":v,"pytest":p}))';
 
-function isExecutable(p: string): boolean {
-  try {
-    if (!statSync(p).isFile()) return false;
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Every python3/python on PATH, in PATH order, without duplicates. */
-export function pathCandidates(env: NodeJS.ProcessEnv): string[] {
-  const seen = new Set<string>();
-  const out: string[] = [];
-  const dirs = (env.PATH ?? '').split(path.delimiter).filter(Boolean);
-  for (const name of ['python3', 'python']) {
-    for (const dir of dirs) {
-      const p = path.join(dir, name);
-      if (!seen.has(p) && isExecutable(p)) {
-        seen.add(p);
-        out.push(p);
-      }
-    }
-  }
-  return out;
-}
+export { pathCandidates } from './python-path.js';
 
 export async function probePython(p: string, env: NodeJS.ProcessEnv): Promise<Omit<PythonInfo, 'source'> | undefined> {
   const r = await execa(p, ['-c', PROBE], { reject: false, env, extendEnv: false, timeout: 20_000, stdin: 'ignore' });
@@ -75,10 +50,9 @@ export type FindPythonResult =
   | { ok: false; reason: 'not-found' | 'not-runnable'; tried: string[]; path?: string };
 
 export async function findPython(opts: FindPythonOptions): Promise<FindPythonResult> {
-  const pinned = opts.explicit ?? (opts.env.PLEXICHAT_PYTHON || undefined);
+  const pinned = pinnedPython(opts.env, opts.explicit, opts.cwd);
   if (pinned) {
-    const source = opts.explicit ? 'flag' : 'env';
-    const p = path.isAbsolute(pinned) || !pinned.includes('/') ? pinned : path.resolve(opts.cwd ?? '.', pinned);
+    const { path: p, source } = pinned;
     const info = await probePython(p, opts.env);
     if (!info) return { ok: false, reason: 'not-runnable', tried: [p], path: p };
     return { ok: true, python: { ...info, source }, tried: [p] };

@@ -6,8 +6,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { loadManifest, MANIFEST_PATH, type Diagnostic, type Manifest } from './manifest/index.js';
 import { Locator } from './manifest/rules.js';
-import { findPython } from './python.js';
-import { scanDecorators, type DecoratorUse } from './checks/scan.js';
+import { scanProject, type DecoratorUse } from './checks/scan.js';
 import { HOOK_NAMES, PERMISSION_NAMES } from './catalog.js';
 import { didYouMean } from './suggest.js';
 import { LineCounter, parseDocument } from 'yaml';
@@ -55,24 +54,36 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
     });
   }
   if (lists && hasSrc) {
-    const found = await findPython({ env: opts.env, explicit: opts.python, cwd: dir });
-    if (!found.ok) {
+    const outcome = await scanProject(dir, { env: opts.env, python: opts.python });
+    if (!outcome.ok) {
       all.push({
         severity: 'warning',
         code: 'CODE_CHECKS_SKIPPED',
         message:
-          found.reason === 'not-found'
+          outcome.reason === 'not-found'
             ? 'no Python interpreter found: the code checks (hooks, endpoints, permissions used in src/) were skipped'
-            : `Python at ${found.path} could not be run: the code checks were skipped`,
-        hint: 'install python3, or set PLEXICHAT_PYTHON to an interpreter',
+            : `no usable Python interpreter (${outcome.tried.join(', ')}${outcome.detail ? `: ${outcome.detail}` : ''}): the code checks were skipped`,
+        hint: 'install python3 (3.8 or newer), or set PLEXICHAT_PYTHON to an interpreter',
         file: 'src',
         line: 0,
         column: 0,
       });
     } else {
-      const scan = await scanDecorators(found.python.path, dir, { env: opts.env });
+      const scan = outcome.result;
       codeChecks = 'ran';
       all.push(...(await crossCheck(dir, lists, scan.uses)));
+      for (const e of scan.syntaxErrors) {
+        const unreadable = e.kind === 'unreadable';
+        all.push({
+          severity: unreadable ? 'warning' : 'error',
+          code: unreadable ? 'UNREADABLE_SOURCE' : 'PYTHON_SYNTAX',
+          message: unreadable ? `cannot read ${e.file}: ${e.message}` : `Python syntax error: ${e.message}`,
+          hint: unreadable ? 'fix or remove the file (a dangling link?)' : 'fix the code; the plugin cannot load',
+          file: e.file,
+          line: e.line,
+          column: e.column,
+        });
+      }
       if (scan.classes.length === 0 && scan.syntaxErrors.length === 0) {
         all.push({
           severity: 'warning',
@@ -82,17 +93,6 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
           file: 'src',
           line: 0,
           column: 0,
-        });
-      }
-      for (const e of scan.syntaxErrors) {
-        all.push({
-          severity: 'error',
-          code: 'PYTHON_SYNTAX',
-          message: `Python syntax error: ${e.message}`,
-          hint: 'fix the code; the plugin cannot load',
-          file: e.file,
-          line: e.line,
-          column: e.column,
         });
       }
     }

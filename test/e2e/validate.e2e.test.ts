@@ -249,9 +249,9 @@ resources:
   });
 
   it('reports a Python syntax error with its location', async () => {
-    const dir = await project(GOOD_YAML, { src: { 'plugin.py': 'def broken(:\n    pass\n' } });
+    const dir = await project(GOOD_YAML, { src: { 'plugin.py': "from plexichat_plugin_sdk import hook\n\n@hook('message_sent')\ndef broken(:\n    pass\n" } });
     const { doc } = await validateJson(dir);
-    expect(doc.errors[0]).toMatchObject({ code: 'PYTHON_SYNTAX', file: 'src/plugin.py', line: 1 });
+    expect(doc.errors[0]).toMatchObject({ code: 'PYTHON_SYNTAX', file: 'src/plugin.py', line: 4 });
   });
 
   it('without a Python interpreter the manifest checks still run and a warning says the code checks were skipped', async () => {
@@ -272,6 +272,29 @@ resources:
     ({ doc } = await validateJson(dir));
     expect(doc.ok).toBe(true);
     expect(doc.warnings.map((e: { code: string }) => e.code)).toContain('NO_PLUGIN_CLASS');
+  });
+
+  it('a dangling .py link in src/ is a warning naming it, not a crash', async () => {
+    const dir = await project(GOOD_YAML);
+    await fs.symlink(path.join(dir, 'missing.py'), path.join(dir, 'src', 'gone.py'));
+    const { exitCode, doc } = await validateJson(dir);
+    expect(exitCode).toBe(0);
+    expect(doc.warnings).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'UNREADABLE_SOURCE', file: 'src/gone.py' })]));
+  });
+
+  it('a PLEXICHAT_PYTHON that cannot run skips the code checks with a warning naming it', async () => {
+    const dir = await project(GOOD_YAML);
+    const { exitCode, doc } = await validateJson(dir, { PLEXICHAT_PYTHON: '/nonexistent/python3' });
+    expect(exitCode).toBe(0);
+    expect(doc.codeChecks).toBe('skipped');
+    const w = doc.warnings.find((x: { code: string }) => x.code === 'CODE_CHECKS_SKIPPED');
+    expect(w.message).toContain('/nonexistent/python3');
+  });
+
+  it('parses only the modules that can hold decorators or a Plugin class (a syntax error elsewhere is left to `test`)', async () => {
+    const dir = await project(GOOD_YAML, { src: { 'plugin.py': GOOD_PY, 'helpers.py': 'def broken(:\n' } });
+    const { exitCode } = await validateJson(dir);
+    expect(exitCode).toBe(0);
   });
 
   it('--strict turns warnings into errors', async () => {
