@@ -1,5 +1,6 @@
 import type { Ctx } from '../cli/context.js';
-import { formatDiagnostic, type Diagnostic } from '../core/manifest/index.js';
+import { formatDiagnostic } from '../core/manifest/format.js';
+import type { Diagnostic } from '../core/manifest/types.js';
 import { validateProject, type ValidationReport } from '../core/validate.js';
 
 export interface ValidateOptions {

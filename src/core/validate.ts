@@ -2,15 +2,16 @@
  * `validate`: the manifest rules plus the cross-checks between the
  * manifest and the code in src/.
  */
-import { stat } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { loadManifest, MANIFEST_PATH, type Diagnostic, type Manifest } from './manifest/index.js';
-import { Locator } from './manifest/rules.js';
-import { scanProject, type DecoratorUse } from './checks/scan.js';
+// The manifest modules (yaml, semver, the schema) are imported after the
+// Python scan has been started, so their loading overlaps the scan.
+import type { Diagnostic, Manifest } from './manifest/index.js';
+import type { Locator } from './manifest/rules.js';
+import { MANIFEST_PATH } from './manifest/types.js';
+import { scanProject, type DecoratorUse, type ScanOutcome } from './checks/scan.js';
 import { HOOK_NAMES, PERMISSION_NAMES } from './catalog.js';
 import { didYouMean } from './suggest.js';
-import { LineCounter, parseDocument } from 'yaml';
-import { readFile } from 'node:fs/promises';
 
 export interface ValidationReport {
   ok: boolean;
@@ -34,6 +35,11 @@ function byLocation(a: Diagnostic, b: Diagnostic): number {
 }
 
 export async function validateProject(dir: string, opts: ValidateOptions): Promise<ValidationReport> {
+  const hasSrc = await isDir(path.join(dir, 'src'));
+  // Start the one Python process first; it runs while the manifest is read.
+  let scanning: Promise<ScanOutcome> | undefined;
+  if (hasSrc && (await exists(path.join(dir, MANIFEST_PATH)))) scanning = scanProject(dir, { env: opts.env, python: opts.python });
+  const { loadManifest } = await import('./manifest/index.js');
   const { manifest, diagnostics } = await loadManifest(dir);
   const all: Diagnostic[] = [...diagnostics];
   let codeChecks: ValidationReport['codeChecks'] = 'skipped';
@@ -41,7 +47,6 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
   // The code checks need the lists even when other manifest rules failed.
   const unreadable = diagnostics.some((d) => d.code.startsWith('MANIFEST_'));
   const lists = manifest ?? (unreadable ? undefined : await readListsLeniently(dir));
-  const hasSrc = await isDir(path.join(dir, 'src'));
   if (!hasSrc) {
     all.push({
       severity: 'error',
@@ -53,8 +58,8 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
       column: 0,
     });
   }
-  if (lists && hasSrc) {
-    const outcome = await scanProject(dir, { env: opts.env, python: opts.python });
+  if (lists && scanning) {
+    const outcome = await scanning;
     if (!outcome.ok) {
       all.push({
         severity: 'warning',
@@ -104,6 +109,15 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
   return { ok: errors.length === 0, errors, warnings, manifest: errors.length ? undefined : manifest, codeChecks };
 }
 
+async function exists(p: string): Promise<boolean> {
+  try {
+    await access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function isDir(p: string): Promise<boolean> {
   try {
     return (await stat(p)).isDirectory();
@@ -117,6 +131,7 @@ type Lists = Pick<Manifest, 'hooks' | 'endpoints' | 'permissions'>;
 /** hooks/endpoints/permissions from a manifest that failed other rules, when its YAML is readable. */
 async function readListsLeniently(dir: string): Promise<Lists | undefined> {
   try {
+    const { parseDocument } = await import('yaml');
     const doc = parseDocument(await readFile(path.join(dir, MANIFEST_PATH), 'utf8'), { prettyErrors: false });
     if (doc.errors.length) return undefined;
     const js = doc.toJS({ maxAliasCount: 50 }) as Record<string, unknown> | null;
@@ -213,6 +228,7 @@ async function crossCheck(dir: string, m: Lists, uses: DecoratorUse[]): Promise<
 async function manifestLocator(dir: string): Promise<Locator | undefined> {
   try {
     const text = await readFile(path.join(dir, MANIFEST_PATH), 'utf8');
+    const [{ LineCounter, parseDocument }, { Locator }] = await Promise.all([import('yaml'), import('./manifest/rules.js')]);
     const lc = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
     return new Locator(doc, lc, MANIFEST_PATH, text);
