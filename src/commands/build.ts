@@ -41,12 +41,23 @@ export interface BuildResult {
 }
 
 export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildResult> {
-  const { out } = ctx;
   const projectDir = ctx.cwd;
   const mtime = sourceDateEpoch(ctx.env);
 
   const outDir = path.resolve(projectDir, opts.out ?? 'dist');
-  await checkOutDir(outDir, opts.out, !opts.dryRun);
+  const created = await checkOutDir(outDir, opts.out, !opts.dryRun);
+  try {
+    return await buildInto(outDir, opts, ctx, mtime);
+  } catch (err) {
+    // A failed build leaves no empty output folder behind that it made itself.
+    if (created) await fs.rmdir(outDir).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function buildInto(outDir: string, opts: BuildCommandOptions, ctx: Ctx, mtime: number | undefined): Promise<BuildResult> {
+  const { out } = ctx;
+  const projectDir = ctx.cwd;
 
   // Validation (manifest rules and the Python code checks) runs while the
   // files are packed into a temp file; the archive is renamed into place
@@ -220,10 +231,11 @@ function problemError(problems: FileListProblem[], ctx: Ctx): WorkFailedError {
   return new WorkFailedError(message, { code: last.code, hint, details: { problems } });
 }
 
-async function checkOutDir(outDir: string, given: string | undefined, create: boolean): Promise<void> {
+/** Check (and create) the output folder; true when this call created it. */
+async function checkOutDir(outDir: string, given: string | undefined, create: boolean): Promise<boolean> {
   try {
     const st = await fs.stat(outDir);
-    if (st.isDirectory()) return;
+    if (st.isDirectory()) return false;
     const msg = `the output folder ${given ?? 'dist'} exists and is not a folder`;
     const hint = given ? 'pass --out with a folder path' : 'move the file named dist away, or pass --out <dir>';
     throw given ? new UsageError(msg, { hint, code: 'OUT_NOT_A_DIR' }) : new WorkFailedError(msg, { hint, code: 'OUT_NOT_A_DIR' });
@@ -231,10 +243,10 @@ async function checkOutDir(outDir: string, given: string | undefined, create: bo
     if (err instanceof UsageError || err instanceof WorkFailedError) throw err;
     const code = errnoCode(err);
     if (code === 'ENOENT') {
-      if (!create) return;
+      if (!create) return false;
       try {
         await fs.mkdir(outDir, { recursive: true });
-        return;
+        return true;
       } catch (e) {
         const c = errnoCode(e);
         if (c === 'ENOTDIR' || c === 'EEXIST') {

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode, WorkFailedError } from '../errors.js';
+import { writeFileAtomic as writeAtomic } from '../io/atomic.js';
 
 const HINTS: Record<string, string> = {
   EACCES: 'check the permissions of the folder',
@@ -15,10 +15,9 @@ const HINTS: Record<string, string> = {
 };
 
 /**
- * Write a file so that the final path only ever holds a complete version:
- * a unique temp name in the same directory, fsync, chmod, rename. A crash,
- * a full disk or a concurrent writer never leaves a torn file behind; the
- * temp file is removed on failure.
+ * Write a file so that the final path only ever holds a complete version
+ * (src/io/atomic.ts: temp file in the same directory, fsync, rename), after
+ * creating its directory with dirMode; write errors become one clear line.
  */
 export async function writeFileAtomic(
   file: string,
@@ -26,34 +25,15 @@ export async function writeFileAtomic(
   opts: { mode?: number; dirMode?: number } = {},
 ): Promise<void> {
   try {
-    await write(file, content, opts);
+    const dir = path.dirname(file);
+    await fs.mkdir(dir, { recursive: true, ...(opts.dirMode !== undefined ? { mode: opts.dirMode } : {}) });
+    if (opts.dirMode !== undefined) await fs.chmod(dir, opts.dirMode).catch(() => undefined);
+    await writeAtomic(file, content, { mode: opts.mode ?? 0o644 });
   } catch (err) {
     const code = errnoCode(err);
     if (code && code in HINTS) {
       throw new WorkFailedError(`cannot write ${file} (${code})`, { code: 'WRITE_FAILED', hint: HINTS[code], cause: err });
     }
-    throw err;
-  }
-}
-
-async function write(file: string, content: string | Buffer, opts: { mode?: number; dirMode?: number }): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true, ...(opts.dirMode !== undefined ? { mode: opts.dirMode } : {}) });
-  if (opts.dirMode !== undefined) await fs.chmod(dir, opts.dirMode).catch(() => undefined);
-  const mode = opts.mode ?? 0o644;
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(tmp, 'wx', mode);
-    await handle.writeFile(content);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await fs.chmod(tmp, mode);
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await handle?.close().catch(() => undefined);
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
     throw err;
   }
 }

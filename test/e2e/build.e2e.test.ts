@@ -344,7 +344,7 @@ describe('build refuses bad input', () => {
     const r = await child;
     expect(r.exitCode).toBe(130);
     expect(hasStackTrace(String(r.stderr))).toBe(false);
-    expect(await fs.readdir(dist)).toEqual([]);
+    expect((await exists(dist)) ? await fs.readdir(dist) : []).toEqual([]);
   });
 
   it('a manifest that fails validation stops the build (exit 1, diagnostics printed, nothing written)', async () => {
@@ -354,6 +354,8 @@ describe('build refuses bad input', () => {
     await fs.writeFile(path.join(dir, 'config/plugin.yaml'), manifestYaml().replace('category: utility', 'category: not_a_category'));
     const r = await expectRefused(dir, [], 1, /validation failed with 1 error; nothing was built/);
     expect(r.stderr).toMatch(/config\/plugin\.yaml:\d+:\d+/);
+    // not even the dist/ folder it would have created
+    expect(await exists(path.join(dir, 'dist'))).toBe(false);
   });
 
   it('a missing manifest (exit 1)', async () => {
