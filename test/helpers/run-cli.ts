@@ -19,7 +19,8 @@ export async function runCli(
 ): Promise<CliResult> {
   const r = await execa(process.execPath, [BIN, ...args], {
     cwd: opts.cwd,
-    env: { NO_COLOR: '1', CI: '1', FORCE_COLOR: undefined, ...opts.env },
+    // The code-scan cache is off unless a test turns it on (test/e2e/validate-cache).
+    env: { NO_COLOR: '1', CI: '1', FORCE_COLOR: undefined, PLEXICHAT_CACHE_DIR: 'off', ...opts.env },
     extendEnv: true,
     input: opts.input,
     stdin: opts.input === undefined ? 'ignore' : undefined,

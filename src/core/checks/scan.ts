@@ -13,7 +13,9 @@
  * the rest when pytest imports them.
  */
 import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { pathCandidates, pinnedPython } from '../python-path.js';
+import { cacheDir, fingerprint, readCached, writeCached } from './scan-cache.js';
 
 export type DecoratorKind = 'hook' | 'endpoint' | 'require_permission';
 
@@ -157,14 +159,23 @@ export async function scanProject(
 ): Promise<ScanOutcome> {
   const pinned = pinnedPython(opts.env, opts.python, projectDir);
   const candidates = pinned ? [pinned.path] : pathCandidates(opts.env);
+  const sub = opts.sub ?? 'src';
+  const cache = candidates.length ? cacheDir(opts.env) : undefined;
+  const key = cache ? await fingerprint(path.join(projectDir, sub), candidates, SCRIPT) : undefined;
+  if (cache && key) {
+    const hit = await readCached<{ result: ScanResult; python: string }>(cache, projectDir, key);
+    if (hit) return { ok: true, result: hit.result, python: hit.python };
+  }
   const tried: string[] = [];
   let detail: string | undefined;
   for (const python of candidates) {
     tried.push(python);
-    const r = await run(python, ['-I', '-c', SCRIPT, projectDir, opts.sub ?? 'src'], opts.env);
+    const r = await run(python, ['-I', '-c', SCRIPT, projectDir, sub], opts.env);
     if (r.code === 0) {
       try {
-        return { ok: true, result: JSON.parse(r.stdout) as ScanResult, python };
+        const result = JSON.parse(r.stdout) as ScanResult;
+        if (cache && key) await writeCached(cache, projectDir, key, { result, python });
+        return { ok: true, result, python };
       } catch {
         detail = 'the scanner printed no result';
         continue;

@@ -1,0 +1,68 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { findPython } from '../../src/core/python.js';
+import { runCli } from '../helpers/run-cli.js';
+import { tempDir } from '../helpers/temp-project.js';
+
+const YAML = `plugin:
+  name: "cached_plugin"
+  version: "1.0.0"
+  author: "Ada"
+  description: "Cache test"
+metadata:
+  category: "utility"
+hooks:
+  - message_sent
+`;
+const PY = `from plexichat_plugin_sdk import Plugin, hook
+
+
+class CachedPlugin(Plugin):
+    @hook('message_sent')
+    def on_message(self, data):
+        return data
+`;
+
+/** A python3 wrapper that logs every start, so a test can count interpreter runs. */
+async function countingPython(dir: string): Promise<{ python: string; runs: () => Promise<number> }> {
+  const found = await findPython({ env: process.env });
+  if (!found.ok) throw new Error('these tests need python3 on PATH');
+  const log = path.join(dir, 'runs.log');
+  const python = path.join(dir, 'python3');
+  await fs.writeFile(python, `#!/bin/sh\necho run >> "${log}"\nexec "${found.python.path}" "$@"\n`, { mode: 0o755 });
+  return { python, runs: async () => (await fs.readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean).length };
+}
+
+describe('the code-scan cache', () => {
+  it('a second validate with no module changed starts no Python; a change is seen at once', async () => {
+    const tools = await tempDir();
+    const { python, runs } = await countingPython(tools);
+    const dir = await tempDir({ config: { 'plugin.yaml': YAML }, src: { 'plugin.py': PY } });
+    const env = { PLEXICHAT_PYTHON: python, PLEXICHAT_CACHE_DIR: path.join(tools, 'cache') };
+
+    expect((await runCli(['validate'], { cwd: dir, env })).exitCode).toBe(0);
+    expect((await runCli(['validate'], { cwd: dir, env })).exitCode).toBe(0);
+    expect(await runs()).toBe(1);
+
+    await fs.appendFile(path.join(dir, 'src/plugin.py'), "\n    @hook('user_login')\n    def on_login(self, data):\n        pass\n");
+    const r = await runCli(['--json', 'validate'], { cwd: dir, env });
+    expect(r.exitCode).toBe(1);
+    expect(JSON.parse(r.stdout).errors[0]).toMatchObject({ code: 'UNDECLARED_HOOK', file: 'src/plugin.py' });
+    expect(await runs()).toBe(2);
+
+    await fs.writeFile(path.join(dir, 'src/extra.py'), '');
+    await runCli(['validate'], { cwd: dir, env });
+    expect(await runs()).toBe(3);
+  });
+
+  it('PLEXICHAT_CACHE_DIR=off runs the scan every time', async () => {
+    const tools = await tempDir();
+    const { python, runs } = await countingPython(tools);
+    const dir = await tempDir({ config: { 'plugin.yaml': YAML }, src: { 'plugin.py': PY } });
+    const env = { PLEXICHAT_PYTHON: python, PLEXICHAT_CACHE_DIR: 'off' };
+    await runCli(['validate'], { cwd: dir, env });
+    await runCli(['validate'], { cwd: dir, env });
+    expect(await runs()).toBe(2);
+  });
+});
