@@ -22,3 +22,13 @@ export async function currentManifest(ctx: Ctx): Promise<Manifest> {
   }
   return manifest;
 }
+
+/**
+ * The plugin and version a command without an id acts on (the current
+ * project's); nothing when an id was given.
+ */
+export async function currentTarget(ctx: Ctx, id: string | undefined): Promise<{ plugin?: string; version?: string }> {
+  if (id) return {};
+  const m = await currentManifest(ctx);
+  return { plugin: m.plugin.name, version: m.plugin.version };
+}

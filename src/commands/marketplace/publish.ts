@@ -6,7 +6,7 @@
 import type { Ctx } from '../../cli/context.js';
 import { WorkFailedError } from '../../errors.js';
 import type { Submission } from '../../marketplace/client.js';
-import { currentManifest } from '../../marketplace/project.js';
+import { currentTarget } from '../../marketplace/project.js';
 import { withSession } from '../../marketplace/session.js';
 
 export interface PublishOptions {
@@ -37,13 +37,7 @@ function notApproved(s: Submission): WorkFailedError {
 
 export async function run(opts: PublishOptions, ctx: Ctx): Promise<PublishResult> {
   const channel = opts.channel ?? 'stable';
-  let plugin: string | undefined;
-  let version: string | undefined;
-  if (!opts.id) {
-    const m = await currentManifest(ctx);
-    plugin = m.plugin.name;
-    version = m.plugin.version;
-  }
+  const { plugin, version } = await currentTarget(ctx, opts.id);
   return withSession(ctx, { token: 'required' }, async ({ client }) => {
     let target: Submission;
     if (opts.id) {

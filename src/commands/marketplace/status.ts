@@ -7,7 +7,7 @@
 import type { Ctx } from '../../cli/context.js';
 import { NetworkError, WorkFailedError } from '../../errors.js';
 import type { Submission } from '../../marketplace/client.js';
-import { currentManifest } from '../../marketplace/project.js';
+import { currentTarget } from '../../marketplace/project.js';
 import { withSession } from '../../marketplace/session.js';
 
 export interface StatusOptions {
@@ -26,13 +26,7 @@ export const POLL_INTERVAL_MS = 1000;
 export const MAX_POLL_INTERVAL_MS = 15_000;
 
 export async function run(opts: StatusOptions, ctx: Ctx): Promise<StatusResult> {
-  let plugin: string | undefined;
-  let version: string | undefined;
-  if (!opts.id) {
-    const m = await currentManifest(ctx);
-    plugin = m.plugin.name;
-    version = m.plugin.version;
-  }
+  const { plugin, version } = await currentTarget(ctx, opts.id);
   // Without --wait, --timeout bounds the look-up itself.
   const limit = !opts.wait && opts.timeout ? { requestDeadlineMs: Math.round(opts.timeout * 1000) } : {};
   return withSession(ctx, { token: 'required', client: limit }, async ({ client }) => {
