@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Ctx } from '../cli/context.js';
 import { isCI } from '../cli/context.js';
 import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
-import { buildArchive, type BuildOutcome } from '../core/package/build.js';
+import type { BuildOutcome } from '../core/package/build.js';
 import type { Decision, FileListProblem } from '../core/package/file-list.js';
 import { VERIFY_DEFAULTS } from '../core/package/limits.js';
 
@@ -62,9 +62,14 @@ async function buildInto(outDir: string, opts: BuildCommandOptions, ctx: Ctx, mt
   // Validation (manifest rules and the Python code checks) runs while the
   // files are packed into a temp file; the archive is renamed into place
   // only when validation passed, and validation errors stop everything.
+  // Validation starts first: its Python process then runs while the
+  // packing modules load.
   const { validateProject } = await import('../core/validate.js');
-  const { loadManifest, formatDiagnostic } = await import('../core/manifest/index.js');
   const validation = validateProject(projectDir, { env: ctx.env });
+  const [{ loadManifest, formatDiagnostic }, { buildArchive }] = await Promise.all([
+    import('../core/manifest/index.js'),
+    import('../core/package/build.js'),
+  ]);
   let validated = false;
   validation.then(
     () => (validated = true),
