@@ -7,6 +7,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { tempDir } from '../helpers/temp-project.js';
 
+let unique = 0;
+/** A fresh plugin name per test: ownership and versions never collide. */
+export function uniqueName(base: string): string {
+  unique += 1;
+  return `${base}_${process.pid}_${unique}`;
+}
+
 /** Env for a CLI run with its own empty config dir (no stored token, no config.json). */
 export async function isolatedEnv(extra: Record<string, string | undefined> = {}): Promise<Record<string, string | undefined>> {
   const home = await tempDir({}, 'pxp-home-');

@@ -9,19 +9,14 @@ import { execa } from 'execa';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevServer, type DevServer } from '../helpers/dev-server.js';
+import { describe, expect, it } from 'vitest';
+import { useDevServer, type DevServer } from '../helpers/dev-server.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/temp-project.js';
 import { isolatedEnv } from './marketplace-helpers.js';
 
-let srv: DevServer;
-beforeAll(async () => {
-  srv = await startDevServer();
-});
-afterAll(async () => {
-  await srv?.stop();
-});
+let srv!: DevServer;
+useDevServer((s) => (srv = s));
 
 describe('the plugin lifecycle', () => {
   it('init → validate → test → build → prepare → submit → review → status → publish → info', async () => {

@@ -5,8 +5,8 @@
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevServer, type DevServer } from '../helpers/dev-server.js';
+import { describe, expect, it } from 'vitest';
+import { useDevServer, type DevServer } from '../helpers/dev-server.js';
 import { hasStackTrace, runCli, type CliResult } from '../helpers/run-cli.js';
 import { runTty } from '../helpers/run-tty.js';
 import { isolatedEnv } from './marketplace-helpers.js';
@@ -15,14 +15,9 @@ import { isolatedEnv } from './marketplace-helpers.js';
 const DEV = 'canaryDEV-7f3e9a1b2c4d5e6f';
 const REV = 'canaryREV-0a1b2c3d4e5f6a7b';
 
-let srv: DevServer;
+let srv!: DevServer;
 
-beforeAll(async () => {
-  srv = await startDevServer({ developerTokens: [DEV], reviewerTokens: [REV] });
-});
-afterAll(async () => {
-  await srv?.stop();
-});
+useDevServer((s) => (srv = s), { developerTokens: [DEV], reviewerTokens: [REV] });
 
 function noSecret(r: CliResult, ...secrets: string[]): void {
   for (const s of [DEV, REV, ...secrets]) {

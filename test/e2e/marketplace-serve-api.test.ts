@@ -7,16 +7,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevServer, type DevServer } from '../helpers/dev-server.js';
+import { describe, expect, it } from 'vitest';
+import { startDevServer, useDevServer, type DevServer } from '../helpers/dev-server.js';
 import { api, listingFor, sha256, submit } from '../helpers/server-zips.js';
 import { pluginZip } from '../helpers/zip-fixtures.js';
 
-let srv: DevServer;
-beforeAll(async () => {
-  srv = await startDevServer();
-});
-afterAll(() => srv.stop());
+let srv!: DevServer;
+useDevServer((s) => (srv = s));
 
 const zipOf = (name: string, version = '1.0.0', extra: Record<string, string> = {}) =>
   pluginZip({ name, version, files: extra });

@@ -6,17 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevServer, type DevServer } from '../helpers/dev-server.js';
+import { describe, expect, it } from 'vitest';
+import { startDevServer, useDevServer, type DevServer } from '../helpers/dev-server.js';
 import { api, listingFor, multipart, sha256, submit } from '../helpers/server-zips.js';
 import { pluginZip, zipBuffer } from '../helpers/zip-fixtures.js';
 
 const MAX = 256 * 1024;
-let srv: DevServer;
-beforeAll(async () => {
-  srv = await startDevServer({ maxUploadBytes: MAX });
-});
-afterAll(() => srv.stop());
+let srv!: DevServer;
+useDevServer((s) => (srv = s), { maxUploadBytes: MAX });
 
 async function nothingStored(name: string, archivesBefore: string[]) {
   expect(srv.countSubmissions(name)).toBe(0);

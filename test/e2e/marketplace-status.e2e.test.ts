@@ -2,23 +2,15 @@
  * status, review, publish and info against the real development
  * marketplace on 127.0.0.1:0.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDevServer, type DevServer } from '../helpers/dev-server.js';
+import { describe, expect, it } from 'vitest';
+import { useDevServer, type DevServer } from '../helpers/dev-server.js';
 import { hasStackTrace, runCli } from '../helpers/run-cli.js';
-import { isolatedEnv } from './marketplace-helpers.js';
+import { isolatedEnv, uniqueName } from './marketplace-helpers.js';
 import { pluginProject } from './marketplace-plugin.js';
 
-let srv: DevServer;
-let n = 0;
-const uniqueName = (base: string) => `${base}_${process.pid}_${++n}`;
+let srv!: DevServer;
 
-beforeAll(async () => {
-  srv = await startDevServer();
-});
-afterEach(() => srv.clearFaults());
-afterAll(async () => {
-  await srv?.stop();
-});
+useDevServer((s) => (srv = s));
 
 const dev = () => isolatedEnv(srv.env(srv.developer));
 const rev = () => isolatedEnv(srv.env(srv.reviewer));

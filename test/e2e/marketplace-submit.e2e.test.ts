@@ -7,26 +7,17 @@ import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDevServer, type DevServer } from '../helpers/dev-server.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDevServer, useDevServer, type DevServer } from '../helpers/dev-server.js';
 import { BIN, hasStackTrace, runCli, type CliResult } from '../helpers/run-cli.js';
 import { runTty } from '../helpers/run-tty.js';
 import { tempDir } from '../helpers/temp-project.js';
-import { eventually, isolatedEnv, startProxy } from './marketplace-helpers.js';
+import { eventually, isolatedEnv, startProxy, uniqueName } from './marketplace-helpers.js';
 import { build, craftArchive, pluginProject, writeSources } from './marketplace-plugin.js';
 
-let srv: DevServer;
-let n = 0;
-/** A fresh plugin name per test: ownership and versions never collide. */
-const uniqueName = (base: string) => `${base}_${process.pid}_${++n}`;
+let srv!: DevServer;
 
-beforeAll(async () => {
-  srv = await startDevServer();
-});
-afterEach(() => srv.clearFaults());
-afterAll(async () => {
-  await srv?.stop();
-});
+useDevServer((s) => (srv = s));
 
 async function submit(dir: string, extra: string[] = [], env: Record<string, string | undefined> = {}): Promise<CliResult> {
   return runCli(['--json', 'marketplace', 'submit', ...extra], {

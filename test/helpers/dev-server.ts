@@ -41,6 +41,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { generateToken } from '../../src/server/auth.js';
 import { startServer, type Fault, type ServerHandle, type ServerOptions } from '../../src/server/index.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 export type { Fault } from '../../src/server/index.js';
 
@@ -54,6 +55,24 @@ export interface DevServer extends ServerHandle {
   restart(): Promise<void>;
   /** Close and remove the data dir. */
   stop(): Promise<void>;
+}
+
+/**
+ * One development server for a whole test file: started before its first
+ * test, injected faults cleared after each test, stopped after the last.
+ * `bind` receives the server once it listens (`let srv!: DevServer;
+ * useDevServer((s) => (srv = s));`).
+ */
+export function useDevServer(bind: (srv: DevServer) => void, opts: Partial<ServerOptions> & { keepData?: boolean } = {}): void {
+  let srv: DevServer | undefined;
+  beforeAll(async () => {
+    srv = await startDevServer(opts);
+    bind(srv);
+  });
+  afterEach(() => srv?.clearFaults());
+  afterAll(async () => {
+    await srv?.stop();
+  });
 }
 
 export async function startDevServer(opts: Partial<ServerOptions> & { keepData?: boolean } = {}): Promise<DevServer> {

@@ -6,24 +6,18 @@
  */
 import http from 'node:http';
 import type net from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { systemClock, type Clock } from '../../../src/cli/context.js';
 import { CliError } from '../../../src/errors.js';
 import { MarketplaceClient, type ClientOptions } from '../../../src/marketplace/client.js';
 import { buildListing } from '../../../src/core/listing.js';
 import { loadManifest } from '../../../src/core/manifest/index.js';
-import { startDevServer, type DevServer } from '../../helpers/dev-server.js';
+import { useDevServer, type DevServer } from '../../helpers/dev-server.js';
 import { tempDir } from '../../helpers/temp-project.js';
 import { craftArchive, writeSources } from '../../e2e/marketplace-plugin.js';
 
-let srv: DevServer;
-beforeAll(async () => {
-  srv = await startDevServer();
-});
-afterEach(() => srv.clearFaults());
-afterAll(async () => {
-  await srv?.stop();
-});
+let srv!: DevServer;
+useDevServer((s) => (srv = s));
 
 /** Virtual time: sleep(ms) advances now() by ms and returns immediately. */
 function fakeClock(start = Date.parse('2026-11-26T05:00:00Z')): Clock & { slept: number[]; t: number } {
