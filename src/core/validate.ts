@@ -148,15 +148,29 @@ async function readListsLeniently(dir: string): Promise<Lists | undefined> {
   }
 }
 
+/** How each decorator is checked against the manifest. */
+const DECORATOR_RULES: Record<
+  DecoratorUse['kind'],
+  { noun: string; verb: string; catalogueVerb: string; list: string; declared: (m: Lists) => string[]; catalogue?: string[] }
+> = {
+  hook: { noun: 'hook', verb: 'handled by', catalogueVerb: 'used by', list: 'hooks:', declared: (m) => m.hooks ?? [], catalogue: HOOK_NAMES },
+  endpoint: { noun: 'endpoint', verb: 'served by', catalogueVerb: 'served by', list: 'endpoints:', declared: (m) => m.endpoints ?? [] },
+  require_permission: {
+    noun: 'permission',
+    verb: 'required by',
+    catalogueVerb: 'required by',
+    list: 'permissions.required (or optional)',
+    declared: (m) => [...(m.permissions?.required ?? []), ...(m.permissions?.optional ?? [])],
+    catalogue: PERMISSION_NAMES,
+  },
+};
+
 async function crossCheck(dir: string, m: Lists, uses: DecoratorUse[]): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
-  const hooks = new Set(m.hooks ?? []);
-  const endpoints = new Set(m.endpoints ?? []);
-  const declaredPerms = new Set([...(m.permissions?.required ?? []), ...(m.permissions?.optional ?? [])]);
   const at = (u: DecoratorUse) => ({ file: u.file, line: u.line, column: u.column });
 
   for (const u of uses) {
-    if (u.value === undefined) {
+    if (u.value === null) {
       out.push({
         severity: 'warning',
         code: 'DYNAMIC_DECORATOR',
@@ -166,39 +180,21 @@ async function crossCheck(dir: string, m: Lists, uses: DecoratorUse[]): Promise<
       });
       continue;
     }
-    if (u.kind === 'hook' && !hooks.has(u.value)) {
-      const known = HOOK_NAMES.includes(u.value);
-      out.push({
-        severity: 'error',
-        code: known ? 'UNDECLARED_HOOK' : 'UNKNOWN_HOOK',
-        message: known
-          ? `hook '${u.value}' is handled by ${u.function}() but not declared in ${MANIFEST_PATH}`
-          : `hook '${u.value}' used by ${u.function}() is not in the hook catalogue${didYouMean(u.value, HOOK_NAMES)}`,
-        hint: known ? `add '- ${u.value}' under hooks: in ${MANIFEST_PATH}` : 'use a hook from the catalogue (docs/catalogues.md)',
-        ...at(u),
-      });
-    }
-    if (u.kind === 'endpoint' && !endpoints.has(u.value)) {
-      out.push({
-        severity: 'error',
-        code: 'UNDECLARED_ENDPOINT',
-        message: `endpoint '${u.value}' is served by ${u.function}() but not declared in ${MANIFEST_PATH}`,
-        hint: `add '- ${u.value}' under endpoints: in ${MANIFEST_PATH}`,
-        ...at(u),
-      });
-    }
-    if (u.kind === 'require_permission' && !declaredPerms.has(u.value)) {
-      const known = PERMISSION_NAMES.includes(u.value);
-      out.push({
-        severity: 'error',
-        code: known ? 'UNDECLARED_PERMISSION' : 'UNKNOWN_PERMISSION',
-        message: known
-          ? `permission '${u.value}' is required by ${u.function}() but not declared in ${MANIFEST_PATH}`
-          : `permission '${u.value}' required by ${u.function}() is not in the permission catalogue${didYouMean(u.value, PERMISSION_NAMES)}`,
-        hint: known ? `add '- ${u.value}' under permissions.required (or optional) in ${MANIFEST_PATH}` : 'use a permission from the catalogue (docs/catalogues.md)',
-        ...at(u),
-      });
-    }
+    const rule = DECORATOR_RULES[u.kind];
+    if (rule.declared(m).includes(u.value)) continue;
+    const NOUN = rule.noun.toUpperCase();
+    const known = !rule.catalogue || rule.catalogue.includes(u.value);
+    out.push({
+      severity: 'error',
+      code: known ? `UNDECLARED_${NOUN}` : `UNKNOWN_${NOUN}`,
+      message: known
+        ? `${rule.noun} '${u.value}' is ${rule.verb} ${u.function}() but not declared in ${MANIFEST_PATH}`
+        : `${rule.noun} '${u.value}' ${rule.catalogueVerb} ${u.function}() is not in the ${rule.noun} catalogue${didYouMean(u.value, rule.catalogue ?? [])}`,
+      hint: known
+        ? `add '- ${u.value}' under ${rule.list} in ${MANIFEST_PATH}`
+        : `use a ${rule.noun} from the catalogue (docs/catalogues.md)`,
+      ...at(u),
+    });
   }
 
   // Declared but not implemented: warnings at the manifest entry.

@@ -248,6 +248,88 @@ resources:
     );
   });
 
+  it('reports every remaining manifest rule with its own code', async () => {
+    const yaml = `plugin:
+  name: "hello_world"
+  version: "1.0.0"
+  author: ""
+  description: "TODO: describe it"
+metadata:
+  category: "utility"
+  tags: ["demo", "demo", ""]
+  license: ""
+  homepage: "ftp://example.com"
+dependencies:
+  packages: ["pandas>=1.3", "Pandas>=1.4"]
+permissions:
+  required: [message_read, message_read]
+  optional: [message_read]
+resources:
+  limits:
+    gpu: "1"
+hooks: [message_sent, message_sent]
+endpoints: [/api/v1/hello/status, /api/v1/hello/status]
+`;
+    const dir = await project(yaml);
+    const { exitCode, doc } = await validateJson(dir);
+    expect(exitCode).toBe(1);
+    const codes = (list: { code: string }[]) => list.map((d) => d.code);
+    expect(codes(doc.errors)).toEqual(expect.arrayContaining(['EMPTY_AUTHOR', 'EMPTY_TAG', 'EMPTY_LICENSE', 'INVALID_URL']));
+    expect(codes(doc.warnings)).toEqual(
+      expect.arrayContaining([
+        'PLACEHOLDER',
+        'DUPLICATE_TAG',
+        'DUPLICATE_PACKAGE',
+        'DUPLICATE_PERMISSION',
+        'PERMISSION_BOTH',
+        'UNKNOWN_RESOURCE',
+        'DUPLICATE_HOOK',
+        'DUPLICATE_ENDPOINT',
+      ]),
+    );
+    for (const d of [...doc.errors, ...doc.warnings]) expect(d.line, d.code).toBeGreaterThan(0);
+  });
+
+  it('names in code outside the catalogues, and decorators without a literal, are reported at the code', async () => {
+    const py = `from plexichat_plugin_sdk import Plugin, hook, endpoint
+from plexichat_plugin_sdk.security import require_permission
+
+NAME = 'message_sent'
+
+
+class HelloWorldPlugin(Plugin):
+    @hook('message_sent')
+    def on_message(self, data):
+        return data
+
+    @endpoint('/api/v1/hello/status')
+    @require_permission('message_read')
+    def status(self, request):
+        return {}
+
+    @hook('user_logn')
+    def typo(self, data):
+        pass
+
+    @require_permission('analytics_reed')
+    def reed(self, request):
+        pass
+
+    @hook(NAME)
+    def dynamic(self, data):
+        pass
+`;
+    const dir = await project(GOOD_YAML, { src: { 'plugin.py': py } });
+    const { doc } = await validateJson(dir);
+    expect(doc.errors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ code: 'UNKNOWN_HOOK', file: 'src/plugin.py', line: 17, message: expect.stringContaining("did you mean 'user_login'?") }),
+        expect.objectContaining({ code: 'UNKNOWN_PERMISSION', file: 'src/plugin.py', line: 21, message: expect.stringContaining("did you mean 'analytics_read'?") }),
+      ]),
+    );
+    expect(doc.warnings).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'DYNAMIC_DECORATOR', file: 'src/plugin.py', line: 25 })]));
+  });
+
   it('reports a Python syntax error with its location', async () => {
     const dir = await project(GOOD_YAML, { src: { 'plugin.py': "from plexichat_plugin_sdk import hook\n\n@hook('message_sent')\ndef broken(:\n    pass\n" } });
     const { doc } = await validateJson(dir);

@@ -21,8 +21,8 @@ export type DecoratorKind = 'hook' | 'endpoint' | 'require_permission';
 
 export interface DecoratorUse {
   kind: DecoratorKind;
-  /** The literal argument, or undefined when it is not a string literal. */
-  value?: string;
+  /** The literal argument; null (from the scanner's JSON) when it is not a string literal. */
+  value: string | null;
   file: string;
   line: number;
   column: number;
