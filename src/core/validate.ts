@@ -2,7 +2,7 @@
  * `validate`: the manifest rules plus the cross-checks between the
  * manifest and the code in src/.
  */
-import { access, readFile, stat } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 // The manifest modules (yaml, semver, the schema) are imported after the
 // Python scan has been started, so their loading overlaps the scan.
@@ -40,13 +40,12 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
   let scanning: Promise<ScanOutcome> | undefined;
   if (hasSrc && (await exists(path.join(dir, MANIFEST_PATH)))) scanning = scanProject(dir, { env: opts.env, python: opts.python });
   const { loadManifest } = await import('./manifest/index.js');
-  const { manifest, diagnostics } = await loadManifest(dir);
+  const { manifest, diagnostics, data, locator } = await loadManifest(dir);
   const all: Diagnostic[] = [...diagnostics];
   let codeChecks: ValidationReport['codeChecks'] = 'skipped';
 
   // The code checks need the lists even when other manifest rules failed.
-  const unreadable = diagnostics.some((d) => d.code.startsWith('MANIFEST_'));
-  const lists = manifest ?? (unreadable ? undefined : await readListsLeniently(dir));
+  const lists = manifest ?? (data ? listsOf(data) : undefined);
   if (!hasSrc) {
     all.push({
       severity: 'error',
@@ -76,7 +75,7 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
     } else {
       const scan = outcome.result;
       codeChecks = 'ran';
-      all.push(...(await crossCheck(dir, lists, scan.uses)));
+      all.push(...crossCheck(lists, scan.uses, locator));
       for (const e of scan.syntaxErrors) {
         const unreadable = e.kind === 'unreadable';
         all.push({
@@ -128,24 +127,15 @@ async function isDir(p: string): Promise<boolean> {
 
 type Lists = Pick<Manifest, 'hooks' | 'endpoints' | 'permissions'>;
 
-/** hooks/endpoints/permissions from a manifest that failed other rules, when its YAML is readable. */
-async function readListsLeniently(dir: string): Promise<Lists | undefined> {
-  try {
-    const { parseDocument } = await import('yaml');
-    const doc = parseDocument(await readFile(path.join(dir, MANIFEST_PATH), 'utf8'), { prettyErrors: false });
-    if (doc.errors.length) return undefined;
-    const js = doc.toJS({ maxAliasCount: 50 }) as Record<string, unknown> | null;
-    if (!js || typeof js !== 'object' || Array.isArray(js)) return undefined;
-    const strs = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined);
-    const perms = (js.permissions ?? {}) as Record<string, unknown>;
-    return {
-      hooks: strs(js.hooks),
-      endpoints: strs(js.endpoints),
-      permissions: { required: strs(perms.required), optional: strs(perms.optional) },
-    };
-  } catch {
-    return undefined;
-  }
+/** hooks/endpoints/permissions of a manifest that failed other rules (only the string entries). */
+function listsOf(js: Record<string, unknown>): Lists {
+  const strs = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined);
+  const perms = (js.permissions && typeof js.permissions === 'object' ? js.permissions : {}) as Record<string, unknown>;
+  return {
+    hooks: strs(js.hooks),
+    endpoints: strs(js.endpoints),
+    permissions: { required: strs(perms.required), optional: strs(perms.optional) },
+  };
 }
 
 /** How each decorator is checked against the manifest. */
@@ -165,7 +155,7 @@ const DECORATOR_RULES: Record<
   },
 };
 
-async function crossCheck(dir: string, m: Lists, uses: DecoratorUse[]): Promise<Diagnostic[]> {
+function crossCheck(m: Lists, uses: DecoratorUse[], locator: Locator | undefined): Diagnostic[] {
   const out: Diagnostic[] = [];
   const at = (u: DecoratorUse) => ({ file: u.file, line: u.line, column: u.column });
 
@@ -199,7 +189,6 @@ async function crossCheck(dir: string, m: Lists, uses: DecoratorUse[]): Promise<
 
   // Declared but not implemented: warnings at the manifest entry.
   const implemented = (kind: DecoratorUse['kind']) => new Set(uses.filter((u) => u.kind === kind).map((u) => u.value));
-  const locator = await manifestLocator(dir);
   const declared = [
     { kind: 'hook', list: 'hooks', names: m.hooks ?? [] },
     { kind: 'endpoint', list: 'endpoints', names: m.endpoints ?? [] },
@@ -219,16 +208,4 @@ async function crossCheck(dir: string, m: Lists, uses: DecoratorUse[]): Promise<
     });
   }
   return out;
-}
-
-async function manifestLocator(dir: string): Promise<Locator | undefined> {
-  try {
-    const text = await readFile(path.join(dir, MANIFEST_PATH), 'utf8');
-    const [{ LineCounter, parseDocument }, { Locator }] = await Promise.all([import('yaml'), import('./manifest/rules.js')]);
-    const lc = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-    return new Locator(doc, lc, MANIFEST_PATH, text);
-  } catch {
-    return undefined;
-  }
 }

@@ -330,6 +330,13 @@ class HelloWorldPlugin(Plugin):
     expect(doc.warnings).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'DYNAMIC_DECORATOR', file: 'src/plugin.py', line: 25 })]));
   });
 
+  it('still cross-checks the code when the manifest has rule errors', async () => {
+    const yaml = GOOD_YAML.replace('"1.0.0"', '"one"').replace('    - message_read\n', '    - user_data_read\n');
+    const dir = await project(yaml);
+    const { doc } = await validateJson(dir);
+    expect(doc.errors.map((e: { code: string }) => e.code)).toEqual(expect.arrayContaining(['INVALID_VERSION', 'UNDECLARED_PERMISSION']));
+  });
+
   it('reports a Python syntax error with its location', async () => {
     const dir = await project(GOOD_YAML, { src: { 'plugin.py': "from plexichat_plugin_sdk import hook\n\n@hook('message_sent')\ndef broken(:\n    pass\n" } });
     const { doc } = await validateJson(dir);

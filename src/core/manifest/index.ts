@@ -19,8 +19,13 @@ export const MAX_MANIFEST_BYTES = 64 * 1024;
 const MAX_SYNTAX_ERRORS = 10;
 
 export interface ParsedManifest {
+  /** The manifest, when it has no errors. */
   manifest?: Manifest;
   diagnostics: Diagnostic[];
+  /** The YAML as data, whenever it parsed to a mapping (even with rule errors). */
+  data?: Record<string, unknown>;
+  /** Positions of that data's nodes. */
+  locator?: Locator;
 }
 
 function fileError(file: string, code: string, message: string, hint: string, line = 0, column = 0): ParsedManifest {
@@ -150,7 +155,12 @@ export function parseManifest(input: string | Buffer, file: string = MANIFEST_PA
   const locator = new Locator(doc, lineCounter, file, text);
   const ruleDiagnostics = checkRules(data, locator);
   const hasErrors = ruleDiagnostics.some((d) => d.severity === 'error');
-  return { manifest: hasErrors ? undefined : (data as Manifest), diagnostics: ruleDiagnostics };
+  return {
+    manifest: hasErrors ? undefined : (data as Manifest),
+    diagnostics: ruleDiagnostics,
+    data: data as Record<string, unknown>,
+    locator,
+  };
 }
 
 function syntaxHint(code: string): string {
