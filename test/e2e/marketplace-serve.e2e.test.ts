@@ -2,6 +2,7 @@
  * `marketplace serve` as a real process: what it prints, how it stops, how
  * it refuses bad flags.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import { execa, type ResultPromise } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { BIN, hasStackTrace, runCli } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/temp-project.js';
-import { api, listingFor, multipart, sha256 } from '../helpers/server-zips.js';
+import { api, listingFor, multipart, sha256, submit } from '../helpers/server-zips.js';
 import { pluginZip } from '../helpers/zip-fixtures.js';
 import { startServer } from '../../src/server/index.js';
 import { request } from 'undici';
@@ -109,6 +110,37 @@ describe('marketplace serve (process)', () => {
     expect((await api(url, 'GET', '/me', { token: rev })).body.role).toBe('reviewer');
     proc.kill('SIGTERM');
     expect((await proc).exitCode).toBe(0);
+  });
+
+  it('--host, --max-upload-mb, --developer-token and --auto-approve reach the running server', async () => {
+    const dir = await tempDir();
+    const token = 'pcx_flag_test_developer';
+    const proc = spawnServe([
+      '--json', '--host', '127.0.0.1', '--port', '0', '--data-dir', path.join(dir, 'data'),
+      '--max-upload-mb', '1', '--developer-token', token, '--auto-approve',
+    ]);
+    try {
+      const doc = JSON.parse(await waitForStdout(proc, parses)) as { url: string; tokens: { developer: string[] } };
+      expect(doc.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(JSON.stringify(doc)).not.toContain(token); // tokens given as flags are never printed
+      const big = pluginZip({ name: 'big_flag_plugin', files: { 'src/blob.bin': randomBytes(1100 * 1024) } });
+      const tooBig = await submit(doc.url, token, 'big_flag_plugin', big);
+      expect(tooBig.status).toBe(413);
+      const ok = await submit(doc.url, token, 'small_flag_plugin', pluginZip({ name: 'small_flag_plugin' }));
+      expect(ok.status).toBe(201);
+      expect(ok.body.state).toBe('approved');
+    } finally {
+      proc.kill('SIGTERM');
+      expect((await proc).exitCode).toBe(0);
+    }
+  });
+
+  it('refuses a --host that is no address of this machine (exit 2)', async () => {
+    const dir = await tempDir();
+    const r = await runCli(['marketplace', 'serve', '--host', '192.0.2.1', '--port', '0', '--data-dir', dir]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('no such local address');
+    expect(hasStackTrace(r.stderr)).toBe(false);
   });
 
   it('refuses a port in use (exit 1, one line, no stack)', async () => {
