@@ -26,8 +26,6 @@ export function palette(enabled: boolean): Palette {
   return Object.fromEntries(entries) as Palette;
 }
 
-export type OutputMode = 'human' | 'json';
-
 export interface OutputOptions {
   json: boolean;
   quiet: boolean;

@@ -54,9 +54,3 @@ export async function askSecret(ctx: Ctx, opts: { flag: string; message: string 
   const { password } = await import('@inquirer/prompts');
   return guard(() => password({ message: opts.message, mask: true }, { signal: ctx.signal }));
 }
-
-export async function askConfirm(ctx: Ctx, opts: { flag: string; message: string }): Promise<boolean> {
-  requireInteractive(ctx, opts.flag, 'confirmation');
-  const { confirm } = await import('@inquirer/prompts');
-  return guard(() => confirm({ message: opts.message, default: false }, { signal: ctx.signal }));
-}
