@@ -26,6 +26,7 @@ export type { VerifyFn, VerifyReport } from './verify.js';
 export { ROUTES, API_PREFIX } from './routes.js';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+
 export interface ServerOptions {
   /** Default 127.0.0.1. */
   host?: string;
