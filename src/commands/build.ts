@@ -65,25 +65,23 @@ async function buildInto(outDir: string, opts: BuildCommandOptions, ctx: Ctx, mt
   // Validation starts first: its Python process then runs while the
   // packing modules load.
   const { validateProject } = await import('../core/validate.js');
-  const validation = validateProject(projectDir, { env: ctx.env });
-  const [{ loadManifest, formatDiagnostic }, { buildArchive }] = await Promise.all([
-    import('../core/manifest/index.js'),
-    import('../core/package/build.js'),
-  ]);
+  const manifestModule = import('../core/manifest/index.js');
+  const parsed = manifestModule.then(({ loadManifest }) => loadManifest(projectDir));
+  parsed.catch(() => undefined); // a missing manifest is reported through validation
+  const validation = validateProject(projectDir, { env: ctx.env, manifest: parsed });
+  // Handled at once (before any await), so a rejection is never "unhandled"; awaited below.
   let validated = false;
   validation.then(
     () => (validated = true),
     () => (validated = true),
-  ); // awaited below
+  );
+  const [{ formatDiagnostic }, { buildArchive }] = await Promise.all([manifestModule, import('../core/package/build.js')]);
   const stop = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
-  let early: { name: string; version: string } | undefined;
-  try {
-    const m = (await loadManifest(projectDir)).manifest;
-    if (m) early = { name: m.plugin.name, version: String(m.plugin.version) };
-  } catch {
-    // validation reports it
-  }
+  // The name and version, to pack while validation still runs (a missing
+  // manifest is reported by validation).
+  const m = (await parsed.catch(() => undefined))?.manifest;
+  const early = m ? { name: m.plugin.name, version: String(m.plugin.version) } : undefined;
   const progress = createProgress(ctx);
   const packing = early
     ? buildArchive({

@@ -6,7 +6,7 @@ import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 // The manifest modules (yaml, semver, the schema) are imported after the
 // Python scan has been started, so their loading overlaps the scan.
-import type { Diagnostic, Manifest } from './manifest/index.js';
+import type { Diagnostic, Manifest, ParsedManifest } from './manifest/index.js';
 import type { Locator } from './manifest/rules.js';
 import { MANIFEST_PATH } from './manifest/types.js';
 import { scanProject, type DecoratorUse, type ScanOutcome } from './checks/scan.js';
@@ -28,6 +28,8 @@ export interface ValidateOptions {
   python?: string;
   /** Treat warnings as errors. */
   strict?: boolean;
+  /** The manifest when the caller is loading it anyway (build needs its name early). */
+  manifest?: Promise<ParsedManifest>;
 }
 
 function byLocation(a: Diagnostic, b: Diagnostic): number {
@@ -39,8 +41,8 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
   // Start the one Python process first; it runs while the manifest is read.
   let scanning: Promise<ScanOutcome> | undefined;
   if (hasSrc && (await exists(path.join(dir, MANIFEST_PATH)))) scanning = scanProject(dir, { env: opts.env, python: opts.python });
-  const { loadManifest } = await import('./manifest/index.js');
-  const { manifest, diagnostics, data, locator } = await loadManifest(dir);
+  const parsed = opts.manifest ?? import('./manifest/index.js').then(({ loadManifest }) => loadManifest(dir));
+  const { manifest, diagnostics, data, locator } = await parsed;
   const all: Diagnostic[] = [...diagnostics];
   let codeChecks: ValidationReport['codeChecks'] = 'skipped';
 
