@@ -3,12 +3,12 @@
  * Python SDK. pytest's output streams live (to stderr under --json); the exit
  * code follows pytest's outcome; the summary comes from its JUnit XML report.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Ctx } from '../cli/context.js';
 import { findPython, hasModule, type PythonInfo } from '../core/python.js';
 import { PytestExit, runPytest, type CollectionError, type PytestSummary } from '../core/pytest.js';
-import { CancelledError, ExitCode, UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { CancelledError, CliError, ExitCode, UsageError, WorkFailedError } from '../errors.js';
+import { location } from '../core/manifest/format.js';
 
 export interface TestOptions {
   pytestArgs?: string[];
@@ -82,14 +82,19 @@ async function choosePython(opts: TestOptions, ctx: Ctx): Promise<PythonInfo> {
   return py;
 }
 
-/** config/plugin.yaml as plain data for the SDK, read with a full YAML parser. */
-async function readManifest(root: string): Promise<unknown> {
-  const file = path.join(root, 'config', 'plugin.yaml');
-  let text: string;
+/**
+ * config/plugin.yaml as plain data for the SDK, through the shared manifest
+ * loader (size cap, encoding, YAML limits). Schema problems do not stop the
+ * tests (`validate` reports them); a file that cannot be read as a YAML
+ * mapping does.
+ */
+async function readManifest(root: string): Promise<Record<string, unknown>> {
+  const { loadManifest } = await import('../core/manifest/index.js');
+  let parsed: Awaited<ReturnType<typeof loadManifest>>;
   try {
-    text = await readFile(file, 'utf8');
+    parsed = await loadManifest(root);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') {
+    if (err instanceof CliError && err.code === 'MANIFEST_NOT_FOUND') {
       throw new WorkFailedError(`no config/plugin.yaml in ${root}: this is not a plugin project`, {
         code: 'MANIFEST_NOT_FOUND',
         hint: 'run test in the plugin root (or pass -C <dir>); plexichat-plugin-cli init creates a plugin',
@@ -97,25 +102,13 @@ async function readManifest(root: string): Promise<unknown> {
     }
     throw err;
   }
-  const { parseDocument } = await import('yaml');
-  const doc = parseDocument(text, { prettyErrors: true });
-  const first = doc.errors[0];
-  if (first) {
-    const pos = first.linePos?.[0];
-    const where = pos ? `config/plugin.yaml:${pos.line}:${pos.col}` : 'config/plugin.yaml';
-    throw new WorkFailedError(`${where}: ${first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`, {
-      code: 'MANIFEST_SYNTAX',
-      hint: 'fix the manifest first; plexichat-plugin-cli validate lists every problem',
-    });
-  }
-  const data = doc.toJS() as unknown;
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new WorkFailedError('config/plugin.yaml is not a mapping of plugin:, metadata: ... blocks', {
-      code: 'MANIFEST_INVALID',
-      hint: 'plexichat-plugin-cli validate explains what the manifest must contain',
-    });
-  }
-  return data;
+  if (parsed.data) return parsed.data;
+  const d = parsed.diagnostics[0]!;
+  const shape = d.code === 'MANIFEST_NOT_MAPPING' || d.code === 'MANIFEST_EMPTY';
+  throw new WorkFailedError(`${location(d)}: ${d.message}`, {
+    code: shape ? 'MANIFEST_INVALID' : 'MANIFEST_SYNTAX',
+    hint: 'fix the manifest first; plexichat-plugin-cli validate lists every problem',
+  });
 }
 
 function describe(e: CollectionError, root: string): string {
