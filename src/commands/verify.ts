@@ -2,13 +2,12 @@
  * `verify <archive>`: the marketplace's archive checks, run locally.
  * Exit 0 when the archive passes (warnings allowed), 1 when any check fails.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Ctx } from '../cli/context.js';
 import { WorkFailedError, errnoCode } from '../errors.js';
 import { verifyArchive, type VerifyFinding } from '../core/package/verify.js';
+import { fileDigest } from '../core/digest.js';
 
 export interface VerifyCommandOptions {
   archive: string;
@@ -40,7 +39,7 @@ export async function run(opts: VerifyCommandOptions, ctx: Ctx): Promise<VerifyR
       { code: 'ARCHIVE_NOT_FOUND', hint: 'build one with `plexichat-plugin build`, or check the path', cause: err },
     );
   }
-  const [report, digest] = await Promise.all([verifyArchive(file), sha256File(file)]);
+  const [report, digest] = await Promise.all([verifyArchive(file), fileDigest(file)]);
   return {
     ok: report.ok,
     archive: opts.archive,
@@ -72,14 +71,4 @@ export function render(r: VerifyResult, ctx: Ctx): void {
 
 export function exitCode(r: VerifyResult): number {
   return r.ok ? 0 : 1;
-}
-
-async function sha256File(file: string): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    size += chunk.length;
-  }
-  return { sha256: hash.digest('hex'), size };
 }

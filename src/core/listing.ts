@@ -7,11 +7,11 @@
  * No CLI or process dependencies: the project dir and the manifest come in,
  * a listing and a list of problems go out.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PERMISSIONS } from './catalog.js';
 import type { Manifest } from './manifest/types.js';
+import { fileDigest } from './digest.js';
 
 export interface Listing {
   name: string;
@@ -114,29 +114,6 @@ async function readText(file: string): Promise<string | undefined> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-}
-
-/**
- * sha256 and size of a file, read through one reused 1 MiB buffer: memory
- * stays flat whatever the size (a read stream allocates a new chunk per
- * read and lets garbage pile up to V8's external-memory limit).
- */
-export async function fileDigest(file: string): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  const buf = Buffer.allocUnsafe(1024 * 1024);
-  let size = 0;
-  const fh = await fs.open(file, 'r');
-  try {
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      hash.update(buf.subarray(0, bytesRead));
-      size += bytesRead;
-    }
-  } finally {
-    await fh.close();
-  }
-  return { sha256: hash.digest('hex'), size };
 }
 
 function nonEmpty(v: unknown): string | null {

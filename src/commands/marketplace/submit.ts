@@ -11,7 +11,7 @@ import { isCI } from '../../cli/context.js';
 import { CliError, WorkFailedError } from '../../errors.js';
 import { formatBytes, type RetryInfo, type Submission } from '../../marketplace/client.js';
 import { withSession } from '../../marketplace/session.js';
-import { fileDigest } from '../../core/listing.js';
+import { fileDigest } from '../../core/digest.js';
 import { prepareListing, renderProblems } from './prepare.js';
 
 export interface SubmitOptions {
