@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 import { main } from '../dist/cli/main.js';
-await main(process.argv);
+process.exitCode = await main(process.argv);

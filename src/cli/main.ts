@@ -10,15 +10,23 @@ import { CliError, ExitCode, UsageError } from '../errors.js';
 import { Output, wantColor } from '../io/output.js';
 import { redact } from '../io/redact.js';
 import { createProgram, type CommandModule } from './program.js';
-import { isCI, resolveCwd, systemClock, type Ctx, type GlobalFlags } from './context.js';
+import { isCI, resolveCwd, systemClock, type Ctx, type GlobalFlags } from '../context.js';
 
+/**
+ * What `main` needs of the process. The real `process` fits; tests hand in
+ * their own streams, env and cwd to run the CLI in-process.
+ */
 export interface Process {
-  argv: string[];
   env: NodeJS.ProcessEnv;
   cwd(): string;
-  stdin: NodeJS.ReadStream;
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
+  stdin: NodeJS.ReadStream | (NodeJS.ReadableStream & { isTTY?: boolean });
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** Signal subscription (SIGINT/SIGTERM abort the running command). */
+  on(event: 'SIGINT' | 'SIGTERM', listener: (sig: NodeJS.Signals) => void): unknown;
+  off(event: 'SIGINT' | 'SIGTERM', listener: (sig: NodeJS.Signals) => void): unknown;
+  /** Forced exit for a second Ctrl-C or work that ignores the abort; absent in tests. */
+  exit?(code: number): never | void;
 }
 
 function readVersion(): string {
@@ -43,7 +51,11 @@ function earlyFlags(argv: string[]): { json: boolean; verbose: boolean; quiet: b
   };
 }
 
-export async function main(argv: string[], proc: Process = process): Promise<never> {
+/**
+ * Runs the CLI once and resolves to its exit code; it never exits the
+ * process itself (the bin sets process.exitCode), so tests can call it.
+ */
+export async function main(argv: string[], proc: Process = process): Promise<number> {
   const early = earlyFlags(argv);
   let out = new Output({
     json: early.json,
@@ -58,13 +70,15 @@ export async function main(argv: string[], proc: Process = process): Promise<nev
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals += 1;
-    if (signals > 1) process.exit(ExitCode.cancelled);
+    if (signals > 1) proc.exit?.(ExitCode.cancelled);
     controller.abort(new Error(`received ${sig}`));
     // Work that does not watch the signal still ends, after a grace period.
-    setTimeout(() => process.exit(ExitCode.cancelled), 10_000).unref();
+    graceTimer = setTimeout(() => proc.exit?.(ExitCode.cancelled), 10_000);
+    graceTimer.unref();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  let graceTimer: NodeJS.Timeout | undefined;
+  proc.on('SIGINT', onSignal);
+  proc.on('SIGTERM', onSignal);
 
   let code: number = ExitCode.ok;
   const runner = async <O, R>(load: () => Promise<CommandModule<O, R>>, opts: O, command: Command) => {
@@ -129,8 +143,12 @@ export async function main(argv: string[], proc: Process = process): Promise<nev
     await program.parseAsync(argv);
   } catch (err) {
     code = report(err, out);
+  } finally {
+    proc.off('SIGINT', onSignal);
+    proc.off('SIGTERM', onSignal);
+    if (graceTimer) clearTimeout(graceTimer);
   }
-  process.exit(code);
+  return code;
 }
 
 function report(err: unknown, out: Output): number {

@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Ctx } from '../cli/context.js';
-import { isCI } from '../cli/context.js';
+import type { Ctx } from '../context.js';
+import { isCI } from '../context.js';
 import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import type { BuildOutcome } from '../core/package/build.js';
 import type { Decision, FileListProblem } from '../core/package/file-list.js';

@@ -4,7 +4,7 @@
  * missing --name or --category is a usage error naming the flag.
  */
 import path from 'node:path';
-import type { Ctx } from '../cli/context.js';
+import type { Ctx } from '../context.js';
 import { CATEGORIES } from '../core/catalog.js';
 import {
   INITIAL_VERSION,

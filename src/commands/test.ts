@@ -4,7 +4,7 @@
  * code follows pytest's outcome; the summary comes from its JUnit XML report.
  */
 import path from 'node:path';
-import type { Ctx } from '../cli/context.js';
+import type { Ctx } from '../context.js';
 import { findPython, hasModule, type PythonInfo } from '../core/python.js';
 import { PytestExit, runPytest, type CollectionError, type PytestSummary } from '../core/pytest.js';
 import { CancelledError, CliError, ExitCode, UsageError, WorkFailedError } from '../errors.js';

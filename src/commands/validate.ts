@@ -1,4 +1,4 @@
-import type { Ctx } from '../cli/context.js';
+import type { Ctx } from '../context.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import type { Diagnostic } from '../core/manifest/types.js';
 import { validateProject, type ValidationReport } from '../core/validate.js';

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Ctx } from '../cli/context.js';
+import type { Ctx } from '../context.js';
 import { WorkFailedError, errnoCode } from '../errors.js';
 import { verifyArchive, type VerifyFinding } from '../core/package/verify.js';
 import { fileDigest } from '../core/digest.js';

@@ -24,7 +24,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import './wasm-tiering.js';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
-import type { Clock } from '../cli/context.js';
+import type { Clock } from '../context.js';
 import { AuthError, CancelledError, CliError, NetworkError, WorkFailedError } from '../errors.js';
 import { redact } from '../io/redact.js';
 import { backoffDelay, DEFAULT_BACKOFF, isRetryableStatus, parseRetryAfter, type BackoffPolicy } from './retry.js';

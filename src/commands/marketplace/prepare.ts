@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Ctx } from '../../cli/context.js';
+import type { Ctx } from '../../context.js';
 import { buildListing, serialiseListing, type Listing, type ListingProblem } from '../../core/listing.js';
 import { writeFileAtomic } from '../../marketplace/atomic.js';
 import { currentManifest } from '../../marketplace/project.js';

@@ -8,7 +8,7 @@
  * signal; run() then resolves with undefined so nothing else is printed.
  */
 import path from 'node:path';
-import type { Ctx } from '../../cli/context.js';
+import type { Ctx } from '../../context.js';
 import { errnoCode, UsageError, WorkFailedError } from '../../errors.js';
 
 export interface ServeOptions {

@@ -6,8 +6,8 @@
  * submission (exit 0); the same version with another archive is refused.
  */
 import { randomUUID } from 'node:crypto';
-import type { Ctx } from '../../cli/context.js';
-import { isCI } from '../../cli/context.js';
+import type { Ctx } from '../../context.js';
+import { isCI } from '../../context.js';
 import { CliError, WorkFailedError } from '../../errors.js';
 import { formatBytes, type RetryInfo, type Submission } from '../../marketplace/client.js';
 import { withSession } from '../../marketplace/session.js';

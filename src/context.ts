@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Output } from '../io/output.js';
+import type { Output } from './io/output.js';
 
 export interface GlobalFlags {
   json: boolean;
