@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Ctx } from '../context.js';
 import { isCI } from '../context.js';
+import { formatBytes } from '../io/bytes.js';
 import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import type { BuildOutcome } from '../core/package/build.js';
 import type { Decision, FileListProblem } from '../core/package/file-list.js';
@@ -147,10 +148,10 @@ async function buildInto(outDir: string, opts: BuildCommandOptions, ctx: Ctx, mt
     warnings.push(`${list.files.length + 1} entries: the marketplace accepts at most ${VERIFY_DEFAULTS.maxEntries}; drop files with .pluginignore`);
   }
   if (bytesIn > VERIFY_DEFAULTS.maxUncompressedBytes) {
-    warnings.push(`${humanBytes(bytesIn)} unpacked: the marketplace accepts at most ${humanBytes(VERIFY_DEFAULTS.maxUncompressedBytes)}`);
+    warnings.push(`${formatBytes(bytesIn)} unpacked: the marketplace accepts at most ${formatBytes(VERIFY_DEFAULTS.maxUncompressedBytes)}`);
   }
   if (outcome.archive && outcome.archive.size > VERIFY_DEFAULTS.maxArchiveBytes) {
-    warnings.push(`the archive is ${humanBytes(outcome.archive.size)}: the marketplace accepts at most ${humanBytes(VERIFY_DEFAULTS.maxArchiveBytes)}`);
+    warnings.push(`the archive is ${formatBytes(outcome.archive.size)}: the marketplace accepts at most ${formatBytes(VERIFY_DEFAULTS.maxArchiveBytes)}`);
   }
   for (const w of warnings) out.warn(w);
 
@@ -195,19 +196,19 @@ export function render(r: BuildResult, ctx: Ctx): void {
   if (r.explain) renderExplain(r.explain, ctx);
   if (r.dryRun) {
     if (!r.explain) {
-      const w = Math.max(...(r.list ?? []).map((f) => humanBytes(f.size).length), 1);
-      for (const f of r.list ?? []) out.result(`${humanBytes(f.size).padStart(w)}  ${f.path}`);
+      const w = Math.max(...(r.list ?? []).map((f) => formatBytes(f.size).length), 1);
+      for (const f of r.list ?? []) out.result(`${formatBytes(f.size).padStart(w)}  ${f.path}`);
     }
     out.result(
-      `${r.plugin.name} ${r.plugin.version}: ${r.files} file${r.files === 1 ? '' : 's'}, ${humanBytes(r.bytesIn)} would be packed (dry run, nothing written)`,
+      `${r.plugin.name} ${r.plugin.version}: ${r.files} file${r.files === 1 ? '' : 's'}, ${formatBytes(r.bytesIn)} would be packed (dry run, nothing written)`,
     );
     return;
   }
   const rel = path.relative(ctx.cwd, r.archive!) || r.archive!;
   out.result(`${out.c.green('✔')} built ${rel.startsWith('..') ? r.archive : rel}`);
   out.result(`  files   ${r.files}`);
-  out.result(`  in      ${humanBytes(r.bytesIn)}`);
-  out.result(`  out     ${humanBytes(r.size!)}`);
+  out.result(`  in      ${formatBytes(r.bytesIn)}`);
+  out.result(`  out     ${formatBytes(r.size!)}`);
   out.result(`  sha256  ${r.sha256}`);
 }
 
@@ -278,18 +279,6 @@ function sourceDateEpoch(env: NodeJS.ProcessEnv): number | undefined {
     });
   }
   return Number(v);
-}
-
-export function humanBytes(n: number): string {
-  if (n < 1000) return `${n} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1000;
-    i += 1;
-  } while (v >= 1000 && i < units.length - 1);
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
 
 interface Progress {

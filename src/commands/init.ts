@@ -9,16 +9,15 @@ import { CATEGORIES } from '../core/catalog.js';
 import {
   INITIAL_VERSION,
   ScaffoldConflictError,
-  checkName,
   inspectTarget,
   isCategory,
   listTemplates,
   scaffold,
-  suggestClosest,
-  suggestName,
   titleOf,
   type TemplateInfo,
 } from '../core/scaffold.js';
+import { suggestPluginName as suggestName, whyNotPluginName as checkName } from '../core/plugin-name.js';
+import { suggest as suggestClosest } from '../core/suggest.js';
 import { CancelledError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { askSelect, askText } from '../io/prompt.js';
 

@@ -12,23 +12,10 @@ import path from 'node:path';
 import { PERMISSIONS } from './catalog.js';
 import type { Manifest } from './manifest/types.js';
 import { fileDigest } from './digest.js';
+import type { CompleteListing as Listing } from './listing-format.js';
+import { artefactStem } from './plugin-name.js';
 
-export interface Listing {
-  name: string;
-  version: string;
-  description: string;
-  long_description: string;
-  changelog: string;
-  category: string;
-  tags: string[];
-  license: string | null;
-  homepage: string | null;
-  author: string | null;
-  permissions: { required: string[]; optional: string[] };
-  /** One line per permission: what the plugin may do (extra key; stored by the server). */
-  permissions_summary: { name: string; required: boolean; description: string }[];
-  archive: { file: string; sha256: string; size: number };
-}
+export type { CompleteListing as Listing } from './listing-format.js';
 
 export interface ListingProblem {
   code: string;
@@ -47,7 +34,7 @@ export interface ListingPaths {
 
 export function listingPaths(projectDir: string, name: string, version: string, distDir = 'dist'): ListingPaths {
   const dist = path.resolve(projectDir, distDir);
-  const base = `${name}-${version}`;
+  const base = artefactStem(name, version);
   return {
     distDir: dist,
     archive: path.join(dist, `${base}.zip`),

@@ -12,11 +12,8 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { closest, distance } from 'fastest-levenshtein';
 import { CATEGORIES } from './catalog.js';
 
-/** Plugin names: snake_case, 3-64 characters, starting with a letter. */
-export const NAME_RE = /^[a-z][a-z0-9_]{2,63}$/;
 export const INITIAL_VERSION = '0.1.0';
 
 /** Template files whose names npm would drop or mangle; renamed on copy. */
@@ -53,36 +50,6 @@ export async function listTemplates(root = defaultTemplatesRoot()): Promise<Temp
     out.push({ name: e.name, dir, description: meta.description ?? '', order: meta.order ?? 100 });
   }
   return out.sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
-}
-
-/** Why a plugin name is invalid, or undefined when it is fine. */
-export function checkName(name: string): string | undefined {
-  if (NAME_RE.test(name)) return undefined;
-  if (name.length < 3) return 'it must be at least 3 characters long';
-  if (name.length > 64) return 'it must be at most 64 characters long';
-  if (!/^[a-z]/.test(name)) return 'it must start with a lowercase letter';
-  return 'use only lowercase letters, digits and underscores (snake_case)';
-}
-
-/** A valid snake_case name close to what was typed, if there is one. */
-export function suggestName(input: string): string | undefined {
-  const s = input
-    .trim()
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '_')
-    .replace(/^[^a-z]+/, '')
-    .replace(/_+$/, '')
-    .slice(0, 64);
-  return NAME_RE.test(s) && s !== input ? s : undefined;
-}
-
-/** The closest of the choices, when it is close enough to be a typo. */
-export function suggestClosest(input: string, choices: readonly string[]): string | undefined {
-  if (choices.length === 0 || input === '') return undefined;
-  const lower = input.toLowerCase();
-  const best = closest(lower, [...choices]);
-  return distance(lower, best) <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
 }
 
 export function isCategory(c: string): boolean {

@@ -28,6 +28,8 @@ import type { Clock } from '../context.js';
 import { AuthError, CancelledError, CliError, NetworkError, WorkFailedError } from '../errors.js';
 import { redact } from '../io/redact.js';
 import { backoffDelay, DEFAULT_BACKOFF, isRetryableStatus, parseRetryAfter, type BackoffPolicy } from './retry.js';
+import { archiveFileName } from '../core/plugin-name.js';
+import { formatBytes } from '../io/bytes.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -399,7 +401,7 @@ export class MarketplaceClient {
       [{ name: 'listing', value: JSON.stringify(opts.listing), contentType: 'application/json' }],
       {
         name: 'archive',
-        filename: `${opts.name}-${opts.version}.zip`,
+        filename: archiveFileName(opts.name, opts.version),
         path: opts.archivePath,
         size: opts.archiveSize,
         contentType: 'application/zip',
@@ -801,12 +803,6 @@ function forbiddenHint(code: string | undefined, message: string): string {
       : 'submitting and publishing need a developer token; reviewer tokens can only review';
   }
   return 'your token is valid but not allowed to do this';
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
 }
 
 /** Whether NO_PROXY names this host (exact, a parent domain, or `*`), as undici decides. */

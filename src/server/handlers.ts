@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Multipart } from '@fastify/multipart';
 import semver from 'semver';
+import { isPluginName } from '../core/plugin-name.js';
 import { ApiError } from './errors.js';
 import { STATES, type Channel, type State, type SubmissionRow } from './db.js';
 import { parseListing } from './listing.js';
@@ -15,7 +16,6 @@ import type { Received } from './store.js';
 import type { RouteDef, RouteName } from './routes.js';
 import type { ServerCore } from './index.js';
 
-const NAME_RE = /^[a-z][a-z0-9_]{1,62}[a-z0-9]$/;
 const KEY_RE = /^[\x20-\x7e]{1,255}$/;
 const SHA_RE = /^[0-9a-f]{64}$/;
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -42,7 +42,7 @@ export function toApi(row: SubmissionRow) {
 }
 
 function checkName(name: string): string {
-  if (!NAME_RE.test(name)) {
+  if (!isPluginName(name)) {
     throw new ApiError(400, 'INVALID_NAME', `"${name.slice(0, 80)}" is not a plugin name (snake_case, 3-64 characters)`);
   }
   return name;

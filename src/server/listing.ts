@@ -1,73 +1,18 @@
 /**
- * The listing part of a submission (docs/marketplace-api.md, "The listing"):
- * parse and type-check it. Comparisons with the URL and the archive are
- * made by the submit route.
+ * The listing part of a submission: parsed by the one parser in
+ * core/listing-format.ts; its errors become 422 INVALID_LISTING here.
+ * Comparisons with the URL and the archive are made by the submit route.
  */
-import semver from 'semver';
+import { ListingFormatError, parseListing as parseListingFormat, type Listing } from '../core/listing-format.js';
 import { ApiError } from './errors.js';
 
-export interface Listing {
-  name: string;
-  version: string;
-  description: string;
-  long_description?: string;
-  changelog?: string;
-  category: string;
-  tags?: string[];
-  license?: string | null;
-  homepage?: string | null;
-  author?: string | null;
-  permissions?: { required: string[]; optional: string[] };
-  archive: { file: string; sha256: string; size: number };
-  [key: string]: unknown;
-}
-
-function invalid(message: string): ApiError {
-  return new ApiError(422, 'INVALID_LISTING', `listing: ${message}`);
-}
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isStrArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+export type { Listing } from '../core/listing-format.js';
 
 export function parseListing(bytes: Buffer): Listing {
-  let doc: unknown;
   try {
-    doc = JSON.parse(bytes.toString('utf8').replace(/^\uFEFF/, ''));
+    return parseListingFormat(bytes);
   } catch (err) {
-    throw invalid(`not valid JSON (${(err as Error).message})`);
+    if (err instanceof ListingFormatError) throw new ApiError(422, 'INVALID_LISTING', err.message);
+    throw err;
   }
-  if (!isObj(doc)) throw invalid('must be a JSON object');
-  for (const key of ['name', 'version', 'description', 'category'] as const) {
-    if (typeof doc[key] !== 'string' || (doc[key] as string).trim() === '') {
-      throw invalid(`"${key}" must be a non-empty string`);
-    }
-  }
-  if (!semver.valid(doc.version as string) || (doc.version as string).startsWith('v')) {
-    throw invalid(`"version" ${JSON.stringify(doc.version)} is not a semantic version`);
-  }
-  for (const key of ['long_description', 'changelog'] as const) {
-    if (doc[key] !== undefined && typeof doc[key] !== 'string') throw invalid(`"${key}" must be a string`);
-  }
-  for (const key of ['license', 'homepage', 'author'] as const) {
-    if (doc[key] !== undefined && doc[key] !== null && typeof doc[key] !== 'string') {
-      throw invalid(`"${key}" must be a string or null`);
-    }
-  }
-  if (doc.tags !== undefined && !isStrArray(doc.tags)) throw invalid('"tags" must be an array of strings');
-  if (doc.permissions !== undefined) {
-    const p = doc.permissions;
-    if (!isObj(p) || !isStrArray(p.required ?? []) || !isStrArray(p.optional ?? [])) {
-      throw invalid('"permissions" must be { "required": [strings], "optional": [strings] }');
-    }
-  }
-  const a = doc.archive;
-  if (!isObj(a)) throw invalid('"archive" must be an object with file, sha256 and size');
-  if (typeof a.file !== 'string' || a.file === '') throw invalid('"archive.file" must be a non-empty string');
-  if (typeof a.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(a.sha256)) {
-    throw invalid('"archive.sha256" must be 64 lowercase hex digits');
-  }
-  if (typeof a.size !== 'number' || !Number.isSafeInteger(a.size) || a.size < 0) {
-    throw invalid('"archive.size" must be a whole number of bytes');
-  }
-  return doc as Listing;
 }

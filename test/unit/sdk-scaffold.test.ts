@@ -8,10 +8,10 @@ import {
   listTemplates,
   renderText,
   scaffold,
-  suggestClosest,
-  suggestName,
   type ScaffoldVars,
 } from '../../src/core/scaffold.js';
+import { suggestPluginName as suggestName } from '../../src/core/plugin-name.js';
+import { suggest as suggestClosest } from '../../src/core/suggest.js';
 import { listFiles, tempDir } from '../helpers/temp-project.js';
 
 const vars: ScaffoldVars = {

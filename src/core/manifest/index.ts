@@ -8,14 +8,12 @@ import path from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, type Document } from 'yaml';
 import { WorkFailedError, errnoCode } from '../../errors.js';
 import { checkRules, Locator } from './rules.js';
-import { MANIFEST_PATH, type Diagnostic, type Manifest } from './types.js';
+import { MANIFEST_PATH, MAX_MANIFEST_BYTES, type Diagnostic, type Manifest } from './types.js';
 
-export { MANIFEST_PATH } from './types.js';
+export { MANIFEST_PATH, MAX_MANIFEST_BYTES } from './types.js';
 export type { Diagnostic, Manifest, Severity } from './types.js';
 export { formatDiagnostic } from './format.js';
 
-/** Larger manifests are refused before parsing (alias bombs, junk). */
-export const MAX_MANIFEST_BYTES = 64 * 1024;
 const MAX_SYNTAX_ERRORS = 10;
 
 export interface ParsedManifest {

@@ -7,6 +7,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import semver from 'semver';
 import { isMap, isPair, isScalar, type Document, type LineCounter, type Node, type Pair } from 'yaml';
 import { CATEGORIES, HOOK_NAMES, PERMISSION_NAMES } from '../catalog.js';
+import { isPluginName, NAME_PATTERN } from '../plugin-name.js';
 import { didYouMean } from '../suggest.js';
 import { KNOWN_KEYS } from './schema.js';
 import { validate as generatedValidator } from './schema-validator.generated.js';
@@ -14,7 +15,6 @@ import type { Diagnostic, Severity } from './types.js';
 
 type Path = (string | number)[];
 
-export const NAME_PATTERN = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
 const PEP440_SPEC = String.raw`(~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+`;
 const PEP440_REQUIREMENT = new RegExp(
   String.raw`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(\[[A-Za-z0-9._,\s-]+\])?\s*(\(?\s*${PEP440_SPEC}(\s*,\s*${PEP440_SPEC})*\s*\)?)?\s*(;.+)?$`,
@@ -126,14 +126,14 @@ export function checkRules(data: unknown, at: Locator): Diagnostic[] {
   const plugin = isObj(m.plugin) ? m.plugin : {};
   if (str(plugin.name) && ok(['plugin', 'name'])) {
     const n = plugin.name;
-    if (n.length < 3 || n.length > 64 || !NAME_PATTERN.test(n)) {
+    if (!isPluginName(n)) {
       const fixed = n.trim().toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').replace(/^(\d)/, 'p_$1').slice(0, 64);
       add(
         'error',
         'INVALID_NAME',
         ['plugin', 'name'],
         `plugin.name '${n}' is not a valid plugin name (snake_case, 3-64 characters, ${NAME_PATTERN.source})`,
-        fixed.length >= 3 && NAME_PATTERN.test(fixed) ? `use snake_case, e.g. name: "${fixed}"` : 'use snake_case: lower-case letters, digits and single underscores, starting with a letter',
+        isPluginName(fixed) ? `use snake_case, e.g. name: "${fixed}"` : 'use snake_case: lower-case letters, digits and single underscores, starting with a letter',
       );
     }
   }

@@ -49,3 +49,5 @@ export interface Diagnostic {
 }
 
 export const MANIFEST_PATH = 'config/plugin.yaml';
+/** Larger manifests are refused before parsing (alias bombs, junk): by `validate`, `verify` and the marketplace. */
+export const MAX_MANIFEST_BYTES = 64 * 1024;

@@ -12,6 +12,7 @@ import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } fro
 import { listProjectFiles, type FileList } from './file-list.js';
 import { pack, PackReadError } from './pack.js';
 import type { SecretFinding } from './secrets.js';
+import { archiveFileName } from '../plugin-name.js';
 
 export interface BuildArchiveOptions {
   projectDir: string;
@@ -53,7 +54,7 @@ export interface BuildOutcome {
 }
 
 export function archiveName(plugin: { name: string; version: string }): string {
-  return `${plugin.name}-${plugin.version}.zip`;
+  return archiveFileName(plugin.name, plugin.version);
 }
 
 /** Normalize an --allow-secret value to an entry path. */

@@ -15,7 +15,7 @@ import fs from 'node:fs/promises';
 import zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
-import { MANIFEST_PATH, type Manifest } from '../manifest/types.js';
+import { MANIFEST_PATH, MAX_MANIFEST_BYTES, type Manifest } from '../manifest/types.js';
 import { parseManifest } from '../manifest/index.js';
 import { INTEGRITY_PATH, MAX_INTEGRITY_BYTES, parseIntegrity, type IntegrityListing } from './integrity.js';
 import { VERIFY_DEFAULTS } from './limits.js';
@@ -55,7 +55,6 @@ export { VERIFY_DEFAULTS };
 
 /** Entries smaller than this are never reported for their ratio (small text compresses well). */
 const RATIO_FLOOR = 1024 * 1024;
-const MAX_MANIFEST_BYTES = 64 * 1024;
 /** Findings beyond this are summarized, so a hostile archive cannot flood the report. */
 const MAX_FINDINGS = 200;
 
