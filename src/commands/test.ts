@@ -5,10 +5,13 @@
  */
 import path from 'node:path';
 import type { Ctx } from '../context.js';
-import { findPython, hasModule, type PythonInfo } from '../core/python.js';
-import { PytestExit, runPytest, type CollectionError, type PytestSummary } from '../core/pytest.js';
-import { CancelledError, CliError, ExitCode, UsageError, WorkFailedError } from '../errors.js';
 import { location } from '../core/manifest/format.js';
+import { CliError, ExitCode, WorkFailedError } from '../errors.js';
+import { hasModule } from '../python/discover.js';
+import { choosePytestPython } from '../python/interpreter.js';
+import type { PytestSummary } from '../python/junit.js';
+import { PytestExit, pytestOutcome } from '../python/outcome.js';
+import { runPytest } from '../python/pytest.js';
 
 export interface TestOptions {
   pytestArgs?: string[];
@@ -36,51 +39,7 @@ export interface TestResult {
   coverage?: number;
 }
 
-const MIN_PYTHON = [3, 8];
-const DEBIAN_PYTEST = 'sudo apt-get install -y python3-pytest';
 const DEBIAN_COV = 'sudo apt-get install -y python3-pytest-cov';
-
-function tooOld(version: string): boolean {
-  const [maj = 0, min = 0] = version.split('.').map(Number);
-  return maj < MIN_PYTHON[0]! || (maj === MIN_PYTHON[0] && min < MIN_PYTHON[1]!);
-}
-
-async function choosePython(opts: TestOptions, ctx: Ctx): Promise<PythonInfo> {
-  const found = await findPython({ env: ctx.env, explicit: opts.python, wantPytest: true, cwd: ctx.cwd });
-  if (!found.ok) {
-    if (found.reason === 'not-runnable' && opts.python !== undefined) {
-      throw new UsageError(`--python ${opts.python} is not a runnable Python interpreter`, {
-        code: 'PYTHON_NOT_FOUND',
-        hint: 'pass the path of a python3 executable, e.g. --python /usr/bin/python3',
-      });
-    }
-    if (found.reason === 'not-runnable') {
-      throw new WorkFailedError(`PLEXICHAT_PYTHON=${found.path} is not a runnable Python interpreter`, {
-        code: 'PYTHON_NOT_FOUND',
-        hint: 'point PLEXICHAT_PYTHON at a python3 executable, or unset it to search PATH',
-      });
-    }
-    throw new WorkFailedError('no Python interpreter found (looked for python3 and python on PATH)', {
-      code: 'PYTHON_NOT_FOUND',
-      hint: `install Python 3.8+ and pytest: sudo apt-get install -y python3 python3-pytest (or set PLEXICHAT_PYTHON / --python)`,
-    });
-  }
-  const py = found.python;
-  if (tooOld(py.version)) {
-    throw new WorkFailedError(`${py.path} is Python ${py.version}; the plugin SDK needs Python 3.8 or newer`, {
-      code: 'PYTHON_TOO_OLD',
-      hint: 'install a newer python3, or point --python / PLEXICHAT_PYTHON at one',
-    });
-  }
-  if (!py.pytest) {
-    throw new WorkFailedError(`pytest is not installed for ${py.path} (Python ${py.version})`, {
-      code: 'PYTEST_NOT_FOUND',
-      hint: `install it: ${DEBIAN_PYTEST}  (Debian/Ubuntu)  or  ${py.path} -m pip install pytest`,
-      details: { python: py.path, tried: found.tried },
-    });
-  }
-  return py;
-}
 
 /**
  * config/plugin.yaml as plain data for the SDK, through the shared manifest
@@ -111,16 +70,6 @@ async function readManifest(root: string): Promise<Record<string, unknown>> {
   });
 }
 
-function describe(e: CollectionError, root: string): string {
-  const file = e.file ? (path.isAbsolute(e.file) ? path.relative(root, e.file) : e.file) : undefined;
-  if (e.kind && /SyntaxError|IndentationError|TabError/.test(e.kind) && file) {
-    return `${e.kind} in ${file}:${e.line}: ${e.message ?? ''}`.trim();
-  }
-  // pytest names an uncollectable module by its dotted name: show the file.
-  const node = /^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/.test(e.node) ? `${e.node.replace(/\./g, '/')}.py` : e.node;
-  return `${node}: ${[e.kind, e.message].filter(Boolean).join(': ')}`;
-}
-
 function counts(s: PytestSummary): string {
   const parts = [`${s.passed} passed`];
   if (s.failed) parts.push(`${s.failed} failed`);
@@ -148,7 +97,7 @@ async function coveragePercent(report: string | undefined): Promise<number | und
 export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
   const root = ctx.cwd;
   const manifest = await readManifest(root);
-  const py = await choosePython(opts, ctx);
+  const py = await choosePytestPython({ env: ctx.env, explicit: opts.python, cwd: ctx.cwd });
   ctx.out.debug(`python: ${py.path} (${py.version}, pytest ${py.pytest}, from ${py.source})`);
 
   const userArgs = opts.pytestArgs ?? [];
@@ -194,74 +143,7 @@ export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
   });
   ctx.out.debug(`ran: ${r.command.join(' ')}`);
 
-  if (r.cancelled) throw new CancelledError('Cancelled; the test run was stopped');
-  if (r.timedOut) {
-    throw new WorkFailedError(`the tests did not finish within ${opts.timeout} s; pytest and every process it started were stopped`, {
-      code: 'TIMEOUT',
-      hint: 'raise --timeout, or find the test that hangs (pass -- -x -v to see where it stops)',
-    });
-  }
-  const s = r.summary;
-  const details = s ? { summary: { ...s, collectionErrors: undefined } } : undefined;
-  switch (r.exitCode) {
-    case PytestExit.ok:
-    case PytestExit.testsFailed:
-      break;
-    case PytestExit.interrupted: {
-      if (s && s.collectionErrors.length > 0) {
-        const first = describe(s.collectionErrors[0]!, root);
-        const more = s.collectionErrors.length > 1 ? ` (and ${s.collectionErrors.length - 1} more)` : '';
-        const missing = s.collectionErrors
-          .map((e) => /^No module named '([^'.]+)/.exec(e.message ?? '')?.[1])
-          .find((m) => m !== undefined);
-        throw new WorkFailedError(`pytest could not collect the tests: ${first}${more}`, {
-          code: 'COLLECTION_ERROR',
-          hint: missing
-            ? `install the plugin's dependencies for ${py.path} (e.g. ${py.path} -m pip install ${missing}), then run test again`
-            : 'fix the error above (pytest printed the details), then run test again',
-          details: { ...details, collectionErrors: s.collectionErrors.map((e) => describe(e, root)) },
-        });
-      }
-      throw new WorkFailedError('pytest was interrupted before the tests finished', {
-        code: 'INTERRUPTED',
-        hint: "see pytest's output above",
-        details,
-      });
-    }
-    case PytestExit.usageError:
-      throw new UsageError('pytest rejected its arguments (see its message above)', {
-        code: 'PYTEST_USAGE',
-        hint: `check the arguments after --; ${py.path} -m pytest --help lists them`,
-      });
-    case PytestExit.noTestsCollected:
-      throw new WorkFailedError('no tests were collected', {
-        code: 'NO_TESTS',
-        hint: 'add tests in tests/test_*.py with functions named test_* (the init templates have examples), or check the arguments after --',
-        details,
-      });
-    case PytestExit.internalError:
-      throw new WorkFailedError('pytest stopped with an internal error (exit 3); see its output above', {
-        code: 'PYTEST_INTERNAL',
-        hint: 'often a broken conftest.py or plugin; run with -- -p no:cacheprovider -v for more detail',
-        details,
-      });
-    default:
-      throw new WorkFailedError(
-        r.exitCode === undefined
-          ? `pytest was killed by ${r.signal ?? 'a signal'}`
-          : `pytest exited with code ${r.exitCode}`,
-        { code: 'PYTEST_FAILED', hint: "see pytest's output above", details },
-      );
-  }
-  if (!s) {
-    throw new WorkFailedError(
-      r.reportError ? `pytest's JUnit report could not be read: ${r.reportError}` : 'pytest wrote no JUnit report',
-      {
-        code: 'NO_REPORT',
-        hint: 'a plugin or option of pytest may have changed the report (e.g. junit_family in pytest.ini); run with --verbose to see the command',
-      },
-    );
-  }
+  const s = pytestOutcome(r, { root, python: py.path, timeout: opts.timeout });
   const failed = r.exitCode === PytestExit.testsFailed;
   return {
     passed: s.passed,

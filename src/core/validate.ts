@@ -9,9 +9,10 @@ import path from 'node:path';
 import type { Diagnostic, Manifest, ParsedManifest } from './manifest/index.js';
 import type { Locator } from './manifest/rules.js';
 import { MANIFEST_PATH } from './manifest/types.js';
-import { scanProject, type DecoratorUse, type ScanOutcome } from './checks/scan.js';
+import { scanProject, type DecoratorUse, type ScanOutcome } from '../python/scan.js';
 import { HOOK_NAMES, PERMISSION_NAMES } from './catalog.js';
 import { didYouMean } from './suggest.js';
+import { MIN_PYTHON_TEXT } from '../python/version.js';
 
 export interface ValidationReport {
   ok: boolean;
@@ -69,7 +70,7 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
           outcome.reason === 'not-found'
             ? 'no Python interpreter found: the code checks (hooks, endpoints, permissions used in src/) were skipped'
             : `no usable Python interpreter (${outcome.tried.join(', ')}${outcome.detail ? `: ${outcome.detail}` : ''}): the code checks were skipped`,
-        hint: 'install python3 (3.8 or newer), or set PLEXICHAT_PYTHON to an interpreter',
+        hint: `install python3 (${MIN_PYTHON_TEXT} or newer), or set PLEXICHAT_PYTHON to an interpreter`,
         file: 'src',
         line: 0,
         column: 0,

@@ -14,17 +14,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode, UsageError } from '../errors.js';
+import { userDir } from '../io/dirs.js';
 import { writeFileAtomic } from './atomic.js';
-
-export const APP_DIR = 'plexichat-plugin';
 
 /** The user config dir, or undefined when neither XDG_CONFIG_HOME nor HOME says where it is. */
 export function configDir(env: NodeJS.ProcessEnv): string | undefined {
-  const xdg = env.XDG_CONFIG_HOME;
-  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, APP_DIR);
-  const home = env.HOME || env.USERPROFILE;
-  if (home && path.isAbsolute(home)) return path.join(home, '.config', APP_DIR);
-  return undefined;
+  return userDir('config', env);
 }
 
 export function requireConfigDir(env: NodeJS.ProcessEnv): string {

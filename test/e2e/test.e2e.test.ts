@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findPython, hasModule } from '../../src/core/python.js';
+import { findPython, hasModule } from '../../src/python/discover.js';
 import { BIN, hasStackTrace, runCli } from '../helpers/run-cli.js';
 import { runTty } from '../helpers/run-tty.js';
 import { tempDir } from '../helpers/temp-project.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findPython } from '../../src/core/python.js';
+import { findPython } from '../../src/python/discover.js';
 import { runCli } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/temp-project.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildPythonPath, describeCollectionError, parseJunitXml, userJunitPath } from '../../src/core/pytest.js';
+import { describeCollectionError, parseJunitXml } from '../../src/python/junit.js';
+import { buildPythonPath, userJunitPath } from '../../src/python/pytest.js';
 
 // Trimmed from real pytest 9 --junitxml output (xunit2).
 const MIXED = `<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite name="pytest" errors="1" failures="1" skipped="2" tests="5" time="0.062" hostname="vm">

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { findPython } from '../../src/core/python.js';
+import { findPython } from '../../src/python/discover.js';
 
 const DIR = fileURLToPath(new URL('./sdk-python/', import.meta.url));
 

@@ -1,11 +1,12 @@
 /**
- * Python interpreter discovery, shared by `validate` (code checks) and
- * `test` (pytest). Order: an explicit path (--python), PLEXICHAT_PYTHON,
- * then python3 / python on PATH, preferring one that has pytest when asked.
+ * Which Python interpreter the CLI runs, shared by `validate` (the code scan)
+ * and `test` (pytest). Order: an explicit path (--python), PLEXICHAT_PYTHON,
+ * then every python3 / python on PATH in PATH order, preferring (for `test`)
+ * one that has pytest.
  */
+import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
-import { pathCandidates, pinnedPython } from './python-path.js';
+import { runPython } from './spawn.js';
 
 export interface PythonInfo {
   path: string;
@@ -16,6 +17,45 @@ export interface PythonInfo {
   source: 'flag' | 'env' | 'path';
 }
 
+function isExecutable(p: string): boolean {
+  try {
+    if (!statSync(p).isFile()) return false;
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every python3/python on PATH, in PATH order, without duplicates. */
+export function pathCandidates(env: NodeJS.ProcessEnv): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  const dirs = (env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  for (const name of ['python3', 'python']) {
+    for (const dir of dirs) {
+      const p = path.join(dir, name);
+      if (!seen.has(p) && isExecutable(p)) {
+        seen.add(p);
+        out.push(p);
+      }
+    }
+  }
+  return out;
+}
+
+/** A pinned interpreter (flag, then PLEXICHAT_PYTHON), resolved against cwd when relative. */
+export function pinnedPython(
+  env: NodeJS.ProcessEnv,
+  explicit: string | undefined,
+  cwd = '.',
+): { path: string; source: 'flag' | 'env' } | undefined {
+  const pinned = explicit ?? (env.PLEXICHAT_PYTHON || undefined);
+  if (!pinned) return undefined;
+  const p = path.isAbsolute(pinned) || !pinned.includes('/') ? pinned : path.resolve(cwd, pinned);
+  return { path: p, source: explicit ? 'flag' : 'env' };
+}
+
 const PROBE =
   'import sys,json\n' +
   'v="%d.%d.%d"%sys.version_info[:3]\n' +
@@ -23,13 +63,11 @@ const PROBE =
   'except Exception: p=None\n' +
   'print(json.dumps({"version":v,"pytest":p}))';
 
-export { pathCandidates } from './python-path.js';
-
 export async function probePython(p: string, env: NodeJS.ProcessEnv): Promise<Omit<PythonInfo, 'source'> | undefined> {
-  const r = await execa(p, ['-c', PROBE], { reject: false, env, extendEnv: false, timeout: 20_000, stdin: 'ignore' });
-  if (r.exitCode !== 0 || r.failed) return undefined;
+  const r = await runPython(p, ['-c', PROBE], { env, timeoutMs: 20_000 });
+  if (r.code !== 0) return undefined;
   try {
-    const info = JSON.parse(String(r.stdout).trim()) as { version: string; pytest: string | null };
+    const info = JSON.parse(r.stdout.trim()) as { version: string; pytest: string | null };
     return { path: p, version: info.version, pytest: info.pytest ?? undefined };
   } catch {
     return undefined;
@@ -74,12 +112,6 @@ export async function findPython(opts: FindPythonOptions): Promise<FindPythonRes
 /** True when `python -c "import <module>"` succeeds (e.g. pytest_cov for --coverage). */
 export async function hasModule(python: string, module: string, env: NodeJS.ProcessEnv): Promise<boolean> {
   if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(module)) throw new Error(`not a module name: ${module}`);
-  const r = await execa(python, ['-c', `import ${module}`], {
-    reject: false,
-    env,
-    extendEnv: false,
-    timeout: 20_000,
-    stdin: 'ignore',
-  });
-  return r.exitCode === 0 && !r.failed;
+  const r = await runPython(python, ['-c', `import ${module}`], { env, timeoutMs: 20_000 });
+  return r.code === 0;
 }

@@ -10,21 +10,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
-import { XMLParser } from 'fast-xml-parser';
+import { parseJunitXml, type PytestSummary } from './junit.js';
+import { startPython } from './spawn.js';
 
 /** Environment variable through which the SDK receives the manifest (a JSON file path). */
 export const MANIFEST_JSON_ENV = 'PLEXICHAT_PLUGIN_MANIFEST_JSON';
-
-/** pytest's exit codes (pytest.ExitCode). */
-export const PytestExit = {
-  ok: 0,
-  testsFailed: 1,
-  interrupted: 2,
-  internalError: 3,
-  usageError: 4,
-  noTestsCollected: 5,
-} as const;
 
 /** The folder that holds the plexichat_plugin_sdk package. */
 export function sdkPythonPath(): string {
@@ -33,113 +23,6 @@ export function sdkPythonPath(): string {
 
 export function buildPythonPath(parts: string[], existing: string | undefined): string {
   return [...parts, ...(existing ? existing.split(path.delimiter) : [])].filter(Boolean).join(path.delimiter);
-}
-
-export interface CollectionError {
-  /** The test module (or node) pytest could not collect. */
-  node: string;
-  /** Exception type, e.g. SyntaxError, ModuleNotFoundError. */
-  kind?: string;
-  message?: string;
-  /** Where a SyntaxError points (absolute or as pytest printed it). */
-  file?: string;
-  line?: number;
-}
-
-export interface PytestSummary {
-  total: number;
-  passed: number;
-  failed: number;
-  skipped: number;
-  /** Of the skipped: expected failures (xfail). */
-  xfailed: number;
-  errors: number;
-  /** Seconds, as pytest measured them. */
-  duration: number;
-  collectionErrors: CollectionError[];
-}
-
-type XmlNode = Record<string, unknown>;
-
-function asArray<T>(v: T | T[] | undefined): T[] {
-  return v === undefined ? [] : Array.isArray(v) ? v : [v];
-}
-
-function nodeText(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (v && typeof v === 'object') {
-    const o = v as XmlNode;
-    return `${typeof o['#text'] === 'string' ? o['#text'] : ''}`;
-  }
-  return '';
-}
-
-/** What a collection error's report says went wrong. */
-export function describeCollectionError(node: string, message: string, text: string): CollectionError {
-  const out: CollectionError = { node };
-  const syntax = /File "([^"]+)", line (\d+)[\s\S]*?^E?\s*(SyntaxError|IndentationError|TabError): (.*)$/m.exec(text);
-  if (syntax) {
-    out.file = syntax[1];
-    out.line = Number(syntax[2]);
-    out.kind = syntax[3];
-    out.message = syntax[4]!.trim();
-    return out;
-  }
-  const lines = text.split('\n').filter((l) => /^E\s+\S/.test(l));
-  const last = [...lines].reverse().find((l) => /^E\s+[A-Za-z_.]*(Error|Exception|Interrupt|Exit)\b/.test(l)) ?? lines.at(-1);
-  if (last) {
-    const m = /^E\s+([A-Za-z_.]+):\s*(.*)$/.exec(last);
-    if (m) {
-      out.kind = m[1];
-      out.message = m[2]!.trim();
-    } else {
-      out.message = last.replace(/^E\s+/, '').trim();
-    }
-  } else if (message) {
-    out.message = message;
-  }
-  return out;
-}
-
-/** Summary of a pytest JUnit XML report (xunit1 or xunit2). */
-export function parseJunitXml(xml: string): PytestSummary {
-  const parser = new XMLParser({
-    ignoreAttributes: false,
-    attributeNamePrefix: '@',
-    isArray: (name) => ['testsuite', 'testcase', 'failure', 'error', 'skipped'].includes(name),
-  });
-  const doc = parser.parse(xml) as XmlNode;
-  const suites: XmlNode[] = [];
-  if (doc.testsuites) suites.push(...asArray((doc.testsuites as XmlNode).testsuite as XmlNode[]));
-  if (doc.testsuite) suites.push(...asArray(doc.testsuite as XmlNode[]));
-  if (suites.length === 0) throw new Error('not a JUnit XML report: no <testsuite> element');
-  const s: PytestSummary = { total: 0, passed: 0, failed: 0, skipped: 0, xfailed: 0, errors: 0, duration: 0, collectionErrors: [] };
-  for (const suite of suites) {
-    const t = Number(suite['@time']);
-    if (Number.isFinite(t)) s.duration += t;
-    for (const tc of asArray(suite.testcase as XmlNode[])) {
-      s.total += 1;
-      const failures = asArray(tc.failure as unknown[]);
-      const errors = asArray(tc.error as unknown[]);
-      const skipped = asArray(tc.skipped as unknown[]);
-      if (failures.length > 0) s.failed += 1;
-      else if (errors.length > 0) {
-        s.errors += 1;
-        const e = errors[0] as XmlNode | string;
-        const message = typeof e === 'object' ? String(e['@message'] ?? '') : '';
-        if (message === 'collection failure') {
-          const node = [tc['@classname'], tc['@name']].filter((x) => typeof x === 'string' && x !== '').join('.');
-          s.collectionErrors.push(describeCollectionError(node, message, nodeText(e)));
-        }
-      } else if (skipped.length > 0) {
-        s.skipped += 1;
-        const sk = skipped[0] as XmlNode | string;
-        if (typeof sk === 'object' && sk['@type'] === 'pytest.xfail') s.xfailed += 1;
-      } else s.passed += 1;
-    }
-  }
-  s.duration = Math.round(s.duration * 1000) / 1000;
-  return s;
 }
 
 export interface RunPytestOptions {
@@ -229,19 +112,13 @@ export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult
 
     let timedOut = false;
     let cancelled = false;
-    const sub = execa(opts.python, args, {
+    const { child: sub, exit } = startPython(opts.python, args, {
       cwd: opts.cwd,
       env,
-      extendEnv: false,
-      stdin: 'ignore',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      buffer: false,
-      reject: false,
       detached: true,
+      stdout: opts.stdout,
+      stderr: opts.stderr,
     });
-    sub.stdout?.pipe(opts.stdout, { end: false });
-    sub.stderr?.pipe(opts.stderr, { end: false });
 
     const grace = opts.killGraceMs ?? 3000;
     let graceTimer: NodeJS.Timeout | undefined;
@@ -262,7 +139,7 @@ export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult
     if (opts.signal?.aborted) onAbort();
     else opts.signal?.addEventListener('abort', onAbort, { once: true });
 
-    const r = await sub;
+    const r = await exit;
     if (timer) clearTimeout(timer);
     if (graceTimer) clearTimeout(graceTimer);
     opts.signal?.removeEventListener('abort', onAbort);
@@ -285,7 +162,7 @@ export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult
       if (text !== undefined) reports[path.basename(f)] = text;
     }
     return {
-      exitCode: typeof r.exitCode === 'number' ? r.exitCode : undefined,
+      exitCode: r.code ?? undefined,
       signal: r.signal ?? undefined,
       timedOut,
       cancelled,

@@ -3,20 +3,21 @@
  * second `build`) does not start Python again when no module changed. The
  * key is a fingerprint of every .py file under src/ (path, size, mtime,
  * inode), the interpreter candidates and the scanner itself, the same rule
- * make and eslint --cache use. It lives in $PLEXICHAT_CACHE_DIR, else
- * $XDG_CACHE_HOME/plexichat-plugin, else ~/.cache/plexichat-plugin;
- * PLEXICHAT_CACHE_DIR=off turns it off. Any cache problem means a miss.
+ * make and eslint --cache use. It lives in $PLEXICHAT_CACHE_DIR, else the
+ * user cache dir (io/dirs.ts: $XDG_CACHE_HOME/plexichat-plugin, else
+ * ~/.cache/plexichat-plugin); PLEXICHAT_CACHE_DIR=off turns it off. Any
+ * cache problem means a miss.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../../io/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { userDir } from '../io/dirs.js';
 
 export function cacheDir(env: NodeJS.ProcessEnv): string | undefined {
   const own = env.PLEXICHAT_CACHE_DIR;
   if (own !== undefined) return own === '' || own === 'off' || own === '0' ? undefined : path.resolve(own);
-  const base = env.XDG_CACHE_HOME || (env.HOME ? path.join(env.HOME, '.cache') : undefined);
-  return base ? path.join(base, 'plexichat-plugin') : undefined;
+  return userDir('cache', env);
 }
 
 async function walk(dir: string, rel: string, lines: string[]): Promise<void> {
