@@ -119,7 +119,10 @@ def _defining_file(cls):
         pass
     # A module loaded without a sys.modules entry: ask its functions instead.
     for value in vars(cls).values():
-        code = getattr(getattr(value, "__func__", value), "__code__", None)
+        fn = getattr(value, "__func__", value)
+        if callable(fn):
+            fn = inspect.unwrap(fn)  # the SDK's decorators wrap handlers
+        code = getattr(fn, "__code__", None)
         if code is not None and os.path.isfile(code.co_filename):
             return code.co_filename
     return None

@@ -1,17 +1,35 @@
-"""The Plugin base class and the @hook / @endpoint decorators.
+"""The Plugin base class, the @hook / @endpoint decorators and the other
+registration style (``self.hooks`` / ``self.endpoints`` dicts built in ``__init__``).
 
-Decorators only mark functions; the registry of a class is collected from the
-marked functions of the class and its bases (:func:`collect_handlers`), so a
-subclass inherits and can override handlers by method name.
+Decorators mark a function and wrap it once, so that every call of a handler,
+direct or through the harness, is recorded (audit entries for a listening
+``SecurityTestHarness``, hook/endpoint coverage for ``plexichat-plugin test``).
+The registry of a class is collected from the marked functions of the class and
+its bases (:func:`collect_handlers`), so a subclass inherits and can override
+handlers by method name; :func:`plugin_handlers` adds an instance's dicts.
 """
 import copy
+import functools
+import inspect
 import json
 import logging
 import re
 
+from . import _events
 from .manifest import load_manifest
 
-__all__ = ["Plugin", "Request", "Response", "Storage", "collect_handlers", "endpoint", "hook"]
+__all__ = [
+    "Plugin",
+    "RegistrationError",
+    "Request",
+    "Response",
+    "Storage",
+    "StorageUnavailableError",
+    "collect_handlers",
+    "endpoint",
+    "hook",
+    "plugin_handlers",
+]
 
 _HOOK_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -23,8 +41,9 @@ def hook(name):
         raise ValueError("hook name must be a snake_case string, got %r" % (name,))
 
     def decorate(fn):
-        fn.__plexichat_hooks__ = tuple(getattr(fn, "__plexichat_hooks__", ())) + (name,)
-        return fn
+        wrapper = _recording(fn)
+        wrapper.__plexichat_hooks__ = tuple(getattr(fn, "__plexichat_hooks__", ())) + (name,)
+        return wrapper
 
     return decorate
 
@@ -43,10 +62,53 @@ def endpoint(path, methods=None):
             raise ValueError("unknown HTTP method %r for endpoint %s" % (m, path))
 
     def decorate(fn):
-        fn.__plexichat_endpoints__ = tuple(getattr(fn, "__plexichat_endpoints__", ())) + ((path, norm),)
-        return fn
+        wrapper = _recording(fn)
+        wrapper.__plexichat_endpoints__ = tuple(getattr(fn, "__plexichat_endpoints__", ())) + ((path, norm),)
+        return wrapper
 
     return decorate
+
+
+def _note_call(wrapper, args, kwargs):
+    """Record a call of a decorated handler (audit entries and coverage)."""
+    owner = args[0] if args and isinstance(args[0], Plugin) else None
+    rest = args[1:] if owner is not None else args
+    arg = rest[0] if rest else next(iter(kwargs.values()), None)
+    plugin = _events.plugin_name(owner)
+    for name in getattr(wrapper, "__plexichat_hooks__", ()):
+        _events.exercised("hooks", name)
+        _events.audit(name, user_id=_events.field(arg, "user_id"), plugin=plugin)
+    for path, _methods in getattr(wrapper, "__plexichat_endpoints__", ()):
+        _events.exercised("endpoints", path)
+        _events.audit("endpoint_call", path=path, user_id=_events.field(arg, "user_id"), plugin=plugin)
+
+
+def _recording(fn):
+    """fn wrapped (once) so that its calls are recorded; async functions stay async."""
+    if getattr(fn, "__plexichat_wrapper__", None) is fn:
+        return fn
+    if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def wrapper(*args, **kwargs):
+            _note_call(wrapper, args, kwargs)
+            return await fn(*args, **kwargs)
+    else:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            _note_call(wrapper, args, kwargs)
+            return fn(*args, **kwargs)
+    wrapper.__plexichat_wrapper__ = wrapper
+    return wrapper
+
+
+def unwrapped(handler):
+    """The handler without the SDK's recording layer (the harness records calls itself)."""
+    func = getattr(handler, "__func__", handler)
+    if getattr(func, "__plexichat_wrapper__", None) is func:
+        inner = func.__wrapped__
+        owner = getattr(handler, "__self__", None)
+        return inner.__get__(owner, type(owner)) if owner is not None else inner
+    return handler
 
 
 def collect_handlers(cls):
@@ -73,6 +135,98 @@ def collect_handlers(cls):
     return hooks, endpoints
 
 
+class RegistrationError(ValueError):
+    """A plugin's hooks or endpoints cannot be registered as written."""
+
+
+def _same_handler(a, b):
+    return getattr(a, "__self__", None) is getattr(b, "__self__", None) and (
+        getattr(a, "__func__", a) is getattr(b, "__func__", b)
+    )
+
+
+def _describe(handler):
+    return getattr(handler, "__name__", None) or repr(handler)
+
+
+def _dict_table(plugin, attr):
+    table = getattr(plugin, attr, None)
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        raise RegistrationError(
+            "%s.%s is a %s; it must be a dict built in __init__ (see docs/sdk.md)"
+            % (type(plugin).__name__, attr, type(table).__name__)
+        )
+    return table
+
+
+def _methods_of(path, value, where):
+    """(handler, methods) of a self.endpoints value: a callable, or (callable, methods)."""
+    methods = ["GET"]
+    if isinstance(value, tuple) and len(value) == 2 and callable(value[0]):
+        value, methods = value
+        methods = [methods] if isinstance(methods, str) else list(methods)
+    if not callable(value):
+        raise RegistrationError(
+            "%s[%r] is %r; give a method (self.handler) or (self.handler, ['GET', 'POST'])" % (where, path, value)
+        )
+    norm = tuple(str(m).upper() for m in methods)
+    for m in norm:
+        if m not in _METHODS:
+            raise RegistrationError("%s[%r]: unknown HTTP method %r" % (where, path, m))
+    return value, norm
+
+
+def plugin_handlers(plugin):
+    """Every handler of a plugin instance, in both registration styles:
+    ``({hook: [callable, ...]}, {path: (callable, methods)})``.
+
+    Decorated methods come first; then the ``self.hooks`` dict (hook name -> a
+    callable or a list of callables) and the ``self.endpoints`` dict (path -> a
+    callable, or ``(callable, methods)``; GET by default). The same method
+    registered both ways counts once; one path served by two different
+    handlers is a :class:`RegistrationError`, as is a key that is not a string.
+    """
+    by_attr, paths = collect_handlers(type(plugin))
+    hooks = {name: [getattr(plugin, a) for a in attrs] for name, attrs in by_attr.items()}
+    endpoints = {path: (getattr(plugin, a), methods) for path, (a, methods) in paths.items()}
+    cls = type(plugin).__name__
+    for name, value in _dict_table(plugin, "hooks").items():
+        where = "%s.hooks" % cls
+        if not isinstance(name, str) or not _HOOK_NAME.match(name):
+            raise RegistrationError("%s: the key %r is not a hook name (a snake_case string such as 'message_sent')"
+                                    % (where, name))
+        handlers = list(value) if isinstance(value, (list, tuple)) else [value]
+        for handler in handlers:
+            if not callable(handler):
+                raise RegistrationError("%s[%r] is %r, not a method (write self.handler)" % (where, name, handler))
+            known = hooks.setdefault(name, [])
+            if not any(_same_handler(handler, h) for h in known):
+                known.append(handler)
+    for path, value in _dict_table(plugin, "endpoints").items():
+        where = "%s.endpoints" % cls
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise RegistrationError("%s: the key %r is not an absolute path such as '/api/v1/my_plugin/status'"
+                                    % (where, path))
+        handler, methods = _methods_of(path, value, where)
+        if path in endpoints:
+            other, other_methods = endpoints[path]
+            if not _same_handler(handler, other):
+                raise RegistrationError("endpoint %s is registered twice (%s and %s in %s)"
+                                        % (path, _describe(other), _describe(handler), where))
+            methods = tuple(other_methods) + tuple(m for m in methods if m not in other_methods)
+            handler = other
+        endpoints[path] = (handler, methods)
+    return hooks, endpoints
+
+
+class StorageUnavailableError(RuntimeError):
+    """The plugin's storage cannot be reached. Every ``Storage`` call raises it while
+    ``PluginTestHarness.simulate_failure('storage')`` is in effect; an endpoint that
+    lets it escape answers 500."""
+
+
 class Storage(object):
     """Key-value storage for a plugin's data. Values must be JSON-serialisable;
     they are stored as JSON, so what ``get`` returns is a copy, as it would be
@@ -81,30 +235,43 @@ class Storage(object):
 
     def __init__(self):
         self._data = {}
+        #: Why the storage is down (set by PluginTestHarness.simulate_failure), or None.
+        self.failure = None
+
+    def _reachable(self):
+        if self.failure is not None:
+            raise StorageUnavailableError(self.failure)
 
     def get(self, key, default=None):
+        self._reachable()
         raw = self._data.get(key)
         return copy.deepcopy(default) if raw is None else json.loads(raw)
 
     def set(self, key, value):
+        self._reachable()
         try:
             self._data[key] = json.dumps(value)
         except (TypeError, ValueError) as e:
             raise TypeError("storage values must be JSON-serialisable (%s): %s" % (key, e))
 
     def delete(self, key):
+        self._reachable()
         self._data.pop(key, None)
 
     def keys(self):
+        self._reachable()
         return sorted(self._data)
 
     def clear(self):
+        self._reachable()
         self._data.clear()
 
     def __contains__(self, key):
+        self._reachable()
         return key in self._data
 
     def __len__(self):
+        self._reachable()
         return len(self._data)
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from plexichat_plugin_sdk import Plugin, Response, endpoint, hook
 from plexichat_plugin_sdk.security import MissingPermissionError, require_permission, required_permissions
-from plexichat_plugin_sdk.testing import PluginTestHarness, parse_cpu, parse_memory_mb
+from plexichat_plugin_sdk.testing import PluginTestHarness, UnknownHookError, parse_cpu, parse_memory_mb
 
 from conftest import MANIFEST
 from plexichat_plugin_sdk._yaml import loads
@@ -113,9 +113,26 @@ def test_registered_hooks_and_endpoints(harness):
 
 def test_emit(harness):
     assert harness.emit("message_sent", {"id": 1}) == ["first", "second"]
-    assert harness.emit("channel_join", {}) == []
     with pytest.raises(RuntimeError, match="hook failed"):
         harness.emit("user_login", {})
+
+
+def test_emit_of_a_hook_declared_but_handled_nowhere_delivers_to_no_one():
+    manifest = loads(MANIFEST)
+    manifest["hooks"].append("channel_join")
+    h = PluginTestHarness()
+    h.load_plugin(Demo()).manifest = manifest
+    h.plugin.declared_hooks = manifest["hooks"]
+    assert h.emit("channel_join", {}) == []
+
+
+def test_emit_of_an_unknown_hook_is_an_error_with_a_did_you_mean(harness):
+    with pytest.raises(UnknownHookError) as info:
+        harness.emit("mesage_sent", {})
+    assert "did you mean 'message_sent'?" in str(info.value)
+    assert isinstance(info.value, LookupError)
+    with pytest.raises(UnknownHookError, match="known: message_sent, user_login"):
+        harness.emit("zzz_nothing_like_it")
 
 
 def test_status_codes(harness):
