@@ -1,0 +1,68 @@
+/**
+ * What the route handlers and the server's Fastify plugins share: the
+ * ServerCore (storage, clock, log, limits), the handler type, and the
+ * Fastify type additions (route config and request decorations). Every
+ * other server module imports from here; nothing here imports them back.
+ */
+import type { Socket } from 'node:net';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Caller } from './auth.js';
+import type { MarketDb } from './db.js';
+import type { Access, RouteName } from './routes.js';
+import type { ArchiveStore } from './store.js';
+import type { VerifyFn } from './verify.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    routeName?: RouteName;
+    access?: Access;
+  }
+  interface FastifyRequest {
+    caller?: Caller;
+    dropAnswer?: boolean;
+    /** Test fault: the upload write fails with ENOSPC after this many bytes. */
+    diskFullAfter?: number;
+  }
+}
+
+/** What the handlers need from the server. */
+export interface ServerCore {
+  db: MarketDb;
+  store: ArchiveStore;
+  verify: VerifyFn;
+  autoApprove: boolean;
+  maxUploadBytes: number;
+  now: () => number;
+  log: (line: string) => void;
+  /** Idempotency keys being processed: `${user}\n${key}`. */
+  inflight: Set<string>;
+  /** Digests committed to the store whose row is not yet inserted. */
+  pendingDigests: Map<string, number>;
+}
+
+/** The server's life: set by close(), read by the lifecycle hooks. */
+export interface ServerState {
+  stopping: boolean;
+  /** Connections held open by a `hang` fault; close() destroys them. */
+  hung: Set<Socket>;
+}
+
+export interface RequestRecord {
+  route: RouteName | undefined;
+  method: string;
+  url: string;
+  status: number;
+  requestId: string;
+  idempotencyKey?: string;
+}
+
+export type Handler = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+/** Handlers for some routes; handlers.ts joins them into one for every RouteName. */
+export type RouteHandlers<N extends RouteName = RouteName> = Record<N, Handler>;
+
+/** The caller set by the auth plugin (every route but the public ones has one). */
+export function callerOf(req: FastifyRequest): Caller {
+  if (!req.caller) throw new Error('no caller: the route is public but its handler needs a token');
+  return req.caller;
+}

@@ -1,0 +1,38 @@
+/** The public side: a plugin's published versions and their archives. */
+import { createReadStream } from 'node:fs';
+import semver from 'semver';
+import type { RouteHandlers, ServerCore } from '../core.js';
+import { ApiError } from '../errors.js';
+import { checkName, checkVersion } from './values.js';
+
+export function pluginHandlers(core: ServerCore): RouteHandlers<'getPlugin' | 'download'> {
+  const { db, store } = core;
+  return {
+    async getPlugin(req) {
+      const name = checkName((req.params as { name: string }).name);
+      const plugin = db.plugin(name);
+      if (!plugin) throw new ApiError(404, 'PLUGIN_NOT_FOUND', `no plugin named ${name}`);
+      const versions = db
+        .published(name)
+        .sort((a, b) => semver.rcompare(a.version, b.version))
+        .map((r) => ({ version: r.version, channel: r.channel, sha256: r.sha256, size: r.size, published_at: r.published_at }));
+      return { name: plugin.name, owner: plugin.owner, versions };
+    },
+
+    async download(req, reply) {
+      const p = req.params as { name: string; version: string };
+      const name = checkName(p.name);
+      const version = checkVersion(p.version);
+      const row = db.submissionOf(name, version);
+      if (!row || row.state !== 'published') {
+        throw new ApiError(404, 'VERSION_NOT_FOUND', `${name} ${version} is not published`);
+      }
+      reply
+        .type('application/zip')
+        .header('Content-Length', String(row.size))
+        .header('X-Content-SHA256', row.sha256)
+        .header('Content-Disposition', `attachment; filename="${name}-${version}.zip"`);
+      return reply.send(createReadStream(store.pathOf(row.sha256)));
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * Values every route shares: the path parameters' checks (the plugin-name
+ * rule is core/plugin-name.ts, the one the CLI uses) and the submission
+ * object of docs/marketplace-api.md.
+ */
+import semver from 'semver';
+import { isPluginName } from '../../core/plugin-name.js';
+import type { SubmissionRow } from '../db.js';
+import { ApiError } from '../errors.js';
+
+export function toApi(row: SubmissionRow) {
+  return {
+    id: row.id,
+    plugin: row.plugin,
+    version: row.version,
+    state: row.state,
+    sha256: row.sha256,
+    size: row.size,
+    channel: row.channel,
+    notes: row.notes,
+    owner: row.owner,
+    reviewer: row.reviewer,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    published_at: row.published_at,
+  };
+}
+
+export function checkName(name: string): string {
+  if (!isPluginName(name)) {
+    throw new ApiError(400, 'INVALID_NAME', `"${name.slice(0, 80)}" is not a plugin name (snake_case, 3-64 characters)`);
+  }
+  return name;
+}
+
+export function checkVersion(version: string): string {
+  if (!semver.valid(version) || version.startsWith('v')) {
+    throw new ApiError(400, 'INVALID_VERSION', `"${version.slice(0, 80)}" is not a semantic version (e.g. 1.2.0)`);
+  }
+  return version;
+}
+
+/** A digest shortened for messages. */
+export function short(sha: string): string {
+  return sha.slice(0, 12);
+}
