@@ -105,10 +105,21 @@ export function createProgram(version: string, runner: Runner): Command {
   program
     .command('verify')
     .argument('<archive>', 'plugin archive (.zip)')
-    .description('check an archive the way the marketplace will')
+    .description('check an archive the way the marketplace will, and its signature')
+    .option('--key <pubkey-file>', "check the signature against this public key (the signer's .pub)")
+    .option('--keyring <file>', 'check the signature against the keys of this keyring (docs/signing.md)')
+    .option('--signature <file>', 'the signature document (default: <archive>.sig)')
     .action((archive: string, opts: Record<string, unknown>, cmd: Command) =>
       runner(() => import('../commands/verify.js'), { archive, ...opts }, cmd),
     );
+
+  const keys = program.command('keys').description('Ed25519 signing keys for signed archives');
+  keys
+    .command('generate')
+    .description('create a signing key pair (private key mode 0600, public key beside it as <file>.pub)')
+    .option('-o, --out <file>', 'private key file (default: signing-key.pem in the user config dir)')
+    .option('-f, --force', 'replace an existing key file')
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/keys.js'), opts, cmd));
 
   const mp = program.command('marketplace').description('publish through the PlexiChat marketplace');
 

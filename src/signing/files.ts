@@ -1,0 +1,213 @@
+/**
+ * The signing key and signature files on disk: where the private key
+ * comes from (--key, PLEXICHAT_SIGNING_KEY, the default key file), public
+ * keys and keyrings to trust, and writing `<archive>.sig`. Every failure
+ * is one CliError line that never contains key material; every private key
+ * read is registered with the redactor.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { registerSecret } from '../io/redact.js';
+import { userDir } from '../io/dirs.js';
+import { MAX_SIGNATURE_BYTES, parseSignature, serializeSignature, signFields, SIGNATURE_FORMAT, type SignatureDocument } from './document.js';
+import { ALGORITHM, KeyFormatError, keyIdOf, parsePrivateKeyLine, parsePrivateKeyText, parsePublicKeyText, privateKeySecrets } from './keys.js';
+import { parseKeyring, trustedKey, type TrustedKey } from './keyring.js';
+import { archiveFacts } from './archive.js';
+
+export const SIGNING_KEY_ENV = 'PLEXICHAT_SIGNING_KEY';
+export const DEFAULT_KEY_FILE = 'signing-key.pem';
+/** Key and keyring files larger than this are refused before reading. */
+const MAX_KEY_FILE_BYTES = 1024 * 1024;
+
+/** How to turn a key file into the one-line form (shown, never the key itself). */
+export function oneLineCommand(file = DEFAULT_KEY_FILE): string {
+  return `${SIGNING_KEY_ENV}="$(grep -v -- ----- ${file} | tr -d '\\n')"`;
+}
+
+/** `$XDG_CONFIG_HOME/plexichat-plugin/signing-key.pem`, undefined when there is no config dir. */
+export function defaultKeyFile(env: NodeJS.ProcessEnv): string | undefined {
+  const dir = userDir('config', env);
+  return dir && path.join(dir, DEFAULT_KEY_FILE);
+}
+
+export function publicKeyFileOf(privateKeyFile: string): string {
+  return `${privateKeyFile}.pub`;
+}
+
+export interface SigningKey {
+  privateKey: KeyObject;
+  keyId: string;
+  /** Where it came from, for messages: a file path or the variable's name. */
+  source: string;
+  warnings: string[];
+}
+
+function protect(key: KeyObject): void {
+  for (const s of privateKeySecrets(key)) registerSecret(s);
+}
+
+async function readSmall(file: string, what: string, shown: string): Promise<string> {
+  let st;
+  try {
+    st = await fs.stat(file);
+  } catch (err) {
+    const code = errnoCode(err);
+    throw new UsageError(code === 'ENOENT' ? `${what} ${shown} not found` : `cannot read ${what} ${shown} (${code ?? (err as Error).message})`, {
+      code: 'KEY_FILE_UNREADABLE',
+      hint: 'check the path',
+      cause: err,
+    });
+  }
+  if (!st.isFile()) throw new UsageError(`${what} ${shown} is not a file`, { code: 'KEY_FILE_UNREADABLE', hint: 'pass the path of a key file' });
+  if (st.size > MAX_KEY_FILE_BYTES) throw new UsageError(`${what} ${shown} is over 1 MiB: not a key file`, { code: 'KEY_FILE_UNREADABLE', hint: 'check the path' });
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} ${shown} (${errnoCode(err) ?? (err as Error).message})`, {
+      code: 'KEY_FILE_UNREADABLE',
+      hint: 'check the permissions of the file',
+      cause: err,
+    });
+  }
+}
+
+async function privateKeyFromFile(file: string, shown: string): Promise<SigningKey> {
+  const text = await readSmall(file, 'the signing key', shown);
+  let key: KeyObject;
+  try {
+    key = parsePrivateKeyText(text);
+  } catch (err) {
+    if (!(err instanceof KeyFormatError)) throw err;
+    throw new UsageError(`the signing key ${shown} is not usable: ${err.message}`, {
+      code: 'SIGNING_KEY_INVALID',
+      hint: 'pass the private key file that `plexichat-plugin keys generate` wrote',
+    });
+  }
+  protect(key);
+  const warnings: string[] = [];
+  const st = await fs.stat(file);
+  if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
+    warnings.push(`the signing key ${shown} can be read by other users (mode ${(st.mode & 0o777).toString(8)}): run chmod 600 ${shown}`);
+  }
+  return { privateKey: key, keyId: keyIdOf(createPublicKey(key)), source: shown, warnings };
+}
+
+/**
+ * The private key to sign with: --key <file>, else PLEXICHAT_SIGNING_KEY
+ * (one line), else the default key file when it exists. Undefined when
+ * there is none; a key that is given but unusable is an error (exit 2).
+ */
+export async function findSigningKey(opts: { keyFile?: string; env: NodeJS.ProcessEnv; cwd: string }): Promise<SigningKey | undefined> {
+  if (opts.keyFile !== undefined) {
+    return privateKeyFromFile(path.resolve(opts.cwd, opts.keyFile), opts.keyFile);
+  }
+  const value = opts.env[SIGNING_KEY_ENV];
+  if (value !== undefined && value.trim() !== '') {
+    let key: KeyObject;
+    try {
+      key = parsePrivateKeyLine(value);
+    } catch (err) {
+      if (!(err instanceof KeyFormatError)) throw err;
+      throw new UsageError(`${SIGNING_KEY_ENV} is not usable: ${err.message}`, {
+        code: 'SIGNING_KEY_INVALID',
+        hint:
+          err.reason === 'multi-line'
+            ? `store the key on one line, the PEM's base64 body without the ----- lines: ${oneLineCommand('signing-key.pem')}`
+            : `set it to the one-line form of the key file: ${oneLineCommand('signing-key.pem')}`,
+      });
+    }
+    protect(key);
+    return { privateKey: key, keyId: keyIdOf(createPublicKey(key)), source: SIGNING_KEY_ENV, warnings: [] };
+  }
+  const def = defaultKeyFile(opts.env);
+  if (def) {
+    try {
+      await fs.access(def);
+    } catch {
+      return undefined;
+    }
+    return privateKeyFromFile(def, def);
+  }
+  return undefined;
+}
+
+/** The error for `--sign` with no key anywhere (exit 1: the work cannot be done as asked). */
+export function noSigningKeyError(): WorkFailedError {
+  return new WorkFailedError('--sign was given but there is no signing key; nothing was built', {
+    code: 'SIGNING_KEY_MISSING',
+    hint: `pass --key <file>, set ${SIGNING_KEY_ENV} (one line: ${oneLineCommand('signing-key.pem')}), or create a key with \`plexichat-plugin keys generate\``,
+  });
+}
+
+/** A public key file (PEM or one line of base64) as a trusted key. */
+export async function readPublicKeyFile(file: string, cwd: string): Promise<TrustedKey> {
+  const text = await readSmall(path.resolve(cwd, file), 'the public key', file);
+  try {
+    return trustedKey(parsePublicKeyText(text));
+  } catch (err) {
+    if (!(err instanceof KeyFormatError)) throw err;
+    throw new UsageError(`the public key ${file} is not usable: ${err.message}`, {
+      code: 'PUBLIC_KEY_INVALID',
+      hint: 'pass the .pub file that `plexichat-plugin keys generate` wrote',
+    });
+  }
+}
+
+/** A keyring file (`{ "keys": [...] }`, e.g. a saved `GET /api/v1/keys` answer). */
+export async function readKeyringFile(file: string, cwd: string): Promise<TrustedKey[]> {
+  const text = await readSmall(path.resolve(cwd, file), 'the keyring', file);
+  try {
+    return parseKeyring(text);
+  } catch (err) {
+    throw new UsageError(`the keyring ${file} is not usable: ${(err as Error).message}`, {
+      code: 'KEYRING_INVALID',
+      hint: 'see docs/signing.md for the keyring format (a saved `GET /api/v1/keys` answer is one)',
+    });
+  }
+}
+
+export function signatureFileOf(archive: string): string {
+  return `${archive}.sig`;
+}
+
+/** Read `<archive>.sig` (or the given file): undefined when it does not exist; throws an Error when malformed. */
+export async function readSignatureFile(file: string): Promise<SignatureDocument | undefined> {
+  let data: Buffer;
+  try {
+    const st = await fs.stat(file);
+    if (st.size > MAX_SIGNATURE_BYTES) throw new Error(`it is over ${MAX_SIGNATURE_BYTES} bytes`);
+    data = await fs.readFile(file);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  return parseSignature(data);
+}
+
+/** Sign an archive and write `<archive>.sig` atomically; returns the document. */
+export async function signArchiveFile(
+  archive: string,
+  plugin: { name: string; version: string },
+  key: SigningKey,
+  now: number,
+): Promise<SignatureDocument> {
+  const facts = await archiveFacts(archive);
+  const doc = signFields(
+    {
+      format: SIGNATURE_FORMAT,
+      role: 'publisher',
+      algorithm: ALGORITHM,
+      key_id: key.keyId,
+      plugin,
+      archive: { sha256: facts.sha256, size: facts.size },
+      contents: { sha256: facts.contentsSha256 },
+      created_at: new Date(now).toISOString(),
+    },
+    key.privateKey,
+  );
+  await writeFileAtomic(signatureFileOf(archive), serializeSignature(doc));
+  return doc;
+}

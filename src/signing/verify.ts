@@ -1,0 +1,179 @@
+/**
+ * Checking a signature document against an archive and a set of trusted
+ * keys. The one rule for the CLI's `verify`, `marketplace download` and
+ * the development marketplace's submit and publish: each failure has its
+ * own code (docs/signing.md "Errors"), and the first failing check answers.
+ *
+ * Order: the key is known (UNKNOWN_KEY), the signature is that key's over
+ * the document's fields (SIGNATURE_INVALID, the "signed fields"), the key
+ * was valid when the signature was made (KEY_REVOKED, KEY_EXPIRED), the
+ * document names the archive's plugin and version (WRONG_PLUGIN), and the
+ * archive is the one that was signed (SIGNATURE_INVALID, naming the digest
+ * that differs: the archive's sha256 and/or its member list's). Pure.
+ */
+import { createHash } from 'node:crypto';
+import type { ArchiveFacts } from './archive.js';
+import { signatureMatches, type SignatureDocument, type SignatureRole } from './document.js';
+import type { TrustedKey } from './keyring.js';
+
+export type SignatureCode =
+  | 'SIGNATURE_MISSING'
+  | 'SIGNATURE_MALFORMED'
+  | 'SIGNATURE_INVALID'
+  | 'UNKNOWN_KEY'
+  | 'KEY_REVOKED'
+  | 'KEY_EXPIRED'
+  | 'WRONG_PLUGIN';
+
+export interface SignatureProblem {
+  code: SignatureCode;
+  message: string;
+  hint: string;
+  details?: Record<string, unknown>;
+}
+
+/** Something worth saying about a signature that passed. */
+export interface SignatureNote {
+  code: 'KEY_REVOKED_LATER' | 'SIGNATURE_UNCHECKED';
+  message: string;
+}
+
+export type SignatureCheck =
+  | { ok: true; key?: TrustedKey; notes: SignatureNote[] }
+  | ({ ok: false; notes: SignatureNote[] } & SignatureProblem);
+
+export interface CheckInput {
+  doc: SignatureDocument;
+  facts: ArchiveFacts;
+  /** The plugin the archive's manifest names, when it could be read. */
+  plugin?: { name: string; version: string };
+  /** Trusted keys; undefined checks only that the document matches the archive (no authenticity). */
+  keys?: TrustedKey[];
+  /** The time the key's validity is judged at (default: the document's created_at). */
+  at?: string;
+  /** The role the document must have (default: publisher). */
+  role?: SignatureRole;
+  /** Names the signature in messages, e.g. "the signature" or "the marketplace's counter-signature". */
+  what?: string;
+}
+
+/** Short form of a digest for messages. */
+export function shortDigest(hex: string | null): string {
+  return hex === null ? 'none' : `${hex.slice(0, 16)}…`;
+}
+
+export function sha256Hex(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** sha256 of a document's raw signature bytes (what a counter-signature names). */
+export function signatureDigest(doc: SignatureDocument): string {
+  return sha256Hex(Buffer.from(doc.signature, 'base64'));
+}
+
+export function checkSignature(input: CheckInput): SignatureCheck {
+  const { doc, facts } = input;
+  const what = input.what ?? 'the signature';
+  const role = input.role ?? 'publisher';
+  const notes: SignatureNote[] = [];
+  const fail = (p: SignatureProblem): SignatureCheck => ({ ok: false, notes, ...p });
+
+  if (doc.role !== role) {
+    return fail({
+      code: 'SIGNATURE_INVALID',
+      message: `${what} is a ${doc.role} signature, expected a ${role} signature`,
+      hint: role === 'publisher' ? 'pass the .sig written by `build --sign`' : 'download the counter-signature from the marketplace again',
+      details: { digest: 'role', expected: role, actual: doc.role },
+    });
+  }
+
+  let key: TrustedKey | undefined;
+  if (input.keys) {
+    key = input.keys.find((k) => k.keyId === doc.key_id);
+    if (!key) {
+      const known = input.keys.map((k) => k.keyId);
+      return fail({
+        code: 'UNKNOWN_KEY',
+        message: `${what} was made with key ${doc.key_id}, which is not ${known.length === 0 ? 'trusted (no keys given)' : `among the trusted keys (${known.join(', ')})`}`,
+        hint: 'pass the signer\'s public key with --key <file> or a keyring with --keyring <file>; on the marketplace, register it with `plexichat-plugin marketplace keys add <pubkey-file>`',
+        details: { key_id: doc.key_id, trusted: known },
+      });
+    }
+    if (!signatureMatches(doc, key.publicKey)) {
+      return fail({
+        code: 'SIGNATURE_INVALID',
+        message: `${what} does not match its signed fields (the .sig was edited after signing, or not made by key ${doc.key_id})`,
+        hint: 'sign the archive again with `plexichat-plugin build --sign`',
+        details: { digest: 'signed fields', key_id: doc.key_id },
+      });
+    }
+    const at = input.at ?? doc.created_at;
+    const atMs = Date.parse(at);
+    if (key.revokedAt !== null) {
+      if (atMs >= Date.parse(key.revokedAt)) {
+        return fail({
+          code: 'KEY_REVOKED',
+          message: `key ${key.keyId} was revoked on ${key.revokedAt}; ${what} was made on ${at}, after the revocation`,
+          hint: 'sign with a key that is not revoked (`plexichat-plugin keys generate`, then `marketplace keys add`)',
+          details: { key_id: key.keyId, revoked_at: key.revokedAt, signed_at: at },
+        });
+      }
+      notes.push({
+        code: 'KEY_REVOKED_LATER',
+        message: `key ${key.keyId} was revoked on ${key.revokedAt}, after ${what} was made (${at}): it still verifies`,
+      });
+    }
+    if (key.expiresAt !== null && atMs >= Date.parse(key.expiresAt)) {
+      return fail({
+        code: 'KEY_EXPIRED',
+        message: `key ${key.keyId} expired on ${key.expiresAt}; ${what} was made on ${at}, after it expired`,
+        hint: 'sign with a key that is still valid, or extend the key\'s expiry in the keyring',
+        details: { key_id: key.keyId, expires_at: key.expiresAt, signed_at: at },
+      });
+    }
+  }
+
+  if (input.plugin && (input.plugin.name !== doc.plugin.name || input.plugin.version !== doc.plugin.version)) {
+    return fail({
+      code: 'WRONG_PLUGIN',
+      message: `${what} is for ${doc.plugin.name} ${doc.plugin.version}, but the archive holds ${input.plugin.name} ${input.plugin.version}`,
+      hint: 'use the .sig that build wrote next to this archive, or sign this archive with `plexichat-plugin build --sign`',
+      details: { signed: doc.plugin, archive: input.plugin },
+    });
+  }
+
+  const archiveDiffers = facts.sha256 !== doc.archive.sha256 || facts.size !== doc.archive.size;
+  const contentsDiffer = facts.contentsSha256 !== doc.contents.sha256;
+  if (archiveDiffers || contentsDiffer) {
+    const parts: string[] = [];
+    if (archiveDiffers) {
+      parts.push(
+        `the archive's sha256 differs from the signed one (signed ${shortDigest(doc.archive.sha256)} ${doc.archive.size} bytes, now ${shortDigest(facts.sha256)} ${facts.size} bytes)`,
+      );
+    }
+    if (contentsDiffer) {
+      parts.push(
+        `its member list (plexichat-integrity.json) differs from the signed one (signed ${shortDigest(doc.contents.sha256)}, now ${shortDigest(facts.contentsSha256)}): members were added, removed or changed`,
+      );
+    } else if (archiveDiffers) {
+      parts.push('its member list is the signed one, so a member\'s bytes or a member outside the list changed');
+    }
+    return fail({
+      code: 'SIGNATURE_INVALID',
+      message: `the archive changed after signing: ${parts.join('; ')}`,
+      hint: 'rebuild and sign again (`plexichat-plugin build --sign`), or get an untampered copy of the archive',
+      details: {
+        digest: archiveDiffers ? (contentsDiffer ? 'archive.sha256, contents.sha256' : 'archive.sha256') : 'contents.sha256',
+        signed: { archive: doc.archive, contents: doc.contents },
+        actual: { archive: { sha256: facts.sha256, size: facts.size }, contents: { sha256: facts.contentsSha256 } },
+      },
+    });
+  }
+  if (!input.keys) {
+    notes.push({
+      code: 'SIGNATURE_UNCHECKED',
+      message: `${what} names this archive and key ${doc.key_id}, but who signed it was not checked: pass --key <pubkey-file> or --keyring <file>`,
+    });
+  }
+  return { ok: true, key, notes };
+}
