@@ -9,6 +9,7 @@ import { CommanderError, type Command } from 'commander';
 import { CliError, ExitCode, UsageError } from '../errors.js';
 import { Output, wantColor } from '../io/output.js';
 import { redact } from '../io/redact.js';
+import { inline } from '../io/terminal.js';
 import { createProgram, type CommandModule } from './program.js';
 import { isCI, resolveCwd, systemClock, type Ctx, type GlobalFlags } from '../context.js';
 
@@ -166,18 +167,19 @@ function report(err: unknown, out: Output): number {
         error: { code: err.code, message: redact(err.message), hint: err.hint, exitCode: err.exitCode, ...err.details },
       });
     }
-    out.error(redact(err.message));
-    if (err.hint) out.stderr.write(`  ${out.c.dim(`hint: ${redact(err.hint)}`)}\n`);
+    // One line: a message may carry a server's or a file's text, so its line breaks are shown, not obeyed.
+    out.error(inline(redact(err.message)));
+    if (err.hint) out.note(`  ${out.c.dim(`hint: ${inline(redact(err.hint))}`)}`);
     if (out.verbose) {
-      out.stderr.write(`${redact(err.stack ?? '')}\n`);
-      if (err.cause) out.stderr.write(`caused by: ${redact(String((err.cause as Error).stack ?? err.cause))}\n`);
+      out.note(redact(err.stack ?? ''));
+      if (err.cause) out.note(`caused by: ${redact(String((err.cause as Error).stack ?? err.cause))}`);
     }
     return err.exitCode;
   }
   const e = err instanceof Error ? err : new Error(String(err));
   if (out.json) out.writeJson({ error: { code: 'INTERNAL', message: redact(e.message), exitCode: 1 } });
-  out.error(`unexpected internal error: ${redact(e.message)}`);
-  out.stderr.write(`${redact(e.stack ?? '')}\n`);
-  out.stderr.write('This is a bug in plexichat-plugin-cli; please report it with the output above.\n');
+  out.error(`unexpected internal error: ${inline(redact(e.message))}`);
+  out.note(redact(e.stack ?? ''));
+  out.note('This is a bug in plexichat-plugin-cli; please report it with the output above.');
   return ExitCode.failed;
 }

@@ -1,3 +1,5 @@
+import { MARK_CLOSE, MARK_OPEN, terminalSafe } from './terminal.js';
+
 /**
  * Colours: a fixed ANSI table instead of chalk. chalk costs ~6 ms of
  * start-up on every command (measured with commander already loaded) and
@@ -21,7 +23,7 @@ export type Palette = Record<keyof typeof ANSI, (text: string) => string>;
 export function palette(enabled: boolean): Palette {
   const entries = Object.entries(ANSI).map(([name, [open, close]]) => [
     name,
-    enabled ? (t: string) => `\u001b[${open}m${t}\u001b[${close}m` : (t: string) => t,
+    enabled ? (t: string) => `${MARK_OPEN}${open}${MARK_CLOSE}${t}${MARK_OPEN}${close}${MARK_CLOSE}` : (t: string) => t,
   ]);
   return Object.fromEntries(entries) as Palette;
 }
@@ -60,12 +62,17 @@ export class Output {
 
   /** A result line (stdout in human mode; stderr under --json). */
   result(line = ''): void {
-    (this.json ? this.stderr : this.stdout).write(`${line}\n`);
+    (this.json ? this.stderr : this.stdout).write(terminalSafe(`${line}\n`));
   }
 
   /** Informational progress line; dropped by --quiet. */
   info(line: string): void {
-    if (!this.quiet) this.stderr.write(`${line}\n`);
+    if (!this.quiet) this.stderr.write(terminalSafe(`${line}\n`));
+  }
+
+  /** A line on stderr that --quiet keeps (hints, diagnostics, details). */
+  note(line: string): void {
+    this.stderr.write(terminalSafe(`${line}\n`));
   }
 
   success(line: string): void {
@@ -73,15 +80,15 @@ export class Output {
   }
 
   warn(line: string): void {
-    this.stderr.write(`${this.c.yellow('warning:')} ${line}\n`);
+    this.stderr.write(terminalSafe(`${this.c.yellow('warning:')} ${line}\n`));
   }
 
   error(line: string): void {
-    this.stderr.write(`${this.c.red('error:')} ${line}\n`);
+    this.stderr.write(terminalSafe(`${this.c.red('error:')} ${line}\n`));
   }
 
   debug(line: string): void {
-    if (this.verbose) this.stderr.write(`${this.c.dim(`debug: ${line}`)}\n`);
+    if (this.verbose) this.stderr.write(terminalSafe(`${this.c.dim(`debug: ${line}`)}\n`));
   }
 
   /** Write the single JSON document of a --json run. */

@@ -56,7 +56,7 @@ export function renderProblems(r: PrepareResult, ctx: Ctx): void {
     `the listing for ${r.name} ${r.version} is not ready: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`,
   );
   for (const p of r.problems) {
-    ctx.out.stderr.write(`  - ${p.message}\n    ${ctx.out.c.dim(`fix: ${p.hint}`)}\n`);
+    ctx.out.note(`  - ${p.message}\n    ${ctx.out.c.dim(`fix: ${p.hint}`)}`);
   }
 }
 

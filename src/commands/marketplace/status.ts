@@ -9,6 +9,7 @@ import { NetworkError, WorkFailedError } from '../../errors.js';
 import type { Submission } from '../../marketplace/client.js';
 import { currentTarget } from '../../marketplace/project.js';
 import { withSession } from '../../marketplace/session.js';
+import { block, inline } from '../../io/terminal.js';
 
 export interface StatusOptions {
   id?: string;
@@ -75,7 +76,8 @@ export async function run(opts: StatusOptions, ctx: Ctx): Promise<StatusResult> 
 function line(s: Submission): string {
   const when = s.updated_at ? `  ${s.updated_at}` : '';
   const ch = s.channel ? ` (${s.channel})` : '';
-  return `${s.id}  ${s.plugin} ${s.version}  ${s.state}${ch}${when}`;
+  // Every field comes from the server: one line, whatever it holds.
+  return inline(`${s.id}  ${s.plugin} ${s.version}  ${s.state}${ch}${when}`);
 }
 
 export function render(r: StatusResult, ctx: Ctx): void {
@@ -87,13 +89,13 @@ export function render(r: StatusResult, ctx: Ctx): void {
     }
     for (const s of r.submissions) {
       ctx.out.result(line(s));
-      if (s.state === 'rejected' && s.notes) ctx.out.result(`    notes: ${s.notes}`);
+      if (s.state === 'rejected' && s.notes) ctx.out.result(block('    notes: ', s.notes));
     }
     return;
   }
   const s = r.submission;
   ctx.out.result(line(s));
-  if (s.notes) ctx.out.result(`  reviewer notes: ${s.notes}`);
+  if (s.notes) ctx.out.result(block('  reviewer notes: ', s.notes));
   if (s.state === 'approved') ctx.out.info(`next: plexichat-plugin marketplace publish ${s.id}`);
   if (s.state === 'rejected') {
     if (r.waited) ctx.out.error(`${s.plugin} ${s.version} was rejected`);
