@@ -12,6 +12,7 @@ const LAYOUT = [
   '.pluginignore',
   'CHANGELOG.md',
   'config/plugin.yaml',
+  'conftest.py',
   'docs/README.md',
   'src/__init__.py',
   'src/plugin.py',

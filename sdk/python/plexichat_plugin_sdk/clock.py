@@ -18,7 +18,7 @@ import itertools
 import threading
 import time as _time
 
-__all__ = ["DEFAULT_START", "FakeClock", "SystemClock", "current", "install", "now", "utcnow"]
+__all__ = ["DEFAULT_START", "FakeClock", "SystemClock", "current", "install", "isoformat", "now", "utcnow"]
 
 #: Where a FakeClock starts: 2025-01-01T00:00:00Z, as a Unix timestamp.
 DEFAULT_START = 1735689600.0
@@ -121,3 +121,8 @@ def now():
 def utcnow():
     """An aware UTC datetime, from the clock in use."""
     return _current.utcnow()
+
+
+def isoformat():
+    """The time of the clock in use as ISO 8601 UTC text, e.g. 2025-01-01T00:00:00Z."""
+    return _current.isoformat()

@@ -2,7 +2,7 @@
 import logging
 import re
 
-from plexichat_plugin_sdk import Plugin, endpoint, hook
+from plexichat_plugin_sdk import Plugin, clock, endpoint, hook
 from plexichat_plugin_sdk.security import require_permission
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ class {{class_name}}(Plugin):
         events = self.events_for(user_id)
         entry = {"event": event}
         entry.update(fields)
+        if entry.get("timestamp") is None:
+            entry["timestamp"] = clock.isoformat()  # the SDK's time (a fake clock in tests)
         events.append(entry)
         self.storage.set(EVENTS_PREFIX + str(user_id), events[-self.max_events:])
 

@@ -1,36 +1,30 @@
-"""Integration tests: drive the plugin through the SDK's test harness, the way
-the platform does (hook events in, HTTP-like endpoint calls with permissions)."""
-from plexichat_plugin_sdk.testing import PluginTestHarness
-
-from src.plugin import {{class_name}}
-
+"""Integration tests: drive the plugin the way the platform does, through the
+fixtures of the plexichat_plugin_sdk pytest plugin: `harness` (the plugin loaded,
+hook events in) and `client` (endpoint calls as a user with some permissions)."""
 STATUS = "/api/v1/{{name}}/status"
 
 
-class Test{{class_name}}Integration:
-    def setup_method(self):
-        self.harness = PluginTestHarness()
-        self.plugin = {{class_name}}()
-        self.harness.load_plugin(self.plugin)
+def test_hook_is_registered(harness):
+    hooks = harness.get_registered_hooks()
+    assert "message_sent" in hooks
+    assert callable(hooks["message_sent"])
 
-    def test_hook_is_registered(self):
-        hooks = self.harness.get_registered_hooks()
-        assert "message_sent" in hooks
-        assert callable(hooks["message_sent"])
 
-    def test_endpoint_is_registered(self):
-        assert STATUS in self.harness.get_registered_endpoints()
+def test_endpoint_is_registered(harness):
+    assert STATUS in harness.get_registered_endpoints()
 
-    def test_endpoint_needs_the_permission(self):
-        assert self.harness.call_endpoint(STATUS, user_permissions=[]).status_code == 403
-        response = self.harness.call_endpoint(STATUS, user_permissions=["message_read"])
-        assert response.status_code == 200
-        assert response.json()["plugin"] == "{{name}}"
 
-    def test_events_reach_the_endpoint(self):
-        self.harness.emit("message_sent", {"message_id": "m1", "content": "hi"})
-        response = self.harness.call_endpoint(STATUS, user_permissions=["message_read"])
-        assert response.json()["messages_seen"] == 1
+def test_endpoint_needs_the_permission(client):
+    assert client(permissions=[]).get(STATUS).status == 403
+    response = client(permissions=["message_read"]).get(STATUS)
+    assert response.status == 200
+    assert response.json()["plugin"] == "{{name}}"
 
-    def test_unknown_path_is_404(self):
-        assert self.harness.call_endpoint("/api/v1/{{name}}/missing").status_code == 404
+
+def test_events_reach_the_endpoint(harness, client):
+    harness.emit("message_sent", {"message_id": "m1", "content": "hi"})
+    assert client(permissions=["message_read"]).get(STATUS).json()["messages_seen"] == 1
+
+
+def test_unknown_path_is_404(client):
+    assert client().get("/api/v1/{{name}}/missing").status == 404

@@ -1,0 +1,55 @@
+/**
+ * The SDK's pytest plugin as a plugin developer meets it: a project made by
+ * `init`, run with a bare `python3 -m pytest` (its conftest.py loads the
+ * plugin: fixtures and the hook/endpoint coverage at the end).
+ */
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { findPython } from '../../src/python/discover.js';
+import { sdkPythonPath } from '../../src/python/pytest.js';
+import { runCli } from '../helpers/run-cli.js';
+import { tempDir } from '../helpers/temp-project.js';
+
+let python = '';
+
+beforeAll(async () => {
+  const found = await findPython({ env: process.env, wantPytest: true });
+  if (!found.ok || !found.python.pytest) throw new Error('these tests need Python 3 with pytest: sudo apt-get install -y python3-pytest');
+  python = found.python.path;
+});
+
+async function initProject(template: string): Promise<string> {
+  const dir = path.join(await tempDir(), `my_${template}`);
+  const r = await runCli(['init', dir, '--name', `my_${template}`, '--category', 'utility', '--template', template]);
+  expect(r.exitCode, r.stderr).toBe(0);
+  return dir;
+}
+
+function barePytest(dir: string, env: Record<string, string | undefined>) {
+  const r = spawnSync(python, ['-m', 'pytest', '-p', 'no:cacheprovider'], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PLEXICHAT_PLUGIN_MANIFEST_JSON: undefined, ...env },
+    timeout: 60_000,
+  });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+describe('the SDK pytest plugin under a bare pytest', () => {
+  it.each(['minimal', 'analytics'])('init --template %s: the conftest.py loads the fixtures and prints the coverage', async (template) => {
+    const dir = await initProject(template);
+    const r = barePytest(dir, { PYTHONPATH: sdkPythonPath() });
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toMatch(/plexichat plugin coverage/);
+    expect(r.out).toMatch(template === 'minimal' ? /hooks 1\/1 exercised\n/ : /hooks 5\/5 exercised\n/);
+    expect(r.out).toMatch(template === 'minimal' ? /endpoints 1\/1 exercised/ : /endpoints 2\/2 exercised/);
+  });
+
+  it('without the SDK on the path, the conftest.py says how to run the tests', async () => {
+    const dir = await initProject('minimal');
+    const r = barePytest(dir, { PYTHONPATH: undefined });
+    expect(r.status).not.toBe(0);
+    expect(r.out).toContain('plexichat_plugin_sdk is not importable: run the tests with `plexichat-plugin test`');
+  });
+});
