@@ -8,7 +8,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { BIN } from '../helpers/run-cli.js';
 import { tempDir, type Tree } from '../helpers/temp-project.js';
-import { sdkPythonPath } from '../../src/core/pytest.js';
+import { sdkPythonPath } from '../../src/python/pytest.js';
 
 export const MANIFEST = `plugin:
   name: "dev_counter"

@@ -124,7 +124,7 @@ describe('plugin host (python3 -m plexichat_plugin_sdk.host)', () => {
   it('refuses a non-loopback --host without --allow-remote (exit 2), and warns with it', async () => {
     const dir = await counterProject();
     const refused = await run('python3', ['-m', 'plexichat_plugin_sdk.host', '--project', dir, '--host', '0.0.0.0'], {
-      env: { ...process.env, PYTHONPATH: (await import('../../src/core/pytest.js')).sdkPythonPath() },
+      env: { ...process.env, PYTHONPATH: (await import('../../src/python/pytest.js')).sdkPythonPath() },
     }).then(
       () => ({ code: 0, stderr: '' }),
       (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
@@ -178,7 +178,7 @@ describe('plugin host (python3 -m plexichat_plugin_sdk.host)', () => {
 describe('hook sample payloads', () => {
   it('exist for exactly the hooks of the catalogue, and docs/dev.md lists the same ones', async () => {
     const { HOOK_NAMES } = await import('../../src/core/catalog.js');
-    const { sdkPythonPath } = await import('../../src/core/pytest.js');
+    const { sdkPythonPath } = await import('../../src/python/pytest.js');
     const { stdout } = await run(
       'python3',
       ['-c', 'import json; from plexichat_plugin_sdk.host_samples import SAMPLE_PAYLOADS as S; print(json.dumps(S))'],
