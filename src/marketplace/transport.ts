@@ -15,7 +15,6 @@
  *   fix (naming the proxy in use, NODE_EXTRA_CA_CERTS).
  */
 import { Readable } from 'node:stream';
-import './wasm-tiering.js';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import type { Clock } from '../context.js';
 import { CancelledError, CliError, NetworkError } from '../errors.js';
