@@ -104,25 +104,54 @@ function typeName(v: unknown): string {
   return `a ${typeof v}`;
 }
 
+/** What a block's rules get: the manifest data, a way to report, and which paths had the wrong type. */
+interface RuleContext {
+  m: Record<string, any>;
+  add: Add;
+  /** False for a path (or its block) the schema already reported with the wrong type: later rules skip it. */
+  ok: (path: Path) => boolean;
+}
+
+/**
+ * The manifest rules after the schema, one function per manifest block, in
+ * the order their diagnostics are reported. A rule is found by its code:
+ * grep for 'INVALID_NAME' lands in the function that raises it.
+ */
+const BLOCK_RULES: readonly [block: string, rule: (cx: RuleContext) => void][] = [
+  ['plugin', pluginRules],
+  ['metadata', metadataRules],
+  ['dependencies', dependencyRules],
+  ['permissions', permissionRules],
+  ['resources', resourceRules],
+  ['hooks', hookRules],
+  ['endpoints', endpointRules],
+];
+
 export function checkRules(data: unknown, at: Locator): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const add = (severity: Severity, code: string, path: Path, message: string, hint?: string, key = false) => {
+  const add: Add = (severity, code, path, message, hint, key = false) => {
     const { line, column } = at.pos(path, key);
     out.push({ severity, code, message, hint, file: at.file, line, column });
   };
   /** Paths whose type was wrong: the later rules skip them. */
   const badTypes = new Set<string>();
-
   const valid = schemaValidator()(data);
   if (!valid) {
     for (const e of schemaValidator().errors ?? []) schemaError(e, data, at, add, badTypes);
   }
+  const cx: RuleContext = {
+    m: (data ?? {}) as Record<string, any>,
+    add,
+    ok: (path) => !badTypes.has(dotted(path)) && !badTypes.has(dotted(path.slice(0, 1))),
+  };
+  for (const [, rule] of BLOCK_RULES) rule(cx);
+  return out;
+}
 
-  const m = (data ?? {}) as Record<string, any>;
-  const ok = (path: Path) => !badTypes.has(dotted(path)) && !badTypes.has(dotted(path.slice(0, 1)));
-  const str = (v: unknown): v is string => typeof v === 'string';
+const str = (v: unknown): v is string => typeof v === 'string';
 
-  // plugin
+/** plugin: name, version, author, description. */
+function pluginRules({ m, add, ok }: RuleContext): void {
   const plugin = isObj(m.plugin) ? m.plugin : {};
   if (str(plugin.name) && ok(['plugin', 'name'])) {
     const n = plugin.name;
@@ -158,8 +187,10 @@ export function checkRules(data: unknown, at: Locator): Diagnostic[] {
   if (str(plugin.description) && /\b(TODO|FIXME|TBD)\b/.test(plugin.description)) {
     add('warning', 'PLACEHOLDER', ['plugin', 'description'], 'plugin.description still holds placeholder text', 'describe what the plugin does; the marketplace shows it');
   }
+}
 
-  // metadata
+/** metadata: category, tags, homepage, license. */
+function metadataRules({ m, add, ok }: RuleContext): void {
   const meta = isObj(m.metadata) ? m.metadata : {};
   if (str(meta.category) && ok(['metadata', 'category']) && !(CATEGORIES as readonly string[]).includes(meta.category)) {
     add(
@@ -176,21 +207,25 @@ export function checkRules(data: unknown, at: Locator): Diagnostic[] {
       if (str(t) && t.trim() === '') add('error', 'EMPTY_TAG', ['metadata', 'tags', i], 'a tag is empty', 'remove it or give it a value');
     });
   }
-  if (str(meta.homepage) && ok(['metadata', 'homepage'])) {
-    let good = false;
-    try {
-      const u = new URL(meta.homepage);
-      good = u.protocol === 'https:' || u.protocol === 'http:';
-    } catch {
-      good = false;
-    }
-    if (!good) add('error', 'INVALID_URL', ['metadata', 'homepage'], `metadata.homepage '${meta.homepage}' is not an http(s) URL`, 'use a full URL such as https://example.com/my-plugin');
+  if (str(meta.homepage) && ok(['metadata', 'homepage']) && !isHttpUrl(meta.homepage)) {
+    add('error', 'INVALID_URL', ['metadata', 'homepage'], `metadata.homepage '${meta.homepage}' is not an http(s) URL`, 'use a full URL such as https://example.com/my-plugin');
   }
   if (str(meta.license) && meta.license.trim() === '') {
     add('error', 'EMPTY_LICENSE', ['metadata', 'license'], 'metadata.license is empty', 'use an SPDX identifier such as MIT or Apache-2.0');
   }
+}
 
-  // dependencies
+function isHttpUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return u.protocol === 'https:' || u.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+/** dependencies: core and python ranges, PEP 440 packages. */
+function dependencyRules({ m, add, ok }: RuleContext): void {
   const deps = isObj(m.dependencies) ? m.dependencies : {};
   for (const field of ['core', 'python'] as const) {
     const v = deps[field];
@@ -216,8 +251,10 @@ export function checkRules(data: unknown, at: Locator): Diagnostic[] {
       if (n) add('warning', 'DUPLICATE_PACKAGE', ['dependencies', 'packages', i], `package '${n}' is listed twice`, 'keep one requirement per package');
     });
   }
+}
 
-  // permissions
+/** permissions: required and optional, from the catalogue, each once. */
+function permissionRules({ m, add }: RuleContext): void {
   const perms = isObj(m.permissions) ? m.permissions : {};
   for (const kind of ['required', 'optional'] as const) {
     const list = perms[kind];
@@ -236,8 +273,10 @@ export function checkRules(data: unknown, at: Locator): Diagnostic[] {
       }
     });
   }
+}
 
-  // resources
+/** resources: known keys, valid quantities, requests within limits. */
+function resourceRules({ m, add }: RuleContext): void {
   const res = isObj(m.resources) ? m.resources : {};
   const parsed: Record<string, Record<string, number>> = { limits: {}, requests: {} };
   for (const kind of ['limits', 'requests'] as const) {
@@ -264,32 +303,32 @@ export function checkRules(data: unknown, at: Locator): Diagnostic[] {
       add('error', 'REQUEST_OVER_LIMIT', ['resources', 'requests', k], `resources.requests.${k} is larger than resources.limits.${k}`, 'a request must not exceed its limit');
     }
   }
+}
 
-  // hooks
-  if (Array.isArray(m.hooks)) {
-    m.hooks.forEach((h: unknown, i: number) => {
-      if (str(h) && !HOOK_NAMES.includes(h)) {
-        add('error', 'UNKNOWN_HOOK', ['hooks', i], `unknown hook '${h}'${didYouMean(h, HOOK_NAMES)}`, 'use a hook from the catalogue (docs/catalogues.md)');
-      }
-    });
-    dupes(m.hooks, (i, h) => add('warning', 'DUPLICATE_HOOK', ['hooks', i], `hook '${h}' is listed twice`, 'remove the duplicate'));
-  }
+/** hooks: from the catalogue, each once. */
+function hookRules({ m, add }: RuleContext): void {
+  if (!Array.isArray(m.hooks)) return;
+  m.hooks.forEach((h: unknown, i: number) => {
+    if (str(h) && !HOOK_NAMES.includes(h)) {
+      add('error', 'UNKNOWN_HOOK', ['hooks', i], `unknown hook '${h}'${didYouMean(h, HOOK_NAMES)}`, 'use a hook from the catalogue (docs/catalogues.md)');
+    }
+  });
+  dupes(m.hooks, (i, h) => add('warning', 'DUPLICATE_HOOK', ['hooks', i], `hook '${h}' is listed twice`, 'remove the duplicate'));
+}
 
-  // endpoints
-  if (Array.isArray(m.endpoints)) {
-    m.endpoints.forEach((e: unknown, i: number) => {
-      if (!str(e)) return;
-      if (!ENDPOINT.test(e)) {
-        const hint = e.startsWith('/api/v1/')
-          ? 'use URL path characters only, no empty segments or trailing slash'
-          : `endpoints live under /api/v1/, e.g. /api/v1/${e.replace(/^\/+/, '').replace(/^api\/v\d+\//, '') || 'my_plugin/status'}`;
-        add('error', 'INVALID_ENDPOINT', ['endpoints', i], `endpoint '${e}' is not an absolute path under /api/v1/`, hint);
-      }
-    });
-    dupes(m.endpoints, (i, e) => add('warning', 'DUPLICATE_ENDPOINT', ['endpoints', i], `endpoint '${e}' is listed twice`, 'remove the duplicate'));
-  }
-
-  return out;
+/** endpoints: absolute paths under /api/v1/, each once. */
+function endpointRules({ m, add }: RuleContext): void {
+  if (!Array.isArray(m.endpoints)) return;
+  m.endpoints.forEach((e: unknown, i: number) => {
+    if (!str(e)) return;
+    if (!ENDPOINT.test(e)) {
+      const hint = e.startsWith('/api/v1/')
+        ? 'use URL path characters only, no empty segments or trailing slash'
+        : `endpoints live under /api/v1/, e.g. /api/v1/${e.replace(/^\/+/, '').replace(/^api\/v\d+\//, '') || 'my_plugin/status'}`;
+      add('error', 'INVALID_ENDPOINT', ['endpoints', i], `endpoint '${e}' is not an absolute path under /api/v1/`, hint);
+    }
+  });
+  dupes(m.endpoints, (i, e) => add('warning', 'DUPLICATE_ENDPOINT', ['endpoints', i], `endpoint '${e}' is listed twice`, 'remove the duplicate'));
 }
 
 type Add = (severity: Severity, code: string, path: Path, message: string, hint?: string, key?: boolean) => void;
