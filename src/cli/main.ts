@@ -117,7 +117,10 @@ export async function main(argv: string[], proc: Process = process): Promise<num
       signal: controller.signal,
     };
     const mod = await load();
-    const result = await mod.run(opts, ctx);
+    const result = await mod.run(opts, ctx).catch((err: unknown) => {
+      if (!flags.json) mod.renderError?.(err, ctx); // what the error carries, before its one line
+      throw err;
+    });
     // A command that already printed its JSON document (marketplace serve) returns undefined.
     if (flags.json) {
       if (result !== undefined) out.writeJson(result);

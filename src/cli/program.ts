@@ -14,6 +14,12 @@ export interface CommandModule<O, R> {
   render?(result: R, ctx: Ctx): void;
   /** Exit code for a result that is data but still a failure (e.g. validation errors). */
   exitCode?(result: R): number;
+  /**
+   * Human rendering of what a failed run's error carries in its details
+   * (diagnostics, findings), before the boundary prints the error's one
+   * line. Not called under --json: the error document carries the details.
+   */
+  renderError?(err: unknown, ctx: Ctx): void;
 }
 
 export type Runner = <O, R>(

@@ -7,12 +7,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Ctx } from '../../context.js';
-import { isCI } from '../../context.js';
 import { CliError, WorkFailedError } from '../../errors.js';
 import { formatBytes } from '../../io/bytes.js';
+import { createProgress, type Progress } from '../../io/progress.js';
 import type { RetryInfo, Submission } from '../../marketplace/client.js';
 import { withSession } from '../../marketplace/session.js';
 import { fileDigest } from '../../core/digest.js';
+import type { ListingProblem } from '../../core/listing.js';
 import { prepareListing, renderProblems } from './prepare.js';
 
 export interface SubmitOptions {
@@ -37,58 +38,18 @@ export interface SubmitResult {
 
 export const DEFAULT_SUBMIT_TIMEOUT_S = 600;
 
-interface Progress {
-  update(sent: number, total: number, attempt: number): void;
-  stop(): void;
-}
-
-/** A bar on a TTY (cli-progress, loaded only then), plain lines otherwise. */
-async function progressFactory(ctx: Ctx, label: string): Promise<(total: number) => Progress> {
-  if (ctx.out.canAnimate && !isCI(ctx.env)) {
-    const { SingleBar, Presets } = await import('cli-progress');
-    return (total) => {
-    const bar = new SingleBar(
-      {
-        stream: ctx.out.stderr,
-        format: `uploading ${label} {bar} {percentage}% | {sentText} of {totalText} | {speed}`,
-        hideCursor: true,
-        clearOnComplete: true,
-        barsize: 24,
-        fps: 10,
-      },
-      Presets.shades_classic,
-    );
-    const started = ctx.clock.now();
-    bar.start(total, 0, { sentText: formatBytes(0), totalText: formatBytes(total), speed: '' });
-    return {
-      update(sent) {
-        const secs = Math.max(0.001, (ctx.clock.now() - started) / 1000);
-        const speed = sent >= total ? 'sent; the marketplace is checking it' : `${formatBytes(sent / secs)}/s`;
-        bar.update(sent, { sentText: formatBytes(sent), totalText: formatBytes(total), speed });
-      },
-      stop() {
-        bar.stop();
-      },
-    };
-    };
-  }
-  // No TTY: a few plain lines, so CI logs show the upload is alive.
-  return (total) => {
-  ctx.out.info(`uploading ${label} (${formatBytes(total)})`);
-  let lastQuarter = 0;
-  return {
-    update(sent, t) {
-      const quarter = Math.floor((sent / t) * 4);
-      if (quarter > lastQuarter && t > 4 * 1024 * 1024) {
-        lastQuarter = quarter;
-        ctx.out.info(quarter < 4 ? `  ${quarter * 25}% (${formatBytes(sent)})` : '  sent; the marketplace is checking the archive');
-      }
+/** One display per upload attempt: a bar on a terminal, a few plain lines in CI logs. */
+function uploadProgress(ctx: Ctx, label: string): Progress {
+  return createProgress(ctx, {
+    label: `uploading ${label}`,
+    rate: true,
+    doneText: 'sent; the marketplace is checking it',
+    plain: {
+      start: (total) => `uploading ${label} (${formatBytes(total)})`,
+      quartersOver: 4 * 1024 * 1024,
+      done: 'sent; the marketplace is checking the archive',
     },
-    stop() {
-      /* nothing to clear */
-    },
-  };
-  };
+  });
 }
 
 export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> {
@@ -106,17 +67,15 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
       `listing ready in ${ctx.clock.now() - t0} ms (sha256 ${prep.digestFrom === 'sidecar' ? "from build's .sha256 file" : 'computed'})`,
     );
     if (!prep.ok || !prep.listing) {
-      if (!ctx.flags.json) renderProblems(prep, ctx);
       throw new WorkFailedError(`cannot submit ${prep.name} ${prep.version}: the listing is not ready`, {
         code: 'LISTING_INCOMPLETE',
         hint: 'fix the problems listed above, then run submit again (`plexichat-plugin marketplace prepare` checks without uploading)',
-        details: { problems: prep.problems },
+        details: { problems: prep.problems, plugin: prep.name, version: prep.version },
       });
     }
     const listing = prep.listing;
     if (prep.written) ctx.out.info(`listing written to ${prep.listingFile}`);
     const label = listing.archive.file;
-    const makeBar = await progressFactory(ctx, label);
     const key = randomUUID();
     ctx.out.debug(`Idempotency-Key ${key}`);
     let lastAttempt = 0;
@@ -136,9 +95,9 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
           if (attempt !== lastAttempt) {
             lastAttempt = attempt;
             bar?.stop();
-            bar = makeBar(total);
+            bar = uploadProgress(ctx, label);
           }
-          bar?.update(sent, total, attempt);
+          bar?.update(sent, total);
         },
       });
       bar?.stop();
@@ -174,6 +133,13 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
       throw err;
     }
   });
+}
+
+/** A listing that is not ready: every problem with its fix, before the error line. */
+export function renderError(err: unknown, ctx: Ctx): void {
+  if (!(err instanceof CliError) || err.code !== 'LISTING_INCOMPLETE' || !err.details) return;
+  const { plugin, version, problems } = err.details as { plugin: string; version: string; problems: ListingProblem[] };
+  renderProblems({ ok: false, name: plugin, version, problems, archive: { file: '' } }, ctx);
 }
 
 export function render(r: SubmitResult, ctx: Ctx): void {

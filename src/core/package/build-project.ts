@@ -1,0 +1,181 @@
+/**
+ * Build a project: validate it (the manifest rules and the Python code
+ * checks) while its files are packed, and commit the archive only when
+ * validation passed. Returns what was built with every warning; a failure
+ * is a WorkFailedError whose details carry what it is about (diagnostics,
+ * problems, secrets), for the command to render. Nothing is printed here.
+ *
+ * Start-up: validation starts first, so its Python process runs while the
+ * packing modules (file list, zip writer, secrets) load; they are imported
+ * only after that.
+ */
+import { WorkFailedError } from '../../errors.js';
+import { formatBytes } from '../../io/bytes.js';
+import type { Diagnostic } from '../manifest/types.js';
+import { validateProject, type ValidationReport } from '../validate.js';
+import type { BuildOutcome } from './build.js';
+import type { Decision, FileListProblem } from './file-list.js';
+import { VERIFY_DEFAULTS } from './limits.js';
+import type { SecretFinding } from './secrets.js';
+
+export interface BuildProjectOptions {
+  projectDir: string;
+  /** Absolute output folder (it exists unless this is a dry run). */
+  outDir: string;
+  env: NodeJS.ProcessEnv;
+  includeTests?: boolean;
+  /** Paths (relative to the project) allowed although they look like secrets. */
+  allowSecrets?: string[];
+  dryRun?: boolean;
+  /** Keep every path's decision (build --explain). */
+  explain?: boolean;
+  /** Unix seconds for entry timestamps (SOURCE_DATE_EPOCH). */
+  mtime?: number;
+  signal: AbortSignal;
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
+  /** Packing is done; `checking` when the code checks still run (the archive waits for them). */
+  onPacked?: (checking: boolean) => void;
+}
+
+export interface ProjectBuild {
+  plugin: { name: string; version: string };
+  outcome: BuildOutcome;
+  /** Validation warnings (a build with validation errors throws). */
+  diagnostics: Diagnostic[];
+  /** What the file list skipped, unused --allow-secret values, the marketplace's limits. */
+  warnings: string[];
+  /** Bytes of the packed files. */
+  bytesIn: number;
+}
+
+/** What a failed build's error carries in its details, for rendering and --json. */
+export interface BuildFailureDetails {
+  /** Validation errors (VALIDATION_FAILED), or the validation warnings of a build that failed later. */
+  diagnostics?: Diagnostic[];
+  warnings?: string[];
+  problems?: FileListProblem[];
+  secrets?: SecretFinding[];
+  /** With --explain: every path seen and the rule that decided it. */
+  explain?: Decision[];
+}
+
+export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild> {
+  const { projectDir } = o;
+  const manifestModule = import('../manifest/index.js');
+  const parsed = manifestModule.then(({ loadManifest }) => loadManifest(projectDir));
+  parsed.catch(() => undefined); // a missing manifest is reported through validation
+  const validation = validateProject(projectDir, { env: o.env, manifest: parsed });
+  // Handled at once (before any await), so a rejection is never "unhandled"; awaited below.
+  let validated = false;
+  validation.then(
+    () => (validated = true),
+    () => (validated = true),
+  );
+  const { buildArchive } = await import('./build.js');
+  const stop = new AbortController();
+  const signal = AbortSignal.any([o.signal, stop.signal]);
+  // The name and version, to pack while validation still runs (a missing
+  // manifest is reported by validation).
+  const m = (await parsed.catch(() => undefined))?.manifest;
+  const plugin = m ? { name: m.plugin.name, version: String(m.plugin.version) } : undefined;
+  const packing = plugin
+    ? buildArchive({
+        projectDir,
+        outDir: o.outDir,
+        plugin,
+        includeTests: o.includeTests,
+        allowSecrets: o.allowSecrets,
+        dryRun: o.dryRun,
+        mtime: o.mtime,
+        signal,
+        onProgress: o.onProgress,
+        beforeCommit: async () => {
+          o.onPacked?.(!validated);
+          const r = await validation;
+          if (!r.ok) throw new Error('validation failed');
+        },
+      })
+    : undefined;
+  packing?.catch(() => undefined); // awaited below
+
+  const abandon = async () => {
+    stop.abort();
+    await packing?.catch(() => undefined);
+  };
+  let report: ValidationReport;
+  try {
+    report = await validation;
+  } catch (err) {
+    await abandon();
+    throw err;
+  }
+  if (!report.ok || !report.manifest || !packing || !plugin) {
+    await abandon();
+    throw validationFailed(report);
+  }
+  const outcome = await packing;
+  const warnings = [...outcome.list.warnings, ...outcome.unusedAllows.map((a) => `--allow-secret ${a} matches no packed file`)];
+  const bytesIn = outcome.list.files.reduce((n, f) => n + f.size, 0);
+  warnings.push(...limitWarnings(outcome, bytesIn));
+  const failure = { diagnostics: report.warnings, warnings, ...(o.explain ? { explain: outcome.list.decisions } : {}) };
+  if (outcome.list.problems.length > 0) throw problemError(outcome.list.problems, failure);
+  if (outcome.secrets.length > 0) throw secretError(outcome.secrets, failure);
+  return { plugin, outcome, diagnostics: report.warnings, warnings, bytesIn };
+}
+
+function validationFailed(report: ValidationReport): WorkFailedError {
+  const n = report.errors.length;
+  const details: BuildFailureDetails = { diagnostics: report.errors };
+  return new WorkFailedError(`validation failed with ${n} error${n === 1 ? '' : 's'}; nothing was built`, {
+    code: 'VALIDATION_FAILED',
+    hint: 'fix the errors above (`plexichat-plugin validate` shows them too), then build again',
+    details: { ...details },
+  });
+}
+
+/** What the marketplace would refuse (verifyArchive's default limits). */
+function limitWarnings(outcome: BuildOutcome, bytesIn: number): string[] {
+  const out: string[] = [];
+  const entries = outcome.list.files.length + 1;
+  if (entries > VERIFY_DEFAULTS.maxEntries) {
+    out.push(`${entries} entries: the marketplace accepts at most ${VERIFY_DEFAULTS.maxEntries}; drop files with .pluginignore`);
+  }
+  if (bytesIn > VERIFY_DEFAULTS.maxUncompressedBytes) {
+    out.push(`${formatBytes(bytesIn)} unpacked: the marketplace accepts at most ${formatBytes(VERIFY_DEFAULTS.maxUncompressedBytes)}`);
+  }
+  if (outcome.archive && outcome.archive.size > VERIFY_DEFAULTS.maxArchiveBytes) {
+    out.push(`the archive is ${formatBytes(outcome.archive.size)}: the marketplace accepts at most ${formatBytes(VERIFY_DEFAULTS.maxArchiveBytes)}`);
+  }
+  return out;
+}
+
+const PROBLEM_HINTS: Record<string, string> = {
+  SYMLINK_OUTSIDE: 'copy the file into the project, or add the link to .pluginignore',
+  SYMLINK_DIR: 'replace the link with a real folder, or add it to .pluginignore',
+  UNREADABLE: 'make it readable (or restore the missing file), or add it to .pluginignore',
+  NAME_TWIN: 'rename one of them: the archive must unpack on case-insensitive file systems',
+  RESERVED_NAME: 'rename the file; build generates this name',
+};
+
+/** One line: the last problem (the others are in details.problems), and how many there are. */
+function problemError(problems: FileListProblem[], failure: BuildFailureDetails): WorkFailedError {
+  const last = problems[problems.length - 1]!;
+  const hint = PROBLEM_HINTS[last.code] ?? 'rename the file (portable names only), or add it to .pluginignore';
+  const message = problems.length === 1 ? last.message : `${last.message}; ${problems.length} files cannot be packed; nothing was written`;
+  return new WorkFailedError(message, { code: last.code, hint, details: { ...failure, problems } });
+}
+
+/** A finding as one line: `file:line [rule] description`, never the secret itself. */
+export function secretLine(s: SecretFinding): string {
+  return `${s.file}${s.line > 0 ? `:${s.line}` : ''} [${s.rule}] ${s.description}`;
+}
+
+function secretError(secrets: SecretFinding[], failure: BuildFailureDetails): WorkFailedError {
+  const last = secretLine(secrets[secrets.length - 1]!);
+  const message = secrets.length === 1 ? `refusing to pack a likely secret: ${last}` : `${last}; refusing to pack ${secrets.length} likely secrets`;
+  return new WorkFailedError(message, {
+    code: 'SECRET_FOUND',
+    hint: 'remove it, add the file to .pluginignore, or pass --allow-secret <path> if it is not a secret',
+    details: { ...failure, secrets },
+  });
+}
