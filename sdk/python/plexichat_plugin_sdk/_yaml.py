@@ -19,7 +19,10 @@ PyYAML cannot be assumed on a plugin developer's machine, and the manifest
 Anything else (block scalars ``|``/``>``, anchors, aliases, tags, multi-line
 plain or quoted scalars, flows over several lines, tabs in indentation,
 several documents) raises :class:`YamlError` naming the line, rather than
-being read differently from a full YAML parser. ``plexichat-plugin-cli test``
+being read differently from a full YAML parser; so does what YAML itself
+refuses (a plain value holding ``: `` or ending in ``:``, one starting with
+``@``, a backquote or ``%``, a ``- `` list or ``? `` key on the line of its key,
+duplicate keys). ``plexichat-plugin-cli test``
 sidesteps this reader entirely: it parses the manifest with a complete YAML
 parser and hands it over as JSON (see ``manifest.py``).
 """
@@ -167,6 +170,7 @@ class _Flow(object):
 
     def plain(self, in_flow):
         start = self.i
+        _check_plain_start(self.s[self.i:], self.no)
         stops = ",]}" if in_flow else ""
         while self.i < len(self.s):
             c = self.s[self.i]
@@ -175,7 +179,13 @@ class _Flow(object):
             if in_flow and c == ":" and (self.i + 1 == len(self.s) or self.s[self.i + 1] in " ,]}"):
                 break
             self.i += 1
-        return resolve_plain(self.s[start:self.i].strip())
+        text = self.s[start:self.i].strip()
+        if not in_flow and _MAPPING_VALUE.search(text):
+            self.error(
+                "a value holding ': ' or ending in ':' is read by YAML as a nested mapping, which is not "
+                "allowed here; put the value in quotes"
+            )
+        return resolve_plain(text)
 
     def double(self):
         self.i += 1
@@ -265,6 +275,25 @@ class _Flow(object):
                 self.error("expected ',' or '}' in a flow mapping")
 
 
+_MAPPING_VALUE = re.compile(r":(?:[ \t]|$)")
+
+
+def _check_plain_start(text, no):
+    """Refuse what YAML does not allow at the start of a plain (unquoted) scalar."""
+    first, after = text[:1], text[1:2]
+    if first in ("@", "`"):
+        raise YamlError("a plain value cannot start with the reserved character %s; put the value in quotes" % first, no)
+    if first == "%":
+        raise YamlError("a plain value cannot start with % (the directive indicator); put the value in quotes", no)
+    if first == "-" and after in ("", " ", "\t"):
+        raise YamlError("a list ('- item') cannot start on the same line as its key; start it on the next line, "
+                        "or quote the value", no)
+    if first == "?" and after in ("", " ", "\t"):
+        raise YamlError("complex mapping keys ('? ') are not supported; quote the value", no)
+    if first == ":" and after in ("", " ", "\t"):
+        raise YamlError("a value cannot start with ': '; quote it", no)
+
+
 def _put(mapping, key, value, no):
     try:
         hash(key)
@@ -299,6 +328,7 @@ def _split_key(text, no):
     m = re.match(r"^([^:]*?(?:[^:]|:[^ ])*?)\s*:(?: +(.*))?$", text)
     if not m or m.group(1) == "":
         return None
+    _check_plain_start(m.group(1), no)
     key = resolve_plain(m.group(1))
     if isinstance(key, float) and key != key:  # NaN cannot be a key
         key = m.group(1)

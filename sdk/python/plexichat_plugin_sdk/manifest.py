@@ -40,7 +40,11 @@ _cache = {}
 
 
 class ManifestError(ValueError):
-    """The manifest exists but cannot be read."""
+    """The manifest exists but cannot be read; ``line`` is where, when known."""
+
+    def __init__(self, message, line=None):
+        super().__init__(message)
+        self.line = line
 
 
 class ManifestNotFoundError(ManifestError, FileNotFoundError):
@@ -87,7 +91,8 @@ def load_manifest_file(path):
         where = "%s:%d" % (path, e.line) if e.line else path
         raise ManifestError(
             "%s: %s (the SDK's built-in YAML reader handles a subset of YAML; run the tests with "
-            "'plexichat-plugin-cli test', which reads the full YAML, or see docs/sdk.md)" % (where, e.reason)
+            "'plexichat-plugin-cli test', which reads the full YAML, or see docs/sdk.md)" % (where, e.reason),
+            e.line,
         )
     except (UnicodeDecodeError, ValueError) as e:
         raise ManifestError("%s cannot be read: %s" % (path, e))
