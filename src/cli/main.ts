@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { CommanderError, type Command } from 'commander';
 import { CliError, ExitCode, UsageError } from '../errors.js';
 import { Output, wantColor } from '../io/output.js';
+import { fsError } from '../io/fs-errors.js';
 import { redact } from '../io/redact.js';
 import { inline } from '../io/terminal.js';
 import { createProgram, type CommandModule } from './program.js';
@@ -179,6 +180,9 @@ function report(err: unknown, out: Output): number {
     }
     return err.exitCode;
   }
+  // A filesystem failure no command wrapped is still the user's to fix, not a bug.
+  const fs = fsError(err);
+  if (fs) return report(fs, out);
   const e = err instanceof Error ? err : new Error(String(err));
   if (out.json) out.writeJson({ error: { code: 'INTERNAL', message: redact(e.message), exitCode: 1 } });
   out.error(`unexpected internal error: ${inline(redact(e.message))}`);

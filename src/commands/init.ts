@@ -19,6 +19,7 @@ import {
 import { suggestPluginName as suggestName, whyNotPluginName as checkName } from '../core/plugin-name.js';
 import { suggest as suggestClosest } from '../core/suggest.js';
 import { CancelledError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { fsError } from '../io/fs-errors.js';
 import { askSelect, askText } from '../io/prompt.js';
 
 export interface InitOptions {
@@ -43,6 +44,8 @@ export interface InitResult {
   files: string[];
   /** Files that existed and were replaced (--force). */
   replaced: string[];
+  /** Where the replaced files were kept, relative to dir (only when some were replaced). */
+  backup?: string;
 }
 
 const DEFAULT_TEMPLATE = 'minimal';
@@ -200,6 +203,7 @@ export async function run(opts: InitOptions, ctx: Ctx): Promise<InitResult> {
       target,
       force: opts.force,
       signal: ctx.signal,
+      now: ctx.clock.now(),
       vars: {
         name,
         category,
@@ -211,7 +215,7 @@ export async function run(opts: InitOptions, ctx: Ctx): Promise<InitResult> {
         template,
       },
     });
-    return { dir: target, name, category, template, files: res.files, replaced: res.replaced };
+    return { dir: target, name, category, template, files: res.files, replaced: res.replaced, ...(res.backup ? { backup: res.backup } : {}) };
   } catch (err) {
     if (ctx.signal.aborted) throw new CancelledError('Cancelled; nothing was written');
     if (err instanceof ScaffoldConflictError) {
@@ -220,14 +224,8 @@ export async function run(opts: InitOptions, ctx: Ctx): Promise<InitResult> {
         hint: 'move that entry out of the way, or choose another directory',
       });
     }
-    const code = errnoCode(err);
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOSPC' || code === 'ENOTDIR') {
-      throw new WorkFailedError(`could not create the plugin in ${shown}: ${(err as Error).message}; nothing was written`, {
-        code: 'SCAFFOLD_FAILED',
-        hint: 'check that the directory and its parent are writable, then run init again',
-        cause: err,
-      });
-    }
+    const mapped = fsError(err, `create the plugin in ${shown}`, { suffix: '; nothing was written' });
+    if (mapped) throw new WorkFailedError(mapped.message, { code: 'SCAFFOLD_FAILED', hint: mapped.hint, cause: err, details: { ...mapped.details, reason: mapped.code } });
     throw err;
   }
 }
@@ -239,6 +237,7 @@ export function render(result: InitResult, ctx: Ctx): void {
   for (const f of result.files) {
     out.result(`  ${f}${result.replaced.includes(f) ? out.c.yellow('  (replaced)') : ''}`);
   }
+  if (result.backup) out.result(`The replaced files are kept in ${path.join(shown, result.backup)}`);
   out.result('');
   out.result('Next steps:');
   if (shown !== '.') out.result(`  cd ${shown.includes(' ') ? JSON.stringify(shown) : shown}`);

@@ -166,6 +166,8 @@ export interface ScaffoldOptions {
   /** Replace files the template generates when they already exist. */
   force?: boolean;
   signal?: AbortSignal;
+  /** The clock, for the backup folder's name (ms since the epoch). */
+  now?: number;
 }
 
 export interface ScaffoldResult {
@@ -173,6 +175,8 @@ export interface ScaffoldResult {
   files: string[];
   /** Files that existed and were replaced (only with force). */
   replaced: string[];
+  /** Where the replaced files were kept, relative to the target (only when some were replaced). */
+  backup?: string;
 }
 
 /** File operations, injectable so tests can make one fail. */
@@ -180,6 +184,24 @@ export interface ScaffoldFs {
   rename(from: string, to: string): Promise<void>;
 }
 const realFs: ScaffoldFs = { rename: (a, b) => fs.rename(a, b) };
+
+/** Where `init --force` keeps the files it replaced, inside the target (never packed). */
+export const BACKUP_DIR = '.plexichat-backup';
+
+/**
+ * Rename, or copy then remove when the two paths are on different file
+ * systems (EXDEV: the target is a mount point, a Docker volume, a
+ * devcontainer workspace).
+ */
+async function move(deps: ScaffoldFs, from: string, to: string): Promise<void> {
+  try {
+    await deps.rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    await fs.cp(from, to, { recursive: true, errorOnExist: true, force: false, preserveTimestamps: true });
+    await fs.rm(from, { recursive: true, force: true });
+  }
+}
 
 export class ScaffoldConflictError extends Error {
   constructor(
@@ -202,7 +224,12 @@ export async function scaffold(opts: ScaffoldOptions, deps: ScaffoldFs = realFs)
   const backups: Array<{ original: string; backup: string }> = [];
   const madeDirs: string[] = [];
   try {
-    staging = await fs.mkdtemp(path.join(parent, `.${path.basename(target)}.init-`));
+    // Stage on the target's own file system: inside it when it exists (it may be a mount
+    // point, so a sibling could be on another disk), else next to it.
+    const targetExists = existsSync(target);
+    staging = targetExists
+      ? await fs.mkdtemp(path.join(target, '.plexichat-init-'))
+      : await fs.mkdtemp(path.join(parent, `.${path.basename(target)}.init-`));
     const stagedRoot = path.join(staging, 'files');
     const backupRoot = path.join(staging, 'replaced');
 
@@ -221,9 +248,9 @@ export async function scaffold(opts: ScaffoldOptions, deps: ScaffoldFs = realFs)
     checkAbort();
 
     // 2a. A new target: one rename puts the whole project in place.
-    if (!existsSync(target)) {
+    if (!targetExists) {
       await fs.mkdir(stagedRoot, { recursive: true });
-      await deps.rename(stagedRoot, target);
+      await move(deps, stagedRoot, target);
       return { files, replaced: [] };
     }
 
@@ -251,18 +278,25 @@ export async function scaffold(opts: ScaffoldOptions, deps: ScaffoldFs = realFs)
         if (!opts.force) throw new ScaffoldConflictError(`${rel} already exists`, rel);
         const backup = path.join(backupRoot, ...rel.split('/'));
         await fs.mkdir(path.dirname(backup), { recursive: true });
-        await deps.rename(dest, backup);
+        await move(deps, dest, backup);
         backups.push({ original: dest, backup });
         replaced.push(rel);
       }
-      await deps.rename(path.join(stagedRoot, ...rel.split('/')), dest);
+      await move(deps, path.join(stagedRoot, ...rel.split('/')), dest);
       moved.push(dest);
     }
-    return { files, replaced };
+    if (replaced.length === 0) return { files, replaced };
+    // Keep what --force replaced: the staging dir is removed below, so move the backups out.
+    const stamp = new Date(opts.now ?? Date.now()).toISOString().replace(/[:.]/g, '-');
+    const kept = path.join(BACKUP_DIR, stamp);
+    await fs.mkdir(path.join(target, BACKUP_DIR), { recursive: true });
+    await move(deps, backupRoot, path.join(target, kept));
+    backups.length = 0;
+    return { files, replaced, backup: kept.split(path.sep).join('/') };
   } catch (err) {
     // Undo in reverse order; keep going if one step fails.
     for (const f of moved.reverse()) await fs.rm(f, { force: true }).catch(() => undefined);
-    for (const b of backups.reverse()) await fs.rename(b.backup, b.original).catch(() => undefined);
+    for (const b of backups.reverse()) await move(deps, b.backup, b.original).catch(() => undefined);
     for (const d of madeDirs.reverse()) await fs.rmdir(d).catch(() => undefined);
     if (firstCreatedParent) await fs.rm(firstCreatedParent, { recursive: true, force: true }).catch(() => undefined);
     throw err;

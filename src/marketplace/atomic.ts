@@ -1,18 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { errnoCode, WorkFailedError } from '../errors.js';
+import { WorkFailedError } from '../errors.js';
+import { fsError } from '../io/fs-errors.js';
 import { writeFileAtomic as writeAtomic } from '../io/atomic.js';
-
-const HINTS: Record<string, string> = {
-  EACCES: 'check the permissions of the folder',
-  EPERM: 'check the permissions of the folder',
-  EROFS: 'the file system is read-only',
-  ENOSPC: 'the disk is full: free some space',
-  EDQUOT: 'the disk quota is used up: free some space',
-  ENOTDIR: 'a part of the path is a file, not a folder',
-  EEXIST: 'a part of the path is a file, not a folder',
-  EISDIR: 'the path is a folder',
-};
 
 /**
  * Write a file so that the final path only ever holds a complete version
@@ -30,10 +20,8 @@ export async function writeFileAtomic(
     if (opts.dirMode !== undefined) await fs.chmod(dir, opts.dirMode).catch(() => undefined);
     await writeAtomic(file, content, { mode: opts.mode ?? 0o644 });
   } catch (err) {
-    const code = errnoCode(err);
-    if (code && code in HINTS) {
-      throw new WorkFailedError(`cannot write ${file} (${code})`, { code: 'WRITE_FAILED', hint: HINTS[code], cause: err });
-    }
+    const mapped = fsError(err, `write ${file}`);
+    if (mapped) throw new WorkFailedError(mapped.message, { code: 'WRITE_FAILED', hint: mapped.hint, cause: err, details: mapped.details });
     throw err;
   }
 }

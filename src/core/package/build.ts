@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CancelledError, CliError, WorkFailedError, errnoCode } from '../../errors.js';
 import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } from '../../io/atomic.js';
+import { fsError } from '../../io/fs-errors.js';
 import { listProjectFiles, type FileList } from './file-list.js';
 import { pack, PackReadError } from './pack.js';
 import type { SecretFinding } from './secrets.js';
@@ -140,14 +141,12 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
     return outcome;
   } catch (err) {
     await tmp.abort();
-    const code = errnoCode(err);
-    if (code && !(err instanceof CliError)) {
-      throw new WorkFailedError(
-        code === 'ENOSPC'
-          ? `no space left on the device while writing to ${o.outDir}; nothing was written`
-          : `cannot write the archive to ${o.outDir} (${code}); nothing was written`,
-        { code: code === 'ENOSPC' ? 'NO_SPACE' : 'CANNOT_WRITE', hint: 'free some disk space, or pass --out <dir> on another disk', cause: err },
-      );
+    const mapped = err instanceof CliError ? undefined : fsError(err, `write the archive to ${o.outDir}`, { suffix: '; nothing was written' });
+    if (mapped) {
+      const full = mapped.code === 'NO_SPACE';
+      const hint = full ? 'free some disk space, or pass --out <dir> on another disk' : `${mapped.hint}, or pass --out <dir>`;
+      const message = full ? `no space left on the device while writing to ${o.outDir}; nothing was written` : mapped.message;
+      throw new WorkFailedError(message, { code: mapped.code === 'NO_SPACE' ? 'NO_SPACE' : 'CANNOT_WRITE', hint, cause: err, details: mapped.details });
     }
     throw err;
   }

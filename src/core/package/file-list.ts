@@ -73,6 +73,7 @@ const BUILTIN_DIRS = new Map<string, string>([
 const BUILTIN_ROOT_DIRS = new Map<string, string>([
   ['dist', 'build output'],
   ['build', 'build output'],
+  ['.plexichat-backup', 'files init --force replaced'],
 ]);
 
 /** Files dropped wherever they are: [pattern, reason]. */
