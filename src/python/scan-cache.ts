@@ -1,18 +1,25 @@
 /**
  * A cache of code-scan results, so `validate` followed by `build` (or a
  * second `build`) does not start Python again when no module changed. The
- * key is a fingerprint of every .py file under src/ (path, size, mtime,
- * inode), the interpreter candidates and the scanner itself, the same rule
- * make and eslint --cache use. It lives in $PLEXICHAT_CACHE_DIR, else the
- * user cache dir (io/dirs.ts: $XDG_CACHE_HOME/plexichat-plugin, else
- * ~/.cache/plexichat-plugin); PLEXICHAT_CACHE_DIR=off turns it off. Any
- * cache problem means a miss.
+ * key is a digest of the content of every .py file scanned (with its path),
+ * the interpreter candidates (path and modification time) and the scanner
+ * itself: an edit is seen even when it keeps the size and the modification
+ * time (bench/validate-cache.mjs shows what reading the files costs). It
+ * lives in $PLEXICHAT_CACHE_DIR, else the user cache dir (io/dirs.ts:
+ * $XDG_CACHE_HOME/plexichat-plugin, else ~/.cache/plexichat-plugin);
+ * PLEXICHAT_CACHE_DIR=off turns it off. Any cache problem means a miss.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { userDir } from '../io/dirs.js';
+
+/** A file to scan: its name in the project (forward slashes) and where its bytes are. */
+export interface SourceFile {
+  rel: string;
+  abs: string;
+}
 
 export function cacheDir(env: NodeJS.ProcessEnv): string | undefined {
   const own = env.PLEXICHAT_CACHE_DIR;
@@ -20,40 +27,28 @@ export function cacheDir(env: NodeJS.ProcessEnv): string | undefined {
   return userDir('cache', env);
 }
 
-async function walk(dir: string, rel: string, lines: string[]): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const e of entries) {
-    const p = path.join(dir, e.name);
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) {
-      if (e.name !== '__pycache__' && !e.name.startsWith('.')) await walk(p, r, lines);
-    } else if (e.name.endsWith('.py')) {
-      try {
-        const st = await stat(p);
-        lines.push(`${r}\0${st.size}\0${st.mtimeMs}\0${st.ino}`);
-      } catch {
-        lines.push(`${r}\0missing`);
-      }
-    }
-  }
-}
+/** Files read at once while hashing: enough to hide latency, few enough for any fd limit. */
+const PARALLEL = 16;
 
-/** Fingerprint of the inputs of a scan; undefined when src/ cannot be walked. */
-export async function fingerprint(srcDir: string, candidates: string[], script: string): Promise<string | undefined> {
-  const lines: string[] = [];
-  try {
-    await walk(srcDir, '', lines);
-  } catch {
-    return undefined;
-  }
+/** Digest of the inputs of a scan; undefined when a file cannot be read (the scanner then reports it, uncached). */
+export async function fingerprint(files: SourceFile[], candidates: string[], script: string): Promise<string | undefined> {
+  const digests: (string | undefined)[] = new Array(files.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < files.length; i = next++) {
+      const data = await readFile(files[i]!.abs).catch(() => undefined);
+      digests[i] = data && createHash('sha256').update(data).digest('hex');
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, files.length) }, worker));
+  if (digests.some((d) => d === undefined)) return undefined;
   const h = createHash('sha256');
   h.update(script);
   for (const c of candidates) {
     const st = await stat(c).catch(() => undefined);
     h.update(`python\0${c}\0${st?.mtimeMs ?? 'missing'}\n`);
   }
-  for (const l of lines) h.update(`${l}\n`);
+  files.forEach((f, i) => h.update(`${f.rel}\0${f.abs}\0${digests[i]}\n`));
   return h.digest('hex');
 }
 

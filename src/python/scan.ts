@@ -1,30 +1,49 @@
 /**
- * Find @hook(...), @endpoint(...) and @require_permission(...) in
- * src/**\/*.py with Python's own parser: scan.py, run with the discovered
- * interpreter. Decorators are matched by their last name, so `@sdk.hook('x')`,
- * `@security.require_permission('p')` and aliases through plain imports all count.
- * Syntax errors are reported for the files the scanner parses (see scan.py);
- * `test` reports the rest when pytest imports them.
+ * Where a plugin registers hooks, endpoints and permission checks (the
+ * decorators, however they are imported or aliased, and the `self.hooks` /
+ * `self.endpoints` dicts), found by scan.py with Python's own parser in the
+ * .py files the caller lists (validate passes the archive's file list, so
+ * what .pluginignore drops is not checked). Syntax errors are reported for
+ * the files the scanner parses (see scan.py); `test` reports the rest when
+ * pytest imports them.
  */
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pathCandidates, pinnedPython } from './discover.js';
-import { cacheDir, fingerprint, readCached, writeCached } from './scan-cache.js';
+import { WorkFailedError, type CliError } from '../errors.js';
+import { pathCandidates, pinnedPython, probePython } from './discover.js';
+import { notRunnableError, tooOldError } from './interpreter.js';
+import { cacheDir, fingerprint, readCached, writeCached, type SourceFile } from './scan-cache.js';
 import { runPython } from './spawn.js';
-import { MIN_PYTHON_TEXT } from './version.js';
+import { MIN_PYTHON_TEXT, tooOld } from './version.js';
+
+export type { SourceFile } from './scan-cache.js';
 
 export type DecoratorKind = 'hook' | 'endpoint' | 'require_permission';
 
 export interface DecoratorUse {
   kind: DecoratorKind;
-  /** The literal argument; null (from the scanner's JSON) when it is not a string literal. */
+  /** The literal argument or dict key; null (from the scanner's JSON) when it is not a string literal. */
   value: string | null;
   file: string;
   line: number;
   column: number;
-  /** The decorated function. */
+  /** The decorated function, or the handler a dict entry names. */
   function: string;
+  /** How it is registered: a decorator, a decorator applied by a call (`hook('x')(f)`), or a self.hooks / self.endpoints dict. */
+  style: 'decorator' | 'call' | 'dict';
+  /** The class it is registered in, when in one. */
+  class: string | null;
+}
+
+/** A decorator that may be the SDK's but is bound in a way the scanner cannot follow. */
+export interface DynamicDecorator {
+  file: string;
+  line: number;
+  column: number;
+  function: string;
+  /** The decorator as written (shortened). */
+  decorator: string;
+  reason: string;
 }
 
 export interface PySyntaxError {
@@ -44,9 +63,10 @@ export interface PluginClass {
 
 export interface ScanResult {
   uses: DecoratorUse[];
-  /** Classes deriving from Plugin (by base name). */
+  dynamic: DynamicDecorator[];
+  /** Classes deriving from the SDK's Plugin (directly, through an alias, or through another plugin class). */
   classes: PluginClass[];
-  /** Python files under src/, and how many of them were parsed. */
+  /** Python files scanned, and how many of them were parsed. */
   files: number;
   parsed: number;
   syntaxErrors: PySyntaxError[];
@@ -54,38 +74,63 @@ export interface ScanResult {
 
 export type ScanOutcome =
   | { ok: true; result: ScanResult; python: string }
-  | { ok: false; reason: 'not-found' | 'not-runnable'; tried: string[]; path?: string; detail?: string };
+  | { ok: false; reason: 'not-found' | 'not-runnable'; tried: string[]; detail?: string };
 
 /** The scanner, a real module shipped next to this one (the build copies src/python/*.py into dist/). */
 const SCANNER = fileURLToPath(new URL('./scan.py', import.meta.url));
 
+/** One line of an interpreter's complaint, short and free of control characters. */
+function oneLine(text: string): string | undefined {
+  const line = text.trim().split('\n').pop()?.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').trim();
+  if (!line) return undefined;
+  return line.length > 160 ? `${line.slice(0, 159)}…` : line;
+}
+
 /**
- * Run the scanner with the first interpreter that works: the pinned one
- * (--python / PLEXICHAT_PYTHON) alone, else each python3/python on PATH in
- * turn (one too old, or not runnable, is skipped). No separate probe: the
- * scan is the only Python process `validate` starts.
+ * Why a pinned interpreter (--python / PLEXICHAT_PYTHON) could not run the
+ * scanner: the same errors `test` gives for that setting (not runnable, too
+ * old), or the scanner's own failure under a working interpreter.
+ */
+async function pinnedFailure(pinned: { path: string; source: 'flag' | 'env' }, env: NodeJS.ProcessEnv, detail?: string): Promise<CliError> {
+  const info = await probePython(pinned.path, env);
+  if (!info) return notRunnableError(pinned);
+  if (tooOld(info.version)) return tooOldError(info.path, info.version);
+  return new WorkFailedError(`the code scanner failed under ${pinned.path} (Python ${info.version})${detail ? `: ${detail}` : ''}`, {
+    code: 'SCAN_FAILED',
+    hint: 'run with --verbose for details, or set PLEXICHAT_PYTHON to another interpreter',
+  });
+}
+
+/**
+ * Run the scanner over files with the first interpreter that works. A
+ * pinned one (--python / PLEXICHAT_PYTHON) is used alone, and when it
+ * cannot run the scan that is an error (thrown), as in `test`; each
+ * python3/python on PATH is tried in turn (one too old, or not runnable, is
+ * skipped). No separate probe: the scan is the only Python process
+ * `validate` starts.
  */
 export async function scanProject(
   projectDir: string,
-  opts: { env: NodeJS.ProcessEnv; python?: string; sub?: string },
+  opts: { env: NodeJS.ProcessEnv; python?: string; files: SourceFile[] },
 ): Promise<ScanOutcome> {
   const pinned = pinnedPython(opts.env, opts.python, projectDir);
   const candidates = pinned ? [pinned.path] : pathCandidates(opts.env);
-  const sub = opts.sub ?? 'src';
   const cache = candidates.length ? cacheDir(opts.env) : undefined;
   const script = cache ? await readFile(SCANNER, 'utf8').catch(() => undefined) : undefined;
-  const key = cache && script ? await fingerprint(path.join(projectDir, sub), candidates, script) : undefined;
+  const key = cache && script ? await fingerprint(opts.files, candidates, script) : undefined;
   if (cache && key) {
     const hit = await readCached<{ result: ScanResult; python: string }>(cache, projectDir, key);
     if (hit) return { ok: true, result: hit.result, python: hit.python };
   }
+  const input = JSON.stringify({ files: opts.files.map((f) => [f.rel, f.abs]) });
   const tried: string[] = [];
   let detail: string | undefined;
   for (const python of candidates) {
     tried.push(python);
-    const r = await runPython(python, ['-I', SCANNER, projectDir, sub, MIN_PYTHON_TEXT], {
+    const r = await runPython(python, ['-I', SCANNER, MIN_PYTHON_TEXT], {
       env: { ...opts.env, PYTHONDONTWRITEBYTECODE: '1' },
       timeoutMs: 120_000,
+      input,
     });
     if (r.code === 0) {
       try {
@@ -97,8 +142,8 @@ export async function scanProject(
         continue;
       }
     }
-    detail = r.code === 3 ? `Python ${MIN_PYTHON_TEXT} or newer is needed` : (r.error ?? r.stderr.trim().split('\n').pop());
+    detail = r.code === 3 ? `Python ${MIN_PYTHON_TEXT} or newer is needed` : (r.error ?? oneLine(r.stderr));
   }
-  if (pinned) return { ok: false, reason: 'not-runnable', tried, path: pinned.path, detail };
+  if (pinned) throw await pinnedFailure(pinned, opts.env, detail);
   return { ok: false, reason: tried.length ? 'not-runnable' : 'not-found', tried, detail };
 }

@@ -2,7 +2,8 @@
  * The one way the CLI starts a Python process (node:child_process, no
  * shell): `runPython` collects the output of a short run (probe, scan),
  * `startPython` streams a long one (pytest) into the caller's streams.
- * stdin is always closed; the environment is exactly the one given.
+ * stdin is closed (or carries the given input); the environment is exactly
+ * the one given.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
@@ -27,6 +28,8 @@ export interface SpawnOptions {
   /** Streams to copy the output into (left open); otherwise the caller reads child.stdout/stderr. */
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
+  /** Written to stdin, which is then closed; without it stdin is closed from the start. */
+  input?: string;
 }
 
 export interface StartedPython {
@@ -39,10 +42,14 @@ export function startPython(file: string, args: string[], opts: SpawnOptions): S
   const child = spawn(file, args, {
     cwd: opts.cwd,
     env: opts.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     detached: opts.detached ?? false,
     windowsHide: true,
   });
+  if (opts.input !== undefined) {
+    child.stdin?.on('error', () => undefined); // a process that exits without reading: its exit code tells
+    child.stdin?.end(opts.input);
+  }
   if (opts.stdout) child.stdout?.pipe(opts.stdout, { end: false });
   if (opts.stderr) child.stderr?.pipe(opts.stderr, { end: false });
   const exit = new Promise<PythonExit>((resolve) => {
@@ -64,11 +71,12 @@ export interface RunOptions {
   timeoutMs: number;
   /** Killed when stdout or stderr grows past this; error 'ENOBUFS'. */
   maxBytes?: number;
+  input?: string;
 }
 
 /** Run to completion and collect stdout and stderr. */
 export async function runPython(file: string, args: string[], opts: RunOptions): Promise<PythonRun> {
-  const { child, exit } = startPython(file, args, { env: opts.env, cwd: opts.cwd });
+  const { child, exit } = startPython(file, args, { env: opts.env, cwd: opts.cwd, input: opts.input });
   const max = opts.maxBytes ?? 64 * 1024 * 1024;
   let stopped: string | undefined;
   const kill = (why: string) => {
