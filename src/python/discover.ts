@@ -67,8 +67,10 @@ export async function probePython(p: string, env: NodeJS.ProcessEnv): Promise<Om
   const r = await runPython(p, ['-c', PROBE], { env, timeoutMs: 20_000 });
   if (r.code !== 0) return undefined;
   try {
-    const info = JSON.parse(r.stdout.trim()) as { version: string; pytest: string | null };
-    return { path: p, version: info.version, pytest: info.pytest ?? undefined };
+    const info = JSON.parse(r.stdout.trim()) as { version?: unknown; pytest?: unknown } | null;
+    // Anything else that prints JSON is not a Python interpreter answering this probe.
+    if (typeof info?.version !== 'string' || !/^\d+\.\d+\.\d+$/.test(info.version)) return undefined;
+    return { path: p, version: info.version, pytest: typeof info.pytest === 'string' ? info.pytest : undefined };
   } catch {
     return undefined;
   }

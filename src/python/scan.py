@@ -94,9 +94,19 @@ class Module(object):
             parts = parts[:-1]
         self.dotted = ".".join(parts)
         self.src = None
-        self.tree = None
-        self.scope = None
         self.state = "new"  # new, parsed, failed
+        self.counted = False
+        self.done = False
+        self.exports = False  # binds something of the SDK's (or a Plugin class) at top level
+        self.release()
+
+    def release(self):
+        """Forget the parse (it is redone if another module imports this one later)."""
+        self.tree = self.scope = None
+        self.scopes = {}  # function / class node -> its Scope
+        self.class_values = {}  # class node -> its binding value
+        if self.state == "parsed":
+            self.state = "new"
 
 
 def same(a, b):
@@ -165,9 +175,7 @@ class Scanner(object):
                 self.by_dotted.setdefault(short, m)
         # folders without __init__.py are packages too (namespace packages)
         self.packages = set(d.rsplit(".", i)[0] for d in list(self.by_dotted) for i in range(1, d.count(".") + 1))
-        self.scopes = {}
-        self.class_values = {}
-        self.plugin_memo = {}
+        self.plugin_memo = {}  # (file, line, column) of a class -> derives from Plugin
         self.star_busy = set()
         self.out = {"uses": [], "dynamic": [], "classes": [], "files": len(files), "parsed": 0, "syntaxErrors": []}
 
@@ -194,7 +202,9 @@ class Scanner(object):
         return m.state == "parsed"
 
     def parse(self, m):
-        self.out["parsed"] += 1
+        if not m.counted:
+            self.out["parsed"] += 1
+            m.counted = True
         try:
             m.tree = ast.parse(m.src, filename=m.rel)
         except SyntaxError as e:
@@ -221,14 +231,14 @@ class Scanner(object):
         if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef)):
             what = "the function %s() at %s:%d" % (st.name, m.rel, line)
             scope.bind(st.name, line, cond, lambda: ("other", what))
-            child = self.scopes[st] = Scope("function", scope, m, st)
+            child = m.scopes[st] = Scope("function", scope, m, st)
             a = st.args
             for arg in a.args + a.kwonlyargs + getattr(a, "posonlyargs", []) + [x for x in (a.vararg, a.kwarg) if x]:
                 child.bind(arg.arg, line, False, lambda: ("other", "a parameter"))
             self.collect(st.body, child, False)
         elif isinstance(st, ast.ClassDef):
-            child = self.scopes[st] = Scope("class", scope, m, st)
-            value = self.class_values[st] = ("class", m, st, scope)
+            child = m.scopes[st] = Scope("class", scope, m, st)
+            value = m.class_values[st] = ("class", m, st, scope)
             scope.bind(st.name, line, cond, lambda: value)
             self.collect(st.body, child, False)
         elif isinstance(st, ast.Import):
@@ -436,9 +446,10 @@ class Scanner(object):
 
     def is_plugin_class(self, value):
         node = value[2]
-        if node in self.plugin_memo:
-            return self.plugin_memo[node]
-        self.plugin_memo[node] = False  # while deciding: no class derives from itself
+        key = (value[1].rel, node.lineno, node.col_offset)
+        if key in self.plugin_memo:
+            return self.plugin_memo[key]
+        self.plugin_memo[key] = False  # while deciding: no class derives from itself
         found = False
         for b in node.bases:
             v = self.resolve(b, value[3], node.lineno)
@@ -446,7 +457,7 @@ class Scanner(object):
                 found = True
             elif v[0] in ("unbound", "other") and last_name(b) == "Plugin":
                 found = True  # a base named Plugin from elsewhere, as before aliases were followed
-        self.plugin_memo[node] = found
+        self.plugin_memo[key] = found
         return found
 
     # -- registrations -------------------------------------------------------
@@ -466,17 +477,17 @@ class Scanner(object):
             cls = scope.node.name if scope.kind == "class" else None
             for dec in node.decorator_list:
                 self.decorator(dec, node.name, scope, cls)
-            child = self.scopes[node]
-            method_of = self.class_values[scope.node] if scope.kind == "class" else None
+            child = m.scopes[node]
+            method_of = m.class_values[scope.node] if scope.kind == "class" else None
             for st in node.body:
                 self.walk(st, child, method_of)
             return
         if isinstance(node, ast.ClassDef):
-            value = self.class_values[node]
+            value = m.class_values[node]
             if self.is_plugin_class(value):
                 self.out["classes"].append({"name": node.name, "file": m.rel, "line": node.lineno})
             for st in node.body:
-                self.walk(st, self.scopes[node], None)
+                self.walk(st, m.scopes[node], None)
             return
         if owner is not None and isinstance(node, (ast.Assign, ast.AnnAssign)) and self.is_plugin_class(owner):
             self.registry(node, scope, owner[2].name)
@@ -545,40 +556,38 @@ class Scanner(object):
 
     # -- the run -------------------------------------------------------------
 
-    def exporters(self):
-        """Dotted names of parsed plugin modules that bind something of the SDK's (or a Plugin class) at top level."""
-        names = set()
-        for m in self.modules:
-            if m.state != "parsed" or m.dotted in names:
-                continue
-            for bs in m.scope.bindings.values():
-                v = bs[-1].get()
-                if v[0] in SDKISH or (v[0] == "class" and self.is_plugin_class(v)):
-                    names.add(m.dotted)
-                    break
-        return names
+    def exports(self, m):
+        for bs in m.scope.bindings.values():
+            v = bs[-1].get()
+            if v[0] in SDKISH or (v[0] == "class" and self.is_plugin_class(v)):
+                return True
+        return False
+
+    def process(self, m):
+        """Parse, report and forget one module: only what others import from it is parsed again."""
+        if self.load(m):
+            for st in m.tree.body:
+                self.walk(st, m.scope, None)
+            m.exports = self.exports(m)
+            m.release()
+        m.done = True
 
     def run(self):
-        chosen = []
+        pending = []
         for m in self.modules:
             self.read(m)
             if m.state == "new" and INTEREST.search(m.src):
-                chosen.append(m)
-        pending = chosen
+                pending.append(m)
         while pending:
             for m in pending:
-                self.load(m)
-            names = sorted({part for d in self.exporters() for part in (d, d.rsplit(".", 1)[-1])})
+                self.process(m)
+                m.src = None
+            # a module that imports from one that binds the SDK's names may use them through it
+            names = sorted({part for m in self.modules if m.exports for part in (m.dotted, m.dotted.rsplit(".", 1)[-1])})
             if not names:
                 break
             imports = re.compile(rb"^[ \t]*(?:from|import)[ \t][^\n]*\b(?:%s)\b" % b"|".join(re.escape(n.encode()) for n in names), re.M)
-            taken = set(id(x) for x in chosen)
-            pending = [m for m in self.modules if id(m) not in taken and m.src is not None and imports.search(m.src)]
-            chosen += pending
-        for m in chosen:
-            if m.state == "parsed":
-                for st in m.tree.body:
-                    self.walk(st, m.scope, None)
+            pending = [m for m in self.modules if not m.done and m.src is not None and imports.search(m.src)]
         return self.out
 
 

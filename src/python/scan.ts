@@ -86,6 +86,17 @@ function oneLine(text: string): string | undefined {
   return line.length > 160 ? `${line.slice(0, 159)}…` : line;
 }
 
+/** The scanner's document, or undefined when what was printed is not one (not Python, or not our scanner). */
+function parseResult(stdout: string): ScanResult | undefined {
+  try {
+    const doc = JSON.parse(stdout) as Partial<ScanResult> | null;
+    const lists = doc && [doc.uses, doc.dynamic, doc.classes, doc.syntaxErrors].every(Array.isArray);
+    return lists && typeof doc.files === 'number' ? (doc as ScanResult) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Why a pinned interpreter (--python / PLEXICHAT_PYTHON) could not run the
  * scanner: the same errors `test` gives for that setting (not runnable, too
@@ -133,14 +144,13 @@ export async function scanProject(
       input,
     });
     if (r.code === 0) {
-      try {
-        const result = JSON.parse(r.stdout) as ScanResult;
+      const result = parseResult(r.stdout);
+      if (result) {
         if (cache && key) await writeCached(cache, projectDir, key, { result, python });
         return { ok: true, result, python };
-      } catch {
-        detail = 'the scanner printed no result';
-        continue;
       }
+      detail = 'the scanner printed no result';
+      continue;
     }
     detail = r.code === 3 ? `Python ${MIN_PYTHON_TEXT} or newer is needed` : (r.error ?? oneLine(r.stderr));
   }

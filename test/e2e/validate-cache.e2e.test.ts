@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { findPython } from '../../src/python/discover.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -52,6 +53,39 @@ describe('the code-scan cache', () => {
     expect(await runs()).toBe(2);
 
     await fs.writeFile(path.join(dir, 'src/extra.py'), '');
+    await runCli(['validate'], { cwd: dir, env });
+    expect(await runs()).toBe(3);
+  });
+
+  it('is keyed on content: an in-place edit that keeps the size and restores the modification time is seen', async () => {
+    const tools = await tempDir();
+    const { python, runs } = await countingPython(tools);
+    const dir = await tempDir({ config: { 'plugin.yaml': YAML }, src: { 'plugin.py': PY, 'other.py': '# nothing\n' } });
+    const env = { PLEXICHAT_PYTHON: python, PLEXICHAT_CACHE_DIR: path.join(tools, 'cache') };
+    const file = path.join(dir, 'src/plugin.py');
+    expect((await runCli(['validate'], { cwd: dir, env })).exitCode).toBe(0);
+
+    // same length ('message_sent' and 'channel_join' are both 12 characters), same mtime and atime
+    const before = await fs.stat(file, { bigint: true });
+    await execa('touch', ['-r', file, path.join(tools, 'stamp')]); // keeps the nanoseconds
+    const edited = PY.replace("@hook('message_sent')", "@hook('channel_join')");
+    expect(edited.length).toBe(PY.length);
+    const fd = await fs.open(file, 'r+');
+    await fd.write(edited, 0, 'utf8');
+    await fd.close();
+    await execa('touch', ['-r', path.join(tools, 'stamp'), file]);
+    const after = await fs.stat(file, { bigint: true });
+    expect([after.size, after.mtimeNs, after.ino]).toEqual([before.size, before.mtimeNs, before.ino]);
+
+    const r = await runCli(['--json', 'validate'], { cwd: dir, env });
+    expect(r.exitCode).toBe(1);
+    expect(JSON.parse(r.stdout).errors[0]).toMatchObject({ code: 'UNDECLARED_HOOK', file: 'src/plugin.py' });
+    expect(await runs()).toBe(2);
+    // and a file .pluginignore drops is not part of the key: editing it starts no Python
+    await fs.writeFile(path.join(dir, '.pluginignore'), 'src/other.py\n');
+    await runCli(['validate'], { cwd: dir, env });
+    expect(await runs()).toBe(3);
+    await fs.writeFile(path.join(dir, 'src/other.py'), '# changed\n');
     await runCli(['validate'], { cwd: dir, env });
     expect(await runs()).toBe(3);
   });

@@ -371,13 +371,12 @@ class HelloWorldPlugin(Plugin):
     expect(doc.warnings).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'UNREADABLE_SOURCE', file: 'src/gone.py' })]));
   });
 
-  it('a PLEXICHAT_PYTHON that cannot run skips the code checks with a warning naming it', async () => {
+  it('a PLEXICHAT_PYTHON that cannot run is an error naming it, as under test (issue 13 #11: it was a warning and exit 0)', async () => {
     const dir = await project(GOOD_YAML);
-    const { exitCode, doc } = await validateJson(dir, { PLEXICHAT_PYTHON: '/nonexistent/python3' });
-    expect(exitCode).toBe(0);
-    expect(doc.codeChecks).toBe('skipped');
-    const w = doc.warnings.find((x: { code: string }) => x.code === 'CODE_CHECKS_SKIPPED');
-    expect(w.message).toContain('/nonexistent/python3');
+    const { exitCode, doc, stderr } = await validateJson(dir, { PLEXICHAT_PYTHON: '/nonexistent/python3' });
+    expect(exitCode).toBe(1);
+    expect(doc.error.code).toBe('PYTHON_NOT_FOUND');
+    expect(stderr).toContain('PLEXICHAT_PYTHON=/nonexistent/python3 is not a runnable Python interpreter');
   });
 
   it('parses only the modules that can hold decorators or a Plugin class (a syntax error elsewhere is left to `test`)', async () => {
