@@ -10,7 +10,6 @@ import type { Diagnostic, Manifest, ParsedManifest } from './manifest/index.js';
 import type { Locator } from './manifest/rules.js';
 import { MANIFEST_PATH } from './manifest/types.js';
 import { crossCheck, listsOf, type Lists } from './checks/code.js';
-import { CliError } from '../errors.js';
 import { scanProject, type ScanOutcome, type SourceFile } from '../python/scan.js';
 import { MIN_PYTHON_TEXT } from '../python/version.js';
 
@@ -42,17 +41,11 @@ const SRC = { file: 'src', line: 0, column: 0 };
 /**
  * The src/**\/*.py files the archive will hold (the build's own file list,
  * so what .pluginignore drops is not checked), and what made some unreadable.
+ * A .pluginignore that cannot be used is the same error as under `build`.
  */
-async function sourceFiles(dir: string): Promise<{ files?: SourceFile[]; diagnostics: Diagnostic[] }> {
-  const { IGNORE_FILE, listProjectFiles } = await import('./package/file-list.js');
-  let list: Awaited<ReturnType<typeof listProjectFiles>>;
-  try {
-    list = await listProjectFiles(dir);
-  } catch (err) {
-    if (!(err instanceof CliError)) throw err;
-    const d: Diagnostic = { severity: 'error', code: err.code, message: `${err.message}: the code checks were skipped`, hint: err.hint, file: IGNORE_FILE, line: 0, column: 0 };
-    return { diagnostics: [d] };
-  }
+async function sourceFiles(dir: string): Promise<{ files: SourceFile[]; diagnostics: Diagnostic[] }> {
+  const { listProjectFiles } = await import('./package/file-list.js');
+  const list = await listProjectFiles(dir);
   const py = (p: string) => p.startsWith('src/') && p.endsWith('.py');
   const diagnostics: Diagnostic[] = list.problems
     .filter((p) => p.code === 'UNREADABLE' && py(p.path))
@@ -60,10 +53,9 @@ async function sourceFiles(dir: string): Promise<{ files?: SourceFile[]; diagnos
   return { files: list.files.filter((f) => py(f.path)).map((f) => ({ rel: f.path, abs: f.abs })), diagnostics };
 }
 
-/** Start the scan of the files the archive holds; its outcome, or the diagnostics that stopped it. */
-async function startScan(dir: string, opts: ValidateOptions): Promise<{ outcome?: ScanOutcome; diagnostics: Diagnostic[] }> {
+/** The scan of the files the archive holds, and the problems met listing them. */
+async function startScan(dir: string, opts: ValidateOptions): Promise<{ outcome: ScanOutcome; diagnostics: Diagnostic[] }> {
   const { files, diagnostics } = await sourceFiles(dir);
-  if (!files) return { diagnostics };
   return { outcome: await scanProject(dir, { env: opts.env, python: opts.python, files }), diagnostics };
 }
 
@@ -134,8 +126,8 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
   if (lists && scanning) {
     const { outcome, diagnostics: fileProblems } = await scanning;
     all.push(...fileProblems);
-    if (outcome && !outcome.ok) all.push(skipped(outcome));
-    else if (outcome) {
+    if (!outcome.ok) all.push(skipped(outcome));
+    else {
       codeChecks = 'ran';
       all.push(...codeDiagnostics(lists, outcome.result, locator));
     }

@@ -411,6 +411,15 @@ describe('validate and build check the same files', () => {
     expect(b.exitCode, b.stderr).toBe(0);
   });
 
+  it('a .pluginignore that cannot be used is the same error under validate as under build', async () => {
+    const dir = await tempDir({ config: { 'plugin.yaml': YAML }, src: { 'plugin.py': GOOD }, '.pluginignore': '# ok\nsrc/[abc\n' });
+    for (const cmd of ['validate', 'build']) {
+      const r = await runMain(['--json', cmd], { cwd: dir });
+      expect(r.exitCode, cmd).toBe(1);
+      expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'BAD_IGNORE_PATTERN', message: expect.stringContaining('.pluginignore:2') });
+    }
+  });
+
   it('the same code in a packed file fails both', async () => {
     const tree: Tree = { src: { 'plugin.py': GOOD, experimental: { 'draft.py': BAD } }, '.pluginignore': 'src/old.py\n' };
     const v = await validate(tree);
