@@ -83,6 +83,7 @@ export function createProgram(version: string, runner: Runner): Command {
     .command('validate')
     .description('check config/plugin.yaml and cross-check it against the code in src/')
     .option('--strict', 'treat warnings as errors')
+    .option('--against <archive|published>', "list permission, hook and endpoint changes since an earlier archive (.zip) or the latest 'published' version")
     .action((opts: Record<string, unknown>, cmd: Command) =>
       runner(() => import('../commands/validate.js'), opts, cmd),
     );
@@ -126,6 +127,18 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('-o, --out <file>', 'private key file (default: signing-key.pem in the user config dir)')
     .option('-f, --force', 'replace an existing key file')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/keys.js'), opts, cmd));
+
+  program
+    .command('version')
+    .argument('<bump>', 'patch, minor, major, or a version X.Y.Z')
+    .description('bump plugin.version (keeping the manifest as written) and add a dated CHANGELOG.md section')
+    .option('--pre <id>', 'make it a prerelease, e.g. --pre rc gives 1.3.0-rc.0')
+    .option('--note <text>', 'a line for the CHANGELOG.md section (repeatable)', collect)
+    .option('--git', 'commit the two files and tag v<version> (needs a clean work tree)')
+    .option('--dry-run', 'check everything and show what would change, write nothing')
+    .action((bump: string, opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/version.js'), { bump, ...opts }, cmd),
+    );
 
   const mp = program.command('marketplace').description('publish through the PlexiChat marketplace');
 

@@ -2,13 +2,19 @@ import type { Ctx } from '../context.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import type { Diagnostic } from '../core/manifest/types.js';
 import { validateProject, type ValidationReport } from '../core/validate.js';
+import { diffLines, type AgainstResult } from '../release/diff.js';
 
 export interface ValidateOptions {
   strict?: boolean;
+  /** An earlier archive (.zip) or 'published': list what changed since then. */
+  against?: string;
 }
 
-export async function run(opts: ValidateOptions, ctx: Ctx): Promise<ValidationReport> {
-  return validateProject(ctx.cwd, { env: ctx.env, strict: opts.strict });
+export async function run(opts: ValidateOptions, ctx: Ctx): Promise<ValidationReport & { against?: AgainstResult }> {
+  const report = await validateProject(ctx.cwd, { env: ctx.env, strict: opts.strict });
+  if (!opts.against || !report.manifest) return report;
+  const [{ diffAgainst }, { manifestSummary }] = await Promise.all([import('../release/against.js'), import('../release/diff.js')]);
+  return { ...report, against: await diffAgainst(ctx, opts.against, manifestSummary(report.manifest)) };
 }
 
 export function exitCode(r: ValidationReport): number {
@@ -38,9 +44,13 @@ export function renderDiagnostics(r: Pick<ValidationReport, 'errors' | 'warnings
   }
 }
 
-export function render(r: ValidationReport, ctx: Ctx): void {
+export function render(r: ValidationReport & { against?: AgainstResult }, ctx: Ctx): void {
   const { out } = ctx;
   renderDiagnostics(r, ctx);
+  if (r.against) {
+    if (r.errors.length || r.warnings.length) out.result();
+    for (const l of diffLines(r.against)) out.result(l);
+  }
   const counts = `${r.errors.length} error${r.errors.length === 1 ? '' : 's'}, ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}`;
   if (r.errors.length || r.warnings.length) out.result();
   if (r.ok) {

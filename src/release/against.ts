@@ -1,0 +1,118 @@
+/**
+ * The base a permission diff is computed against: an archive on disk
+ * (`validate --against dist/x-1.0.0.zip`) or the latest version published
+ * on the marketplace (`--against published`, `marketplace submit`, `check
+ * --profile release`). Then the gate: newly required permissions stop a
+ * submission unless each is accepted by flag or at a terminal prompt.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Ctx } from '../context.js';
+import { NetworkError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { askSelect } from '../io/prompt.js';
+import { describeDiff, diffSummaries, manifestSummary, unaccepted, type AgainstResult, type DiffBase, type ManifestDiff, type ManifestSummary } from './diff.js';
+
+export type { AgainstResult, DiffBase } from './diff.js';
+import { latestPublished } from './published.js';
+
+async function archiveSummary(ctx: Ctx, given: string): Promise<{ file: string; summary: ManifestSummary }> {
+  const file = path.resolve(ctx.cwd, given);
+  try {
+    const st = await fs.stat(file);
+    if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+  } catch (err) {
+    const code = errnoCode(err);
+    throw new UsageError(
+      code === 'ENOENT' ? `--against ${given}: no such archive` : `--against ${given}: cannot read it (${code ?? (err as Error).message})`,
+      { code: 'AGAINST_NOT_FOUND', hint: "pass an earlier plugin archive (.zip), or 'published' for the marketplace's latest version" },
+    );
+  }
+  const { verifyArchive } = await import('../core/package/verify.js');
+  const report = await verifyArchive(file);
+  if (!report.manifest) {
+    const first = report.findings.find((f) => f.severity === 'error');
+    throw new WorkFailedError(`--against ${given}: the archive holds no valid config/plugin.yaml${first ? ` (${first.message})` : ''}`, {
+      code: 'AGAINST_NO_MANIFEST',
+      hint: 'pass an archive made by `plexichat-plugin build`',
+    });
+  }
+  return { file: given, summary: manifestSummary(report.manifest) };
+}
+
+/** The latest published version's summary; undefined when nothing is published. Errors when it cannot be known. */
+export async function publishedBase(ctx: Ctx, name: string): Promise<{ base: DiffBase; summary?: ManifestSummary }> {
+  const found = await latestPublished(ctx, name);
+  if (found.state === 'unavailable') {
+    if (found.code === 'NO_MARKETPLACE') {
+      throw new UsageError(`cannot compare with the published version: ${found.reason}`, {
+        code: 'NO_MARKETPLACE_URL',
+        hint: 'pass --marketplace <url> or set PLEXICHAT_MARKETPLACE_URL',
+      });
+    }
+    throw new NetworkError(found.reason, { code: 'UNREACHABLE', hint: 'check the marketplace URL and your connection, then try again' });
+  }
+  if (found.state === 'none') return { base: { kind: 'none', marketplace: found.marketplace } };
+  if (!found.summary) {
+    throw new NetworkError(`the marketplace at ${found.marketplace} does not say what ${name} ${found.version} asks for (no manifest summary in GET /plugins/${name})`, {
+      code: 'NO_MANIFEST_SUMMARY',
+      hint: 'the marketplace predates manifest summaries (docs/marketplace-api.md); compare with an archive instead: --against <file.zip>',
+    });
+  }
+  return { base: { kind: 'published', marketplace: found.marketplace, version: found.version }, summary: found.summary };
+}
+
+/** `--against <archive.zip | published>` for the current manifest. */
+export async function diffAgainst(ctx: Ctx, against: string, current: ManifestSummary): Promise<AgainstResult> {
+  if (against === 'published') {
+    const { base, summary } = await publishedBase(ctx, current.name);
+    return summary ? { base, diff: diffSummaries(summary, current) } : { base };
+  }
+  const { file, summary } = await archiveSummary(ctx, against);
+  return { base: { kind: 'archive', file, version: summary.version }, diff: diffSummaries(summary, current) };
+}
+
+export interface GateOutcome {
+  /** Newly required permissions, all accepted (by flag or prompt). */
+  accepted: string[];
+  /** How each was accepted. */
+  via: Record<string, 'flag' | 'prompt'>;
+}
+
+/**
+ * Newly required permissions stop the caller (exit 1, NEW_PERMISSION,
+ * naming each) unless every one is accepted with --accept-permission or,
+ * on an interactive terminal only, confirmed at a prompt whose default is
+ * no. Removed permissions and moves to optional never stop anything.
+ */
+export async function permissionGate(ctx: Ctx, diff: ManifestDiff, acceptedByFlag: readonly string[]): Promise<GateOutcome> {
+  const via: GateOutcome['via'] = {};
+  for (const p of diff.newlyRequired) if (acceptedByFlag.includes(p)) via[p] = 'flag';
+  let missing = unaccepted(diff, acceptedByFlag);
+  if (missing.length > 0 && ctx.interactive) {
+    for (const line of describeDiff(diff)) ctx.out.info(`  ${line}`);
+    const answer = await askSelect(ctx, {
+      flag: '--accept-permission',
+      message: `${diff.to.name} ${diff.to.version} newly requires ${missing.join(', ')}; every admin who updates will be asked to grant ${missing.length === 1 ? 'it' : 'them'}. Submit anyway?`,
+      choices: [
+        { value: 'no', name: 'No, stop here' },
+        { value: 'yes', name: `Yes, I accept ${missing.join(', ')}` },
+      ],
+      default: 'no',
+    });
+    if (answer === 'yes') {
+      for (const p of missing) via[p] = 'prompt';
+      missing = [];
+    }
+  }
+  if (missing.length > 0) {
+    throw new WorkFailedError(
+      `${diff.to.name} ${diff.to.version} newly requires ${missing.length === 1 ? 'permission' : 'permissions'} ${missing.join(', ')} (not required by ${diff.from.version})`,
+      {
+        code: 'NEW_PERMISSION',
+        hint: `if that is intended, pass ${missing.map((p) => `--accept-permission ${p}`).join(' ')}; or make ${missing.length === 1 ? 'it' : 'them'} optional in config/plugin.yaml`,
+        details: { permissions: missing, diff },
+      },
+    );
+  }
+  return { accepted: diff.newlyRequired, via };
+}

@@ -1,0 +1,161 @@
+/**
+ * The manifest summary (what a plugin version asks for: permissions, hooks,
+ * endpoints) and the diff between two of them. One definition for the CLI
+ * (`validate --against`, `marketplace submit`, `check`) and the development
+ * marketplace (which stores the summary of every verified archive and
+ * diffs a submission against the latest published version). Pure.
+ */
+import type { Manifest } from '../core/manifest/types.js';
+
+export interface ManifestSummary {
+  name: string;
+  version: string;
+  permissions: { required: string[]; optional: string[] };
+  hooks: string[];
+  endpoints: string[];
+}
+
+export type PermissionLevel = 'required' | 'optional';
+
+export interface PermissionChange {
+  name: string;
+  /** Where it was before (absent: newly added). */
+  from?: PermissionLevel;
+  /** Where it is now (absent: removed). */
+  to?: PermissionLevel;
+}
+
+export interface ManifestDiff {
+  /** The versions compared. */
+  from: { name: string; version: string };
+  to: { name: string; version: string };
+  permissions: {
+    added: PermissionChange[];
+    removed: PermissionChange[];
+    /** Moved between required and optional. */
+    moved: PermissionChange[];
+  };
+  hooks: { added: string[]; removed: string[] };
+  endpoints: { added: string[]; removed: string[] };
+  /** Permissions required now that were not required before (added as required, or moved from optional): what a user's admin must approve. */
+  newlyRequired: string[];
+  /** True when nothing changed. */
+  unchanged: boolean;
+}
+
+const strings = (v: unknown): string[] =>
+  Array.isArray(v) ? [...new Set(v.filter((x): x is string => typeof x === 'string'))].sort() : [];
+
+/** The summary of a manifest (or of manifest-shaped data: non-string entries are ignored). */
+export function manifestSummary(m: Pick<Manifest, 'plugin' | 'permissions' | 'hooks' | 'endpoints'>): ManifestSummary {
+  return {
+    name: String(m.plugin?.name ?? ''),
+    version: String(m.plugin?.version ?? ''),
+    permissions: { required: strings(m.permissions?.required), optional: strings(m.permissions?.optional) },
+    hooks: strings(m.hooks),
+    endpoints: strings(m.endpoints),
+  };
+}
+
+/** A summary read back from JSON (a server answer, a stored row); undefined when it is not one. */
+export function parseSummary(v: unknown): ManifestSummary | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  const p = (o.permissions ?? {}) as Record<string, unknown>;
+  if (typeof o.name !== 'string' || typeof o.version !== 'string') return undefined;
+  return {
+    name: o.name,
+    version: o.version,
+    permissions: { required: strings(p.required), optional: strings(p.optional) },
+    hooks: strings(o.hooks),
+    endpoints: strings(o.endpoints),
+  };
+}
+
+function level(s: ManifestSummary, name: string): PermissionLevel | undefined {
+  // A permission listed in both counts as required (validate reports the duplicate).
+  if (s.permissions.required.includes(name)) return 'required';
+  if (s.permissions.optional.includes(name)) return 'optional';
+  return undefined;
+}
+
+function setDiff(before: string[], after: string[]): { added: string[]; removed: string[] } {
+  return { added: after.filter((x) => !before.includes(x)), removed: before.filter((x) => !after.includes(x)) };
+}
+
+export function diffSummaries(before: ManifestSummary, after: ManifestSummary): ManifestDiff {
+  const names = [...new Set([...before.permissions.required, ...before.permissions.optional, ...after.permissions.required, ...after.permissions.optional])].sort();
+  const added: PermissionChange[] = [];
+  const removed: PermissionChange[] = [];
+  const moved: PermissionChange[] = [];
+  for (const name of names) {
+    const from = level(before, name);
+    const to = level(after, name);
+    if (from === to) continue;
+    if (!from) added.push({ name, to });
+    else if (!to) removed.push({ name, from });
+    else moved.push({ name, from, to });
+  }
+  const hooks = setDiff(before.hooks, after.hooks);
+  const endpoints = setDiff(before.endpoints, after.endpoints);
+  const newlyRequired = [...added, ...moved].filter((c) => c.to === 'required').map((c) => c.name);
+  return {
+    from: { name: before.name, version: before.version },
+    to: { name: after.name, version: after.version },
+    permissions: { added, removed, moved },
+    hooks,
+    endpoints,
+    newlyRequired,
+    unchanged:
+      added.length + removed.length + moved.length + hooks.added.length + hooks.removed.length + endpoints.added.length + endpoints.removed.length === 0,
+  };
+}
+
+/** The diff as lines a person reads ("+ permission admin_access (required)"), most important first. */
+export function describeDiff(d: ManifestDiff): string[] {
+  if (d.unchanged) return [`no change in permissions, hooks or endpoints since ${d.from.version}`];
+  const lines: string[] = [];
+  for (const c of d.permissions.added) lines.push(`+ permission ${c.name} (${c.to})${c.to === 'required' ? '  NEW REQUIRED PERMISSION' : ''}`);
+  for (const c of d.permissions.moved) {
+    lines.push(`~ permission ${c.name}: ${c.from} -> ${c.to}${c.to === 'required' ? '  NEW REQUIRED PERMISSION' : ''}`);
+  }
+  for (const c of d.permissions.removed) lines.push(`- permission ${c.name} (was ${c.from})`);
+  for (const h of d.hooks.added) lines.push(`+ hook ${h}`);
+  for (const h of d.hooks.removed) lines.push(`- hook ${h}`);
+  for (const e of d.endpoints.added) lines.push(`+ endpoint ${e}`);
+  for (const e of d.endpoints.removed) lines.push(`- endpoint ${e}`);
+  return lines;
+}
+
+/**
+ * Newly required permissions not accepted: what stops `marketplace submit`
+ * (and `check --profile release`). Moving a permission to optional or
+ * removing one never appears here.
+ */
+export function unaccepted(d: ManifestDiff, accepted: readonly string[]): string[] {
+  return d.newlyRequired.filter((p) => !accepted.includes(p));
+}
+
+export type DiffBase =
+  | { kind: 'archive'; file: string; version: string }
+  | { kind: 'published'; marketplace: string; version: string }
+  /** Nothing is published yet: there is no earlier version to compare with. */
+  | { kind: 'none'; marketplace: string };
+
+export interface AgainstResult {
+  base: DiffBase;
+  /** Absent when there is nothing to compare with. */
+  diff?: ManifestDiff;
+}
+
+export function describeBase(b: DiffBase): string {
+  if (b.kind === 'archive') return `${b.file} (${b.version})`;
+  if (b.kind === 'published') return `${b.version}, published on ${b.marketplace}`;
+  return `nothing published yet on ${b.marketplace}`;
+}
+
+/** Lines for a terminal: the base, then the changes. */
+export function diffLines(r: AgainstResult): string[] {
+  if (!r.diff) return [`compared with: ${describeBase(r.base)}; nothing to compare`];
+  return [`changes since ${describeBase(r.base)}:`, ...describeDiff(r.diff).map((l) => `  ${l}`)];
+}

@@ -1,0 +1,89 @@
+/**
+ * The git steps of `version --git`: every precondition is checked first
+ * (a work tree, no uncommitted changes to tracked files, the tag absent, a
+ * committer identity), then one commit of the edited files and an
+ * annotated tag. git runs through the one spawn helper, no shell.
+ */
+import path from 'node:path';
+import { runPython as runProcess } from '../python/spawn.js';
+
+export interface GitRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  error?: string;
+}
+
+export class GitError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly hint: string,
+  ) {
+    super(message);
+  }
+}
+
+export function git(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<GitRun> {
+  // LC_ALL=C: messages are parsed in English; GIT_OPTIONAL_LOCKS=0: status takes no index lock.
+  return runProcess('git', args, { cwd, env: { ...env, LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0' }, timeoutMs: 60_000, maxBytes: 16 * 1024 * 1024 });
+}
+
+function firstLine(r: GitRun): string {
+  return (r.stderr.trim() || r.stdout.trim()).split('\n')[0] ?? '';
+}
+
+export interface GitPlan {
+  root: string;
+  tag: string;
+}
+
+/** Every check `--git` needs, before anything is written. */
+export async function checkGit(cwd: string, env: NodeJS.ProcessEnv, tag: string): Promise<GitPlan> {
+  const top = await git(['rev-parse', '--show-toplevel'], cwd, env);
+  if (top.error === 'ENOENT') throw new GitError('--git needs git, which is not installed', 'GIT_NOT_FOUND', 'install git, or run without --git');
+  if (top.code !== 0) {
+    throw new GitError(`--git: ${cwd} is not inside a git work tree`, 'NOT_A_GIT_REPO', 'run `git init` first, or run without --git');
+  }
+  const root = top.stdout.trim();
+  const status = await git(['status', '--porcelain', '--untracked-files=no'], cwd, env);
+  if (status.code !== 0) throw new GitError(`git status failed: ${firstLine(status)}`, 'GIT_FAILED', 'check the repository with `git status`');
+  const dirty = status.stdout.split('\n').filter((l) => l.trim() !== '');
+  if (dirty.length > 0) {
+    const files = dirty.slice(0, 5).map((l) => l.slice(3)).join(', ');
+    throw new GitError(
+      `--git needs a clean work tree; uncommitted changes in ${files}${dirty.length > 5 ? ` and ${dirty.length - 5} more` : ''}`,
+      'GIT_DIRTY',
+      'commit or stash them first (`git stash`), then run version again',
+    );
+  }
+  const exists = await git(['rev-parse', '-q', '--verify', `refs/tags/${tag}`], cwd, env);
+  if (exists.code === 0) {
+    throw new GitError(`tag ${tag} already exists`, 'TAG_EXISTS', `choose another version, or delete the tag if it is wrong (git tag -d ${tag})`);
+  }
+  const ident = await git(['var', 'GIT_COMMITTER_IDENT'], cwd, env);
+  if (ident.code !== 0) {
+    throw new GitError('git does not know who you are, so it cannot commit', 'GIT_NO_IDENTITY', 'set it: git config user.name "Your Name" && git config user.email you@example.com');
+  }
+  return { root, tag };
+}
+
+/** Commit `files` (absolute paths) and tag the commit. */
+export async function commitAndTag(plan: GitPlan, files: string[], message: string, env: NodeJS.ProcessEnv): Promise<{ commit: string; tag: string }> {
+  const rel = files.map((f) => path.relative(plan.root, f));
+  const add = await git(['add', '--', ...rel], plan.root, env);
+  if (add.code !== 0) throw new GitError(`git add failed: ${firstLine(add)}`, 'GIT_FAILED', 'see `git status`');
+  const commit = await git(['commit', '-m', message, '--', ...rel], plan.root, env);
+  if (commit.code !== 0) throw new GitError(`git commit failed: ${firstLine(commit)}`, 'GIT_COMMIT_FAILED', 'a commit hook may have refused it; see `git status`');
+  const tag = await git(['tag', '-a', plan.tag, '-m', message], plan.root, env);
+  const head = await git(['rev-parse', 'HEAD'], plan.root, env);
+  if (tag.code !== 0) {
+    throw new GitError(`committed ${head.stdout.trim().slice(0, 12)}, but git tag ${plan.tag} failed: ${firstLine(tag)}`, 'GIT_TAG_FAILED', `tag it by hand: git tag -a ${plan.tag} -m "${message}"`);
+  }
+  return { commit: head.stdout.trim(), tag: plan.tag };
+}
+
+/** Undo a `git add` of files whose edits were rolled back (the tree was clean before). */
+export async function unstage(plan: GitPlan, files: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  await git(['reset', '-q', '--', ...files.map((f) => path.relative(plan.root, f))], plan.root, env);
+}
