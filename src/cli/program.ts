@@ -140,6 +140,16 @@ export function createProgram(version: string, runner: Runner): Command {
       runner(() => import('../commands/version.js'), { bump, ...opts }, cmd),
     );
 
+  program
+    .command('check')
+    .description('one CI gate: validate, test, build and verify, changelog, docs (and on release: version and permissions)')
+    .option('--profile <profile>', 'pr (default) or release (adds the published-version and permission checks)')
+    .option('--format <format>', 'text (default), json, sarif or github (annotations)')
+    .option('--allow-skipped', 'with --profile release: a check that cannot run is a warning, not an error')
+    .option('--accept-permission <name>', 'accept a newly required permission (repeatable)', collect)
+    .option('-o, --output <file>', 'write the json, sarif or github document to this file')
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/check.js'), opts, cmd));
+
   const mp = program.command('marketplace').description('publish through the PlexiChat marketplace');
 
   mp.command('login')

@@ -1,0 +1,187 @@
+/**
+ * `check [--profile pr|release] [--format text|json|sarif|github] [--allow-skipped]`:
+ * one gate for CI. Runs validate, security, test, build --dry-run, verify of
+ * a built archive, the CHANGELOG section and docs/README.md, and with
+ * --profile release the published version and the permission diff
+ * (src/release/check/runner.ts). A check that cannot run is `skipped`;
+ * under --profile release a skipped check is an error unless
+ * --allow-skipped. `.plexichat.yaml` (`check.rules`) sets a rule's level or
+ * turns it off with a reason. Exit 0 only when no error remains.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Ctx } from '../context.js';
+import { UsageError, errnoCode } from '../errors.js';
+import { formatDiagnostic } from '../core/manifest/format.js';
+import { writeFileAtomic } from '../marketplace/atomic.js';
+import { applyConfig, CONFIG_FILE, ConfigError, parseCheckConfig, type CheckConfig } from '../release/check/config.js';
+import { annotation } from '../release/check/github.js';
+import { runChecks } from '../release/check/runner.js';
+import { toSarif } from '../release/check/sarif.js';
+import { allFindings, FORMATS, PROFILES, type CheckOutcome, type CheckReport, type Finding, type Format, type Profile } from '../release/check/types.js';
+
+export interface CheckOptions {
+  profile?: string;
+  format?: string;
+  allowSkipped?: boolean;
+  acceptPermission?: string[];
+  /** Write the formatted report to this file instead of stdout. */
+  output?: string;
+}
+
+export type CheckResult = CheckReport;
+
+/** How each result is rendered: kept beside it, so the --json document is the report alone. */
+const rendering = new WeakMap<CheckReport, { format: Format; document?: string; output?: string }>();
+
+function readToolVersion(): Promise<string> {
+  return fs
+    .readFile(new URL('../../package.json', import.meta.url), 'utf8')
+    .then((t) => (JSON.parse(t) as { version: string }).version)
+    .catch(() => '0.0.0');
+}
+
+async function loadConfig(dir: string): Promise<{ config: CheckConfig; file?: string }> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(dir, CONFIG_FILE), 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return { config: { rules: {} } };
+    throw new UsageError(`cannot read ${CONFIG_FILE} (${errnoCode(err) ?? (err as Error).message})`, { code: 'CONFIG_UNREADABLE', hint: 'check the file permissions' });
+  }
+  try {
+    return { config: parseCheckConfig(text), file: CONFIG_FILE };
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message, { code: 'CONFIG_INVALID', hint: err.hint });
+    throw err;
+  }
+}
+
+function pick<T extends string>(value: string | undefined, allowed: readonly T[], flag: string, fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`, { hint: `e.g. ${flag} ${allowed[0]}` });
+  }
+  return value as T;
+}
+
+export async function run(opts: CheckOptions, ctx: Ctx): Promise<CheckResult> {
+  const profile = pick<Profile>(opts.profile, PROFILES, '--profile', 'pr');
+  let format = pick<Format>(opts.format, FORMATS, '--format', ctx.flags.json ? 'json' : 'text');
+  if (ctx.flags.json && format !== 'json') {
+    throw new UsageError(`--json and --format ${format} ask for two different documents`, { hint: 'use one: --format json is the same as --json' });
+  }
+  if (ctx.flags.json) format = 'json';
+  if (opts.output && format === 'text') throw new UsageError('--output needs --format json, sarif or github', { hint: 'e.g. --format sarif --output check.sarif' });
+  const { config, file } = await loadConfig(ctx.cwd);
+  const accept = opts.acceptPermission ?? [];
+
+  const { plugin, checks } = await runChecks(ctx, { profile, acceptPermissions: accept }, (c, i, n) => {
+    ctx.out.info(`[${i + 1}/${n}] ${c.id}: ${c.status}${c.summary ? ` (${c.summary})` : ''}`);
+  });
+
+  // A skipped check is a finding: a warning, or an error under --profile release.
+  for (const c of checks) {
+    if (c.status !== 'skipped') continue;
+    const level = profile === 'release' && !opts.allowSkipped ? 'error' : 'warning';
+    c.findings.push({
+      ruleId: `${c.id}/SKIPPED`,
+      level,
+      message: `check ${c.id} was skipped: ${c.summary}`,
+      hint: level === 'error' ? 'make it runnable, or pass --allow-skipped to accept a release without it' : undefined,
+    });
+  }
+  for (const c of checks) {
+    c.findings = c.findings.map((f) => applyConfig(f, config));
+    if (c.status !== 'skipped') c.status = c.findings.some(counts) ? 'failed' : 'passed';
+  }
+  const all = allFindings({ checks });
+  const tally = (level: Finding['level']) => all.filter((f) => !f.suppressed && f.level === level).length;
+  const report: CheckResult = {
+    schemaVersion: 1,
+    profile,
+    ok: !all.some(counts),
+    plugin,
+    allowSkipped: Boolean(opts.allowSkipped),
+    ...(file ? { config: file } : {}),
+    checks,
+    counts: { error: tally('error'), warning: tally('warning'), note: tally('note'), suppressed: all.filter((f) => f.suppressed).length, skipped: checks.filter((c) => c.status === 'skipped').length },
+  };
+  const document = format === 'text' ? undefined : await formatted(report, format, ctx);
+  if (opts.output && document !== undefined) {
+    await writeFileAtomic(path.resolve(ctx.cwd, opts.output), document);
+  }
+  rendering.set(report, { format, document, output: opts.output });
+  return report;
+}
+
+/** An unsuppressed error: what makes check fail. */
+function counts(f: Finding): boolean {
+  return !f.suppressed && f.level === 'error';
+}
+
+/** The report as the document of a format other than text. */
+async function formatted(r: CheckReport, format: Exclude<Format, 'text'>, ctx: Ctx): Promise<string> {
+  if (format === 'sarif') {
+    const log = toSarif(r, { toolVersion: await readToolVersion(), root: pathToFileURL(`${ctx.cwd}${path.sep}`).href });
+    return `${JSON.stringify(log, null, 2)}\n`;
+  }
+  if (format === 'github') return githubLines(r).map((l) => `${l}\n`).join('');
+  return `${JSON.stringify(r, null, 2)}\n`;
+}
+
+function githubLines(r: CheckReport): string[] {
+  return allFindings(r)
+    .filter((f) => !f.suppressed)
+    .map((f) => annotation({ level: f.level, file: f.file, line: f.line, column: f.column, message: `${f.ruleId} ${f.message}` }));
+}
+
+const MARK: Record<CheckOutcome['status'], string> = { passed: '✔', failed: '✖', skipped: '-' };
+
+function renderText(r: CheckReport, ctx: Ctx): void {
+  const { out } = ctx;
+  const paint = { passed: out.c.green, failed: out.c.red, skipped: out.c.yellow };
+  out.result(`check --profile ${r.profile}: ${r.plugin.name} ${r.plugin.version}${r.config ? ` (rules from ${r.config})` : ''}`);
+  const w = Math.max(...r.checks.map((c) => c.id.length));
+  for (const c of r.checks) {
+    out.result(`  ${paint[c.status](MARK[c.status])} ${c.id.padEnd(w)}  ${paint[c.status](c.status.padEnd(7))}  ${c.summary}`);
+    const changes = c.data?.changes;
+    if (Array.isArray(changes)) for (const l of changes) out.result(`      ${String(l)}`);
+  }
+  const shown = allFindings(r).filter((f) => !f.suppressed);
+  if (shown.length) out.result();
+  for (const f of shown) {
+    const text = formatDiagnostic({
+      severity: f.level === 'note' ? 'warning' : f.level,
+      code: f.ruleId,
+      message: f.message,
+      hint: f.hint,
+      file: f.file ?? '-',
+      line: f.line ?? 0,
+      column: f.column ?? 0,
+    });
+    out.result(f.level === 'note' ? text.replace(' warning ', ' note ') : text);
+  }
+  const suppressed = allFindings(r).filter((f) => f.suppressed);
+  for (const f of suppressed) out.info(`  (off in ${r.config}: ${f.ruleId}: ${f.suppressed!.reason})`);
+  out.result();
+  const tail = `${r.counts.error} error${r.counts.error === 1 ? '' : 's'}, ${r.counts.warning} warning${r.counts.warning === 1 ? '' : 's'}, ${r.counts.skipped} skipped${r.counts.suppressed ? `, ${r.counts.suppressed} off by ${r.config}` : ''}`;
+  out.result(r.ok ? `${out.c.green('✔')} check passed: ${tail}` : `${out.c.red('✖')} check failed: ${tail}`);
+}
+
+export function render(r: CheckResult, ctx: Ctx): void {
+  const how = rendering.get(r) ?? { format: 'text' as const };
+  if (how.output) {
+    ctx.out.result(`wrote ${how.output} (${how.format}): check ${r.ok ? 'passed' : 'failed'}, ${r.counts.error} errors, ${r.counts.warning} warnings, ${r.counts.skipped} skipped`);
+    return;
+  }
+  if (how.document === undefined) return renderText(r, ctx);
+  ctx.out.stdout.write(how.document);
+  // The annotations are for the runner; a person reading the log gets the summary on stderr.
+  if (how.format === 'github') ctx.out.info(`check ${r.ok ? 'passed' : 'failed'}: ${r.counts.error} errors, ${r.counts.warning} warnings, ${r.counts.skipped} skipped`);
+}
+
+export function exitCode(r: CheckResult): number {
+  return r.ok ? 0 : 1;
+}
