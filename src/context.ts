@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Output } from './io/output.js';
 
 export interface GlobalFlags {
@@ -52,6 +51,3 @@ export function isCI(env: NodeJS.ProcessEnv): boolean {
   return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
 }
 
-export function resolveCwd(base: string, dir: string | undefined): string {
-  return dir ? path.resolve(base, dir) : base;
-}

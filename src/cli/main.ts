@@ -11,8 +11,10 @@ import { Output, wantColor } from '../io/output.js';
 import { fsError } from '../io/fs-errors.js';
 import { redact } from '../io/redact.js';
 import { inline } from '../io/terminal.js';
+import { didYouMean } from '../core/suggest.js';
 import { createProgram, type CommandModule } from './program.js';
-import { isCI, resolveCwd, systemClock, type Ctx, type GlobalFlags } from '../context.js';
+import { isCI, systemClock, type Ctx, type GlobalFlags } from '../context.js';
+import { commandPath, findProjectRoot, isProjectCommand, startDir } from './resolve-cwd.js';
 
 /**
  * What `main` needs of the process. The real `process` fits; tests hand in
@@ -101,14 +103,16 @@ export async function main(argv: string[], proc: Process = process): Promise<num
       stdout: proc.stdout,
       stderr: proc.stderr,
     });
-    let base: string;
-    try {
-      base = proc.cwd();
-    } catch {
-      throw new UsageError('the current directory no longer exists', { hint: 'cd into an existing directory, or pass -C <dir>' });
+    let cwd = startDir(() => proc.cwd(), flags.cwd, proc.env);
+    if (isProjectCommand(command)) {
+      const root = findProjectRoot(cwd);
+      if (root && root !== cwd) {
+        out.info(`using the plugin at ${root}`);
+        cwd = root;
+      }
     }
     const ctx: Ctx = {
-      cwd: resolveCwd(base, flags.cwd),
+      cwd,
       env: proc.env,
       out,
       flags,
@@ -130,12 +134,15 @@ export async function main(argv: string[], proc: Process = process): Promise<num
     code = mod.exitCode?.(result) ?? ExitCode.ok;
   };
 
-  const program = createProgram(readVersion(), runner);
+  const version = readVersion();
+  const program = createProgram(version, runner);
+  // Under --json, help and version text is collected and printed as one JSON document.
+  let printed = '';
   const configure = (cmd: Command) => {
     cmd.exitOverride();
     cmd.configureOutput({
-      writeOut: (s) => proc.stdout.write(s),
-      writeErr: (s) => proc.stderr.write(s),
+      writeOut: (s) => (early.json ? void (printed += s) : proc.stdout.write(s)),
+      writeErr: (s) => (early.json ? void (printed += s) : proc.stderr.write(s)),
       outputError: () => {
         /* printed by the boundary below */
       },
@@ -145,15 +152,66 @@ export async function main(argv: string[], proc: Process = process): Promise<num
   configure(program);
 
   try {
+    refuseUnknownHelpTopic(program, argv);
     await program.parseAsync(argv);
   } catch (err) {
-    code = report(err, out);
+    code = early.json && err instanceof CommanderError ? reportJsonHelp(err, { program, argv, printed, version, out }) : report(err, out);
   } finally {
     proc.off('SIGINT', onSignal);
     proc.off('SIGTERM', onSignal);
     if (graceTimer) clearTimeout(graceTimer);
   }
   return code;
+}
+
+/** `help nonexist` is an unknown command (exit 2, did-you-mean), not the full help. */
+function refuseUnknownHelpTopic(program: Command, argv: string[]): void {
+  const args = argv.slice(2).filter((a) => !a.startsWith('-'));
+  if (args[0] !== 'help' || args[1] === undefined) return;
+  let cmd: Command = program;
+  for (const name of args.slice(1)) {
+    const next = cmd.commands.find((c) => c.name() === name || c.aliases().includes(name));
+    if (!next) {
+      const names = cmd.commands.map((c) => c.name());
+      throw new UsageError(`unknown command '${name}'${didYouMean(name, names)}`, { hint: `the commands are: ${names.join(', ')}` });
+    }
+    cmd = next;
+  }
+}
+
+/** The deepest command named by argv (for `marketplace` with no subcommand: marketplace). */
+function commandOf(program: Command, argv: string[]): Command {
+  let cmd = program;
+  for (const a of argv.slice(2)) {
+    if (a === '--') break;
+    const next = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (next) cmd = next;
+  }
+  return cmd;
+}
+
+/** --json with --help, --version, or a command group without its subcommand. */
+function reportJsonHelp(
+  err: CommanderError,
+  s: { program: Command; argv: string[]; printed: string; version: string; out: Output },
+): number {
+  if (err.code === 'commander.version') {
+    s.out.writeJson({ schemaVersion: 1, version: s.version });
+    return ExitCode.ok;
+  }
+  const cmd = commandOf(s.program, s.argv);
+  const path = [s.program.name(), commandPath(cmd)].filter(Boolean).join(' ');
+  const subcommands = cmd.commands.map((c) => ({ name: c.name(), description: c.description() }));
+  const options = cmd.options.map((o) => ({ flags: o.flags, description: o.description }));
+  if (err.code === 'commander.helpDisplayed' || err.exitCode === 0) {
+    s.out.writeJson({ schemaVersion: 1, command: path, help: s.printed, subcommands, options });
+    return ExitCode.ok;
+  }
+  if (err.code === 'commander.help') {
+    const names = subcommands.map((c) => c.name).join(', ');
+    return report(new UsageError(`${path} needs a subcommand: ${names}`, { code: 'MISSING_SUBCOMMAND', hint: `run ${path} --help`, details: { subcommands } }), s.out);
+  }
+  return report(err, s.out);
 }
 
 function report(err: unknown, out: Output): number {
