@@ -103,8 +103,9 @@ export async function main(argv: string[], proc: Process = process): Promise<num
       stdout: proc.stdout,
       stderr: proc.stderr,
     });
-    let cwd = startDir(() => proc.cwd(), flags.cwd, proc.env);
-    if (isProjectCommand(command)) {
+    const project = isProjectCommand(command);
+    let cwd = startDir(() => proc.cwd(), flags.cwd, proc.env, project);
+    if (project) {
       const root = findProjectRoot(cwd);
       if (root && root !== cwd) {
         out.info(`using the plugin at ${root}`);

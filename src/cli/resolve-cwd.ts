@@ -38,15 +38,16 @@ export function isProjectCommand(command: Command): boolean {
 
 /**
  * The start directory. When the process's own directory was deleted, an
- * absolute -C still works, and so does a command that only reads absolute
- * paths (PWD stands in; a relative read then fails with its own message).
+ * absolute -C still works, and so does a command that is not about the
+ * project there (`verify /abs/file.zip`: PWD stands in, and a relative path
+ * then fails with its own message). A project command is a usage error.
  */
-export function startDir(procCwd: () => string, flagCwd: string | undefined, env: NodeJS.ProcessEnv): string {
+export function startDir(procCwd: () => string, flagCwd: string | undefined, env: NodeJS.ProcessEnv, projectCommand: boolean): string {
   try {
     return path.resolve(procCwd(), flagCwd ?? '.');
   } catch {
     if (flagCwd && path.isAbsolute(flagCwd)) return path.resolve(flagCwd);
-    if (!flagCwd && env.PWD && path.isAbsolute(env.PWD)) return env.PWD;
+    if (!projectCommand && !flagCwd && env.PWD && path.isAbsolute(env.PWD)) return env.PWD;
     throw new UsageError('the current directory no longer exists', { hint: 'cd into an existing directory, or pass -C <absolute dir>' });
   }
 }

@@ -84,7 +84,7 @@ describe('the plugin root', () => {
 });
 
 describe('a deleted working directory', () => {
-  it('does not block -C <absolute dir> nor verify <absolute archive>; a relative read says what is wrong', async () => {
+  it('does not block -C <absolute dir> nor verify <absolute archive>; a project command there is a usage error', async () => {
     const root = await tempDir();
     const dir = path.join(root, 'p');
     expect((await runMain(['init', dir, '--name', 'demo_plugin', '--category', 'utility', '--yes'])).exitCode).toBe(0);
@@ -105,8 +105,8 @@ describe('a deleted working directory', () => {
     expect(v.exitCode, v.stderr).toBe(0);
     await fs.mkdir(gone);
     const rel = await run('validate');
-    expect(rel.exitCode).toBe(1);
-    expect(rel.stderr).toMatch(/not found/);
+    expect(rel.exitCode).toBe(2);
+    expect(rel.stderr).toMatch(/the current directory no longer exists/);
     expect(hasStackTrace(rel.stderr)).toBe(false);
   });
 });
