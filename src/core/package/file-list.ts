@@ -67,6 +67,7 @@ const BUILTIN_DIRS = new Map<string, string>([
   ['.vscode', 'editor settings'],
   ['htmlcov', 'coverage report'],
   ['.eggs', 'build output'],
+  ['.plexichat-marketplace', 'marketplace serve data'],
 ]);
 
 /** Folders dropped at the project root only. */
