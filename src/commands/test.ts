@@ -11,7 +11,7 @@ import { hasModule } from '../python/discover.js';
 import { choosePytestPython } from '../python/interpreter.js';
 import type { PytestSummary } from '../python/junit.js';
 import { PytestExit, pytestOutcome } from '../python/outcome.js';
-import { runPytest } from '../python/pytest.js';
+import { HOOK_COVERAGE_REPORT, runPytest } from '../python/pytest.js';
 
 export interface TestOptions {
   pytestArgs?: string[];
@@ -37,6 +37,34 @@ export interface TestResult {
   python: { path: string; version: string; pytest?: string };
   /** Total line coverage in percent, with --coverage. */
   coverage?: number;
+  /** Which declared hooks and endpoints the tests exercised, from the SDK's pytest plugin (docs/sdk.md). */
+  hookCoverage?: HookCoverage;
+}
+
+export interface CoverageSection {
+  declared: string[];
+  exercised: string[];
+  never: string[];
+  undeclared: string[];
+}
+
+export interface HookCoverage {
+  hooks: CoverageSection;
+  endpoints: CoverageSection;
+  /** What is printed, e.g. "hooks 3/5 exercised; never: user_logout, channel_leave". */
+  lines: string[];
+}
+
+/** The SDK's coverage report (format version 1), or undefined when there is none or it is not that. */
+function hookCoverage(text: string | undefined): HookCoverage | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const doc = JSON.parse(text) as HookCoverage & { version?: number };
+    if (doc.version !== 1 || !Array.isArray(doc.lines)) return undefined;
+    return { hooks: doc.hooks, endpoints: doc.endpoints, lines: doc.lines };
+  } catch {
+    return undefined;
+  }
 }
 
 const DEBIAN_COV = 'sudo apt-get install -y python3-pytest-cov';
@@ -157,6 +185,7 @@ export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
     pytestExitCode: r.exitCode!,
     python: { path: py.path, version: py.version, pytest: py.pytest },
     coverage: opts.coverage ? await coveragePercent(r.reports['coverage.xml']) : undefined,
+    hookCoverage: hookCoverage(r.reports[HOOK_COVERAGE_REPORT]),
   };
 }
 
@@ -165,6 +194,7 @@ export function render(result: TestResult, ctx: Ctx): void {
   const cov = result.coverage === undefined ? '' : ` (${result.coverage}% line coverage)`;
   if (result.exitCode === 0) ctx.out.success(`tests passed: ${counts(s)}${cov}`);
   else ctx.out.error(`tests failed: ${counts(s)}${cov}`);
+  for (const line of result.hookCoverage?.lines ?? []) ctx.out.info(`  ${line}`);
 }
 
 export function exitCode(result: TestResult): number {

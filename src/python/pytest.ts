@@ -3,18 +3,41 @@
  * bundled SDK and the plugin root on PYTHONPATH, the manifest handed over as
  * JSON), live streaming of pytest's output, a timeout that stops the whole
  * process tree, and the summary read from pytest's JUnit XML report.
+ * The SDK's pytest plugin is loaded with -p and writes its hook/endpoint
+ * coverage to a file named by HOOK_COVERAGE_ENV (docs/sdk.md). pytest's own
+ * files stay out of the plugin folder: .coverage in the run's temp folder,
+ * the pytest cache and bytecode in the user cache dir, per project (or the
+ * temp folder when the cache is off), so --lf and warm imports still work.
  *
  * No CLI dependencies: streams, env and signal come from the caller.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseJunitXml, type PytestSummary } from './junit.js';
+import { cacheDir } from './scan-cache.js';
 import { startPython } from './spawn.js';
 
 /** Environment variable through which the SDK receives the manifest (a JSON file path). */
 export const MANIFEST_JSON_ENV = 'PLEXICHAT_PLUGIN_MANIFEST_JSON';
+/** Environment variable naming the file the SDK's pytest plugin writes its hook/endpoint coverage to. */
+export const HOOK_COVERAGE_ENV = 'PLEXICHAT_PLUGIN_COVERAGE_FILE';
+/** The name of that file among RunPytestResult.reports. */
+export const HOOK_COVERAGE_REPORT = 'hook-coverage.json';
+const SDK_PYTEST_PLUGIN = 'plexichat_plugin_sdk.pytest_plugin';
+
+/** Where the pytest cache and bytecode of a project go: its folder in the user cache, else the scratch dir. */
+async function pytestFilesDir(cwd: string, env: NodeJS.ProcessEnv, scratch: string): Promise<string> {
+  const base = cacheDir(env);
+  if (!base) return scratch;
+  const dir = path.join(base, 'pytest', createHash('sha256').update(path.resolve(cwd)).digest('hex').slice(0, 16));
+  return fs.mkdir(dir, { recursive: true, mode: 0o700 }).then(
+    () => dir,
+    () => scratch,
+  );
+}
 
 /** The folder that holds the plexichat_plugin_sdk package. */
 export function sdkPythonPath(): string {
@@ -97,17 +120,24 @@ export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult
     // The user's own --junitxml wins (pytest keeps the last one); read that one then.
     const own = userJunitPath(opts.args, opts.cwd);
     const junit = own ?? path.join(scratch, 'junit.xml');
+    const ownFiles = await pytestFilesDir(opts.cwd, opts.env, scratch);
+    const hookCoverage = path.join(scratch, HOOK_COVERAGE_REPORT);
     const env: NodeJS.ProcessEnv = {
       ...opts.env,
       PYTHONPATH: buildPythonPath([sdkPythonPath(), opts.cwd], opts.env.PYTHONPATH),
+      [HOOK_COVERAGE_ENV]: hookCoverage,
+      COVERAGE_FILE: opts.env.COVERAGE_FILE ?? path.join(scratch, '.coverage'),
+      PYTHONPYCACHEPREFIX: opts.env.PYTHONPYCACHEPREFIX ?? path.join(ownFiles, 'pycache'),
     };
+    const noCache = opts.args.some((a, i) => /^(-p)?no:cacheprovider$/.test(a) && (a.startsWith('-p') || opts.args[i - 1] === '-p'));
+    const ownArgs = ['-p', SDK_PYTEST_PLUGIN, ...(noCache ? [] : ['-o', `cache_dir=${path.join(ownFiles, 'cache')}`])];
     if (opts.manifest !== undefined) {
       const manifestFile = path.join(scratch, 'manifest.json');
       await fs.writeFile(manifestFile, JSON.stringify(opts.manifest));
       env[MANIFEST_JSON_ENV] = manifestFile;
     }
     const extraReports = opts.reports?.(scratch) ?? { args: [], files: [] };
-    const args = ['-m', 'pytest', ...(own ? [] : [`--junitxml=${junit}`]), ...(opts.extraArgs ?? []), ...extraReports.args, ...opts.args];
+    const args = ['-m', 'pytest', ...(own ? [] : [`--junitxml=${junit}`]), ...ownArgs, ...(opts.extraArgs ?? []), ...extraReports.args, ...opts.args];
     const command = [opts.python, ...args];
 
     let timedOut = false;
@@ -157,7 +187,7 @@ export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult
       }
     }
     const reports: Record<string, string> = {};
-    for (const f of extraReports.files) {
+    for (const f of [...extraReports.files, hookCoverage]) {
       const text = await fs.readFile(f, 'utf8').catch(() => undefined);
       if (text !== undefined) reports[path.basename(f)] = text;
     }

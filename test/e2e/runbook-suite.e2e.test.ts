@@ -103,7 +103,16 @@ describe("the runbook's own test suites", () => {
       cwd: dir,
     });
     expect(r.exitCode, r.stderr).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({ total: 21, passed: 16, failed: 5, errors: 0, skipped: 0 });
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ total: 21, passed: 16, failed: 5, errors: 0, skipped: 0 });
+    // which declared hooks and endpoints the suites exercised
+    expect(result.hookCoverage.hooks).toEqual({
+      declared: ['user_login', 'user_logout', 'message_sent', 'channel_join', 'channel_leave'],
+      exercised: ['user_login', 'message_sent'],
+      never: ['user_logout', 'channel_join', 'channel_leave'],
+      undeclared: [],
+    });
+    expect(result.hookCoverage.endpoints.never).toEqual(['/api/v1/analytics/report', '/api/v1/analytics/export']);
 
     const doc = new XMLParser({
       ignoreAttributes: false,
@@ -119,5 +128,16 @@ describe("the runbook's own test suites", () => {
       const text = `${c.failure![0]!['@message'] ?? ''}\n${c.failure![0]!['#text'] ?? ''}`;
       for (const reason of FAILING[testId(c)]!) expect(text, testId(c)).toMatch(reason);
     }
+  });
+
+  it('the summary says which hooks and endpoints were never exercised', async () => {
+    const dir = await runbookCopy();
+    const r = await runCli(['test', '--python', python, '--', '-p', 'no:cacheprovider', '-q'], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('tests failed: 16 passed, 5 failed\n');
+    expect(r.stderr).toContain('  hooks 2/5 exercised; never: user_logout, channel_join, channel_leave\n');
+    expect(r.stderr).toContain('  endpoints 1/3 exercised; never: /api/v1/analytics/report, /api/v1/analytics/export\n');
+    // under the CLI the pytest plugin leaves the summary to it
+    expect(`${r.stdout}${r.stderr}`).not.toContain('plexichat plugin coverage');
   });
 });

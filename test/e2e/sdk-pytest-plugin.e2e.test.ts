@@ -1,22 +1,33 @@
 /**
  * The SDK's pytest plugin as a plugin developer meets it: a project made by
  * `init`, run with a bare `python3 -m pytest` (its conftest.py loads the
- * plugin: fixtures and the hook/endpoint coverage at the end).
+ * plugin: fixtures and the hook/endpoint coverage at the end), and what
+ * `test` leaves behind in the plugin folder (nothing).
  */
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findPython } from '../../src/python/discover.js';
+import { findPython, hasModule, pathCandidates } from '../../src/python/discover.js';
 import { sdkPythonPath } from '../../src/python/pytest.js';
 import { runCli } from '../helpers/run-cli.js';
-import { tempDir } from '../helpers/temp-project.js';
+import { listFiles, tempDir } from '../helpers/temp-project.js';
 
 let python = '';
+/** One that has pytest-cov too (Debian's python3 with python3-pytest-cov; .ci/run installs it). */
+let withCov = '';
 
 beforeAll(async () => {
   const found = await findPython({ env: process.env, wantPytest: true });
   if (!found.ok || !found.python.pytest) throw new Error('these tests need Python 3 with pytest: sudo apt-get install -y python3-pytest');
   python = found.python.path;
+  for (const candidate of pathCandidates(process.env)) {
+    if ((await hasModule(candidate, 'pytest', process.env)) && (await hasModule(candidate, 'pytest_cov', process.env))) {
+      withCov = candidate;
+      break;
+    }
+  }
+  if (!withCov) throw new Error('these tests need a python3 with pytest-cov: sudo apt-get install -y python3-pytest-cov');
 });
 
 async function initProject(template: string): Promise<string> {
@@ -44,6 +55,21 @@ describe('the SDK pytest plugin under a bare pytest', () => {
     expect(r.out).toMatch(/plexichat plugin coverage/);
     expect(r.out).toMatch(template === 'minimal' ? /hooks 1\/1 exercised\n/ : /hooks 5\/5 exercised\n/);
     expect(r.out).toMatch(template === 'minimal' ? /endpoints 1\/1 exercised/ : /endpoints 2\/2 exercised/);
+  });
+
+  it('test leaves no pytest files in the plugin folder, and --lf still finds the last failures', async () => {
+    const dir = await initProject('minimal');
+    await fs.writeFile(path.join(dir, 'tests/test_fails.py'), 'def test_fails():\n    assert False\n');
+    const env = { PLEXICHAT_CACHE_DIR: await tempDir(), PYTHONDONTWRITEBYTECODE: undefined };
+    const before = (await listFiles(dir)).sort();
+    const first = await runCli(['--json', 'test', '--coverage', '--python', withCov], { cwd: dir, env });
+    expect(first.exitCode, first.stderr).toBe(1);
+    expect(JSON.parse(first.stdout)).toMatchObject({ passed: 9, failed: 1 });
+    expect((await listFiles(dir)).sort()).toEqual(before);
+    expect(await fs.readdir(dir)).not.toContain('.pytest_cache');
+    const again = await runCli(['--json', 'test', '--python', withCov, '--', '--lf'], { cwd: dir, env });
+    expect(JSON.parse(again.stdout)).toMatchObject({ total: 1, failed: 1 });
+    expect((await listFiles(dir)).sort()).toEqual(before);
   });
 
   it('without the SDK on the path, the conftest.py says how to run the tests', async () => {
