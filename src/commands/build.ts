@@ -15,6 +15,7 @@ import { formatDiagnostic } from '../core/manifest/format.js';
 import type { Diagnostic } from '../core/manifest/types.js';
 import { buildProject, secretLine, type BuildFailureDetails, type ProjectBuild } from '../core/package/build-project.js';
 import type { Decision } from '../core/package/file-list.js';
+import { finishBuildSignature, signatureFileOf, signingKeyForBuild } from '../signing/files.js';
 
 export interface BuildCommandOptions {
   out?: string;
@@ -22,6 +23,10 @@ export interface BuildCommandOptions {
   explain?: boolean;
   includeTests?: boolean;
   allowSecret?: string[];
+  /** true: sign (a key is required); false: never sign; undefined: sign when a key is configured. */
+  sign?: boolean;
+  /** The private key file to sign with. */
+  key?: string;
 }
 
 export interface BuildResult {
@@ -44,6 +49,8 @@ export interface BuildResult {
   warnings: string[];
   /** Validation warnings. */
   diagnostics: Diagnostic[];
+  /** The signature written beside the archive (docs/signing.md). */
+  signature?: { file: string; keyId: string; keySource: string };
 }
 
 export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildResult> {
@@ -51,9 +58,17 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
   const mtime = sourceDateEpoch(ctx.env);
 
   const outDir = path.resolve(projectDir, opts.out ?? 'dist');
+  // Decided before anything is packed: `--sign` without a key writes nothing.
+  const key = await signingKeyForBuild({ sign: opts.sign, keyFile: opts.key, env: ctx.env, cwd: projectDir });
   const created = await checkOutDir(outDir, opts.out, !opts.dryRun);
   try {
-    return await buildInto(outDir, opts, ctx, mtime);
+    const result = await buildInto(outDir, opts, ctx, mtime);
+    if (key) result.warnings.push(...key.warnings);
+    if (result.archive) {
+      const doc = await finishBuildSignature({ archive: result.archive, sha256File: result.sha256File, plugin: result.plugin }, key, ctx.clock.now());
+      if (doc && key) result.signature = { file: signatureFileOf(result.archive), keyId: doc.key_id, keySource: key.source };
+    }
+    return result;
   } catch (err) {
     // A failed build leaves no empty output folder behind that it made itself.
     if (created) await fs.rmdir(outDir).catch(() => undefined);
@@ -146,6 +161,7 @@ export function render(r: BuildResult, ctx: Ctx): void {
   out.result(`  in      ${formatBytes(r.bytesIn)}`);
   out.result(`  out     ${formatBytes(r.size!)}`);
   out.result(`  sha256  ${r.sha256}`);
+  if (r.signature) out.result(`  signed  key ${r.signature.keyId} (${r.signature.keySource}) → ${path.basename(r.signature.file)}`);
 }
 
 function renderExplain(decisions: Decision[], ctx: Ctx): void {

@@ -211,3 +211,46 @@ export async function signArchiveFile(
   await writeFileAtomic(signatureFileOf(archive), serializeSignature(doc));
   return doc;
 }
+
+/**
+ * `build`'s signing decision, made before anything is packed: the key to
+ * sign with, or undefined for an unsigned build. `--sign` without a key
+ * is an error; with no flag a configured key signs; `--no-sign` never does.
+ */
+export async function signingKeyForBuild(opts: { sign?: boolean; keyFile?: string; env: NodeJS.ProcessEnv; cwd: string }): Promise<SigningKey | undefined> {
+  if (opts.sign === false) {
+    if (opts.keyFile !== undefined) throw new UsageError('--key and --no-sign contradict each other', { hint: 'drop one of them' });
+    return undefined;
+  }
+  const key = await findSigningKey(opts);
+  if (!key && opts.sign) throw noSigningKeyError();
+  return key;
+}
+
+/**
+ * After the archive is in place: sign it (write `<archive>.sig`), or remove
+ * a stale `.sig` of an earlier build. A signature that cannot be written
+ * takes the archive and its .sha256 with it, so a signed build never ends
+ * as an unsigned success.
+ */
+export async function finishBuildSignature(
+  built: { archive: string; sha256File?: string; plugin: { name: string; version: string } },
+  key: SigningKey | undefined,
+  now: number,
+): Promise<SignatureDocument | undefined> {
+  const sigFile = signatureFileOf(built.archive);
+  if (!key) {
+    await fs.rm(sigFile, { force: true });
+    return undefined;
+  }
+  try {
+    return await signArchiveFile(built.archive, built.plugin, key, now);
+  } catch (err) {
+    await Promise.all([built.archive, built.sha256File, sigFile].map((f) => (f ? fs.rm(f, { force: true }) : undefined)));
+    throw new WorkFailedError(`cannot write the signature ${path.basename(sigFile)} (${errnoCode(err) ?? (err as Error).message}); the archive was removed`, {
+      code: 'CANNOT_WRITE',
+      hint: 'check that the output folder is writable, then build again',
+      cause: err,
+    });
+  }
+}
