@@ -153,6 +153,20 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('-o, --output <file>', 'write the json, sarif or github document to this file')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/check.js'), opts, cmd));
 
+  program
+    .command('deploy')
+    .description('render deployment files from the manifest (deploy render)')
+    .command('render')
+    .description('write the Dockerfile, k8s/<env>-deployment.yaml and (--helm) a Helm chart from config/plugin.yaml')
+    .option('--env <env>', 'staging or production (repeatable; default: both)', collect)
+    .option('-o, --out <dir>', 'folder inside the project to write into (default: the project root)')
+    .option('--image <repo>', 'image repository; the tag is the plugin version (default: plexichat/<name>)')
+    .option('--base-image <ref>', 'base image with a pinned tag or digest (default: a pinned python slim image)')
+    .option('--helm', 'also render a Helm chart that renders to the same objects')
+    .option('--check', 'write nothing; exit 1 with a diff when the files on disk are not what would be rendered')
+    .option('-f, --force', 'replace files edited by hand or not made by deploy render')
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/deploy.js'), opts, cmd));
+
   const mp = program.command('marketplace').description('publish through the PlexiChat marketplace');
 
   mp.command('login')

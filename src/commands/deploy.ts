@@ -1,0 +1,313 @@
+/**
+ * `deploy render`: the Dockerfile, Kubernetes manifests per environment,
+ * optional Helm chart and monitoring objects, from config/plugin.yaml (and
+ * config/monitoring.yaml). The rendering is src/deploy/ (pure); this module
+ * reads the inputs, compares with what is on disk, and writes.
+ *
+ * Files are compared before anything is written: a file deploy render did
+ * not make, or one edited by hand since, stops the run (exit 1, nothing
+ * written) unless --force. --check writes nothing and exits 1 with a diff
+ * when a file is missing or differs.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Ctx } from '../context.js';
+import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { loadManifest, formatDiagnostic, type Manifest } from '../core/manifest/index.js';
+import { fileState, type FileState } from '../deploy/header.js';
+import { baseImageProblem, repositoryProblem } from '../deploy/image-ref.js';
+import { MONITORING_PATH, parseMonitoring, type MonitoringConfig } from '../deploy/monitoring.js';
+import { ENVIRONMENTS, labelValue, type Environment } from '../deploy/names.js';
+import { defaultRepository, renderDeploy, reservedPaths, type RenderedFile, type SdkFile } from '../deploy/render.js';
+
+export interface DeployRenderOptions {
+  env?: string[];
+  out?: string;
+  image?: string;
+  baseImage?: string;
+  helm?: boolean;
+  check?: boolean;
+  force?: boolean;
+}
+
+export type FileStatus =
+  /** --check: the file on disk is what would be rendered. */
+  | 'up-to-date'
+  /** --check: missing on disk. */
+  | 'missing'
+  /** --check: differs from what would be rendered. */
+  | 'stale'
+  | 'created'
+  | 'updated'
+  | 'unchanged';
+
+export interface DeployFile {
+  path: string;
+  status: FileStatus;
+  /** What the file on disk was: ours and untouched, ours but edited, or not ours. */
+  onDisk?: FileState;
+}
+
+export interface DeployResult {
+  plugin: { name: string; version: string };
+  image: string;
+  environments: Environment[];
+  helm: boolean;
+  monitoring: boolean;
+  check: boolean;
+  /** --check: every file is as rendered. */
+  upToDate?: boolean;
+  /** --check: unified diff of what would change (disk → rendered). */
+  diff?: string;
+  files: DeployFile[];
+  warnings: string[];
+}
+
+function toPosix(p: string): string {
+  return p.split(path.sep).join('/');
+}
+
+function environments(values: string[] | undefined): Environment[] {
+  if (!values || values.length === 0) return [...ENVIRONMENTS];
+  for (const v of values) {
+    if (!(ENVIRONMENTS as readonly string[]).includes(v)) {
+      throw new UsageError(`--env ${v}: unknown environment`, { hint: `use ${ENVIRONMENTS.join(' or ')} (repeat --env for both)` });
+    }
+  }
+  return ENVIRONMENTS.filter((e) => values.includes(e));
+}
+
+/** --out, relative to the project (the Docker build context), checked. */
+function outDir(projectDir: string, out: string | undefined): string {
+  if (out === undefined) return '';
+  const rel = toPosix(path.relative(projectDir, path.resolve(projectDir, out)));
+  if (rel === '..' || rel.startsWith('../') || path.isAbsolute(rel)) {
+    throw new UsageError(`--out ${out} is outside the project`, {
+      hint: 'the Dockerfile copies from the project (its build context), so render into the project or a folder inside it',
+    });
+  }
+  if (rel !== '' && !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(rel)) {
+    throw new UsageError(`--out ${out}: use a folder name of letters, digits, '.', '_' and '-'`, { hint: 'e.g. --out deploy' });
+  }
+  return rel;
+}
+
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ENOTDIR') return undefined;
+    throw new WorkFailedError(`cannot read ${file} (${code ?? (err as Error).message})`, {
+      code: 'UNREADABLE',
+      hint: code === 'EISDIR' ? 'a folder has the name of a file deploy render writes: move it away' : 'check the permissions',
+    });
+  }
+}
+
+/** The SDK's Python files (what the image needs to run the host). */
+async function sdkFiles(root: string): Promise<SdkFile[]> {
+  const out: SdkFile[] = [];
+  async function walk(rel: string) {
+    const entries = await fs.readdir(path.join(root, rel), { withFileTypes: true });
+    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        if (e.name !== '__pycache__') await walk(r);
+      } else if (e.isFile() && (e.name.endsWith('.py') || e.name === 'py.typed')) {
+        out.push({ path: r, content: await fs.readFile(path.join(root, r), 'utf8') });
+      }
+    }
+  }
+  await walk('plexichat_plugin_sdk');
+  return out;
+}
+
+async function readManifest(projectDir: string, ctx: Ctx) {
+  const parsed = await loadManifest(projectDir);
+  const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
+  if (!parsed.manifest || errors.length > 0) {
+    for (const d of errors) ctx.out.stderr.write(`${formatDiagnostic(d)}\n`);
+    throw new WorkFailedError(`config/plugin.yaml has ${errors.length} error${errors.length === 1 ? '' : 's'}; nothing was rendered`, {
+      code: 'VALIDATION_FAILED',
+      hint: 'fix the errors above (`plexichat-plugin validate` shows them too), then render again',
+      details: { diagnostics: errors },
+    });
+  }
+  return parsed.manifest;
+}
+
+async function readMonitoring(projectDir: string, ctx: Ctx): Promise<MonitoringConfig | undefined> {
+  const text = await readText(path.join(projectDir, MONITORING_PATH));
+  if (text === undefined) return undefined;
+  const r = parseMonitoring(text);
+  if (!r.config) {
+    for (const d of r.diagnostics.slice(0, -1)) ctx.out.stderr.write(`${formatDiagnostic(d)}\n`);
+    const last = r.diagnostics[r.diagnostics.length - 1]!;
+    throw new WorkFailedError(`${last.file}:${last.line}:${last.column}: ${last.message}`, {
+      code: last.code,
+      hint: last.hint,
+      details: { diagnostics: r.diagnostics },
+    });
+  }
+  return r.config;
+}
+
+/** The files `build` packs, through build's own list and secret scan (a dry run). */
+async function packedFiles(projectDir: string, manifest: Manifest, ctx: Ctx): Promise<{ files: string[]; warnings: string[] }> {
+  const { buildArchive } = await import('../core/package/build.js');
+  const outcome = await buildArchive({
+    projectDir,
+    outDir: path.join(projectDir, 'dist'),
+    plugin: { name: manifest.plugin.name, version: String(manifest.plugin.version) },
+    dryRun: true,
+    signal: ctx.signal,
+  });
+  const { list } = outcome;
+  const refused = [
+    ...list.problems.map((p) => p.message),
+    ...outcome.secrets.map((s) => `${s.file}${s.line > 0 ? `:${s.line}` : ''} [${s.rule}] ${s.description}`),
+  ];
+  if (refused.length > 0) {
+    for (const l of refused.slice(0, -1)) ctx.out.error(l);
+    throw new WorkFailedError(`${refused[refused.length - 1]}\n\`plexichat-plugin build\` refuses this project, so no image is rendered for it`, {
+      code: 'BUILD_REFUSED',
+      hint: 'run `plexichat-plugin build --dry-run` and fix what it reports, then render again',
+      details: { problems: list.problems, secrets: outcome.secrets },
+    });
+  }
+  return { files: list.files.map((f) => f.path), warnings: list.warnings };
+}
+
+export async function run(opts: DeployRenderOptions, ctx: Ctx): Promise<DeployResult> {
+  const projectDir = ctx.cwd;
+  const envs = environments(opts.env);
+  const out = outDir(projectDir, opts.out);
+  if (opts.image !== undefined) {
+    const p = repositoryProblem(opts.image);
+    if (p) throw new UsageError(`--image: ${p}`, { hint: 'pass the repository only, e.g. --image registry.example.com/team/my-plugin' });
+  }
+  if (opts.baseImage !== undefined) {
+    const p = baseImageProblem(opts.baseImage);
+    if (p) throw new UsageError(`--base-image: ${p}`, { hint: 'pin a tag or digest, e.g. --base-image python:3.12.11-slim-bookworm' });
+  }
+  if (opts.check && opts.force) throw new UsageError('--check and --force do not go together', { hint: '--check writes nothing' });
+
+  const manifest = await readManifest(projectDir, ctx);
+  const monitoring = await readMonitoring(projectDir, ctx);
+  const packed = await packedFiles(projectDir, manifest, ctx);
+  const { sdkPythonPath } = await import('../python/pytest.js');
+  const sdk = await sdkFiles(sdkPythonPath());
+
+  const rendered = renderDeploy({
+    manifest,
+    packed: packed.files,
+    sdk,
+    environments: envs,
+    outDir: out,
+    helm: Boolean(opts.helm),
+    ...(monitoring ? { monitoring } : {}),
+    ...(opts.image !== undefined ? { image: opts.image } : {}),
+    ...(opts.baseImage !== undefined ? { baseImage: opts.baseImage } : {}),
+  });
+
+  const result: DeployResult = {
+    plugin: { name: manifest.plugin.name, version: String(manifest.plugin.version) },
+    image: `${opts.image ?? defaultRepository(manifest)}:${labelValue(String(manifest.plugin.version))}`,
+    environments: envs,
+    helm: Boolean(opts.helm),
+    monitoring: Boolean(monitoring),
+    check: Boolean(opts.check),
+    files: [],
+    warnings: [...packed.warnings],
+  };
+
+  const onDisk = new Map<string, string | undefined>();
+  for (const f of rendered) onDisk.set(f.path, await readText(path.join(projectDir, f.path)));
+
+  if (opts.check) return check(rendered, onDisk, result);
+
+  // Refuse before writing anything: files not ours, or edited by hand.
+  const blocked = rendered.filter((f) => {
+    const old = onDisk.get(f.path);
+    return old !== undefined && old !== f.content && fileState(old) !== 'generated';
+  });
+  if (blocked.length > 0 && !opts.force) {
+    const lines = blocked.map((f) => `${f.path}: ${fileState(onDisk.get(f.path)!) === 'foreign' ? 'not made by deploy render' : 'edited by hand since it was rendered'}`);
+    for (const l of lines.slice(0, -1)) ctx.out.error(l);
+    throw new WorkFailedError(`${lines[lines.length - 1]}\n${blocked.length} file${blocked.length === 1 ? '' : 's'} would be overwritten; nothing was written`, {
+      code: 'HAND_EDITED',
+      hint: 'move your changes into config/plugin.yaml (or the flags) and pass --force to replace the files, or render into another --out',
+      details: { files: blocked.map((f) => f.path) },
+    });
+  }
+
+  const { writeFileAtomic } = await import('../marketplace/atomic.js');
+  for (const f of rendered) {
+    const old = onDisk.get(f.path);
+    const entry: DeployFile = { path: f.path, status: old === undefined ? 'created' : old === f.content ? 'unchanged' : 'updated' };
+    if (old !== undefined) entry.onDisk = fileState(old);
+    if (entry.status !== 'unchanged') await writeFileAtomic(path.join(projectDir, f.path), f.content);
+    result.files.push(entry);
+  }
+  result.warnings.push(...(await packedDeployFiles(projectDir, out, manifest)));
+  return result;
+}
+
+function check(rendered: RenderedFile[], onDisk: Map<string, string | undefined>, result: DeployResult): Promise<DeployResult> {
+  return (async () => {
+    const { createTwoFilesPatch } = await import('diff');
+    const patches: string[] = [];
+    for (const f of rendered) {
+      const old = onDisk.get(f.path);
+      const entry: DeployFile = { path: f.path, status: old === undefined ? 'missing' : old === f.content ? 'up-to-date' : 'stale' };
+      if (old !== undefined) entry.onDisk = fileState(old);
+      if (entry.status !== 'up-to-date') {
+        patches.push(createTwoFilesPatch(`a/${f.path}`, `b/${f.path}`, old ?? '', f.content, undefined, undefined, { context: 3 }).replace(/^=+\n/, ''));
+      }
+      result.files.push(entry);
+    }
+    result.upToDate = patches.length === 0;
+    result.diff = patches.join('');
+    return result;
+  })();
+}
+
+/** Generated files build would pack into the plugin archive (a hint to add them to .pluginignore). */
+async function packedDeployFiles(projectDir: string, out: string, manifest: Manifest): Promise<string[]> {
+  const { listProjectFiles } = await import('../core/package/file-list.js');
+  const list = await listProjectFiles(projectDir, { outDir: path.join(projectDir, 'dist') });
+  const reserved = reservedPaths(out, manifest);
+  const hits = list.files.map((f) => f.path).filter((p) => reserved.files.has(p) || reserved.dirs.some((d) => p.startsWith(d)));
+  if (hits.length === 0) return [];
+  const top = [...new Set(hits.map((p) => (reserved.dirs.find((d) => p.startsWith(d)) ?? p)))];
+  return [`\`plexichat-plugin build\` packs the deploy files into the plugin archive: add ${top.join(', ')} to .pluginignore`];
+}
+
+export function render(r: DeployResult, ctx: Ctx): void {
+  const { out } = ctx;
+  if (r.check) {
+    if (r.upToDate) {
+      out.result(`${out.c.green('✔')} ${r.files.length} deploy files are up to date with config/plugin.yaml`);
+      return;
+    }
+    out.result(r.diff!.replace(/\n$/, ''));
+    for (const f of r.files.filter((x) => x.status !== 'up-to-date')) {
+      const why = f.status === 'missing' ? 'missing' : f.onDisk === 'hand-edited' ? 'edited by hand' : f.onDisk === 'foreign' ? 'not made by deploy render' : 'stale';
+      out.error(`${f.path}: ${why}`);
+    }
+    out.error('the deploy files are out of date: run `plexichat-plugin deploy render` and commit the result');
+    return;
+  }
+  for (const f of r.files.filter((x) => x.status !== 'unchanged')) out.result(`${f.status.padEnd(9)} ${f.path}`);
+  const changed = r.files.filter((x) => x.status !== 'unchanged').length;
+  out.result(
+    `${out.c.green('✔')} ${r.plugin.name} ${r.plugin.version} (${r.image}): ${changed} file${changed === 1 ? '' : 's'} written, ${r.files.length - changed} unchanged`,
+  );
+  for (const w of r.warnings) out.warn(w);
+}
+
+export function exitCode(r: DeployResult): number {
+  return r.check && !r.upToDate ? 1 : 0;
+}
