@@ -27,6 +27,8 @@ export function hostCommand(port = CONTAINER_PORT): string[] {
     IMAGE_PLUGIN_DIR,
     '--host',
     '0.0.0.0',
+    // The host refuses a non-loopback address without it: it has no authentication of its own.
+    '--allow-remote',
     '--port',
     String(port),
     '--no-reload',

@@ -2,7 +2,7 @@
  * The plugin host's Prometheus metrics, and the names the runbook's
  * monitoring.yaml uses for them. An alert written with a runbook name
  * (`plugin_errors`) is rendered with the series the host really exports
- * (`plugin_errors_total`).
+ * (`plugin_errors_total`). The host's side: docs/dev.md ("Metrics").
  */
 
 export interface HostMetric {
@@ -25,6 +25,8 @@ export const HOST_METRICS: readonly HostMetric[] = [
   family('plugin_hook_calls_total', 'counter'),
   family('plugin_active_users', 'gauge'),
   family('plugin_response_time_seconds', 'histogram'),
+  family('plugin_loaded', 'gauge'),
+  family('plugin_info', 'gauge'),
 ];
 
 /**

@@ -217,7 +217,7 @@ export function conditionProblem(expr: string): { message: string; hint: string 
         if (fam?.type === 'histogram' && fam.series.every((s) => s !== name) && n.node.parent?.name === 'MatrixSelector') {
           problem = {
             message: `'${name}' is a histogram: a range of it has no meaning`,
-            hint: `use ${fam.name}_sum, ${fam.name}_count or ${fam.name}_bucket in a range, or '${name}' alone for the mean response time`,
+            hint: `use ${fam.name}_sum, ${fam.name}_count or ${fam.name}_bucket in a range, or '${name}' alone for the 95th percentile`,
           };
           return false;
         }
@@ -231,7 +231,7 @@ export function conditionProblem(expr: string): { message: string; hint: string 
 /**
  * The condition with the host's metric names, each selector of a host
  * metric (or `up`) scoped to this plugin and environment unless it names
- * those labels itself. A bare histogram name means its mean over 5m.
+ * those labels itself. A bare histogram name means its 95th percentile over 5m.
  */
 export function translateCondition(expr: string, scope: { plugin: string; environment: string }): string {
   const tree = parse(expr);
@@ -261,7 +261,7 @@ export function translateCondition(expr: string, scope: { plugin: string; enviro
       let text: string;
       if (!fam) text = `up${matchers}`;
       else if (fam.type === 'histogram' && !fam.series.includes(name)) {
-        text = `(rate(${fam.name}_sum${matchers}[5m]) / rate(${fam.name}_count${matchers}[5m]))`;
+        text = `histogram_quantile(0.95, sum by (le) (rate(${fam.name}_bucket${matchers}[5m])))`;
       } else text = `${RUNBOOK_NAMES[name] ?? name}${matchers}`;
       edits.push({ from: node.from, to: node.to, text });
       return false;
