@@ -61,7 +61,9 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('-C, --cwd <dir>', 'run as if started in <dir>')
     .option('--marketplace <url>', 'marketplace URL (or PLEXICHAT_MARKETPLACE_URL)')
     .showSuggestionAfterError(true)
-    .enablePositionalOptions(false);
+    .enablePositionalOptions(false)
+    // Every subcommand's --help lists the global flags too (inherited by the commands below).
+    .configureHelp({ showGlobalOptions: true });
 
   program
     .command('init')
@@ -237,6 +239,18 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('--max-upload-mb <n>', 'largest accepted archive in MB (default: 100)', int('--max-upload-mb', 1, 10_000))
     .action((opts: Record<string, unknown>, cmd: Command) =>
       runner(() => import('../commands/marketplace/serve.js'), opts, cmd),
+    );
+
+  program
+    .command('completion')
+    .argument('<shell>', 'bash, zsh or fish')
+    .description('print a shell completion script')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  plexichat-plugin completion bash > ~/.local/share/bash-completion/completions/plexichat-plugin\n  plexichat-plugin completion zsh > "${fpath[1]}/_plexichat-plugin"\n  plexichat-plugin completion fish > ~/.config/fish/completions/plexichat-plugin.fish',
+    )
+    .action((shell: string, _opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('./completion.js'), { shell, program: cmd }, cmd),
     );
 
   return program;
