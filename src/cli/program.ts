@@ -169,6 +169,19 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('-f, --force', 'replace files edited by hand or not made by deploy render')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/deploy.js'), opts, cmd));
 
+  program
+    .command('dev')
+    .description('run the plugin on this machine: endpoints and hooks over HTTP, reload on save, a console at /__dev/')
+    .option('--port <port>', 'port to listen on; 0 picks a free one (default: 0)', int('port', 0, 65535))
+    .option('--host <host>', 'address to listen on (default: 127.0.0.1; another needs --allow-remote)')
+    .option('--allow-remote', 'allow a --host that is not loopback (the dev host has no authentication)')
+    .option('--user <id>', 'user id of calls without an X-PlexiChat-User header (default: dev_user)')
+    .option('--permissions <list>', "comma-separated permissions of calls without an X-PlexiChat-Permissions header (default: the manifest's)")
+    .option('--keep-state', "keep the plugin's storage across reloads")
+    .option('--no-reload', 'do not watch the files; load the plugin once')
+    .option('--python <path>', 'Python interpreter to use (or PLEXICHAT_PYTHON)')
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/dev.js'), opts, cmd));
+
   const mp = program.command('marketplace').description('publish through the PlexiChat marketplace');
 
   mp.command('login')

@@ -2,8 +2,8 @@
  * The one way the CLI starts a Python process (node:child_process, no
  * shell): `runPython` collects the output of a short run (probe, scan),
  * `startPython` streams a long one (pytest) into the caller's streams.
- * stdin is closed (or carries the given input); the environment is exactly
- * the one given.
+ * stdin is closed (or carries the given input, or stays open as a pipe for
+ * the plugin host's control channel); the environment is exactly the one given.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
@@ -30,6 +30,8 @@ export interface SpawnOptions {
   stderr?: NodeJS.WritableStream;
   /** Written to stdin, which is then closed; without it stdin is closed from the start. */
   input?: string;
+  /** 'pipe': keep stdin open for the caller to write to (child.stdin). */
+  stdin?: 'ignore' | 'pipe';
 }
 
 export interface StartedPython {
@@ -42,7 +44,7 @@ export function startPython(file: string, args: string[], opts: SpawnOptions): S
   const child = spawn(file, args, {
     cwd: opts.cwd,
     env: opts.env,
-    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    stdio: [opts.input === undefined && opts.stdin !== 'pipe' ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     detached: opts.detached ?? false,
     windowsHide: true,
   });

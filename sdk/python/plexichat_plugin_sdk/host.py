@@ -99,8 +99,9 @@ class Host(object):
         return project_relpath(self.loader.project, path)
 
     # -- loading ---------------------------------------------------------------
-    def load(self, manifest=None, changed=None, initial=False):
-        """Load (or reload) the plugin; True when the new version now serves."""
+    def load(self, manifest=None, changed=None, initial=False, diagnostics=None):
+        """Load (or reload) the plugin; True when the new version now serves. ``diagnostics``:
+        what the CLI's validation found (warnings), reported with the outcome."""
         with self._reload_lock:
             started = time.perf_counter()
             old = self.generation
@@ -116,6 +117,7 @@ class Host(object):
                     "reload_failed",
                     initial=initial,
                     error=e.to_dict(),
+                    diagnostics=list(diagnostics or []),
                     changed=list(changed or []),
                     serving=self._serving(),
                 )
@@ -133,6 +135,7 @@ class Host(object):
                     changed=list(changed or []),
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                     kept_state=carry is not None,
+                    diagnostics=list(diagnostics or []),
                 )
                 self.bus.emit("reloaded", **doc)
             return True
@@ -543,7 +546,7 @@ def _parse_args(argv):
 
 def _control_loop(host, stop):
     """Commands from the CLI, one JSON object per line: {"op": "reload", "manifest": {...},
-    "changed": [...]}, {"op": "reject", "error": {...}, "diagnostics": [...]}, {"op": "stop"}."""
+    "changed": [...], "diagnostics": [...]}, {"op": "reject", "error": {...}, "diagnostics": [...]}, {"op": "stop"}."""
     for line in sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin:
         line = line.strip()
         if not line:
@@ -560,7 +563,7 @@ def _control_loop(host, stop):
             if host.options.no_reload:
                 host.bus.emit("log", level="warning", logger="host", message="reload ignored: the host runs with --no-reload")
             else:
-                host.load(manifest=cmd.get("manifest"), changed=cmd.get("changed"))
+                host.load(manifest=cmd.get("manifest"), changed=cmd.get("changed"), diagnostics=cmd.get("diagnostics"))
         elif op == "reject":
             host.reject(cmd.get("error") or {"kind": "validation", "message": "rejected"}, cmd.get("diagnostics"), cmd.get("changed"))
         else:
@@ -608,6 +611,8 @@ def main(argv=None):
         "console": None if args.no_console else "http://%s:%d/__dev/" % (shown, port),
         "reload": not args.no_reload,
     }
+    user, permissions = host.default_identity()
+    ready["caller"] = {"user": user, "permissions": permissions}
     if host.generation is not None:
         ready.update(host.generation.describe())
     else:

@@ -1,0 +1,153 @@
+/**
+ * `dev`: run the plugin on this machine. The SDK's plugin host serves it on
+ * loopback; saves under src/ and config/ reload it (validated first, the last
+ * good version serving when the new one is broken); its events stream to the
+ * terminal, or as NDJSON with --json. Runs until SIGINT/SIGTERM, then stops
+ * the host and exits 0.
+ *
+ * Under --json, stdout carries one JSON object per line (the host's events:
+ * ready, reloaded, reload_failed, request, hook, log, ..., then stopped)
+ * instead of a single document, so run() resolves with undefined.
+ */
+import type { Ctx } from '../context.js';
+import type { Diagnostic } from '../core/manifest/types.js';
+import { PERMISSION_NAMES } from '../core/catalog.js';
+import { didYouMean } from '../core/suggest.js';
+import { UsageError, WorkFailedError } from '../errors.js';
+import { findPython } from '../python/discover.js';
+import { notRunnableError, tooOldError } from '../python/interpreter.js';
+import { MIN_PYTHON_TEXT, tooOld } from '../python/version.js';
+import type { HostEvent } from '../dev/host-process.js';
+
+export interface DevOptions {
+  host?: string;
+  port?: number;
+  allowRemote?: boolean;
+  user?: string;
+  permissions?: string;
+  keepState?: boolean;
+  /** commander's --no-reload: reload === false. */
+  reload?: boolean;
+  python?: string;
+}
+
+export interface DevResult {
+  url: string;
+  reloads: number;
+}
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|::1|\[::1\])$/i;
+
+export function parsePermissions(text: string): string[] {
+  const list = text.split(',').map((p) => p.trim()).filter(Boolean);
+  for (const p of list) {
+    if (!PERMISSION_NAMES.includes(p)) {
+      throw new UsageError(`unknown permission '${p}' in --permissions${didYouMean(p, PERMISSION_NAMES)}`, {
+        hint: 'use permission names from the catalogue (docs/catalogues.md), comma-separated; --permissions "" means none',
+      });
+    }
+  }
+  return [...new Set(list)];
+}
+
+function checkOptions(opts: DevOptions): { host: string; user?: string; permissions?: string[] } {
+  const host = (opts.host ?? '127.0.0.1').trim();
+  if (!LOOPBACK.test(host) && !opts.allowRemote) {
+    throw new UsageError(`--host ${host} is not a loopback address, and the dev host has no authentication`, {
+      hint: 'add --allow-remote to listen there anyway, or leave --host out (127.0.0.1)',
+    });
+  }
+  if (opts.user !== undefined && (opts.user.trim() === '' || opts.user.length > 128 || /[\u0000-\u001f\u007f,]/.test(opts.user))) {
+    throw new UsageError('--user must be a user id on one line (1-128 characters, no commas)', { hint: 'e.g. --user user_1' });
+  }
+  return {
+    host: host.replace(/^\[(.*)\]$/, '$1'),
+    user: opts.user,
+    permissions: opts.permissions === undefined ? undefined : parsePermissions(opts.permissions),
+  };
+}
+
+async function choosePython(opts: DevOptions, ctx: Ctx): Promise<string> {
+  const found = await findPython({ env: ctx.env, explicit: opts.python, cwd: ctx.cwd });
+  if (!found.ok) {
+    if (found.reason === 'not-runnable') throw notRunnableError({ path: found.path!, source: opts.python !== undefined ? 'flag' : 'env' });
+    throw new WorkFailedError('no Python interpreter found (looked for python3 and python on PATH)', {
+      code: 'PYTHON_NOT_FOUND',
+      hint: `install Python ${MIN_PYTHON_TEXT}+ (sudo apt-get install -y python3), or set PLEXICHAT_PYTHON / --python`,
+    });
+  }
+  if (tooOld(found.python.version)) throw tooOldError(found.python.path, found.python.version);
+  return found.python.path;
+}
+
+export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undefined> {
+  const { host, user, permissions } = checkOptions(opts);
+  const { out } = ctx;
+  const [{ DevSession, checkProject }, { renderEvent, renderReady, renderStartDiagnostics, renderState }, { WATCHED }, python] = await Promise.all([
+    import('../dev/session.js'),
+    import('../dev/render.js'),
+    import('../dev/watcher.js'),
+    choosePython(opts, ctx),
+  ]);
+
+  const initial = await checkProject(ctx.cwd, python, ctx.env);
+  const manifestErrors = initial.blocking.filter((d) => d.file === 'config/plugin.yaml');
+  if (manifestErrors.length) {
+    if (!out.json) {
+      const { renderDiagnostics } = await import('./validate.js');
+      renderDiagnostics({ errors: manifestErrors, warnings: [] }, ctx);
+    }
+    throw new WorkFailedError(`config/plugin.yaml has ${manifestErrors.length} error${manifestErrors.length === 1 ? '' : 's'}; the plugin cannot be loaded`, {
+      code: 'MANIFEST_INVALID',
+      hint: 'fix them (plexichat-plugin validate shows the same list) and run dev again',
+      details: { diagnostics: manifestErrors as unknown as Diagnostic[] },
+    });
+  }
+  if (ctx.signal.aborted) return undefined;
+
+  const state = renderState();
+  if (!out.json) renderStartDiagnostics(initial.diagnostics, out, state);
+  const emit = (e: HostEvent) => {
+    if (out.json) out.stdout.write(`${JSON.stringify(e)}\n`);
+    else if (e.event !== 'ready') renderEvent(e, out, state);
+  };
+  const session = new DevSession(
+    {
+      python,
+      project: ctx.cwd,
+      host,
+      port: opts.port ?? 0,
+      allowRemote: Boolean(opts.allowRemote),
+      user,
+      permissions,
+      keepState: Boolean(opts.keepState),
+      noReload: opts.reload === false,
+      env: ctx.env,
+      clock: ctx.clock,
+      emit,
+      stderr: (line) => {
+        if (/^warning: /.test(line)) out.warn(line.replace(/^warning: /, ''));
+        else out.debug(`host: ${line}`);
+      },
+    },
+    initial,
+  );
+  let ready;
+  try {
+    ready = await session.start();
+  } catch (err) {
+    await session.stop().catch(() => undefined);
+    throw err;
+  }
+  if (!out.json) renderReady(ready, out, opts.reload === false ? [] : WATCHED);
+  await new Promise<void>((resolve) => {
+    if (ctx.signal.aborted) return resolve();
+    ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await session.stop();
+  return out.json ? undefined : { url: session.url, reloads: session.reloads };
+}
+
+export function render(r: DevResult | undefined, ctx: Ctx): void {
+  if (r) ctx.out.info(`stopped (${r.reloads} reload${r.reloads === 1 ? '' : 's'})`);
+}
