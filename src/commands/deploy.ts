@@ -92,17 +92,30 @@ function outDir(projectDir: string, out: string | undefined): string {
   return rel;
 }
 
-async function readText(file: string): Promise<string | undefined> {
+/** What stands at a path deploy render writes when it is a link, FIFO, socket or device (never opened). */
+export const NOT_REGULAR = '(not a regular file: a symlink, FIFO, socket or device)\n';
+
+/**
+ * A file's text, undefined when absent. Anything but a regular file is
+ * never opened (a FIFO would block): a target path gets NOT_REGULAR (so it
+ * counts as not ours), an input (followLinks) an error.
+ */
+async function readText(file: string, rel: string, followLinks = false): Promise<string | undefined> {
   try {
+    const st = followLinks ? await fs.stat(file) : await fs.lstat(file);
+    if (st.isDirectory()) {
+      throw new WorkFailedError(`${rel} is a folder`, { code: 'UNREADABLE', hint: followLinks ? `${rel} must be a file` : 'a folder has the name of a file deploy render writes: move it away' });
+    }
+    if (!st.isFile()) {
+      if (!followLinks) return NOT_REGULAR;
+      throw new WorkFailedError(`${rel} is not a regular file (a FIFO, socket or device)`, { code: 'NOT_REGULAR', hint: `replace ${rel} with a YAML file` });
+    }
     return await fs.readFile(file, 'utf8');
   } catch (err) {
+    if (err instanceof WorkFailedError) throw err;
     const code = errnoCode(err);
-    if (code === 'ENOENT') return undefined;
-    if (code === 'ENOTDIR') return undefined;
-    throw new WorkFailedError(`cannot read ${file} (${code ?? (err as Error).message})`, {
-      code: 'UNREADABLE',
-      hint: code === 'EISDIR' ? 'a folder has the name of a file deploy render writes: move it away' : 'check the permissions',
-    });
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new WorkFailedError(`cannot read ${rel} (${code ?? (err as Error).message})`, { code: 'UNREADABLE', hint: 'check the permissions' });
   }
 }
 
@@ -139,7 +152,7 @@ async function readManifest(projectDir: string, ctx: Ctx) {
 }
 
 async function readMonitoring(projectDir: string, ctx: Ctx): Promise<MonitoringConfig | undefined> {
-  const text = await readText(path.join(projectDir, MONITORING_PATH));
+  const text = await readText(path.join(projectDir, MONITORING_PATH), MONITORING_PATH, true);
   if (text === undefined) return undefined;
   const r = parseMonitoring(text);
   if (!r.config) {
@@ -171,7 +184,7 @@ async function packedFiles(projectDir: string, manifest: Manifest, ctx: Ctx): Pr
   ];
   if (refused.length > 0) {
     for (const l of refused.slice(0, -1)) ctx.out.error(l);
-    throw new WorkFailedError(`${refused[refused.length - 1]}\n\`plexichat-plugin build\` refuses this project, so no image is rendered for it`, {
+    throw new WorkFailedError(`${refused[refused.length - 1]}: \`plexichat-plugin build\` refuses this project, so no image is rendered for it`, {
       code: 'BUILD_REFUSED',
       hint: 'run `plexichat-plugin build --dry-run` and fix what it reports, then render again',
       details: { problems: list.problems, secrets: outcome.secrets },
@@ -224,7 +237,7 @@ export async function run(opts: DeployRenderOptions, ctx: Ctx): Promise<DeployRe
   };
 
   const onDisk = new Map<string, string | undefined>();
-  for (const f of rendered) onDisk.set(f.path, await readText(path.join(projectDir, f.path)));
+  for (const f of rendered) onDisk.set(f.path, await readText(path.join(projectDir, f.path), f.path));
 
   if (opts.check) return check(rendered, onDisk, result);
 
@@ -234,9 +247,13 @@ export async function run(opts: DeployRenderOptions, ctx: Ctx): Promise<DeployRe
     return old !== undefined && old !== f.content && fileState(old) !== 'generated';
   });
   if (blocked.length > 0 && !opts.force) {
-    const lines = blocked.map((f) => `${f.path}: ${fileState(onDisk.get(f.path)!) === 'foreign' ? 'not made by deploy render' : 'edited by hand since it was rendered'}`);
+    const lines = blocked.map((f) => {
+      const old = onDisk.get(f.path)!;
+      const why = old === NOT_REGULAR ? NOT_REGULAR.trim().slice(1, -1) : fileState(old) === 'foreign' ? 'not made by deploy render' : 'edited by hand since it was rendered';
+      return `${f.path}: ${why}`;
+    });
     for (const l of lines.slice(0, -1)) ctx.out.error(l);
-    throw new WorkFailedError(`${lines[lines.length - 1]}\n${blocked.length} file${blocked.length === 1 ? '' : 's'} would be overwritten; nothing was written`, {
+    throw new WorkFailedError(`${lines[lines.length - 1]}; ${blocked.length} file${blocked.length === 1 ? '' : 's'} would be overwritten; nothing was written`, {
       code: 'HAND_EDITED',
       hint: 'move your changes into config/plugin.yaml (or the flags) and pass --force to replace the files, or render into another --out',
       details: { files: blocked.map((f) => f.path) },

@@ -188,4 +188,18 @@ describe('deploy render: the generated entrypoint, run directly', () => {
     const served = new Set(after.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]));
     for (const n of names) expect(served, n).toContain(n);
   });
+  it('its alert rules (for:, compound conditions) pass promtool check rules', async () => {
+    const monitoring = yamlObjects(await fs.readFile(path.join(project, 'k8s/staging-monitoring.yaml'), 'utf8')) as any[];
+    const rule = monitoring.find((o) => o.kind === 'PrometheusRule');
+    const file = path.join(await tempDir(), 'rules.yaml');
+    await fs.writeFile(file, JSON.stringify(rule.spec));
+    const r = await execa('promtool', ['check', 'rules', file], { reject: false });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/SUCCESS: 4 rules found/);
+    const nobody = rule.spec.groups[0].rules.find((x: any) => x.alert === 'NobodyHome');
+    expect(nobody.expr).toBe(
+      'plugin_active_users{plugin="deploy_probe", environment="staging"} == 0 and rate(plugin_api_calls_total{plugin="deploy_probe", environment="staging"}[10m]) > 0',
+    );
+    expect(rule.spec.groups[0].rules.find((x: any) => x.alert === 'HighErrorRate').for).toBe('5m');
+  });
 });

@@ -326,6 +326,30 @@ describe('deploy render', () => {
     expect(await fs.readdir(path.join(dir))).not.toContain('k8s');
   });
 
+  it('a FIFO or symlink where a file goes is never opened nor replaced without --force; a FIFO monitoring.yaml is refused', async () => {
+    const dir = await runbookProject();
+    await execa('mkfifo', [path.join(dir, 'Dockerfile')]);
+    await fs.mkdir(path.join(dir, 'k8s'));
+    await fs.writeFile(path.join(dir, 'k8s/mine.yaml'), 'kind: Mine\n');
+    await fs.symlink('mine.yaml', path.join(dir, 'k8s/staging-deployment.yaml'));
+    const r = await render(dir);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/Dockerfile: not a regular file/);
+    expect(r.stderr).toMatch(/k8s\/staging-deployment\.yaml: not a regular file/);
+    expect((await fs.lstat(path.join(dir, 'Dockerfile'))).isFIFO()).toBe(true);
+    const forced = await render(dir, '--force');
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    expect((await fs.lstat(path.join(dir, 'k8s/staging-deployment.yaml'))).isFile()).toBe(true);
+    expect(await fs.readFile(path.join(dir, 'k8s/mine.yaml'), 'utf8')).toBe('kind: Mine\n');
+    expect(await fs.readFile(path.join(dir, 'Dockerfile'), 'utf8')).toContain('ENTRYPOINT');
+
+    await fs.rm(path.join(dir, 'config/monitoring.yaml'));
+    await execa('mkfifo', [path.join(dir, 'config/monitoring.yaml')]);
+    const fifo = await render(dir);
+    expect(fifo.exitCode).toBe(1);
+    expect(fifo.stderr).toMatch(/config\/monitoring\.yaml is not a regular file/);
+  });
+
   it('--env, --out, --image and --base-image', async () => {
     const dir = await runbookProject();
     const r = await runCli(
