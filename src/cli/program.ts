@@ -241,6 +241,36 @@ export function createProgram(version: string, runner: Runner): Command {
     .action((name: string, opts: Record<string, unknown>, cmd: Command) =>
       runner(() => import('../commands/marketplace/info.js'), { name, ...opts }, cmd),
     );
+  const mkeys = mp.command('keys').description('publisher keys the marketplace checks signed uploads against');
+  mkeys
+    .command('add')
+    .argument('<pubkey-file>', 'public key file (the .pub that `keys generate` wrote)')
+    .description('register a public key with your account')
+    .option('--expires <time>', 'the key signs nothing at or after this date/time (ISO 8601)')
+    .action((file: string, opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/marketplace/keys.js').then((m) => m.add), { file, ...opts }, cmd),
+    );
+  mkeys
+    .command('list')
+    .description('show your registered keys, revoked ones too')
+    .action((opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/marketplace/keys.js').then((m) => m.list), opts, cmd),
+    );
+  mkeys
+    .command('revoke')
+    .argument('<key-id>', 'the key id (16 hex digits)')
+    .description('revoke a key: new uploads signed with it are refused, earlier releases keep verifying')
+    .action((id: string, opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/marketplace/keys.js').then((m) => m.revoke), { id, ...opts }, cmd),
+    );
+  mp.command('download')
+    .argument('<name[@version]>', 'plugin name, optionally @version (default: the highest published)')
+    .description('download a published archive, verifying both signatures before writing it')
+    .option('-o, --out <dir>', 'folder to write <name>-<version>.zip (and its .sig) into (default: the current one)')
+    .option('--keyring <file>', "trust only these marketplace keys (a saved GET /api/v1/keys), not the server's list")
+    .action((spec: string, opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/marketplace/download.js'), { spec, ...opts }, cmd),
+    );
   mp.command('serve')
     .description('run the development marketplace on this machine')
     .option('--host <host>', 'address to listen on (default: 127.0.0.1)')

@@ -23,6 +23,7 @@ import { archiveFileName } from '../core/plugin-name.js';
 import { isObject, pick, serverCode, type Answer } from './answer.js';
 import { unexpectedResponse } from './http-errors.js';
 import { multipartBody } from './multipart.js';
+import { parseKeyRecord, type KeyRecord } from '../signing/keyring.js';
 import { Transport, type TransportOptions } from './transport.js';
 
 export type { RetryInfo } from './transport.js';
@@ -77,6 +78,13 @@ export interface SubmitResult {
   existing: boolean;
   attempts: number;
 }
+/** A published version's signatures as the marketplace serves them (documents unchecked). */
+export interface VersionSignatures {
+  publisher: unknown;
+  publisherKey: KeyRecord | null;
+  marketplace: unknown;
+}
+
 export interface ClientOptions extends TransportOptions {
   /** Overall deadline for an ordinary request including retries, ms. */
   requestDeadlineMs?: number;
@@ -153,6 +161,78 @@ export class MarketplaceClient {
     return this.expectPlugin(a);
   }
 
+  // ---- signing keys and signatures (docs/signing.md) ---------------------
+
+  /** GET /keys: the marketplace's own keys. */
+  async marketplaceKeys(): Promise<KeyRecord[]> {
+    const a = await this.transport.call('GET', '/keys', { retry: 'idempotent', deadlineMs: this.requestDeadlineMs, what: "read the marketplace's keys" });
+    return this.expectKeys(a);
+  }
+
+  /** POST /me/keys: register a publisher key. */
+  async addKey(publicKey: string, expiresAt: string | null): Promise<{ key: KeyRecord; existing: boolean }> {
+    const a = await this.transport.call('POST', '/me/keys', {
+      body: { json: { public_key: publicKey, expires_at: expiresAt } },
+      retry: 'refused-only',
+      deadlineMs: this.requestDeadlineMs,
+      what: 'register the key',
+    });
+    return { key: this.expectKey(a, a.json), existing: isObject(a.json) && a.json.existing === true };
+  }
+
+  /** GET /me/keys: the caller's keys. */
+  async listKeys(): Promise<KeyRecord[]> {
+    const a = await this.transport.call('GET', '/me/keys', { retry: 'idempotent', deadlineMs: this.requestDeadlineMs, what: 'list your keys' });
+    return this.expectKeys(a);
+  }
+
+  /** POST /me/keys/{id}/revoke. */
+  async revokeKey(keyId: string): Promise<KeyRecord> {
+    const a = await this.transport.call('POST', `/me/keys/${encodeURIComponent(keyId)}/revoke`, {
+      body: { json: {} },
+      // Revoking twice keeps the first time: safe to repeat.
+      retry: 'idempotent',
+      deadlineMs: this.requestDeadlineMs,
+      what: `revoke key ${keyId}`,
+    });
+    return this.expectKey(a, a.json);
+  }
+
+  /** GET /plugins/{name}/versions/{version}/signatures, shape-checked (the documents are checked by the caller). */
+  async signatures(name: string, version: string): Promise<VersionSignatures> {
+    const a = await this.transport.call('GET', `/plugins/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/signatures`, {
+      retry: 'idempotent',
+      deadlineMs: this.requestDeadlineMs,
+      what: `read the signatures of ${name} ${version}`,
+    });
+    const j = a.json;
+    if (!isObject(j) || !('publisher' in j) || !('marketplace' in j)) throw this.unexpected(a, 'no signatures');
+    const pk = j.publisher_key;
+    return {
+      publisher: j.publisher ?? null,
+      publisherKey: pk === null || pk === undefined ? null : this.expectKey(a, pk),
+      marketplace: j.marketplace ?? null,
+    };
+  }
+
+  /** GET …/download into `sink` (called afresh on every attempt). */
+  async download(
+    name: string,
+    version: string,
+    sink: (body: NodeJS.ReadableStream) => Promise<void>,
+    deadlineMs = 600_000,
+  ): Promise<{ sha256?: string }> {
+    const a = await this.transport.call('GET', `/plugins/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/download`, {
+      retry: 'idempotent',
+      deadlineMs,
+      attemptTimeoutMs: deadlineMs,
+      what: `download ${name} ${version}`,
+      sink: (body) => sink(body),
+    });
+    const sha = a.headers['x-content-sha256'];
+    return { sha256: typeof sha === 'string' ? sha : undefined };
+  }
+
   /**
    * Upload an archive and its listing. One Idempotency-Key for every attempt;
    * a fresh body stream per attempt. The whole call ends by `timeoutMs`.
@@ -169,12 +249,17 @@ export class MarketplaceClient {
     onProgress?: (sent: number, total: number, attempt: number) => void;
     /** Hash the archive again (after the marketplace said the digest does not match). */
     rehash?: () => Promise<string>;
+    /** The publisher signature document (the .sig), sent as the `signature` part. */
+    signature?: string;
   }): Promise<SubmitResult> {
     const key = opts.idempotencyKey ?? randomUUID();
     let sent = 0;
     let attempt = 0;
     const body = multipartBody(
-      [{ name: 'listing', value: JSON.stringify(opts.listing), contentType: 'application/json' }],
+      [
+        { name: 'listing', value: JSON.stringify(opts.listing), contentType: 'application/json' },
+        ...(opts.signature !== undefined ? [{ name: 'signature', value: opts.signature }] : []),
+      ],
       {
         name: 'archive',
         filename: archiveFileName(opts.name, opts.version),
@@ -253,6 +338,21 @@ export class MarketplaceClient {
 
   private unexpected(a: Answer, why: string) {
     return unexpectedResponse(a, why, this.baseUrl);
+  }
+
+  private expectKey(a: Answer, k: unknown): KeyRecord {
+    try {
+      parseKeyRecord(k);
+    } catch (err) {
+      throw this.unexpected(a, `a malformed key record (${(err as Error).message})`);
+    }
+    return k as KeyRecord;
+  }
+
+  private expectKeys(a: Answer): KeyRecord[] {
+    const list = pick(a.json, 'keys');
+    if (!Array.isArray(list)) throw this.unexpected(a, 'no keys list');
+    return list.map((k) => this.expectKey(a, k));
   }
 
   private expectSubmission(a: Answer, s: unknown): Submission {

@@ -76,6 +76,11 @@ export interface CallOptions {
   accept?: number[];
   /** Called before a retryable answer is retried; may throw to stop. */
   beforeRetry?: (a: Answer) => Promise<void>;
+  /**
+   * A 2xx body is streamed here instead of being read as JSON (a download);
+   * called afresh on every attempt, so it must start its output over.
+   */
+  sink?: (body: Readable, headers: Record<string, string | string[] | undefined>) => Promise<void>;
 }
 
 type Outcome = { kind: 'answer'; answer: Answer } | { kind: 'error'; error: unknown };
@@ -282,6 +287,10 @@ export class Transport {
         headersTimeout: upload ? this.stallTimeoutMs : perAttempt,
         bodyTimeout: upload ? this.stallTimeoutMs : perAttempt,
       });
+      if (opts.sink && res.statusCode >= 200 && res.statusCode < 300) {
+        await opts.sink(res.body, res.headers);
+        return { kind: 'answer', answer: { status: res.statusCode, headers: res.headers, json: undefined, requestId: headerString(res.headers['x-request-id']) } };
+      }
       return { kind: 'answer', answer: await toAnswer(res) };
     } catch (error) {
       if (body instanceof Readable) body.destroy();

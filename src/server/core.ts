@@ -11,6 +11,7 @@ import type { MarketDb } from './db.js';
 import type { Access, RouteName } from './routes.js';
 import type { ArchiveStore } from './store.js';
 import type { VerifyFn } from './verify.js';
+import type { ServerSigning } from './signing.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -30,6 +31,8 @@ export interface ServerCore {
   db: MarketDb;
   store: ArchiveStore;
   verify: VerifyFn;
+  /** Publisher keys, upload signatures and the marketplace's counter-signature (signing.ts). */
+  signing: ServerSigning;
   autoApprove: boolean;
   maxUploadBytes: number;
   now: () => number;

@@ -67,6 +67,30 @@ CREATE TABLE IF NOT EXISTS submissions (
   UNIQUE (plugin, version)
 );
 CREATE INDEX IF NOT EXISTS submissions_owner ON submissions(owner);
+-- Signing (docs/signing.md): developers' public keys, the marketplace's own keys, and per
+-- submission the publisher signature it came with and the counter-signature made on publish.
+CREATE TABLE IF NOT EXISTS publisher_keys (
+  key_id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT,
+  revoked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS marketplace_keys (
+  key_id TEXT PRIMARY KEY,
+  public_key TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT,
+  revoked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS signatures (
+  submission_id TEXT PRIMARY KEY REFERENCES submissions(id),
+  contents_sha256 TEXT,
+  publisher TEXT,
+  publisher_key TEXT,
+  marketplace TEXT
+);
 CREATE TABLE IF NOT EXISTS idempotency (
   user TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -188,6 +212,8 @@ export class MarketDb {
   insertSubmission(
     row: Omit<SubmissionRow, never>,
     idem: { key: string; fingerprint: string; status: number; body: (row: SubmissionRow) => string; expiresAt: number } | undefined,
+    /** More rows that belong to the submission (its signature record), written in the same transaction. */
+    alongside?: (row: SubmissionRow) => void,
   ): { kind: 'inserted'; row: SubmissionRow } | { kind: 'not-owner'; owner: string } | { kind: 'exists'; row: SubmissionRow } {
     const tx = this.db.transaction(() => {
       const plugin = this.plugin(row.plugin);
@@ -206,6 +232,7 @@ export class MarketDb {
              @created_at, @updated_at, @published_at, @seq)`,
         )
         .run({ ...row, seq });
+      alongside?.(row);
       if (idem) {
         this.db
           .prepare(

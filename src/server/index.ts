@@ -9,6 +9,7 @@
  *   app.ts        the Fastify app: parsers, plugins/ (lifecycle, faults, auth), routes
  *   routes.ts     the route table (name, method, path, access)
  *   handlers/     one module per area; handlers/index.ts joins them by route name
+ *   signing.ts    the marketplace's key, publisher keys, upload signatures, counter-signatures
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { ArchiveStore } from './store.js';
 import { generateToken, TokenTable, type TokenSpec } from './auth.js';
 import { FaultQueue, type Fault } from './faults.js';
 import { defaultVerify, type VerifyFn } from './verify.js';
+import { openSigning, type ServerSigning } from './signing.js';
 import { buildApp } from './app.js';
 import type { RequestRecord, ServerCore, ServerState } from './core.js';
 
@@ -132,11 +134,19 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const { specs, generated } = tokensOf(opts);
   const tokens = new TokenTable(specs);
   const { store, db, swept } = await openStorage(dataDir, now(), log);
+  let signing: ServerSigning;
+  try {
+    signing = await openSigning(dataDir, db.db, now);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
 
   const core: ServerCore = {
     db,
     store,
     verify: opts.verify ?? defaultVerify,
+    signing,
     autoApprove: Boolean(opts.autoApprove),
     maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     now,

@@ -14,7 +14,12 @@ export type RouteName =
   | 'review'
   | 'publish'
   | 'getPlugin'
-  | 'download';
+  | 'download'
+  | 'signatures'
+  | 'marketplaceKeys'
+  | 'addKey'
+  | 'listKeys'
+  | 'revokeKey';
 
 export type Access = 'public' | 'token' | Role;
 
@@ -39,6 +44,11 @@ export const ROUTES: readonly RouteDef[] = [
   { name: 'publish', method: 'POST', path: '/submissions/{id}/publish', access: 'developer' },
   { name: 'getPlugin', method: 'GET', path: '/plugins/{name}', access: 'public' },
   { name: 'download', method: 'GET', path: '/plugins/{name}/versions/{version}/download', access: 'public' },
+  { name: 'signatures', method: 'GET', path: '/plugins/{name}/versions/{version}/signatures', access: 'public' },
+  { name: 'marketplaceKeys', method: 'GET', path: '/keys', access: 'public' },
+  { name: 'addKey', method: 'POST', path: '/me/keys', access: 'developer' },
+  { name: 'listKeys', method: 'GET', path: '/me/keys', access: 'developer' },
+  { name: 'revokeKey', method: 'POST', path: '/me/keys/{key_id}/revoke', access: 'developer' },
 ];
 
 /** `/plugins/{name}` → `/api/v1/plugins/:name` (fastify's form). */

@@ -55,6 +55,8 @@ export interface CheckInput {
   role?: SignatureRole;
   /** Names the signature in messages, e.g. "the signature" or "the marketplace's counter-signature". */
   what?: string;
+  /** Says what `at` is, in messages (default: "<what> was made on <at>"). */
+  when?: string;
 }
 
 /** Short form of a digest for messages. */
@@ -109,24 +111,25 @@ export function checkSignature(input: CheckInput): SignatureCheck {
     }
     const at = input.at ?? doc.created_at;
     const atMs = Date.parse(at);
+    const when = input.when ?? `${what} was made on ${at}`;
     if (key.revokedAt !== null) {
       if (atMs >= Date.parse(key.revokedAt)) {
         return fail({
           code: 'KEY_REVOKED',
-          message: `key ${key.keyId} was revoked on ${key.revokedAt}; ${what} was made on ${at}, after the revocation`,
+          message: `key ${key.keyId} was revoked on ${key.revokedAt}; ${when}, after the revocation`,
           hint: 'sign with a key that is not revoked (`plexichat-plugin keys generate`, then `marketplace keys add`)',
           details: { key_id: key.keyId, revoked_at: key.revokedAt, signed_at: at },
         });
       }
       notes.push({
         code: 'KEY_REVOKED_LATER',
-        message: `key ${key.keyId} was revoked on ${key.revokedAt}, after ${what} was made (${at}): it still verifies`,
+        message: `key ${key.keyId} was revoked on ${key.revokedAt}, after ${input.when ?? `${what} was made (${at})`}: it still verifies`,
       });
     }
     if (key.expiresAt !== null && atMs >= Date.parse(key.expiresAt)) {
       return fail({
         code: 'KEY_EXPIRED',
-        message: `key ${key.keyId} expired on ${key.expiresAt}; ${what} was made on ${at}, after it expired`,
+        message: `key ${key.keyId} expired on ${key.expiresAt}; ${when}, after it expired`,
         hint: 'sign with a key that is still valid, or extend the key\'s expiry in the keyring',
         details: { key_id: key.keyId, expires_at: key.expiresAt, signed_at: at },
       });

@@ -15,6 +15,9 @@ import { withSession } from '../../marketplace/session.js';
 import { fileDigest } from '../../core/digest.js';
 import type { ListingProblem } from '../../core/listing.js';
 import { prepareListing, renderProblems } from './prepare.js';
+import path from 'node:path';
+import { serializeSignature } from '../../signing/document.js';
+import { readSignatureFile, signatureFileOf } from '../../signing/files.js';
 
 export interface SubmitOptions {
   /** Seconds for the whole upload, retries included. */
@@ -34,9 +37,33 @@ export interface SubmitResult {
   listingFile: string;
   attempts: number;
   submission: Submission;
+  /** The key of the publisher signature sent with the archive (the .sig beside it), or null. */
+  signedBy: string | null;
 }
 
 export const DEFAULT_SUBMIT_TIMEOUT_S = 600;
+
+/** The .sig beside the archive, when there is one; it must be this archive's (docs/signing.md). */
+async function signatureFor(archivePath: string, sha256: string): Promise<{ text: string; keyId: string } | undefined> {
+  const file = signatureFileOf(archivePath);
+  let doc;
+  try {
+    doc = await readSignatureFile(file);
+  } catch (err) {
+    throw new WorkFailedError(`${path.basename(file)} is not a signature document: ${(err as Error).message}`, {
+      code: 'SIGNATURE_MALFORMED',
+      hint: 'build again with `plexichat-plugin build --sign`, or delete the .sig to submit unsigned',
+    });
+  }
+  if (!doc) return undefined;
+  if (doc.archive.sha256 !== sha256) {
+    throw new WorkFailedError(`${path.basename(file)} was made for another archive (sha256 ${doc.archive.sha256.slice(0, 16)}…, this one is ${sha256.slice(0, 16)}…)`, {
+      code: 'SIGNATURE_INVALID',
+      hint: 'build again with `plexichat-plugin build --sign`, so the archive and its .sig match',
+    });
+  }
+  return { text: serializeSignature(doc), keyId: doc.key_id };
+}
 
 /** One display per upload attempt: a bar on a terminal, a few plain lines in CI logs. */
 function uploadProgress(ctx: Ctx, label: string): Progress {
@@ -76,6 +103,7 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
     const listing = prep.listing;
     if (prep.written) ctx.out.info(`listing written to ${prep.listingFile}`);
     const label = listing.archive.file;
+    const signature = await signatureFor(prep.archivePath, listing.archive.sha256);
     const key = randomUUID();
     ctx.out.debug(`Idempotency-Key ${key}`);
     let lastAttempt = 0;
@@ -91,6 +119,7 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
         timeoutMs,
         idempotencyKey: key,
         rehash: async () => (await fileDigest(prep.archivePath)).sha256,
+        signature: signature?.text,
         onProgress: (sent, total, attempt) => {
           if (attempt !== lastAttempt) {
             lastAttempt = attempt;
@@ -116,6 +145,7 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
         listingFile: prep.listingFile!,
         attempts: res.attempts,
         submission: s,
+        signedBy: signature?.keyId ?? null,
       };
     } catch (err) {
       bar?.stop();
@@ -147,6 +177,7 @@ export function render(r: SubmitResult, ctx: Ctx): void {
     ctx.out.result(`${r.plugin} ${r.version} was already submitted with this archive: ${r.id} (${r.state}). Nothing new was created.`);
   } else {
     ctx.out.result(`Submitted ${r.plugin} ${r.version} for review: ${r.id} (${r.state}).`);
+    ctx.out.info(r.signedBy ? `  signed with key ${r.signedBy}` : '  not signed (no .sig beside the archive; see `plexichat-plugin build --sign`)');
   }
   if (r.state === 'approved') ctx.out.info(`next: plexichat-plugin marketplace publish ${r.id}`);
   else if (r.state !== 'published') ctx.out.info(`next: plexichat-plugin marketplace status ${r.id} --wait`);

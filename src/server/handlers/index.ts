@@ -8,6 +8,7 @@
  */
 import type { RouteHandlers, ServerCore } from '../core.js';
 import { accountHandlers } from './account.js';
+import { keyHandlers } from './keys.js';
 import { pluginHandlers } from './plugins.js';
 import { submissionHandlers } from './submissions.js';
 import { submit } from './submit.js';
@@ -18,5 +19,6 @@ export function handlersFor(core: ServerCore): RouteHandlers {
     submit: (req, reply) => submit(core, req, reply),
     ...submissionHandlers(core),
     ...pluginHandlers(core),
+    ...keyHandlers(core),
   };
 }

@@ -123,8 +123,14 @@ export function submissionHandlers(
           { state: row.state },
         );
       }
+      // A publisher key revoked since the upload blocks the publish; the marketplace counter-signs what it publishes.
+      core.signing.checkPublish(row);
       const t = iso();
-      const updated = db.update(row.id, { state: 'published', channel: channel as Channel, published_at: t, updated_at: t });
+      const counter = await core.signing.counterSign(row, t, core.store.pathOf(row.sha256));
+      const updated = db.db.transaction(() => {
+        core.signing.recordCounterSignature(row, counter);
+        return db.update(row.id, { state: 'published', channel: channel as Channel, published_at: t, updated_at: t });
+      })();
       core.log(`publish: ${row.plugin} ${row.version} (${row.id}) on ${channel}`);
       return toApi(updated);
     },

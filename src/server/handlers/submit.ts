@@ -18,12 +18,14 @@ import type { SubmissionRow } from '../db.js';
 import { ApiError } from '../errors.js';
 import { checkName, short, toApi } from './values.js';
 import { parseListing } from '../listing.js';
+import { MAX_SIGNATURE_BYTES } from '../../signing/document.js';
 import type { Received } from '../store.js';
 
 const KEY_RE = /^[\x20-\x7e]{1,255}$/;
 const SHA_RE = /^[0-9a-f]{64}$/;
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const LISTING_MAX = 1024 * 1024;
+const SIGNATURE_MAX = MAX_SIGNATURE_BYTES;
 /** Room for the listing and the multipart framing in the Content-Length pre-check. */
 const FRAMING_SLACK = 2 * 1024 * 1024;
 
@@ -39,6 +41,8 @@ interface Head {
 interface Parts {
   received: Received;
   listingBytes: Buffer;
+  /** The optional publisher signature document (docs/signing.md). */
+  signatureBytes?: Buffer;
 }
 
 /** What submit() must undo whatever happens. */
@@ -121,21 +125,23 @@ async function readLimited(stream: NodeJS.ReadableStream, max: number): Promise<
 interface Gathered {
   received?: Received;
   listingBytes?: Buffer;
+  signatureBytes?: Buffer;
   /** The first refusal found while reading; thrown once the body is consumed. */
   problem?: ApiError;
 }
 
-async function readListingPart(part: Multipart, got: Gathered): Promise<void> {
-  const tooBig = () => new ApiError(422, 'INVALID_LISTING', 'listing: larger than 1 MiB');
+/** A small part (listing, signature) as bytes, at most `max`; over it, `tooBig` is the problem. */
+async function readSmallPart(part: Multipart, got: Gathered, max: number, tooBig: () => ApiError): Promise<Buffer> {
+  let bytes: Buffer | undefined;
   if (part.type === 'file') {
-    got.listingBytes = await readLimited(part.file, LISTING_MAX);
-    if (!got.listingBytes) got.problem ??= tooBig();
-    got.listingBytes ??= Buffer.alloc(0);
+    bytes = await readLimited(part.file, max);
   } else {
-    if (part.valueTruncated) got.problem ??= tooBig();
     const v = part.value;
-    got.listingBytes = Buffer.from(typeof v === 'string' ? v : JSON.stringify(v), 'utf8');
+    bytes = Buffer.from(typeof v === 'string' ? v : JSON.stringify(v), 'utf8');
+    if (part.valueTruncated || bytes.length > max) bytes = undefined;
   }
+  if (!bytes) got.problem ??= tooBig();
+  return bytes ?? Buffer.alloc(0);
 }
 
 /** A failure while reading the body, as the API error it means. */
@@ -157,13 +163,17 @@ async function receiveParts(core: ServerCore, req: FastifyRequest, temp: string,
       if (part.fieldname === 'archive' && part.type === 'file' && !got.received) {
         got.received = await core.store.receive(part.file, temp, core.maxUploadBytes, { signal, failAfter: req.diskFullAfter });
       } else if (part.fieldname === 'listing' && got.listingBytes === undefined) {
-        await readListingPart(part, got);
+        got.listingBytes = await readSmallPart(part, got, LISTING_MAX, () => new ApiError(422, 'INVALID_LISTING', 'listing: larger than 1 MiB'));
+      } else if (part.fieldname === 'signature' && got.signatureBytes === undefined) {
+        got.signatureBytes = await readSmallPart(part, got, SIGNATURE_MAX, () =>
+          new ApiError(422, 'SIGNATURE_MALFORMED', `signature: larger than ${SIGNATURE_MAX} bytes`),
+        );
       } else {
         if (part.type === 'file') part.file.resume();
         got.problem ??= new ApiError(
           400,
           'BAD_MULTIPART',
-          `unexpected part "${part.fieldname.slice(0, 40)}": send exactly one "archive" file and one "listing"`,
+          `unexpected part "${part.fieldname.slice(0, 40)}": send exactly one "archive" file, one "listing" and at most one "signature"`,
         );
       }
     }
@@ -171,12 +181,12 @@ async function receiveParts(core: ServerCore, req: FastifyRequest, temp: string,
     throw bodyError(err, signal.aborted);
   }
   if (signal.aborted) throw disconnected();
-  const { received, listingBytes, problem } = got;
+  const { received, listingBytes, signatureBytes, problem } = got;
   if (received?.truncated) throw tooLarge(core);
   if (problem) throw problem;
   if (!received) throw new ApiError(400, 'MISSING_PART', 'the "archive" part (the plugin zip) is missing');
   if (!listingBytes) throw new ApiError(400, 'MISSING_PART', 'the "listing" part is missing: run marketplace prepare');
-  return { received, listingBytes };
+  return { received, listingBytes, signatureBytes };
 }
 
 // ---- 3. commit ----------------------------------------------------------
@@ -310,6 +320,7 @@ async function commit(
   if (existing) return answerExisting(c, existing);
 
   await verifyUpload(core, cleanup.temp, name, version);
+  const signed = await core.signing.checkUpload({ owner: caller.user, name, version, signature: parts.signatureBytes, archive: cleanup.temp });
   phase('verified');
   // Durable first: the archive is on disk under its digest before the row exists.
   core.pendingDigests.set(received.sha256, (core.pendingDigests.get(received.sha256) ?? 0) + 1);
@@ -322,6 +333,7 @@ async function commit(
     key === undefined
       ? undefined
       : { key, fingerprint, status: 201, body: (r) => JSON.stringify({ ...toApi(r), existing: false }), expiresAt: c.idemExpires },
+    (r) => core.signing.recordUpload(r.id, signed),
   );
   if (result.kind === 'not-owner') throw notOwner(name);
   if (result.kind === 'exists') return answerExisting(c, result.row);

@@ -1,0 +1,222 @@
+/**
+ * `marketplace download <name>[@<version>] [--out <dir>] [--keyring <file>]`:
+ * fetch a published archive into a temp file beside its final name, check
+ * the marketplace's counter-signature (against its keys from GET /keys, or
+ * a pinned keyring), the publisher signature it vouches for (against the
+ * publisher's key at the publication time) and the archive checks, and only
+ * then rename it into place (with its .sig). Any failure writes nothing.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import semver from 'semver';
+import type { Ctx } from '../../context.js';
+import { UsageError, WorkFailedError, errnoCode } from '../../errors.js';
+import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } from '../../io/atomic.js';
+import { archiveFileName, isPluginName, whyNotPluginName } from '../../core/plugin-name.js';
+import { VERIFY_DEFAULTS } from '../../core/package/limits.js';
+import type { VersionSignatures } from '../../marketplace/client.js';
+import { withSession } from '../../marketplace/session.js';
+import { archiveFacts } from '../../signing/archive.js';
+import { parseSignature, serializeSignature, type SignatureDocument } from '../../signing/document.js';
+import { readKeyringFile, signatureFileOf } from '../../signing/files.js';
+import { parseKeyRecord, type TrustedKey } from '../../signing/keyring.js';
+import { checkSignature, signatureDigest, type SignatureCheck } from '../../signing/verify.js';
+
+export interface DownloadOptions {
+  spec: string;
+  out?: string;
+  keyring?: string;
+}
+
+export interface DownloadResult {
+  plugin: string;
+  version: string;
+  file: string;
+  sha256: string;
+  size: number;
+  marketplace: string;
+  /** Who vouches for the archive: the marketplace's key (and when it published it), the publisher's key. */
+  countersignature: { key_id: string; created_at: string };
+  publisher: { key_id: string; created_at: string; file: string } | null;
+  warnings: string[];
+}
+
+function parseSpec(spec: string): { name: string; version?: string } {
+  const at = spec.lastIndexOf('@');
+  const name = at > 0 ? spec.slice(0, at) : spec;
+  const version = at > 0 ? spec.slice(at + 1) : undefined;
+  if (!isPluginName(name)) {
+    throw new UsageError(`${JSON.stringify(name.slice(0, 80))} is not a plugin name: ${whyNotPluginName(name)}`, { hint: 'e.g. marketplace download advanced_analytics@1.2.0' });
+  }
+  if (version !== undefined && (!semver.valid(version) || version.startsWith('v'))) {
+    throw new UsageError(`${JSON.stringify(version.slice(0, 40))} is not a semantic version`, { hint: 'e.g. marketplace download advanced_analytics@1.2.0' });
+  }
+  return { name, version };
+}
+
+async function outDir(ctx: Ctx, given: string | undefined): Promise<string> {
+  const dir = path.resolve(ctx.cwd, given ?? '.');
+  try {
+    if ((await fs.stat(dir)).isDirectory()) return dir;
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+  throw new UsageError(`the output folder ${given ?? dir} does not exist or is not a folder`, { hint: 'pass --out <dir> with an existing folder' });
+}
+
+const TAMPERED = 'the marketplace served bytes that are not the ones that were signed: do not install them; report it to the marketplace';
+
+/** A failed check as the command's error: exit 1, the check's code, nothing written. */
+function refused(name: string, version: string, c: Extract<SignatureCheck, { ok: false }> | { code: string; message: string; hint: string }): WorkFailedError {
+  const hint = c.code === 'SIGNATURE_INVALID' || c.code === 'WRONG_PLUGIN' ? TAMPERED : c.hint;
+  return new WorkFailedError(`refusing ${name} ${version}: ${c.message}; nothing was written`, { code: c.code, hint });
+}
+
+function parseDoc(raw: unknown, what: string, name: string, version: string): SignatureDocument {
+  try {
+    return parseSignature(JSON.stringify(raw));
+  } catch (err) {
+    throw refused(name, version, { code: 'SIGNATURE_MALFORMED', message: `${what} is not a signature document (${(err as Error).message})`, hint: 'report this to the marketplace' });
+  }
+}
+
+/** Stream the body into the temp file, from its start on every attempt, within the archive size cap. */
+function sinkInto(tmp: AtomicFile, name: string, version: string) {
+  return async (body: NodeJS.ReadableStream) => {
+    await tmp.handle.truncate(0);
+    let pos = 0;
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      pos += chunk.length;
+      if (pos > VERIFY_DEFAULTS.maxArchiveBytes) {
+        throw refused(name, version, { code: 'ARCHIVE_TOO_LARGE', message: `the archive is over ${VERIFY_DEFAULTS.maxArchiveBytes} bytes`, hint: 'report this to the marketplace' });
+      }
+      await tmp.handle.write(chunk, 0, chunk.length, pos - chunk.length);
+    }
+    await tmp.handle.sync();
+  };
+}
+
+export async function run(opts: DownloadOptions, ctx: Ctx): Promise<DownloadResult> {
+  const spec = parseSpec(opts.spec);
+  const dir = await outDir(ctx, opts.out);
+  const pinned = opts.keyring !== undefined ? await readKeyringFile(opts.keyring, ctx.cwd) : undefined;
+  return withSession(ctx, { token: 'none' }, async ({ client, target }) => {
+    let version = spec.version;
+    if (version === undefined) {
+      const info = await client.plugin(spec.name);
+      version = info.versions[0]?.version;
+      if (version === undefined) {
+        throw new WorkFailedError(`${spec.name} has no published version`, { code: 'NOT_PUBLISHED', hint: 'publish one first, or check the name' });
+      }
+    }
+    const name = spec.name;
+    const sigs = await client.signatures(name, version);
+    const marketKeys: TrustedKey[] = pinned ?? (await client.marketplaceKeys()).map((r, i) => parseKeyRecord(r, i));
+
+    const finalPath = path.join(dir, archiveFileName(name, version));
+    await removeStalePartials(finalPath);
+    const tmp = await openAtomic(finalPath);
+    try {
+      await client.download(name, version, sinkInto(tmp, name, version));
+      const result = await check({ tmp, name, version, sigs, marketKeys, pinned: pinned !== undefined });
+      // Verified: the .sig first (or a stale one removed), then the archive under its final name.
+      const sigFile = signatureFileOf(finalPath);
+      if (result.publisherDoc) await writeFileAtomic(sigFile, serializeSignature(result.publisherDoc));
+      else await fs.rm(sigFile, { force: true });
+      try {
+        await tmp.commit();
+      } catch (err) {
+        if (result.publisherDoc) await fs.rm(sigFile, { force: true });
+        throw err;
+      }
+      return {
+        plugin: name,
+        version,
+        file: finalPath,
+        sha256: result.sha256,
+        size: result.size,
+        marketplace: target.baseUrl,
+        countersignature: { key_id: result.counter.key_id, created_at: result.counter.created_at },
+        publisher: result.publisherDoc ? { key_id: result.publisherDoc.key_id, created_at: result.publisherDoc.created_at, file: sigFile } : null,
+        warnings: result.warnings,
+      };
+    } finally {
+      await tmp.abort();
+    }
+  });
+}
+
+async function check(o: {
+  tmp: AtomicFile;
+  name: string;
+  version: string;
+  sigs: VersionSignatures;
+  marketKeys: TrustedKey[];
+  pinned: boolean;
+}) {
+  const { name, version } = o;
+  const { verifyArchive } = await import('../../core/package/verify.js');
+  const [facts, report] = await Promise.all([archiveFacts(o.tmp.tempPath), verifyArchive(o.tmp.tempPath)]);
+  const plugin = report.manifest ? { name: report.manifest.plugin.name, version: report.manifest.plugin.version } : undefined;
+  const warnings: string[] = [];
+  if (o.sigs.marketplace === null) {
+    throw refused(name, version, { code: 'SIGNATURE_MISSING', message: 'the marketplace has no counter-signature for it', hint: 'report this to the marketplace' });
+  }
+  const counter = parseDoc(o.sigs.marketplace, "the marketplace's counter-signature", name, version);
+  const c1 = checkSignature({
+    doc: counter,
+    facts,
+    plugin,
+    keys: o.marketKeys,
+    role: 'marketplace',
+    what: "the marketplace's counter-signature",
+  });
+  if (!c1.ok) {
+    throw refused(name, version, {
+      ...c1,
+      hint: c1.code === 'UNKNOWN_KEY' && o.pinned ? 'the marketplace signed with a key your --keyring does not hold: refresh it from GET /api/v1/keys if you trust the new key' : c1.hint,
+    });
+  }
+
+  let publisherDoc: SignatureDocument | undefined;
+  if (counter.publisher) {
+    if (o.sigs.publisher === null) {
+      throw refused(name, version, { code: 'SIGNATURE_MISSING', message: `the counter-signature vouches for a publisher signature (key ${counter.publisher.key_id}) that the marketplace did not send`, hint: 'try again; report it if it persists' });
+    }
+    publisherDoc = parseDoc(o.sigs.publisher, 'the publisher signature', name, version);
+    if (publisherDoc.key_id !== counter.publisher.key_id || signatureDigest(publisherDoc) !== counter.publisher.signature_sha256) {
+      throw refused(name, version, { code: 'SIGNATURE_INVALID', message: 'the publisher signature is not the one the counter-signature vouches for (signature digest differs)', hint: 'report this to the marketplace' });
+    }
+    const keys = o.sigs.publisherKey ? [parseKeyRecord(o.sigs.publisherKey)] : [];
+    const c2 = checkSignature({
+      doc: publisherDoc,
+      facts,
+      plugin,
+      keys,
+      // The marketplace vouches for when it published: a key revoked later does not undo earlier releases.
+      at: counter.created_at,
+      what: 'the publisher signature',
+      when: `the version was published on ${counter.created_at}`,
+    });
+    if (!c2.ok) throw refused(name, version, c2);
+    warnings.push(...c2.notes.map((n) => n.message));
+  } else {
+    warnings.push(`${name} ${version} was published unsigned: only the marketplace's counter-signature vouches for it`);
+  }
+  const errors = report.findings.filter((f) => f.severity === 'error');
+  if (errors.length > 0) {
+    const f = errors[0]!;
+    throw refused(name, version, { code: 'INVALID_ARCHIVE', message: `the archive fails the archive checks: ${f.entry ? `${JSON.stringify(f.entry)}: ` : ''}${f.message} [${f.code}]`, hint: 'report this to the marketplace' });
+  }
+  return { counter, publisherDoc, warnings, sha256: facts.sha256, size: facts.size };
+}
+
+export function render(r: DownloadResult, ctx: Ctx): void {
+  const { out } = ctx;
+  for (const w of r.warnings) out.warn(w);
+  const rel = path.relative(ctx.cwd, r.file);
+  out.result(`${out.c.green('✔')} downloaded ${r.plugin} ${r.version} → ${rel && !rel.startsWith('..') ? rel : r.file}`);
+  out.result(`  sha256     ${r.sha256}`);
+  out.result(`  marketplace counter-signature: key ${r.countersignature.key_id}, published ${r.countersignature.created_at} (verified)`);
+  if (r.publisher) out.result(`  publisher signature: key ${r.publisher.key_id}, signed ${r.publisher.created_at} (verified)`);
+}

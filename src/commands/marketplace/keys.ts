@@ -1,0 +1,86 @@
+/**
+ * `marketplace keys add <pubkey-file> [--expires <time>]`, `keys list`,
+ * `keys revoke <key-id>`: the publisher keys the marketplace checks
+ * uploads against (docs/signing.md). Each is its own command module.
+ */
+import type { Ctx } from '../../context.js';
+import { UsageError } from '../../errors.js';
+import { withSession } from '../../marketplace/session.js';
+import { readPublicKeyFile } from '../../signing/files.js';
+import { KEY_ID_PATTERN, publicKeyBase64 } from '../../signing/keys.js';
+import type { KeyRecord } from '../../signing/keyring.js';
+
+export interface KeysResult {
+  marketplace: string;
+  keys: KeyRecord[];
+}
+
+export interface KeyResult {
+  marketplace: string;
+  key: KeyRecord;
+  /** add: the key was already registered to you. */
+  existing?: boolean;
+}
+
+function expiresAt(value: string | undefined, now: number): string | null {
+  if (value === undefined) return null;
+  const t = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) {
+    throw new UsageError(`--expires must be a date or time, e.g. 2027-06-30 or 2027-06-30T12:00:00Z; got ${JSON.stringify(value.slice(0, 60))}`);
+  }
+  if (t <= now) throw new UsageError(`--expires ${value} is in the past`, { hint: 'give a future date' });
+  return new Date(t).toISOString();
+}
+
+function state(k: KeyRecord): string {
+  if (k.revoked_at) return `revoked ${k.revoked_at}`;
+  if (k.expires_at) return `valid until ${k.expires_at}`;
+  return 'valid';
+}
+
+export const add = {
+  async run(opts: { file: string; expires?: string }, ctx: Ctx): Promise<KeyResult> {
+    const key = await readPublicKeyFile(opts.file, ctx.cwd);
+    const expires = expiresAt(opts.expires, ctx.clock.now());
+    return withSession(ctx, { token: 'required' }, async ({ client, target }) => {
+      const r = await client.addKey(publicKeyBase64(key.publicKey), expires);
+      return { marketplace: target.baseUrl, key: r.key, existing: r.existing };
+    });
+  },
+  render(r: KeyResult, ctx: Ctx): void {
+    ctx.out.result(
+      r.existing ? `key ${r.key.key_id} was already registered (${state(r.key)})` : `${ctx.out.c.green('✔')} registered key ${r.key.key_id} (${state(r.key)})`,
+    );
+    if (!r.key.revoked_at) ctx.out.info('uploads signed with it (`build --sign`, then `marketplace submit`) are checked against it');
+  },
+};
+
+export const list = {
+  async run(_opts: unknown, ctx: Ctx): Promise<KeysResult> {
+    return withSession(ctx, { token: 'required' }, async ({ client, target }) => ({ marketplace: target.baseUrl, keys: await client.listKeys() }));
+  },
+  render(r: KeysResult, ctx: Ctx): void {
+    if (r.keys.length === 0) {
+      ctx.out.result(`no keys registered on ${r.marketplace}`);
+      ctx.out.info('add one: plexichat-plugin marketplace keys add <pubkey-file>');
+      return;
+    }
+    for (const k of r.keys) ctx.out.result(`${k.key_id}  ${state(k)}  added ${k.created_at ?? '?'}`);
+  },
+};
+
+export const revoke = {
+  async run(opts: { id: string }, ctx: Ctx): Promise<KeyResult> {
+    const id = opts.id.trim().toLowerCase();
+    if (!KEY_ID_PATTERN.test(id)) {
+      throw new UsageError(`${JSON.stringify(opts.id.slice(0, 40))} is not a key id (16 hex digits)`, {
+        hint: '`plexichat-plugin marketplace keys list` shows your key ids',
+      });
+    }
+    return withSession(ctx, { token: 'required' }, async ({ client, target }) => ({ marketplace: target.baseUrl, key: await client.revokeKey(id) }));
+  },
+  render(r: KeyResult, ctx: Ctx): void {
+    ctx.out.result(`key ${r.key.key_id} revoked on ${r.key.revoked_at}`);
+    ctx.out.info('new uploads signed with it are refused; versions published before keep verifying');
+  },
+};

@@ -1,0 +1,66 @@
+/**
+ * Signing keys (docs/signing.md): the marketplace's own (GET /keys, public),
+ * a developer's registered publisher keys (/me/keys), and a published
+ * version's signatures.
+ */
+import type { FastifyRequest } from 'fastify';
+import { callerOf, type RouteHandlers, type ServerCore } from '../core.js';
+import { ApiError } from '../errors.js';
+import { KeyFormatError, parsePublicKeyText } from '../../signing/keys.js';
+import { checkName, checkVersion } from './values.js';
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+
+function body(req: FastifyRequest): Record<string, unknown> {
+  const b = req.body;
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new ApiError(400, 'BAD_REQUEST', 'expected a JSON object');
+  return b as Record<string, unknown>;
+}
+
+export function keyHandlers(core: ServerCore): RouteHandlers<'marketplaceKeys' | 'addKey' | 'listKeys' | 'revokeKey' | 'signatures'> {
+  const { db, signing } = core;
+  return {
+    async marketplaceKeys() {
+      return { keys: signing.marketplaceKeys() };
+    },
+
+    async addKey(req, reply) {
+      const b = body(req);
+      if (typeof b.public_key !== 'string') throw new ApiError(400, 'INVALID_KEY', '"public_key" is required: the PEM or one-line base64 of an Ed25519 public key');
+      let key;
+      try {
+        key = parsePublicKeyText(b.public_key);
+      } catch (err) {
+        if (!(err instanceof KeyFormatError)) throw err;
+        throw new ApiError(400, 'INVALID_KEY', `"public_key" is not usable: ${err.message}`);
+      }
+      const expires = b.expires_at ?? null;
+      if (expires !== null && (typeof expires !== 'string' || !ISO.test(expires) || Number.isNaN(Date.parse(expires)))) {
+        throw new ApiError(400, 'BAD_REQUEST', '"expires_at" must be null or an ISO 8601 UTC time such as 2027-01-31T00:00:00.000Z');
+      }
+      const { record, created } = signing.addKey(callerOf(req).user, key, expires as string | null);
+      if (created) core.log(`key: ${record.key_id} added by ${record.owner}`);
+      return reply.code(created ? 201 : 200).send({ ...record, existing: !created });
+    },
+
+    async listKeys(req) {
+      return { keys: signing.keysOf(callerOf(req).user) };
+    },
+
+    async revokeKey(req) {
+      const keyId = (req.params as { key_id: string }).key_id;
+      const record = signing.revoke(callerOf(req).user, keyId);
+      core.log(`key: ${record.key_id} revoked by ${record.owner}`);
+      return record;
+    },
+
+    async signatures(req) {
+      const p = req.params as { name: string; version: string };
+      const name = checkName(p.name);
+      const version = checkVersion(p.version);
+      const row = db.submissionOf(name, version);
+      if (!row || row.state !== 'published') throw new ApiError(404, 'VERSION_NOT_FOUND', `${name} ${version} is not published`);
+      return signing.signaturesOf(row);
+    },
+  };
+}
