@@ -48,12 +48,12 @@ function barePytest(dir: string, env: Record<string, string | undefined>) {
 }
 
 describe('the SDK pytest plugin under a bare pytest', () => {
-  it.each(['minimal', 'analytics'])('init --template %s: the conftest.py loads the fixtures and prints the coverage', async (template) => {
+  it.each(['minimal', 'analytics', 'registry'])('init --template %s: the conftest.py loads the fixtures and prints the coverage', async (template) => {
     const dir = await initProject(template);
     const r = barePytest(dir, { PYTHONPATH: sdkPythonPath() });
     expect(r.status, r.out).toBe(0);
     expect(r.out).toMatch(/plexichat plugin coverage/);
-    expect(r.out).toMatch(template === 'minimal' ? /hooks 1\/1 exercised\n/ : /hooks 5\/5 exercised\n/);
+    expect(r.out).toMatch({ minimal: /hooks 1\/1 exercised\n/, analytics: /hooks 5\/5 exercised\n/, registry: /hooks 3\/3 exercised\n/ }[template]!);
     expect(r.out).toMatch(template === 'minimal' ? /endpoints 1\/1 exercised/ : /endpoints 2\/2 exercised/);
   });
 
