@@ -7,6 +7,7 @@ import path from 'node:path';
 import { CancelledError, UsageError, WorkFailedError } from '../errors.js';
 import type { CollectionError, PytestSummary } from './junit.js';
 import type { RunPytestResult } from './pytest.js';
+import { describeStop } from './reap.js';
 
 /** pytest's exit codes (pytest.ExitCode). */
 export const PytestExit = {
@@ -55,11 +56,16 @@ function collectionFailed(s: PytestSummary, at: OutcomeContext, details: Record<
 
 /** The error for a run that did not finish with results; undefined when it did (pytest exit 0 or 1). */
 function exitError(r: RunPytestResult, at: OutcomeContext): Error | undefined {
-  if (r.cancelled) return new CancelledError('Cancelled; the test run was stopped');
+  const stopped = r.stopped ? describeStop(r.stopped) : 'the test run was stopped';
+  const stopDetails = r.stopped ? { stopped: r.stopped } : undefined;
+  if (r.cancelled) return new CancelledError(`Cancelled; ${stopped}`, { details: stopDetails });
   if (r.timedOut) {
-    return new WorkFailedError(`the tests did not finish within ${at.timeout} s; pytest and every process it started were stopped`, {
+    return new WorkFailedError(`the tests did not finish within ${at.timeout} s; ${stopped}`, {
       code: 'TIMEOUT',
-      hint: 'raise --timeout, or find the test that hangs (pass -- -x -v to see where it stops)',
+      hint: r.stopped?.survivors.length
+        ? 'stop the processes listed (kill <pid>), then raise --timeout or find the test that hangs'
+        : 'raise --timeout, or find the test that hangs (pass -- -x -v to see where it stops)',
+      details: stopDetails,
     });
   }
   const s = r.summary;

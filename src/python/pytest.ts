@@ -1,9 +1,9 @@
 /**
  * Running a plugin's pytest suite: the command line, the environment (the
  * bundled SDK and the plugin root on PYTHONPATH, the manifest handed over as
- * JSON), live streaming of pytest's output, a timeout that stops the whole
- * process tree, and the summary read from pytest's JUnit XML report.
- * The SDK's pytest plugin is loaded with -p and writes its hook/endpoint
+ * JSON), live streaming of pytest's output, a timeout or cancel that stops
+ * every process of the run it can find (reap.ts), and the summary read from
+ * pytest's JUnit XML report. The SDK's pytest plugin is loaded with -p and writes its hook/endpoint
  * coverage to a file named by HOOK_COVERAGE_ENV (docs/sdk.md). pytest's own
  * files stay out of the plugin folder: .coverage in the run's temp folder,
  * the pytest cache and bytecode in the user cache dir, per project (or the
@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseJunitXml, type PytestSummary } from './junit.js';
+import { newRunMarker, RUN_MARKER_ENV, stopRun, type StopReport } from './reap.js';
 import { cacheDir } from './scan-cache.js';
 import { startPython } from './spawn.js';
 
@@ -78,6 +79,8 @@ export interface RunPytestResult {
   signal?: string;
   timedOut: boolean;
   cancelled: boolean;
+  /** After a timeout or cancel: what was stopped, and what could not be. */
+  stopped?: StopReport;
   /** From the JUnit XML report; undefined when pytest wrote none (usage error, killed). */
   summary?: PytestSummary;
   /** Why the report could not be read, when it exists but is not JUnit XML. */
@@ -102,15 +105,50 @@ export function userJunitPath(args: string[], cwd: string): string | undefined {
   return found === undefined ? undefined : path.resolve(cwd, found);
 }
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (!pid) return;
-  try {
-    // The child leads its own process group (detached), so this reaches
-    // every process pytest started too.
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
+interface Supervised {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  cancelled: boolean;
+  stopped?: StopReport;
+}
+
+/** Run pytest in its own process group; on a timeout or cancel, stop every process of the run (reap.ts). */
+async function supervise(python: string, args: string[], opts: RunPytestOptions, env: NodeJS.ProcessEnv): Promise<Supervised> {
+  const marker = newRunMarker();
+  const { child, exit } = startPython(python, args, {
+    cwd: opts.cwd,
+    env: { ...env, [RUN_MARKER_ENV]: marker },
+    detached: true,
+    stdout: opts.stdout,
+    stderr: opts.stderr,
+  });
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  let why: 'timeout' | 'cancel' | undefined;
+  let stopping: Promise<StopReport> | undefined;
+  let stopDone: () => void = () => undefined;
+  const stopped = new Promise<undefined>((res) => (stopDone = () => res(undefined)));
+  const stop = (reason: 'timeout' | 'cancel') => {
+    if (stopping || child.pid === undefined) return;
+    why = reason;
+    stopping = stopRun(child.pid, marker, opts.killGraceMs ?? 3000, () => exited);
+    // A process the stop could not reach may still hold pytest's output pipes open.
+    void stopping.then(() => setTimeout(stopDone, 500));
+  };
+  const timer = opts.timeoutMs ? setTimeout(() => stop('timeout'), opts.timeoutMs) : undefined;
+  const onAbort = () => stop('cancel');
+  if (opts.signal?.aborted) onAbort();
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let r = await Promise.race([exit, stopped]);
+  if (!r) {
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    r = await exit;
   }
+  if (timer) clearTimeout(timer);
+  opts.signal?.removeEventListener('abort', onAbort);
+  return { code: r.code, signal: r.signal, timedOut: why === 'timeout', cancelled: why === 'cancel', stopped: await stopping };
 }
 
 export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult> {
@@ -140,41 +178,7 @@ export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult
     const args = ['-m', 'pytest', ...(own ? [] : [`--junitxml=${junit}`]), ...ownArgs, ...(opts.extraArgs ?? []), ...extraReports.args, ...opts.args];
     const command = [opts.python, ...args];
 
-    let timedOut = false;
-    let cancelled = false;
-    const { child: sub, exit } = startPython(opts.python, args, {
-      cwd: opts.cwd,
-      env,
-      detached: true,
-      stdout: opts.stdout,
-      stderr: opts.stderr,
-    });
-
-    const grace = opts.killGraceMs ?? 3000;
-    let graceTimer: NodeJS.Timeout | undefined;
-    const stop = () => {
-      killGroup(sub.pid, 'SIGTERM');
-      graceTimer = setTimeout(() => killGroup(sub.pid, 'SIGKILL'), grace);
-    };
-    const timer = opts.timeoutMs
-      ? setTimeout(() => {
-          timedOut = true;
-          stop();
-        }, opts.timeoutMs)
-      : undefined;
-    const onAbort = () => {
-      cancelled = true;
-      stop();
-    };
-    if (opts.signal?.aborted) onAbort();
-    else opts.signal?.addEventListener('abort', onAbort, { once: true });
-
-    const r = await exit;
-    if (timer) clearTimeout(timer);
-    if (graceTimer) clearTimeout(graceTimer);
-    opts.signal?.removeEventListener('abort', onAbort);
-    // Anything of the run still alive after a stop is killed for good.
-    if (timedOut || cancelled) killGroup(sub.pid, 'SIGKILL');
+    const r = await supervise(opts.python, args, opts, env);
 
     let summary: PytestSummary | undefined;
     let reportError: string | undefined;
@@ -194,8 +198,9 @@ export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult
     return {
       exitCode: r.code ?? undefined,
       signal: r.signal ?? undefined,
-      timedOut,
-      cancelled,
+      timedOut: r.timedOut,
+      cancelled: r.cancelled,
+      stopped: r.stopped,
       summary,
       reportError,
       reports,

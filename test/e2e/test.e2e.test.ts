@@ -64,7 +64,43 @@ async function addHangingTest(dir: string): Promise<string> {
   return pidFile;
 }
 
-/** True once the process no longer exists (waits up to 5 s). */
+/**
+ * A test that starts processes that leave pytest's process group and hangs:
+ * a setsid child, a double-forked daemon (reparented, environment kept), a
+ * daemon exec'd with a fresh environment after leaving the tree. Returns a
+ * reader of their pids.
+ */
+async function addEscapingTests(dir: string, kinds: { setsid?: boolean; daemon?: boolean; hidden?: boolean }): Promise<() => Promise<number[]>> {
+  const files = { setsid: path.join(dir, 'setsid.pid'), daemon: path.join(dir, 'daemon.pid'), hidden: path.join(dir, 'hidden.pid') };
+  const daemon = 'import os, sys, time\nif os.fork(): sys.exit(0)\nos.setsid()\nopen(sys.argv[1], "w").write(str(os.getpid()))\ntime.sleep(60)';
+  const lines = ['import os, subprocess, sys, time', `DAEMON = ${JSON.stringify(daemon)}`, 'def test_escape():'];
+  if (kinds.setsid) {
+    lines.push('    c = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)');
+    lines.push(`    open(${JSON.stringify(files.setsid)}, "w").write(str(c.pid))`);
+  }
+  if (kinds.daemon) lines.push(`    subprocess.Popen([sys.executable, "-c", DAEMON, ${JSON.stringify(files.daemon)}]).wait()`);
+  if (kinds.hidden) lines.push(`    subprocess.Popen([sys.executable, "-c", DAEMON, ${JSON.stringify(files.hidden)}], env={}).wait()`);
+  lines.push('    time.sleep(60)', '');
+  await fs.writeFile(path.join(dir, 'tests/test_escape.py'), lines.join('\n'));
+  return async () => {
+    const out: number[] = [];
+    for (const f of Object.values(files)) {
+      const pid = Number(await fs.readFile(f, 'utf8').catch(() => '0'));
+      if (pid) out.push(pid);
+    }
+    return out;
+  };
+}
+
+function kill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}
+
+/** True once the process no longer exists or is a zombie waiting for its parent (waits up to 5 s). */
 async function isGone(pid: number): Promise<boolean> {
   for (let i = 0; i < 50; i++) {
     try {
@@ -72,6 +108,8 @@ async function isGone(pid: number): Promise<boolean> {
     } catch {
       return true;
     }
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (/\) Z /.test(stat)) return true;
     await new Promise((res) => setTimeout(res, 100));
   }
   return false;
@@ -253,6 +291,37 @@ describe('test', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/did not finish within 3 s/);
     expect(await isGone(Number(await fs.readFile(pidFile, 'utf8')))).toBe(true);
+  });
+
+  it('--timeout also stops what left pytest\'s process group (a setsid child, a double-forked daemon) and says what it stopped', async () => {
+    const dir = await initProject('minimal');
+    const pids = await addEscapingTests(dir, { setsid: true, daemon: true });
+    try {
+      const r = await runCli(['--json', 'test', '--timeout', '5'], { cwd: dir });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/did not finish within 5 s; pytest and the \d+ other process(es)? found running for it were stopped \(2 outside its process group\)/);
+      expect(r.stderr).not.toMatch(/every process/);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.error.code).toBe('TIMEOUT');
+      expect(doc.error.stopped).toMatchObject({ method: 'proc', outsideGroup: 2, survivors: [] });
+      for (const pid of await pids()) expect(await isGone(pid), `pid ${pid}`).toBe(true);
+    } finally {
+      for (const pid of await pids()) kill(pid);
+    }
+  });
+
+  it('a daemon started with a fresh environment after leaving the tree is not claimed as stopped', async () => {
+    const dir = await initProject('minimal');
+    const pids = await addEscapingTests(dir, { hidden: true });
+    try {
+      const r = await runCli(['test', '--timeout', '5'], { cwd: dir });
+      expect(r.exitCode).toBe(1);
+      // the message counts what was found and stopped; it never says every process was
+      expect(r.stderr).toMatch(/did not finish within 5 s; pytest (and the \d+ other process(es)? found running for it )?(was|were) stopped/);
+      expect(r.stderr).not.toMatch(/every process/);
+    } finally {
+      for (const pid of await pids()) kill(pid);
+    }
   });
 
   it('Ctrl-C (SIGINT) stops pytest and its children and exits 130', async () => {
