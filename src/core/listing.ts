@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { readRegularFile } from '../io/read-file.js';
 import { PERMISSIONS } from './catalog.js';
 import type { Manifest } from './manifest/types.js';
 import { fileDigest } from './digest.js';
@@ -96,7 +97,7 @@ export function findPlaceholders(text: string): { what: string; line: number }[]
 
 async function readText(file: string): Promise<string | undefined> {
   try {
-    return (await fs.readFile(file, 'utf8')).replace(/^\uFEFF/, '');
+    return (await readRegularFile(file)).toString('utf8').replace(/^\uFEFF/, '');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;

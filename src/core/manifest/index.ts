@@ -3,10 +3,10 @@
  * every finding names file:line:column. parseManifest is pure (no fs), so
  * `verify` and the development marketplace run it on archive members too.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, type Document } from 'yaml';
 import { WorkFailedError, errnoCode } from '../../errors.js';
+import { NotRegularFileError, readRegularFile } from '../../io/read-file.js';
 import { checkRules, Locator } from './rules.js';
 import { MANIFEST_PATH, MAX_MANIFEST_BYTES, type Diagnostic, type Manifest } from './types.js';
 
@@ -110,10 +110,11 @@ export function parseManifest(input: string | Buffer, file: string = MANIFEST_PA
     const key = `${pos.line}:${message}`;
     if (seen.has(key)) continue;
     seen.add(key);
+    const dupKey = err.code === 'DUPLICATE_KEY' ? keyAt(text, err.pos[0]) : undefined;
     diagnostics.push({
       severity: 'error',
       code: err.code === 'DUPLICATE_KEY' ? 'MANIFEST_DUPLICATE_KEY' : 'MANIFEST_SYNTAX',
-      message: message.charAt(0).toLowerCase() + message.slice(1),
+      message: dupKey !== undefined ? `the key '${dupKey}' appears twice in this block (${message.charAt(0).toLowerCase() + message.slice(1)})` : message.charAt(0).toLowerCase() + message.slice(1),
       hint: syntaxHint(err.code),
       file,
       line: pos.line,
@@ -161,6 +162,13 @@ export function parseManifest(input: string | Buffer, file: string = MANIFEST_PA
   };
 }
 
+/** The mapping key written at offset pos (`name` in `  name: abc`), when it is a plain or quoted one. */
+function keyAt(text: string, pos: number): string | undefined {
+  const m = /^\s*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\n]|'')*)'|([^:#\n][^:\n]*?))\s*:/.exec(text.slice(pos, pos + 300));
+  const key = m?.[1] ?? m?.[2]?.replace(/''/g, "'") ?? m?.[3];
+  return key === undefined ? undefined : key.slice(0, 80);
+}
+
 function syntaxHint(code: string): string {
   switch (code) {
     case 'TAB_AS_INDENT':
@@ -184,8 +192,9 @@ export async function loadManifest(projectDir: string): Promise<ParsedManifest> 
   const abs = path.join(projectDir, MANIFEST_PATH);
   let buf: Buffer;
   try {
-    buf = await readFile(abs);
+    buf = await readRegularFile(abs, { shown: MANIFEST_PATH, maxBytes: MAX_MANIFEST_BYTES });
   } catch (err) {
+    if (err instanceof NotRegularFileError) throw err;
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new WorkFailedError(`${MANIFEST_PATH} not found in ${projectDir}`, {

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { WorkFailedError } from '../../errors.js';
+import { readRegularFileSync } from '../../io/read-file.js';
 import { INTEGRITY_PATH, compareNames } from './integrity.js';
 import { checkEntryName, showName, twinKey } from './names.js';
 import type { PackFile } from './pack.js';
@@ -186,7 +187,7 @@ export async function listProjectFiles(projectDir: string, opts: FileListOptions
 
   let rules: IgnoreRules | undefined;
   try {
-    rules = parseIgnoreFile(fs.readFileSync(path.join(root, IGNORE_FILE), 'utf8'));
+    rules = parseIgnoreFile(readRegularFileSync(path.join(root, IGNORE_FILE), { shown: IGNORE_FILE }).toString('utf8'));
   } catch (err) {
     if (err instanceof WorkFailedError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
