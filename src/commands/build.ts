@@ -65,7 +65,8 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
     const result = await buildInto(outDir, opts, ctx, mtime);
     if (key) result.warnings.push(...key.warnings);
     if (result.archive) {
-      const doc = await finishBuildSignature({ archive: result.archive, sha256File: result.sha256File, plugin: result.plugin }, key, ctx.clock.now());
+      const built = { archive: result.archive, sha256File: result.sha256File, sha256: result.sha256, size: result.size, plugin: result.plugin };
+      const doc = await finishBuildSignature(built, key, ctx.clock.now());
       if (doc && key) result.signature = { file: signatureFileOf(result.archive), keyId: doc.key_id, keySource: key.source };
     }
     return result;

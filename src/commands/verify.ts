@@ -138,7 +138,7 @@ export function render(r: VerifyResult, ctx: Ctx): void {
     }
     if (r.signature.status === 'failed') {
       out.result(`${out.c.red('✖')} ${what}: the signature does not verify [${r.signature.code}]`);
-      if (r.signature.hint) out.stderr.write(`  ${out.c.dim(`hint: ${r.signature.hint}`)}\n`);
+      if (r.signature.hint) out.note(`  ${out.c.dim(`hint: ${r.signature.hint}`)}`);
     }
   }
 }

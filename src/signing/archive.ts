@@ -15,8 +15,9 @@ export interface ArchiveFacts {
   contentsSha256: string | null;
 }
 
-export async function archiveFacts(file: string): Promise<ArchiveFacts> {
-  const [digest, contentsSha256] = await Promise.all([fileDigest(file), listingDigest(file)]);
+/** `known`: the file's sha256 and size when the caller just computed them (build), so it is not read twice. */
+export async function archiveFacts(file: string, known?: { sha256: string; size: number }): Promise<ArchiveFacts> {
+  const [digest, contentsSha256] = await Promise.all([known ?? fileDigest(file), listingDigest(file)]);
   return { sha256: digest.sha256, size: digest.size, contentsSha256 };
 }
 

@@ -15,7 +15,6 @@ import { userDir } from '../io/dirs.js';
 import { MAX_SIGNATURE_BYTES, parseSignature, serializeSignature, signFields, SIGNATURE_FORMAT, type SignatureDocument } from './document.js';
 import { ALGORITHM, KeyFormatError, keyIdOf, parsePrivateKeyLine, parsePrivateKeyText, parsePublicKeyText, privateKeySecrets } from './keys.js';
 import { parseKeyring, trustedKey, type TrustedKey } from './keyring.js';
-import { archiveFacts } from './archive.js';
 
 export const SIGNING_KEY_ENV = 'PLEXICHAT_SIGNING_KEY';
 export const DEFAULT_KEY_FILE = 'signing-key.pem';
@@ -193,8 +192,11 @@ export async function signArchiveFile(
   plugin: { name: string; version: string },
   key: SigningKey,
   now: number,
+  known?: { sha256: string; size: number },
 ): Promise<SignatureDocument> {
-  const facts = await archiveFacts(archive);
+  // Loaded here: `keys generate` and `verify --key` need this module, not the zip reader.
+  const { archiveFacts } = await import('./archive.js');
+  const facts = await archiveFacts(archive, known);
   const doc = signFields(
     {
       format: SIGNATURE_FORMAT,
@@ -234,7 +236,7 @@ export async function signingKeyForBuild(opts: { sign?: boolean; keyFile?: strin
  * as an unsigned success.
  */
 export async function finishBuildSignature(
-  built: { archive: string; sha256File?: string; plugin: { name: string; version: string } },
+  built: { archive: string; sha256File?: string; sha256?: string; size?: number; plugin: { name: string; version: string } },
   key: SigningKey | undefined,
   now: number,
 ): Promise<SignatureDocument | undefined> {
@@ -244,7 +246,8 @@ export async function finishBuildSignature(
     return undefined;
   }
   try {
-    return await signArchiveFile(built.archive, built.plugin, key, now);
+    const known = built.sha256 !== undefined && built.size !== undefined ? { sha256: built.sha256, size: built.size } : undefined;
+    return await signArchiveFile(built.archive, built.plugin, key, now, known);
   } catch (err) {
     await Promise.all([built.archive, built.sha256File, sigFile].map((f) => (f ? fs.rm(f, { force: true }) : undefined)));
     throw new WorkFailedError(`cannot write the signature ${path.basename(sigFile)} (${errnoCode(err) ?? (err as Error).message}); the archive was removed`, {

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { hasStackTrace, runCli } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
 import { listFiles, tempDir } from '../helpers/temp-project.js';
+import { hasModule, pathCandidates } from '../../src/python/discover.js';
 import { writeSources } from './marketplace-plugin.js';
 import { privateKeyCanary } from './sign-helpers.js';
 
@@ -177,6 +178,36 @@ describe('build --sign', () => {
     const bad = await cli(['build'], { cwd: dir, env: { PLEXICHAT_SIGNING_KEY: 'not-a-key-ABCDEFGH' } });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).not.toContain('not-a-key-ABCDEFGH');
+  });
+});
+
+describe('the signature document, read by another implementation', () => {
+  it("Python's cryptography verifies it from docs/signing.md's canonical encoding alone", async () => {
+    let python: string | undefined;
+    for (const c of pathCandidates(process.env)) {
+      if (await hasModule(c, 'cryptography', process.env).catch(() => false)) {
+        python = c;
+        break;
+      }
+    }
+    if (!python) throw new Error('needs a python3 with cryptography (sudo apt-get install -y python3-cryptography; .ci/run does this)');
+    const code = `
+import base64, hashlib, json, sys
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
+doc = json.load(open(sys.argv[1]))
+fields = {k: v for k, v in doc.items() if k != "signature"}
+signed = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+key = load_pem_public_key(open(sys.argv[2], "rb").read())
+key.verify(base64.b64decode(doc["signature"]), signed)
+der = key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+assert doc["key_id"] == hashlib.sha256(der).hexdigest()[:16], "key id"
+assert doc["archive"]["sha256"] == hashlib.sha256(open(sys.argv[3], "rb").read()).hexdigest(), "archive digest"
+print("ok")
+`;
+    const archive = path.join(fx.a, 'alpha_plugin-1.0.0.zip');
+    const r = await execa(python, ['-c', code, `${archive}.sig`, fx.pubFile, archive], { reject: false });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('ok');
   });
 });
 
