@@ -208,6 +208,7 @@ export function createProgram(version: string, runner: Runner): Command {
   mp.command('submit')
     .description('upload the archive and listing for review')
     .option('--timeout <seconds>', 'give up after this many seconds in all, retries included (default 600)', seconds)
+    .option('--accept-permission <name>', 'submit although this permission is newly required since the published version (repeatable)', collect)
     .action((opts: Record<string, unknown>, cmd: Command) =>
       runner(() => import('../commands/marketplace/submit.js'), opts, cmd),
     );

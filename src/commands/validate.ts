@@ -3,6 +3,7 @@ import { formatDiagnostic } from '../core/manifest/format.js';
 import type { Diagnostic } from '../core/manifest/types.js';
 import { validateProject, type ValidationReport } from '../core/validate.js';
 import { diffLines, type AgainstResult } from '../release/diff.js';
+import { annotation } from '../release/check/github.js';
 
 export interface ValidateOptions {
   strict?: boolean;
@@ -29,8 +30,7 @@ export function renderDiagnostics(r: Pick<ValidationReport, 'errors' | 'warnings
     const colored = head.replace(` ${d.severity} `, ` ${d.severity === 'error' ? out.c.red('error') : out.c.yellow('warning')} `);
     out.result([colored, ...rest.map((l) => out.c.dim(l))].join('\n'));
     if (ctx.env.GITHUB_ACTIONS === 'true') {
-      const loc = d.line ? `,line=${d.line}${d.column ? `,col=${d.column}` : ''}` : '';
-      out.result(`::${d.severity} file=${d.file}${loc}::${d.code} ${d.message}`);
+      out.result(annotation({ level: d.severity, file: d.file, line: d.line, column: d.column, message: `${d.code} ${d.message}` }));
     }
   };
   if (r.errors.length) {

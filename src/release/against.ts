@@ -116,3 +116,31 @@ export async function permissionGate(ctx: Ctx, diff: ManifestDiff, acceptedByFla
   }
   return { accepted: diff.newlyRequired, via };
 }
+
+/** The diff as `submit` sends it in the listing (`permission_diff`) and prints it under --json. */
+export type SentDiff = ManifestDiff & { accepted: string[] };
+
+/**
+ * `marketplace submit`'s gate: the current manifest against the latest
+ * published version. Null when nothing is published yet (a first version
+ * asks for nothing new) or when the marketplace does not say what the
+ * published version asks for (a warning says so).
+ */
+export async function submitGate(ctx: Ctx, acceptedByFlag: readonly string[]): Promise<SentDiff | null> {
+  const { currentManifest } = await import('../marketplace/project.js');
+  const current = manifestSummary(await currentManifest(ctx));
+  let found: Awaited<ReturnType<typeof publishedBase>>;
+  try {
+    found = await publishedBase(ctx, current.name);
+  } catch (err) {
+    if (err instanceof NetworkError && err.code === 'NO_MANIFEST_SUMMARY') {
+      ctx.out.warn(`${err.message}: new permissions could not be checked`);
+      return null;
+    }
+    throw err;
+  }
+  if (!found.summary) return null;
+  const diff = diffSummaries(found.summary, current);
+  const gate = await permissionGate(ctx, diff, acceptedByFlag);
+  return { ...diff, accepted: gate.accepted };
+}

@@ -72,6 +72,41 @@ export function parseSummary(v: unknown): ManifestSummary | undefined {
   };
 }
 
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isLevel = (v: unknown): v is PermissionLevel => v === 'required' || v === 'optional';
+
+function changes(v: unknown): PermissionChange[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const out: PermissionChange[] = [];
+  for (const c of v) {
+    if (!isObj(c) || typeof c.name !== 'string') return undefined;
+    if (c.from !== undefined && !isLevel(c.from)) return undefined;
+    if (c.to !== undefined && !isLevel(c.to)) return undefined;
+    out.push({ name: c.name, ...(c.from ? { from: c.from } : {}), ...(c.to ? { to: c.to } : {}) });
+  }
+  return out;
+}
+
+/** A diff read back from JSON (a server answer); undefined when it is not one. */
+export function parseDiff(v: unknown): ManifestDiff | undefined {
+  if (!isObj(v) || !isObj(v.from) || !isObj(v.to) || !isObj(v.permissions) || !isObj(v.hooks) || !isObj(v.endpoints)) return undefined;
+  const p = v.permissions;
+  const [added, removed, moved] = [changes(p.added), changes(p.removed), changes(p.moved)];
+  if (!added || !removed || !moved) return undefined;
+  const pair = (o: Record<string, unknown>) => ({ name: String(o.name ?? ''), version: String(o.version ?? '') });
+  const hooks = { added: strings(v.hooks.added), removed: strings(v.hooks.removed) };
+  const endpoints = { added: strings(v.endpoints.added), removed: strings(v.endpoints.removed) };
+  return {
+    from: pair(v.from),
+    to: pair(v.to),
+    permissions: { added, removed, moved },
+    hooks,
+    endpoints,
+    newlyRequired: [...added, ...moved].filter((c) => c.to === 'required').map((c) => c.name),
+    unchanged: added.length + removed.length + moved.length + hooks.added.length + hooks.removed.length + endpoints.added.length + endpoints.removed.length === 0,
+  };
+}
+
 function level(s: ManifestSummary, name: string): PermissionLevel | undefined {
   // A permission listed in both counts as required (validate reports the duplicate).
   if (s.permissions.required.includes(name)) return 'required';
@@ -111,20 +146,29 @@ export function diffSummaries(before: ManifestSummary, after: ManifestSummary): 
   };
 }
 
-/** The diff as lines a person reads ("+ permission admin_access (required)"), most important first. */
-export function describeDiff(d: ManifestDiff): string[] {
+/**
+ * The diff as lines a person reads ("+ permission admin_access (required)"), most important first;
+ * `note` adds to the mark of each newly required permission.
+ */
+export function describeDiff(d: ManifestDiff, note: (permission: string) => string = () => ''): string[] {
   if (d.unchanged) return [`no change in permissions, hooks or endpoints since ${d.from.version}`];
+  const mark = (c: PermissionChange) => (c.to === 'required' ? `  NEW REQUIRED PERMISSION${note(c.name)}` : '');
   const lines: string[] = [];
-  for (const c of d.permissions.added) lines.push(`+ permission ${c.name} (${c.to})${c.to === 'required' ? '  NEW REQUIRED PERMISSION' : ''}`);
-  for (const c of d.permissions.moved) {
-    lines.push(`~ permission ${c.name}: ${c.from} -> ${c.to}${c.to === 'required' ? '  NEW REQUIRED PERMISSION' : ''}`);
-  }
+  for (const c of d.permissions.added) lines.push(`+ permission ${c.name} (${c.to})${mark(c)}`);
+  for (const c of d.permissions.moved) lines.push(`~ permission ${c.name}: ${c.from} -> ${c.to}${mark(c)}`);
   for (const c of d.permissions.removed) lines.push(`- permission ${c.name} (was ${c.from})`);
   for (const h of d.hooks.added) lines.push(`+ hook ${h}`);
   for (const h of d.hooks.removed) lines.push(`- hook ${h}`);
   for (const e of d.endpoints.added) lines.push(`+ endpoint ${e}`);
   for (const e of d.endpoints.removed) lines.push(`- endpoint ${e}`);
   return lines;
+}
+
+/** The diff for a reviewer: each change, with newly required permissions marked accepted or not. */
+export function reviewLines(d: ManifestDiff, accepted: readonly string[]): string[] {
+  if (d.unchanged) return [`no change in permissions, hooks or endpoints since ${d.from.version}`];
+  const note = (p: string) => (accepted.includes(p) ? ' (accepted by the developer)' : ' (not accepted)');
+  return [`changes since ${d.from.version} (the latest published version):`, ...describeDiff(d, note).map((l) => `  ${l}`)];
 }
 
 /**

@@ -25,6 +25,10 @@ export interface SubmissionRow {
   created_at: string;
   updated_at: string;
   published_at: string | null;
+  /** JSON: the manifest summary of the verified archive (src/release/diff.ts); null for rows from before it. */
+  manifest: string | null;
+  /** JSON: the diff against the latest published version when this was submitted; null when there was none. */
+  permission_diff: string | null;
 }
 
 export interface PluginRow {
@@ -64,6 +68,8 @@ CREATE TABLE IF NOT EXISTS submissions (
   updated_at TEXT NOT NULL,
   published_at TEXT,
   seq INTEGER NOT NULL,
+  manifest TEXT,
+  permission_diff TEXT,
   UNIQUE (plugin, version)
 );
 CREATE INDEX IF NOT EXISTS submissions_owner ON submissions(owner);
@@ -125,6 +131,11 @@ export class MarketDb {
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
       this.db.exec(SCHEMA);
+      // Data dirs from before the manifest summaries get the two columns (NULL in old rows).
+      const columns = new Set((this.db.prepare('PRAGMA table_info(submissions)').all() as { name: string }[]).map((c) => c.name));
+      for (const col of ['manifest', 'permission_diff']) {
+        if (!columns.has(col)) this.db.exec(`ALTER TABLE submissions ADD COLUMN ${col} TEXT`);
+      }
       this.db.exec('BEGIN IMMEDIATE; COMMIT;');
       this.db.pragma('busy_timeout = 5000');
     } catch (err) {
@@ -227,9 +238,9 @@ export class MarketDb {
       this.db
         .prepare(
           `INSERT INTO submissions (id, plugin, version, state, sha256, size, channel, notes, owner, reviewer, listing,
-             created_at, updated_at, published_at, seq)
+             created_at, updated_at, published_at, seq, manifest, permission_diff)
            VALUES (@id, @plugin, @version, @state, @sha256, @size, @channel, @notes, @owner, @reviewer, @listing,
-             @created_at, @updated_at, @published_at, @seq)`,
+             @created_at, @updated_at, @published_at, @seq, @manifest, @permission_diff)`,
         )
         .run({ ...row, seq });
       alongside?.(row);

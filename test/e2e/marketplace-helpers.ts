@@ -42,9 +42,9 @@ export interface TestProxy {
 /**
  * A tiny HTTP proxy on 127.0.0.1:0 that counts what goes through it
  * (CONNECT tunnels, which undici uses by default, and absolute-form
- * requests). `dropAfterBytes` cuts the first `dropConnections` tunnels
- * (default: all) once that many request bytes have passed: a connection
- * lost mid-upload. `stallAfterBytes` stops forwarding instead (a network
+ * requests). `dropAfterBytes` cuts a tunnel once that many request bytes
+ * have passed, the first `dropConnections` such tunnels (default: all): a
+ * connection lost mid-upload. `stallAfterBytes` stops forwarding instead (a network
  * that hangs mid-upload).
  */
 export async function startProxy(
@@ -78,12 +78,12 @@ export async function startProxy(
     const upstream = net.connect(Number(port), host, () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length) upstream.write(head);
-      const drop = opts.dropAfterBytes !== undefined && dropped < (opts.dropConnections ?? Infinity);
-      if (drop) dropped += 1;
       let seen = 0;
       client.on('data', (chunk: Buffer) => {
         seen += chunk.length;
-        if (drop && seen > opts.dropAfterBytes!) {
+        // Only tunnels that carry that many bytes count (small look-ups before the upload pass).
+        if (opts.dropAfterBytes !== undefined && seen > opts.dropAfterBytes && dropped < (opts.dropConnections ?? Infinity)) {
+          dropped += 1;
           client.destroy();
           upstream.destroy();
           return;

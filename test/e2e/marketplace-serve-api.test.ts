@@ -146,7 +146,16 @@ describe('the review and publish workflow', () => {
     expect(info.body).toEqual({
       name,
       owner: sub.owner,
-      versions: [{ version: '1.2.0', channel: 'beta', sha256: sha256(zip), size: zip.length, published_at: published.body.published_at }],
+      versions: [
+        {
+          version: '1.2.0',
+          channel: 'beta',
+          sha256: sha256(zip),
+          size: zip.length,
+          published_at: published.body.published_at,
+          manifest: { name, version: '1.2.0', permissions: { required: [], optional: [] }, hooks: [], endpoints: [] },
+        },
+      ],
     });
 
     const dl = await request(`${srv.api}/plugins/${name}/versions/1.2.0/download`);

@@ -9,6 +9,7 @@ import { NetworkError, WorkFailedError } from '../../errors.js';
 import type { Submission } from '../../marketplace/client.js';
 import { currentTarget } from '../../marketplace/project.js';
 import { withSession } from '../../marketplace/session.js';
+import { parseDiff, reviewLines } from '../../release/diff.js';
 import { block, inline } from '../../io/terminal.js';
 
 export interface StatusOptions {
@@ -80,6 +81,14 @@ function line(s: Submission): string {
   return inline(`${s.id}  ${s.plugin} ${s.version}  ${s.state}${ch}${when}`);
 }
 
+/** The permission diff the marketplace recorded for the submission, as the reviewer reads it. */
+function diffOf(s: Submission, ctx: Ctx, indent: string): void {
+  const d = parseDiff(s.permission_diff);
+  if (!d) return;
+  const accepted = Array.isArray(s.accepted_permissions) ? s.accepted_permissions.filter((x): x is string => typeof x === 'string') : [];
+  for (const l of reviewLines(d, accepted)) ctx.out.result(inline(`${indent}${l}`));
+}
+
 export function render(r: StatusResult, ctx: Ctx): void {
   if ('submissions' in r) {
     if (r.submissions.length === 0) {
@@ -90,11 +99,13 @@ export function render(r: StatusResult, ctx: Ctx): void {
     for (const s of r.submissions) {
       ctx.out.result(line(s));
       if (s.state === 'rejected' && s.notes) ctx.out.result(block('    notes: ', s.notes));
+      if (s.state === 'pending' || s.state === 'in_review') diffOf(s, ctx, '    ');
     }
     return;
   }
   const s = r.submission;
   ctx.out.result(line(s));
+  diffOf(s, ctx, '  ');
   if (s.notes) ctx.out.result(block('  reviewer notes: ', s.notes));
   if (s.state === 'approved') ctx.out.info(`next: plexichat-plugin marketplace publish ${s.id}`);
   if (s.state === 'rejected') {

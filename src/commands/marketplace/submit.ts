@@ -18,10 +18,14 @@ import { prepareListing, renderProblems } from './prepare.js';
 import path from 'node:path';
 import { serializeSignature } from '../../signing/document.js';
 import { readSignatureFile, signatureFileOf } from '../../signing/files.js';
+import type { SentDiff } from '../../release/against.js';
+import { describeDiff, type ManifestDiff } from '../../release/diff.js';
 
 export interface SubmitOptions {
   /** Seconds for the whole upload, retries included. */
   timeout?: number;
+  /** Newly required permissions the developer accepts (src/release/against.ts, permissionGate). */
+  acceptPermission?: string[];
 }
 
 export interface SubmitResult {
@@ -39,6 +43,8 @@ export interface SubmitResult {
   submission: Submission;
   /** The key of the publisher signature sent with the archive (the .sig beside it), or null. */
   signedBy: string | null;
+  /** What changed since the latest published version, and what was accepted; null for a first version. */
+  permissionDiff: SentDiff | null;
 }
 
 export const DEFAULT_SUBMIT_TIMEOUT_S = 600;
@@ -100,8 +106,11 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
         details: { problems: prep.problems, plugin: prep.name, version: prep.version },
       });
     }
-    const listing = prep.listing;
     if (prep.written) ctx.out.info(`listing written to ${prep.listingFile}`);
+    // Newly required permissions stop here unless accepted; the diff travels in the listing.
+    const { submitGate } = await import('../../release/against.js');
+    const permissionDiff = await submitGate(ctx, opts.acceptPermission ?? []);
+    const listing = { ...prep.listing, permission_diff: permissionDiff };
     const label = listing.archive.file;
     const signature = await signatureFor(prep.archivePath, listing.archive.sha256);
     const key = randomUUID();
@@ -146,6 +155,7 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
         attempts: res.attempts,
         submission: s,
         signedBy: signature?.keyId ?? null,
+        permissionDiff,
       };
     } catch (err) {
       bar?.stop();
@@ -167,6 +177,10 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
 
 /** A listing that is not ready: every problem with its fix, before the error line. */
 export function renderError(err: unknown, ctx: Ctx): void {
+  if (err instanceof CliError && err.code === 'NEW_PERMISSION' && err.details) {
+    for (const line of describeDiff(err.details.diff as ManifestDiff)) ctx.out.stderr.write(`  ${line}\n`);
+    return;
+  }
   if (!(err instanceof CliError) || err.code !== 'LISTING_INCOMPLETE' || !err.details) return;
   const { plugin, version, problems } = err.details as { plugin: string; version: string; problems: ListingProblem[] };
   renderProblems({ ok: false, name: plugin, version, problems, archive: { file: '' } }, ctx);
@@ -178,6 +192,12 @@ export function render(r: SubmitResult, ctx: Ctx): void {
   } else {
     ctx.out.result(`Submitted ${r.plugin} ${r.version} for review: ${r.id} (${r.state}).`);
     ctx.out.info(r.signedBy ? `  signed with key ${r.signedBy}` : '  not signed (no .sig beside the archive; see `plexichat-plugin build --sign`)');
+  }
+  const d = r.permissionDiff;
+  if (d && !d.unchanged) {
+    ctx.out.result(`  changes since ${d.from.version}, shown to the reviewer:`);
+    for (const line of describeDiff(d)) ctx.out.result(`    ${line}`);
+    if (d.accepted.length) ctx.out.result(`  accepted: ${d.accepted.join(', ')}`);
   }
   if (r.state === 'approved') ctx.out.info(`next: plexichat-plugin marketplace publish ${r.id}`);
   else if (r.state !== 'published') ctx.out.info(`next: plexichat-plugin marketplace status ${r.id} --wait`);

@@ -69,7 +69,14 @@ function innerCtx(ctx: Ctx): Ctx {
 
 async function validateCheck(ctx: Ctx, st: State): Promise<Partial> {
   const { run } = await import('../../commands/validate.js');
-  const r = await run({}, innerCtx(ctx));
+  let r: Awaited<ReturnType<typeof run>>;
+  try {
+    r = await run({}, innerCtx(ctx));
+  } catch (err) {
+    st.validateFailed = true;
+    const findings = fromError('validate', err);
+    return done(findings, '', findings[0]!.message);
+  }
   st.validateFailed = !r.ok;
   const findings: Finding[] = [...r.errors, ...r.warnings].map((d) => ({
     ruleId: `validate/${d.code}`,

@@ -15,7 +15,14 @@ export function pluginHandlers(core: ServerCore): RouteHandlers<'getPlugin' | 'd
       const versions = db
         .published(name)
         .sort((a, b) => semver.rcompare(a.version, b.version))
-        .map((r) => ({ version: r.version, channel: r.channel, sha256: r.sha256, size: r.size, published_at: r.published_at }));
+        .map((r) => ({
+          version: r.version,
+          channel: r.channel,
+          sha256: r.sha256,
+          size: r.size,
+          published_at: r.published_at,
+          manifest: r.manifest ? (JSON.parse(r.manifest) as unknown) : null,
+        }));
       return { name: plugin.name, owner: plugin.owner, versions };
     },
 

@@ -19,6 +19,8 @@ import { ApiError } from '../errors.js';
 import { checkName, short, toApi } from './values.js';
 import { parseListing } from '../listing.js';
 import { MAX_SIGNATURE_BYTES } from '../../signing/document.js';
+import semver from 'semver';
+import { diffSummaries, manifestSummary, parseSummary, type ManifestDiff, type ManifestSummary } from '../../release/diff.js';
 import type { Received } from '../store.js';
 
 const KEY_RE = /^[\x20-\x7e]{1,255}$/;
@@ -224,7 +226,7 @@ function checkListing(name: string, parts: Parts): string {
 }
 
 /** The same archive checks `plexichat-plugin verify` runs, and the manifest against the upload. */
-async function verifyUpload(core: ServerCore, temp: string, name: string, version: string): Promise<void> {
+async function verifyUpload(core: ServerCore, temp: string, name: string, version: string): Promise<ManifestSummary | undefined> {
   const report = await core.verify(temp, { maxArchiveBytes: core.maxUploadBytes, expect: { name, version } });
   const errors = report.findings.filter((f) => f.severity === 'error');
   if (!report.ok || errors.length > 0) {
@@ -243,6 +245,14 @@ async function verifyUpload(core: ServerCore, temp: string, name: string, versio
       { findings: [{ code: 'MANIFEST_MISMATCH', message: 'manifest name/version differ from the upload' }] },
     );
   }
+  return report.manifest ? manifestSummary(report.manifest) : undefined;
+}
+
+/** What the upload asks for compared with the latest published version (the reviewer sees it). */
+function diffWithPublished(core: ServerCore, name: string, summary: ManifestSummary | undefined): ManifestDiff | undefined {
+  const latest = core.db.published(name).sort((a, b) => semver.rcompare(a.version, b.version))[0];
+  const before = latest?.manifest ? parseSummary(JSON.parse(latest.manifest)) : undefined;
+  return before && summary ? diffSummaries(before, summary) : undefined;
 }
 
 interface Commit {
@@ -271,7 +281,7 @@ function answerExisting(c: Commit, row: SubmissionRow) {
   return c.reply.code(200).type(JSON_TYPE).send(body);
 }
 
-function newRow(core: ServerCore, head: Head, parts: Parts, version: string): SubmissionRow {
+function newRow(core: ServerCore, head: Head, parts: Parts, version: string, summary: ManifestSummary | undefined): SubmissionRow {
   const t = new Date(core.now()).toISOString();
   return {
     id: `sub_${randomBytes(8).toString('hex')}`,
@@ -288,6 +298,8 @@ function newRow(core: ServerCore, head: Head, parts: Parts, version: string): Su
     created_at: t,
     updated_at: t,
     published_at: null,
+    manifest: summary ? JSON.stringify(summary) : null,
+    permission_diff: ((d) => (d ? JSON.stringify(d) : null))(diffWithPublished(core, head.name, summary)),
   };
 }
 
@@ -319,7 +331,7 @@ async function commit(
   const existing = db.submissionOf(name, version);
   if (existing) return answerExisting(c, existing);
 
-  await verifyUpload(core, cleanup.temp, name, version);
+  const summary = await verifyUpload(core, cleanup.temp, name, version);
   const signed = await core.signing.checkUpload({ owner: caller.user, name, version, signature: parts.signatureBytes, archive: cleanup.temp });
   phase('verified');
   // Durable first: the archive is on disk under its digest before the row exists.
@@ -327,7 +339,7 @@ async function commit(
   cleanup.committedDigest = received.sha256;
   await core.store.commit(cleanup.temp, received.sha256);
   const phases = phase('stored');
-  const row = newRow(core, head, parts, version);
+  const row = newRow(core, head, parts, version, summary);
   const result = db.insertSubmission(
     row,
     key === undefined

@@ -8,6 +8,23 @@ import { isPluginName } from '../../core/plugin-name.js';
 import type { SubmissionRow } from '../db.js';
 import { ApiError } from '../errors.js';
 
+/** A JSON column or the listing's key as data; null when absent or unreadable. */
+function json(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** The newly required permissions the developer accepted, as the listing says (`permission_diff.accepted`). */
+function acceptedOf(listing: string): string[] {
+  const l = json(listing) as { permission_diff?: { accepted?: unknown } } | null;
+  const a = l?.permission_diff?.accepted;
+  return Array.isArray(a) ? a.filter((x): x is string => typeof x === 'string') : [];
+}
+
 export function toApi(row: SubmissionRow) {
   return {
     id: row.id,
@@ -23,6 +40,9 @@ export function toApi(row: SubmissionRow) {
     created_at: row.created_at,
     updated_at: row.updated_at,
     published_at: row.published_at,
+    manifest: json(row.manifest),
+    permission_diff: json(row.permission_diff),
+    accepted_permissions: acceptedOf(row.listing),
   };
 }
 

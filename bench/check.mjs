@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// `check` against what it replaces in a CI script: the same steps as separate CLI runs
+// (validate, test, build --dry-run, build into a temp dir, verify), and bare `node -e 0` and
+// bare `python3 -m pytest -q` in the same project as baselines. Interleaved runs, medians. Usage:
+//   npm run build && node bench/check.mjs [runs]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const runs = Number(process.argv[2] ?? 5);
+const bin = path.join(root, 'bin/plexichat-plugin.js');
+const env = { ...process.env, CI: '1', NO_COLOR: '1', PLEXICHAT_MARKETPLACE_URL: '' };
+delete env.PLEXICHAT_MARKETPLACE_URL;
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'pxp-bench-check-'));
+const project = path.join(tmp, 'bench_plugin');
+const init = spawnSync(process.execPath, [bin, 'init', project, '--name', 'bench_plugin', '--category', 'utility', '--yes'], { env, stdio: 'ignore' });
+if (init.status !== 0) throw new Error('init failed');
+
+const cli = (...args) => [process.execPath, bin, ...args];
+const out = path.join(tmp, 'out');
+const cases = [
+  ['node -e 0', [[process.execPath, '-e', '0']]],
+  ['python3 -m pytest -q (bare)', [['python3', '-m', 'pytest', '-q', '-p', 'no:cacheprovider']]],
+  ['check --profile pr', [cli('check')]],
+  [
+    'the same as 5 separate runs',
+    [cli('validate'), cli('test'), cli('build', '--dry-run'), cli('build', '--out', out), () => cli('verify', path.join(out, readdirSync(out).find((f) => f.endsWith('.zip'))))],
+  ],
+];
+
+const times = new Map(cases.map(([name]) => [name, []]));
+for (let i = 0; i < runs; i++) {
+  for (const [name, steps] of cases) {
+    rmSync(out, { recursive: true, force: true });
+    const t0 = process.hrtime.bigint();
+    for (const step of steps) {
+      const [cmd, ...args] = typeof step === 'function' ? step() : step;
+      const r = spawnSync(cmd, args, { cwd: project, env, stdio: 'ignore' });
+      // pytest without the SDK on the path fails to import; its time is still the bare baseline.
+      if (r.status !== 0 && !name.startsWith('python3')) throw new Error(`${name}: ${args.join(' ')} exited ${r.status}`);
+    }
+    times.get(name).push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+}
+rmSync(tmp, { recursive: true, force: true });
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const base = median(times.get('node -e 0'));
+console.log(`check on a fresh scaffold, median of ${runs} interleaved runs (node ${process.version}, ${os.cpus().length} cores)`);
+console.log('case'.padEnd(32), 'median ms'.padStart(10), 'vs node -e 0'.padStart(14));
+for (const [name] of cases) {
+  const m = median(times.get(name));
+  console.log(name.padEnd(32), m.toFixed(0).padStart(10), `${(m / base).toFixed(1)}x`.padStart(14));
+}
