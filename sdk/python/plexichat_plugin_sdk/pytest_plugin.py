@@ -9,7 +9,6 @@ Coverage: at the end of the run, when ``$PLEXICHAT_PLUGIN_COVERAGE_FILE`` names 
 file, the declared hooks and endpoints whose handlers ran are written there as
 JSON (:func:`coverage_report`); without it, the same lines end pytest's summary.
 """
-import asyncio
 import importlib
 import inspect
 import json
@@ -158,6 +157,8 @@ def pytest_pyfunc_call(pyfuncitem):
     manager = pyfuncitem.config.pluginmanager
     if any(manager.hasplugin(name) for name in ("asyncio", "anyio", "trio")):
         return None
+    import asyncio  # only for async tests: it is slow to import
+
     args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
     asyncio.run(pyfuncitem.obj(**args))
     return True

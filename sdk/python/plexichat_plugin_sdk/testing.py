@@ -13,7 +13,6 @@ the path), 405 (the path exists but not for that method), 500 (the handler
 raised any other exception, or returned something that is not JSON), 503
 (a simulated resource usage is above the manifest's ``resources.limits``).
 """
-import asyncio
 import difflib
 import inspect
 import json
@@ -130,6 +129,8 @@ def resolve(value):
     result), run to completion on a new event loop."""
     if not inspect.isawaitable(value):
         return value
+    import asyncio  # only for async handlers: it is slow to import
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
