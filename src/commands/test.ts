@@ -126,7 +126,7 @@ export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
   const root = ctx.cwd;
   const manifest = await readManifest(root);
   const py = await choosePytestPython({ env: ctx.env, explicit: opts.python, cwd: ctx.cwd });
-  ctx.out.debug(`python: ${py.path} (${py.version}, pytest ${py.pytest}, from ${py.source})`);
+  ctx.out.debug(`python: ${py.path} (${py.version}, pytest ${py.pytest}, from ${py.source})${py.missing.length ? `; cannot import: ${py.missing.join(", ")}` : ""}`);
 
   const userArgs = opts.pytestArgs ?? [];
   const extra: string[] = [];

@@ -4,7 +4,7 @@
  * then every python3 / python on PATH in PATH order, preferring (for `test`)
  * one that has pytest.
  */
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { runPython } from './spawn.js';
 
@@ -24,6 +24,25 @@ function isExecutable(p: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * A version manager's launcher (a pyenv or asdf shim: a short script that
+ * runs `pyenv exec` / `asdf exec`), which starts a shell and the manager
+ * before Python on every run.
+ */
+export function isLauncher(p: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(p, 'r');
+    const buf = Buffer.alloc(4096);
+    const head = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('latin1');
+    return head.startsWith('#!') && /\b(pyenv|asdf)"?\s+exec\b/.test(head);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -56,21 +75,58 @@ export function pinnedPython(
   return { path: p, source: explicit ? 'flag' : 'env' };
 }
 
-const PROBE =
-  'import sys,json\n' +
-  'v="%d.%d.%d"%sys.version_info[:3]\n' +
-  'try:\n import pytest; p=pytest.__version__\n' +
-  'except Exception: p=None\n' +
-  'print(json.dumps({"version":v,"pytest":p}))';
+/**
+ * One Python process answers: its version, pytest's, the real executable
+ * (behind a launcher such as a pyenv shim), its site-packages folders, and
+ * which of the modules named on its command line it cannot find (find_spec:
+ * nothing is imported).
+ */
+const PROBE = [
+  'import sys, json, site, importlib.util',
+  'v = "%d.%d.%d" % sys.version_info[:3]',
+  'try:',
+  '    import pytest; p = pytest.__version__',
+  'except Exception:',
+  '    p = None',
+  'def gone(m):',
+  '    try:',
+  '        return importlib.util.find_spec(m) is None',
+  '    except Exception:',
+  '        return True',
+  'try:',
+  '    sites = site.getsitepackages() + [site.getusersitepackages()]',
+  'except Exception:',
+  '    sites = []',
+  'print(json.dumps({"version": v, "pytest": p, "executable": sys.executable, "sites": sites, "missing": [m for m in sys.argv[1:] if gone(m)]}))',
+].join('\n');
 
-export async function probePython(p: string, env: NodeJS.ProcessEnv): Promise<Omit<PythonInfo, 'source'> | undefined> {
-  const r = await runPython(p, ['-c', PROBE], { env, timeoutMs: 20_000 });
+export interface ProbeInfo {
+  /** What to run: the interpreter's real executable when the candidate was a launcher (isLauncher). */
+  path: string;
+  version: string;
+  pytest?: string;
+  /** Of the modules asked about, those it cannot import. */
+  missing: string[];
+  /** Where its packages live (what changes when one is installed). */
+  sites: string[];
+}
+
+export async function probePython(p: string, env: NodeJS.ProcessEnv, opts: { cwd?: string; modules?: string[]; real?: boolean } = {}): Promise<ProbeInfo | undefined> {
+  const r = await runPython(p, ['-c', PROBE, ...(opts.modules ?? [])], { env, cwd: opts.cwd, timeoutMs: 20_000 });
   if (r.code !== 0) return undefined;
   try {
-    const info = JSON.parse(r.stdout.trim()) as { version?: unknown; pytest?: unknown } | null;
+    const info = JSON.parse(r.stdout.trim()) as Record<string, unknown> | null;
     // Anything else that prints JSON is not a Python interpreter answering this probe.
     if (typeof info?.version !== 'string' || !/^\d+\.\d+\.\d+$/.test(info.version)) return undefined;
-    return { path: p, version: info.version, pytest: typeof info.pytest === 'string' ? info.pytest : undefined };
+    const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+    const exe = typeof info.executable === 'string' && path.isAbsolute(info.executable) && isExecutable(info.executable) ? info.executable : p;
+    return {
+      path: opts.real && isLauncher(p) ? exe : p,
+      version: info.version,
+      pytest: typeof info.pytest === 'string' ? info.pytest : undefined,
+      missing: strings(info.missing),
+      sites: strings(info.sites),
+    };
   } catch {
     return undefined;
   }
@@ -82,32 +138,47 @@ export interface FindPythonOptions {
   explicit?: string;
   /** Prefer (among PATH candidates) one that can import pytest. */
   wantPytest?: boolean;
+  /** The project: probes run there (a pyenv .python-version applies) and relative pins resolve against it. */
   cwd?: string;
+  /** Modules the project imports: among PATH candidates with pytest, prefer one that can import them all. */
+  modules?: string[];
 }
 
 export type FindPythonResult =
-  | { ok: true; python: PythonInfo; tried: string[] }
+  | { ok: true; python: PythonInfo & { missing: string[] }; tried: string[]; probes: ProbeInfo[] }
   | { ok: false; reason: 'not-found' | 'not-runnable'; tried: string[]; path?: string };
 
+/**
+ * The rule: a pinned interpreter (--python, then PLEXICHAT_PYTHON) is used
+ * as given. Otherwise the python3/python candidates on PATH are probed in
+ * PATH order, and the first that runs, has pytest (when wanted) and can
+ * import every module the project imports is taken; when none can import
+ * them all, the one with pytest missing the fewest (PATH order breaks ties);
+ * without pytest anywhere, the first that runs. A pyenv/asdf shim found on
+ * PATH is run as the interpreter it selects (it costs a shell start per run).
+ */
 export async function findPython(opts: FindPythonOptions): Promise<FindPythonResult> {
   const pinned = pinnedPython(opts.env, opts.explicit, opts.cwd);
+  const probe = { cwd: opts.cwd, modules: opts.modules };
   if (pinned) {
     const { path: p, source } = pinned;
-    const info = await probePython(p, opts.env);
+    const info = await probePython(p, opts.env, probe);
     if (!info) return { ok: false, reason: 'not-runnable', tried: [p], path: p };
-    return { ok: true, python: { ...info, source }, tried: [p] };
+    return { ok: true, python: { ...info, source }, tried: [p], probes: [info] };
   }
   const tried: string[] = [];
-  let first: PythonInfo | undefined;
+  const probes: ProbeInfo[] = [];
+  let best: ProbeInfo | undefined;
+  const rank = (i: ProbeInfo) => (opts.wantPytest && !i.pytest ? 1e6 : 0) + i.missing.length;
   for (const p of pathCandidates(opts.env)) {
     tried.push(p);
-    const info = await probePython(p, opts.env);
+    const info = await probePython(p, opts.env, { ...probe, real: true });
     if (!info) continue;
-    const found: PythonInfo = { ...info, source: 'path' };
-    if (!opts.wantPytest || found.pytest) return { ok: true, python: found, tried };
-    first ??= found;
+    probes.push(info);
+    if (!best || rank(info) < rank(best)) best = info;
+    if (rank(info) === 0) break;
   }
-  if (first) return { ok: true, python: first, tried };
+  if (best) return { ok: true, python: { ...best, source: 'path' }, tried, probes };
   return { ok: false, reason: 'not-found', tried };
 }
 

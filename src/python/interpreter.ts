@@ -4,7 +4,9 @@
  * pointed at it), too old, or (for `test`) without pytest.
  */
 import { CliError, UsageError, WorkFailedError } from '../errors.js';
-import { findPython, type FindPythonOptions, type PythonInfo } from './discover.js';
+import type { FindPythonOptions, PythonInfo } from './discover.js';
+import { projectImports } from './imports.js';
+import { findPythonCached } from './probe-cache.js';
 import { MIN_PYTHON_TEXT, tooOld } from './version.js';
 
 export const DEBIAN_PYTEST = 'sudo apt-get install -y python3-pytest';
@@ -31,9 +33,16 @@ export function tooOldError(python: string, version: string): CliError {
   });
 }
 
-/** An interpreter that runs, is new enough and has pytest; else the error that says which of these failed. */
-export async function choosePytestPython(opts: Omit<FindPythonOptions, 'wantPytest'>): Promise<PythonInfo & { tried: string[] }> {
-  const found = await findPython({ ...opts, wantPytest: true });
+/**
+ * An interpreter that runs, is new enough and has pytest (preferring, on
+ * PATH, one that can import every module the project imports: see
+ * findPython); else the error that says which of these failed.
+ */
+export async function choosePytestPython(
+  opts: Omit<FindPythonOptions, 'wantPytest' | 'modules'> & { cwd: string },
+): Promise<PythonInfo & { tried: string[]; missing: string[] }> {
+  const modules = await projectImports(opts.cwd);
+  const found = await findPythonCached({ ...opts, modules, wantPytest: true });
   if (!found.ok) {
     if (found.reason === 'not-runnable') {
       throw notRunnableError({ path: found.path!, source: opts.explicit !== undefined ? 'flag' : 'env' });

@@ -6,8 +6,8 @@
  * pytest's JUnit XML report. The SDK's pytest plugin is loaded with -p and writes its hook/endpoint
  * coverage to a file named by HOOK_COVERAGE_ENV (docs/sdk.md). pytest's own
  * files stay out of the plugin folder: .coverage in the run's temp folder,
- * the pytest cache and bytecode in the user cache dir, per project (or the
- * temp folder when the cache is off), so --lf and warm imports still work.
+ * the pytest cache in the user cache dir, per project (or the temp folder
+ * when the cache is off), so --lf still works; no bytecode is written.
  *
  * No CLI dependencies: streams, env and signal come from the caller.
  */
@@ -29,7 +29,7 @@ export const HOOK_COVERAGE_ENV = 'PLEXICHAT_PLUGIN_COVERAGE_FILE';
 export const HOOK_COVERAGE_REPORT = 'hook-coverage.json';
 const SDK_PYTEST_PLUGIN = 'plexichat_plugin_sdk.pytest_plugin';
 
-/** Where the pytest cache and bytecode of a project go: its folder in the user cache, else the scratch dir. */
+/** Where the pytest cache of a project goes: its folder in the user cache, else the scratch dir. */
 async function pytestFilesDir(cwd: string, env: NodeJS.ProcessEnv, scratch: string): Promise<string> {
   const base = cacheDir(env);
   if (!base) return scratch;
@@ -165,8 +165,14 @@ export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult
       PYTHONPATH: buildPythonPath([sdkPythonPath(), opts.cwd], opts.env.PYTHONPATH),
       [HOOK_COVERAGE_ENV]: hookCoverage,
       COVERAGE_FILE: opts.env.COVERAGE_FILE ?? path.join(scratch, '.coverage'),
-      PYTHONPYCACHEPREFIX: opts.env.PYTHONPYCACHEPREFIX ?? path.join(ownFiles, 'pycache'),
     };
+    // No bytecode in the plugin folder: none is written during the run (the
+    // plugin's own modules compile in milliseconds). A PYTHONPYCACHEPREFIX
+    // instead would move the reads of the standard library's and pytest's
+    // bytecode too: a cold compile of all of it per project (about a second),
+    // and on every run where PYTHONDONTWRITEBYTECODE is set. A prefix the user
+    // set is theirs.
+    if (!opts.env.PYTHONPYCACHEPREFIX) env.PYTHONDONTWRITEBYTECODE = '1';
     const noCache = opts.args.some((a, i) => /^(-p)?no:cacheprovider$/.test(a) && (a.startsWith('-p') || opts.args[i - 1] === '-p'));
     const ownArgs = ['-p', SDK_PYTEST_PLUGIN, ...(noCache ? [] : ['-o', `cache_dir=${path.join(ownFiles, 'cache')}`])];
     if (opts.manifest !== undefined) {

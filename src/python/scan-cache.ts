@@ -52,23 +52,24 @@ export async function fingerprint(files: SourceFile[], candidates: string[], scr
   return h.digest('hex');
 }
 
-function entryPath(dir: string, projectDir: string): string {
-  return path.join(dir, `scan-${createHash('sha256').update(path.resolve(projectDir)).digest('hex').slice(0, 32)}.json`);
+/** One entry per project and kind ('scan': the code scan; 'python': the interpreter chosen for it). */
+function entryPath(dir: string, projectDir: string, kind: string): string {
+  return path.join(dir, `${kind}-${createHash('sha256').update(path.resolve(projectDir)).digest('hex').slice(0, 32)}.json`);
 }
 
-export async function readCached<T>(dir: string, projectDir: string, key: string): Promise<T | undefined> {
+export async function readCached<T>(dir: string, projectDir: string, key: string, kind = 'scan'): Promise<T | undefined> {
   try {
-    const doc = JSON.parse(await readFile(entryPath(dir, projectDir), 'utf8')) as { key?: string; value?: T };
+    const doc = JSON.parse(await readFile(entryPath(dir, projectDir, kind), 'utf8')) as { key?: string; value?: T };
     return doc.key === key ? doc.value : undefined;
   } catch {
     return undefined;
   }
 }
 
-export async function writeCached(dir: string, projectDir: string, key: string, value: unknown): Promise<void> {
+export async function writeCached(dir: string, projectDir: string, key: string, value: unknown, kind = 'scan'): Promise<void> {
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(entryPath(dir, projectDir), JSON.stringify({ key, value }), { mode: 0o600 });
+    await writeFileAtomic(entryPath(dir, projectDir, kind), JSON.stringify({ key, value }), { mode: 0o600 });
   } catch {
     // a cache that cannot be written is only slower
   }

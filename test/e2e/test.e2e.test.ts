@@ -266,6 +266,84 @@ describe('test', () => {
     expect(r.stderr).toMatch(new RegExp(`python: ${path.dirname(realPython).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/python3? `));
   });
 
+  describe('on PATH, an interpreter that can run the project is chosen', () => {
+    /** A python3 in its own folder that finds the modules in `extra` (empty: none beyond the real one's) and logs each start. */
+    async function interpreter(extra: Record<string, string>): Promise<{ dir: string; starts: () => Promise<string[]> }> {
+      const dir = await tempDir();
+      const lib = path.join(dir, 'lib');
+      await fs.mkdir(lib);
+      for (const [name, text] of Object.entries(extra)) await fs.writeFile(path.join(lib, `${name}.py`), text);
+      const log = path.join(dir, 'starts.log');
+      await fs.writeFile(
+        path.join(dir, 'python3'),
+        `#!/bin/sh\necho "$1" >> "${log}"\nPYTHONPATH="${lib}\${PYTHONPATH:+:$PYTHONPATH}" exec "${realPython}" "$@"\n`,
+        { mode: 0o755 },
+      );
+      return { dir, starts: async () => (await fs.readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean) };
+    }
+
+    async function projectImporting(modules: string[]): Promise<string> {
+      const dir = await initProject('minimal');
+      await fs.writeFile(path.join(dir, 'tests/test_deps.py'), `${modules.map((m) => `import ${m}`).join('\n')}\n\ndef test_deps():\n    pass\n`);
+      return dir;
+    }
+
+    it('the first with pytest that can import every module the tests import, not merely the first with pytest', async () => {
+      const bare = await interpreter({});
+      const full = await interpreter({ needed_mod: 'X = 1\n' });
+      const dir = await projectImporting(['needed_mod']);
+      const r = await runCli(['--json', 'test'], { cwd: dir, env: { PLEXICHAT_PYTHON: undefined, PATH: [bare.dir, full.dir, process.env.PATH].join(path.delimiter) } });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).python.path).toBe(path.join(full.dir, 'python3'));
+    });
+
+    it('when none can import them all, the one missing the fewest; PLEXICHAT_PYTHON still overrides', async () => {
+      const one = await interpreter({ mod_a: '' });
+      const two = await interpreter({ mod_a: '', mod_b: '' });
+      const dir = await projectImporting(['mod_a', 'mod_b', 'mod_c']);
+      const PATH = [one.dir, two.dir, process.env.PATH].join(path.delimiter);
+      const r = await runCli(['--json', 'test'], { cwd: dir, env: { PLEXICHAT_PYTHON: undefined, PATH } });
+      expect(r.exitCode).toBe(1);
+      expect(JSON.parse(r.stdout).error.code).toBe('COLLECTION_ERROR');
+      const v = await runCli(['--verbose', 'test'], { cwd: dir, env: { PLEXICHAT_PYTHON: undefined, PATH } });
+      expect(v.stderr).toContain(`python: ${path.join(two.dir, 'python3')} `);
+      expect(v.stderr).toContain('cannot import: mod_c');
+      const pinned = await runCli(['--verbose', 'test'], { cwd: dir, env: { PLEXICHAT_PYTHON: path.join(one.dir, 'python3'), PATH } });
+      expect(pinned.stderr).toContain(`python: ${path.join(one.dir, 'python3')} `);
+    });
+
+    it('the choice is remembered: a warm run starts no probe, a new import or another PATH probes again', async () => {
+      const bare = await interpreter({});
+      const full = await interpreter({ needed_mod: '' });
+      const dir = await projectImporting(['needed_mod']);
+      const env = { PLEXICHAT_PYTHON: undefined, PATH: [bare.dir, full.dir, process.env.PATH].join(path.delimiter), PLEXICHAT_CACHE_DIR: await tempDir() };
+      const probes = async () => [...(await bare.starts()), ...(await full.starts())].filter((a) => a === '-c').length;
+      expect((await runCli(['test'], { cwd: dir, env })).exitCode).toBe(0);
+      expect(await probes()).toBe(2);
+      expect((await runCli(['test'], { cwd: dir, env })).exitCode).toBe(0);
+      expect(await probes()).toBe(2);
+      await fs.writeFile(path.join(dir, 'tests/test_more.py'), 'import json\n\ndef test_more():\n    pass\n');
+      expect((await runCli(['test'], { cwd: dir, env })).exitCode).toBe(0);
+      expect(await probes()).toBe(4);
+      expect((await runCli(['test'], { cwd: dir, env: { ...env, PATH: [full.dir, process.env.PATH].join(path.delimiter) } })).exitCode).toBe(0);
+      expect(await probes()).toBe(5);
+    });
+
+    it("the runbook's suites get an interpreter with psutil when one is on PATH after one without", async () => {
+      const RUNBOOK = fileURLToPath(new URL('../../../shared/reference/runbook-plugin/', import.meta.url));
+      const dir = path.join(await tempDir(), 'advanced_analytics');
+      await fs.cp(RUNBOOK, dir, { recursive: true });
+      const yaml = path.join(dir, 'config/plugin.yaml');
+      await fs.writeFile(yaml, (await fs.readFile(yaml, 'utf8')).replace(/required:\n/, 'required:\n    - analytics_read\n'));
+      const withPsutil = '/usr/bin/python3';
+      expect((await execa(withPsutil, ['-c', 'import psutil'], { reject: false })).exitCode, 'this test needs python3-psutil for /usr/bin/python3').toBe(0);
+      const bare = await interpreter({});
+      const r = await runCli(['--verbose', 'test'], { cwd: dir, env: { PLEXICHAT_PYTHON: undefined, PATH: [bare.dir, '/usr/bin', process.env.PATH].join(path.delimiter) } });
+      expect(r.stderr).toContain('python: /usr/bin/python3 ');
+      expect(r.stderr).not.toMatch(/No module named 'psutil'/);
+    });
+  });
+
   it('a Python older than 3.8 is refused with what to do', async () => {
     const dir = await initProject('minimal');
     const bin = await tempDir();
