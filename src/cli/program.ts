@@ -276,7 +276,7 @@ export function createProgram(version: string, runner: Runner): Command {
     .description('run the development marketplace on this machine')
     .option('--host <host>', 'address to listen on (default: 127.0.0.1)')
     .option('--port <port>', 'port to listen on; 0 picks a free one (default: 0)', int('port', 0, 65535))
-    .option('--data-dir <dir>', 'where the database and archives live (default: ./.plexichat-marketplace)')
+    .option('--data-dir <dir>', 'where the database and archives live (default: ~/.local/share/plexichat-plugin/marketplace)')
     .option('--developer-token <token>', 'accept this developer token (repeatable)', collect)
     .option('--reviewer-token <token>', 'accept this reviewer token')
     .option('--auto-approve', 'approve every valid submission at once')

@@ -2,7 +2,8 @@
  * Where the CLI keeps per-user files, by the XDG base directory rules: the
  * config dir ($XDG_CONFIG_HOME, else ~/.config) for the marketplace URL and
  * token, the cache dir ($XDG_CACHE_HOME, else ~/.cache) for the code-scan
- * cache. A relative XDG_* value is ignored, as the spec says; undefined when
+ * cache, the data dir ($XDG_DATA_HOME, else ~/.local/share) for what
+ * `marketplace serve` stores. A relative XDG_* value is ignored, as the spec says; undefined when
  * neither the variable nor HOME (or USERPROFILE) gives an absolute path.
  */
 import path from 'node:path';
@@ -12,6 +13,7 @@ export const APP_DIR = 'plexichat-plugin';
 const BASES = {
   config: { variable: 'XDG_CONFIG_HOME', fallback: '.config' },
   cache: { variable: 'XDG_CACHE_HOME', fallback: '.cache' },
+  data: { variable: 'XDG_DATA_HOME', fallback: '.local/share' },
 } as const;
 
 export function userDir(kind: keyof typeof BASES, env: NodeJS.ProcessEnv): string | undefined {

@@ -38,10 +38,42 @@ export function userIdOf(token: string, role: Role): string {
   return `${role === 'developer' ? 'dev' : 'rev'}-${digest(token).toString('hex').slice(0, 8)}`;
 }
 
+/** What a token must be: what a Bearer header can carry (printable ASCII, no spaces), at least 8 long. */
+const TOKEN_RE = /^[\x21-\x7e]{8,}$/;
+
+/**
+ * Why these tokens cannot be served, or undefined. Each token has one role:
+ * a token given for two roles would make its holder both developer and
+ * reviewer. Never names a token (the message may be printed or logged).
+ */
+export function tokenProblem(specs: readonly TokenSpec[]): string | undefined {
+  const roles = new Map<string, Role>();
+  for (const s of specs) {
+    if (!TOKEN_RE.test(s.token)) return 'a token must be at least 8 characters with no spaces (printable ASCII)';
+    const other = roles.get(s.token);
+    if (other !== undefined && other !== s.role) {
+      return `the same token is given for the ${other} and the ${s.role} role; each role needs its own token`;
+    }
+    roles.set(s.token, s.role);
+  }
+  return undefined;
+}
+
+export class TokenError extends Error {
+  readonly code = 'BAD_TOKENS';
+  constructor(message: string) {
+    super(message);
+    this.name = 'TokenError';
+  }
+}
+
 export class TokenTable {
   private readonly entries: Entry[];
 
+  /** Throws TokenError for tokens tokenProblem() refuses. */
   constructor(specs: TokenSpec[]) {
+    const problem = tokenProblem(specs);
+    if (problem) throw new TokenError(problem);
     this.entries = specs.map((s) => ({
       digest: digest(s.token),
       user: userIdOf(s.token, s.role),

@@ -10,15 +10,15 @@
  *   routes.ts     the route table (name, method, path, access)
  *   handlers/     one module per area; handlers/index.ts joins them by route name
  *   signing.ts    the marketplace's key, publisher keys, upload signatures, counter-signatures
+ *   storage.ts    the data dir: store, database, start-up sweep; undone when a start fails
+ *   deps.ts       which of the server's optional packages are missing (imports none of them)
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
-import { MarketDb } from './db.js';
-import { ArchiveStore } from './store.js';
+import { DataDirError, openStorage } from './storage.js';
 import { generateToken, TokenTable, type TokenSpec } from './auth.js';
 import { FaultQueue, type Fault } from './faults.js';
 import { defaultVerify, type VerifyFn } from './verify.js';
-import { openSigning, type ServerSigning } from './signing.js';
+import { MARKETPLACE_KEY_FILE, openSigning, type ServerSigning } from './signing.js';
 import { buildApp } from './app.js';
 import type { RequestRecord, ServerCore, ServerState } from './core.js';
 
@@ -27,6 +27,8 @@ export type { RouteName } from './routes.js';
 export type { VerifyFn, VerifyReport } from './verify.js';
 export type { RequestRecord, ServerCore } from './core.js';
 export { ROUTES, API_PREFIX } from './routes.js';
+export { DataDirError } from './storage.js';
+export { DataDirInUseError } from './db.js';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
 
@@ -106,26 +108,6 @@ function tokensOf(opts: ServerOptions): Tokens {
   return { specs, generated };
 }
 
-/** The data dir, its store and database, swept of a crash's leftovers. */
-async function openStorage(dataDir: string, now: number, log: (l: string) => void) {
-  await fs.mkdir(dataDir, { recursive: true });
-  const store = new ArchiveStore(dataDir);
-  await store.init();
-  const db = new MarketDb(path.join(dataDir, 'marketplace.db'));
-  let swept: { temps: number; orphans: number };
-  try {
-    db.purgeExpiredIdempotency(now);
-    swept = await store.sweep(db.referencedDigests());
-  } catch (err) {
-    db.close();
-    throw err;
-  }
-  if (swept.temps || swept.orphans) {
-    log(`start-up sweep removed ${swept.temps} temp file(s) and ${swept.orphans} unreferenced archive(s)`);
-  }
-  return { store, db, swept };
-}
-
 export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const host = opts.host ?? '127.0.0.1';
   const now = opts.now ?? Date.now;
@@ -133,13 +115,15 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const dataDir = path.resolve(opts.dataDir);
   const { specs, generated } = tokensOf(opts);
   const tokens = new TokenTable(specs);
-  const { store, db, swept } = await openStorage(dataDir, now(), log);
+  const storage = await openStorage(dataDir, now(), log);
+  const { store, db, swept, undo } = storage;
   let signing: ServerSigning;
   try {
+    await storage.trackNew(path.join(dataDir, MARKETPLACE_KEY_FILE));
     signing = await openSigning(dataDir, db.db, now);
   } catch (err) {
-    db.close();
-    throw err;
+    await undo();
+    throw new DataDirError(dataDir, err);
   }
 
   const core: ServerCore = {
@@ -164,7 +148,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     app = await buildApp({ core, state, tokens, faults, requests, registeredRoutes });
     await app.listen({ host, port: opts.port ?? 0 });
   } catch (err) {
-    db.close();
+    // Nothing is left of a start that failed: a busy port does not leave a new data dir behind.
+    await undo();
     throw err;
   }
   const address = app.server.address();

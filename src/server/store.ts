@@ -38,9 +38,21 @@ export class ArchiveStore {
     this.tmp = path.join(dataDir, 'tmp');
   }
 
-  async init(): Promise<void> {
-    await fs.mkdir(this.archives, { recursive: true });
-    await fs.mkdir(this.tmp, { recursive: true });
+  /** Make archives/ and tmp/ in the (existing) data dir; returns the ones it made. */
+  async init(): Promise<string[]> {
+    const made: string[] = [];
+    for (const dir of [this.archives, this.tmp]) {
+      try {
+        await fs.mkdir(dir);
+        made.push(dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (!(await fs.stat(dir)).isDirectory()) {
+          throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: 'ENOTDIR', path: dir, syscall: 'mkdir' });
+        }
+      }
+    }
+    return made;
   }
 
   tempPath(): string {

@@ -6,10 +6,23 @@
  * Under --json the one JSON document ({ url, api, data_dir, tokens }) is
  * printed as soon as the server listens, because the command runs until a
  * signal; run() then resolves with undefined so nothing else is printed.
+ *
+ * The data lives in the user's data dir ($XDG_DATA_HOME/plexichat-plugin/
+ * marketplace, else ~/.local/share/...) unless --data-dir says otherwise, and
+ * never where `build` would pack it: a --data-dir inside a plugin project is
+ * refused unless it is (inside) a `.plexichat-marketplace` folder, which
+ * build never packs. The server's packages are optional dependencies: when
+ * they are missing this says which and how to install them.
  */
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Ctx } from '../../context.js';
-import { errnoCode, UsageError, WorkFailedError } from '../../errors.js';
+import { MANIFEST_PATH } from '../../core/manifest/types.js';
+import { CliError, errnoCode, UsageError, WorkFailedError } from '../../errors.js';
+import { userDir } from '../../io/dirs.js';
+import { tokenProblem, type TokenSpec } from '../../server/auth.js';
+import type { MissingPackage } from '../../server/deps.js';
+import type { ServerHandle } from '../../server/index.js';
 
 export interface ServeOptions {
   host?: string;
@@ -26,83 +39,163 @@ export interface ServeResult {
   stopped: true;
 }
 
-export const DEFAULT_DATA_DIR = '.plexichat-marketplace';
+/** Under the user's data dir (io/dirs.ts). */
+export const DEFAULT_DATA_DIR = 'marketplace';
+/** The one name a data dir inside a project may have: build never packs it (core/package/file-list.ts). */
+export const PROJECT_DATA_DIR = '.plexichat-marketplace';
 
-export async function run(opts: ServeOptions, ctx: Ctx): Promise<ServeResult | undefined> {
-  const host = opts.host ?? '127.0.0.1';
-  const dataDir = path.resolve(ctx.cwd, opts.dataDir ?? DEFAULT_DATA_DIR);
-  for (const t of [...(opts.developerToken ?? []), ...(opts.reviewerToken ? [opts.reviewerToken] : [])]) {
-    if (t.length < 8 || /\s/.test(t)) {
-      throw new UsageError('a token must be at least 8 characters with no spaces', {
-        hint: 'omit the token flags to have tokens generated',
+type Server = typeof import('../../server/index.js');
+
+function tokenSpecs(opts: ServeOptions): TokenSpec[] {
+  return [
+    ...(opts.developerToken ?? []).map((token) => ({ token, role: 'developer' as const })),
+    ...(opts.reviewerToken === undefined ? [] : [{ token: opts.reviewerToken, role: 'reviewer' as const }]),
+  ];
+}
+
+/** The plugin project (a folder with config/plugin.yaml) that holds `dir`, if any. */
+async function projectAround(dir: string): Promise<string | undefined> {
+  for (let cur = dir; ; cur = path.dirname(cur)) {
+    const st = await fs.stat(path.join(cur, MANIFEST_PATH)).catch(() => undefined);
+    if (st?.isFile()) return cur;
+    if (path.dirname(cur) === cur) return undefined;
+  }
+}
+
+async function resolveDataDir(opts: ServeOptions, ctx: Ctx): Promise<string> {
+  let dataDir: string;
+  if (opts.dataDir !== undefined) {
+    dataDir = path.resolve(ctx.cwd, opts.dataDir);
+  } else {
+    const base = userDir('data', ctx.env);
+    if (base === undefined) {
+      throw new UsageError('no home folder to keep the marketplace data in (HOME and XDG_DATA_HOME are not set)', {
+        hint: 'pass --data-dir <dir>',
       });
     }
+    dataDir = path.join(base, DEFAULT_DATA_DIR);
   }
-  if (ctx.signal.aborted) return undefined;
-
-  const { startServer } = await import('../../server/index.js');
-  let handle: Awaited<ReturnType<typeof startServer>>;
-  try {
-    handle = await startServer({
-      host,
-      port: opts.port ?? 0,
-      dataDir,
-      developerTokens: opts.developerToken,
-      reviewerTokens: opts.reviewerToken ? [opts.reviewerToken] : undefined,
-      autoApprove: opts.autoApprove,
-      maxUploadBytes: opts.maxUploadMb === undefined ? undefined : opts.maxUploadMb * 1024 * 1024,
-      log: (line) => ctx.out.info(line),
+  const project = await projectAround(dataDir);
+  if (project !== undefined && !path.relative(project, dataDir).split(path.sep).includes(PROJECT_DATA_DIR)) {
+    throw new UsageError(`the data dir ${dataDir} is inside the plugin project ${project}, and build would pack it`, {
+      code: 'DATA_DIR_IN_PROJECT',
+      hint: `omit --data-dir (the default is in your data folder), choose a folder outside the project, or use ${PROJECT_DATA_DIR}`,
     });
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'EADDRINUSE') {
-      throw new WorkFailedError(`port ${opts.port} on ${host} is already in use`, {
-        code: 'PORT_IN_USE',
-        hint: 'choose another --port, or --port 0 for a free one',
-        cause: err,
-      });
-    }
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-      throw new UsageError(`cannot listen on ${host}: no such local address`, { hint: 'use --host 127.0.0.1', cause: err });
-    }
-    if ((code === 'EACCES' || code === 'EPERM') && opts.port !== undefined && opts.port > 0 && opts.port < 1024 && (err as { syscall?: string }).syscall === 'listen') {
-      throw new WorkFailedError(`not allowed to listen on port ${opts.port}`, {
-        code: 'SERVE_FAILED',
-        hint: 'choose a port above 1023, or --port 0 for a free one',
-        cause: err,
-      });
-    }
-    if (code === 'EEXIST' || code === 'ENOTDIR') {
-      throw new WorkFailedError(`--data-dir ${dataDir} is not a directory`, {
-        code: 'SERVE_FAILED',
-        hint: 'point --data-dir at a directory (it is created if missing)',
-        cause: err,
-      });
-    }
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      throw new WorkFailedError(`cannot write to ${dataDir} (${code})`, {
-        code: 'SERVE_FAILED',
-        hint: 'choose a writable --data-dir',
-        cause: err,
-      });
-    }
-    if ((err as { code?: string }).code === 'DATA_DIR_IN_USE') {
-      throw new WorkFailedError(`another marketplace server is using ${dataDir}`, {
-        code: 'DATA_DIR_IN_USE',
-        hint: 'stop it first, or choose another --data-dir',
-        cause: err,
-      });
-    }
-    if ((err as { code?: string }).code === 'SQLITE_NOTADB' || (err as { code?: string }).code === 'SQLITE_CORRUPT') {
-      throw new WorkFailedError(`${path.join(dataDir, 'marketplace.db')} is not a marketplace database`, {
-        code: 'SERVE_FAILED',
-        hint: 'point --data-dir at an empty directory',
-        cause: err,
-      });
-    }
-    throw err;
   }
+  return dataDir;
+}
 
+function missingError(missing: MissingPackage[]): CliError {
+  const what = missing.map((m) => (m.state === 'absent' ? m.name : `${m.name} (installed, but it does not load: ${m.detail})`));
+  const install = missing.map((m) => `${m.name}@${m.range}`).join(' ');
+  const native = missing.some((m) => m.name === 'better-sqlite3')
+    ? '; better-sqlite3 needs a prebuilt binary for this Node or python3, make and a C++ compiler'
+    : '';
+  return new WorkFailedError(
+    `marketplace serve needs ${what.join(', ')}: optional dependencies of plexichat-plugin-cli that are missing`,
+    {
+      code: 'SERVER_DEPS_MISSING',
+      hint: `run npm install ${install} where plexichat-plugin-cli is installed (add -g for a global install)${native}`,
+      details: { missing: missing.map((m) => ({ name: m.name, range: m.range, state: m.state })) },
+    },
+  );
+}
+
+/** The server module, or a one-line error naming what to install. */
+async function loadServer(): Promise<Server> {
+  const { missingServerPackages } = await import('../../server/deps.js');
+  const missing = await missingServerPackages();
+  if (missing.length > 0) throw missingError(missing);
+  return import('../../server/index.js');
+}
+
+interface Failure {
+  says: string;
+  hint: string;
+  code?: string;
+}
+
+const WRITABLE = 'choose a --data-dir on a disk you can write to';
+
+/** What a system or SQLite error under the data dir means, by its code. */
+function dataDirProblem(cause: unknown, dataDir: string): Failure {
+  const code = errnoCode(cause) ?? '';
+  const at = (cause as { path?: unknown }).path;
+  const where = typeof at === 'string' ? at : dataDir;
+  if (code === 'EEXIST' || code === 'ENOTDIR') {
+    return { says: `${where} is not a directory`, hint: 'point --data-dir at a folder (it is made if missing)' };
+  }
+  if (code === 'ENOENT') return { says: `${path.dirname(where)} cannot hold new folders (ENOENT)`, hint: WRITABLE };
+  if (code === 'EROFS' || code.startsWith('SQLITE_READONLY')) return { says: `it is on a read-only file system (${code})`, hint: WRITABLE };
+  if (code === 'EACCES' || code === 'EPERM') {
+    return { says: `not allowed to write to ${where} (${code})`, hint: `${WRITABLE}, or check its owner and permissions (ls -ld)` };
+  }
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') {
+    return { says: `no space left on its disk (${code})`, hint: 'free some disk space, or choose a --data-dir on another disk' };
+  }
+  if (code === 'ELOOP') return { says: `too many levels of symbolic links in ${where} (ELOOP)`, hint: 'fix the looping symbolic link' };
+  if (code === 'ENAMETOOLONG') return { says: 'the path is too long (ENAMETOOLONG)', hint: 'use a shorter --data-dir' };
+  if (code === 'EMFILE' || code === 'ENFILE') {
+    return { says: `too many open files (${code})`, hint: 'raise the open-file limit (ulimit -n) or close other programs' };
+  }
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    return { says: `${path.join(dataDir, 'marketplace.db')} is not a marketplace database`, hint: 'point --data-dir at an empty directory' };
+  }
+  if (code === 'EIO' || code.startsWith('SQLITE_IOERR')) {
+    return { says: `an input/output error on its disk (${code})`, hint: 'check the disk, or choose another --data-dir' };
+  }
+  if (code === 'SQLITE_CANTOPEN') {
+    return { says: `cannot open ${path.join(dataDir, 'marketplace.db')} (${code})`, hint: `${WRITABLE}; marketplace.db must be a file` };
+  }
+  const first = String((cause as Error)?.message ?? cause).split('\n')[0];
+  return { says: `${first}${code && !first.includes(code) ? ` (${code})` : ''}`, hint: 'choose another --data-dir' };
+}
+
+function dataDirError(cause: unknown, dataDir: string): CliError {
+  if ((cause as { code?: string }).code === 'DATA_DIR_IN_USE') {
+    return new WorkFailedError(`another marketplace server is using ${dataDir}`, {
+      code: 'DATA_DIR_IN_USE',
+      hint: 'stop it first, or choose another --data-dir',
+      cause,
+    });
+  }
+  const p = dataDirProblem(cause, dataDir);
+  return new WorkFailedError(`cannot keep the marketplace data in ${dataDir}: ${p.says}`, {
+    code: p.code ?? 'DATA_DIR_UNUSABLE',
+    hint: p.hint,
+    cause,
+    details: { data_dir: dataDir, ...(errnoCode(cause) ? { errno: errnoCode(cause) } : {}) },
+  });
+}
+
+/** A failure to listen on host:port. */
+function listenError(err: unknown, host: string, port: number): CliError {
+  const code = errnoCode(err);
+  if (code === 'EADDRINUSE') {
+    return new WorkFailedError(`port ${port} on ${host} is already in use`, {
+      code: 'PORT_IN_USE',
+      hint: 'choose another --port, or --port 0 for a free one',
+      cause: err,
+    });
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new UsageError(`cannot listen on ${host}: no such local address`, { hint: 'use --host 127.0.0.1', cause: err });
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new WorkFailedError(`not allowed to listen on port ${port}`, {
+      code: 'SERVE_FAILED',
+      hint: 'choose a port above 1023, or --port 0 for a free one',
+      cause: err,
+    });
+  }
+  return new WorkFailedError(`cannot listen on ${host} port ${port}: ${String((err as Error)?.message ?? err).split('\n')[0]}`, {
+    code: 'SERVE_FAILED',
+    hint: 'choose another --host or --port',
+    cause: err,
+  });
+}
+
+function announce(handle: ServerHandle, host: string, ctx: Ctx): void {
   const tokens = {
     developer: handle.generated.developer,
     reviewer: handle.generated.reviewer[0] ?? null,
@@ -119,6 +212,34 @@ export async function run(opts: ServeOptions, ctx: Ctx): Promise<ServeResult | u
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
     ctx.out.warn(`listening on ${host}: the development marketplace has no TLS; use it on trusted networks only`);
   }
+}
+
+export async function run(opts: ServeOptions, ctx: Ctx): Promise<ServeResult | undefined> {
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? 0;
+  const tokens = tokenSpecs(opts);
+  const problem = tokenProblem(tokens);
+  if (problem) throw new UsageError(problem, { code: 'BAD_TOKENS', hint: 'omit the token flags to have tokens generated' });
+  const dataDir = await resolveDataDir(opts, ctx);
+  const server = await loadServer();
+  if (ctx.signal.aborted) return undefined;
+
+  let handle: ServerHandle;
+  try {
+    handle = await server.startServer({
+      host,
+      port,
+      dataDir,
+      tokens,
+      autoApprove: opts.autoApprove,
+      maxUploadBytes: opts.maxUploadMb === undefined ? undefined : opts.maxUploadMb * 1024 * 1024,
+      log: (line) => ctx.out.info(line),
+    });
+  } catch (err) {
+    if (err instanceof server.DataDirError) throw dataDirError(err.cause, dataDir);
+    throw listenError(err, host, port);
+  }
+  announce(handle, host, ctx);
 
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) return resolve();
