@@ -126,15 +126,15 @@ describe('a data dir that cannot be used: one line, exit 1, nothing left', () =>
       expect(process.getuid?.(), 'only a user who cannot mount may skip the tmpfs cases').not.toBe(0);
       return;
     }
-    expectOneLine(await serve(ro), /read-only file system \(EROFS\)/);
-    expectOneLine(await serve(path.join(ro, 'sub')), /read-only file system \(EROFS\)/);
+    expectOneLine(await serve(ro), /file system is read-only \(EROFS\)/);
+    expectOneLine(await serve(path.join(ro, 'sub')), /file system is read-only \(EROFS\)/);
     await usedDataDir(path.join(used, 'data'));
     const before = await tree(used);
     await execa('mount', ['-o', 'remount,ro', used]);
-    expectOneLine(await serve(path.join(used, 'data')), /read-only file system \(EROFS\)/);
+    expectOneLine(await serve(path.join(used, 'data')), /file system is read-only \(EROFS\)/);
     await execa('mount', ['-o', 'remount,rw', used]);
     expect(await tree(used)).toEqual(before);
-    expectOneLine(await serve(path.join(full, 'data')), /no space left on its disk \((ENOSPC|SQLITE_FULL)\)/);
+    expectOneLine(await serve(path.join(full, 'data')), /no space left on the device \((ENOSPC|SQLITE_FULL)\)/);
     expect(await tree(full)).toEqual([]);
   });
 
@@ -152,7 +152,7 @@ describe('a data dir that cannot be used: one line, exit 1, nothing left', () =>
         env: { NO_COLOR: '1', CI: '1', HOME: root },
         timeout: 30_000,
       });
-      expectOneLine({ exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) }, /not allowed to write to .* \(EACCES\)/);
+      expectOneLine({ exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) }, /permission denied \(EACCES\)/);
     }
     expect(await tree(root)).toEqual(['existing/']);
   });

@@ -20,6 +20,7 @@ import type { Ctx } from '../../context.js';
 import { MANIFEST_PATH } from '../../core/manifest/types.js';
 import { CliError, errnoCode, UsageError, WorkFailedError } from '../../errors.js';
 import { userDir } from '../../io/dirs.js';
+import { fsProblem } from '../../io/fs-errors.js';
 import { tokenProblem, type TokenSpec } from '../../server/auth.js';
 import type { MissingPackage } from '../../server/deps.js';
 import type { ServerHandle } from '../../server/index.js';
@@ -115,38 +116,36 @@ interface Failure {
   code?: string;
 }
 
-const WRITABLE = 'choose a --data-dir on a disk you can write to';
+/** SQLite's codes for what the file system said, as the errno io/fs-errors.ts explains. */
+function sqliteErrno(code: string): string | undefined {
+  if (code === 'SQLITE_FULL') return 'ENOSPC';
+  if (code.startsWith('SQLITE_READONLY')) return 'EROFS';
+  if (code.startsWith('SQLITE_IOERR')) return 'EIO';
+  return undefined;
+}
 
-/** What a system or SQLite error under the data dir means, by its code. */
+/** What a system or SQLite error under the data dir means: the data dir's own cases, then io/fs-errors.ts. */
 function dataDirProblem(cause: unknown, dataDir: string): Failure {
   const code = errnoCode(cause) ?? '';
   const at = (cause as { path?: unknown }).path;
   const where = typeof at === 'string' ? at : dataDir;
+  const db = path.join(dataDir, 'marketplace.db');
   if (code === 'EEXIST' || code === 'ENOTDIR') {
-    return { says: `${where} is not a directory`, hint: 'point --data-dir at a folder (it is made if missing)' };
+    return { says: `${where} is not a directory`, hint: 'point --data-dir at a folder (it is made if missing)', code: 'NOT_A_DIRECTORY' };
   }
-  if (code === 'ENOENT') return { says: `${path.dirname(where)} cannot hold new folders (ENOENT)`, hint: WRITABLE };
-  if (code === 'EROFS' || code.startsWith('SQLITE_READONLY')) return { says: `it is on a read-only file system (${code})`, hint: WRITABLE };
-  if (code === 'EACCES' || code === 'EPERM') {
-    return { says: `not allowed to write to ${where} (${code})`, hint: `${WRITABLE}, or check its owner and permissions (ls -ld)` };
-  }
-  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') {
-    return { says: `no space left on its disk (${code})`, hint: 'free some disk space, or choose a --data-dir on another disk' };
-  }
-  if (code === 'ELOOP') return { says: `too many levels of symbolic links in ${where} (ELOOP)`, hint: 'fix the looping symbolic link' };
-  if (code === 'ENAMETOOLONG') return { says: 'the path is too long (ENAMETOOLONG)', hint: 'use a shorter --data-dir' };
-  if (code === 'EMFILE' || code === 'ENFILE') {
-    return { says: `too many open files (${code})`, hint: 'raise the open-file limit (ulimit -n) or close other programs' };
+  // io/make-dir.ts: the parent exists but refuses a folder (/proc).
+  if (code === 'ENOENT') {
+    return { says: `${path.dirname(where)} cannot hold new folders (ENOENT)`, hint: 'choose a --data-dir on an ordinary disk' };
   }
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-    return { says: `${path.join(dataDir, 'marketplace.db')} is not a marketplace database`, hint: 'point --data-dir at an empty directory' };
-  }
-  if (code === 'EIO' || code.startsWith('SQLITE_IOERR')) {
-    return { says: `an input/output error on its disk (${code})`, hint: 'check the disk, or choose another --data-dir' };
+    return { says: `${db} is not a marketplace database`, hint: 'point --data-dir at an empty directory' };
   }
   if (code === 'SQLITE_CANTOPEN') {
-    return { says: `cannot open ${path.join(dataDir, 'marketplace.db')} (${code})`, hint: `${WRITABLE}; marketplace.db must be a file` };
+    return { says: `cannot open ${db} (${code})`, hint: 'marketplace.db must be a file in a folder you can write to' };
   }
+  const errno = sqliteErrno(code);
+  const fsp = fsProblem(errno === undefined ? cause : { code: errno });
+  if (fsp) return { says: `${fsp.says} (${code})`, hint: fsp.hint, code: fsp.code };
   const first = String((cause as Error)?.message ?? cause).split('\n')[0];
   return { says: `${first}${code && !first.includes(code) ? ` (${code})` : ''}`, hint: 'choose another --data-dir' };
 }
