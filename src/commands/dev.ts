@@ -83,31 +83,47 @@ async function choosePython(opts: DevOptions, ctx: Ctx): Promise<string> {
 export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undefined> {
   const { host, user, permissions } = checkOptions(opts);
   const { out } = ctx;
-  const [{ DevSession, checkProject }, { renderEvent, renderReady, renderStartDiagnostics, renderState }, { WATCHED }, python] = await Promise.all([
-    import('../dev/session.js'),
-    import('../dev/render.js'),
-    import('../dev/watcher.js'),
-    choosePython(opts, ctx),
-  ]);
+  const [{ DevSession, checkProject }, { renderEvent, renderReady, renderState }, { WATCHED }, { loadManifest }, python] =
+    await Promise.all([
+      import('../dev/session.js'),
+      import('../dev/render.js'),
+      import('../dev/watcher.js'),
+      import('../core/manifest/index.js'),
+      choosePython(opts, ctx),
+    ]);
 
-  const initial = await checkProject(ctx.cwd, python, ctx.env);
-  const manifestErrors = initial.blocking.filter((d) => d.file === 'config/plugin.yaml');
-  if (manifestErrors.length) {
+  // Only errors in the manifest stop dev from starting; they need no Python to find.
+  const parsed = await loadManifest(ctx.cwd);
+  if (parsed.diagnostics.some((d) => d.severity === 'error')) {
+    const full = await checkProject(ctx.cwd, python, ctx.env);
+    const manifestErrors = full.blocking.filter((d) => d.file === 'config/plugin.yaml');
+    const errors = manifestErrors.length ? manifestErrors : parsed.diagnostics.filter((d) => d.severity === 'error');
     if (!out.json) {
       const { renderDiagnostics } = await import('./validate.js');
-      renderDiagnostics({ errors: manifestErrors, warnings: [] }, ctx);
+      renderDiagnostics({ errors, warnings: [] }, ctx);
     }
-    throw new WorkFailedError(`config/plugin.yaml has ${manifestErrors.length} error${manifestErrors.length === 1 ? '' : 's'}; the plugin cannot be loaded`, {
+    throw new WorkFailedError(`config/plugin.yaml has ${errors.length} error${errors.length === 1 ? '' : 's'}; the plugin cannot be loaded`, {
       code: 'MANIFEST_INVALID',
       hint: 'fix them (plexichat-plugin validate shows the same list) and run dev again',
-      details: { diagnostics: manifestErrors as unknown as Diagnostic[] },
+      details: { diagnostics: errors as unknown as Diagnostic[] },
     });
   }
   if (ctx.signal.aborted) return undefined;
 
+  // A reader that went away (`dev --json | head -1`) ends the session like Ctrl-C.
+  const done = new AbortController();
+  const onAbort = () => done.abort();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  let readerGone = false;
+  // Stays attached: a write after the reader left must not become an uncaught 'error'.
+  out.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    readerGone = true;
+    done.abort();
+  });
   const state = renderState();
-  if (!out.json) renderStartDiagnostics(initial.diagnostics, out, state);
   const emit = (e: HostEvent) => {
+    if (readerGone) return;
     if (out.json) out.stdout.write(`${JSON.stringify(e)}\n`);
     else if (e.event !== 'ready') renderEvent(e, out, state);
   };
@@ -130,8 +146,11 @@ export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undef
         else out.debug(`host: ${line}`);
       },
     },
-    initial,
+    parsed.data,
   );
+  // The full validation (code cross-checks: a Python scan) runs while the host starts.
+  const checking = checkProject(ctx.cwd, python, ctx.env);
+  checking.catch(() => undefined);
   let ready;
   try {
     ready = await session.start();
@@ -140,11 +159,13 @@ export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undef
     throw err;
   }
   if (!out.json) renderReady(ready, out, opts.reload === false ? [] : WATCHED);
+  void checking.then((initial) => session.reportDiagnostics(initial.diagnostics), () => undefined);
   await new Promise<void>((resolve) => {
-    if (ctx.signal.aborted) return resolve();
-    ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+    if (done.signal.aborted || ctx.signal.aborted) return resolve();
+    done.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   await session.stop();
+  ctx.signal.removeEventListener('abort', onAbort);
   return out.json ? undefined : { url: session.url, reloads: session.reloads };
 }
 

@@ -40,6 +40,7 @@ export interface HostOptions {
 export type HostCommand =
   | { op: 'reload'; manifest?: unknown; changed: string[]; diagnostics?: unknown[] }
   | { op: 'reject'; error: Record<string, unknown>; diagnostics: unknown[]; changed: string[] }
+  | { op: 'diagnostics'; diagnostics: unknown[]; changed: string[] }
   | { op: 'stop' };
 
 export function hostArgs(o: HostOptions): string[] {

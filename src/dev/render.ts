@@ -82,11 +82,6 @@ export function renderState(): RenderState {
   return { warnings: '' };
 }
 
-/** Warnings found before the first load. */
-export function renderStartDiagnostics(list: Diagnostic[], out: Output, state: RenderState): void {
-  renderDiagnostics(list, out, state, true);
-}
-
 /** One event (other than ready) as human lines. */
 export function renderEvent(e: HostEvent, out: Output, state: RenderState): void {
   const c = out.c;
@@ -97,6 +92,16 @@ export function renderEvent(e: HostEvent, out: Output, state: RenderState): void
       const after = changed.length ? ` after ${changed.map(inline).join(', ')}` : '';
       out.result(`${t} ${c.green('reloaded')} ${inline(str(e.plugin))} ${inline(str(e.version))} in ${str(e.duration_ms)} ms${after}${e.kept_state ? ' (state kept)' : ''}`);
       renderDiagnostics(e.diagnostics, out, state, true);
+      return;
+    }
+    case 'validated': {
+      const list = (Array.isArray(e.diagnostics) ? e.diagnostics : []) as Diagnostic[];
+      const errors = list.filter((d) => d.severity === 'error').length;
+      const key = JSON.stringify(list.filter((d) => d.severity !== 'error').map((d) => [d.code, d.file, d.line, d.message]));
+      if (errors === 0 && key === state.warnings) return;
+      const n = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
+      out.result(`${t} ${c.yellow('validate')} ${n(errors, 'error')}, ${n(list.length - errors, 'warning')}${errors ? c.dim(' (the plugin runs; build refuses it)') : ''}`);
+      renderDiagnostics(list, out, state, true);
       return;
     }
     case 'reload_failed': {

@@ -1,12 +1,13 @@
 /**
  * One `dev` session: the plugin host process, the watcher, and the reload
- * loop between them. On a batch of saves the project is validated exactly as
- * `validate` does; errors in the manifest keep the last good version serving
- * (the host is told to report them), anything else is handed to the host to
- * load, which keeps the old version itself when the new one fails to import.
- * Reloads never overlap: saves made during one are collected into the next.
- * A host that dies is started again (at most three times in ten seconds,
- * then on the next save).
+ * loop between them. On a batch of saves the manifest is read with the rules
+ * of `validate`; errors there keep the last good version serving (the host is
+ * told to report them), anything else is handed to the host to load, which
+ * keeps the old version itself when the new one fails to import. The full
+ * validation (the code scan) follows as a `validated` event. Reloads never
+ * overlap: saves made during one are collected into the next. A host that
+ * dies is started again (at most three times in ten seconds, then on the
+ * next save).
  */
 import { loadManifest, MANIFEST_PATH, type Diagnostic, type ParsedManifest } from '../core/manifest/index.js';
 import { validateProject } from '../core/validate.js';
@@ -68,19 +69,32 @@ export class DevSession {
   private stopped = false;
   private waitingResult?: (e: HostEvent) => void;
   private needsStart = false;
+  private started = false;
+  private batches = 0;
+  private validating = false;
+  private pendingValidation?: { changed: string[]; seq: number };
   /** Reload requests handed to the host (or rejected before it). */
   reloads = 0;
   url = '';
 
   constructor(
     private readonly o: SessionOptions,
-    initial: Check,
+    /** The manifest as data (parsed by the CLI), for the first load. */
+    data: Record<string, unknown> | undefined,
   ) {
     this.port = o.port;
-    this.data = initial.data;
+    this.data = data;
   }
 
-  /** Start the host and (unless --no-reload) the watcher; resolves with the host's ready event. */
+  /** Diagnostics found outside a reload (at start): a `validated` event through the host. */
+  reportDiagnostics(diagnostics: Diagnostic[]): void {
+    this.host?.send({ op: 'diagnostics', diagnostics, changed: [] });
+  }
+
+  /**
+   * Start the host and (unless --no-reload) the watcher; resolves with the host's
+   * ready event, which is emitted only once both run.
+   */
   async start(): Promise<ReadyEvent> {
     const ready = await this.spawn();
     this.port = ready.port;
@@ -94,6 +108,8 @@ export class DevSession {
       });
       await this.watcher.ready;
     }
+    this.started = true;
+    if (!this.stopped) this.o.emit(ready);
     return ready;
   }
 
@@ -121,11 +137,15 @@ export class DevSession {
             w(e);
             return;
           }
-          this.o.emit(e);
           if (e.event === 'ready' && !ready) {
             ready = true;
+            // The first ready is emitted by start(), once the watcher runs too:
+            // a save made right after `ready` must not be missed.
+            if (this.started) this.o.emit(e);
             resolve(e as ReadyEvent);
+            return;
           }
+          this.o.emit(e);
         },
         (line) => this.o.stderr(line),
       );
@@ -188,26 +208,47 @@ export class DevSession {
     });
   }
 
+  /**
+   * The fast path decides: the manifest is parsed and checked by the same rules
+   * as `validate` (no Python needed), and only errors there keep the old version.
+   * The host then loads the new code (its own import errors are reported with
+   * file:line). The full validation, code cross-checks included, follows
+   * (`validated`), so a save is not held up by the code scan.
+   */
   private async reload(changed: string[]): Promise<void> {
-    let check: Check;
+    const seq = ++this.batches;
+    let parsed: ParsedManifest | undefined;
+    let unreadable: string | undefined;
     try {
-      check = await checkProject(this.o.project, this.o.python, this.o.env);
+      parsed = await loadManifest(this.o.project);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      check = {
-        diagnostics: [],
-        blocking: [{ severity: 'error', code: 'MANIFEST_UNREADABLE', message, file: MANIFEST_PATH, line: 0, column: 0 }],
-      };
+      unreadable = err instanceof Error ? err.message : String(err);
     }
     if (this.stopped) return;
     this.reloads += 1;
+    const manifestErrors = (parsed?.diagnostics ?? []).filter((d) => d.severity === 'error');
+    let blocking: Diagnostic[] = manifestErrors;
+    let diagnostics: Diagnostic[] = parsed?.diagnostics ?? [];
+    if (unreadable !== undefined) {
+      blocking = [{ severity: 'error', code: 'MANIFEST_UNREADABLE', message: unreadable, file: MANIFEST_PATH, line: 0, column: 0 }];
+      diagnostics = blocking;
+    } else if (manifestErrors.length) {
+      // Not latency-bound: report exactly what `validate` reports.
+      const full = await checkProject(this.o.project, this.o.python, this.o.env).catch(() => undefined);
+      if (full) {
+        diagnostics = full.diagnostics;
+        blocking = full.blocking.length ? full.blocking : manifestErrors;
+      }
+      if (this.stopped) return;
+    }
     if (this.needsStart) {
-      // The host gave up after repeated crashes: a save starts it again.
-      if (check.blocking.length === 0) {
-        this.data = check.data;
+      // The host gave up after repeated crashes: a good save starts it again.
+      if (blocking.length === 0) {
+        this.data = parsed?.data;
         this.needsStart = false;
         this.crashes = [];
         this.restart();
+        this.validateLater(changed, seq);
       }
       return;
     }
@@ -221,20 +262,44 @@ export class DevSession {
       }, RESULT_TIMEOUT_MS);
       t.unref();
     });
-    if (check.blocking.length) {
-      const first = check.blocking[0]!;
-      const more = check.blocking.length > 1 ? ` (and ${check.blocking.length - 1} more)` : '';
+    if (blocking.length) {
+      const first = blocking[0]!;
+      const more = blocking.length > 1 ? ` (and ${blocking.length - 1} more)` : '';
       host.send({
         op: 'reject',
         error: { kind: 'validation', message: `${first.code} ${first.message}${more}`, file: first.file, line: first.line || undefined, column: first.column || undefined },
-        diagnostics: check.diagnostics,
+        diagnostics,
         changed,
       });
-    } else {
-      this.data = check.data;
-      host.send({ op: 'reload', manifest: check.data, changed, diagnostics: check.diagnostics });
+      await result;
+      return;
     }
+    this.data = parsed?.data;
+    host.send({ op: 'reload', manifest: this.data, changed, diagnostics: [] });
     await result;
+    this.validateLater(changed, seq);
+  }
+
+  /** The full validation after a reload; one at a time, and only the latest batch's is reported. */
+  validateLater(changed: string[], seq: number): void {
+    if (this.validating) {
+      this.pendingValidation = { changed, seq };
+      return;
+    }
+    this.validating = true;
+    void checkProject(this.o.project, this.o.python, this.o.env)
+      .then(
+        (check) => {
+          if (!this.stopped && seq === this.batches) this.host?.send({ op: 'diagnostics', diagnostics: check.diagnostics, changed });
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        this.validating = false;
+        const next = this.pendingValidation;
+        this.pendingValidation = undefined;
+        if (next && !this.stopped) this.validateLater(next.changed, next.seq);
+      });
   }
 
   async stop(): Promise<void> {

@@ -158,6 +158,24 @@ describe('plexichat-plugin dev --json', () => {
     expect((await dev.stop('SIGINT')).code).toBe(0);
   });
 
+  it("reports validate's code cross-checks after a reload without holding it up (validated event)", async () => {
+    const dir = await counterProject('v1');
+    const { dev, ready } = await startDev(dir);
+    const first = await dev.waitFor((e) => e.event === 'validated');
+    expect(first.diagnostics).toEqual([]);
+    const mark = dev.events.length;
+    // An undeclared permission: validate reports an error, but the plugin runs.
+    await atomicWrite(path.join(dir, 'src', 'plugin.py'), pluginSource('v2').replace('require_permission("message_read")', 'require_permission("analytics_read")'));
+    expect(await nextReload(dev, mark)).toMatchObject({ event: 'reloaded' });
+    const validated = await dev.waitFor((e) => e.event === 'validated', { from: mark });
+    expect(validated.diagnostics).toContainEqual(
+      expect.objectContaining({ severity: 'error', code: 'UNDECLARED_PERMISSION', file: 'src/plugin.py' }),
+    );
+    const r = await http(`${ready.url}${COUNT}`, { headers: { 'X-PlexiChat-Permissions': 'analytics_read' } });
+    expect(r.json()).toMatchObject({ version: 'v2' });
+    await dev.stop();
+  });
+
   it('SIGINT stops dev and its Python host: exit 0, no process left in the group', async () => {
     const dir = await counterProject('v1');
     const { dev, ready } = await startDev(dir);
@@ -169,6 +187,28 @@ describe('plexichat-plugin dev --json', () => {
     expect(await dev.exited).toEqual({ code: 0, signal: null });
     expect(await groupGone(pgid)).toBe(true);
     expect(() => process.kill(hostPid, 0)).toThrow();
+  });
+
+  it('is watching by the time it prints ready: a save right after ready reloads', async () => {
+    const dir = await counterProject('v1');
+    const { dev, ready } = await startDev(dir);
+    const mark = dev.events.length;
+    await atomicWrite(path.join(dir, 'src', 'plugin.py'), pluginSource('v2'));
+    expect(await nextReload(dev, mark)).toMatchObject({ event: 'reloaded' });
+    expect((await count(ready.url)).version).toBe('v2');
+    await dev.stop();
+  });
+
+  it('stops cleanly when the reader of --json goes away (exit 0, no process left)', async () => {
+    const dir = await counterProject('v1');
+    const { dev, ready } = await startDev(dir);
+    dev.child.stdout!.destroy(); // like `dev --json | head -1`
+    // Traffic makes dev write events to the closed pipe.
+    await http(`${ready.url}/healthz`).catch(() => undefined);
+    await http(`${ready.url}${COUNT}`).catch(() => undefined);
+    expect(await dev.exited).toEqual({ code: 0, signal: null });
+    expect(await groupGone(dev.child.pid!)).toBe(true);
+    expect(hasStackTrace(dev.stderr)).toBe(false);
   });
 
   it('the Python host does not outlive a CLI killed with SIGKILL', async () => {

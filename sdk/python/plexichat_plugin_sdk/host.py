@@ -318,6 +318,9 @@ class Host(object):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as separate writes; with Nagle's algorithm on, the body
+    # waits for the client's delayed ACK (~40 ms on Linux) on a keep-alive connection.
+    disable_nagle_algorithm = True
     def version_string(self):
         return "plexichat-plugin-host"
 
@@ -546,7 +549,8 @@ def _parse_args(argv):
 
 def _control_loop(host, stop):
     """Commands from the CLI, one JSON object per line: {"op": "reload", "manifest": {...},
-    "changed": [...], "diagnostics": [...]}, {"op": "reject", "error": {...}, "diagnostics": [...]}, {"op": "stop"}."""
+    "changed": [...], "diagnostics": [...]}, {"op": "reject", "error": {...}, "diagnostics": [...]},
+    {"op": "diagnostics", "diagnostics": [...], "changed": [...]}, {"op": "stop"}."""
     for line in sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin:
         line = line.strip()
         if not line:
@@ -564,6 +568,8 @@ def _control_loop(host, stop):
                 host.bus.emit("log", level="warning", logger="host", message="reload ignored: the host runs with --no-reload")
             else:
                 host.load(manifest=cmd.get("manifest"), changed=cmd.get("changed"), diagnostics=cmd.get("diagnostics"))
+        elif op == "diagnostics":
+            host.bus.emit("validated", diagnostics=list(cmd.get("diagnostics") or []), changed=list(cmd.get("changed") or []))
         elif op == "reject":
             host.reject(cmd.get("error") or {"kind": "validation", "message": "rejected"}, cmd.get("diagnostics"), cmd.get("changed"))
         else:
@@ -627,7 +633,7 @@ def main(argv=None):
     bus.emit("stopping")
     stopper = threading.Thread(target=server.shutdown, daemon=True)
     stopper.start()
-    stopper.join(0.5)
+    stopper.join(0.2)
     if host.generation is not None:
         closer = threading.Thread(target=host.generation.close, daemon=True)
         closer.start()
