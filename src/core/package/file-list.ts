@@ -76,6 +76,9 @@ const BUILTIN_ROOT_DIRS = new Map<string, string>([
   ['dist', 'build output'],
   ['build', 'build output'],
   ['.plexichat-backup', 'files init --force replaced'],
+  ['.plexichat', 'deploy render: the SDK for the image'],
+  ['k8s', 'deploy render: Kubernetes manifests'],
+  ['helm', 'deploy render: Helm chart'],
 ]);
 
 /** Files dropped wherever they are: [pattern, reason]. */
@@ -98,6 +101,8 @@ const BUILTIN_ROOT_FILES = new Map<string, string>([
   ['.gitattributes', 'version control'],
   ['.gitmodules', 'version control'],
   ['.editorconfig', 'editor settings'],
+  ['Dockerfile', 'deploy render: container image'],
+  ['.dockerignore', 'deploy render: container image'],
 ]);
 
 interface IgnoreRules {
