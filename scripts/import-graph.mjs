@@ -16,13 +16,13 @@ const src = path.join(root, 'src');
  * Floors, lowest first. A module may import its own floor or a lower one.
  * 0  errors, context, io/          what every floor may use
  * 1  core/                         pure domain rules (no process, network or TTY)
- * 2  python/, marketplace/, server/, and other service rooms
- * 3  commands/                     one module per command
+ * 2  python/, project/, marketplace/, server/, signing/, deploy/, dev/, release/ (service rooms)
+ * 3  commands/, release/check/     one module per command; `check` composes commands
  * 4  cli/                          program, the error boundary
  */
 export function floorOf(rel) {
   if (rel.startsWith('cli/')) return 4;
-  if (rel.startsWith('commands/')) return 3;
+  if (rel.startsWith('commands/') || rel.startsWith('release/check/')) return 3;
   if (rel.startsWith('core/')) return 1;
   if (rel === 'errors.ts' || rel === 'context.ts' || rel.startsWith('io/')) return 0;
   return 2;

@@ -1,6 +1,6 @@
 /**
  * `build`: validate, then pack dist/<name>-<version>.zip and its .sha256.
- * The work is src/core/package/build-project.ts (validation alongside
+ * The work is src/project/build.ts (validation alongside
  * packing) and build.ts (the archive); this module turns the options into
  * a result, draws the progress bar and renders the result, or what a
  * failure's error carries.
@@ -13,7 +13,7 @@ import { createProgress } from '../io/progress.js';
 import { CliError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import type { Diagnostic } from '../core/manifest/types.js';
-import { buildProject, secretLine, type BuildFailureDetails, type ProjectBuild } from '../core/package/build-project.js';
+import { buildProject, secretLine, type BuildFailureDetails, type ProjectBuild } from '../project/build.js';
 import type { Decision } from '../core/package/file-list.js';
 import { finishBuildSignature, signatureFileOf, signingKeyForBuild } from '../signing/files.js';
 

@@ -1,7 +1,7 @@
 import type { Ctx } from '../context.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import type { Diagnostic } from '../core/manifest/types.js';
-import { validateProject, type ValidationReport } from '../core/validate.js';
+import { validateProject, type ValidationReport } from '../project/validate.js';
 import { diffLines, type AgainstResult } from '../release/diff.js';
 import { annotation } from '../release/check/github.js';
 

@@ -10,7 +10,7 @@
  * next save).
  */
 import { loadManifest, MANIFEST_PATH, type Diagnostic, type ParsedManifest } from '../core/manifest/index.js';
-import { validateProject } from '../core/validate.js';
+import { validateProject } from '../project/validate.js';
 import { WorkFailedError } from '../errors.js';
 import type { Clock } from '../context.js';
 import { HostProcess, type HostEvent, type HostOptions, type ReadyEvent } from './host-process.js';

@@ -9,14 +9,14 @@
  * packing modules (file list, zip writer, secrets) load; they are imported
  * only after that.
  */
-import { WorkFailedError } from '../../errors.js';
-import { formatBytes } from '../../io/bytes.js';
-import type { Diagnostic } from '../manifest/types.js';
-import { validateProject, type ValidationReport } from '../validate.js';
-import type { BuildOutcome } from './build.js';
-import type { Decision, FileListProblem } from './file-list.js';
-import { VERIFY_DEFAULTS } from './limits.js';
-import type { SecretFinding } from './secrets.js';
+import { WorkFailedError } from '../errors.js';
+import { formatBytes } from '../io/bytes.js';
+import type { Diagnostic } from '../core/manifest/types.js';
+import { validateProject, type ValidationReport } from './validate.js';
+import type { BuildOutcome } from '../core/package/build.js';
+import type { Decision, FileListProblem } from '../core/package/file-list.js';
+import { VERIFY_DEFAULTS } from '../core/package/limits.js';
+import type { SecretFinding } from '../core/package/secrets.js';
 
 export interface BuildProjectOptions {
   projectDir: string;
@@ -61,7 +61,7 @@ export interface BuildFailureDetails {
 
 export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild> {
   const { projectDir } = o;
-  const manifestModule = import('../manifest/index.js');
+  const manifestModule = import('../core/manifest/index.js');
   const parsed = manifestModule.then(({ loadManifest }) => loadManifest(projectDir));
   parsed.catch(() => undefined); // a missing manifest is reported through validation
   const validation = validateProject(projectDir, { env: o.env, manifest: parsed });
@@ -71,7 +71,7 @@ export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild
     () => (validated = true),
     () => (validated = true),
   );
-  const { buildArchive } = await import('./build.js');
+  const { buildArchive } = await import('../core/package/build.js');
   const stop = new AbortController();
   const signal = AbortSignal.any([o.signal, stop.signal]);
   // The name and version, to pack while validation still runs (a missing

@@ -6,10 +6,10 @@ import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 // The manifest modules (yaml, semver, the schema) are imported after the
 // Python scan has been started, so their loading overlaps the scan.
-import type { Diagnostic, Manifest, ParsedManifest } from './manifest/index.js';
-import type { Locator } from './manifest/rules.js';
-import { MANIFEST_PATH } from './manifest/types.js';
-import { crossCheck, listsOf, type Lists } from './checks/code.js';
+import type { Diagnostic, Manifest, ParsedManifest } from '../core/manifest/index.js';
+import type { Locator } from '../core/manifest/rules.js';
+import { MANIFEST_PATH } from '../core/manifest/types.js';
+import { crossCheck, listsOf, type Lists } from '../core/checks/code.js';
 import { scanProject, type ScanOutcome, type SourceFile } from '../python/scan.js';
 import { MIN_PYTHON_TEXT } from '../python/version.js';
 
@@ -44,7 +44,7 @@ const SRC = { file: 'src', line: 0, column: 0 };
  * A .pluginignore that cannot be used is the same error as under `build`.
  */
 async function sourceFiles(dir: string): Promise<{ files: SourceFile[]; diagnostics: Diagnostic[] }> {
-  const { listProjectFiles } = await import('./package/file-list.js');
+  const { listProjectFiles } = await import('../core/package/file-list.js');
   const list = await listProjectFiles(dir);
   const py = (p: string) => p.startsWith('src/') && p.endsWith('.py');
   const diagnostics: Diagnostic[] = list.problems
@@ -107,7 +107,7 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
     scanning = startScan(dir, opts);
     scanning.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   }
-  const parsed = opts.manifest ?? import('./manifest/index.js').then(({ loadManifest }) => loadManifest(dir));
+  const parsed = opts.manifest ?? import('../core/manifest/index.js').then(({ loadManifest }) => loadManifest(dir));
   const { manifest, diagnostics, data, locator } = await parsed;
   const all: Diagnostic[] = [...diagnostics];
   let codeChecks: ValidationReport['codeChecks'] = 'skipped';
