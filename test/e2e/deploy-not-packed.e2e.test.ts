@@ -20,3 +20,22 @@ describe('deploy artefacts and build', () => {
     expect(listed).toContain('src/plugin.py');
   });
 });
+
+describe('project configuration and build', () => {
+  it('.plexichat.yaml and the root conftest.py are not packed; conftest.py is with --include-tests', async () => {
+    const dir = path.join(await tempDir(), 'p');
+    expect((await runMain(['init', dir, '--name', 'demo_plugin', '--category', 'utility', '--yes'])).exitCode).toBe(0);
+    await fs.writeFile(path.join(dir, '.plexichat.yaml'), 'check:\n  rules: {}\n');
+    const paths = async (extra: string[]) => {
+      const r = await runMain(['--json', 'build', '--dry-run', ...extra], { cwd: dir });
+      expect(r.exitCode, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout).list as { path: string }[]).map((f) => f.path);
+    };
+    const plain = await paths([]);
+    expect(plain).not.toContain('.plexichat.yaml');
+    expect(plain).not.toContain('conftest.py');
+    const withTests = await paths(['--include-tests']);
+    expect(withTests).toContain('conftest.py');
+    expect(withTests).not.toContain('.plexichat.yaml');
+  });
+});

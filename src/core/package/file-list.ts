@@ -101,6 +101,7 @@ const BUILTIN_ROOT_FILES = new Map<string, string>([
   ['.gitattributes', 'version control'],
   ['.gitmodules', 'version control'],
   ['.editorconfig', 'editor settings'],
+  ['.plexichat.yaml', 'check configuration'],
   ['Dockerfile', 'deploy render: container image'],
   ['.dockerignore', 'deploy render: container image'],
 ]);
@@ -213,6 +214,7 @@ export async function listProjectFiles(projectDir: string, opts: FileListOptions
       if (atRoot && name === 'tests' && !opts.includeTests) return 'built-in: tests/ (pass --include-tests to pack them)';
       return undefined;
     }
+    if (atRoot && name === 'conftest.py' && !opts.includeTests) return 'built-in: conftest.py (test configuration; pass --include-tests to pack it)';
     if (atRoot) {
       const why = BUILTIN_ROOT_FILES.get(name);
       if (why) return `built-in: ${name} (${why})`;
