@@ -40,7 +40,9 @@ export interface ProjectWatcher {
 }
 
 export function watchProject(opts: WatchOptions): ProjectWatcher {
-  const quiet = opts.quietMs ?? 60;
+  // 100 ms of quiet: a burst of saves (or one editor save seen as several events) is one reload,
+  // also when the machine is loaded and events arrive spread out.
+  const quiet = opts.quietMs ?? 100;
   const maxWait = opts.maxWaitMs ?? 500;
   const pending = new Set<string>();
   let timer: NodeJS.Timeout | undefined;

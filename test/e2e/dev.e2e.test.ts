@@ -3,7 +3,7 @@
  * real files rewritten the way editors do, NDJSON events, signals and
  * process groups.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -129,9 +129,13 @@ describe('plexichat-plugin dev --json', () => {
     // 50 rapid writes in place: at most two reloads, and the last write is what serves.
     mark = dev.events.length;
     const file = path.join(dir, 'src', 'plugin.py');
-    // Synchronous writes: the burst is rapid however loaded the machine is (an awaited loop can be
-    // descheduled between writes for longer than the debounce, and then it is not a burst).
-    for (let i = 1; i <= 50; i++) writeFileSync(file, pluginSource(`burst${i}`));
+    // Synchronous saves, as editors make them (temp file + rename): the burst stays rapid however
+    // loaded the machine is (an awaited loop can be descheduled past the debounce), and no reload
+    // can read a half-written file.
+    for (let i = 1; i <= 50; i++) {
+      writeFileSync(`${file}.tmp`, pluginSource(`burst${i}`));
+      renameSync(`${file}.tmp`, file);
+    }
     const deadline = Date.now() + 20_000;
     while ((await http(`${ready.url}${COUNT}`, { headers: asReader })).json<{ version: string }>().version !== 'burst50') {
       if (Date.now() > deadline) throw new Error(`burst50 never served; events: ${dev.events.slice(mark).map((e) => e.event).join(',')}`);
