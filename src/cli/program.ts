@@ -87,6 +87,8 @@ export function createProgram(version: string, runner: Runner): Command {
     .description('check config/plugin.yaml and cross-check it against the code in src/')
     .option('--strict', 'treat warnings as errors')
     .option('--against <archive|published>', "list permission, hook and endpoint changes since an earlier archive (.zip) or the latest 'published' version")
+    .option('--security', "also run bandit (Python's security linter) over src/: HIGH findings are errors, MEDIUM warnings, LOW notes")
+    .addOption(new Option('--fail-on <severity>', 'with --security: the lowest bandit severity that fails validation (default high)').choices(['low', 'medium', 'high']))
     .action((opts: Record<string, unknown>, cmd: Command) =>
       runner(() => import('../commands/validate.js'), opts, cmd),
     );

@@ -10,6 +10,7 @@ import type { Diagnostic, Manifest, ParsedManifest } from '../core/manifest/inde
 import type { Locator } from '../core/manifest/rules.js';
 import { MANIFEST_PATH } from '../core/manifest/types.js';
 import { crossCheck, listsOf, type Lists } from '../core/checks/code.js';
+import { banditDiagnostic, banditMissing, banditSkipped, type FailOn, type Note } from '../core/checks/security.js';
 import { scanProject, type ScanOutcome, type SourceFile } from '../python/scan.js';
 import { MIN_PYTHON_TEXT } from '../python/version.js';
 
@@ -18,8 +19,20 @@ export interface ValidationReport {
   errors: Diagnostic[];
   warnings: Diagnostic[];
   manifest?: Manifest;
+  /** Findings that never fail validation (bandit's LOW ones under --security). */
+  infos: Note[];
   /** 'skipped' when no Python interpreter was found (a warning says so). */
   codeChecks: 'ran' | 'skipped';
+  /** With --security: what ran and what it found (the findings are among errors, warnings and infos). */
+  security?: SecuritySummary;
+}
+
+export interface SecuritySummary {
+  tool: 'bandit';
+  /** The command that ran; absent when bandit was not found. */
+  command?: string[];
+  findings: number;
+  failOn: FailOn;
 }
 
 export interface ValidateOptions {
@@ -30,9 +43,11 @@ export interface ValidateOptions {
   strict?: boolean;
   /** The manifest when the caller is loading it anyway (build needs its name early). */
   manifest?: Promise<ParsedManifest>;
+  /** Run bandit over the same files too; findings at or above failOn are errors. */
+  security?: { failOn: FailOn };
 }
 
-function byLocation(a: Diagnostic, b: Diagnostic): number {
+function byLocation(a: Pick<Diagnostic, 'file' | 'line' | 'column' | 'code'>, b: Pick<Diagnostic, 'file' | 'line' | 'column' | 'code'>): number {
   return a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.code.localeCompare(b.code);
 }
 
@@ -53,10 +68,25 @@ async function sourceFiles(dir: string): Promise<{ files: SourceFile[]; diagnost
   return { files: list.files.filter((f) => py(f.path)).map((f) => ({ rel: f.path, abs: f.abs })), diagnostics };
 }
 
-/** The scan of the files the archive holds, and the problems met listing them. */
-async function startScan(dir: string, opts: ValidateOptions): Promise<{ outcome: ScanOutcome; diagnostics: Diagnostic[] }> {
+type Found = Diagnostic | Note;
+
+/** bandit over the files the archive holds (validate --security). */
+async function securityReview(dir: string, opts: ValidateOptions & { security: { failOn: FailOn } }, files: SourceFile[]) {
+  const { runBandit } = await import('../python/bandit.js');
+  const r = await runBandit(dir, { env: opts.env, python: opts.python, files });
+  const { failOn } = opts.security;
+  if (!r.ok) return { diagnostics: [banditMissing(r.tried)] as Found[], summary: { tool: 'bandit', findings: 0, failOn } satisfies SecuritySummary };
+  const diagnostics: Found[] = [...r.findings.map((f) => banditDiagnostic(f, failOn)), ...r.skipped.map(banditSkipped)];
+  return { diagnostics, summary: { tool: 'bandit', command: r.command, findings: r.findings.length, failOn } satisfies SecuritySummary };
+}
+
+/** The scan (and with --security the bandit review) of the files the archive holds, and the problems met listing them. */
+async function startScan(dir: string, opts: ValidateOptions) {
   const { files, diagnostics } = await sourceFiles(dir);
-  return { outcome: await scanProject(dir, { env: opts.env, python: opts.python, files }), diagnostics };
+  const security = opts.security ? securityReview(dir, { ...opts, security: opts.security }, files) : undefined;
+  security?.catch(() => undefined); // awaited below
+  const outcome: ScanOutcome = await scanProject(dir, { env: opts.env, python: opts.python, files });
+  return { outcome, diagnostics, security: await security };
 }
 
 function skipped(outcome: Extract<ScanOutcome, { ok: false }>): Diagnostic {
@@ -109,7 +139,8 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
   }
   const parsed = opts.manifest ?? import('../core/manifest/index.js').then(({ loadManifest }) => loadManifest(dir));
   const { manifest, diagnostics, data, locator } = await parsed;
-  const all: Diagnostic[] = [...diagnostics];
+  const all: Found[] = [...diagnostics];
+  let security: SecuritySummary | undefined;
   let codeChecks: ValidationReport['codeChecks'] = 'skipped';
 
   // The code checks need the lists even when other manifest rules failed.
@@ -124,8 +155,9 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
     });
   }
   if (lists && scanning) {
-    const { outcome, diagnostics: fileProblems } = await scanning;
-    all.push(...fileProblems);
+    const { outcome, diagnostics: fileProblems, security: review } = await scanning;
+    all.push(...fileProblems, ...(review?.diagnostics ?? []));
+    security = review?.summary;
     if (!outcome.ok) all.push(skipped(outcome));
     else {
       codeChecks = 'ran';
@@ -133,10 +165,11 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
     }
   }
 
-  if (opts.strict) for (const d of all) d.severity = 'error';
-  const errors = all.filter((d) => d.severity === 'error').sort(byLocation);
-  const warnings = all.filter((d) => d.severity === 'warning').sort(byLocation);
-  return { ok: errors.length === 0, errors, warnings, manifest: errors.length ? undefined : manifest, codeChecks };
+  if (opts.strict) for (const d of all) if (d.severity === 'warning') d.severity = 'error';
+  const errors = all.filter((d): d is Diagnostic => d.severity === 'error').sort(byLocation);
+  const warnings = all.filter((d): d is Diagnostic => d.severity === 'warning').sort(byLocation);
+  const infos = all.filter((d): d is Note => d.severity === 'info').sort(byLocation);
+  return { ok: errors.length === 0, errors, warnings, infos, manifest: errors.length ? undefined : manifest, codeChecks, ...(security ? { security } : {}) };
 }
 
 async function exists(p: string): Promise<boolean> {

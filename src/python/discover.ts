@@ -17,7 +17,7 @@ export interface PythonInfo {
   source: 'flag' | 'env' | 'path';
 }
 
-function isExecutable(p: string): boolean {
+export function isExecutable(p: string): boolean {
   try {
     if (!statSync(p).isFile()) return false;
     accessSync(p, constants.X_OK);

@@ -493,3 +493,85 @@ describe('the Python room', () => {
     expect(files).toContain('dist/python/scan.js');
   });
 });
+
+describe('validate --security: bandit over the same files, in the same diagnostics', () => {
+  const RISKY = `import subprocess
+from plexichat_plugin_sdk import Plugin
+
+
+class Risky(Plugin):
+    def run(self, cmd):
+        subprocess.call(cmd, shell=True)
+        subprocess.call(cmd, shell=True)  # nosec B602
+        return eval(cmd)
+`;
+  const line = (text: string, n = 0) => RISKY.split('\n').map((l, i) => [l, i + 1] as const).filter(([l]) => l.includes(text))[n]![1];
+
+  /** A python3 that runs Python but cannot import bandit, as a pyenv interpreter without it. */
+  async function withoutBandit(): Promise<string> {
+    const found = await findPython({ env: process.env });
+    if (!found.ok) throw new Error('this test needs python3 on PATH');
+    const bin = await tempDir();
+    await fs.writeFile(
+      path.join(bin, 'python3'),
+      `#!/bin/sh\nif [ "$1" = "-m" ] && [ "$2" = "bandit" ]; then echo "No module named bandit" >&2; exit 1; fi\nexec "${found.python.path}" "$@"\n`,
+      { mode: 0o755 },
+    );
+    return bin;
+  }
+
+  it('HIGH is an error, MEDIUM a warning, LOW a note, at the line with a fix; # nosec is honoured; --json carries them', async () => {
+    const { exitCode, doc, stdout } = await validate({ src: { 'plugin.py': RISKY } }, {}, ['--security']);
+    expect(exitCode).toBe(1);
+    expect(doc.security).toMatchObject({ tool: 'bandit', failOn: 'high', findings: 3 });
+    expect(doc.errors).toEqual([expect.objectContaining({ code: 'BANDIT_B602', file: 'src/plugin.py', line: line('shell=True'), column: 9 })]);
+    expect(doc.errors[0].hint).toContain('# nosec B602');
+    expect(doc.warnings.filter((d: Diag) => d.code.startsWith('BANDIT_'))).toEqual([expect.objectContaining({ code: 'BANDIT_B307', line: line('eval(') })]);
+    expect(doc.infos).toEqual([expect.objectContaining({ code: 'BANDIT_B404', severity: 'info', line: 1 })]);
+    expect(stdout).not.toMatch(/secret/i);
+    const text = await runMain(['validate', '--security'], { cwd: (await validate({ src: { 'plugin.py': RISKY } })).dir });
+    expect(text.stdout).toMatch(/^src\/plugin\.py:7:9 error BANDIT_B602 subprocess call with shell=True/m);
+    expect(text.stdout).toMatch(/^ {4}fix: review this code/m);
+    expect(text.stdout).toMatch(/^src\/plugin\.py:1:1 info BANDIT_B404/m);
+    expect(text.stdout).toContain('1 error, 3 warnings, 1 note'); // with the two declared-but-unimplemented warnings
+  });
+
+  it('--fail-on sets the lowest severity that fails; below it findings keep their own level', async () => {
+    const medium = await validate({ src: { 'plugin.py': RISKY } }, {}, ['--security', '--fail-on', 'medium']);
+    expect(medium.doc.errors.map((d: Diag) => d.code).sort()).toEqual(['BANDIT_B307', 'BANDIT_B602']);
+    expect(medium.doc.infos.map((d: Diag) => d.code)).toEqual(['BANDIT_B404']);
+    const low = await validate({ src: { 'plugin.py': RISKY } }, {}, ['--security', '--fail-on', 'low']);
+    expect(low.doc.errors).toHaveLength(3);
+    const onlyLow = await validate({ src: { 'plugin.py': 'import subprocess\nfrom plexichat_plugin_sdk import Plugin\n\nclass P(Plugin):\n    pass\n' } }, {}, ['--security']);
+    expect(onlyLow.exitCode).toBe(0);
+    expect(onlyLow.doc.infos).toHaveLength(1);
+    const bad = await runMain(['validate', '--fail-on', 'medium'], { cwd: onlyLow.dir });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('--fail-on applies to the security review: add --security');
+    expect((await runMain(['validate', '--security', '--fail-on', 'severe'], { cwd: onlyLow.dir })).exitCode).toBe(2);
+  });
+
+  it('files .pluginignore drops are not reviewed', async () => {
+    const { exitCode, doc } = await validate({ src: { 'plugin.py': plugin('', ''), 'tools.py': RISKY }, '.pluginignore': 'src/tools.py\n' }, {}, ['--security']);
+    expect(exitCode, JSON.stringify(doc)).toBe(0);
+    expect(doc.security.findings).toBe(0);
+  });
+
+  it('found through the interpreter first, then a bandit executable on PATH; missing, a clear install hint', async () => {
+    const masked = await withoutBandit();
+    const banditDir = await tempDir();
+    const real = (await execa('sh', ['-c', 'command -v bandit'], { reject: false })).stdout.trim();
+    expect(real, 'this test needs bandit on PATH (sudo apt-get install -y bandit)').not.toBe('');
+    await fs.symlink(real, path.join(banditDir, 'bandit'));
+    const viaPath = await validate({ src: { 'plugin.py': RISKY } }, { PLEXICHAT_PYTHON: undefined, PATH: [masked, banditDir].join(path.delimiter) }, ['--security']);
+    expect(viaPath.doc.security.command).toEqual([path.join(banditDir, 'bandit')]);
+    expect(viaPath.doc.errors.map((d: Diag) => d.code)).toEqual(['BANDIT_B602']);
+
+    const missing = await validate({ src: { 'plugin.py': RISKY } }, { PLEXICHAT_PYTHON: undefined, PATH: masked }, ['--security']);
+    expect(missing.exitCode).toBe(1);
+    const d = missing.doc.errors.find((x: Diag) => x.code === 'BANDIT_NOT_FOUND');
+    expect(d.message).toContain('--security needs bandit');
+    expect(d.hint).toContain('sudo apt-get install -y bandit');
+    expect(missing.doc.codeChecks).toBe('ran'); // the other checks still ran
+  });
+});
