@@ -12,23 +12,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isExecutable, pathCandidates, pinnedPython } from './discover.js';
+import type { BanditFinding } from '../core/checks/security.js';
 import type { SourceFile } from './scan-cache.js';
 import { runPython } from './spawn.js';
 
-export type BanditSeverity = 'LOW' | 'MEDIUM' | 'HIGH';
-
-export interface BanditFinding {
-  /** B602 ... */
-  test: string;
-  name: string;
-  severity: BanditSeverity;
-  confidence: string;
-  message: string;
-  moreInfo?: string;
-  file: string;
-  line: number;
-  column: number;
-}
+export type { BanditFinding, BanditSeverity } from '../core/checks/security.js';
 
 export type BanditOutcome =
   | {

@@ -6,7 +6,22 @@
  * messages say what bandit says and no more.
  */
 import type { Diagnostic } from '../manifest/types.js';
-import type { BanditFinding, BanditSeverity } from '../../python/bandit.js';
+
+/** One bandit finding, as src/python/bandit.ts reads it from bandit's JSON. */
+export type BanditSeverity = 'LOW' | 'MEDIUM' | 'HIGH';
+
+export interface BanditFinding {
+  /** B602 ... */
+  test: string;
+  name: string;
+  severity: BanditSeverity;
+  confidence: string;
+  message: string;
+  moreInfo?: string;
+  file: string;
+  line: number;
+  column: number;
+}
 
 export type FailOn = 'low' | 'medium' | 'high';
 export const FAIL_ON: readonly FailOn[] = ['low', 'medium', 'high'];
