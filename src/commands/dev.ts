@@ -14,7 +14,8 @@ import type { Diagnostic } from '../core/manifest/types.js';
 import { PERMISSION_NAMES } from '../core/catalog.js';
 import { didYouMean } from '../core/suggest.js';
 import { UsageError, WorkFailedError } from '../errors.js';
-import { findPython } from '../python/discover.js';
+import { projectImports } from '../python/imports.js';
+import { findPythonCached } from '../python/probe-cache.js';
 import { notRunnableError, tooOldError } from '../python/interpreter.js';
 import { MIN_PYTHON_TEXT, tooOld } from '../python/version.js';
 import type { HostEvent } from '../dev/host-process.js';
@@ -67,8 +68,13 @@ function checkOptions(opts: DevOptions): { host: string; user?: string; permissi
   };
 }
 
+/**
+ * As `test` chooses (pytest not needed): on PATH, one that can import what the
+ * project imports; remembered per project, so a warm start runs no probe.
+ */
 async function choosePython(opts: DevOptions, ctx: Ctx): Promise<string> {
-  const found = await findPython({ env: ctx.env, explicit: opts.python, cwd: ctx.cwd });
+  const modules = await projectImports(ctx.cwd);
+  const found = await findPythonCached({ env: ctx.env, explicit: opts.python, cwd: ctx.cwd, modules });
   if (!found.ok) {
     if (found.reason === 'not-runnable') throw notRunnableError({ path: found.path!, source: opts.python !== undefined ? 'flag' : 'env' });
     throw new WorkFailedError('no Python interpreter found (looked for python3 and python on PATH)', {

@@ -43,7 +43,7 @@ export function watchProject(opts: WatchOptions): ProjectWatcher {
   // 100 ms of quiet: a burst of saves (or one editor save seen as several events) is one reload,
   // also when the machine is loaded and events arrive spread out.
   const quiet = opts.quietMs ?? 100;
-  const maxWait = opts.maxWaitMs ?? 500;
+  const maxWait = opts.maxWaitMs ?? 2000;
   const pending = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let first = 0;
@@ -84,7 +84,22 @@ export function watchProject(opts: WatchOptions): ProjectWatcher {
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
+      releaseThrottles(watcher);
       await watcher.close();
     },
   };
+}
+
+/**
+ * chokidar 4's close() forgets its throttles without clearing their timers; the
+ * one for re-reading a directory runs 1 s and keeps the process alive that long
+ * after `dev` stopped. Each throttle carries its own clear(); call them first.
+ */
+function releaseThrottles(watcher: FSWatcher): void {
+  const throttled = (watcher as unknown as { _throttled?: unknown })._throttled;
+  if (!(throttled instanceof Map)) return;
+  for (const byPath of throttled.values()) {
+    if (!(byPath instanceof Map)) continue;
+    for (const t of [...byPath.values()] as Array<{ clear?: () => void }>) t?.clear?.();
+  }
 }

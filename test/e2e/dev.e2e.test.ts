@@ -126,7 +126,7 @@ describe('plexichat-plugin dev --json', () => {
     expect(await nextReload(dev, mark)).toMatchObject({ event: 'reloaded' });
     expect((await count(ready.url)) as unknown).toMatchObject({ greeting: 'hi again' });
 
-    // 50 rapid writes in place: at most two reloads, and the last write is what serves.
+    // 50 rapid saves: at most two reloads, and the last write is what serves.
     mark = dev.events.length;
     const file = path.join(dir, 'src', 'plugin.py');
     // Synchronous saves, as editors make them (temp file + rename): the burst stays rapid however
@@ -267,6 +267,13 @@ describe('plexichat-plugin dev: bad input', () => {
     const r = await runCli(['dev', '--permissions', 'message_read,mesage_write'], { cwd: dir });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/unknown permission 'mesage_write' in --permissions \(did you mean 'message_write'\?\)/);
+  });
+
+  it('refuses a --python that does not run (exit 2)', async () => {
+    const dir = await counterProject();
+    const r = await runCli(['dev', '--python', path.join(dir, 'no-such-python')], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/--python .*no-such-python is not a runnable Python interpreter/);
   });
 
   it('says so outside a plugin project (exit 1)', async () => {
