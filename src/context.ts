@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import type { Output } from './io/output.js';
 
 export interface GlobalFlags {
@@ -27,6 +28,35 @@ export interface Ctx {
   clock: Clock;
   /** Aborted on SIGINT/SIGTERM so long work can stop and clean up. */
   signal: AbortSignal;
+  /** What fds 1 and 2 are, by device and inode, so build never packs its own output; absent for streams without a fd. */
+  stdio?: StdioFiles;
+}
+
+/** A standard stream's file: a regular file, a pipe (FIFO), or anything else (a terminal). */
+export interface StdioFile {
+  dev: number;
+  ino: number;
+  kind: 'file' | 'fifo' | 'other';
+}
+
+export interface StdioFiles {
+  stdout?: StdioFile;
+  stderr?: StdioFile;
+}
+
+/** fstat the file descriptors behind stdout and stderr (streams without one, as in tests, give nothing). */
+export function stdioFiles(streams: { stdout: object; stderr: object }): StdioFiles {
+  const one = (s: object): StdioFile | undefined => {
+    const fd = (s as { fd?: unknown }).fd;
+    if (typeof fd !== 'number') return undefined;
+    try {
+      const st = fstatSync(fd);
+      return { dev: st.dev, ino: st.ino, kind: st.isFile() ? 'file' : st.isFIFO() ? 'fifo' : 'other' };
+    } catch {
+      return undefined;
+    }
+  };
+  return { stdout: one(streams.stdout), stderr: one(streams.stderr) };
 }
 
 export const systemClock: Clock = {

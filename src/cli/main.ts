@@ -13,7 +13,7 @@ import { redact } from '../io/redact.js';
 import { inline } from '../io/terminal.js';
 import { didYouMean } from '../core/suggest.js';
 import { createProgram, type CommandModule } from './program.js';
-import { isCI, systemClock, type Ctx, type GlobalFlags } from '../context.js';
+import { isCI, stdioFiles, systemClock, type Ctx, type GlobalFlags } from '../context.js';
 import { commandPath, findProjectRoot, isProjectCommand, startDir } from './resolve-cwd.js';
 
 /**
@@ -121,6 +121,7 @@ export async function main(argv: string[], proc: Process = process): Promise<num
       stdin: proc.stdin,
       clock: systemClock,
       signal: controller.signal,
+      stdio: stdioFiles(proc),
     };
     const mod = await load();
     const result = await mod.run(opts, ctx).catch((err: unknown) => {

@@ -13,7 +13,7 @@ import { createProgress } from '../io/progress.js';
 import { CliError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import type { Diagnostic } from '../core/manifest/types.js';
-import { buildProject, secretLine, type BuildFailureDetails, type ProjectBuild } from '../project/build.js';
+import { buildProject, findingLine, secretLine, type BuildFailureDetails, type ProjectBuild } from '../project/build.js';
 import type { Decision } from '../core/package/file-list.js';
 import { finishBuildSignature, signatureFileOf, signingKeyForBuild } from '../signing/files.js';
 
@@ -85,6 +85,7 @@ async function buildInto(outDir: string, opts: BuildCommandOptions, ctx: Ctx, mt
       projectDir: ctx.cwd,
       outDir,
       env: ctx.env,
+      stdio: ctx.stdio,
       includeTests: opts.includeTests,
       allowSecrets: opts.allowSecret,
       dryRun: opts.dryRun,
@@ -138,7 +139,7 @@ export function renderError(err: unknown, ctx: Ctx): void {
   }
   renderWarnings(d.diagnostics, d.warnings, ctx);
   if (d.explain) renderExplain(d.explain, ctx);
-  const lines = d.problems?.map((p) => p.message) ?? d.secrets?.map(secretLine) ?? [];
+  const lines = d.problems?.map((p) => p.message) ?? d.secrets?.map(secretLine) ?? d.findings?.map(findingLine) ?? [];
   for (const l of lines.slice(0, -1)) ctx.out.error(l);
 }
 

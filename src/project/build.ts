@@ -9,7 +9,8 @@
  * packing modules (file list, zip writer, secrets) load; they are imported
  * only after that.
  */
-import { WorkFailedError } from '../errors.js';
+import type { StdioFiles } from '../context.js';
+import { CliError, UsageError, WorkFailedError } from '../errors.js';
 import { formatBytes } from '../io/bytes.js';
 import type { Diagnostic } from '../core/manifest/types.js';
 import { validateProject, type ValidationReport } from './validate.js';
@@ -17,12 +18,15 @@ import type { BuildOutcome } from '../core/package/build.js';
 import type { Decision, FileListProblem } from '../core/package/file-list.js';
 import { VERIFY_DEFAULTS } from '../core/package/limits.js';
 import type { SecretFinding } from '../core/package/secrets.js';
+import type { VerifyFinding } from '../core/package/verify.js';
 
 export interface BuildProjectOptions {
   projectDir: string;
   /** Absolute output folder (it exists unless this is a dry run). */
   outDir: string;
   env: NodeJS.ProcessEnv;
+  /** What stdout and stderr are: a file among the project's is never packed. */
+  stdio?: StdioFiles;
   includeTests?: boolean;
   /** Paths (relative to the project) allowed although they look like secrets. */
   allowSecrets?: string[];
@@ -57,6 +61,8 @@ export interface BuildFailureDetails {
   secrets?: SecretFinding[];
   /** With --explain: every path seen and the rule that decided it. */
   explain?: Decision[];
+  /** What the marketplace's archive checks refuse (ARCHIVE_REFUSED). */
+  findings?: VerifyFinding[];
 }
 
 export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild> {
@@ -71,7 +77,10 @@ export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild
     () => (validated = true),
     () => (validated = true),
   );
-  const { buildArchive } = await import('../core/package/build.js');
+  const [{ buildArchive }, { ownOutputFiles }] = await Promise.all([import('../core/package/build.js'), import('../core/package/own-output.js')]);
+  const exclude = ownOutputFiles(o.stdio);
+  const verifying = import('../core/package/verify.js');
+  verifying.catch(() => undefined);
   const stop = new AbortController();
   const signal = AbortSignal.any([o.signal, stop.signal]);
   // The name and version, to pack while validation still runs (a missing
@@ -85,14 +94,21 @@ export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild
         plugin,
         includeTests: o.includeTests,
         allowSecrets: o.allowSecrets,
+        exclude,
         dryRun: o.dryRun,
         mtime: o.mtime,
         signal,
         onProgress: o.onProgress,
-        beforeCommit: async () => {
+        beforeCommit: async (tempPath) => {
           o.onPacked?.(!validated);
+          // The marketplace's own checks on what was made, while the code checks finish.
+          // Size quotas differ between marketplaces: they are warnings (limitWarnings), not refusals here.
+          const checked = verifying.then(({ verifyArchive }) => verifyArchive(tempPath, { expect: plugin, ...NO_QUOTAS }));
+          checked.catch(() => undefined);
           const r = await validation;
           if (!r.ok) throw new Error('validation failed');
+          const refused = (await checked).findings.filter((f) => f.severity === 'error');
+          if (refused.length > 0) throw archiveRefused(refused);
         },
       })
     : undefined;
@@ -120,6 +136,10 @@ export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild
   const failure = { diagnostics: report.warnings, warnings, ...(o.explain ? { explain: outcome.list.decisions } : {}) };
   if (outcome.list.problems.length > 0) throw problemError(outcome.list.problems, failure);
   if (outcome.secrets.length > 0) throw secretError(outcome.secrets, failure);
+  if (o.dryRun) {
+    const missing = (await verifying).requiredParts(outcome.list.files.map((f) => f.path));
+    if (missing.length > 0) throw archiveRefused(missing, failure);
+  }
   return { plugin, outcome, diagnostics: report.warnings, warnings, bytesIn };
 }
 
@@ -132,6 +152,8 @@ function validationFailed(report: ValidationReport): WorkFailedError {
     details: { ...details },
   });
 }
+
+const NO_QUOTAS = { maxEntries: Number.MAX_SAFE_INTEGER, maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxArchiveBytes: Number.MAX_SAFE_INTEGER };
 
 /** What the marketplace would refuse (verifyArchive's default limits). */
 function limitWarnings(outcome: BuildOutcome, bytesIn: number): string[] {
@@ -158,11 +180,39 @@ const PROBLEM_HINTS: Record<string, string> = {
 };
 
 /** One line: the last problem (the others are in details.problems), and how many there are. */
-function problemError(problems: FileListProblem[], failure: BuildFailureDetails): WorkFailedError {
+function problemError(problems: FileListProblem[], failure: BuildFailureDetails): CliError {
+  // The output folder is a flag's value: a usage error (exit 2), said before anything else.
+  const out = problems.find((p) => p.code.startsWith('OUT_DIR'));
+  if (out) {
+    return new UsageError(`${out.message}; nothing was written`, {
+      code: out.code,
+      hint: 'pass --out with a folder outside the project, or one that holds only build output (the default is dist/)',
+      details: { ...failure, problems: [out] },
+    });
+  }
   const last = problems[problems.length - 1]!;
   const hint = PROBLEM_HINTS[last.code] ?? 'rename the file (portable names only), or add it to .pluginignore';
   const message = problems.length === 1 ? last.message : `${last.message}; ${problems.length} files cannot be packed; nothing was written`;
   return new WorkFailedError(message, { code: last.code, hint, details: { ...failure, problems } });
+}
+
+/** The marketplace would refuse what was packed (`*` or `src/` in .pluginignore): nothing is written. */
+function archiveRefused(findings: VerifyFinding[], failure: BuildFailureDetails = {}): WorkFailedError {
+  const last = findingLine(findings[findings.length - 1]!);
+  const message =
+    findings.length === 1
+      ? `the marketplace would refuse this archive: ${last}; nothing was written`
+      : `${last}; the marketplace would refuse this archive for ${findings.length} reasons; nothing was written`;
+  return new WorkFailedError(message, {
+    code: 'ARCHIVE_REFUSED',
+    hint: 'check .pluginignore and --out: `plexichat-plugin build --dry-run --explain` shows what is packed and why',
+    details: { ...failure, findings },
+  });
+}
+
+/** A verify finding as one line: `entry: message`. */
+export function findingLine(f: VerifyFinding): string {
+  return f.entry && !f.message.includes(f.entry) ? `${f.entry}: ${f.message}` : f.message;
 }
 
 /** A finding as one line: `file:line [rule] description`, never the secret itself. */

@@ -6,20 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { BIN, hasStackTrace, runCli } from '../helpers/run-cli.js';
 import { listFiles, tempDir, writeTree, type Tree } from '../helpers/temp-project.js';
 import { manifestYaml } from '../helpers/zip-fixtures.js';
+import { exists, PLUGIN_PY, project, ZIP } from './build-helpers.js';
 
-const ZIP = 'dist/demo_plugin-1.0.0.zip';
-const PLUGIN_PY = 'from plexichat_plugin_sdk import Plugin\n\n\nclass DemoPlugin(Plugin):\n    pass\n';
-
-function project(extra: Tree = {}): Tree {
-  return {
-    config: { 'plugin.yaml': manifestYaml() },
-    src: { '__init__.py': '', 'plugin.py': PLUGIN_PY },
-    docs: { 'README.md': '# Demo\n' },
-    tests: { '__init__.py': '', 'test_plugin.py': 'def test_ok():\n    assert True\n' },
-    'CHANGELOG.md': '# Changelog\n\n## 1.0.0\n- first\n',
-    ...extra,
-  };
-}
 
 /** What Python's zipfile sees: [name, size, unix mode, date_time]; testzip() must pass. */
 async function pythonList(file: string): Promise<[string, number, number, number[]][]> {
@@ -36,12 +24,6 @@ async function sha256(file: string): Promise<string> {
   return createHash('sha256').update(await fs.readFile(file)).digest('hex');
 }
 
-async function exists(p: string): Promise<boolean> {
-  return fs.access(p).then(
-    () => true,
-    () => false,
-  );
-}
 
 describe('build', () => {
   it('packs config, src, docs and CHANGELOG with an integrity listing; zipfile, unzip -t and verify accept it', async () => {
@@ -148,7 +130,7 @@ describe('build', () => {
 
     const explain = await runCli(['build', '--dry-run', '--explain'], { cwd: dir });
     expect(explain.stdout).toMatch(/^- debug\.log +dropped: \.pluginignore:2: \*\.log$/m);
-    expect(explain.stdout).toMatch(/^\+ keep\.log +kept: default/m);
+    expect(explain.stdout).toMatch(/^\+ keep\.log +kept: \.pluginignore:3: !keep\.log$/m);
     expect(explain.stdout).toMatch(/^- tests\/ +dropped: built-in: tests\/ \(pass --include-tests to pack them\)$/m);
     expect(explain.stdout).toMatch(/^- \.pluginignore +dropped: built-in/m);
 

@@ -113,6 +113,8 @@ export interface PluginZipOptions {
   prefix?: string;
   /** Leave the integrity listing out. */
   noListing?: boolean;
+  /** Leave these default files out (e.g. the code: 'src/plugin.py'). */
+  omit?: string[];
 }
 
 /** A well-formed plugin archive (manifest + files + integrity listing), with optional defects. */
@@ -123,6 +125,7 @@ export function pluginZip(o: PluginZipOptions = {}): Buffer {
     'src/plugin.py': 'print("hello")\n',
     ...o.files,
   };
+  for (const p of o.omit ?? []) delete files[p];
   const names = Object.keys(files).sort();
   const listing = {
     format: 'plexichat-plugin-integrity/1',

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { CancelledError, CliError, WorkFailedError, errnoCode } from '../../errors.js';
 import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } from '../../io/atomic.js';
 import { fsError } from '../../io/fs-errors.js';
-import { listProjectFiles, type FileList } from './file-list.js';
+import { listProjectFiles, type FileIdentity, type FileList } from './file-list.js';
 import { pack, PackReadError } from './pack.js';
 import type { SecretFinding } from './secrets.js';
 import { archiveFileName } from '../plugin-name.js';
@@ -23,6 +23,8 @@ export interface BuildArchiveOptions {
   includeTests?: boolean;
   /** Paths (relative to the project) allowed although they look like secrets. */
   allowSecrets?: string[];
+  /** Files never packed nor read (the CLI's own stdout and stderr). */
+  exclude?: readonly FileIdentity[];
   dryRun?: boolean;
   /** Unix seconds for entry timestamps (SOURCE_DATE_EPOCH). */
   mtime?: number;
@@ -30,11 +32,12 @@ export interface BuildArchiveOptions {
   signal?: AbortSignal;
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
   /**
-   * Awaited after the archive is complete and before it is renamed into
-   * place; when it rejects, the temp file is removed and nothing is
-   * written. (The command uses it to pack while validation still runs.)
+   * Awaited with the complete archive's temp path before it is renamed
+   * into place; when it rejects, the temp file is removed and nothing is
+   * written. (Used to pack while validation still runs, and to run the
+   * marketplace's archive checks on what was made.)
    */
-  beforeCommit?: () => Promise<void>;
+  beforeCommit?: (tempPath: string) => Promise<void>;
 }
 
 export interface BuiltArchive {
@@ -66,7 +69,7 @@ export function normalizeAllow(projectDir: string, value: string): string {
 
 export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome> {
   const allow = new Set((o.allowSecrets ?? []).map((a) => normalizeAllow(o.projectDir, a)));
-  const list = await listProjectFiles(o.projectDir, { includeTests: o.includeTests, allowSecrets: allow, outDir: o.outDir });
+  const list = await listProjectFiles(o.projectDir, { includeTests: o.includeTests, allowSecrets: allow, outDir: o.outDir, exclude: o.exclude });
   const packed = new Set(list.files.map((f) => f.path));
   const unusedAllows = [...allow].filter((a) => !packed.has(a));
   const outcome: BuildOutcome = { list, secrets: [...list.secrets], unusedAllows, bytesIn: 0 };
@@ -76,7 +79,7 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
   // name already refuses the build and every other secret should be listed too.
   if (o.dryRun || list.secrets.length > 0) {
     const r = await runPack(o, list, allow);
-    outcome.secrets.push(...r.secrets);
+    refuseSecrets(outcome, r.secrets);
     outcome.bytesIn = r.bytesIn;
     return outcome;
   }
@@ -126,11 +129,11 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
     await flush();
     outcome.bytesIn = r.bytesIn;
     if (r.secrets.length > 0) {
-      outcome.secrets.push(...r.secrets);
+      refuseSecrets(outcome, r.secrets);
       await tmp.abort();
       return outcome;
     }
-    await o.beforeCommit?.();
+    await o.beforeCommit?.(tmp.tempPath);
     const sha256 = hash.digest('hex');
     const sha256Path = `${finalPath}.sha256`;
     // Never leave a stale checksum next to a new archive.
@@ -149,6 +152,17 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
       throw new WorkFailedError(message, { code: mapped.code === 'NO_SPACE' ? 'NO_SPACE' : 'CANNOT_WRITE', hint, cause: err, details: mapped.details });
     }
     throw err;
+  }
+}
+
+/** Secrets found in the content: recorded, and their files' decisions say "refused" (not "kept"). */
+function refuseSecrets(outcome: BuildOutcome, found: SecretFinding[]): void {
+  outcome.secrets.push(...found);
+  const rules = new Map<string, string[]>();
+  for (const s of found) rules.set(s.file, [...(rules.get(s.file) ?? []), s.rule]);
+  for (const d of outcome.list.decisions) {
+    const r = rules.get(d.path.normalize('NFC'));
+    if (r && d.action === 'kept') Object.assign(d, { action: 'refused', rule: `secret: ${r.join(', ')}` });
   }
 }
 

@@ -55,6 +55,8 @@ export { VERIFY_DEFAULTS };
 
 /** Entries smaller than this are never reported for their ratio (small text compresses well). */
 const RATIO_FLOOR = 1024 * 1024;
+/** Where a plugin's code lives in the archive (the runbook's src/plugin.py). */
+export const CODE_DIR = 'src';
 /** Findings beyond this are summarized, so a hostile archive cannot flood the report. */
 const MAX_FINDINGS = 200;
 
@@ -70,231 +72,289 @@ interface Checked {
   readable: boolean;
 }
 
+/** What the checks share while they run, in order, over one archive. */
+interface Run {
+  file: string;
+  opts: VerifyOptions;
+  limits: typeof VERIFY_DEFAULTS;
+  add: Add;
+  has: (code: string) => boolean;
+  size: number;
+  zip?: ZipFile;
+  checked: Checked[];
+  /** File entries by name. */
+  names: Map<string, Checked>;
+  manifestEntry?: Checked;
+  listingEntry?: Checked;
+  /** Real size and sha256 of every member read. */
+  hashes: Map<string, { size: number; sha256: string }>;
+  manifestBytes?: Buffer;
+  listingBytes?: Buffer;
+  manifest?: Manifest;
+  /** What the report says about the central directory. */
+  base: { entries: number; uncompressedBytes: number };
+}
+
+/** One step; returning 'stop' ends the checks (what follows could not be trusted or read). */
+type Check = (r: Run) => Promise<'stop' | void> | 'stop' | void;
+
+/**
+ * The marketplace's archive checks, in the order they run. A rule is found
+ * by its code: grep for 'ZIP_BOMB_RATIO' lands in the check that raises it.
+ */
+const CHECKS: readonly [name: string, check: Check][] = [
+  ['the file', checkFile],
+  ['the zip structure', openZip],
+  ['the entry count', checkEntryCount],
+  ['the central directory', readCentralDirectory],
+  ['twins and overlaps', checkLayout],
+  ['the expansion', checkExpansion],
+  ['the manifest entry', findManifest],
+  ['the integrity entry', findIntegrity],
+  ['every member', readMembers],
+  ['the manifest', checkManifest],
+  ['the integrity listing', checkIntegrity],
+  ['the code', checkCode],
+];
+
 export async function verifyArchive(file: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
-  const limits = { ...VERIFY_DEFAULTS, ...definedOnly(opts) };
   const findings: VerifyFinding[] = [];
   let dropped = 0;
-  const add = (severity: VerifyFinding['severity'], code: string, message: string, entry?: string) => {
+  const add: Add = (severity, code, message, entry) => {
     if (findings.length >= MAX_FINDINGS) {
       dropped += 1;
       return;
     }
     findings.push(entry === undefined ? { severity, code, message } : { severity, code, message, entry });
   };
-  const report = (extra: Partial<VerifyReport> = {}): VerifyReport => {
-    if (dropped > 0) {
-      findings.push({ severity: 'error', code: 'TOO_MANY_FINDINGS', message: `${dropped} more findings not shown` });
-    }
-    return {
-      ok: !findings.some((f) => f.severity === 'error'),
-      findings,
-      entries: 0,
-      uncompressedBytes: 0,
-      ...extra,
-    };
+  const run: Run = {
+    file,
+    opts,
+    limits: { ...VERIFY_DEFAULTS, ...definedOnly(opts) },
+    add,
+    has: (code) => findings.some((f) => f.code === code),
+    size: 0,
+    checked: [],
+    names: new Map(),
+    hashes: new Map(),
+    base: { entries: 0, uncompressedBytes: 0 },
   };
-
-  let size: number;
   try {
-    const st = await fs.stat(file);
+    for (const [, check] of CHECKS) if ((await check(run)) === 'stop') break;
+  } finally {
+    run.zip?.close();
+  }
+  if (dropped > 0) findings.push({ severity: 'error', code: 'TOO_MANY_FINDINGS', message: `${dropped} more findings not shown` });
+  return { ok: !findings.some((f) => f.severity === 'error'), findings, ...run.base, manifest: run.manifest };
+}
+
+/** A regular, non-empty file within the size limit. */
+async function checkFile(r: Run): Promise<'stop' | void> {
+  try {
+    const st = await fs.stat(r.file);
     if (!st.isFile()) {
-      add('error', 'NOT_A_FILE', `${file} is not a regular file`);
-      return report();
+      r.add('error', 'NOT_A_FILE', `${r.file} is not a regular file`);
+      return 'stop';
     }
-    size = st.size;
+    r.size = st.size;
   } catch (err) {
-    add('error', 'CANNOT_READ', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    return report();
+    r.add('error', 'CANNOT_READ', `cannot read ${r.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return 'stop';
   }
-  if (size === 0) {
-    add('error', 'BAD_ZIPFILE', 'the archive is empty (0 bytes)');
-    return report();
+  if (r.size === 0) {
+    r.add('error', 'BAD_ZIPFILE', 'the archive is empty (0 bytes)');
+    return 'stop';
   }
-  if (size > limits.maxArchiveBytes) {
-    add('error', 'ARCHIVE_TOO_LARGE', `the archive is ${size} bytes, over the limit of ${limits.maxArchiveBytes}`);
-    return report();
+  if (r.size > r.limits.maxArchiveBytes) {
+    r.add('error', 'ARCHIVE_TOO_LARGE', `the archive is ${r.size} bytes, over the limit of ${r.limits.maxArchiveBytes}`);
+    return 'stop';
   }
+}
 
-  let zip: ZipFile;
+/** yauzl reads the end of central directory (never a streaming unzip). */
+async function openZip(r: Run): Promise<'stop' | void> {
   try {
-    zip = await yauzl.openPromise(file, {
-      lazyEntries: true,
-      autoClose: false,
-      decodeStrings: false,
-      validateEntrySizes: true,
-    });
+    r.zip = await yauzl.openPromise(r.file, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true });
   } catch (err) {
-    add('error', 'BAD_ZIPFILE', `not a readable zip archive: ${(err as Error).message}`);
-    return report();
+    r.add('error', 'BAD_ZIPFILE', `not a readable zip archive: ${(err as Error).message}`);
+    return 'stop';
   }
+}
 
+function checkEntryCount(r: Run): 'stop' | void {
+  if (r.zip!.entryCount <= r.limits.maxEntries) return;
+  r.add('error', 'TOO_MANY_ENTRIES', `the archive has ${r.zip!.entryCount} entries, over the limit of ${r.limits.maxEntries}`);
+  r.base.entries = r.zip!.entryCount;
+  return 'stop';
+}
+
+/** Every entry's name, type, mode, encryption and compression (checkEntry). */
+async function readCentralDirectory(r: Run): Promise<'stop' | void> {
   try {
-    if (zip.entryCount > limits.maxEntries) {
-      add('error', 'TOO_MANY_ENTRIES', `the archive has ${zip.entryCount} entries, over the limit of ${limits.maxEntries}`);
-      return report({ entries: zip.entryCount });
+    for await (const entry of r.zip!.eachEntry()) r.checked.push(checkEntry(entry, r.add));
+  } catch (err) {
+    r.add('error', 'BAD_ZIPFILE', `corrupt central directory: ${(err as Error).message}`);
+    r.base.entries = r.checked.length;
+    return 'stop';
+  }
+  r.base = { entries: r.checked.length, uncompressedBytes: r.checked.reduce((n, c) => n + c.entry.uncompressedSize, 0) };
+}
+
+function checkLayout(r: Run): void {
+  checkTwins(r.checked, r.add);
+  checkOverlaps(r.checked, r.size, r.add);
+}
+
+/** Declared sizes: the total, and each large entry's ratio (zip bombs). */
+function checkExpansion(r: Run): 'stop' | void {
+  const declared = r.base.uncompressedBytes;
+  if (declared > r.limits.maxUncompressedBytes) {
+    r.add('error', 'ZIP_BOMB_SIZE', `the archive expands to ${declared} bytes, over the limit of ${r.limits.maxUncompressedBytes}`);
+  }
+  for (const c of r.checked) {
+    const { compressedSize, uncompressedSize } = c.entry;
+    if (uncompressedSize > RATIO_FLOOR && uncompressedSize > r.limits.maxRatio * Math.max(compressedSize, 1)) {
+      r.add('error', 'ZIP_BOMB_RATIO', `expands ${Math.round(uncompressedSize / Math.max(compressedSize, 1))}x, over the limit of ${r.limits.maxRatio}x`, c.name);
+      c.readable = false;
     }
+  }
+  if (r.has('ZIP_BOMB_SIZE') || r.has('BAD_ZIPFILE')) return 'stop';
+  r.names = new Map(r.checked.filter((c) => !c.dir).map((c) => [c.name, c]));
+}
 
-    // 1. The central directory.
-    const checked: Checked[] = [];
+/** The manifest must be at the root, and small. */
+function findManifest(r: Run): void {
+  r.manifestEntry = r.names.get(MANIFEST_PATH);
+  if (!r.manifestEntry) {
+    const nested = r.checked.find((c) => c.name.endsWith(`/${MANIFEST_PATH}`));
+    if (nested) {
+      r.add('error', 'MANIFEST_NOT_AT_ROOT', `the manifest is at ${showName(nested.name)}, not ${MANIFEST_PATH}: zip the contents, not the folder`, nested.name);
+    } else {
+      const f = MANIFEST_MISSING;
+      r.add(f.severity, f.code, f.message);
+    }
+  } else if (r.manifestEntry.entry.uncompressedSize > MAX_MANIFEST_BYTES) {
+    r.add('error', 'MANIFEST_TOO_LARGE', `${MANIFEST_PATH} is over ${MAX_MANIFEST_BYTES} bytes`, MANIFEST_PATH);
+    r.manifestEntry.readable = false;
+  }
+}
+
+function findIntegrity(r: Run): void {
+  r.listingEntry = r.names.get(INTEGRITY_PATH);
+  if (!r.listingEntry) {
+    r.add('error', 'INTEGRITY_MISSING', `the archive has no ${INTEGRITY_PATH}; build it with \`plexichat-plugin build\``);
+  } else if (r.listingEntry.entry.uncompressedSize > MAX_INTEGRITY_BYTES) {
+    r.add('error', 'INTEGRITY_TOO_LARGE', `${INTEGRITY_PATH} is over ${MAX_INTEGRITY_BYTES} bytes`, INTEGRITY_PATH);
+    r.listingEntry.readable = false;
+  }
+}
+
+/** Every member's bytes: real sizes against the budget, CRC-32, sha256. */
+async function readMembers(r: Run): Promise<void> {
+  let actualTotal = 0;
+  for (const c of r.checked) {
+    if (!c.readable || c.dir) continue;
+    const keep = c === r.manifestEntry || c === r.listingEntry;
     try {
-      for await (const entry of zip.eachEntry()) checked.push(checkEntry(entry, add));
+      const m = await readMember(r.zip!, c.entry, keep, r.limits.maxUncompressedBytes - actualTotal);
+      actualTotal += m.size;
+      if (m.crc !== c.entry.crc32) r.add('error', 'BAD_CRC', 'CRC-32 does not match the data (corrupt or tampered)', c.name);
+      r.hashes.set(c.name, { size: m.size, sha256: m.sha256 });
+      if (c === r.manifestEntry) r.manifestBytes = m.data;
+      if (c === r.listingEntry) r.listingBytes = m.data;
     } catch (err) {
-      add('error', 'BAD_ZIPFILE', `corrupt central directory: ${(err as Error).message}`);
-      return report({ entries: checked.length });
+      const msg = (err as Error).message;
+      if (/too many|too few|expected \d+|uncompressedSize|actual/i.test(msg) && !/total/.test(msg)) {
+        r.add('error', 'SIZE_MISMATCH', `declared size does not match the data: ${msg}`, c.name);
+      } else if (/over the total limit/.test(msg)) {
+        r.add('error', 'ZIP_BOMB_SIZE', msg, c.name);
+        break;
+      } else {
+        r.add('error', 'BAD_ENTRY', `cannot read the entry: ${msg}`, c.name);
+      }
     }
-    const declared = checked.reduce((n, c) => n + c.entry.uncompressedSize, 0);
-    const base = { entries: checked.length, uncompressedBytes: declared };
+  }
+}
 
-    checkTwins(checked, add);
-    checkOverlaps(checked, size, add);
-    if (declared > limits.maxUncompressedBytes) {
-      add(
+/** The manifest parses, passes the manifest rules, and names what was expected. */
+function checkManifest(r: Run): void {
+  if (!r.manifestBytes) return;
+  const parsed = parseManifest(r.manifestBytes, MANIFEST_PATH);
+  for (const d of parsed.diagnostics) {
+    const where = d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
+    r.add(d.severity, d.code, `${where} ${d.message}${d.hint ? ` (${d.hint})` : ''}`, MANIFEST_PATH);
+  }
+  const manifest = (r.manifest = parsed.manifest);
+  const expect = r.opts.expect;
+  if (manifest && expect?.name !== undefined && manifest.plugin.name !== expect.name) {
+    r.add('error', 'NAME_MISMATCH', `the archive holds plugin "${manifest.plugin.name}", expected "${expect.name}"`, MANIFEST_PATH);
+  }
+  if (manifest && expect?.version !== undefined && manifest.plugin.version !== expect.version) {
+    r.add('error', 'VERSION_MISMATCH', `the archive holds version ${manifest.plugin.version}, expected ${expect.version}`, MANIFEST_PATH);
+  }
+}
+
+/** Every member against the integrity listing, and the listing against the members. */
+function checkIntegrity(r: Run): void {
+  if (!r.listingBytes) return;
+  let listing: IntegrityListing;
+  try {
+    listing = parseIntegrity(r.listingBytes);
+  } catch (err) {
+    r.add('error', 'INTEGRITY_MALFORMED', `${INTEGRITY_PATH}: ${(err as Error).message}`, INTEGRITY_PATH);
+    return;
+  }
+  const listed = new Map(listing.files.map((f) => [f.path, f]));
+  for (const c of r.checked) {
+    // Entries already refused for their name or type are not reported twice.
+    if (c.dir || c === r.listingEntry || !c.readable) continue;
+    const rec = listed.get(c.name);
+    if (!rec) {
+      r.add('error', 'INTEGRITY_UNLISTED', `not in ${INTEGRITY_PATH}`, c.name);
+      continue;
+    }
+    const h = r.hashes.get(c.name);
+    if (h && (h.size !== rec.size || h.sha256 !== rec.sha256)) {
+      r.add(
         'error',
-        'ZIP_BOMB_SIZE',
-        `the archive expands to ${declared} bytes, over the limit of ${limits.maxUncompressedBytes}`,
+        'INTEGRITY_MISMATCH',
+        h.size !== rec.size ? `size ${h.size} differs from the listed ${rec.size} (tampered?)` : 'sha256 differs from the listed one (tampered?)',
+        c.name,
       );
     }
-    for (const c of checked) {
-      const { compressedSize, uncompressedSize } = c.entry;
-      if (uncompressedSize > RATIO_FLOOR && uncompressedSize > limits.maxRatio * Math.max(compressedSize, 1)) {
-        add(
-          'error',
-          'ZIP_BOMB_RATIO',
-          `expands ${Math.round(uncompressedSize / Math.max(compressedSize, 1))}x, over the limit of ${limits.maxRatio}x`,
-          c.name,
-        );
-        c.readable = false;
-      }
-    }
-    if (findings.some((f) => f.code === 'ZIP_BOMB_SIZE' || f.code === 'BAD_ZIPFILE')) return report(base);
-
-    // 2. The manifest must be at the root.
-    const names = new Map(checked.filter((c) => !c.dir).map((c) => [c.name, c]));
-    const manifestEntry = names.get(MANIFEST_PATH);
-    if (!manifestEntry) {
-      const nested = checked.find((c) => c.name.endsWith(`/${MANIFEST_PATH}`));
-      if (nested) {
-        add(
-          'error',
-          'MANIFEST_NOT_AT_ROOT',
-          `the manifest is at ${showName(nested.name)}, not ${MANIFEST_PATH}: zip the contents, not the folder`,
-          nested.name,
-        );
-      } else {
-        add('error', 'MANIFEST_MISSING', `the archive has no ${MANIFEST_PATH}`);
-      }
-    } else if (manifestEntry.entry.uncompressedSize > MAX_MANIFEST_BYTES) {
-      add('error', 'MANIFEST_TOO_LARGE', `${MANIFEST_PATH} is over ${MAX_MANIFEST_BYTES} bytes`, MANIFEST_PATH);
-      manifestEntry.readable = false;
-    }
-    const listingEntry = names.get(INTEGRITY_PATH);
-    if (!listingEntry) {
-      add('error', 'INTEGRITY_MISSING', `the archive has no ${INTEGRITY_PATH}; build it with \`plexichat-plugin build\``);
-    } else if (listingEntry.entry.uncompressedSize > MAX_INTEGRITY_BYTES) {
-      add('error', 'INTEGRITY_TOO_LARGE', `${INTEGRITY_PATH} is over ${MAX_INTEGRITY_BYTES} bytes`, INTEGRITY_PATH);
-      listingEntry.readable = false;
-    }
-
-    // 3. Every member's bytes: real sizes, CRC-32, sha256.
-    const hashes = new Map<string, { size: number; sha256: string }>();
-    let manifestBytes: Buffer | undefined;
-    let listingBytes: Buffer | undefined;
-    let actualTotal = 0;
-    for (const c of checked) {
-      if (!c.readable || c.dir) continue;
-      const keep = c === manifestEntry || c === listingEntry;
-      try {
-        const r = await readMember(zip, c.entry, keep, limits.maxUncompressedBytes - actualTotal);
-        actualTotal += r.size;
-        if (r.crc !== c.entry.crc32) {
-          add('error', 'BAD_CRC', 'CRC-32 does not match the data (corrupt or tampered)', c.name);
-        }
-        hashes.set(c.name, { size: r.size, sha256: r.sha256 });
-        if (c === manifestEntry) manifestBytes = r.data;
-        if (c === listingEntry) listingBytes = r.data;
-      } catch (err) {
-        const msg = (err as Error).message;
-        if (/too many|too few|expected \d+|uncompressedSize|actual/i.test(msg) && !/total/.test(msg)) {
-          add('error', 'SIZE_MISMATCH', `declared size does not match the data: ${msg}`, c.name);
-        } else if (/over the total limit/.test(msg)) {
-          add('error', 'ZIP_BOMB_SIZE', msg, c.name);
-          break;
-        } else {
-          add('error', 'BAD_ENTRY', `cannot read the entry: ${msg}`, c.name);
-        }
-      }
-    }
-
-    // 4. The manifest parses and passes the manifest rules.
-    let manifest: Manifest | undefined;
-    if (manifestBytes) {
-      const parsed = parseManifest(manifestBytes, MANIFEST_PATH);
-      for (const d of parsed.diagnostics) {
-        const where = d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
-        add(d.severity, d.code, `${where} ${d.message}${d.hint ? ` (${d.hint})` : ''}`, MANIFEST_PATH);
-      }
-      manifest = parsed.manifest;
-      if (manifest && opts.expect?.name !== undefined && manifest.plugin.name !== opts.expect.name) {
-        add(
-          'error',
-          'NAME_MISMATCH',
-          `the archive holds plugin "${manifest.plugin.name}", expected "${opts.expect.name}"`,
-          MANIFEST_PATH,
-        );
-      }
-      if (manifest && opts.expect?.version !== undefined && manifest.plugin.version !== opts.expect.version) {
-        add(
-          'error',
-          'VERSION_MISMATCH',
-          `the archive holds version ${manifest.plugin.version}, expected ${opts.expect.version}`,
-          MANIFEST_PATH,
-        );
-      }
-    }
-
-    // 5. Every member against the integrity listing, and the listing against the members.
-    if (listingBytes) {
-      let listing: IntegrityListing | undefined;
-      try {
-        listing = parseIntegrity(listingBytes);
-      } catch (err) {
-        add('error', 'INTEGRITY_MALFORMED', `${INTEGRITY_PATH}: ${(err as Error).message}`, INTEGRITY_PATH);
-      }
-      if (listing) {
-        const listed = new Map(listing.files.map((f) => [f.path, f]));
-        for (const c of checked) {
-          // Entries already refused for their name or type are not reported twice.
-          if (c.dir || c === listingEntry || !c.readable) continue;
-          const rec = listed.get(c.name);
-          if (!rec) {
-            add('error', 'INTEGRITY_UNLISTED', `not in ${INTEGRITY_PATH}`, c.name);
-            continue;
-          }
-          const h = hashes.get(c.name);
-          if (h && (h.size !== rec.size || h.sha256 !== rec.sha256)) {
-            add(
-              'error',
-              'INTEGRITY_MISMATCH',
-              h.size !== rec.size
-                ? `size ${h.size} differs from the listed ${rec.size} (tampered?)`
-                : 'sha256 differs from the listed one (tampered?)',
-              c.name,
-            );
-          }
-        }
-        for (const rec of listing.files) {
-          if (!names.has(rec.path)) add('error', 'INTEGRITY_MISSING_ENTRY', `listed in ${INTEGRITY_PATH} but not in the archive`, rec.path);
-        }
-        if (manifest && (listing.plugin?.name !== manifest.plugin.name || listing.plugin?.version !== manifest.plugin.version)) {
-          add('error', 'INTEGRITY_PLUGIN_MISMATCH', `${INTEGRITY_PATH} names a different plugin or version than the manifest`, INTEGRITY_PATH);
-        }
-      }
-    }
-
-    return report({ ...base, manifest });
-  } finally {
-    zip.close();
   }
+  for (const rec of listing.files) {
+    if (!r.names.has(rec.path)) r.add('error', 'INTEGRITY_MISSING_ENTRY', `listed in ${INTEGRITY_PATH} but not in the archive`, rec.path);
+  }
+  const m = r.manifest;
+  if (m && (listing.plugin?.name !== m.plugin.name || listing.plugin?.version !== m.plugin.version)) {
+    r.add('error', 'INTEGRITY_PLUGIN_MISMATCH', `${INTEGRITY_PATH} names a different plugin or version than the manifest`, INTEGRITY_PATH);
+  }
+}
+
+/** A plugin is Python code under src/: an archive without any has nothing to run. */
+function checkCode(r: Run): void {
+  const f = codeMissing(r.names.keys());
+  if (f) r.add(f.severity, f.code, f.message);
+}
+
+const MANIFEST_MISSING: VerifyFinding = { severity: 'error', code: 'MANIFEST_MISSING', message: `the archive has no ${MANIFEST_PATH}` };
+
+function codeMissing(names: Iterable<string>): VerifyFinding | undefined {
+  for (const n of names) if (n.startsWith(`${CODE_DIR}/`) && n.endsWith('.py')) return undefined;
+  return { severity: 'error', code: 'CODE_MISSING', message: `the archive has no Python code under ${CODE_DIR}/ (the plugin's ${CODE_DIR}/plugin.py)` };
+}
+
+/**
+ * The parts every archive must hold, judged by entry names alone: what
+ * verifyArchive says of them, for a list of files not packed yet (build --dry-run).
+ */
+export function requiredParts(names: readonly string[]): VerifyFinding[] {
+  const out: VerifyFinding[] = [];
+  if (!names.includes(MANIFEST_PATH)) out.push(MANIFEST_MISSING);
+  const code = codeMissing(names);
+  if (code) out.push(code);
+  return out;
 }
 
 function definedOnly(o: VerifyOptions): Partial<typeof VERIFY_DEFAULTS> {

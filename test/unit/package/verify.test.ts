@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { verifyArchive } from '../../../src/core/package/verify.js';
+import { requiredParts, verifyArchive } from '../../../src/core/package/verify.js';
 import { tempDir } from '../../helpers/temp-project.js';
 import { pluginZip, writeZip, zipBuffer, type FixtureEntry } from '../../helpers/zip-fixtures.js';
 
@@ -141,5 +141,38 @@ describe('verifyArchive', () => {
       }),
     );
     expect(codes(r)).toContain('NAME_ENCODING');
+  });
+
+  describe('the code: a plugin archive holds Python under src/', () => {
+    it.each([
+      [['src/__init__.py', 'src/plugin.py'], ['CODE_MISSING']],
+      [['src/plugin.py'], []],
+      [['src/__init__.py'], []],
+    ])('without %j: %j', async (omit, expected) => {
+      const r = await verifyBuf(pluginZip({ omit }));
+      expect(codes(r)).toEqual(expected);
+    });
+
+    it.each([
+      [{ 'src/README.md': '# not code\n' }, ['CODE_MISSING']],
+      [{ 'plugin.py': 'print(1)\n' }, ['CODE_MISSING']],
+      [{ 'lib/src/plugin.py': 'print(1)\n' }, ['CODE_MISSING']],
+      [{ 'src/pkg/module.py': 'print(1)\n' }, []],
+    ])('with only %j beside the manifest: %j', async (files, expected) => {
+      const r = await verifyBuf(pluginZip({ omit: ['src/__init__.py', 'src/plugin.py'], files }));
+      expect(codes(r)).toEqual(expected);
+    });
+  });
+});
+
+describe('requiredParts (build --dry-run: what verify would say from the names alone)', () => {
+  it.each([
+    [['config/plugin.yaml', 'src/plugin.py'], []],
+    [['config/plugin.yaml'], ['CODE_MISSING']],
+    [['src/plugin.py'], ['MANIFEST_MISSING']],
+    [[], ['MANIFEST_MISSING', 'CODE_MISSING']],
+    [['x/config/plugin.yaml', 'src/a.txt'], ['MANIFEST_MISSING', 'CODE_MISSING']],
+  ])('%j: %j', (names, expected) => {
+    expect(requiredParts(names).map((f) => f.code)).toEqual(expected);
   });
 });
