@@ -28,8 +28,14 @@ export interface Ctx {
   clock: Clock;
   /** Aborted on SIGINT/SIGTERM so long work can stop and clean up. */
   signal: AbortSignal;
-  /** What fds 1 and 2 are, by device and inode, so build never packs its own output; absent for streams without a fd. */
-  stdio?: StdioFiles;
+  /**
+   * What fds 1 and 2 are, by device and inode, so build never packs its own
+   * output; absent for streams without a fd. A function, called only by the
+   * commands that need it: fstat-ing the standard streams while every command
+   * starts broke a later CommonJS import (yaml's named exports read as
+   * undefined in `validate`, Node 20.20), so it is never done eagerly.
+   */
+  stdio?: () => StdioFiles;
 }
 
 /** A standard stream's file: a regular file, a pipe (FIFO), or anything else (a terminal). */

@@ -121,7 +121,7 @@ export async function main(argv: string[], proc: Process = process): Promise<num
       stdin: proc.stdin,
       clock: systemClock,
       signal: controller.signal,
-      stdio: stdioFiles(proc),
+      stdio: () => stdioFiles(proc),
     };
     const mod = await load();
     const result = await mod.run(opts, ctx).catch((err: unknown) => {

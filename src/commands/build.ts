@@ -85,7 +85,7 @@ async function buildInto(outDir: string, opts: BuildCommandOptions, ctx: Ctx, mt
       projectDir: ctx.cwd,
       outDir,
       env: ctx.env,
-      stdio: ctx.stdio,
+      stdio: ctx.stdio?.(),
       includeTests: opts.includeTests,
       allowSecrets: opts.allowSecret,
       dryRun: opts.dryRun,
