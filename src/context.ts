@@ -56,8 +56,9 @@ export function stdioFiles(streams: { stdout: object; stderr: object }): StdioFi
     const fd = (s as { fd?: unknown }).fd;
     if (typeof fd !== 'number') return undefined;
     try {
-      const st = fstatSync(fd);
-      return { dev: st.dev, ino: st.ino, kind: st.isFile() ? 'file' : st.isFIFO() ? 'fifo' : 'other' };
+      // bigint: the plain form shares a stat buffer with the module loader (see Ctx.stdio).
+      const st = fstatSync(fd, { bigint: true });
+      return { dev: Number(st.dev), ino: Number(st.ino), kind: st.isFile() ? 'file' : st.isFIFO() ? 'fifo' : 'other' };
     } catch {
       return undefined;
     }
