@@ -16,6 +16,7 @@ import type { Diagnostic } from '../core/manifest/types.js';
 import { buildProject, findingLine, secretLine, type BuildFailureDetails, type ProjectBuild } from '../project/build.js';
 import type { Decision } from '../core/package/file-list.js';
 import { finishBuildSignature, signatureFileOf, signingKeyForBuild } from '../signing/files.js';
+import { makeDir } from '../io/make-dir.js';
 
 export interface BuildCommandOptions {
   out?: string;
@@ -186,7 +187,7 @@ async function checkOutDir(outDir: string, given: string | undefined, create: bo
     if (code === 'ENOENT') {
       if (!create) return false;
       try {
-        await fs.mkdir(outDir, { recursive: true });
+        await makeDir(outDir);
         return true;
       } catch (e) {
         const c = errnoCode(e);

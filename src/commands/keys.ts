@@ -13,6 +13,7 @@ import { openAtomic, type AtomicFile } from '../io/atomic.js';
 import { registerSecret } from '../io/redact.js';
 import { defaultKeyFile, oneLineCommand, publicKeyFileOf } from '../signing/files.js';
 import { ALGORITHM, generateKeyPair, keyIdOf, privateKeyPem, privateKeySecrets, publicKeyBase64, publicKeyPem } from '../signing/keys.js';
+import { makeDir } from '../io/make-dir.js';
 
 export interface KeysGenerateOptions {
   out?: string;
@@ -50,7 +51,7 @@ export async function run(opts: KeysGenerateOptions, ctx: Ctx): Promise<KeysGene
       throw new UsageError('--out needs a file name', { hint: 'e.g. --out keys/signing-key.pem' });
     }
     privateFile = path.resolve(ctx.cwd, opts.out);
-    await fs.mkdir(path.dirname(privateFile), { recursive: true, mode: 0o700 }).catch(() => undefined);
+    await makeDir(path.dirname(privateFile), { mode: 0o700 }).catch(() => undefined);
   } else {
     const def = defaultKeyFile(ctx.env);
     if (!def) {
@@ -60,7 +61,7 @@ export async function run(opts: KeysGenerateOptions, ctx: Ctx): Promise<KeysGene
       });
     }
     privateFile = def;
-    await fs.mkdir(path.dirname(def), { recursive: true, mode: 0o700 }).catch(() => undefined);
+    await makeDir(path.dirname(def), { mode: 0o700 }).catch(() => undefined);
   }
   const publicFile = publicKeyFileOf(privateFile);
 

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeDir } from '../io/make-dir.js';
 import { CATEGORIES } from './catalog.js';
 
 export const INITIAL_VERSION = '0.1.0';
@@ -218,7 +219,7 @@ export async function scaffold(opts: ScaffoldOptions, deps: ScaffoldFs = realFs)
   const checkAbort = () => opts.signal?.throwIfAborted();
 
   // Parents that did not exist are created, and removed again on failure.
-  const firstCreatedParent = await fs.mkdir(parent, { recursive: true });
+  const firstCreatedParent = await makeDir(parent);
   let staging: string | undefined;
   const moved: string[] = [];
   const backups: Array<{ original: string; backup: string }> = [];

@@ -34,16 +34,17 @@ async function missingChain(dir: string): Promise<string[]> {
 }
 
 /**
- * Make `dir` and its missing parents. Returns the outermost folder it
+ * Make `dir` and its missing parents (with `mode`, as mkdir -m). Every
+ * command that makes a folder a user named uses this. Returns the outermost folder it
  * created (remove it to undo), or undefined when `dir` already existed.
  */
-export async function makeDir(dir: string): Promise<string | undefined> {
+export async function makeDir(dir: string, opts: { mode?: number } = {}): Promise<string | undefined> {
   const abs = path.resolve(dir);
   const missing = await missingChain(abs);
   let first: string | undefined;
   for (const d of missing) {
     try {
-      await fs.mkdir(d);
+      await fs.mkdir(d, opts.mode === undefined ? undefined : { mode: opts.mode });
       first ??= d;
     } catch (err) {
       const code = errnoCode(err);

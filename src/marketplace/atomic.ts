@@ -3,6 +3,7 @@ import path from 'node:path';
 import { WorkFailedError } from '../errors.js';
 import { fsError } from '../io/fs-errors.js';
 import { writeFileAtomic as writeAtomic } from '../io/atomic.js';
+import { makeDir } from '../io/make-dir.js';
 
 /**
  * Write a file so that the final path only ever holds a complete version
@@ -16,7 +17,7 @@ export async function writeFileAtomic(
 ): Promise<void> {
   try {
     const dir = path.dirname(file);
-    await fs.mkdir(dir, { recursive: true, ...(opts.dirMode !== undefined ? { mode: opts.dirMode } : {}) });
+    await makeDir(dir, { mode: opts.dirMode });
     if (opts.dirMode !== undefined) await fs.chmod(dir, opts.dirMode).catch(() => undefined);
     await writeAtomic(file, content, { mode: opts.mode ?? 0o644 });
   } catch (err) {

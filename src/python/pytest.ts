@@ -20,6 +20,7 @@ import { parseJunitXml, type PytestSummary } from './junit.js';
 import { newRunMarker, RUN_MARKER_ENV, stopRun, type StopReport } from './reap.js';
 import { cacheDir } from './scan-cache.js';
 import { startPython } from './spawn.js';
+import { makeDir } from '../io/make-dir.js';
 
 /** Environment variable through which the SDK receives the manifest (a JSON file path). */
 export const MANIFEST_JSON_ENV = 'PLEXICHAT_PLUGIN_MANIFEST_JSON';
@@ -34,7 +35,7 @@ async function pytestFilesDir(cwd: string, env: NodeJS.ProcessEnv, scratch: stri
   const base = cacheDir(env);
   if (!base) return scratch;
   const dir = path.join(base, 'pytest', createHash('sha256').update(path.resolve(cwd)).digest('hex').slice(0, 16));
-  return fs.mkdir(dir, { recursive: true, mode: 0o700 }).then(
+  return makeDir(dir, { mode: 0o700 }).then(
     () => dir,
     () => scratch,
   );

@@ -10,10 +10,11 @@
  * PLEXICHAT_CACHE_DIR=off turns it off. Any cache problem means a miss.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { userDir } from '../io/dirs.js';
+import { makeDir } from '../io/make-dir.js';
 
 /** A file to scan: its name in the project (forward slashes) and where its bytes are. */
 export interface SourceFile {
@@ -68,7 +69,7 @@ export async function readCached<T>(dir: string, projectDir: string, key: string
 
 export async function writeCached(dir: string, projectDir: string, key: string, value: unknown, kind = 'scan'): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeDir(dir, { mode: 0o700 });
     await writeFileAtomic(entryPath(dir, projectDir, kind), JSON.stringify({ key, value }), { mode: 0o600 });
   } catch {
     // a cache that cannot be written is only slower

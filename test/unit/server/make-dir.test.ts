@@ -33,3 +33,22 @@ describe('makeDir (mkdir -p that always ends)', () => {
     expect(made.filter((m) => m !== undefined).length).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('no command that makes a folder spins on /proc (each is one line, exit 1)', () => {
+  it('init, build --out, keys generate --out, serve --data-dir', async () => {
+    const { runMain } = await import('../../helpers/run-main.js');
+    const plugin = path.join(await tempDir(), 'p');
+    expect((await runMain(['init', plugin, '--name', 'proc_plugin', '--category', 'utility', '--yes'])).exitCode).toBe(0);
+    const runs = [
+      await runMain(['init', '/proc/pxp-init/p', '--name', 'proc_plugin', '--category', 'utility', '--yes']),
+      await runMain(['build', '--out', '/proc/pxp-out'], { cwd: plugin }),
+      await runMain(['keys', 'generate', '--out', '/proc/pxp-keys/k.pem']),
+      await runMain(['marketplace', 'serve', '--data-dir', '/proc/pxp-data']),
+    ];
+    for (const r of runs) {
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+      expect(r.stderr).toMatch(/ENOENT/);
+    }
+  });
+});
