@@ -124,8 +124,11 @@ async function coveragePercent(report: string | undefined): Promise<number | und
 
 export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
   const root = ctx.cwd;
+  // The interpreter is chosen while the manifest is read; a manifest error is still the one reported.
+  const choosing = choosePytestPython({ env: ctx.env, explicit: opts.python, cwd: ctx.cwd });
+  choosing.catch(() => undefined);
   const manifest = await readManifest(root);
-  const py = await choosePytestPython({ env: ctx.env, explicit: opts.python, cwd: ctx.cwd });
+  const py = await choosing;
   ctx.out.debug(`python: ${py.path} (${py.version}, pytest ${py.pytest}, from ${py.source})${py.missing.length ? `; cannot import: ${py.missing.join(", ")}` : ""}`);
 
   const userArgs = opts.pytestArgs ?? [];
