@@ -116,136 +116,39 @@ export interface BuiltListing {
   digestFrom?: 'sidecar' | 'hashed';
 }
 
+/** One part of the listing, and what is wrong with it. */
+interface Part<T> {
+  value?: T;
+  problems: ListingProblem[];
+}
+
 /**
  * Build the listing for the project's current version and check it is
- * complete. `listing` is set only when there are no problems.
+ * complete. `listing` is set only when there are no problems. Each part is
+ * checked on its own (so every problem is reported in one run), in the order
+ * the problems are listed.
  */
 export async function buildListing(projectDir: string, manifest: Manifest, opts: { distDir?: string } = {}): Promise<BuiltListing> {
   const { name, version } = manifest.plugin;
   const paths = listingPaths(projectDir, name, version, opts.distDir);
-  const problems: ListingProblem[] = [];
   const rel = (p: string) => path.relative(projectDir, p).split(path.sep).join('/') || '.';
-
-  const description = nonEmpty(manifest.plugin.description);
-  if (!description) {
-    problems.push({
-      code: 'EMPTY_DESCRIPTION',
-      message: 'plugin.description in config/plugin.yaml is empty',
-      hint: 'write a one-line description of what the plugin does',
-    });
-  } else {
-    for (const p of findPlaceholders(description)) {
-      problems.push({
-        code: 'PLACEHOLDER',
-        message: `plugin.description in config/plugin.yaml still holds ${p.what}`,
-        hint: 'replace the template text with a real description',
-      });
-    }
-  }
-  if (!nonEmpty(manifest.metadata?.category)) {
-    problems.push({ code: 'NO_CATEGORY', message: 'metadata.category in config/plugin.yaml is empty', hint: 'set a category (see `validate`)' });
-  }
-
-  const readmePath = path.join(projectDir, 'docs', 'README.md');
-  const readme = await readText(readmePath);
-  if (readme === undefined) {
-    problems.push({
-      code: 'NO_README',
-      message: 'docs/README.md is missing',
-      hint: 'write docs/README.md: it becomes the long description on the marketplace',
-    });
-  } else if (readme.trim() === '') {
-    problems.push({ code: 'EMPTY_README', message: 'docs/README.md is empty', hint: 'describe the plugin, its settings and its permissions' });
-  } else {
-    for (const p of findPlaceholders(readme)) {
-      problems.push({
-        code: 'PLACEHOLDER',
-        message: `docs/README.md:${p.line} still holds ${p.what}`,
-        hint: 'replace the template text before publishing',
-      });
-    }
-  }
-
-  const changelogPath = path.join(projectDir, 'CHANGELOG.md');
-  const changelogText = await readText(changelogPath);
-  let changelog = '';
-  if (changelogText === undefined) {
-    problems.push({
-      code: 'NO_CHANGELOG',
-      message: 'CHANGELOG.md is missing',
-      hint: `create CHANGELOG.md with a section "## [${version}]" describing this version`,
-    });
-  } else {
-    const section = changelogSection(changelogText, version);
-    if (section === undefined) {
-      problems.push({
-        code: 'NO_CHANGELOG_ENTRY',
-        message: `CHANGELOG.md has no entry for version ${version}`,
-        hint: `add a section "## [${version}]" that says what changed`,
-      });
-    } else if (section === '') {
-      problems.push({
-        code: 'EMPTY_CHANGELOG_ENTRY',
-        message: `the CHANGELOG.md entry for ${version} is empty`,
-        hint: 'say what changed in this version',
-      });
-    } else {
-      changelog = section;
-      for (const p of findPlaceholders(section)) {
-        problems.push({
-          code: 'PLACEHOLDER',
-          message: `the CHANGELOG.md entry for ${version} still holds ${p.what}`,
-          hint: 'replace the template text before publishing',
-        });
-      }
-    }
-  }
-
-  let archive: { sha256: string; size: number } | undefined;
-  let digestFrom: 'sidecar' | 'hashed' = 'hashed';
-  try {
-    const st = await fs.stat(paths.archive);
-    if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
-    // `build` writes the archive, then its .sha256. A .sha256 strictly newer than the archive
-    // was written after it and is trusted (hashing 100 MB again costs ~0.15 s); otherwise the
-    // archive is hashed and compared with it. The marketplace recomputes the digest anyway.
-    const side = await fs.stat(paths.sha256File).catch(() => undefined);
-    const recorded = (await readText(paths.sha256File))?.trim().split(/\s+/)[0]?.toLowerCase();
-    if (side && side.mtimeMs > st.mtimeMs && recorded && /^[0-9a-f]{64}$/.test(recorded) && st.size > 0) {
-      archive = { sha256: recorded, size: st.size };
-      digestFrom = 'sidecar';
-    } else {
-      archive = await fileDigest(paths.archive);
-      if (recorded && recorded !== archive.sha256) {
-        problems.push({
-          code: 'SHA256_MISMATCH',
-          message: `${rel(paths.archive)} does not match ${rel(paths.sha256File)} (changed after build?)`,
-          hint: 'run `plexichat-plugin build` again',
-        });
-      }
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    problems.push({
-      code: 'NO_ARCHIVE',
-      message: `no archive yet: ${rel(paths.archive)} does not exist`,
-      hint: 'run `plexichat-plugin build` first',
-    });
-  }
-  if (archive && archive.size === 0) {
-    problems.push({ code: 'EMPTY_ARCHIVE', message: `${rel(paths.archive)} is empty`, hint: 'run `plexichat-plugin build` again' });
-  }
-
-  if (problems.length > 0 || !archive || !description) return { problems, paths, digestFrom };
+  const description = descriptionPart(manifest);
+  const category = categoryPart(manifest);
+  const readme = await readmePart(path.join(projectDir, 'docs', 'README.md'));
+  const changelog = await changelogPart(path.join(projectDir, 'CHANGELOG.md'), version);
+  const archive = await archivePart(paths, rel);
+  const problems = [description, category, readme, changelog, archive].flatMap((p) => p.problems);
+  const digestFrom = archive.value?.digestFrom ?? 'hashed';
+  if (problems.length > 0 || !archive.value || !description.value) return { problems, paths, digestFrom };
 
   const required = [...(manifest.permissions?.required ?? [])];
   const optional = [...(manifest.permissions?.optional ?? [])];
   const listing: Listing = {
     name,
     version,
-    description,
-    long_description: readme ?? '',
-    changelog,
+    description: description.value,
+    long_description: readme.value ?? '',
+    changelog: changelog.value ?? '',
     category: manifest.metadata.category,
     tags: [...(manifest.metadata.tags ?? [])],
     license: nonEmpty(manifest.metadata.license),
@@ -256,9 +159,114 @@ export async function buildListing(projectDir: string, manifest: Manifest, opts:
       ...required.map((p) => ({ name: p, required: true, description: PERMISSIONS[p] ?? 'unknown permission' })),
       ...optional.map((p) => ({ name: p, required: false, description: PERMISSIONS[p] ?? 'unknown permission' })),
     ],
-    archive: { file: path.basename(paths.archive), sha256: archive.sha256, size: archive.size },
+    archive: { file: path.basename(paths.archive), sha256: archive.value.sha256, size: archive.value.size },
   };
   return { listing, problems, paths, digestFrom };
+}
+
+function descriptionPart(manifest: Manifest): Part<string> {
+  const description = nonEmpty(manifest.plugin.description);
+  if (!description) {
+    return {
+      problems: [{ code: 'EMPTY_DESCRIPTION', message: 'plugin.description in config/plugin.yaml is empty', hint: 'write a one-line description of what the plugin does' }],
+    };
+  }
+  return {
+    value: description,
+    problems: findPlaceholders(description).map((p) => ({
+      code: 'PLACEHOLDER',
+      message: `plugin.description in config/plugin.yaml still holds ${p.what}`,
+      hint: 'replace the template text with a real description',
+    })),
+  };
+}
+
+function categoryPart(manifest: Manifest): Part<string> {
+  if (nonEmpty(manifest.metadata?.category)) return { problems: [] };
+  return { problems: [{ code: 'NO_CATEGORY', message: 'metadata.category in config/plugin.yaml is empty', hint: 'set a category (see `validate`)' }] };
+}
+
+/** docs/README.md: the long description. */
+async function readmePart(file: string): Promise<Part<string>> {
+  const readme = await readText(file);
+  if (readme === undefined) {
+    return { problems: [{ code: 'NO_README', message: 'docs/README.md is missing', hint: 'write docs/README.md: it becomes the long description on the marketplace' }] };
+  }
+  if (readme.trim() === '') {
+    return { value: readme, problems: [{ code: 'EMPTY_README', message: 'docs/README.md is empty', hint: 'describe the plugin, its settings and its permissions' }] };
+  }
+  return {
+    value: readme,
+    problems: findPlaceholders(readme).map((p) => ({
+      code: 'PLACEHOLDER',
+      message: `docs/README.md:${p.line} still holds ${p.what}`,
+      hint: 'replace the template text before publishing',
+    })),
+  };
+}
+
+/** The CHANGELOG.md section for this version. */
+async function changelogPart(file: string, version: string): Promise<Part<string>> {
+  const text = await readText(file);
+  if (text === undefined) {
+    return {
+      problems: [{ code: 'NO_CHANGELOG', message: 'CHANGELOG.md is missing', hint: `create CHANGELOG.md with a section "## [${version}]" describing this version` }],
+    };
+  }
+  const section = changelogSection(text, version);
+  if (section === undefined) {
+    return {
+      problems: [{ code: 'NO_CHANGELOG_ENTRY', message: `CHANGELOG.md has no entry for version ${version}`, hint: `add a section "## [${version}]" that says what changed` }],
+    };
+  }
+  if (section === '') {
+    return { problems: [{ code: 'EMPTY_CHANGELOG_ENTRY', message: `the CHANGELOG.md entry for ${version} is empty`, hint: 'say what changed in this version' }] };
+  }
+  return {
+    value: section,
+    problems: findPlaceholders(section).map((p) => ({
+      code: 'PLACEHOLDER',
+      message: `the CHANGELOG.md entry for ${version} still holds ${p.what}`,
+      hint: 'replace the template text before publishing',
+    })),
+  };
+}
+
+/** The archive's sha256 and size: from build's fresh .sha256 file, or by hashing it now. */
+async function archivePart(
+  paths: ListingPaths,
+  rel: (p: string) => string,
+): Promise<Part<{ sha256: string; size: number; digestFrom: 'sidecar' | 'hashed' }>> {
+  const problems: ListingProblem[] = [];
+  let archive: { sha256: string; size: number; digestFrom: 'sidecar' | 'hashed' } | undefined;
+  try {
+    const st = await fs.stat(paths.archive);
+    if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
+    // `build` writes the archive, then its .sha256. A .sha256 strictly newer than the archive
+    // was written after it and is trusted (hashing 100 MB again costs ~0.15 s); otherwise the
+    // archive is hashed and compared with it. The marketplace recomputes the digest anyway.
+    const side = await fs.stat(paths.sha256File).catch(() => undefined);
+    const recorded = (await readText(paths.sha256File))?.trim().split(/\s+/)[0]?.toLowerCase();
+    if (side && side.mtimeMs > st.mtimeMs && recorded && /^[0-9a-f]{64}$/.test(recorded) && st.size > 0) {
+      archive = { sha256: recorded, size: st.size, digestFrom: 'sidecar' };
+    } else {
+      archive = { ...(await fileDigest(paths.archive)), digestFrom: 'hashed' };
+      if (recorded && recorded !== archive.sha256) {
+        problems.push({
+          code: 'SHA256_MISMATCH',
+          message: `${rel(paths.archive)} does not match ${rel(paths.sha256File)} (changed after build?)`,
+          hint: 'run `plexichat-plugin build` again',
+        });
+      }
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    problems.push({ code: 'NO_ARCHIVE', message: `no archive yet: ${rel(paths.archive)} does not exist`, hint: 'run `plexichat-plugin build` first' });
+  }
+  if (archive && archive.size === 0) {
+    problems.push({ code: 'EMPTY_ARCHIVE', message: `${rel(paths.archive)} is empty`, hint: 'run `plexichat-plugin build` again' });
+  }
+  return { value: archive, problems };
 }
 
 /** The listing as written to disk: stable key order, two-space indent, final newline. */

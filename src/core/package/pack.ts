@@ -114,9 +114,50 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   const allow = opts.allowSecrets ?? new Set<string>();
   const files = [...opts.files].sort((a, b) => compareNames(a.path, b.path));
   const bytesTotal = files.reduce((n, f) => n + f.size, 0);
-  const deflateSlots = new Semaphore(Math.max(1, opts.concurrency ?? os.availableParallelism()));
   let failed = false; // a secret was found: keep scanning, stop compressing and writing
+  const prepare = chunkPreparer({ writing, level, concurrency: opts.concurrency, failed: () => failed });
+  const ahead = new ReadAhead(planJobs(files), prepare);
+  const writer = writing ? new ZipWriter(opts.sink!, { mtime: opts.mtime, forceZip64: opts.forceZip64 }) : undefined;
+  const secrets: SecretFinding[] = [];
+  const integrity: IntegrityFile[] = [];
+  let bytesDone = 0;
 
+  try {
+    for (const f of files) {
+      const scan = allow.has(f.path) ? undefined : new SecretScan(f.path, secrets);
+      let crc = 0;
+      const sha = createHash('sha256');
+      for (;;) {
+        if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+        const { job, p } = await ahead.take();
+        if (writing) {
+          crc = zlib.crc32(p.raw, crc);
+          sha.update(p.raw);
+        }
+        if (scan && scan.add(job, p.raw) > 0) failed = true;
+        if (writer && !failed) await writeChunk(writer, f, job, p, crc);
+        bytesDone += p.raw.length;
+        opts.onProgress?.(bytesDone, bytesTotal);
+        if (job.last) break;
+      }
+      integrity.push({ path: f.path, size: f.size, sha256: sha.digest('hex') });
+    }
+
+    if (writer && !failed) {
+      const listing = serializeIntegrity(opts.plugin, integrity);
+      const out = zlib.deflateRawSync(listing, { level });
+      await writer.addEntry(INTEGRITY_PATH, 0o644, DEFLATE, zlib.crc32(listing), listing.length, out);
+      await writer.finish();
+    }
+  } finally {
+    // Let in-flight reads settle so no file descriptor outlives the pack.
+    await ahead.settle();
+  }
+  return { secrets, integrity, bytesIn: bytesDone, entries: integrity.length + 1 };
+}
+
+/** Every file cut into chunks of at most 1 MiB, in archive order. */
+function planJobs(files: PackFile[]): Job[] {
   const jobs: Job[] = [];
   for (const f of files) {
     const state: FileState = { f, chunks: Math.max(1, Math.ceil(f.size / CHUNK)), method: new Deferred<number>() };
@@ -125,16 +166,20 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
       jobs.push({ file: state, index: i, start, len: Math.min(CHUNK, f.size - start), last: i === state.chunks - 1 });
     }
   }
+  return jobs;
+}
 
-  const deflate = (buf: Buffer, o: zlib.ZlibOptions) =>
-    deflateSlots.run(
-      () =>
-        new Promise<Buffer>((resolve, reject) => {
-          zlib.deflateRaw(buf, o, (err, out) => (err ? reject(err) : resolve(out)));
-        }),
-    );
-
-  const prepare = async (job: Job): Promise<Prepared> => {
+/**
+ * Read and (when writing) deflate one chunk on libuv's threadpool. A file
+ * of one chunk is stored when deflate does not shrink it; a multi-chunk
+ * file is decided by its first chunk (a trial deflate of 64 KiB), and each
+ * later chunk is deflated with the previous 32 KiB as a preset dictionary.
+ */
+function chunkPreparer(o: { writing: boolean; level: number; concurrency?: number; failed: () => boolean }): (job: Job) => Promise<Prepared> {
+  const slots = new Semaphore(Math.max(1, o.concurrency ?? os.availableParallelism()));
+  const deflate = (buf: Buffer, zo: zlib.ZlibOptions) =>
+    slots.run(() => new Promise<Buffer>((resolve, reject) => zlib.deflateRaw(buf, zo, (err, out) => (err ? reject(err) : resolve(out)))));
+  return async (job) => {
     const { file } = job;
     const multi = file.chunks > 1;
     const dict = multi && job.index > 0 ? DICT : 0;
@@ -146,13 +191,13 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
       throw err;
     }
     const raw = dict ? data.subarray(dict) : data;
-    if (!writing || failed) {
+    if (!o.writing || o.failed()) {
       if (job.index === 0) file.method.resolve(STORE);
       return { raw, method: STORE };
     }
     if (!multi) {
       if (storedByExtension(file.f.path) || raw.length === 0) return { raw, out: raw, method: STORE };
-      const out = await deflate(raw, { level });
+      const out = await deflate(raw, { level: o.level });
       return out.length < raw.length ? { raw, out, method: DEFLATE } : { raw, out: raw, method: STORE };
     }
     if (job.index === 0) {
@@ -165,104 +210,91 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
       }
     }
     const method = await file.method.promise;
-    if (method === STORE || failed) return { raw, out: raw, method: STORE };
+    if (method === STORE || o.failed()) return { raw, out: raw, method: STORE };
     const out = await deflate(raw, {
-      level,
+      level: o.level,
       ...(dict ? { dictionary: data.subarray(0, dict) } : {}),
       ...(job.last ? {} : { finishFlush: zlib.constants.Z_SYNC_FLUSH }),
     });
     return { raw, out, method };
   };
+}
 
-  // Scheduler: start preparing chunks ahead of the writer, within bounds.
-  let next = 0;
-  let consumed = 0;
-  let aheadBytes = 0;
-  const pump = () => {
+/** Chunks prepared ahead of the writer, bounded by count and bytes, handed out in archive order. */
+class ReadAhead {
+  private started = 0;
+  private consumed = 0;
+  private aheadBytes = 0;
+
+  constructor(
+    private readonly jobs: Job[],
+    private readonly prepare: (job: Job) => Promise<Prepared>,
+  ) {}
+
+  private pump(): void {
     while (
-      next < jobs.length &&
-      next - consumed < MAX_AHEAD_JOBS &&
-      (aheadBytes < MAX_AHEAD_BYTES || next === consumed)
+      this.started < this.jobs.length &&
+      this.started - this.consumed < MAX_AHEAD_JOBS &&
+      (this.aheadBytes < MAX_AHEAD_BYTES || this.started === this.consumed)
     ) {
-      const job = jobs[next++]!;
-      aheadBytes += job.len;
-      job.promise = prepare(job);
-      job.promise.catch(() => undefined); // observed by the writer; never unhandled
+      const job = this.jobs[this.started++]!;
+      this.aheadBytes += job.len;
+      job.promise = this.prepare(job);
+      job.promise.catch(() => undefined); // observed by take(); never unhandled
     }
-  };
-
-  const writer = writing ? new ZipWriter(opts.sink!, { mtime: opts.mtime, forceZip64: opts.forceZip64 }) : undefined;
-  const secrets: SecretFinding[] = [];
-  const integrity: IntegrityFile[] = [];
-  let bytesDone = 0;
-
-  try {
-    let j = 0;
-    for (const f of files) {
-      const scan = !allow.has(f.path);
-      let text = false;
-      let line = 1;
-      let tail: Buffer = Buffer.alloc(0);
-      let crc = 0;
-      const sha = createHash('sha256');
-      let fileSecrets = 0;
-      do {
-        if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
-        pump();
-        const job = jobs[j++]!;
-        const p = await job.promise!;
-        job.promise = undefined; // let the chunk's buffers go once written
-        consumed += 1;
-        aheadBytes -= job.len;
-        if (writing) {
-          crc = zlib.crc32(p.raw, crc);
-          sha.update(p.raw);
-        }
-        if (scan) {
-          if (job.index === 0) text = looksLikeText(p.raw);
-          if (text) {
-            const window = tail.length ? Buffer.concat([tail, p.raw]) : p.raw;
-            const found = scanSecrets(f.path, window, line).filter((s) => !secrets.some((x) => x.file === s.file && x.rule === s.rule));
-            secrets.push(...found);
-            fileSecrets += found.length;
-            if (!job.last) {
-              const nl = window.lastIndexOf(10);
-              tail = nl === -1 ? window.subarray(Math.max(0, window.length - 256)) : window.subarray(nl + 1);
-              if (tail.length > 4096) tail = tail.subarray(tail.length - 256);
-              tail = Buffer.from(tail);
-              line += countLines(p.raw);
-            }
-          }
-        }
-        if (fileSecrets > 0) failed = true;
-        if (writer && !failed) {
-          if (job.file.chunks === 1) {
-            await writer.addEntry(f.path, f.mode, p.method, crc, p.raw.length, p.out!);
-          } else {
-            if (job.index === 0) await writer.beginEntry(f.path, f.mode, p.method, f.size);
-            await writer.writeData(p.out!);
-            if (job.last) await writer.endEntry(crc, f.size);
-          }
-        }
-        bytesDone += p.raw.length;
-        opts.onProgress?.(bytesDone, bytesTotal);
-        if (job.last) break;
-        // eslint-disable-next-line no-constant-condition
-      } while (true);
-      integrity.push({ path: f.path, size: f.size, sha256: sha.digest('hex') });
-    }
-
-    if (writer && !failed) {
-      const listing = serializeIntegrity(opts.plugin, integrity);
-      const out = zlib.deflateRawSync(listing, { level });
-      await writer.addEntry(INTEGRITY_PATH, 0o644, DEFLATE, zlib.crc32(listing), listing.length, out);
-      await writer.finish();
-    }
-  } finally {
-    // Let in-flight reads settle so no file descriptor outlives the pack.
-    await Promise.allSettled(jobs.slice(consumed, next).map((x) => x.promise));
   }
-  return { secrets, integrity, bytesIn: bytesDone, entries: integrity.length + 1 };
+
+  /** The next chunk in archive order, once prepared. */
+  async take(): Promise<{ job: Job; p: Prepared }> {
+    this.pump();
+    const job = this.jobs[this.consumed]!;
+    const p = await job.promise!;
+    job.promise = undefined; // let the chunk's buffers go once written
+    this.consumed += 1;
+    this.aheadBytes -= job.len;
+    return { job, p };
+  }
+
+  settle(): Promise<unknown> {
+    return Promise.allSettled(this.jobs.slice(this.consumed, this.started).map((x) => x.promise));
+  }
+}
+
+/** The secret scan of one file, chunk by chunk, carrying the line count and the last partial line across chunks. */
+class SecretScan {
+  private text = false;
+  private line = 1;
+  private tail: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly path: string,
+    /** Every finding so far (a rule is reported once per file). */
+    private readonly all: SecretFinding[],
+  ) {}
+
+  /** Scan one chunk; returns how many new findings it added. */
+  add(job: Job, raw: Buffer): number {
+    if (job.index === 0) this.text = looksLikeText(raw);
+    if (!this.text) return 0;
+    const window = this.tail.length ? Buffer.concat([this.tail, raw]) : raw;
+    const found = scanSecrets(this.path, window, this.line).filter((s) => !this.all.some((x) => x.file === s.file && x.rule === s.rule));
+    this.all.push(...found);
+    if (!job.last) {
+      const nl = window.lastIndexOf(10);
+      let tail = nl === -1 ? window.subarray(Math.max(0, window.length - 256)) : window.subarray(nl + 1);
+      if (tail.length > 4096) tail = tail.subarray(tail.length - 256);
+      this.tail = Buffer.from(tail);
+      this.line += countLines(raw);
+    }
+    return found.length;
+  }
+}
+
+async function writeChunk(writer: ZipWriter, f: PackFile, job: Job, p: Prepared, crc: number): Promise<void> {
+  if (job.file.chunks === 1) return writer.addEntry(f.path, f.mode, p.method, crc, p.raw.length, p.out!);
+  if (job.index === 0) await writer.beginEntry(f.path, f.mode, p.method, f.size);
+  await writer.writeData(p.out!);
+  if (job.last) await writer.endEntry(crc, f.size);
 }
 
 /** Read `len` bytes at `pos`; for the last chunk also check the file did not grow. */
