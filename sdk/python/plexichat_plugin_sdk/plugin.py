@@ -16,6 +16,7 @@ import logging
 import re
 
 from . import _events
+from ._endpoint import endpoint_problem
 from .manifest import load_manifest
 
 __all__ = [
@@ -60,6 +61,9 @@ def endpoint(path, methods=None):
     for m in norm:
         if m not in _METHODS:
             raise ValueError("unknown HTTP method %r for endpoint %s" % (m, path))
+    problem = endpoint_problem(path)
+    if problem:
+        raise ValueError("endpoint %r %s (%s)" % (path, problem[0], problem[1]))
 
     def decorate(fn):
         wrapper = _recording(fn)
@@ -210,6 +214,9 @@ def plugin_handlers(plugin):
             raise RegistrationError("%s: the key %r is not an absolute path such as '/api/v1/my_plugin/status'"
                                     % (where, path))
         handler, methods = _methods_of(path, value, where)
+        problem = endpoint_problem(path)
+        if problem:
+            raise RegistrationError("%s: the key %r %s (%s)" % (where, path, problem[0], problem[1]))
         if path in endpoints:
             other, other_methods = endpoints[path]
             if not _same_handler(handler, other):

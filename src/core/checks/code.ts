@@ -9,6 +9,7 @@ import type { Locator } from '../manifest/rules.js';
 import type { DecoratorUse, DynamicDecorator, ScanResult } from './scan-result.js';
 import { HOOK_NAMES, PERMISSION_NAMES } from '../catalog.js';
 import { didYouMean } from '../suggest.js';
+import { endpointProblem } from '../endpoint.js';
 
 export type Lists = Pick<Manifest, 'hooks' | 'endpoints' | 'permissions'>;
 
@@ -65,6 +66,13 @@ function dynamicUse(u: DecoratorUse): Diagnostic {
     hint: `pass the ${u.kind === 'endpoint' ? 'path' : 'name'} as a string literal`,
     ...at(u),
   };
+}
+
+/** A path the code serves that is not an endpoint a plugin may serve (core/endpoint.ts), declared or not. */
+function invalidEndpoint(u: DecoratorUse & { value: string }): Diagnostic | undefined {
+  const problem = u.kind === 'endpoint' ? endpointProblem(u.value) : undefined;
+  if (!problem) return undefined;
+  return { severity: 'error', code: 'INVALID_ENDPOINT', message: `endpoint '${u.value}' served by ${u.function}() ${problem.reason}`, hint: problem.hint, ...at(u) };
 }
 
 function undeclared(m: Lists, u: DecoratorUse & { value: string }): Diagnostic | undefined {
@@ -155,7 +163,7 @@ function registeredTwice(uses: DecoratorUse[]): Diagnostic[] {
 export function crossCheck(m: Lists, scan: Pick<ScanResult, 'uses' | 'dynamic'>, locator: Locator | undefined): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const u of scan.uses) {
-    const d = u.value === null ? dynamicUse(u) : undeclared(m, u as DecoratorUse & { value: string });
+    const d = u.value === null ? dynamicUse(u) : (invalidEndpoint(u as DecoratorUse & { value: string }) ?? undeclared(m, u as DecoratorUse & { value: string }));
     if (d) out.push(d);
   }
   out.push(...(scan.dynamic ?? []).map(unboundDecorator));

@@ -7,6 +7,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import semver from 'semver';
 import { isMap, isPair, isScalar, type Document, type LineCounter, type Node, type Pair } from 'yaml';
 import { CATEGORIES, HOOK_NAMES, PERMISSION_NAMES } from '../catalog.js';
+import { endpointProblem } from '../endpoint.js';
 import { isPluginName, NAME_PATTERN } from '../plugin-name.js';
 import { didYouMean } from '../suggest.js';
 import { KNOWN_KEYS } from './schema.js';
@@ -22,7 +23,6 @@ const PEP440_REQUIREMENT = new RegExp(
 const PEP440_SPECIFIER_SET = new RegExp(String.raw`^\s*${PEP440_SPEC}(\s*,\s*${PEP440_SPEC})*\s*$`);
 const CPU_QUANTITY = /^(\d+(\.\d+)?|\.\d+)m?$/;
 const BYTES_QUANTITY = /^(\d+(\.\d+)?|\.\d+)([KMGTPE]i|[kKMGTPE]|e\d+)?$/;
-const ENDPOINT = /^\/api\/v1\/[A-Za-z0-9._~{}:@!$&'()*+,;=-]+(\/[A-Za-z0-9._~{}:@!$&'()*+,;=-]+)*$/;
 const RESOURCE_KEYS = ['cpu', 'memory', 'storage', 'ephemeral-storage'];
 
 const EXAMPLES: Record<string, string> = {
@@ -316,17 +316,13 @@ function hookRules({ m, add }: RuleContext): void {
   dupes(m.hooks, (i, h) => add('warning', 'DUPLICATE_HOOK', ['hooks', i], `hook '${h}' is listed twice`, 'remove the duplicate'));
 }
 
-/** endpoints: absolute paths under /api/v1/, each once. */
+/** endpoints: paths that stay under /api/v1/ (core/endpoint.ts), each once. */
 function endpointRules({ m, add }: RuleContext): void {
   if (!Array.isArray(m.endpoints)) return;
   m.endpoints.forEach((e: unknown, i: number) => {
     if (!str(e)) return;
-    if (!ENDPOINT.test(e)) {
-      const hint = e.startsWith('/api/v1/')
-        ? 'use URL path characters only, no empty segments or trailing slash'
-        : `endpoints live under /api/v1/, e.g. /api/v1/${e.replace(/^\/+/, '').replace(/^api\/v\d+\//, '') || 'my_plugin/status'}`;
-      add('error', 'INVALID_ENDPOINT', ['endpoints', i], `endpoint '${e}' is not an absolute path under /api/v1/`, hint);
-    }
+    const problem = endpointProblem(e);
+    if (problem) add('error', 'INVALID_ENDPOINT', ['endpoints', i], `endpoint '${e}' ${problem.reason}`, problem.hint);
   });
   dupes(m.endpoints, (i, e) => add('warning', 'DUPLICATE_ENDPOINT', ['endpoints', i], `endpoint '${e}' is listed twice`, 'remove the duplicate'));
 }
