@@ -20,6 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { CliError, WorkFailedError } from '../errors.js';
 import { archiveFileName } from '../core/plugin-name.js';
+import { isRole, ROLES, type Role } from '../core/roles.js';
 import { isObject, pick, serverCode, type Answer } from './answer.js';
 import { unexpectedResponse } from './http-errors.js';
 import { multipartBody } from './multipart.js';
@@ -52,7 +53,7 @@ export interface Submission {
 export interface Me {
   /** Stable id of the token's holder, e.g. dev-3f9a1c2e. */
   user: string;
-  role: string;
+  role: Role;
   [key: string]: unknown;
 }
 
@@ -70,6 +71,20 @@ export interface PluginInfo {
   owner?: string;
   versions: PluginVersion[];
   [key: string]: unknown;
+}
+
+/** A marketplace that stopped answering during a wait: since when (clock ms), and how. */
+export interface Outage {
+  sinceMs: number;
+  error: CliError;
+}
+
+/** A failure a marketplace restart causes: nothing answers, the connection drops, or a proxy says the server is away. */
+function isOutage(err: unknown): err is CliError {
+  if (!(err instanceof CliError)) return false;
+  if (err.code === 'UNREACHABLE' || err.code === 'NETWORK') return true;
+  const status = err.details?.status;
+  return err.code === 'SERVER_ERROR' && (status === 502 || status === 503 || status === 504);
 }
 
 export interface SubmitResult {
@@ -301,34 +316,52 @@ export class MarketplaceClient {
   /**
    * Poll a submission until it reaches a final state (approved, rejected,
    * published) or `timeoutMs` passes. Backoff between polls doubles from
-   * `intervalMs` up to `maxIntervalMs`. Returns the last state seen and
-   * whether it timed out; errors other than timeouts propagate.
+   * `intervalMs` up to `maxIntervalMs`. Once the submission has been seen,
+   * a marketplace that stops answering (a restart: connection refused or
+   * reset, 502/503/504) is polled on the same backoff until the deadline;
+   * `onOutage` is told once per outage. Returns the last state seen, whether
+   * it timed out and, when it timed out while the marketplace was down, that
+   * outage. Other errors propagate.
    */
   async waitForFinal(
     id: string,
-    opts: { timeoutMs: number; intervalMs?: number; maxIntervalMs?: number; onPoll?: (s: Submission) => void },
-  ): Promise<{ submission: Submission; timedOut: boolean }> {
-    const start = this.transport.clock.now();
-    const deadline = start + opts.timeoutMs;
+    opts: {
+      timeoutMs: number;
+      intervalMs?: number;
+      maxIntervalMs?: number;
+      onPoll?: (s: Submission) => void;
+      onOutage?: (err: CliError, leftMs: number) => void;
+    },
+  ): Promise<{ submission: Submission; timedOut: boolean; outage?: Outage }> {
+    const now = () => this.transport.clock.now();
+    const deadline = now() + opts.timeoutMs;
     let interval = opts.intervalMs ?? 1000;
     const maxInterval = opts.maxIntervalMs ?? 15_000;
     let last: Submission | undefined;
+    let outage: Outage | undefined;
     for (;;) {
       // Each poll ends with the wait; the last one (at the deadline) still gets a second to answer.
-      const left0 = Math.max(1000, deadline - this.transport.clock.now());
+      const left0 = Math.max(1000, deadline - now());
       try {
         last = await this.getSubmission(id, Math.min(this.requestDeadlineMs, left0));
+        outage = undefined;
       } catch (err) {
         // The poll itself ran out of the wait's time: that is the wait timing out.
-        if (last && err instanceof CliError && err.code === 'TIMEOUT' && this.transport.clock.now() >= deadline) {
-          return { submission: last, timedOut: true };
+        if (last && err instanceof CliError && err.code === 'TIMEOUT' && now() >= deadline) {
+          return { submission: last, timedOut: true, outage };
         }
-        throw err;
+        if (!last || !isOutage(err)) throw err;
+        if (!outage) {
+          outage = { sinceMs: now(), error: err };
+          opts.onOutage?.(err, Math.max(0, deadline - now()));
+        }
       }
-      opts.onPoll?.(last);
-      if (FINAL_STATES.includes(last.state)) return { submission: last, timedOut: false };
-      const left = deadline - this.transport.clock.now();
-      if (left <= 0) return { submission: last, timedOut: true };
+      if (!outage) {
+        opts.onPoll?.(last);
+        if (FINAL_STATES.includes(last.state)) return { submission: last, timedOut: false };
+      }
+      const left = deadline - now();
+      if (left <= 0) return { submission: last, timedOut: true, outage };
       await this.transport.sleep(Math.min(interval, left));
       interval = Math.min(maxInterval, interval * 2);
     }
@@ -336,8 +369,8 @@ export class MarketplaceClient {
 
   // ---- response checks -----------------------------------------------------
 
-  private unexpected(a: Answer, why: string) {
-    return unexpectedResponse(a, why, this.baseUrl);
+  private unexpected(a: Answer, why: string, hint?: string) {
+    return unexpectedResponse(a, why, this.baseUrl, hint);
   }
 
   private expectKey(a: Answer, k: unknown): KeyRecord {
@@ -365,7 +398,15 @@ export class MarketplaceClient {
 
   private expectMe(a: Answer): Me {
     const me = a.json;
-    if (!isObject(me) || typeof me.user !== 'string' || typeof me.role !== 'string') throw this.unexpected(a, 'no user');
+    if (!isObject(me) || typeof me.user !== 'string' || me.user === '' || !('role' in me)) throw this.unexpected(a, 'no user');
+    // A role the API does not define is a protocol error, never shown as if it meant something.
+    if (!isRole(me.role)) {
+      throw this.unexpected(
+        a,
+        `unknown role ${JSON.stringify(me.role)}, not one of ${ROLES.join(', ')}`,
+        `API v1 gives every token one of the roles ${ROLES.join(' or ')}: check the marketplace URL, or update plexichat-plugin-cli if the marketplace is newer`,
+      );
+    }
     return me as Me;
   }
 

@@ -8,6 +8,7 @@
 import { AuthError, CliError, NetworkError, WorkFailedError } from '../errors.js';
 import { formatBytes } from '../io/bytes.js';
 import { redact } from '../io/redact.js';
+import { isRole } from '../core/roles.js';
 import { API_PREFIX, excerpt, headerString, isObject, serverCode, type Answer } from './answer.js';
 
 function notAMarketplaceHint(baseUrl: string): string {
@@ -35,14 +36,22 @@ function findingsSuffix(findings: unknown[], message: string): string {
   return `; ${shown.join('; ')}${fresh.length > 5 ? `; and ${fresh.length - 5} more` : ''}`;
 }
 
-function forbiddenHint(code: string | undefined, message: string): string {
+/**
+ * A 403's hint. A role refusal names the role the action needs and the role
+ * the token has, as the server states them (`required_role`, `token_role`);
+ * a server that does not say is not guessed at.
+ */
+function forbiddenHint(code: string | undefined, error: Record<string, unknown> | undefined, what: string): string {
   if (code === 'NOT_OWNER') {
     return 'this plugin belongs to another developer: use their token, or choose another plugin.name in config/plugin.yaml';
   }
   if (code === 'FORBIDDEN_ROLE') {
-    return /review/i.test(message)
-      ? 'reviewing needs a reviewer token (PLEXICHAT_TOKEN or `marketplace login` with one)'
-      : 'submitting and publishing need a developer token; reviewer tokens can only review';
+    const need = error?.required_role;
+    const has = error?.token_role;
+    if (isRole(need) && isRole(has)) {
+      return `to ${what} you need a ${need} token, and this is a ${has} token: set PLEXICHAT_TOKEN to a ${need} token, or run \`plexichat-plugin marketplace login\` with one`;
+    }
+    return `this token's role may not ${what}: \`plexichat-plugin marketplace whoami\` shows its role`;
   }
   return 'your token is valid but not allowed to do this';
 }
@@ -77,6 +86,7 @@ export function httpError(a: Answer, what: string, baseUrl: string): CliError {
     ...(error && typeof error.limit_bytes === 'number' ? { limitBytes: error.limit_bytes } : {}),
     ...(error && typeof error.state === 'string' ? { state: error.state } : {}),
     ...(error && typeof error.submission_id === 'string' ? { submissionId: error.submission_id } : {}),
+    ...(error && isRole(error.required_role) && isRole(error.token_role) ? { requiredRole: error.required_role, tokenRole: error.token_role } : {}),
   };
   const unexpected = isObject(a.json) && a.json.__unexpected === true;
   if (a.status === 401) {
@@ -86,7 +96,7 @@ export function httpError(a: Answer, what: string, baseUrl: string): CliError {
       details,
     });
   }
-  if (a.status === 403) return new AuthError(text, { hint: forbiddenHint(code, message), code: code ?? 'FORBIDDEN', details });
+  if (a.status === 403) return new AuthError(text, { hint: forbiddenHint(code, error, what), code: code ?? 'FORBIDDEN', details });
   if (a.status === 409) return new WorkFailedError(text, { code: code ?? 'CONFLICT', details, hint: conflictHint(code) });
   if (a.status === 413) {
     return new WorkFailedError(text, {
@@ -126,7 +136,7 @@ export function httpError(a: Answer, what: string, baseUrl: string): CliError {
 }
 
 /** A 2xx whose body is not what the contract says. */
-export function unexpectedResponse(a: Answer, why: string, baseUrl: string): NetworkError {
+export function unexpectedResponse(a: Answer, why: string, baseUrl: string, hint = notAMarketplaceHint(baseUrl)): NetworkError {
   const j = a.json;
   const rid = a.requestId ? `, request id ${a.requestId}` : '';
   const text =
@@ -134,7 +144,7 @@ export function unexpectedResponse(a: Answer, why: string, baseUrl: string): Net
       ? `unexpected response from the marketplace (HTTP ${a.status}, content-type ${String(j.contentType)}${rid}): ${String(j.excerpt) || '(empty body)'}`
       : `unexpected response from the marketplace (HTTP ${a.status}, ${why}${rid}): ${excerpt(JSON.stringify(j) ?? '(empty body)')}`;
   return new NetworkError(text, {
-    hint: notAMarketplaceHint(baseUrl),
+    hint,
     code: 'UNEXPECTED_RESPONSE',
     details: {
       status: a.status,

@@ -25,21 +25,45 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () 
   return Math.floor(random() * ceiling);
 }
 
+/** The longest Retry-After taken as given: a date years away is "more than a day", never waited for. */
+export const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
+
 /**
- * Parse a Retry-After header value into milliseconds from `now`.
- * Accepts delta-seconds ("120") and an HTTP date ("Wed, 21 Oct 2015 07:28:00 GMT").
- * Returns undefined for a missing or unparsable value; never negative.
+ * Parse a Retry-After header value into milliseconds from `now`, at most
+ * MAX_RETRY_AFTER_MS. Accepts delta-seconds ("120") and an HTTP date
+ * ("Wed, 21 Oct 2015 07:28:00 GMT"). Returns undefined for a missing or
+ * unparsable value; never negative.
  */
 export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
   const v = (Array.isArray(value) ? value[0] : value)?.trim();
   if (!v) return undefined;
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  if (/^\d+\.\d+$/.test(v)) return Math.ceil(Number(v) * 1000);
+  if (/^\d+$/.test(v)) return Math.min(MAX_RETRY_AFTER_MS, Number(v) * 1000);
+  if (/^\d+\.\d+$/.test(v)) return Math.min(MAX_RETRY_AFTER_MS, Math.ceil(Number(v) * 1000));
+  const at = retryAfterDate(v);
+  return at === undefined ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - now));
+}
+
+/** The time a Retry-After in its HTTP-date form names (epoch ms); undefined for delta-seconds or garbage. */
+export function retryAfterDate(value: string | string[] | undefined): number | undefined {
+  const v = (Array.isArray(value) ? value[0] : value)?.trim();
   // An HTTP date always names a month ("Wed, 21 Oct 2015 07:28:00 GMT"); Date.parse alone accepts "-1".
-  if (!/[a-z]{3}/i.test(v)) return undefined;
+  if (!v || !/[a-z]{3}/i.test(v)) return undefined;
   const at = Date.parse(v);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
+  return Number.isNaN(at) ? undefined : at;
+}
+
+/**
+ * A wait for people: "1.5s" under a minute, then "4m 05s", "3h 05m", and
+ * "more than a day" from MAX_RETRY_AFTER_MS on (never "2300099542.4s").
+ */
+export function waitText(ms: number): string {
+  if (ms >= MAX_RETRY_AFTER_MS) return 'more than a day';
+  const s = Math.max(0, ms) / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const whole = Math.round(s);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (whole < 3600) return `${Math.floor(whole / 60)}m ${pad(whole % 60)}s`;
+  return `${Math.floor(whole / 3600)}h ${pad(Math.floor((whole % 3600) / 60))}m`;
 }
 
 /** Statuses worth another attempt: the server asked us to come back or failed transiently. */

@@ -4,8 +4,9 @@
  * so the same token is the same user across restarts.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Role } from '../core/roles.js';
 
-export type Role = 'developer' | 'reviewer';
+export type { Role } from '../core/roles.js';
 
 export interface TokenSpec {
   token: string;

@@ -21,6 +21,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     caller?: Caller;
     dropAnswer?: boolean;
+    /** Test fault: the answer is held this long after the work is done. */
+    holdAnswerMs?: number;
     /** Test fault: the upload write fails with ENOSPC after this many bytes. */
     diskFullAfter?: number;
   }

@@ -16,6 +16,10 @@ export type FaultKind =
   | { kind: 'drop-after-commit' }
   /** Wait this long before processing. */
   | { kind: 'delay'; ms: number }
+  /** Process the request fully (commit), then hold the answer this long (or until the client goes away). */
+  | { kind: 'delay-answer'; ms: number }
+  /** Answer with this JSON body (default status 200) instead of processing: a server that breaks the contract. */
+  | { kind: 'answer'; status?: number; json: unknown }
   /** Submit only: writing the upload fails with ENOSPC after `afterBytes` (default 0), as on a full disk. */
   | { kind: 'disk-full'; afterBytes?: number };
 

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { expect } from 'vitest';
 import { tempDir } from '../helpers/temp-project.js';
 
 let unique = 0;
@@ -125,4 +126,18 @@ export async function eventually(fn: () => boolean | Promise<boolean>, ms = 10_0
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * A failed run as a user must see it: the exit code, exactly one `error:` line
+ * matching `re` (and, when given, a `hint:` line matching `hint`), no stack trace.
+ */
+export function expectOneError(r: { exitCode: number; stderr: string }, exitCode: number, re: RegExp, hint?: RegExp): void {
+  expect(r.exitCode, r.stderr).toBe(exitCode);
+  const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+  expect(errors, r.stderr).toHaveLength(1);
+  expect(errors[0]).toMatch(re);
+  if (hint) expect(r.stderr.split('\n').find((l) => l.trim().startsWith('hint:')) ?? '', r.stderr).toMatch(hint);
+  expect(r.stderr).not.toMatch(/unexpected internal error/);
+  expect(/\n\s+at .+:\d+:\d+\)?/.test(r.stderr)).toBe(false);
 }

@@ -30,6 +30,10 @@
  *   { route: 'me', kind: 'reset' }                  close the socket without answering, before any work
  *   { route: 'getSubmission', kind: 'hang', times: Infinity }  never answer (for --timeout tests); stop() frees it
  *   { kind: 'delay', ms: 200 }                      wait, then process normally
+ *   { route: 'submit', kind: 'delay-answer', ms: 8000 }  process and commit, then hold the answer 8 s (or until
+ *                                                   the client goes away): the submission exists, no answer yet
+ *   { route: 'me', kind: 'answer', json: { user: 'x', role: 'admin' } }  answer 200 with this body instead:
+ *                                                   a server that breaks the contract
  *   { route: 'submit', kind: 'disk-full', afterBytes: 1024 }  the upload write fails as on a full disk: 503 UNAVAILABLE
  *
  * `srv.restart()` closes the server and starts it again on the same data dir,

@@ -5,10 +5,11 @@
  * exit 0 approved/published, 1 rejected (with the notes), 3 on timeout.
  */
 import type { Ctx } from '../../context.js';
-import { NetworkError, WorkFailedError } from '../../errors.js';
+import { NetworkError, WorkFailedError, type CliError } from '../../errors.js';
 import type { Submission } from '../../marketplace/client.js';
 import { currentTarget } from '../../marketplace/project.js';
 import { withSession } from '../../marketplace/session.js';
+import { waitText } from '../../marketplace/retry.js';
 import { parseDiff, reviewLines } from '../../release/diff.js';
 import { block, inline } from '../../io/terminal.js';
 
@@ -49,7 +50,7 @@ export async function run(opts: StatusOptions, ctx: Ctx): Promise<StatusResult> 
     }
     const timeoutMs = Math.round((opts.timeout ?? DEFAULT_WAIT_TIMEOUT_S) * 1000);
     let lastState: string | undefined;
-    const { submission, timedOut } = await client.waitForFinal(id, {
+    const { submission, timedOut, outage } = await client.waitForFinal(id, {
       timeoutMs,
       intervalMs: POLL_INTERVAL_MS,
       maxIntervalMs: MAX_POLL_INTERVAL_MS,
@@ -59,18 +60,21 @@ export async function run(opts: StatusOptions, ctx: Ctx): Promise<StatusResult> 
           ctx.out.info(`${s.id}: ${s.state}`);
         }
       },
+      // One line per outage, not one per poll.
+      onOutage: (err, leftMs) => ctx.out.warn(`${err.message}; waiting for it to answer again (up to ${waitText(leftMs)} more, the --timeout)`),
     });
-    if (timedOut) {
-      throw new NetworkError(
-        `timed out after ${opts.timeout ?? DEFAULT_WAIT_TIMEOUT_S}s waiting for the review of ${submission.id} (still ${submission.state})`,
-        {
-          code: 'WAIT_TIMEOUT',
-          hint: `check again later with \`plexichat-plugin marketplace status ${submission.id} --wait\``,
-          details: { id: submission.id, state: submission.state },
-        },
-      );
-    }
+    if (timedOut) throw waitTimeout(submission, opts.timeout ?? DEFAULT_WAIT_TIMEOUT_S, outage && { ...outage, forMs: ctx.clock.now() - outage.sinceMs });
     return { submission, waited: true };
+  });
+}
+
+/** The end of a --wait that ran out of time; while the marketplace was down, it says so and since when. */
+function waitTimeout(s: Submission, timeoutS: number, outage: { error: CliError; forMs: number } | undefined): NetworkError {
+  const why = outage ? `: the marketplace has not answered for ${waitText(outage.forMs)} (${outage.error.message})` : '';
+  return new NetworkError(`timed out after ${timeoutS}s waiting for the review of ${s.id} (still ${s.state}${outage ? ' when last seen' : ''})${why}`, {
+    code: 'WAIT_TIMEOUT',
+    hint: `${outage ? 'check that the marketplace is running, then check' : 'check'} again later with \`plexichat-plugin marketplace status ${s.id} --wait\``,
+    details: { id: s.id, state: s.state, ...(outage ? { unreachableForMs: outage.forMs, cause: outage.error.code } : {}) },
   });
 }
 

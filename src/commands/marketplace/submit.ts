@@ -12,6 +12,7 @@ import { formatBytes } from '../../io/bytes.js';
 import { createProgress, type Progress } from '../../io/progress.js';
 import type { RetryInfo, Submission } from '../../marketplace/client.js';
 import { withSession } from '../../marketplace/session.js';
+import { waitText } from '../../marketplace/retry.js';
 import { fileDigest } from '../../core/digest.js';
 import type { ListingProblem } from '../../core/listing.js';
 import { prepareListing, renderProblems } from './prepare.js';
@@ -91,7 +92,7 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
   const onRetry = (r: RetryInfo) => {
     bar?.stop();
     bar = undefined;
-    ctx.out.warn(`${r.reason} on attempt ${r.attempt} of ${r.maxAttempts}; retrying in ${(r.delayMs / 1000).toFixed(1)}s`);
+    ctx.out.warn(`${r.reason} on attempt ${r.attempt} of ${r.maxAttempts}; retrying in ${waitText(r.delayMs)}`);
   };
   return withSession(ctx, { token: 'required', client: { onRetry } }, async ({ client, target }) => {
     const t0 = ctx.clock.now();

@@ -35,7 +35,10 @@ function authenticate(req: FastifyRequest, tokens: TokenTable, now: number): voi
   }
   req.caller = found;
   if ((access === 'developer' || access === 'reviewer') && found.role !== access) {
-    throw new ApiError(403, 'FORBIDDEN_ROLE', `this needs a ${access} token; yours is a ${found.role} token`);
+    throw new ApiError(403, 'FORBIDDEN_ROLE', `this needs a ${access} token; yours is a ${found.role} token`, {
+      required_role: access,
+      token_role: found.role,
+    });
   }
 }
 

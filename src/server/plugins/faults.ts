@@ -14,7 +14,8 @@ export interface FaultsOptions {
   state: ServerState;
 }
 
-async function apply(fault: FaultKind, req: FastifyRequest, reply: FastifyReply, state: ServerState): Promise<void> {
+/** Apply a fault; true when it answered the request itself. */
+async function apply(fault: FaultKind, req: FastifyRequest, reply: FastifyReply, state: ServerState): Promise<boolean> {
   switch (fault.kind) {
     case 'status': {
       const headers: Record<string, string> = {};
@@ -27,28 +28,34 @@ async function apply(fault: FaultKind, req: FastifyRequest, reply: FastifyReply,
       const socket = req.raw.socket;
       state.hung.add(socket);
       socket.once('close', () => state.hung.delete(socket));
-      return;
+      return true;
     }
     case 'reset':
       reply.hijack();
       req.raw.socket.destroy();
-      return;
+      return true;
     case 'drop-after-commit':
       req.dropAnswer = true;
-      return;
+      return false;
     case 'disk-full':
       req.diskFullAfter = fault.afterBytes ?? 0;
-      return;
+      return false;
     case 'delay':
       await new Promise((r) => setTimeout(r, fault.ms));
-      return;
+      return false;
+    case 'delay-answer':
+      req.holdAnswerMs = fault.ms;
+      return false;
+    case 'answer':
+      await reply.code(fault.status ?? 200).type('application/json; charset=utf-8').send(JSON.stringify(fault.json));
+      return true;
   }
 }
 
 const faultsPlugin_: FastifyPluginAsync<FaultsOptions> = async (app, { faults, state }) => {
   app.addHook('onRequest', async (req, reply) => {
     const fault = faults.take(req.routeOptions.config.routeName);
-    if (fault) await apply(fault, req, reply, state);
+    if (fault && (await apply(fault, req, reply, state))) return reply;
   });
 };
 

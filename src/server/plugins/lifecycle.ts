@@ -4,6 +4,7 @@
  * so its onRequest hook runs first: a request that arrives while the
  * server stops gets 503 whatever its route.
  */
+import type { Socket } from 'node:net';
 import fp from 'fastify-plugin';
 import type { FastifyPluginAsync } from 'fastify';
 import { ApiError } from '../errors.js';
@@ -13,6 +14,20 @@ export interface LifecycleOptions {
   state: ServerState;
   requests: RequestRecord[];
   log: (line: string) => void;
+}
+
+/** Test fault: the work is done, the answer waits `ms` or until the client goes away. */
+function holdAnswer(socket: Socket, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.destroyed) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      socket.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    socket.once('close', done);
+  });
 }
 
 const lifecycle: FastifyPluginAsync<LifecycleOptions> = async (app, { state, requests, log }) => {
@@ -33,6 +48,7 @@ const lifecycle: FastifyPluginAsync<LifecycleOptions> = async (app, { state, req
       // Test fault: the work is committed, the answer is lost.
       req.raw.socket.destroy();
     }
+    if (req.holdAnswerMs !== undefined) await holdAnswer(req.raw.socket, req.holdAnswerMs);
     return payload;
   });
 
