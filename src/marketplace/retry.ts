@@ -3,6 +3,7 @@
  * backoff with full jitter, and Retry-After in either of its two forms
  * (delta-seconds or an HTTP date). Pure functions; the client owns the loop.
  */
+import { seconds } from './answer.js';
 
 export interface BackoffPolicy {
   /** First delay ceiling in ms (attempt 1 sleeps up to this). */
@@ -50,6 +51,23 @@ export function retryAfterDate(value: string | string[] | undefined): number | u
   if (!v || !/[a-z]{3}/i.test(v)) return undefined;
   const at = Date.parse(v);
   return Number.isNaN(at) ? undefined : at;
+}
+
+/**
+ * A Retry-After for a message: delta-seconds as the server sent them
+ * ("3600s"), an HTTP date as the wait and the time it names
+ * ("2h 05m (at 2026-11-26T07:05:00Z)"), and "more than a day" past the cap.
+ */
+export function retryAfterText(value: string | string[] | undefined, ms: number): string {
+  const at = retryAfterDate(value);
+  const wait = at === undefined && ms < MAX_RETRY_AFTER_MS ? seconds(ms) : waitText(ms);
+  return at === undefined ? wait : `${wait} (at ${isoSeconds(at)})`;
+}
+
+/** A time as `2042-12-01T10:00:00Z`. */
+function isoSeconds(at: number): string {
+  const d = new Date(at);
+  return Number.isNaN(d.getTime()) ? 'a date out of range' : d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /**

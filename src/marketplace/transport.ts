@@ -22,7 +22,7 @@ import { redact } from '../io/redact.js';
 import { API_PREFIX, excerpt, headerString, isObject, seconds, serverCode, type Answer } from './answer.js';
 import { httpError, withSuffix } from './http-errors.js';
 import type { Body } from './multipart.js';
-import { backoffDelay, DEFAULT_BACKOFF, isRetryableStatus, parseRetryAfter, retryAfterDate, waitText, type BackoffPolicy } from './retry.js';
+import { backoffDelay, DEFAULT_BACKOFF, isRetryableStatus, parseRetryAfter, retryAfterText, type BackoffPolicy } from './retry.js';
 
 export interface TransportOptions {
   /** Normalised base URL, no trailing slash. */
@@ -90,8 +90,8 @@ interface RetryableFailure {
   failure: CliError;
   reason: string;
   retryAfterMs?: number;
-  /** When Retry-After was an HTTP date: the time it names (epoch ms). */
-  retryAt?: number;
+  /** The Retry-After as a message shows it (retryAfterText). */
+  retryAfterText?: string;
 }
 
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
@@ -188,7 +188,7 @@ export class Transport {
           r = this.judgeAnswer(a, opts);
           await opts.beforeRetry?.(a);
           r.retryAfterMs = parseRetryAfter(a.headers['retry-after'], Date.now());
-          r.retryAt = retryAfterDate(a.headers['retry-after']);
+          if (r.retryAfterMs !== undefined) r.retryAfterText = retryAfterText(a.headers['retry-after'], r.retryAfterMs);
           this.debug(`${method} ${p}: ${r.reason} on attempt ${attempt}`);
         } else {
           if (this.signal?.aborted) throw new CancelledError();
@@ -255,7 +255,7 @@ export class Transport {
     if (delay < left) return delay;
     if (r.retryAfterMs !== undefined && r.retryAfterMs >= left) {
       throw new NetworkError(
-        `the marketplace asked to retry after ${waitText(r.retryAfterMs)}${r.retryAt === undefined ? '' : ` (at ${isoSeconds(r.retryAt)})`}, beyond the ${seconds(opts.deadlineMs)} time limit (${r.failure.message})`,
+        `the marketplace asked to retry after ${r.retryAfterText}, beyond the ${seconds(opts.deadlineMs)} time limit (${r.failure.message})`,
         { hint: 'try again later, or allow more time with --timeout', code: 'RETRY_AFTER_TOO_LONG' },
       );
     }
@@ -318,12 +318,6 @@ export class Transport {
       cause,
     });
   }
-}
-
-/** A time as `2042-12-01T10:00:00Z`; a date past what Date can hold is shown as such. */
-function isoSeconds(at: number): string {
-  const d = new Date(at);
-  return Number.isNaN(d.getTime()) ? 'a date out of range' : d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** A response as an Answer: its JSON body, or an `__unexpected` record of what came instead. */

@@ -36,7 +36,7 @@
  *                                                   a server that breaks the contract
  *   { route: 'submit', kind: 'disk-full', afterBytes: 1024 }  the upload write fails as on a full disk: 503 UNAVAILABLE
  *
- * `srv.restart()` closes the server and starts it again on the same data dir,
+ * `srv.restart(downMs?)` closes the server (for `downMs`: connections are refused) and starts it again on the same data dir,
  * the same port when it is still free (else a new one: read `srv.url` again)
  * and the same tokens: submissions survive.
  */
@@ -55,8 +55,8 @@ export interface DevServer extends ServerHandle {
   reviewer: string;
   /** Env for runCli: the marketplace URL and (optionally) a token. */
   env(token?: string): Record<string, string>;
-  /** Close, start again on the same data dir and tokens (new port). */
-  restart(): Promise<void>;
+  /** Close, stay down `downMs` (default 0: start again at once), start again on the same data dir, tokens and port. */
+  restart(downMs?: number): Promise<void>;
   /** Close and remove the data dir. */
   stop(): Promise<void>;
 }
@@ -124,9 +124,10 @@ export async function startDevServer(opts: Partial<ServerOptions> & { keepData?:
       PLEXICHAT_MARKETPLACE_URL: srv.url,
       ...(token === undefined ? {} : { PLEXICHAT_TOKEN: token }),
     }),
-    restart: async () => {
+    restart: async (downMs = 0) => {
       const port = handle.port;
       await handle.close();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       try {
         handle = await startServer({ ...options, port, faults: [] });
       } catch {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_RETRY_AFTER_MS, parseRetryAfter, retryAfterDate, waitText } from '../../../src/marketplace/retry.js';
+import { MAX_RETRY_AFTER_MS, parseRetryAfter, retryAfterDate, retryAfterText, waitText } from '../../../src/marketplace/retry.js';
 
 describe('waitText', () => {
   it('seconds with one decimal under a minute, then minutes, hours, and "more than a day"', () => {
@@ -29,5 +29,15 @@ describe('Retry-After is capped at a day, in both forms', () => {
     expect(retryAfterDate('120')).toBeUndefined();
     expect(retryAfterDate('-1')).toBeUndefined();
     expect(retryAfterDate(undefined)).toBeUndefined();
+  });
+});
+
+describe('retryAfterText', () => {
+  it('delta-seconds as sent, a date as the wait and its time, past a day "more than a day"', () => {
+    expect(retryAfterText('3600', 3_600_000)).toBe('3600s');
+    expect(retryAfterText('2.5', 2500)).toBe('2.5s');
+    expect(retryAfterText('99999999999', MAX_RETRY_AFTER_MS)).toBe('more than a day');
+    expect(retryAfterText('Thu, 26 Nov 2026 07:05:00 GMT', 7_500_000)).toBe('2h 05m (at 2026-11-26T07:05:00Z)');
+    expect(retryAfterText('Fri, 31 Dec 2099 23:59:59 GMT', MAX_RETRY_AFTER_MS)).toBe('more than a day (at 2099-12-31T23:59:59Z)');
   });
 });
