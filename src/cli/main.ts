@@ -15,6 +15,7 @@ import { didYouMean } from '../core/suggest.js';
 import { createProgram, type CommandModule } from './program.js';
 import { isCI, stdioFiles, systemClock, type Ctx, type GlobalFlags } from '../context.js';
 import { commandPath, findProjectRoot, isProjectCommand, startDir } from './resolve-cwd.js';
+import { examplesOf } from './examples.js';
 
 /**
  * What `main` needs of the process. The real `process` fits; tests hand in
@@ -206,7 +207,7 @@ function reportJsonHelp(
   const subcommands = cmd.commands.map((c) => ({ name: c.name(), description: c.description() }));
   const options = cmd.options.map((o) => ({ flags: o.flags, description: o.description }));
   if (err.code === 'commander.helpDisplayed' || err.exitCode === 0) {
-    s.out.writeJson({ schemaVersion: 1, command: path, help: s.printed, subcommands, options });
+    s.out.writeJson({ schemaVersion: 1, command: path, help: s.printed, subcommands, options, examples: examplesOf(cmd) });
     return ExitCode.ok;
   }
   if (err.code === 'commander.help') {

@@ -6,6 +6,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Ctx } from '../context.js';
+import { addExamples } from './examples.js';
 
 /** What a command module exports: work that returns data, and its rendering. */
 export interface CommandModule<O, R> {
@@ -65,6 +66,8 @@ export function createProgram(version: string, runner: Runner): Command {
     .enablePositionalOptions(false)
     // Every subcommand's --help lists the global flags too (inherited by the commands below).
     .configureHelp({ showGlobalOptions: true });
+  // Every command's help ends with its examples (src/cli/examples.ts).
+  addExamples(program);
 
   program
     .command('init')
@@ -292,10 +295,6 @@ export function createProgram(version: string, runner: Runner): Command {
     .command('completion')
     .argument('<shell>', 'bash, zsh or fish')
     .description('print a shell completion script')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  plexichat-plugin completion bash > ~/.local/share/bash-completion/completions/plexichat-plugin\n  plexichat-plugin completion zsh > "${fpath[1]}/_plexichat-plugin"\n  plexichat-plugin completion fish > ~/.config/fish/completions/plexichat-plugin.fish',
-    )
     .action((shell: string, _opts: Record<string, unknown>, cmd: Command) =>
       runner(() => import('./completion.js'), { shell, program: cmd }, cmd),
     );
