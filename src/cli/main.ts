@@ -12,7 +12,7 @@ import { fsError } from '../io/fs-errors.js';
 import { redact } from '../io/redact.js';
 import { inline } from '../io/terminal.js';
 import { didYouMean } from '../core/suggest.js';
-import { createProgram, type CommandModule } from './program.js';
+import { createProgram, type Runner } from './program.js';
 import { isCI, stdioFiles, systemClock, type Ctx, type GlobalFlags } from '../context.js';
 import { commandPath, findProjectRoot, isProjectCommand, startDir } from './resolve-cwd.js';
 import { examplesOf } from './examples.js';
@@ -43,8 +43,10 @@ function readVersion(): string {
   }
 }
 
+type ModeFlags = Pick<GlobalFlags, 'json' | 'verbose' | 'quiet' | 'color'>;
+
 /** Flags the boundary needs even when commander never got to parse them. */
-function earlyFlags(argv: string[]): { json: boolean; verbose: boolean; quiet: boolean; noColor: boolean } {
+function earlyFlags(argv: string[]): ModeFlags {
   const args = argv.slice(2);
   const end = args.indexOf('--');
   const own = end === -1 ? args : args.slice(0, end);
@@ -52,27 +54,43 @@ function earlyFlags(argv: string[]): { json: boolean; verbose: boolean; quiet: b
     json: own.includes('--json'),
     verbose: own.includes('--verbose') || own.includes('-v'),
     quiet: own.includes('--quiet') || own.includes('-q'),
-    noColor: own.includes('--no-color'),
+    color: !own.includes('--no-color'),
+  };
+}
+
+/** The output mode: JSON or human, quiet or verbose, colour or not. */
+function outputFor(proc: Process, flags: ModeFlags): Output {
+  return new Output({
+    json: flags.json,
+    quiet: flags.quiet,
+    verbose: flags.verbose,
+    color: wantColor({ env: proc.env, noColorFlag: !flags.color, json: flags.json, isTTY: Boolean(proc.stderr.isTTY) }),
+    stdout: proc.stdout,
+    stderr: proc.stderr,
+  });
+}
+
+/** The global flags as commander parsed them for this command. */
+function globalFlags(command: Command): GlobalFlags {
+  const g = command.optsWithGlobals() as Record<string, unknown>;
+  return {
+    json: Boolean(g.json),
+    verbose: Boolean(g.verbose),
+    quiet: Boolean(g.quiet),
+    color: g.color !== false,
+    cwd: typeof g.cwd === 'string' ? g.cwd : undefined,
+    marketplace: typeof g.marketplace === 'string' ? g.marketplace : undefined,
   };
 }
 
 /**
- * Runs the CLI once and resolves to its exit code; it never exits the
- * process itself (the bin sets process.exitCode), so tests can call it.
+ * SIGINT/SIGTERM abort the running command; a second signal, or work that
+ * ignores the abort for 10 s, exits through proc.exit.
  */
-export async function main(argv: string[], proc: Process = process): Promise<number> {
-  const early = earlyFlags(argv);
-  let out = new Output({
-    json: early.json,
-    quiet: early.quiet,
-    verbose: early.verbose,
-    color: wantColor({ env: proc.env, noColorFlag: early.noColor, json: early.json, isTTY: Boolean(proc.stderr.isTTY) }),
-    stdout: proc.stdout,
-    stderr: proc.stderr,
-  });
-
+function trapSignals(proc: Process): { signal: AbortSignal; release(): void } {
   const controller = new AbortController();
   let signals = 0;
+  let graceTimer: NodeJS.Timeout | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     signals += 1;
     if (signals > 1) proc.exit?.(ExitCode.cancelled);
@@ -81,49 +99,55 @@ export async function main(argv: string[], proc: Process = process): Promise<num
     graceTimer = setTimeout(() => proc.exit?.(ExitCode.cancelled), 10_000);
     graceTimer.unref();
   };
-  let graceTimer: NodeJS.Timeout | undefined;
   proc.on('SIGINT', onSignal);
   proc.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    release() {
+      proc.off('SIGINT', onSignal);
+      proc.off('SIGTERM', onSignal);
+      if (graceTimer) clearTimeout(graceTimer);
+    },
+  };
+}
 
-  let code: number = ExitCode.ok;
-  const runner = async <O, R>(load: () => Promise<CommandModule<O, R>>, opts: O, command: Command) => {
-    const g = command.optsWithGlobals() as Record<string, unknown>;
-    const flags: GlobalFlags = {
-      json: Boolean(g.json),
-      verbose: Boolean(g.verbose),
-      quiet: Boolean(g.quiet),
-      color: g.color !== false,
-      cwd: typeof g.cwd === 'string' ? g.cwd : undefined,
-      marketplace: typeof g.marketplace === 'string' ? g.marketplace : undefined,
-    };
-    out = new Output({
-      json: flags.json,
-      quiet: flags.quiet,
-      verbose: flags.verbose,
-      color: wantColor({ env: proc.env, noColorFlag: !flags.color, json: flags.json, isTTY: Boolean(proc.stderr.isTTY) }),
-      stdout: proc.stdout,
-      stderr: proc.stderr,
-    });
-    const project = isProjectCommand(command);
-    let cwd = startDir(() => proc.cwd(), flags.cwd, proc.env, project);
-    if (project) {
-      const root = findProjectRoot(cwd);
-      if (root && root !== cwd) {
-        out.info(`using the plugin at ${root}`);
-        cwd = root;
-      }
+/** The context a command runs in: its directory (the plugin root, found upward), streams, flags. */
+function contextFor(command: Command, opts: unknown, s: { proc: Process; out: Output; flags: GlobalFlags; signal: AbortSignal }): Ctx {
+  const { proc, out, flags } = s;
+  const project = isProjectCommand(command);
+  let cwd = startDir(() => proc.cwd(), flags.cwd, proc.env, project);
+  if (project) {
+    const root = findProjectRoot(cwd);
+    if (root && root !== cwd) {
+      out.info(`using the plugin at ${root}`);
+      cwd = root;
     }
-    const ctx: Ctx = {
-      cwd,
-      env: proc.env,
-      out,
-      flags,
-      interactive: Boolean(proc.stdin.isTTY) && !isCI(proc.env) && !(opts as { yes?: boolean }).yes && !flags.json,
-      stdin: proc.stdin,
-      clock: systemClock,
-      signal: controller.signal,
-      stdio: () => stdioFiles(proc),
-    };
+  }
+  return {
+    cwd,
+    env: proc.env,
+    out,
+    flags,
+    interactive: Boolean(proc.stdin.isTTY) && !isCI(proc.env) && !(opts as { yes?: boolean }).yes && !flags.json,
+    stdin: proc.stdin,
+    clock: systemClock,
+    signal: s.signal,
+    stdio: () => stdioFiles(proc),
+  };
+}
+
+/** What one run of the CLI holds: the output the boundary reports to, and the exit code. */
+interface Run {
+  out: Output;
+  code: number;
+}
+
+/** Runs the command commander chose: load its module, run it, render or print its JSON, set the code. */
+function dispatcher(proc: Process, signal: AbortSignal, run: Run): Runner {
+  return async (load, opts, command) => {
+    const flags = globalFlags(command);
+    run.out = outputFor(proc, flags);
+    const ctx = contextFor(command, opts, { proc, out: run.out, flags, signal });
     const mod = await load();
     const result = await mod.run(opts, ctx).catch((err: unknown) => {
       if (!flags.json) mod.renderError?.(err, ctx); // what the error carries, before its one line
@@ -131,40 +155,54 @@ export async function main(argv: string[], proc: Process = process): Promise<num
     });
     // A command that already printed its JSON document (marketplace serve) returns undefined.
     if (flags.json) {
-      if (result !== undefined) out.writeJson(result);
+      if (result !== undefined) run.out.writeJson(result);
     }
     else mod.render?.(result, ctx);
-    code = mod.exitCode?.(result) ?? ExitCode.ok;
+    run.code = mod.exitCode?.(result) ?? ExitCode.ok;
   };
+}
 
-  const version = readVersion();
-  const program = createProgram(version, runner);
-  // Under --json, help and version text is collected and printed as one JSON document.
+/**
+ * Commander throws instead of exiting, and its help and version text go to
+ * proc's streams; under --json that text is collected for one JSON document.
+ */
+function routeHelpOutput(program: Command, proc: Process, json: boolean): () => string {
   let printed = '';
   const configure = (cmd: Command) => {
     cmd.exitOverride();
     cmd.configureOutput({
-      writeOut: (s) => (early.json ? void (printed += s) : proc.stdout.write(s)),
-      writeErr: (s) => (early.json ? void (printed += s) : proc.stderr.write(s)),
+      writeOut: (s) => (json ? void (printed += s) : proc.stdout.write(s)),
+      writeErr: (s) => (json ? void (printed += s) : proc.stderr.write(s)),
       outputError: () => {
-        /* printed by the boundary below */
+        /* printed by the boundary */
       },
     });
     cmd.commands.forEach(configure);
   };
   configure(program);
+  return () => printed;
+}
 
+/**
+ * Runs the CLI once and resolves to its exit code; it never exits the
+ * process itself (the bin sets process.exitCode), so tests can call it.
+ */
+export async function main(argv: string[], proc: Process = process): Promise<number> {
+  const early = earlyFlags(argv);
+  const run: Run = { out: outputFor(proc, early), code: ExitCode.ok };
+  const signals = trapSignals(proc);
+  const version = readVersion();
+  const program = createProgram(version, dispatcher(proc, signals.signal, run));
+  const printed = routeHelpOutput(program, proc, early.json);
   try {
     refuseUnknownHelpTopic(program, argv);
     await program.parseAsync(argv);
   } catch (err) {
-    code = early.json && err instanceof CommanderError ? reportJsonHelp(err, { program, argv, printed, version, out }) : report(err, out);
+    run.code = early.json && err instanceof CommanderError ? reportJsonHelp(err, { program, argv, printed: printed(), version, out: run.out }) : report(err, run.out);
   } finally {
-    proc.off('SIGINT', onSignal);
-    proc.off('SIGTERM', onSignal);
-    if (graceTimer) clearTimeout(graceTimer);
+    signals.release();
   }
-  return code;
+  return run.code;
 }
 
 /** `help nonexist` is an unknown command (exit 2, did-you-mean), not the full help. */
