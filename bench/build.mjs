@@ -16,32 +16,19 @@
  * and removed at the end. Options: --runs N (default 3), --small-runs N
  * (default 15), --only large|large2x|small|archiver, --keep, --archiver.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { BENCH, BIN, REPO, benchEnv, cliArgs, loadAverage, median, requireBuild, tempRoot, timeCli, timeSync } from './lib.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..');
-const BIN = path.join(repo, 'bin', 'plexichat-plugin.js');
-
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i === -1 ? dflt : args[i + 1];
-};
+const { opt, has } = cliArgs();
 const RUNS = Number(opt('--runs', '3'));
 const SMALL_RUNS = Number(opt('--small-runs', '15'));
 const ONLY = opt('--only', '');
-const KEEP = args.includes('--keep');
-const WITH_ARCHIVER = args.includes('--archiver') || ONLY === 'archiver';
-
-if (!fs.existsSync(path.join(repo, 'dist', 'cli', 'main.js'))) {
-  console.error('run `npm run build` first (dist/cli/main.js is missing)');
-  process.exit(1);
-}
-const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const KEEP = has('--keep');
+const WITH_ARCHIVER = has('--archiver') || ONLY === 'archiver';
+requireBuild();
 
 // --- deterministic generator -------------------------------------------------
 function prng(seed) {
@@ -149,10 +136,9 @@ function writeSmallProject(dir) {
 
 /** If `init` has landed, scaffold with it; otherwise write an equivalent small project. */
 function scaffoldSmall(dir) {
-  const r = spawnSync(
-    process.execPath,
-    [BIN, 'init', dir, '--name', 'small_plugin', '--category', 'utility', '--description', 'A small plugin', '--author', 'Bench', '--license', 'MIT', '--yes'],
-    { env: { ...process.env, CI: '1', NO_COLOR: '1' }, encoding: 'utf8' },
+  const r = timeCli(
+    ['init', dir, '--name', 'small_plugin', '--category', 'utility', '--description', 'A small plugin', '--author', 'Bench', '--license', 'MIT', '--yes'],
+    { check: false },
   );
   if (r.status === 0 && fs.existsSync(path.join(dir, 'config', 'plugin.yaml'))) return 'init';
   fs.rmSync(dir, { recursive: true, force: true });
@@ -164,29 +150,13 @@ function scaffoldSmall(dir) {
 // --- measurement -------------------------------------------------------------
 /** Run a command; wall time in ms and peak RSS in KiB (from GNU time when present). */
 function measure(cmd, argv, cwd, env = {}) {
-  const full = TIME ? [TIME, ['-f', '%M', cmd, ...argv]] : [cmd, argv];
-  const t0 = process.hrtime.bigint();
   // The code-scan cache is off (every build scans cold) unless a case turns it on.
-  const r = spawnSync(full[0], full[1], { cwd, env: { ...process.env, CI: '1', NO_COLOR: '1', PLEXICHAT_CACHE_DIR: 'off', ...env }, encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) {
-    throw new Error(`${cmd} ${argv.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  }
-  let rss;
-  if (TIME) {
-    const lines = r.stderr.trim().split('\n');
-    rss = Number(lines[lines.length - 1]);
-  }
-  return { ms, rssKiB: rss };
+  return timeSync(cmd, argv, { cwd, env: benchEnv({ PLEXICHAT_CACHE_DIR: 'off', ...env }), rss: true });
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 function runLarge(label, scale, rows) {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), `pxp-bench-${label}-`));
+  const temp = tempRoot(`pxp-bench-${label}-`, { keep: KEEP });
+  const root = temp.dir;
   const tree = path.join(root, 'plugin');
   const out = path.join(root, 'out');
   fs.mkdirSync(out);
@@ -214,11 +184,11 @@ function runLarge(label, scale, rows) {
       const b = measure(process.execPath, [BIN, 'build', '--out', out], tree);
       ourT.push(b.ms);
       ourR.push(b.rssKiB);
-      const c = measure(process.execPath, [path.join(here, 'build-core.mjs'), tree, coreOut, 'bench_plugin', '1.0.0'], repo);
+      const c = measure(process.execPath, [path.join(BENCH, 'build-core.mjs'), tree, coreOut, 'bench_plugin', '1.0.0'], REPO);
       coreT.push(c.ms);
       coreR.push(c.rssKiB);
       if (WITH_ARCHIVER) {
-        const a = measure(process.execPath, [path.join(here, 'build-archiver.mjs'), tree, path.join(out, 'archiver.zip')], repo);
+        const a = measure(process.execPath, [path.join(BENCH, 'build-archiver.mjs'), tree, path.join(out, 'archiver.zip')], REPO);
         arcT.push(a.ms);
         arcR.push(a.rssKiB);
       }
@@ -240,13 +210,13 @@ function runLarge(label, scale, rows) {
       rows.push([`${label}: archiver level 6 (script)`, median(arcT), median(arcT) / zm, Math.max(...arcR), a]);
     }
   } finally {
-    if (!KEEP) fs.rmSync(root, { recursive: true, force: true });
-    else process.stderr.write(`[${label}] kept ${root}\n`);
+    temp.remove();
   }
 }
 
 function runSmall(rows) {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pxp-bench-small-'));
+  const temp = tempRoot('pxp-bench-small-', { keep: KEEP });
+  const root = temp.dir;
   const tree = path.join(root, 'small_plugin');
   try {
     const how = scaffoldSmall(tree);
@@ -271,7 +241,7 @@ function runSmall(rows) {
       ourR.push(b.rssKiB);
       warmT.push(measure(process.execPath, [BIN, 'build'], tree, cached).ms);
       valT.push(measure(process.execPath, [BIN, 'validate'], tree).ms);
-      coreT.push(measure(process.execPath, [path.join(here, 'build-core.mjs'), tree, coreOut, 'small_plugin', version], repo).ms);
+      coreT.push(measure(process.execPath, [path.join(BENCH, 'build-core.mjs'), tree, coreOut, 'small_plugin', version], REPO).ms);
     }
     const nm = median(nodeT);
     const zip = fs.readdirSync(path.join(tree, 'dist')).find((n) => n.endsWith('.zip'));
@@ -282,11 +252,11 @@ function runSmall(rows) {
     rows.push([`small (${how}): plexichat-plugin validate`, median(valT), median(valT) / nm, undefined, undefined]);
     rows.push([`small (${how}): packing alone (no validate)`, median(coreT), median(coreT) / nm, undefined, size]);
   } finally {
-    if (!KEEP) fs.rmSync(root, { recursive: true, force: true });
+    temp.remove();
   }
 }
 
-const load0 = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const load0 = loadAverage();
 const rows = [];
 if (!ONLY || ONLY === 'large' || ONLY === 'archiver') runLarge('large', 1, rows);
 if (!ONLY || ONLY === 'large2x') runLarge('large2x', 2, rows);
@@ -303,7 +273,7 @@ const table = [['case', 'median wall', 'vs baseline', 'peak RSS', 'archive'], ..
 const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
 console.log(
   `\nplexichat-plugin build benchmark (${RUNS} runs large, ${SMALL_RUNS} small; node ${process.version}; ${os.cpus().length} cores; ` +
-    `load average ${load0} at start, ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} at end)`,
+    `load average ${load0} at start, ${loadAverage()} at end)`,
 );
 for (const [i, r] of table.entries()) {
   console.log(r.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  '));

@@ -22,20 +22,17 @@
  * server under 150 MiB at every size. Needs curl and GNU time. Never part
  * of `npm test`.
  */
-import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import archiver from 'archiver';
+import { BIN, REPO, execFileP, median, requireBuild, requireGnuTime, startMarketplace, time } from './lib.mjs';
 
-const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = path.join(ROOT, 'bin', 'plexichat-plugin.js');
-const { serializeIntegrity } = await import(path.join(ROOT, 'dist', 'core', 'package', 'integrity.js'));
+requireBuild(path.join('core', 'package', 'integrity.js'));
+requireGnuTime();
+const { serializeIntegrity } = await import(path.join(REPO, 'dist', 'core', 'package', 'integrity.js'));
 
 const argv = process.argv.slice(2).filter((a) => a !== '--verbose');
 const VERBOSE = process.argv.includes('--verbose');
@@ -46,14 +43,12 @@ const SIZES = sizesMb.length ? sizesMb : [100, 300];
 const MB = 1_000_000;
 const MiB = 1024 * 1024;
 
-for (const tool of ['/usr/bin/time', 'curl']) {
-  try {
-    await run(tool === 'curl' ? 'curl' : tool, ['--version']);
-  } catch (err) {
-    if (err.code === 'ENOENT') {
-      console.error(`${tool} is needed for this benchmark`);
-      process.exit(1);
-    }
+try {
+  await execFileP('curl', ['--version']);
+} catch (err) {
+  if (err.code === 'ENOENT') {
+    console.error('curl is needed for this benchmark');
+    process.exit(1);
   }
 }
 
@@ -124,27 +119,9 @@ async function makeProject(dir, name, version, payload) {
   return { zipPath, sha256: digest, size };
 }
 
-/** `marketplace serve --json` as a child process; resolves with its start-up document. */
+/** `marketplace serve` with these tokens and upload limit. */
 async function startServer(dataDir, devToken, revToken, maxMb) {
-  const child = spawn(
-    process.execPath,
-    [BIN, '--json', 'marketplace', 'serve', '--port', '0', '--data-dir', dataDir, '--developer-token', devToken,
-      '--reviewer-token', revToken, '--max-upload-mb', String(maxMb)],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  const doc = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      try {
-        resolve(JSON.parse(out));
-      } catch {
-        /* wait for the rest */
-      }
-    });
-    child.once('exit', (c) => reject(new Error(`server exited with ${c}`)));
-  });
-  return { child, url: doc.url };
+  return startMarketplace(dataDir, ['--developer-token', devToken, '--reviewer-token', revToken, '--max-upload-mb', String(maxMb)]);
 }
 
 async function peakRssKb(pid) {
@@ -154,20 +131,13 @@ async function peakRssKb(pid) {
 
 /** Run a command under GNU time: wall seconds, peak RSS (KiB), output. */
 async function timed(cmd, args, opts = {}) {
-  const marker = '@@TIME@@';
-  const res = await run('/usr/bin/time', ['-f', `${marker} %e %M`, cmd, ...args], {
-    maxBuffer: 64 * MiB,
-    ...opts,
-  }).catch((err) => err);
-  const m = new RegExp(`${marker} ([\\d.]+) (\\d+)`).exec(res.stderr ?? '');
-  if (!m) throw new Error(`no timing from ${cmd}: ${res.stderr ?? res.message}`);
-  return { secs: Number(m[1]), rssKb: Number(m[2]), stdout: res.stdout, stderr: res.stderr, code: res.code ?? 0 };
+  const r = await time(cmd, args, { env: process.env, ...opts, rss: true, check: false });
+  if (r.rssKiB === undefined) throw new Error(`no timing from ${cmd}: ${r.stderr}`);
+  return { secs: r.ms / 1000, rssKb: r.rssKiB, stdout: r.stdout, stderr: r.stderr, code: r.status };
 }
 
 const mib = (kb) => `${(kb / 1024).toFixed(0)} MiB`;
 const rate = (bytes, s) => `${(bytes / MB / s).toFixed(0)} MB/s`;
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'plexichat-bench-submit-'));
 const rows = [];
@@ -256,8 +226,7 @@ try {
         serverKb,
       });
     } finally {
-      server.child.kill('SIGTERM');
-      await new Promise((r) => server.child.once('exit', r));
+      await server.stop();
     }
     await fs.rm(payload.file, { force: true });
     await fs.rm(path.join(work, `market_${sizeMb}`), { recursive: true, force: true });

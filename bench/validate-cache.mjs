@@ -13,32 +13,21 @@
  *                                   an edit that keeps size and mtime)
  * The tree goes to a temp dir and is removed at the end.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { stat } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { REPO, benchEnv, cliArgs, loadAverage, median, nodeFloor, requireBuild, tempRoot, timeCli } from './lib.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..');
-const BIN = path.join(repo, 'bin', 'plexichat-plugin.js');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i === -1 ? dflt : Number(args[i + 1]);
-};
-const FILES = opt('--files', 5000);
-const RUNS = opt('--runs', 7);
-if (!fs.existsSync(path.join(repo, 'dist', 'python', 'scan-cache.js'))) {
-  console.error('run `npm run build` first');
-  process.exit(1);
-}
-const { fingerprint } = await import(pathToFileURL(path.join(repo, 'dist', 'python', 'scan-cache.js')).href);
+const { num } = cliArgs();
+const FILES = num('--files', 5000);
+const RUNS = num('--runs', 7);
+requireBuild(path.join('python', 'scan-cache.js'));
+const { fingerprint } = await import(pathToFileURL(path.join(REPO, 'dist', 'python', 'scan-cache.js')).href);
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pxp-bench-cache-'));
+const temp = tempRoot('pxp-bench-cache-');
+const root = temp.dir;
 const tree = path.join(root, 'bench_plugin');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function generate() {
   fs.mkdirSync(path.join(tree, 'config'), { recursive: true });
@@ -59,13 +48,7 @@ function generate() {
   return files;
 }
 
-function run(argv, env = {}) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, argv, { cwd: tree, env: { ...process.env, NO_COLOR: '1', ...env }, encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0 && argv[0] === BIN) throw new Error(`${argv.join(' ')} failed: ${r.stdout}${r.stderr}`);
-  return ms;
-}
+const validate = (env) => timeCli(['validate'], { cwd: tree, env: benchEnv(env) }).ms;
 
 async function timed(fn) {
   const t0 = process.hrtime.bigint();
@@ -84,12 +67,12 @@ try {
   const files = generate();
   const cache = { PLEXICHAT_CACHE_DIR: path.join(root, 'cache') };
   const off = { PLEXICHAT_CACHE_DIR: 'off' };
-  run([BIN, 'validate'], cache); // fills the cache; warms the page cache
+  validate(cache); // fills the cache; warms the page cache
   const t = { node: [], cold: [], hit: [], digest: [], stat: [] };
   for (let i = 0; i < RUNS; i++) {
-    t.node.push(run(['-e', '0']));
-    t.cold.push(run([BIN, 'validate'], off));
-    t.hit.push(run([BIN, 'validate'], cache));
+    t.node.push(nodeFloor({ cwd: tree }));
+    t.cold.push(validate(off));
+    t.hit.push(validate(cache));
     t.digest.push(await timed(() => fingerprint(files, [], 'script')));
     t.stat.push(await timed(() => statKey(files)));
   }
@@ -101,8 +84,8 @@ try {
     ['the key alone: content digest', median(t.digest)],
     ['the key alone: stat fingerprint (before)', median(t.stat)],
   ];
-  console.log(`${FILES} modules (${((FILES * 2000) / 1e6).toFixed(0)} MB of Python), medians of ${RUNS}, load ${os.loadavg()[0].toFixed(2)}`);
+  console.log(`${FILES} modules (${((FILES * 2000) / 1e6).toFixed(0)} MB of Python), medians of ${RUNS}, load ${loadAverage()}`);
   for (const [name, ms] of rows) console.log(`${name.padEnd(42)} ${ms.toFixed(0).padStart(6)} ms  ${(ms / n).toFixed(2)}x node`);
 } finally {
-  fs.rmSync(root, { recursive: true, force: true });
+  temp.remove();
 }
