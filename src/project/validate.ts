@@ -80,6 +80,16 @@ async function securityReview(dir: string, opts: ValidateOptions & { security: {
   return { diagnostics, summary: { tool: 'bandit', command: r.command, findings: r.findings.length, failOn } satisfies SecuritySummary };
 }
 
+/**
+ * The security review on its own, over the same files (check's security
+ * step): what `validate --security` adds to its diagnostics, and its summary.
+ */
+export async function reviewSecurity(dir: string, opts: Pick<ValidateOptions, 'env' | 'python'> & { failOn: FailOn }): Promise<{ diagnostics: Found[]; summary: SecuritySummary }> {
+  const { files, diagnostics } = await sourceFiles(dir);
+  const review = await securityReview(dir, { ...opts, security: { failOn: opts.failOn } }, files);
+  return { diagnostics: [...diagnostics, ...review.diagnostics], summary: review.summary };
+}
+
 /** The scan (and with --security the bandit review) of the files the archive holds, and the problems met listing them. */
 async function startScan(dir: string, opts: ValidateOptions) {
   const { files, diagnostics } = await sourceFiles(dir);

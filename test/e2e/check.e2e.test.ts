@@ -61,8 +61,8 @@ describe('check --profile pr', () => {
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/^check --profile pr: checked_plugin 0\.1\.0\n/);
     for (const id of ['validate', 'test', 'build', 'verify', 'changelog', 'docs']) expect(r.stdout).toMatch(new RegExp(`✔ ${id}\\s+passed`));
-    expect(r.stdout).toMatch(/- security\s+skipped\s+validate --security is not available/);
-    expect(r.stdout).toContain('✔ check passed: 0 errors, 1 warning, 1 skipped');
+    expect(r.stdout).toMatch(/✔ security\s+passed\s+bandit \(.+\): 0 findings, failing at high severity and above/);
+    expect(r.stdout).toContain('✔ check passed: 0 errors, 0 warnings, 0 skipped');
     expect(r.stdout).not.toMatch(/^  . (version|permissions) /m);
     // check writes nothing into the project but pytest's caches (the verified archive was built in a temp dir).
     const caches = (f: string) => /(^|\/)(__pycache__|\.pytest_cache)\//.test(f);
@@ -77,15 +77,15 @@ describe('check --profile pr', () => {
     expect(doc).toMatchObject({ schemaVersion: 1, profile: 'pr', ok: true, plugin: { name: 'checked_plugin', version: '0.1.0' } });
     expect(doc.checks.map((c: { id: string; status: string }) => `${c.id}:${c.status}`)).toEqual([
       'validate:passed',
-      'security:skipped',
+      'security:passed',
       'test:passed',
       'build:passed',
       'verify:passed',
       'changelog:passed',
       'docs:passed',
     ]);
-    expect(doc.checks[1].findings).toEqual([expect.objectContaining({ ruleId: 'security/SKIPPED', level: 'warning' })]);
-    expect(doc.counts).toEqual({ error: 0, warning: 1, note: 0, suppressed: 0, skipped: 1 });
+    expect(doc.checks[1].findings).toEqual([]);
+    expect(doc.counts).toEqual({ error: 0, warning: 0, note: 0, suppressed: 0, skipped: 0 });
   });
 });
 
@@ -98,14 +98,14 @@ describe('check --profile release', () => {
     expect(r.stdout).toMatch(/- permissions\s+skipped\s+no marketplace is configured/);
     expect(r.stdout).toContain('- error version/SKIPPED check version was skipped: no marketplace is configured');
     expect(r.stdout).toContain('- error permissions/SKIPPED check permissions was skipped');
-    expect(r.stdout).toContain('- error security/SKIPPED check security was skipped');
-    expect(r.stdout).toContain('✖ check failed: 3 errors, 0 warnings, 3 skipped');
+    expect(r.stdout).not.toContain('security/SKIPPED');
+    expect(r.stdout).toContain('✖ check failed: 2 errors, 0 warnings, 2 skipped');
 
     const allowed = await runMain(['--json', 'check', '--profile', 'release', '--allow-skipped'], { cwd: dir, env: offline });
     expect(allowed.exitCode, allowed.stderr).toBe(0);
     const doc = JSON.parse(allowed.stdout);
-    expect(doc.checks.filter((c: { status: string }) => c.status === 'skipped').map((c: { id: string }) => c.id)).toEqual(['security', 'version', 'permissions']);
-    expect(doc.counts).toMatchObject({ error: 0, warning: 3, skipped: 3 });
+    expect(doc.checks.filter((c: { status: string }) => c.status === 'skipped').map((c: { id: string }) => c.id)).toEqual(['version', 'permissions']);
+    expect(doc.counts).toMatchObject({ error: 0, warning: 2, skipped: 2 });
   });
 });
 
@@ -116,14 +116,13 @@ describe('check findings and formats', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stdout.split('\n')).toEqual([
       "::error file=config/plugin.yaml,line=10,col=13::validate/UNKNOWN_CATEGORY unknown category 'utilty' (did you mean 'utility'?)",
-      '::warning::security/SKIPPED check security was skipped: validate --security is not available in this version of plexichat-plugin',
       '::warning::build/SKIPPED check build was skipped: validate reported errors; build refuses to pack until they are fixed',
       '::warning::verify/SKIPPED check verify was skipped: build did not pass, so there is no archive to verify',
       '::error file=CHANGELOG.md,line=1::changelog/NO_SECTION CHANGELOG.md has no section for 0.1.0',
       '::error file=docs/README.md,line=3::docs/PLACEHOLDER docs/README.md still holds TODO',
       '',
     ]);
-    expect(r.stderr).toContain('check failed: 3 errors, 3 warnings, 3 skipped');
+    expect(r.stderr).toContain('check failed: 3 errors, 2 warnings, 2 skipped');
   });
 
   it('--format sarif is valid SARIF 2.1.0 (official schema), with rules, locations and the config suppression', async () => {
@@ -146,7 +145,7 @@ describe('check findings and formats', () => {
     });
     expect(byRule('docs/PLACEHOLDER').suppressions).toEqual([{ kind: 'external', status: 'accepted', justification: 'the README is written by the docs team' }]);
     expect(run.tool.driver.rules[byRule('changelog/NO_SECTION').ruleIndex].id).toBe('changelog/NO_SECTION');
-    expect(run.properties.checks.find((c: { id: string }) => c.id === 'security').status).toBe('skipped');
+    expect(run.properties.checks.find((c: { id: string }) => c.id === 'security').status).toBe('passed');
 
     // A fresh scaffold's SARIF (no error results) is valid too.
     const clean = await runMain(['check', '--format', 'sarif'], { cwd: await copy(), env: offline });

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { findPython } from '../../src/python/discover.js';
 import { hasStackTrace } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
+import { withoutBandit } from '../helpers/python-stubs.js';
 import { tempDir, type Tree } from '../helpers/temp-project.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -506,19 +507,6 @@ class Risky(Plugin):
         return eval(cmd)
 `;
   const line = (text: string, n = 0) => RISKY.split('\n').map((l, i) => [l, i + 1] as const).filter(([l]) => l.includes(text))[n]![1];
-
-  /** A python3 that runs Python but cannot import bandit, as a pyenv interpreter without it. */
-  async function withoutBandit(): Promise<string> {
-    const found = await findPython({ env: process.env });
-    if (!found.ok) throw new Error('this test needs python3 on PATH');
-    const bin = await tempDir();
-    await fs.writeFile(
-      path.join(bin, 'python3'),
-      `#!/bin/sh\nif [ "$1" = "-m" ] && [ "$2" = "bandit" ]; then echo "No module named bandit" >&2; exit 1; fi\nexec "${found.python.path}" "$@"\n`,
-      { mode: 0o755 },
-    );
-    return bin;
-  }
 
   it('HIGH is an error, MEDIUM a warning, LOW a note, at the line with a fix; # nosec is honoured; --json carries them', async () => {
     const { exitCode, doc, stdout } = await validate({ src: { 'plugin.py': RISKY } }, {}, ['--security']);

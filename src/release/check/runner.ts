@@ -15,7 +15,7 @@ import { CancelledError, CliError, errnoCode } from '../../errors.js';
 import { Output } from '../../io/output.js';
 import { changelogSection, findPlaceholders } from '../../core/listing.js';
 import type { ParsedManifest } from '../../core/manifest/index.js';
-import type { Manifest } from '../../core/manifest/types.js';
+import type { Diagnostic, Manifest } from '../../core/manifest/types.js';
 import { describeDiff, diffSummaries, manifestSummary, unaccepted } from '../diff.js';
 import { latestPublished, type PublishedLookup } from '../published.js';
 import { CHECKS, type CheckId, type CheckOutcome, type Finding, type Profile } from './types.js';
@@ -67,6 +67,21 @@ function innerCtx(ctx: Ctx): Ctx {
   return { ...ctx, out, interactive: false, flags: { ...ctx.flags, json: true, quiet: true } };
 }
 
+const LEVEL = { error: 'error', warning: 'warning', info: 'note' } as const;
+
+/** A validate diagnostic (or a bandit note) as a finding of this check, at its place. */
+function fromDiagnostic(check: CheckId, d: Pick<Diagnostic, 'code' | 'message' | 'hint' | 'file' | 'line' | 'column'> & { severity: keyof typeof LEVEL }): Finding {
+  return {
+    ruleId: `${check}/${d.code}`,
+    level: LEVEL[d.severity],
+    message: d.message,
+    ...(d.hint ? { hint: d.hint } : {}),
+    file: d.file,
+    ...(d.line ? { line: d.line } : {}),
+    ...(d.column ? { column: d.column } : {}),
+  };
+}
+
 async function validateCheck(ctx: Ctx, st: State): Promise<Partial> {
   const { run } = await import('../../commands/validate.js');
   let r: Awaited<ReturnType<typeof run>>;
@@ -78,22 +93,27 @@ async function validateCheck(ctx: Ctx, st: State): Promise<Partial> {
     return done(findings, '', findings[0]!.message);
   }
   st.validateFailed = !r.ok;
-  const findings: Finding[] = [...r.errors, ...r.warnings].map((d) => ({
-    ruleId: `validate/${d.code}`,
-    level: d.severity,
-    message: d.message,
-    ...(d.hint ? { hint: d.hint } : {}),
-    file: d.file,
-    ...(d.line ? { line: d.line } : {}),
-    ...(d.column ? { column: d.column } : {}),
-  }));
+  const findings: Finding[] = [...r.errors, ...r.warnings].map((d) => fromDiagnostic('validate', d));
   const counts = `${plural(r.errors.length, 'error')}, ${plural(r.warnings.length, 'warning')}`;
   return done(findings, counts);
 }
 
-async function securityCheck(): Promise<Partial> {
-  // validate --security (bandit over src/) belongs to the SDK issue and is not in this version yet.
-  return skipped('validate --security is not available in this version of plexichat-plugin');
+/** validate --security's review (bandit over the files the archive holds), as findings; skipped when bandit is not found. */
+async function securityCheck(ctx: Ctx): Promise<Partial> {
+  const { reviewSecurity } = await import('../../project/validate.js');
+  let r: Awaited<ReturnType<typeof reviewSecurity>>;
+  try {
+    r = await reviewSecurity(ctx.cwd, { env: ctx.env, failOn: 'high' });
+  } catch (err) {
+    const findings = fromError('security', err);
+    return done(findings, '', findings[0]!.message);
+  }
+  const missing = r.diagnostics.find((d) => d.code === 'BANDIT_NOT_FOUND');
+  if (missing) return skipped(`${missing.message}${missing.hint ? ` (${missing.hint})` : ''}`);
+  const findings: Finding[] = r.diagnostics.map((d) => fromDiagnostic('security', d));
+  const how = `bandit (${r.summary.command?.join(' ') ?? 'bandit'})`;
+  const summary = `${how}: ${plural(r.summary.findings, 'finding')}, failing at ${r.summary.failOn} severity and above`;
+  return { ...done(findings, summary, summary), data: { tool: r.summary.tool, command: r.summary.command, findings: r.summary.findings, failOn: r.summary.failOn } };
 }
 
 const NO_PYTHON = new Set(['PYTHON_NOT_FOUND', 'PYTEST_NOT_FOUND', 'PYTHON_TOO_OLD']);
@@ -315,7 +335,7 @@ export async function runChecks(
   };
   const impl: Record<CheckId, () => Promise<Partial>> = {
     validate: () => validateCheck(ctx, st),
-    security: () => securityCheck(),
+    security: () => securityCheck(ctx),
     test: () => testCheck(ctx),
     build: () => buildCheck(ctx, st),
     verify: () => verifyCheck(ctx, st),
