@@ -7,6 +7,7 @@
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { runPython } from './spawn.js';
+import { tooOld } from './version.js';
 
 export interface PythonInfo {
   path: string;
@@ -82,7 +83,8 @@ export function pinnedPython(
  * nothing is imported).
  */
 const PROBE = [
-  'import sys, json, site, importlib.util',
+  // Python 2 syntax too, so an old interpreter says its version (and is refused as too old, not as not runnable).
+  'import sys, json, site',
   'v = "%d.%d.%d" % sys.version_info[:3]',
   'try:',
   '    import pytest; p = pytest.__version__',
@@ -90,6 +92,7 @@ const PROBE = [
   '    p = None',
   'def gone(m):',
   '    try:',
+  '        import importlib.util',
   '        return importlib.util.find_spec(m) is None',
   '    except Exception:',
   '        return True',
@@ -151,7 +154,7 @@ export type FindPythonResult =
 /**
  * The rule: a pinned interpreter (--python, then PLEXICHAT_PYTHON) is used
  * as given. Otherwise the python3/python candidates on PATH are probed in
- * PATH order, and the first that runs, has pytest (when wanted) and can
+ * PATH order, and the first that runs, is new enough, has pytest (when wanted) and can
  * import every module the project imports is taken; when none can import
  * them all, the one with pytest missing the fewest (PATH order breaks ties);
  * without pytest anywhere, the first that runs. A pyenv/asdf shim found on
@@ -169,7 +172,8 @@ export async function findPython(opts: FindPythonOptions): Promise<FindPythonRes
   const tried: string[] = [];
   const probes: ProbeInfo[] = [];
   let best: ProbeInfo | undefined;
-  const rank = (i: ProbeInfo) => (opts.wantPytest && !i.pytest ? 1e6 : 0) + i.missing.length;
+  // A new-enough interpreter first; one too old is taken only when nothing else runs (and then refused as too old).
+  const rank = (i: ProbeInfo) => (tooOld(i.version) ? 1e9 : 0) + (opts.wantPytest && !i.pytest ? 1e6 : 0) + i.missing.length;
   for (const p of pathCandidates(opts.env)) {
     tried.push(p);
     const info = await probePython(p, opts.env, { ...probe, real: true });

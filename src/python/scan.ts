@@ -61,6 +61,12 @@ async function pinnedFailure(pinned: { path: string; source: 'flag' | 'env' }, e
   });
 }
 
+/** Why an interpreter did not run the scanner: its version when it is too old to (Python 2 refuses even -I), else what it said. */
+async function failureDetail(python: string, env: NodeJS.ProcessEnv, said: string | undefined): Promise<string | undefined> {
+  const info = await probePython(python, env);
+  return info && tooOld(info.version) ? `Python ${info.version}; ${MIN_PYTHON_TEXT} or newer is needed` : said;
+}
+
 /**
  * Run the scanner over files with the first interpreter that works. A
  * pinned one (--python / PLEXICHAT_PYTHON) is used alone, and when it
@@ -101,7 +107,7 @@ export async function scanProject(
       detail = 'the scanner printed no result';
       continue;
     }
-    detail = r.code === 3 ? `Python ${MIN_PYTHON_TEXT} or newer is needed` : (r.error ?? oneLine(r.stderr));
+    detail = r.code === 3 ? `Python ${MIN_PYTHON_TEXT} or newer is needed` : await failureDetail(python, opts.env, r.error ?? oneLine(r.stderr));
   }
   if (pinned) throw await pinnedFailure(pinned, opts.env, detail);
   return { ok: false, reason: tried.length ? 'not-runnable' : 'not-found', tried, detail };
