@@ -75,24 +75,27 @@ export function benchEnv(extra = {}) {
 
 /** The command line to spawn: under GNU time when the peak RSS is wanted (and GNU time is there). */
 function underTime(cmd, argv, rss) {
-  return rss && GNU_TIME ? [GNU_TIME, ['-f', '@@RSS %M', cmd, ...argv], true] : [cmd, argv, false];
+  return rss && GNU_TIME ? [GNU_TIME, ['-f', '@@RSS %M %U %S', cmd, ...argv], true] : [cmd, argv, false];
 }
 
-/** A finished run: GNU time's line taken off stderr, and a failure thrown unless check is off. */
+/** A finished run: GNU time's line (peak RSS, user + system CPU ms) taken off stderr, and a failure thrown unless check is off. */
 function settle(cmd, argv, { ms, status, stdout = '', stderr = '', timed, check }) {
   let rssKiB;
-  const m = timed ? /@@RSS (\d+)\s*$/.exec(stderr) : null;
+  let cpuMs;
+  const m = timed ? /@@RSS (\d+) ([\d.]+) ([\d.]+)\s*$/.exec(stderr) : null;
   if (m) {
     rssKiB = Number(m[1]);
+    cpuMs = (Number(m[2]) + Number(m[3])) * 1000;
     stderr = stderr.slice(0, m.index);
   }
   if (check && status !== 0) throw new Error(`${cmd} ${argv.join(' ')} exited ${status}:\n${stdout}${stderr}`);
-  return { ms, status, stdout, stderr, rssKiB };
+  return { ms, status, stdout, stderr, rssKiB, cpuMs };
 }
 
 /**
  * Runs a command to its end: wall ms, exit status, output, and with
- * `rss: true` (under GNU time) the peak RSS in KiB. Throws when it fails,
+ * `rss: true` (under GNU time) the peak RSS in KiB and the CPU time (user +
+ * system, ms; steadier than wall time on a loaded machine). Throws when it fails,
  * unless `check: false`.
  */
 export function timeSync(cmd, argv, { cwd, env = benchEnv(), rss = false, check = true, stdio } = {}) {

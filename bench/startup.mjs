@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Start-up benchmark: `--help` and `--version` against bare `node -e 0` and a
-// minimal commander program, interleaved runs, medians. Usage:
+// minimal commander program, interleaved runs: median wall time, and (with GNU
+// time) mean CPU time, user + system, which a loaded machine disturbs less. Usage:
 //   npm run build && node bench/startup.mjs [runs]
 import { writeFileSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN as bin, REPO, loadAverage, median, requireBuild, tempRoot, timeSync } from './lib.mjs';
+import { BIN as bin, GNU_TIME, REPO, loadAverage, median, requireBuild, tempRoot, timeSync } from './lib.mjs';
 
 const runs = Number(process.argv[2] ?? 30);
 requireBuild();
@@ -24,17 +25,26 @@ const cases = [
   ['plexichat-plugin build --help', [process.execPath, bin, 'build', '--help']],
 ];
 
-const times = new Map(cases.map(([name]) => [name, []]));
+const times = new Map(cases.map(([name]) => [name, { wall: [], cpu: [] }]));
 for (let i = 0; i < runs; i++) {
   for (const [name, [cmd, ...args]] of cases) {
-    times.get(name).push(timeSync(cmd, args, { env: process.env, stdio: ['ignore', 'ignore', 'inherit'] }).ms);
+    const r = timeSync(cmd, args, { env: process.env, stdio: ['ignore', 'ignore', 'pipe'], rss: true });
+    times.get(name).wall.push(r.ms);
+    if (r.cpuMs !== undefined) times.get(name).cpu.push(r.cpuMs);
   }
 }
 temp.remove();
-const base = median(times.get('node -e 0'));
-console.log(`start-up, median of ${runs} interleaved runs (node ${process.version}, ${os.cpus().length} cores, load ${loadAverage()})`);
-console.log('case'.padEnd(32), 'median ms'.padStart(10), 'vs node -e 0'.padStart(14));
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const base = times.get('node -e 0');
+const baseWall = median(base.wall);
+const baseCpu = GNU_TIME ? mean(base.cpu) : NaN;
+console.log(`start-up, ${runs} interleaved runs (node ${process.version}, ${os.cpus().length} cores, load ${loadAverage()})`);
+console.log('case'.padEnd(32), 'median wall ms'.padStart(15), 'vs node -e 0'.padStart(13), 'mean CPU ms'.padStart(12), 'vs node -e 0'.padStart(13));
 for (const [name] of cases) {
-  const m = median(times.get(name));
-  console.log(name.padEnd(32), m.toFixed(1).padStart(10), `${(m / base).toFixed(2)}x`.padStart(14));
+  const { wall, cpu } = times.get(name);
+  const w = median(wall);
+  const c = GNU_TIME ? mean(cpu) : NaN;
+  const cols = [w.toFixed(1).padStart(15), `${(w / baseWall).toFixed(2)}x`.padStart(13)];
+  cols.push(GNU_TIME ? c.toFixed(1).padStart(12) : '-'.padStart(12), GNU_TIME ? `${(c / baseCpu).toFixed(2)}x`.padStart(13) : '-'.padStart(13));
+  console.log(name.padEnd(32), ...cols);
 }

@@ -7,7 +7,7 @@
  * the suite (test/e2e/help-examples.e2e.test.ts).
  */
 import type { Command } from 'commander';
-import { commandPath } from './resolve-cwd.js';
+import { commandPath } from './command-path.js';
 
 export interface Example {
   /** The command line, as typed in a shell (redirections and pipes allowed). */

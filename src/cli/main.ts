@@ -1,21 +1,14 @@
 /**
- * The only error boundary and the only place that exits. It maps every
- * error to a message and an exit code: CliError subclasses are user
- * errors (one line and a hint, the stack only with --verbose); anything
- * else is a bug and says so.
+ * The only error boundary: every run of the CLI ends here with an exit
+ * code, and every error is handed to ./report.ts (loaded only when there
+ * is one, so --help and --version stay close to bare Node start-up).
  */
 import { readFileSync } from 'node:fs';
 import { CommanderError, type Command } from 'commander';
-import { CliError, ExitCode, UsageError } from '../errors.js';
-import { Output, wantColor } from '../io/output.js';
-import { fsError } from '../io/fs-errors.js';
-import { redact } from '../io/redact.js';
-import { inline } from '../io/terminal.js';
-import { didYouMean } from '../core/suggest.js';
+import { ExitCode, UsageError } from '../errors.js';
+import type { Output } from '../io/output.js';
 import { createProgram, type Runner } from './program.js';
-import { isCI, stdioFiles, systemClock, type Ctx, type GlobalFlags } from '../context.js';
-import { commandPath, findProjectRoot, isProjectCommand, startDir } from './resolve-cwd.js';
-import { examplesOf } from './examples.js';
+import type { Ctx, GlobalFlags } from '../context.js';
 
 /**
  * What `main` needs of the process. The real `process` fits; tests hand in
@@ -58,8 +51,9 @@ function earlyFlags(argv: string[]): ModeFlags {
   };
 }
 
-/** The output mode: JSON or human, quiet or verbose, colour or not. */
-function outputFor(proc: Process, flags: ModeFlags): Output {
+/** The output mode: JSON or human, quiet or verbose, colour or not (loaded when there is output to write). */
+async function outputFor(proc: Process, flags: ModeFlags): Promise<Output> {
+  const { Output, wantColor } = await import('../io/output.js');
   return new Output({
     json: flags.json,
     quiet: flags.quiet,
@@ -112,7 +106,12 @@ function trapSignals(proc: Process): { signal: AbortSignal; release(): void } {
 }
 
 /** The context a command runs in: its directory (the plugin root, found upward), streams, flags. */
-function contextFor(command: Command, opts: unknown, s: { proc: Process; out: Output; flags: GlobalFlags; signal: AbortSignal }): Ctx {
+async function contextFor(command: Command, opts: unknown, s: { proc: Process; out: Output; flags: GlobalFlags; signal: AbortSignal }): Promise<Ctx> {
+  // Loaded when a command runs, not for --help and --version.
+  const [{ findProjectRoot, isProjectCommand, startDir }, { isCI, stdioFiles, systemClock }] = await Promise.all([
+    import('./resolve-cwd.js'),
+    import('../context.js'),
+  ]);
   const { proc, out, flags } = s;
   const project = isProjectCommand(command);
   let cwd = startDir(() => proc.cwd(), flags.cwd, proc.env, project);
@@ -136,9 +135,9 @@ function contextFor(command: Command, opts: unknown, s: { proc: Process; out: Ou
   };
 }
 
-/** What one run of the CLI holds: the output the boundary reports to, and the exit code. */
+/** What one run of the CLI holds: the output of the command that ran (the boundary reports to it), and the exit code. */
 interface Run {
-  out: Output;
+  out?: Output;
   code: number;
 }
 
@@ -146,8 +145,8 @@ interface Run {
 function dispatcher(proc: Process, signal: AbortSignal, run: Run): Runner {
   return async (load, opts, command) => {
     const flags = globalFlags(command);
-    run.out = outputFor(proc, flags);
-    const ctx = contextFor(command, opts, { proc, out: run.out, flags, signal });
+    const out = (run.out = await outputFor(proc, flags));
+    const ctx = await contextFor(command, opts, { proc, out, flags, signal });
     const mod = await load();
     const result = await mod.run(opts, ctx).catch((err: unknown) => {
       if (!flags.json) mod.renderError?.(err, ctx); // what the error carries, before its one line
@@ -155,7 +154,7 @@ function dispatcher(proc: Process, signal: AbortSignal, run: Run): Runner {
     });
     // A command that already printed its JSON document (marketplace serve) returns undefined.
     if (flags.json) {
-      if (result !== undefined) run.out.writeJson(result);
+      if (result !== undefined) out.writeJson(result);
     }
     else mod.render?.(result, ctx);
     run.code = mod.exitCode?.(result) ?? ExitCode.ok;
@@ -189,24 +188,36 @@ function routeHelpOutput(program: Command, proc: Process, json: boolean): () => 
  */
 export async function main(argv: string[], proc: Process = process): Promise<number> {
   const early = earlyFlags(argv);
-  const run: Run = { out: outputFor(proc, early), code: ExitCode.ok };
+  const run: Run = { code: ExitCode.ok };
   const signals = trapSignals(proc);
   const version = readVersion();
   const program = createProgram(version, dispatcher(proc, signals.signal, run));
   const printed = routeHelpOutput(program, proc, early.json);
   try {
-    refuseUnknownHelpTopic(program, argv);
+    await refuseUnknownHelpTopic(program, argv);
     await program.parseAsync(argv);
   } catch (err) {
-    run.code = early.json && err instanceof CommanderError ? reportJsonHelp(err, { program, argv, printed: printed(), version, out: run.out }) : report(err, run.out);
+    if (isPlainHelp(err, early.json)) run.code = ExitCode.ok;
+    else {
+      // The error reporting is loaded only when there is something to report.
+      const { report, reportJsonHelp } = await import('./report.js');
+      const out = run.out ?? (await outputFor(proc, early));
+      run.code = early.json && err instanceof CommanderError ? reportJsonHelp(err, { program, argv, printed: printed(), version, out }) : report(err, out);
+    }
   } finally {
     signals.release();
   }
   return run.code;
 }
 
+/** Help or the version, printed already (not under --json, where they become a document). */
+function isPlainHelp(err: unknown, json: boolean): boolean {
+  if (json || !(err instanceof CommanderError)) return false;
+  return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version';
+}
+
 /** `help nonexist` is an unknown command (exit 2, did-you-mean), not the full help. */
-function refuseUnknownHelpTopic(program: Command, argv: string[]): void {
+async function refuseUnknownHelpTopic(program: Command, argv: string[]): Promise<void> {
   const args = argv.slice(2).filter((a) => !a.startsWith('-'));
   if (args[0] !== 'help' || args[1] === undefined) return;
   let cmd: Command = program;
@@ -214,78 +225,9 @@ function refuseUnknownHelpTopic(program: Command, argv: string[]): void {
     const next = cmd.commands.find((c) => c.name() === name || c.aliases().includes(name));
     if (!next) {
       const names = cmd.commands.map((c) => c.name());
+      const { didYouMean } = await import('../core/suggest.js');
       throw new UsageError(`unknown command '${name}'${didYouMean(name, names)}`, { hint: `the commands are: ${names.join(', ')}` });
     }
     cmd = next;
   }
-}
-
-/** The deepest command named by argv (for `marketplace` with no subcommand: marketplace). */
-function commandOf(program: Command, argv: string[]): Command {
-  let cmd = program;
-  for (const a of argv.slice(2)) {
-    if (a === '--') break;
-    const next = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
-    if (next) cmd = next;
-  }
-  return cmd;
-}
-
-/** --json with --help, --version, or a command group without its subcommand. */
-function reportJsonHelp(
-  err: CommanderError,
-  s: { program: Command; argv: string[]; printed: string; version: string; out: Output },
-): number {
-  if (err.code === 'commander.version') {
-    s.out.writeJson({ schemaVersion: 1, version: s.version });
-    return ExitCode.ok;
-  }
-  const cmd = commandOf(s.program, s.argv);
-  const path = [s.program.name(), commandPath(cmd)].filter(Boolean).join(' ');
-  const subcommands = cmd.commands.map((c) => ({ name: c.name(), description: c.description() }));
-  const options = cmd.options.map((o) => ({ flags: o.flags, description: o.description }));
-  if (err.code === 'commander.helpDisplayed' || err.exitCode === 0) {
-    s.out.writeJson({ schemaVersion: 1, command: path, help: s.printed, subcommands, options, examples: examplesOf(cmd) });
-    return ExitCode.ok;
-  }
-  if (err.code === 'commander.help') {
-    const names = subcommands.map((c) => c.name).join(', ');
-    return report(new UsageError(`${path} needs a subcommand: ${names}`, { code: 'MISSING_SUBCOMMAND', hint: `run ${path} --help`, details: { subcommands } }), s.out);
-  }
-  return report(err, s.out);
-}
-
-function report(err: unknown, out: Output): number {
-  if (err instanceof CommanderError) {
-    if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') {
-      return ExitCode.ok;
-    }
-    if (err.code === 'commander.help') return ExitCode.usage;
-    const message = err.message.replace(/^error:\s*/, '');
-    return report(new UsageError(message, { hint: 'run with --help to see the commands and flags' }), out);
-  }
-  if (err instanceof CliError) {
-    if (out.json) {
-      out.writeJson({
-        error: { code: err.code, message: redact(err.message), hint: err.hint, exitCode: err.exitCode, ...err.details },
-      });
-    }
-    // One line: a message may carry a server's or a file's text, so its line breaks are shown, not obeyed.
-    out.error(inline(redact(err.message)));
-    if (err.hint) out.note(`  ${out.c.dim(`hint: ${inline(redact(err.hint))}`)}`);
-    if (out.verbose) {
-      out.note(redact(err.stack ?? ''));
-      if (err.cause) out.note(`caused by: ${redact(String((err.cause as Error).stack ?? err.cause))}`);
-    }
-    return err.exitCode;
-  }
-  // A filesystem failure no command wrapped is still the user's to fix, not a bug.
-  const fs = fsError(err);
-  if (fs) return report(fs, out);
-  const e = err instanceof Error ? err : new Error(String(err));
-  if (out.json) out.writeJson({ error: { code: 'INTERNAL', message: redact(e.message), exitCode: 1 } });
-  out.error(`unexpected internal error: ${inline(redact(e.message))}`);
-  out.note(redact(e.stack ?? ''));
-  out.note('This is a bug in plexichat-plugin-cli; please report it with the output above.');
-  return ExitCode.failed;
 }

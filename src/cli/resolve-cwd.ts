@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { MANIFEST_PATH } from '../core/manifest/types.js';
+import { commandPath } from './command-path.js';
 
 /** Commands that read the plugin project in their working directory. */
 const PROJECT_COMMANDS = new Set([
@@ -23,13 +24,6 @@ const PROJECT_COMMANDS = new Set([
   'marketplace status',
   'marketplace publish',
 ]);
-
-/** `marketplace submit` for the submit command, `build` for build. */
-export function commandPath(command: Command): string {
-  const names: string[] = [];
-  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
-  return names.join(' ');
-}
 
 export function isProjectCommand(command: Command): boolean {
   const p = commandPath(command);

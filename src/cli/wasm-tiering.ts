@@ -12,6 +12,15 @@
  * local `marketplace serve`, with and without this flag (figures in the
  * commit that moved it here: peak RSS 65 MiB with it, 100 MiB without).
  */
-import v8 from 'node:v8';
 
-v8.setFlagsFromString('--liftoff-only');
+/** A run that only prints help or the version makes no request: it skips the flag and loading node:v8. */
+function printsOnlyHelp(args: string[]): boolean {
+  const end = args.indexOf('--');
+  const own = end === -1 ? args : args.slice(0, end);
+  return own.length === 0 || own.some((a) => a === '--help' || a === '-h' || a === '--version' || a === '-V' || a === 'help');
+}
+
+if (!printsOnlyHelp(process.argv.slice(2))) {
+  const { default: v8 } = await import('node:v8');
+  v8.setFlagsFromString('--liftoff-only');
+}

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { commandTree } from '../../src/cli/completion.js';
 import { EXAMPLES } from '../../src/cli/examples.js';
 import { createProgram, type Runner } from '../../src/cli/program.js';
-import { commandPath } from '../../src/cli/resolve-cwd.js';
+import { commandPath } from '../../src/cli/command-path.js';
 import { runMain } from '../helpers/run-main.js';
 
 const BIN = 'plexichat-plugin';
