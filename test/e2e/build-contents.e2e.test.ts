@@ -9,7 +9,8 @@ import { execa } from 'execa';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, hasStackTrace, runCli } from '../helpers/run-cli.js';
+import { BIN, hasStackTrace } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 import { startDevServer } from '../helpers/dev-server.js';
 import { tempDir, writeTree, type Tree } from '../helpers/temp-project.js';
 import { exists, PLUGIN_PY, project, ZIP } from './build-helpers.js';
@@ -60,7 +61,7 @@ describe('build never packs the CLI\'s own output', () => {
     expect(r.exitCode).toBe(0);
     const doc = JSON.parse(await fs.readFile(path.join(dir, 'build.json'), 'utf8'));
     expect(doc.files).toBe(5);
-    expect((await runCli(['verify', ZIP], { cwd: dir })).exitCode).toBe(0);
+    expect((await runMain(['verify', ZIP], { cwd: dir })).exitCode).toBe(0);
   });
 
   it('a link to the output file and -C from outside are recognised too; --explain names the rule', async () => {
@@ -102,12 +103,12 @@ describe('build never packs test and tool droppings', () => {
       htmlcov: { 'index.html': '<html/>' },
     };
     const dir = await tempDir(project({ ...droppings, src: { '__init__.py': '', 'plugin.py': PLUGIN_PY, '.hypothesis': { x: 'y' }, 'plugin.py,cover': 'x' } }));
-    const r = await runCli(['build'], { cwd: dir });
+    const r = await runMain(['build'], { cwd: dir });
     expect(r.exitCode).toBe(0);
     expect((await entries(path.join(dir, ZIP))).sort()).toEqual(
       ['CHANGELOG.md', 'config/plugin.yaml', 'docs/README.md', 'plexichat-integrity.json', 'src/__init__.py', 'src/plugin.py'].sort(),
     );
-    const explain = await runCli(['build', '--dry-run', '--explain'], { cwd: dir });
+    const explain = await runMain(['build', '--dry-run', '--explain'], { cwd: dir });
     expect(explain.stdout).toMatch(/^- \.hypothesis\/ +dropped: built-in: \.hypothesis\/ \(test data \(Hypothesis\)\)$/m);
     expect(explain.stdout).toMatch(/^- coverage\.xml +dropped: built-in: coverage\.xml \(coverage report\)$/m);
   });
@@ -118,7 +119,7 @@ describe('build never packs test and tool droppings', () => {
     try {
       // Another data folder under another name is recognised by its database.
       await writeTree(dir, { 'market-data': { 'marketplace.db': 'x', archives: { 'a.zip': 'x' } } });
-      const r = await runCli(['build'], { cwd: dir });
+      const r = await runMain(['build'], { cwd: dir });
       expect(r.exitCode).toBe(0);
       const names = await entries(path.join(dir, ZIP));
       expect(names.filter((n) => n.startsWith('.plexichat-marketplace') || n.startsWith('market-data'))).toEqual([]);
@@ -130,7 +131,7 @@ describe('build never packs test and tool droppings', () => {
 
 describe('build refuses an archive the marketplace would refuse (nothing written)', () => {
   async function refused(dir: string, args: string[], code: number, message: RegExp) {
-    const r = await runCli(['build', ...args], { cwd: dir });
+    const r = await runMain(['build', ...args], { cwd: dir });
     expect(r.stderr).toMatch(message);
     expect(r.exitCode).toBe(code);
     expect(hasStackTrace(r.stderr)).toBe(false);
@@ -152,7 +153,7 @@ describe('build refuses an archive the marketplace would refuse (nothing written
       const r = await refused(dir, args, 1, first);
       if (second) expect(r.stderr).toMatch(second);
     }
-    const json = await runCli(['build', '--json'], { cwd: dir });
+    const json = await runMain(['build', '--json'], { cwd: dir });
     const doc = JSON.parse(json.stdout);
     expect(doc.error.code).toBe('ARCHIVE_REFUSED');
     expect(doc.error.findings.length).toBeGreaterThan(0);
@@ -161,7 +162,7 @@ describe('build refuses an archive the marketplace would refuse (nothing written
   it.each([['src'], ['config'], ['docs'], ['.'], ['./src/..']])('--out %s, a folder of what it packs: exit 2', async (out) => {
     const dir = await tempDir(project());
     const before = (await fs.readdir(path.join(dir, 'src'))).sort();
-    const r = await runCli(['build', '--out', out], { cwd: dir });
+    const r = await runMain(['build', '--out', out], { cwd: dir });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/error: the output folder (.* holds files the archive would otherwise pack|is the project folder itself)/);
     expect(hasStackTrace(r.stderr)).toBe(false);
@@ -172,13 +173,13 @@ describe('build refuses an archive the marketplace would refuse (nothing written
   it('--out into a folder the rules drop anyway, a new folder, or one holding only old archives: built', async () => {
     const dir = await tempDir(project({ tests: { 'test_x.py': 'def test(): pass\n' }, releases: { 'demo_plugin-0.9.0.zip': 'x', 'demo_plugin-0.9.0.zip.sha256': 'x' } }));
     for (const out of ['tests', 'new/sub', 'releases', 'build']) {
-      const r = await runCli(['build', '--out', out], { cwd: dir });
+      const r = await runMain(['build', '--out', out], { cwd: dir });
       expect(r.exitCode, `${out}: ${r.stderr}`).toBe(0);
       const names = await entries(path.join(dir, out, 'demo_plugin-1.0.0.zip'));
       expect(names.some((n) => n.startsWith(`${out}/`))).toBe(false);
     }
     // With --include-tests, tests/ is packed: it cannot be the output folder.
-    expect((await runCli(['build', '--include-tests', '--out', 'tests'], { cwd: dir })).exitCode).toBe(2);
+    expect((await runMain(['build', '--include-tests', '--out', 'tests'], { cwd: dir })).exitCode).toBe(2);
   });
 });
 
@@ -189,12 +190,12 @@ describe('the output folder may be a link', () => {
     await writeTree(dir, project());
     await fs.mkdir(path.join(parent, 'artifacts'));
     await fs.symlink(path.join(parent, 'artifacts'), path.join(dir, 'dist'));
-    const r = await runCli(['build'], { cwd: dir });
+    const r = await runMain(['build'], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(0);
     const names = await entries(path.join(parent, 'artifacts', 'demo_plugin-1.0.0.zip'));
     expect(names.some((n) => n.startsWith('dist'))).toBe(false);
     // --out through the same link, and a second build over the first.
-    expect((await runCli(['build', '--out', 'dist'], { cwd: dir })).exitCode).toBe(0);
+    expect((await runMain(['build', '--out', 'dist'], { cwd: dir })).exitCode).toBe(0);
   });
 
   it('--out as a link to a folder inside the project, and built-in folders that are links (node_modules, .venv)', async () => {
@@ -205,7 +206,7 @@ describe('the output folder may be a link', () => {
     await fs.symlink('out/real', path.join(dir, 'artifacts'));
     await fs.symlink(path.join(parent, 'shared/node_modules'), path.join(dir, 'node_modules'));
     await fs.symlink(path.join(parent, 'shared/venv'), path.join(dir, '.venv'));
-    const r = await runCli(['build', '--out', 'artifacts'], { cwd: dir });
+    const r = await runMain(['build', '--out', 'artifacts'], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(0);
     const names = await entries(path.join(dir, 'out/real/demo_plugin-1.0.0.zip'));
     expect(names.filter((n) => /^(out|artifacts|node_modules|\.venv)\//.test(n))).toEqual([]);
@@ -217,7 +218,7 @@ describe('the output folder may be a link', () => {
     await writeTree(dir, project());
     await fs.mkdir(path.join(parent, 'elsewhere'));
     await fs.symlink(path.join(parent, 'elsewhere'), path.join(dir, 'data'));
-    const r = await runCli(['build'], { cwd: dir });
+    const r = await runMain(['build'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/data is a symlink to .*elsewhere, outside the project/);
   });
@@ -234,13 +235,13 @@ describe('build --explain says what happened', () => {
         src: { '__init__.py': '', 'plugin.py': PLUGIN_PY, 'aws.py': `KEY = "AKIA${'ABCDEFGHIJKLMNOP'}"\n` },
       }),
     );
-    const r = await runCli(['build', '--dry-run', '--explain'], { cwd: dir });
+    const r = await runMain(['build', '--dry-run', '--explain'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/^! src\/aws\.py +refused: secret: aws-access-key$/m);
     expect(r.stdout).toMatch(/^\+ keep\.log +kept: \.pluginignore:2: !keep\.log$/m);
     expect(r.stdout).toMatch(/^- drop\.log +dropped: \.pluginignore:1: \*\.log$/m);
     expect(r.stdout).toMatch(/^\+ src\/plugin\.py +kept: default: not excluded$/m);
-    const json = JSON.parse((await runCli(['build', '--dry-run', '--explain', '--json'], { cwd: dir })).stdout);
+    const json = JSON.parse((await runMain(['build', '--dry-run', '--explain', '--json'], { cwd: dir })).stdout);
     expect(json.error.explain).toContainEqual({ path: 'src/aws.py', action: 'refused', rule: 'secret: aws-access-key' });
   });
 });

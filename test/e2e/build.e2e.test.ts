@@ -3,7 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, hasStackTrace, runCli } from '../helpers/run-cli.js';
+import { BIN, hasStackTrace } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 import { listFiles, tempDir, writeTree, type Tree } from '../helpers/temp-project.js';
 import { manifestYaml } from '../helpers/zip-fixtures.js';
 import { exists, PLUGIN_PY, project, ZIP } from './build-helpers.js';
@@ -38,7 +39,7 @@ describe('build', () => {
         'notes.txt~': 'x',
       }),
     );
-    const r = await runCli(['build'], { cwd: dir });
+    const r = await runMain(['build'], { cwd: dir });
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/✔ built dist\/demo_plugin-1\.0\.0\.zip/);
@@ -58,14 +59,14 @@ describe('build', () => {
     expect(sum).toBe(`${await sha256(path.join(dir, ZIP))}  demo_plugin-1.0.0.zip\n`);
     const check = await execa('sha256sum', ['-c', 'demo_plugin-1.0.0.zip.sha256'], { cwd: path.join(dir, 'dist'), reject: false });
     expect(check.exitCode).toBe(0);
-    const v = await runCli(['verify', ZIP, '--json'], { cwd: dir });
+    const v = await runMain(['verify', ZIP, '--json'], { cwd: dir });
     expect(v.exitCode).toBe(0);
     expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, findings: [] });
   });
 
   it('--json gives { archive, sha256, size, files } and --include-tests packs tests/', async () => {
     const dir = await tempDir(project());
-    const r = await runCli(['build', '--json', '--include-tests'], { cwd: dir });
+    const r = await runMain(['build', '--json', '--include-tests'], { cwd: dir });
     expect(r.exitCode).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc).toMatchObject({ archive: path.join(await fs.realpath(dir), ZIP), files: 7, dryRun: false });
@@ -78,7 +79,7 @@ describe('build', () => {
   it('is reproducible: touched files, another umask, owner and creation order give the same bytes', async () => {
     const a = await tempDir(project({ src: { '__init__.py': '', 'plugin.py': PLUGIN_PY, 'run.sh': '#!/bin/sh\n' } }));
     await fs.chmod(path.join(a, 'src/run.sh'), 0o755);
-    const first = await runCli(['build', '--json'], { cwd: a });
+    const first = await runMain(['build', '--json'], { cwd: a });
     expect(first.exitCode).toBe(0);
     const sumA = JSON.parse(first.stdout).sha256;
 
@@ -86,7 +87,7 @@ describe('build', () => {
     for (const f of await listFiles(path.join(a, 'src'))) {
       await fs.utimes(path.join(a, 'src', f), new Date('2031-05-06T07:08:09Z'), new Date('2031-05-06T07:08:09Z'));
     }
-    const again = await runCli(['build', '--json'], { cwd: a });
+    const again = await runMain(['build', '--json'], { cwd: a });
     expect(JSON.parse(again.stdout).sha256).toBe(sumA);
 
     // The same sources written in reverse order, under umask 077, owned by another user.
@@ -98,7 +99,7 @@ describe('build', () => {
     await execa('sh', ['-c', `umask 077 && ${script} && chmod 700 src/run.sh`], { cwd: b });
     if (process.getuid?.() === 0) await execa('chown', ['-R', '65534:65534', b]);
     expect((await fs.stat(path.join(b, 'src/plugin.py'))).mode & 0o777).toBe(0o600);
-    const other = await runCli(['build', '--json'], { cwd: b, env: { SOURCE_DATE_EPOCH: '' } });
+    const other = await runMain(['build', '--json'], { cwd: b, env: { SOURCE_DATE_EPOCH: '' } });
     expect(other.exitCode).toBe(0);
     expect(JSON.parse(other.stdout).sha256).toBe(sumA);
 
@@ -111,30 +112,30 @@ describe('build', () => {
 
   it('uses SOURCE_DATE_EPOCH for entry timestamps', async () => {
     const dir = await tempDir(project());
-    const r = await runCli(['build'], { cwd: dir, env: { SOURCE_DATE_EPOCH: '1700000000' } });
+    const r = await runMain(['build'], { cwd: dir, env: { SOURCE_DATE_EPOCH: '1700000000' } });
     expect(r.exitCode).toBe(0);
     const entries = await pythonList(path.join(dir, ZIP));
     expect(entries[0]![3]).toEqual([2023, 11, 14, 22, 13, 20]);
-    const bad = await runCli(['build'], { cwd: dir, env: { SOURCE_DATE_EPOCH: 'yesterday' } });
+    const bad = await runMain(['build'], { cwd: dir, env: { SOURCE_DATE_EPOCH: 'yesterday' } });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/SOURCE_DATE_EPOCH must be a whole number/);
   });
 
   it('--dry-run lists files with sizes and writes nothing; --explain names the rule for each path', async () => {
     const dir = await tempDir(project({ '.pluginignore': '# comment\n*.log\n!keep.log\n', 'debug.log': 'x', 'keep.log': 'kept' }));
-    const dry = await runCli(['build', '--dry-run'], { cwd: dir });
+    const dry = await runMain(['build', '--dry-run'], { cwd: dir });
     expect(dry.exitCode).toBe(0);
     expect(dry.stdout).toMatch(/^ *77 B {2}src\/plugin\.py$/m);
     expect(dry.stdout).toMatch(/6 files, .* would be packed \(dry run, nothing written\)/);
     expect(await exists(path.join(dir, 'dist'))).toBe(false);
 
-    const explain = await runCli(['build', '--dry-run', '--explain'], { cwd: dir });
+    const explain = await runMain(['build', '--dry-run', '--explain'], { cwd: dir });
     expect(explain.stdout).toMatch(/^- debug\.log +dropped: \.pluginignore:2: \*\.log$/m);
     expect(explain.stdout).toMatch(/^\+ keep\.log +kept: \.pluginignore:3: !keep\.log$/m);
     expect(explain.stdout).toMatch(/^- tests\/ +dropped: built-in: tests\/ \(pass --include-tests to pack them\)$/m);
     expect(explain.stdout).toMatch(/^- \.pluginignore +dropped: built-in/m);
 
-    const json = await runCli(['build', '--dry-run', '--explain', '--json'], { cwd: dir });
+    const json = await runMain(['build', '--dry-run', '--explain', '--json'], { cwd: dir });
     const doc = JSON.parse(json.stdout);
     expect(doc.dryRun).toBe(true);
     expect(doc.list).toContainEqual({ path: 'keep.log', size: 4 });
@@ -144,7 +145,7 @@ describe('build', () => {
 
   it('writes into --out and never packs the output folder or old archives', async () => {
     const dir = await tempDir(project({ out: { 'old-0.9.0.zip': 'x' } }));
-    const r = await runCli(['build', '--out', 'out'], { cwd: dir });
+    const r = await runMain(['build', '--out', 'out'], { cwd: dir });
     expect(r.exitCode).toBe(0);
     const names = (await pythonList(path.join(dir, 'out/demo_plugin-1.0.0.zip'))).map((e) => e[0]);
     expect(names.some((n) => n.startsWith('out/') || n.startsWith('dist/'))).toBe(false);
@@ -154,7 +155,7 @@ describe('build', () => {
     const data: Tree = {};
     for (let i = 0; i < 10_000; i++) data[`f${i}.txt`] = '';
     const dir = await tempDir(project({ data }));
-    const r = await runCli(['build'], { cwd: dir });
+    const r = await runMain(['build'], { cwd: dir });
     expect(r.exitCode).toBe(0);
     expect(r.stderr).toMatch(/warning: 10006 entries: the marketplace accepts at most 10000; drop files with \.pluginignore/);
   });
@@ -163,7 +164,7 @@ describe('build', () => {
     const dir = await tempDir(project());
     await fs.symlink('plugin.py', path.join(dir, 'src/alias.py'));
     await execa('mkfifo', [path.join(dir, 'src/pipe')]);
-    const r = await runCli(['build'], { cwd: dir });
+    const r = await runMain(['build'], { cwd: dir });
     expect(r.exitCode).toBe(0);
     expect(r.stderr).toMatch(/warning: skipped src\/pipe: not a regular file/);
     const entries = await pythonList(path.join(dir, ZIP));
@@ -175,7 +176,7 @@ describe('build', () => {
 
 describe('build refuses bad input', () => {
   async function expectRefused(dir: string, args: string[], code: number, message: RegExp, env?: Record<string, string>) {
-    const r = await runCli(['build', ...args], { cwd: dir, env });
+    const r = await runMain(['build', ...args], { cwd: dir, env });
     expect(r.stderr).toMatch(message);
     expect(r.exitCode).toBe(code);
     expect(hasStackTrace(r.stderr)).toBe(false);
@@ -191,7 +192,7 @@ describe('build refuses bad input', () => {
     const dir = await tempDir(project({ src: { '__init__.py': '', 'plugin.py': PLUGIN_PY, 'keys.py': `# keys\nKEY = """\n${key}"""\n` } }));
     const r = await expectRefused(dir, [], 1, /refusing to pack a likely secret: src\/keys\.py:3 \[private-key\]/);
     expect(r.stderr).not.toContain(key.split('\n')[1]);
-    const ok = await runCli(['build', '--allow-secret', 'src/keys.py'], { cwd: dir });
+    const ok = await runMain(['build', '--allow-secret', 'src/keys.py'], { cwd: dir });
     expect(ok.exitCode).toBe(0);
   });
 
@@ -212,7 +213,7 @@ describe('build refuses bad input', () => {
     const r = await expectRefused(dir, [], 1, /\.env \[env-file\]/);
     expect(r.stderr).not.toContain('hunter2');
     await fs.writeFile(path.join(dir, '.pluginignore'), '.env\n');
-    expect((await runCli(['build'], { cwd: dir })).exitCode).toBe(0);
+    expect((await runMain(['build'], { cwd: dir })).exitCode).toBe(0);
   });
 
   it('an .npmrc holding a token', async () => {
@@ -268,12 +269,12 @@ describe('build refuses bad input', () => {
 
   it('an output folder that is a file (exit 2 for --out, exit 1 for dist)', async () => {
     const dir = await tempDir(project({ 'out.txt': 'x' }));
-    const r = await runCli(['build', '--out', 'out.txt'], { cwd: dir });
+    const r = await runMain(['build', '--out', 'out.txt'], { cwd: dir });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/error: the output folder out\.txt exists and is not a folder/);
     expect(hasStackTrace(r.stderr)).toBe(false);
     await fs.writeFile(path.join(dir, 'dist'), 'x');
-    const d = await runCli(['build'], { cwd: dir });
+    const d = await runMain(['build'], { cwd: dir });
     expect(d.exitCode).toBe(1);
     expect(d.stderr).toMatch(/the output folder dist exists and is not a folder/);
     expect(await fs.readFile(path.join(dir, 'dist'), 'utf8')).toBe('x');
@@ -306,7 +307,7 @@ describe('build refuses bad input', () => {
     expect(after).not.toContain('demo_plugin-1.0.0.zip');
     expect(after).not.toContain('demo_plugin-1.0.0.zip.sha256');
     expect(after.some((n) => n.includes('.partial-'))).toBe(true);
-    const again = await runCli(['build'], { cwd: dir });
+    const again = await runMain(['build'], { cwd: dir });
     expect(again.exitCode).toBe(0);
     expect((await fs.readdir(dist)).sort()).toEqual(['demo_plugin-1.0.0.zip', 'demo_plugin-1.0.0.zip.sha256']);
   });
@@ -344,7 +345,7 @@ describe('build refuses bad input', () => {
     const dir = await tempDir({ src: { 'plugin.py': '' } });
     // Several runs: the refusal once raced the validation's rejection handler (an uncaught crash, some runs only).
     for (let i = 0; i < 6; i++) {
-      const r = await runCli(['build'], { cwd: dir });
+      const r = await runMain(['build'], { cwd: dir });
       expect(r.exitCode).toBe(1);
       expect(r.stderr).toMatch(/^error: config\/plugin\.yaml not found/m);
       expect(r.stderr).not.toContain('Node.js v');
@@ -383,7 +384,7 @@ describe('build when the output cannot be written', () => {
     if (!mounted) await fs.chmod(out, 0o555); // not root (or no mount): a read-only folder instead
     try {
       await fs.writeFile(path.join(out, 'demo_plugin-1.0.0.zip'), 'older archive').catch(() => undefined);
-      const r = await runCli(['build', '--out', out], { cwd: dir });
+      const r = await runMain(['build', '--out', out], { cwd: dir });
       expect(r.exitCode).toBe(1);
       expect(r.stderr).toMatch(mounted ? /no space left on the device while writing to .*small-disk; nothing was written/ : /cannot write to .*small-disk/);
       expect(hasStackTrace(r.stderr)).toBe(false);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hasStackTrace, runCli } from '../helpers/run-cli.js';
+import { hasStackTrace } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
 import { listFiles, tempDir } from '../helpers/temp-project.js';
 
@@ -57,7 +57,7 @@ describe('check --profile pr', () => {
   it('passes on a fresh scaffold with no marketplace, each check reported', async () => {
     const dir = await copy();
     const before = await listFiles(dir);
-    const r = await runCli(['check'], { cwd: dir, env: offline });
+    const r = await runMain(['check'], { cwd: dir, env: offline });
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/^check --profile pr: checked_plugin 0\.1\.0\n/);
     for (const id of ['validate', 'test', 'build', 'verify', 'changelog', 'docs']) expect(r.stdout).toMatch(new RegExp(`✔ ${id}\\s+passed`));

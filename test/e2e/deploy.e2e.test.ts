@@ -4,7 +4,8 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DockerfileParser } from 'dockerfile-ast';
 import { parse as parseYaml } from 'yaml';
-import { hasStackTrace, runCli } from '../helpers/run-cli.js';
+import { hasStackTrace } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 import { tempDir } from '../helpers/temp-project.js';
 import { FIXTURES, SHARED_RUNBOOK, expectGolden, readTree, renderChart, validateObject, yamlObjects } from './deploy-helpers.js';
 
@@ -22,7 +23,7 @@ async function runbookProject(): Promise<string> {
 
 async function templateProject(template: string): Promise<string> {
   const root = await tempDir();
-  const r = await runCli(
+  const r = await runMain(
     ['init', 'p', '--name', `${template}_plugin`, '--category', 'utility', '--template', template, '--author', 'Test Author', '--description', 'A test plugin'],
     { cwd: root },
   );
@@ -31,7 +32,7 @@ async function templateProject(template: string): Promise<string> {
 }
 
 async function render(dir: string, ...args: string[]) {
-  return runCli(['deploy', 'render', ...args], { cwd: dir });
+  return runMain(['deploy', 'render', ...args], { cwd: dir });
 }
 
 /** Rendered files minus the vendored SDK (checked against sdk/python on its own). */
@@ -190,7 +191,7 @@ describe('deploy render', () => {
         expect(files.get('.dockerignore')!.split('\n').filter((l) => l.startsWith('!'))).toEqual([...expected.runbook!.map((f) => `!${f}`), '!.plexichat/sdk']);
         continue;
       }
-      const dry = await runCli(['--json', 'build', '--dry-run'], { cwd: dir });
+      const dry = await runMain(['--json', 'build', '--dry-run'], { cwd: dir });
       expect(dry.exitCode, dry.stderr).toBe(0);
       const packed: string[] = JSON.parse(dry.stdout).list.map((f: { path: string }) => f.path);
       const own = packed.filter((f) => cases[name]!.own.has(f));
@@ -241,7 +242,7 @@ describe('deploy render', () => {
 
   it('is reproducible: a second render writes nothing, and another checkout renders the same bytes', async () => {
     const { dir, files } = cases.runbook!;
-    const again = await runCli(['--json', 'deploy', 'render', '--helm'], { cwd: dir });
+    const again = await runMain(['--json', 'deploy', 'render', '--helm'], { cwd: dir });
     expect(again.exitCode, again.stderr).toBe(0);
     const doc = JSON.parse(again.stdout);
     expect(doc.files.every((f: { status: string }) => f.status === 'unchanged')).toBe(true);
@@ -271,7 +272,7 @@ describe('deploy render', () => {
     expect(stale.stderr).toMatch(/run `plexichat-plugin deploy render`/);
     expect(await readTree(dir)).toEqual(before);
 
-    const json = await runCli(['--json', 'deploy', 'render', '--check', '--helm'], { cwd: dir });
+    const json = await runMain(['--json', 'deploy', 'render', '--check', '--helm'], { cwd: dir });
     expect(json.exitCode).toBe(1);
     const doc = JSON.parse(json.stdout);
     expect(doc.upToDate).toBe(false);
@@ -352,7 +353,7 @@ describe('deploy render', () => {
 
   it('--env, --out, --image and --base-image', async () => {
     const dir = await runbookProject();
-    const r = await runCli(
+    const r = await runMain(
       ['--json', 'deploy', 'render', '--env', 'staging', '--out', 'deploy', '--image', 'registry.example.com:5000/team/aa', '--base-image', 'python:3.11.9-slim-bookworm'],
       { cwd: dir },
     );

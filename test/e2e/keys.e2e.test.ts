@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hasStackTrace, runCli } from '../helpers/run-cli.js';
+import { hasStackTrace } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
 import { listFiles, tempDir } from '../helpers/temp-project.js';
 import { privateKeyCanary } from './sign-helpers.js';
@@ -11,7 +11,7 @@ describe('keys generate', () => {
   it('writes the private key 0600 and the public key beside it, prints the key id and public key, never the private key', async () => {
     const home = await tempDir();
     const env = { XDG_CONFIG_HOME: home };
-    const r = await runCli(['keys', 'generate'], { cwd: home, env });
+    const r = await runMain(['keys', 'generate'], { cwd: home, env });
     expect(r.exitCode).toBe(0);
     const keyFile = path.join(home, 'plexichat-plugin', 'signing-key.pem');
     const st = await fs.stat(keyFile);
@@ -34,7 +34,7 @@ describe('keys generate', () => {
     const canary = await privateKeyCanary(keyFile);
     expect(r.stdout + r.stderr).not.toContain(canary);
 
-    const json = await runCli(['--json', 'keys', 'generate', '--out', 'ci.pem'], { cwd: home, env });
+    const json = await runMain(['--json', 'keys', 'generate', '--out', 'ci.pem'], { cwd: home, env });
     expect(json.exitCode).toBe(0);
     const doc = JSON.parse(json.stdout);
     expect(doc).toMatchObject({ algorithm: 'ed25519', privateKeyFile: path.join(home, 'ci.pem'), publicKeyFile: path.join(home, 'ci.pem.pub') });

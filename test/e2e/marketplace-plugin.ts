@@ -11,7 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import archiver from 'archiver';
 import { serializeIntegrity } from '../../src/core/package/integrity.js';
-import { runCli } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 import { tempDir, writeTree } from '../helpers/temp-project.js';
 
 export interface PluginSpec {
@@ -66,7 +66,7 @@ export async function writeSources(dir: string, spec: PluginSpec): Promise<void>
 
 /** `plexichat-plugin build` in dir: dist/<name>-<version>.zip and its .sha256. */
 export async function build(dir: string): Promise<void> {
-  const r = await runCli(['build'], { cwd: dir });
+  const r = await runMain(['build'], { cwd: dir });
   if (r.exitCode !== 0) throw new Error(`build failed in ${dir}:\n${r.stdout}\n${r.stderr}`);
 }
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevServer, useDevServer, type DevServer } from '../helpers/dev-server.js';
 import { BIN, hasStackTrace, runCli, type CliResult } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 import { runTty } from '../helpers/run-tty.js';
 import { tempDir } from '../helpers/temp-project.js';
 import { eventually, isolatedEnv, startProxy, uniqueName } from './marketplace-helpers.js';
@@ -20,7 +21,7 @@ let srv!: DevServer;
 useDevServer((s) => (srv = s));
 
 async function submit(dir: string, extra: string[] = [], env: Record<string, string | undefined> = {}): Promise<CliResult> {
-  return runCli(['--json', 'marketplace', 'submit', ...extra], {
+  return runMain(['--json', 'marketplace', 'submit', ...extra], {
     cwd: dir,
     env: await isolatedEnv({ ...srv.env(srv.developer), ...env }),
   });
@@ -37,7 +38,7 @@ describe('marketplace prepare', () => {
   it('writes dist/<name>-<version>.listing.json from the manifest, README, CHANGELOG and archive', async () => {
     const name = uniqueName('prep');
     const dir = await pluginProject({ name, version: '1.2.0' });
-    const r = await runCli(['marketplace', 'prepare'], { cwd: dir, env: await isolatedEnv() });
+    const r = await runMain(['marketplace', 'prepare'], { cwd: dir, env: await isolatedEnv() });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain(`Wrote dist/${name}-1.2.0.listing.json`);
     const listing = JSON.parse(await fs.readFile(path.join(dir, 'dist', `${name}-1.2.0.listing.json`), 'utf8'));
@@ -58,7 +59,7 @@ describe('marketplace prepare', () => {
     const name = uniqueName('prep');
     const dir = (await pluginProject({ name, version: '2.0.0', readme: 'TODO: write me\n', changelog: '## [1.0.0]\n- old\n' }));
     await fs.rm(path.join(dir, 'dist'), { recursive: true });
-    const r = await runCli(['marketplace', 'prepare'], { cwd: dir, env: await isolatedEnv() });
+    const r = await runMain(['marketplace', 'prepare'], { cwd: dir, env: await isolatedEnv() });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/not ready: 3 problems/);
     expect(r.stderr).toMatch(/docs\/README\.md:1 still holds TODO/);
@@ -68,14 +69,14 @@ describe('marketplace prepare', () => {
     expect(hasStackTrace(r.stderr)).toBe(false);
     await expect(fs.stat(path.join(dir, 'dist'))).rejects.toThrow();
 
-    const j = await runCli(['--json', 'marketplace', 'prepare'], { cwd: dir, env: await isolatedEnv() });
+    const j = await runMain(['--json', 'marketplace', 'prepare'], { cwd: dir, env: await isolatedEnv() });
     expect(j.exitCode).toBe(1);
     expect(JSON.parse(j.stdout).problems.map((p: { code: string }) => p.code)).toEqual(['PLACEHOLDER', 'NO_CHANGELOG_ENTRY', 'NO_ARCHIVE']);
   });
 
   it('outside a plugin directory: exit 1 naming config/plugin.yaml', async () => {
     const dir = await isolatedEnv();
-    const r = await runCli(['marketplace', 'prepare'], { cwd: dir.HOME, env: dir });
+    const r = await runMain(['marketplace', 'prepare'], { cwd: dir.HOME, env: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/config\/plugin\.yaml not found/);
   });
@@ -94,7 +95,7 @@ describe('marketplace submit', () => {
     // the listing was prepared on the way
     await fs.stat(path.join(dir, 'dist', `${name}-1.0.0.listing.json`));
 
-    const again = await runCli(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
+    const again = await runMain(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.stdout).toContain(`${name} 1.0.0 was already submitted with this archive: ${doc.id}`);
     expect(srv.countSubmissions(name)).toBe(1);
@@ -102,7 +103,7 @@ describe('marketplace submit', () => {
     // Same version, different bytes.
     await writeSources(dir, { name, payload: randomBytes(64) });
     await build(dir);
-    const clash = await runCli(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
+    const clash = await runMain(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
     expect(clash.exitCode).toBe(1);
     expect(clash.stderr).toMatch(/version 1\.0\.0 of \S+ was already submitted with a different archive; bump the version \(request id req_[0-9a-f]+\)/);
     expect(hasStackTrace(clash.stderr)).toBe(false);
@@ -117,7 +118,7 @@ describe('marketplace submit', () => {
     bytes[bytes.length - 30] ^= 0xff; // same size, other bytes
     await fs.writeFile(zip, bytes);
     // The archive is now newer than its .sha256: hashed, compared, refused before any upload.
-    const r = await runCli(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
+    const r = await runMain(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/does not match dist\/\S+\.zip\.sha256 \(changed after build\?\)/);
 
@@ -125,7 +126,7 @@ describe('marketplace submit', () => {
     // digest check refuses it, the client re-hashes, sees the change and stops at once.
     const future = new Date(Date.now() + 60_000);
     await fs.utimes(`${zip}.sha256`, future, future);
-    const r2 = await runCli(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
+    const r2 = await runMain(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
     expect(r2.exitCode).toBe(1);
     expect(r2.stderr).toMatch(/changed after its sha256 was taken; nothing was stored/);
     expect(r2.stderr).toMatch(/plexichat-plugin build/);
@@ -139,7 +140,7 @@ describe('marketplace submit', () => {
     expect((await submit(dir)).exitCode).toBe(0);
     await writeSources(dir, { name, version: '1.1.0' });
     await build(dir);
-    const r = await runCli(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer2)) });
+    const r = await runMain(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer2)) });
     expect(r.exitCode).toBe(4);
     expect(r.stderr).toMatch(/HTTP 403 NOT_OWNER/);
     expect(r.stderr).toMatch(/belongs to another developer/);
@@ -158,7 +159,7 @@ describe('marketplace submit', () => {
 
     await writeSources(dir, { name, version: '1.0.1', payload: randomBytes(6 * 1024 * 1024) });
     await build(dir);
-    const plain = await runCli(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
+    const plain = await runMain(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
     expect(plain.exitCode, plain.stderr).toBe(0);
     expect(plain.stderr).toMatch(/uploading \S+-1\.0\.1\.zip \(6\.\d MiB\)\n {2}25% .*\n {2}50% .*\n {2}75% .*\n {2}sent; the marketplace is checking the archive/);
     expect(plain.stderr).not.toMatch(/\x1b\[/);
@@ -173,7 +174,7 @@ describe('marketplace submit', () => {
 
   it('no token: exit 4 before anything is uploaded', async () => {
     const dir = await pluginProject({ name: uniqueName('notok') });
-    const r = await runCli(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env()) });
+    const r = await runMain(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env()) });
     expect(r.exitCode).toBe(4);
     expect(r.stderr).toMatch(/not logged in/);
   });
@@ -187,7 +188,7 @@ describe('marketplace submit', () => {
     await fs.rename(path.join(dir, 'dist', `${name}-1.0.1.zip`), path.join(dir, 'dist', `${name}-1.0.0.zip`));
     await fs.rm(path.join(dir, 'dist', `${name}-1.0.1.zip.sha256`));
     await writeSources(dir, { name, version: '1.0.0' });
-    const r = await runCli(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
+    const r = await runMain(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/HTTP 422 INVALID_ARCHIVE/);
     expect(r.stderr).toMatch(/version 1\.0\.1, expected 1\.0\.0/);
@@ -198,7 +199,7 @@ describe('marketplace submit', () => {
     const name = uniqueName('busy');
     const dir = await pluginProject({ name });
     srv.injectFault({ route: 'submit', kind: 'status', status: 503, retryAfter: 1 });
-    const r = await runCli(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
+    const r = await runMain(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/HTTP 503 UNAVAILABLE \(request id req_[0-9a-f]+\) on attempt 1 of 5; retrying in 1\.\ds/);
     const tries = srv.requests.filter((q) => q.route === 'submit' && q.url.includes(name));
@@ -211,7 +212,7 @@ describe('marketplace submit', () => {
   it('a 503 that never ends: exit 3 after the retries, naming the status and request id', async () => {
     const dir = await pluginProject({ name: uniqueName('down') });
     srv.injectFault({ route: 'submit', kind: 'status', status: 503, retryAfter: 0, times: Infinity });
-    const r = await runCli(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
+    const r = await runMain(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(/error: could not upload the archive: HTTP 503 UNAVAILABLE: .* \(request id req_[0-9a-f]+\)/);
     expect(hasStackTrace(r.stderr)).toBe(false);
@@ -312,12 +313,12 @@ describe('marketplace submit', () => {
       expect(proxy.requests).toContain(host);
       const seen = proxy.requests.length;
 
-      const who = await runCli(['marketplace', 'whoami'], { env: await isolatedEnv({ ...srv.env(srv.developer), http_proxy: proxy.url }) });
+      const who = await runMain(['marketplace', 'whoami'], { env: await isolatedEnv({ ...srv.env(srv.developer), http_proxy: proxy.url }) });
       expect(who.exitCode, who.stderr).toBe(0);
       expect(proxy.requests.length).toBeGreaterThan(seen);
 
       const direct = proxy.requests.length;
-      const r2 = await runCli(['marketplace', 'whoami'], {
+      const r2 = await runMain(['marketplace', 'whoami'], {
         env: await isolatedEnv({ ...srv.env(srv.developer), HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' }),
       });
       expect(r2.exitCode, r2.stderr).toBe(0);
@@ -331,7 +332,7 @@ describe('marketplace submit', () => {
     const names = Array.from({ length: 20 }, () => uniqueName('conc'));
     const dirs = await Promise.all(names.map((name) => pluginProject({ name })));
     const env = await isolatedEnv(srv.env(srv.developer));
-    const results = await Promise.all(dirs.map((cwd) => runCli(['--json', 'marketplace', 'submit'], { cwd, env })));
+    const results = await Promise.all(dirs.map((cwd) => runMain(['--json', 'marketplace', 'submit'], { cwd, env })));
     for (const r of results) expect(r.exitCode, r.stderr).toBe(0);
     const ids = new Set(results.map((r) => JSON.parse(r.stdout).id));
     expect(ids.size).toBe(20);
@@ -351,13 +352,13 @@ describe('marketplace submit: upload limit', () => {
   it('an archive over the limit: 413, exit 1 stating the limit, and the server stays up', async () => {
     const name = uniqueName('big');
     const dir = await pluginProject({ name, payload: randomBytes(256 * 1024) });
-    const r = await runCli(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(small.env(small.developer)) });
+    const r = await runMain(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(small.env(small.developer)) });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/HTTP 413 PAYLOAD_TOO_LARGE/);
     // The limit is stated (by the server message, or by the client from error.limit_bytes).
     expect(r.stderr).toMatch(/HTTP 413 PAYLOAD_TOO_LARGE: [^\n]*(\d+(\.\d+)? ?(MB|MiB|KiB|bytes))/);
     expect(small.countSubmissions(name)).toBe(0);
-    const who = await runCli(['marketplace', 'whoami'], { env: await isolatedEnv(small.env(small.developer)) });
+    const who = await runMain(['marketplace', 'whoami'], { env: await isolatedEnv(small.env(small.developer)) });
     expect(who.exitCode).toBe(0);
   });
 });

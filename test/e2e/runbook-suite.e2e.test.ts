@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { XMLParser } from 'fast-xml-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasModule, pathCandidates } from '../../src/python/discover.js';
-import { runCli } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 import { tempDir } from '../helpers/temp-project.js';
 
 const RUNBOOK = fileURLToPath(new URL('../../../shared/reference/runbook-plugin/', import.meta.url));
@@ -99,7 +99,7 @@ describe("the runbook's own test suites", () => {
   it('16 of 21 pass under test; the other 5 fail for their own reasons', async () => {
     const dir = await runbookCopy();
     const junit = path.join(dir, 'report.xml');
-    const r = await runCli(['--json', 'test', '--python', python, '--', `--junitxml=${junit}`, '-p', 'no:cacheprovider'], {
+    const r = await runMain(['--json', 'test', '--python', python, '--', `--junitxml=${junit}`, '-p', 'no:cacheprovider'], {
       cwd: dir,
     });
     expect(r.exitCode, r.stderr).toBe(1);
@@ -132,7 +132,7 @@ describe("the runbook's own test suites", () => {
 
   it('the summary says which hooks and endpoints were never exercised', async () => {
     const dir = await runbookCopy();
-    const r = await runCli(['test', '--python', python, '--', '-p', 'no:cacheprovider', '-q'], { cwd: dir });
+    const r = await runMain(['test', '--python', python, '--', '-p', 'no:cacheprovider', '-q'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('tests failed: 16 passed, 5 failed\n');
     expect(r.stderr).toContain('  hooks 2/5 exercised; never: user_logout, channel_join, channel_leave\n');

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findPython, hasModule, pathCandidates } from '../../src/python/discover.js';
 import { sdkPythonPath } from '../../src/python/pytest.js';
-import { runCli } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 import { listFiles, tempDir } from '../helpers/temp-project.js';
 
 let python = '';
@@ -32,7 +32,7 @@ beforeAll(async () => {
 
 async function initProject(template: string): Promise<string> {
   const dir = path.join(await tempDir(), `my_${template}`);
-  const r = await runCli(['init', dir, '--name', `my_${template}`, '--category', 'utility', '--template', template]);
+  const r = await runMain(['init', dir, '--name', `my_${template}`, '--category', 'utility', '--template', template]);
   expect(r.exitCode, r.stderr).toBe(0);
   return dir;
 }
@@ -62,12 +62,12 @@ describe('the SDK pytest plugin under a bare pytest', () => {
     await fs.writeFile(path.join(dir, 'tests/test_fails.py'), 'def test_fails():\n    assert False\n');
     const env = { PLEXICHAT_CACHE_DIR: await tempDir(), PYTHONDONTWRITEBYTECODE: undefined };
     const before = (await listFiles(dir)).sort();
-    const first = await runCli(['--json', 'test', '--coverage', '--python', withCov], { cwd: dir, env });
+    const first = await runMain(['--json', 'test', '--coverage', '--python', withCov], { cwd: dir, env });
     expect(first.exitCode, first.stderr).toBe(1);
     expect(JSON.parse(first.stdout)).toMatchObject({ passed: 9, failed: 1 });
     expect((await listFiles(dir)).sort()).toEqual(before);
     expect(await fs.readdir(dir)).not.toContain('.pytest_cache');
-    const again = await runCli(['--json', 'test', '--python', withCov, '--', '--lf'], { cwd: dir, env });
+    const again = await runMain(['--json', 'test', '--python', withCov, '--', '--lf'], { cwd: dir, env });
     expect(JSON.parse(again.stdout)).toMatchObject({ total: 1, failed: 1 });
     expect((await listFiles(dir)).sort()).toEqual(before);
   });

@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hasStackTrace, runCli } from '../helpers/run-cli.js';
+import { hasStackTrace } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
 import { listFiles, tempDir } from '../helpers/temp-project.js';
 import { hasModule, pathCandidates } from '../../src/python/discover.js';
@@ -139,7 +139,7 @@ describe('build --sign', () => {
     const dir = await tempDir({}, 'pxp-sign-');
     await writeSources(dir, { name: 'delta_plugin' });
     const emptyHome = await tempDir();
-    const r = await runCli(['build', '--sign'], { cwd: dir, env: { CI: 'true', XDG_CONFIG_HOME: emptyHome, HOME: emptyHome, PLEXICHAT_SIGNING_KEY: undefined } });
+    const r = await runMain(['build', '--sign'], { cwd: dir, env: { CI: 'true', XDG_CONFIG_HOME: emptyHome, HOME: emptyHome, PLEXICHAT_SIGNING_KEY: undefined } });
     outputs.push(r.stdout, r.stderr);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/error: --sign was given but there is no signing key; nothing was built/);
@@ -148,7 +148,7 @@ describe('build --sign', () => {
     expect(await listFiles(dir)).not.toContainEqual(expect.stringMatching(/^dist\//));
     // An existing dist/ stays as it was.
     await fs.mkdir(path.join(dir, 'dist'));
-    const again = await runCli(['--json', 'build', '--sign'], { cwd: dir, env: { XDG_CONFIG_HOME: emptyHome, HOME: emptyHome, PLEXICHAT_SIGNING_KEY: undefined } });
+    const again = await runMain(['--json', 'build', '--sign'], { cwd: dir, env: { XDG_CONFIG_HOME: emptyHome, HOME: emptyHome, PLEXICHAT_SIGNING_KEY: undefined } });
     expect(again.exitCode).toBe(1);
     expect(JSON.parse(again.stdout).error.code).toBe('SIGNING_KEY_MISSING');
     expect(await fs.readdir(path.join(dir, 'dist'))).toEqual([]);
@@ -168,7 +168,7 @@ describe('build --sign', () => {
     }
     const oneLine = (await execa('bash', ['-c', `grep -v -- ----- "${fx.keyFile}" | tr -d '\\n'`])).stdout;
     expect(oneLine).toBe(fx.canary);
-    const ok = await runCli(['build', '--sign'], { cwd: dir, env: { PLEXICHAT_SIGNING_KEY: oneLine, XDG_CONFIG_HOME: await tempDir() } });
+    const ok = await runMain(['build', '--sign'], { cwd: dir, env: { PLEXICHAT_SIGNING_KEY: oneLine, XDG_CONFIG_HOME: await tempDir() } });
     outputs.push(ok.stdout, ok.stderr);
     expect(ok.exitCode, ok.stderr).toBe(0);
     expect(ok.stdout).toContain(`signed  key ${fx.keyId} (PLEXICHAT_SIGNING_KEY)`);
@@ -343,7 +343,7 @@ describe('the private key', () => {
     expect(outputs.length).toBeGreaterThan(20);
     for (const text of outputs) expect(text).not.toContain(fx.canary);
     // Nor in --verbose output of a failing signed build.
-    const r = await runCli(['--verbose', 'build', '--sign', '--key', fx.keyFile], { cwd: await tempDir() });
+    const r = await runMain(['--verbose', 'build', '--sign', '--key', fx.keyFile], { cwd: await tempDir() });
     expect(r.stdout + r.stderr).not.toContain(fx.canary);
   });
 });

@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findPython, hasModule } from '../../src/python/discover.js';
 import { BIN, hasStackTrace, runCli } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 import { runTty } from '../helpers/run-tty.js';
 import { tempDir } from '../helpers/temp-project.js';
 import { listTemplates } from '../../src/core/scaffold.js';
@@ -35,7 +36,7 @@ beforeAll(async () => {
 async function initProject(template: string, name = `my_${template}`): Promise<string> {
   const root = await tempDir();
   const dir = path.join(root, name);
-  const r = await runCli(['init', dir, '--name', name, '--category', 'utility', '--template', template]);
+  const r = await runMain(['init', dir, '--name', name, '--category', 'utility', '--template', template]);
   expect(r.exitCode, r.stderr).toBe(0);
   return dir;
 }
@@ -119,7 +120,7 @@ describe('test', () => {
   for (const template of TEMPLATES) {
     it(`init --template ${template} -> test passes as generated`, async () => {
       const dir = await initProject(template);
-      const r = await runCli(['test'], { cwd: dir });
+      const r = await runMain(['test'], { cwd: dir });
       expect(r.exitCode, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).toMatch(/\d+ passed/);
       expect(r.stdout).toContain('tests/test_integration.py');
@@ -129,7 +130,7 @@ describe('test', () => {
 
   it('--json prints one summary document from the JUnit report; pytest output goes to stderr', async () => {
     const dir = await initProject('analytics');
-    const r = await runCli(['--json', 'test'], { cwd: dir });
+    const r = await runMain(['--json', 'test'], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc).toMatchObject({ passed: 17, failed: 0, skipped: 0, errors: 0, exitCode: 0 });
@@ -139,7 +140,7 @@ describe('test', () => {
 
   it("the runbook's advanced_analytics plugin: its unit and integration tests pass", async () => {
     const dir = await copyFixture('runbook-analytics');
-    const r = await runCli(['--json', 'test'], { cwd: dir });
+    const r = await runMain(['--json', 'test'], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(0);
     // one xfail: the runbook's sentiment check does not strip punctuation
     expect(JSON.parse(r.stdout)).toMatchObject({ passed: 14, failed: 0, xfailed: 1, skipped: 1, errors: 0 });
@@ -147,7 +148,7 @@ describe('test', () => {
 
   it('arguments after -- go to pytest', async () => {
     const dir = await copyFixture('runbook-analytics');
-    const r = await runCli(['--json', 'test', '--', '-k', 'permission', '--junitxml=reports/junit.xml'], { cwd: dir });
+    const r = await runMain(['--json', 'test', '--', '-k', 'permission', '--junitxml=reports/junit.xml'], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ passed: 2, failed: 0 });
     // the user's own report is written, and the summary is read from it
@@ -167,7 +168,7 @@ describe('test', () => {
 
   it('--quiet makes pytest quiet too', async () => {
     const dir = await initProject('minimal');
-    const r = await runCli(['--quiet', 'test'], { cwd: dir });
+    const r = await runMain(['--quiet', 'test'], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).not.toContain('test session starts');
     expect(r.stdout).toMatch(/9 passed/);
@@ -179,12 +180,12 @@ describe('test', () => {
       path.join(dir, 'tests/test_broken.py'),
       'def test_answer():\n    assert 6 * 7 == 41, "arithmetic is off"\n',
     );
-    const r = await runCli(['test'], { cwd: dir });
+    const r = await runMain(['test'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/FAILED tests\/test_broken\.py::test_answer/);
     expect(r.stdout).toContain('arithmetic is off');
     expect(r.stderr).toMatch(/tests failed: 9 passed, 1 failed/);
-    const j = await runCli(['--json', 'test'], { cwd: dir });
+    const j = await runMain(['--json', 'test'], { cwd: dir });
     expect(j.exitCode).toBe(1);
     expect(JSON.parse(j.stdout)).toMatchObject({ passed: 9, failed: 1, exitCode: 1 });
   });
@@ -193,11 +194,11 @@ describe('test', () => {
     const dir = await initProject('minimal');
     const file = path.join(dir, 'src/plugin.py');
     await fs.writeFile(file, (await fs.readFile(file, 'utf8')).replace('def status(self, request):', 'def status(self, request)'));
-    const r = await runCli(['test'], { cwd: dir });
+    const r = await runMain(['test'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/pytest could not collect the tests: SyntaxError in src\/plugin\.py:\d+/);
     expect(hasStackTrace(r.stderr)).toBe(false);
-    const j = await runCli(['--json', 'test'], { cwd: dir });
+    const j = await runMain(['--json', 'test'], { cwd: dir });
     expect(j.exitCode).toBe(1);
     expect(JSON.parse(j.stdout).error.code).toBe('COLLECTION_ERROR');
   });
@@ -206,7 +207,7 @@ describe('test', () => {
     const dir = await initProject('minimal');
     const file = path.join(dir, 'src/plugin.py');
     await fs.writeFile(file, `import no_such_dependency_xyz\n${await fs.readFile(file, 'utf8')}`);
-    const r = await runCli(['test'], { cwd: dir });
+    const r = await runMain(['test'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/could not collect the tests: tests\/test_\w+\.py: ModuleNotFoundError: No module named 'no_such_dependency_xyz'/);
     expect(r.stderr).toMatch(/-m pip install no_such_dependency_xyz/);
@@ -215,7 +216,7 @@ describe('test', () => {
   it('a plugin without tests is an error, not exit 0', async () => {
     const dir = await initProject('minimal');
     await fs.rm(path.join(dir, 'tests'), { recursive: true });
-    const r = await runCli(['test'], { cwd: dir });
+    const r = await runMain(['test'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/no tests were collected/);
     expect(r.stderr).toMatch(/tests\/test_\*\.py/);
@@ -223,11 +224,11 @@ describe('test', () => {
 
   it('PLEXICHAT_PYTHON pointing nowhere is a clear error', async () => {
     const dir = await initProject('minimal');
-    const r = await runCli(['test'], { cwd: dir, env: { PLEXICHAT_PYTHON: '/nonexistent/python3' } });
+    const r = await runMain(['test'], { cwd: dir, env: { PLEXICHAT_PYTHON: '/nonexistent/python3' } });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/PLEXICHAT_PYTHON=\/nonexistent\/python3 is not a runnable Python interpreter/);
     expect(hasStackTrace(r.stderr)).toBe(false);
-    const bad = await runCli(['test', '--python', '/nonexistent/python3'], { cwd: dir });
+    const bad = await runMain(['test', '--python', '/nonexistent/python3'], { cwd: dir });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/--python \/nonexistent\/python3 is not a runnable/);
   });
@@ -235,7 +236,7 @@ describe('test', () => {
   it('no Python on PATH at all is a clear error with the install command', async () => {
     const dir = await initProject('minimal');
     const empty = await tempDir();
-    const r = await runCli(['test'], { cwd: dir, env: { PATH: empty, PLEXICHAT_PYTHON: undefined } });
+    const r = await runMain(['test'], { cwd: dir, env: { PATH: empty, PLEXICHAT_PYTHON: undefined } });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/no Python interpreter found/);
     expect(r.stderr).toContain('sudo apt-get install -y python3 python3-pytest');
@@ -247,7 +248,7 @@ describe('test', () => {
     const bin = await tempDir();
     const wrapper = path.join(bin, 'python3');
     await fs.writeFile(wrapper, `#!/bin/sh\nexec "${python}" -S "$@"\n`, { mode: 0o755 });
-    const r = await runCli(['test'], { cwd: dir, env: { PLEXICHAT_PYTHON: wrapper } });
+    const r = await runMain(['test'], { cwd: dir, env: { PLEXICHAT_PYTHON: wrapper } });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`pytest is not installed for ${wrapper}`);
     expect(r.stderr).toContain('sudo apt-get install -y python3-pytest');
@@ -258,7 +259,7 @@ describe('test', () => {
     const dir = await initProject('minimal');
     const bin = await tempDir();
     await fs.writeFile(path.join(bin, 'python3'), `#!/bin/sh\nexec "${realPython}" -S "$@"\n`, { mode: 0o755 });
-    const r = await runCli(['--verbose', 'test'], {
+    const r = await runMain(['--verbose', 'test'], {
       cwd: dir,
       env: { PLEXICHAT_PYTHON: undefined, PATH: [bin, path.dirname(realPython)].join(path.delimiter) },
     });
@@ -292,7 +293,7 @@ describe('test', () => {
       const bare = await interpreter({});
       const full = await interpreter({ needed_mod: 'X = 1\n' });
       const dir = await projectImporting(['needed_mod']);
-      const r = await runCli(['--json', 'test'], { cwd: dir, env: { PLEXICHAT_PYTHON: undefined, PATH: [bare.dir, full.dir, process.env.PATH].join(path.delimiter) } });
+      const r = await runMain(['--json', 'test'], { cwd: dir, env: { PLEXICHAT_PYTHON: undefined, PATH: [bare.dir, full.dir, process.env.PATH].join(path.delimiter) } });
       expect(r.exitCode, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout).python.path).toBe(path.join(full.dir, 'python3'));
     });
@@ -302,13 +303,13 @@ describe('test', () => {
       const two = await interpreter({ mod_a: '', mod_b: '' });
       const dir = await projectImporting(['mod_a', 'mod_b', 'mod_c']);
       const PATH = [one.dir, two.dir, process.env.PATH].join(path.delimiter);
-      const r = await runCli(['--json', 'test'], { cwd: dir, env: { PLEXICHAT_PYTHON: undefined, PATH } });
+      const r = await runMain(['--json', 'test'], { cwd: dir, env: { PLEXICHAT_PYTHON: undefined, PATH } });
       expect(r.exitCode).toBe(1);
       expect(JSON.parse(r.stdout).error.code).toBe('COLLECTION_ERROR');
-      const v = await runCli(['--verbose', 'test'], { cwd: dir, env: { PLEXICHAT_PYTHON: undefined, PATH } });
+      const v = await runMain(['--verbose', 'test'], { cwd: dir, env: { PLEXICHAT_PYTHON: undefined, PATH } });
       expect(v.stderr).toContain(`python: ${path.join(two.dir, 'python3')} `);
       expect(v.stderr).toContain('cannot import: mod_c');
-      const pinned = await runCli(['--verbose', 'test'], { cwd: dir, env: { PLEXICHAT_PYTHON: path.join(one.dir, 'python3'), PATH } });
+      const pinned = await runMain(['--verbose', 'test'], { cwd: dir, env: { PLEXICHAT_PYTHON: path.join(one.dir, 'python3'), PATH } });
       expect(pinned.stderr).toContain(`python: ${path.join(one.dir, 'python3')} `);
     });
 
@@ -318,14 +319,14 @@ describe('test', () => {
       const dir = await projectImporting(['needed_mod']);
       const env = { PLEXICHAT_PYTHON: undefined, PATH: [bare.dir, full.dir, process.env.PATH].join(path.delimiter), PLEXICHAT_CACHE_DIR: await tempDir() };
       const probes = async () => [...(await bare.starts()), ...(await full.starts())].filter((a) => a === '-c').length;
-      expect((await runCli(['test'], { cwd: dir, env })).exitCode).toBe(0);
+      expect((await runMain(['test'], { cwd: dir, env })).exitCode).toBe(0);
       expect(await probes()).toBe(2);
-      expect((await runCli(['test'], { cwd: dir, env })).exitCode).toBe(0);
+      expect((await runMain(['test'], { cwd: dir, env })).exitCode).toBe(0);
       expect(await probes()).toBe(2);
       await fs.writeFile(path.join(dir, 'tests/test_more.py'), 'import json\n\ndef test_more():\n    pass\n');
-      expect((await runCli(['test'], { cwd: dir, env })).exitCode).toBe(0);
+      expect((await runMain(['test'], { cwd: dir, env })).exitCode).toBe(0);
       expect(await probes()).toBe(4);
-      expect((await runCli(['test'], { cwd: dir, env: { ...env, PATH: [full.dir, process.env.PATH].join(path.delimiter) } })).exitCode).toBe(0);
+      expect((await runMain(['test'], { cwd: dir, env: { ...env, PATH: [full.dir, process.env.PATH].join(path.delimiter) } })).exitCode).toBe(0);
       expect(await probes()).toBe(5);
     });
 
@@ -338,7 +339,7 @@ describe('test', () => {
       const withPsutil = '/usr/bin/python3';
       expect((await execa(withPsutil, ['-c', 'import psutil'], { reject: false })).exitCode, 'this test needs python3-psutil for /usr/bin/python3').toBe(0);
       const bare = await interpreter({});
-      const r = await runCli(['--verbose', 'test'], { cwd: dir, env: { PLEXICHAT_PYTHON: undefined, PATH: [bare.dir, '/usr/bin', process.env.PATH].join(path.delimiter) } });
+      const r = await runMain(['--verbose', 'test'], { cwd: dir, env: { PLEXICHAT_PYTHON: undefined, PATH: [bare.dir, '/usr/bin', process.env.PATH].join(path.delimiter) } });
       expect(r.stderr).toContain('python: /usr/bin/python3 ');
       expect(r.stderr).not.toMatch(/No module named 'psutil'/);
     });
@@ -350,14 +351,14 @@ describe('test', () => {
     // stands in for an old interpreter: answers the version probe only
     const old = path.join(bin, 'python3.6');
     await fs.writeFile(old, '#!/bin/sh\necho \'{"version": "3.6.15", "pytest": "6.2.5"}\'\n', { mode: 0o755 });
-    const r = await runCli(['test', '--python', old], { cwd: dir });
+    const r = await runMain(['test', '--python', old], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('is Python 3.6.15; the plugin SDK needs Python 3.8 or newer');
   });
 
   it('outside a plugin project: a clear error', async () => {
     const dir = await tempDir();
-    const r = await runCli(['test'], { cwd: dir });
+    const r = await runMain(['test'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/no config\/plugin\.yaml/);
   });
@@ -430,7 +431,7 @@ describe('test', () => {
     const dir = await initProject('minimal');
     // An importable pytest_cov that fails to import stands in for a missing one.
     const shim = await tempDir({ pytest_cov: { '__init__.py': 'raise ImportError("hidden by the test")\n' } });
-    const r = await runCli(['--json', 'test', '--coverage'], { cwd: dir, env: { PYTHONPATH: shim } });
+    const r = await runMain(['--json', 'test', '--coverage'], { cwd: dir, env: { PYTHONPATH: shim } });
     expect(r.exitCode).toBe(1);
     expect(JSON.parse(r.stdout).error.code).toBe('COVERAGE_UNAVAILABLE');
     expect(r.stderr).toContain('--coverage needs pytest-cov');
@@ -448,7 +449,7 @@ describe('test', () => {
         break;
       }
     }
-    const r = await runCli(['--json', 'test', '--coverage', '--python', withCov ?? python], { cwd: dir });
+    const r = await runMain(['--json', 'test', '--coverage', '--python', withCov ?? python], { cwd: dir });
     if (withCov) {
       expect(r.exitCode, r.stderr).toBe(0);
       const doc = JSON.parse(r.stdout);
@@ -474,7 +475,7 @@ describe('test', () => {
       path.join(dir, 'tests/test_yaml.py'),
       'from src.plugin import MyMinimalPlugin\n\ndef test_block_scalar():\n    assert MyMinimalPlugin().settings["again"] == "Hello\\nthere\\n"\n',
     );
-    const r = await runCli(['--json', 'test'], { cwd: dir });
+    const r = await runMain(['--json', 'test'], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ failed: 0, passed: 10 });
   });
@@ -482,7 +483,7 @@ describe('test', () => {
   it('a manifest with a YAML syntax error is reported with its line before pytest runs', async () => {
     const dir = await initProject('minimal');
     await fs.writeFile(path.join(dir, 'config/plugin.yaml'), 'plugin:\n  name: "unclosed\n');
-    const r = await runCli(['test'], { cwd: dir });
+    const r = await runMain(['test'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/config\/plugin\.yaml:\d+:\d+/);
     expect(r.stdout).not.toContain('test session starts');

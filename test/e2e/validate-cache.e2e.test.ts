@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { findPython } from '../../src/python/discover.js';
-import { runCli } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 import { tempDir } from '../helpers/temp-project.js';
 
 const YAML = `plugin:
@@ -42,18 +42,18 @@ describe('the code-scan cache', () => {
     const dir = await tempDir({ config: { 'plugin.yaml': YAML }, src: { 'plugin.py': PY } });
     const env = { PLEXICHAT_PYTHON: python, PLEXICHAT_CACHE_DIR: path.join(tools, 'cache') };
 
-    expect((await runCli(['validate'], { cwd: dir, env })).exitCode).toBe(0);
-    expect((await runCli(['validate'], { cwd: dir, env })).exitCode).toBe(0);
+    expect((await runMain(['validate'], { cwd: dir, env })).exitCode).toBe(0);
+    expect((await runMain(['validate'], { cwd: dir, env })).exitCode).toBe(0);
     expect(await runs()).toBe(1);
 
     await fs.appendFile(path.join(dir, 'src/plugin.py'), "\n    @hook('user_login')\n    def on_login(self, data):\n        pass\n");
-    const r = await runCli(['--json', 'validate'], { cwd: dir, env });
+    const r = await runMain(['--json', 'validate'], { cwd: dir, env });
     expect(r.exitCode).toBe(1);
     expect(JSON.parse(r.stdout).errors[0]).toMatchObject({ code: 'UNDECLARED_HOOK', file: 'src/plugin.py' });
     expect(await runs()).toBe(2);
 
     await fs.writeFile(path.join(dir, 'src/extra.py'), '');
-    await runCli(['validate'], { cwd: dir, env });
+    await runMain(['validate'], { cwd: dir, env });
     expect(await runs()).toBe(3);
   });
 
@@ -63,7 +63,7 @@ describe('the code-scan cache', () => {
     const dir = await tempDir({ config: { 'plugin.yaml': YAML }, src: { 'plugin.py': PY, 'other.py': '# nothing\n' } });
     const env = { PLEXICHAT_PYTHON: python, PLEXICHAT_CACHE_DIR: path.join(tools, 'cache') };
     const file = path.join(dir, 'src/plugin.py');
-    expect((await runCli(['validate'], { cwd: dir, env })).exitCode).toBe(0);
+    expect((await runMain(['validate'], { cwd: dir, env })).exitCode).toBe(0);
 
     // same length ('message_sent' and 'channel_join' are both 12 characters), same mtime and atime
     const before = await fs.stat(file, { bigint: true });
@@ -77,16 +77,16 @@ describe('the code-scan cache', () => {
     const after = await fs.stat(file, { bigint: true });
     expect([after.size, after.mtimeNs, after.ino]).toEqual([before.size, before.mtimeNs, before.ino]);
 
-    const r = await runCli(['--json', 'validate'], { cwd: dir, env });
+    const r = await runMain(['--json', 'validate'], { cwd: dir, env });
     expect(r.exitCode).toBe(1);
     expect(JSON.parse(r.stdout).errors[0]).toMatchObject({ code: 'UNDECLARED_HOOK', file: 'src/plugin.py' });
     expect(await runs()).toBe(2);
     // and a file .pluginignore drops is not part of the key: editing it starts no Python
     await fs.writeFile(path.join(dir, '.pluginignore'), 'src/other.py\n');
-    await runCli(['validate'], { cwd: dir, env });
+    await runMain(['validate'], { cwd: dir, env });
     expect(await runs()).toBe(3);
     await fs.writeFile(path.join(dir, 'src/other.py'), '# changed\n');
-    await runCli(['validate'], { cwd: dir, env });
+    await runMain(['validate'], { cwd: dir, env });
     expect(await runs()).toBe(3);
   });
 
@@ -95,8 +95,8 @@ describe('the code-scan cache', () => {
     const { python, runs } = await countingPython(tools);
     const dir = await tempDir({ config: { 'plugin.yaml': YAML }, src: { 'plugin.py': PY } });
     const env = { PLEXICHAT_PYTHON: python, PLEXICHAT_CACHE_DIR: 'off' };
-    await runCli(['validate'], { cwd: dir, env });
-    await runCli(['validate'], { cwd: dir, env });
+    await runMain(['validate'], { cwd: dir, env });
+    await runMain(['validate'], { cwd: dir, env });
     expect(await runs()).toBe(2);
   });
 });

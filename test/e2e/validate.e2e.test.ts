@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { hasStackTrace, runCli } from '../helpers/run-cli.js';
+import { hasStackTrace } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 import { tempDir, type Tree } from '../helpers/temp-project.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/plugins/', import.meta.url));
@@ -47,7 +48,7 @@ async function project(manifest: string | Buffer | null, extra: Tree = {}): Prom
 }
 
 async function validateJson(dir: string, env: Record<string, string | undefined> = {}) {
-  const r = await runCli(['--json', 'validate'], { cwd: dir, env });
+  const r = await runMain(['--json', 'validate'], { cwd: dir, env });
   expect(hasStackTrace(r.stderr)).toBe(false);
   return { ...r, doc: JSON.parse(r.stdout) };
 }
@@ -55,7 +56,7 @@ async function validateJson(dir: string, env: Record<string, string | undefined>
 describe('validate', () => {
   it('accepts a good plugin (exit 0) and says so', async () => {
     const dir = await project(GOOD_YAML);
-    const r = await runCli(['validate'], { cwd: dir });
+    const r = await runMain(['validate'], { cwd: dir });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('hello_world 1.0.0 is valid');
   });
@@ -70,7 +71,7 @@ describe('validate', () => {
   it("loads the runbook's advanced_analytics plugin and reports the undeclared analytics_read with its location", async () => {
     const dir = await tempDir();
     await fs.cp(path.join(FIXTURES, 'runbook-analytics'), dir, { recursive: true });
-    const r = await runCli(['validate'], { cwd: dir });
+    const r = await runMain(['validate'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/src\/plugin\.py:\d+:\d+ error UNDECLARED_PERMISSION permission 'analytics_read'/);
     // errors are listed before warnings
@@ -89,18 +90,18 @@ describe('validate', () => {
 
   it('a missing config/plugin.yaml is exit 1 with one clear line', async () => {
     const dir = await project(null);
-    const r = await runCli(['validate'], { cwd: dir });
+    const r = await runMain(['validate'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('config/plugin.yaml not found');
     expect(r.stderr).toMatch(/hint: .*init/);
     expect(hasStackTrace(r.stderr)).toBe(false);
-    const j = await runCli(['--json', 'validate'], { cwd: dir });
+    const j = await runMain(['--json', 'validate'], { cwd: dir });
     expect(JSON.parse(j.stdout).error.code).toBe('MANIFEST_NOT_FOUND');
   });
 
   it('-C points at another directory', async () => {
     const dir = await project(GOOD_YAML);
-    const r = await runCli(['-C', dir, 'validate']);
+    const r = await runMain(['-C', dir, 'validate']);
     expect(r.exitCode).toBe(0);
   });
 
@@ -113,7 +114,7 @@ describe('validate', () => {
   for (const [what, yaml, pattern, line] of syntaxCases) {
     it(`malformed YAML (${what}) is exit 1 with its line`, async () => {
       const dir = await project(yaml);
-      const r = await runCli(['validate'], { cwd: dir });
+      const r = await runMain(['validate'], { cwd: dir });
       expect(r.exitCode).toBe(1);
       expect(r.stdout).toMatch(pattern);
       expect(hasStackTrace(r.stdout + r.stderr)).toBe(false);
@@ -147,7 +148,7 @@ describe('validate', () => {
 
   it('accepts a BOM and CRLF line endings', async () => {
     const dir = await project(`\uFEFF${GOOD_YAML.replace(/\n/g, '\r\n')}`);
-    const r = await runCli(['validate'], { cwd: dir });
+    const r = await runMain(['validate'], { cwd: dir });
     expect(r.exitCode).toBe(0);
   });
 
@@ -387,15 +388,15 @@ class HelloWorldPlugin(Plugin):
 
   it('--strict turns warnings into errors', async () => {
     const dir = await project(GOOD_YAML.replace('  - message_sent\n', '  - message_sent\n  - user_login\n'));
-    expect((await runCli(['validate'], { cwd: dir })).exitCode).toBe(0);
-    const r = await runCli(['validate', '--strict'], { cwd: dir });
+    expect((await runMain(['validate'], { cwd: dir })).exitCode).toBe(0);
+    const r = await runMain(['validate', '--strict'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toContain('UNIMPLEMENTED_HOOK');
   });
 
   it('prints GitHub annotations under GITHUB_ACTIONS', async () => {
     const dir = await project(GOOD_YAML.replace('"1.0.0"', '"one"'));
-    const r = await runCli(['validate'], { cwd: dir, env: { GITHUB_ACTIONS: 'true' } });
+    const r = await runMain(['validate'], { cwd: dir, env: { GITHUB_ACTIONS: 'true' } });
     expect(r.stdout).toMatch(/^::error file=config\/plugin\.yaml,line=3,col=12::INVALID_VERSION/m);
   });
 });

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hasStackTrace, runCli } from '../helpers/run-cli.js';
+import { hasStackTrace } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 import { tempDir } from '../helpers/temp-project.js';
 import { pluginZip, writeZip } from '../helpers/zip-fixtures.js';
 
@@ -8,10 +9,10 @@ describe('verify', () => {
   it('passes a good archive (exit 0) and gives every finding under --json', async () => {
     const dir = await tempDir();
     await writeZip(path.join(dir, 'good.zip'), pluginZip());
-    const human = await runCli(['verify', 'good.zip'], { cwd: dir });
+    const human = await runMain(['verify', 'good.zip'], { cwd: dir });
     expect(human.exitCode).toBe(0);
     expect(human.stdout).toMatch(/demo_plugin 1\.0\.0: archive OK/);
-    const json = await runCli(['verify', 'good.zip', '--json'], { cwd: dir });
+    const json = await runMain(['verify', 'good.zip', '--json'], { cwd: dir });
     expect(json.exitCode).toBe(0);
     const doc = JSON.parse(json.stdout);
     expect(doc).toMatchObject({ ok: true, findings: [], entries: 4, plugin: { name: 'demo_plugin', version: '1.0.0' } });
@@ -30,13 +31,13 @@ describe('verify', () => {
         ],
       }),
     );
-    const r = await runCli(['verify', 'evil.zip'], { cwd: dir });
+    const r = await runMain(['verify', 'evil.zip'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/"src\/plugin.py": size 10 differs from the listed 15 \(tampered\?\) \[INTEGRITY_MISMATCH\]/);
     expect(r.stderr).toMatch(/"..\/..\/evil.py": unsafe entry name: contains a ".." segment \[NAME_TRAVERSAL\]/);
     expect(r.stderr).toMatch(/"src\/link": symbolic link entries are not allowed/);
     expect(hasStackTrace(r.stderr)).toBe(false);
-    const json = await runCli(['--json', 'verify', 'evil.zip'], { cwd: dir });
+    const json = await runMain(['--json', 'verify', 'evil.zip'], { cwd: dir });
     expect(json.exitCode).toBe(1);
     const codes = JSON.parse(json.stdout).findings.map((f: { code: string }) => f.code);
     expect(codes).toEqual(expect.arrayContaining(['INTEGRITY_MISMATCH', 'NAME_TRAVERSAL', 'SYMLINK_ENTRY']));
@@ -44,11 +45,11 @@ describe('verify', () => {
 
   it('fails a non-zip file and a missing file with one clear line (exit 1)', async () => {
     const dir = await tempDir({ 'page.zip': '<html>502 Bad Gateway</html>' });
-    const bad = await runCli(['verify', 'page.zip'], { cwd: dir });
+    const bad = await runMain(['verify', 'page.zip'], { cwd: dir });
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toMatch(/not a readable zip archive/);
     expect(hasStackTrace(bad.stderr)).toBe(false);
-    const missing = await runCli(['verify', 'nope.zip'], { cwd: dir });
+    const missing = await runMain(['verify', 'nope.zip'], { cwd: dir });
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toMatch(/nope\.zip not found/);
     expect(missing.stderr).toMatch(/hint: build one with/);

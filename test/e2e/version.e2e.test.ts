@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { useDevServer, type DevServer } from '../helpers/dev-server.js';
-import { hasStackTrace, runCli } from '../helpers/run-cli.js';
+import { hasStackTrace } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
 import { listFiles, tempDir } from '../helpers/temp-project.js';
 import { isolatedEnv, uniqueName } from './marketplace-helpers.js';
@@ -189,7 +189,7 @@ describe('version: every refusal changes nothing', () => {
 describe('version --git', () => {
   it('commits both files and tags v<version>; the tree is clean after', async () => {
     const dir = await gitProject();
-    const r = await runCli(['--json', 'version', 'minor', '--git', '--note', 'Weekly report'], { cwd: dir, env: offline });
+    const r = await runMain(['--json', 'version', 'minor', '--git', '--note', 'Weekly report'], { cwd: dir, env: offline });
     expect(r.exitCode, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.git).toEqual({ commit: gitIn(dir, 'rev-parse', 'HEAD'), tag: 'v1.3.0' });
@@ -204,7 +204,7 @@ describe('version --git', () => {
     gitIn(dir, 'tag', 'v1.3.0');
     const snap = await snapshot(dir);
     const head = gitIn(dir, 'rev-parse', 'HEAD');
-    const r = await runCli(['version', 'minor', '--git', '--note', 'x'], { cwd: dir, env: offline });
+    const r = await runMain(['version', 'minor', '--git', '--note', 'x'], { cwd: dir, env: offline });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('error: tag v1.3.0 already exists');
     expect(hasStackTrace(r.stderr)).toBe(false);
