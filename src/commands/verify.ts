@@ -116,13 +116,23 @@ export async function run(opts: VerifyCommandOptions, ctx: Ctx): Promise<VerifyR
   };
 }
 
+/** A finding as one line: `"entry": message [CODE]`. */
+export function findingText(f: VerifyFinding): string {
+  return `${f.entry !== undefined ? `${JSON.stringify(f.entry)}: ` : ''}${f.message} [${f.code}]`;
+}
+
+/** Each finding as verify prints it, errors and warnings on stderr; submit and prepare show the same. */
+export function renderFindings(findings: readonly VerifyFinding[], ctx: Ctx): void {
+  for (const f of findings) {
+    const line = findingText(f);
+    if (f.severity === 'error') ctx.out.error(line);
+    else ctx.out.warn(line);
+  }
+}
+
 export function render(r: VerifyResult, ctx: Ctx): void {
   const { out } = ctx;
-  for (const f of r.findings) {
-    const line = `${f.entry !== undefined ? `${JSON.stringify(f.entry)}: ` : ''}${f.message} [${f.code}]`;
-    if (f.severity === 'error') out.error(line);
-    else out.warn(line);
-  }
+  renderFindings(r.findings, ctx);
   const errors = r.findings.filter((f) => f.severity === 'error' && f.code !== r.signature.code).length;
   const what = r.plugin ? `${r.plugin.name} ${r.plugin.version}` : r.archive;
   if (r.ok) {

@@ -44,6 +44,19 @@ export function listingPaths(projectDir: string, name: string, version: string, 
   };
 }
 
+/** A path as messages show it: relative to the project with `/`, or absolute when it lies outside. */
+export function projectRelative(projectDir: string, p: string): string {
+  const r = path.relative(projectDir, p);
+  return r.startsWith('..') || path.isAbsolute(r) ? p : r.split(path.sep).join('/');
+}
+
+/** The paths for an archive given by path (`--archive`): its .sha256 and the listing sit beside it. */
+export function archivePaths(archive: string): ListingPaths {
+  const dir = path.dirname(archive);
+  const stem = path.basename(archive).replace(/\.zip$/i, '');
+  return { distDir: dir, archive, sha256File: `${archive}.sha256`, listing: path.join(dir, `${stem}.listing.json`) };
+}
+
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -128,10 +141,14 @@ interface Part<T> {
  * checked on its own (so every problem is reported in one run), in the order
  * the problems are listed.
  */
-export async function buildListing(projectDir: string, manifest: Manifest, opts: { distDir?: string } = {}): Promise<BuiltListing> {
+export async function buildListing(
+  projectDir: string,
+  manifest: Manifest,
+  opts: { distDir?: string; archive?: string } = {},
+): Promise<BuiltListing> {
   const { name, version } = manifest.plugin;
-  const paths = listingPaths(projectDir, name, version, opts.distDir);
-  const rel = (p: string) => path.relative(projectDir, p).split(path.sep).join('/') || '.';
+  const paths = opts.archive !== undefined ? archivePaths(opts.archive) : listingPaths(projectDir, name, version, opts.distDir);
+  const rel = (p: string) => projectRelative(projectDir, p) || '.';
   const description = descriptionPart(manifest);
   const category = categoryPart(manifest);
   const readme = await readmePart(path.join(projectDir, 'docs', 'README.md'));

@@ -124,6 +124,12 @@ describe('marketplace submit', () => {
 
     // A .sha256 that looks fresh but is wrong (copied with its times, touched): the marketplace's
     // digest check refuses it, the client re-hashes, sees the change and stops at once.
+    // (The archive itself is a valid build of other sources: submit's local verify passes it, and a
+    // damaged one never reaches the marketplace at all: see marketplace-archive.e2e.test.ts.)
+    const stale = await fs.readFile(`${zip}.sha256`);
+    await writeSources(dir, { name, payload: randomBytes(64) });
+    await build(dir);
+    await fs.writeFile(`${zip}.sha256`, stale);
     const future = new Date(Date.now() + 60_000);
     await fs.utimes(`${zip}.sha256`, future, future);
     const r2 = await runMain(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });

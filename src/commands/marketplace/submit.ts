@@ -14,8 +14,9 @@ import type { RetryInfo, Submission } from '../../marketplace/client.js';
 import { withSession } from '../../marketplace/session.js';
 import { waitText } from '../../marketplace/retry.js';
 import { fileDigest } from '../../core/digest.js';
-import type { ListingProblem } from '../../core/listing.js';
-import { prepareListing, renderProblems } from './prepare.js';
+import type { Listing, ListingProblem } from '../../core/listing.js';
+import { prepareListing, renderError as renderVerifyFindings, renderProblems } from './prepare.js';
+import { UploadCancelGuard } from '../../marketplace/upload-cancel.js';
 import path from 'node:path';
 import { serializeSignature } from '../../signing/document.js';
 import { readSignatureFile, signatureFileOf } from '../../signing/files.js';
@@ -23,6 +24,8 @@ import type { SentDiff } from '../../release/against.js';
 import { describeDiff, type ManifestDiff } from '../../release/diff.js';
 
 export interface SubmitOptions {
+  /** An archive made with `build --out` (default: dist/<name>-<version>.zip). */
+  archive?: string;
   /** Seconds for the whole upload, retries included. */
   timeout?: number;
   /** Newly required permissions the developer accepts (src/release/against.ts, permissionGate). */
@@ -86,6 +89,45 @@ function uploadProgress(ctx: Ctx, label: string): Progress {
   });
 }
 
+/** What is uploaded: the listing, the archive on disk, its signature and the permission diff. */
+interface Ready {
+  prep: Awaited<ReturnType<typeof prepareListing>>;
+  listing: Listing & { permission_diff: SentDiff | null };
+  signature?: { text: string; keyId: string };
+  permissionDiff: SentDiff | null;
+}
+
+/** Everything before the upload: the listing (as prepare makes it), verify's checks, the permission gate, the .sig. */
+async function ready(opts: SubmitOptions, ctx: Ctx): Promise<Ready> {
+  const t0 = ctx.clock.now();
+  const prep = await prepareListing(ctx, { archive: opts.archive });
+  ctx.out.debug(
+    `listing ready and archive verified in ${ctx.clock.now() - t0} ms (sha256 ${prep.digestFrom === 'sidecar' ? "from build's .sha256 file" : 'computed'})`,
+  );
+  if (!prep.ok || !prep.listing) {
+    throw new WorkFailedError(`cannot submit ${prep.name} ${prep.version}: the listing is not ready`, {
+      code: 'LISTING_INCOMPLETE',
+      hint: 'fix the problems listed above, then run submit again (`plexichat-plugin marketplace prepare` checks without uploading)',
+      details: { problems: prep.problems, plugin: prep.name, version: prep.version },
+    });
+  }
+  if (prep.written) ctx.out.info(`listing written to ${prep.listingFile}`);
+  // Newly required permissions stop here unless accepted; the diff travels in the listing.
+  const { submitGate } = await import('../../release/against.js');
+  const permissionDiff = await submitGate(ctx, opts.acceptPermission ?? []);
+  const listing = { ...prep.listing, permission_diff: permissionDiff };
+  const signature = await signatureFor(prep.archivePath, listing.archive.sha256);
+  // The .sig is this archive's; the rest of verify's signature checks (signed fields, plugin, member list).
+  const v = prep.signature;
+  if (v?.status === 'failed') {
+    throw new WorkFailedError(`${path.basename(signatureFileOf(prep.archivePath))}: ${v.message ?? 'the signature does not verify'}; nothing was sent`, {
+      code: v.code ?? 'SIGNATURE_INVALID',
+      hint: v.hint ?? 'build again with `plexichat-plugin build --sign`',
+    });
+  }
+  return { prep, listing, permissionDiff, signature };
+}
+
 export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> {
   const timeoutMs = Math.round((opts.timeout ?? DEFAULT_SUBMIT_TIMEOUT_S) * 1000);
   let bar: Progress | undefined;
@@ -94,53 +136,44 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
     bar = undefined;
     ctx.out.warn(`${r.reason} on attempt ${r.attempt} of ${r.maxAttempts}; retrying in ${waitText(r.delayMs)}`);
   };
-  return withSession(ctx, { token: 'required', client: { onRetry } }, async ({ client, target }) => {
-    const t0 = ctx.clock.now();
-    const prep = await prepareListing(ctx);
-    ctx.out.debug(
-      `listing ready in ${ctx.clock.now() - t0} ms (sha256 ${prep.digestFrom === 'sidecar' ? "from build's .sha256 file" : 'computed'})`,
-    );
-    if (!prep.ok || !prep.listing) {
-      throw new WorkFailedError(`cannot submit ${prep.name} ${prep.version}: the listing is not ready`, {
-        code: 'LISTING_INCOMPLETE',
-        hint: 'fix the problems listed above, then run submit again (`plexichat-plugin marketplace prepare` checks without uploading)',
-        details: { problems: prep.problems, plugin: prep.name, version: prep.version },
-      });
-    }
-    if (prep.written) ctx.out.info(`listing written to ${prep.listingFile}`);
-    // Newly required permissions stop here unless accepted; the diff travels in the listing.
-    const { submitGate } = await import('../../release/against.js');
-    const permissionDiff = await submitGate(ctx, opts.acceptPermission ?? []);
-    const listing = { ...prep.listing, permission_diff: permissionDiff };
-    const label = listing.archive.file;
-    const signature = await signatureFor(prep.archivePath, listing.archive.sha256);
-    const key = randomUUID();
-    ctx.out.debug(`Idempotency-Key ${key}`);
-    let lastAttempt = 0;
-    const t1 = ctx.clock.now();
-    try {
-      const res = await client.submit({
-        name: listing.name,
-        version: listing.version,
-        archivePath: prep.archivePath,
-        archiveSize: listing.archive.size,
-        sha256: listing.archive.sha256,
-        listing,
-        timeoutMs,
-        idempotencyKey: key,
-        rehash: async () => (await fileDigest(prep.archivePath)).sha256,
-        signature: signature?.text,
-        onProgress: (sent, total, attempt) => {
-          if (attempt !== lastAttempt) {
-            lastAttempt = attempt;
-            bar?.stop();
-            bar = uploadProgress(ctx, label);
-          }
-          bar?.update(sent, total);
-        },
-      });
-      bar?.stop();
+  // Ctrl-C once the body is sent waits a moment for the answer, then says what the marketplace may hold.
+  const guard = new UploadCancelGuard(ctx);
+  try {
+    return await withSession(ctx, { token: 'required', client: { onRetry, signal: guard.signal } }, async ({ client, target }) => {
+      const { prep, listing, signature, permissionDiff } = await ready(opts, ctx);
+      const label = listing.archive.file;
+      const key = randomUUID();
+      ctx.out.debug(`Idempotency-Key ${key}`);
+      let lastAttempt = 0;
+      const t1 = ctx.clock.now();
+      const res = await client
+        .submit({
+          name: listing.name,
+          version: listing.version,
+          archivePath: prep.archivePath,
+          archiveSize: listing.archive.size,
+          sha256: listing.archive.sha256,
+          listing,
+          timeoutMs,
+          idempotencyKey: key,
+          rehash: async () => (await fileDigest(prep.archivePath)).sha256,
+          signature: signature?.text,
+          onProgress: (sent, total, attempt) => {
+            guard.progress(sent, total);
+            if (attempt !== lastAttempt) {
+              lastAttempt = attempt;
+              bar?.stop();
+              bar = uploadProgress(ctx, label);
+            }
+            bar?.update(sent, total);
+          },
+        })
+        .catch((err: unknown) => {
+          throw guard.explain(versionExists(err, listing), { plugin: listing.name, version: listing.version, sha256: listing.archive.sha256 });
+        })
+        .finally(() => bar?.stop());
       const s = res.submission;
+      guard.answered(s.id);
       const secs = Math.max(0.001, (ctx.clock.now() - t1) / 1000);
       ctx.out.debug(`upload and checks took ${secs.toFixed(2)} s (${formatBytes(listing.archive.size / secs)}/s), ${res.attempts} attempt(s)`);
       return {
@@ -158,21 +191,20 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
         signedBy: signature?.keyId ?? null,
         permissionDiff,
       };
-    } catch (err) {
-      bar?.stop();
-      if (err instanceof CliError && err.code === 'VERSION_EXISTS') {
-        const rid = typeof err.details?.requestId === 'string' ? ` (request id ${err.details.requestId})` : '';
-        throw new WorkFailedError(
-          `version ${listing.version} of ${listing.name} was already submitted with a different archive; bump the version${rid}`,
-          {
-            code: 'VERSION_EXISTS',
-            hint: 'a version is never replaced: raise plugin.version in config/plugin.yaml, add its CHANGELOG.md entry, build and submit again',
-            details: err.details,
-          },
-        );
-      }
-      throw err;
-    }
+    });
+  } finally {
+    guard.dispose();
+  }
+}
+
+/** The marketplace has this version with another archive: say so, and that a version is never replaced. */
+function versionExists(err: unknown, listing: Listing): unknown {
+  if (!(err instanceof CliError) || err.code !== 'VERSION_EXISTS') return err;
+  const rid = typeof err.details?.requestId === 'string' ? ` (request id ${err.details.requestId})` : '';
+  return new WorkFailedError(`version ${listing.version} of ${listing.name} was already submitted with a different archive; bump the version${rid}`, {
+    code: 'VERSION_EXISTS',
+    hint: 'a version is never replaced: raise plugin.version in config/plugin.yaml, add its CHANGELOG.md entry, build and submit again',
+    details: err.details,
   });
 }
 
@@ -182,6 +214,7 @@ export function renderError(err: unknown, ctx: Ctx): void {
     for (const line of describeDiff(err.details.diff as ManifestDiff)) ctx.out.stderr.write(`  ${line}\n`);
     return;
   }
+  if (err instanceof CliError && typeof err.details?.archive === 'string') return renderVerifyFindings(err, ctx);
   if (!(err instanceof CliError) || err.code !== 'LISTING_INCOMPLETE' || !err.details) return;
   const { plugin, version, problems } = err.details as { plugin: string; version: string; problems: ListingProblem[] };
   renderProblems({ ok: false, name: plugin, version, problems, archive: { file: '' } }, ctx);
