@@ -65,3 +65,23 @@ export function fsError(err: unknown, action?: string, extra: { suffix?: string;
     details: { errno: p.errno, ...(p.path ? { path: p.path } : {}) },
   });
 }
+
+/**
+ * A failed write into an output folder the user chose with a flag (`build
+ * --out`): a full disk is said as what happened ("no space left on the
+ * device while writing to <dir>") with another disk as the way out; any
+ * other problem is CANNOT_WRITE, worded as fsError words it, with the flag
+ * added to its hint. Undefined when the error is not a filesystem error.
+ */
+export function outputDirError(err: unknown, o: { action: string; dir: string; flag: string; suffix?: string }): WorkFailedError | undefined {
+  const p = fsProblem(err);
+  const base = fsError(err, o.action, { suffix: o.suffix });
+  if (!p || !base) return undefined;
+  const full = p.code === 'NO_SPACE';
+  return new WorkFailedError(full ? `${p.says} while writing to ${o.dir}${o.suffix ?? ''}` : base.message, {
+    code: full ? 'NO_SPACE' : 'CANNOT_WRITE',
+    hint: full ? `free some disk space, or pass ${o.flag} on another disk` : `${p.hint}, or pass ${o.flag}`,
+    cause: err,
+    details: base.details,
+  });
+}

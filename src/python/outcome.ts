@@ -54,6 +54,21 @@ function collectionFailed(s: PytestSummary, at: OutcomeContext, details: Record<
   });
 }
 
+/** pytest exits that end the run without results, each as one error. */
+const STOPPED: Partial<Record<number, { message: string; code: string; hint: string }>> = {
+  [PytestExit.interrupted]: { message: 'pytest was interrupted before the tests finished', code: 'INTERRUPTED', hint: "see pytest's output above" },
+  [PytestExit.noTestsCollected]: {
+    message: 'no tests were collected',
+    code: 'NO_TESTS',
+    hint: 'add tests in tests/test_*.py with functions named test_* (the init templates have examples), or check the arguments after --',
+  },
+  [PytestExit.internalError]: {
+    message: 'pytest stopped with an internal error (exit 3); see its output above',
+    code: 'PYTEST_INTERNAL',
+    hint: 'often a broken conftest.py or plugin; run with -- -p no:cacheprovider -v for more detail',
+  },
+};
+
 /** The error for a run that did not finish with results; undefined when it did (pytest exit 0 or 1). */
 function exitError(r: RunPytestResult, at: OutcomeContext): Error | undefined {
   const stopped = r.stopped ? describeStop(r.stopped) : 'the test run was stopped';
@@ -70,40 +85,20 @@ function exitError(r: RunPytestResult, at: OutcomeContext): Error | undefined {
   }
   const s = r.summary;
   const details = s ? { summary: { ...s, collectionErrors: undefined } } : undefined;
-  switch (r.exitCode) {
-    case PytestExit.ok:
-    case PytestExit.testsFailed:
-      return undefined;
-    case PytestExit.interrupted:
-      if (s && s.collectionErrors.length > 0) return collectionFailed(s, at, details!);
-      return new WorkFailedError('pytest was interrupted before the tests finished', {
-        code: 'INTERRUPTED',
-        hint: "see pytest's output above",
-        details,
-      });
-    case PytestExit.usageError:
-      return new UsageError('pytest rejected its arguments (see its message above)', {
-        code: 'PYTEST_USAGE',
-        hint: `check the arguments after --; ${at.python} -m pytest --help lists them`,
-      });
-    case PytestExit.noTestsCollected:
-      return new WorkFailedError('no tests were collected', {
-        code: 'NO_TESTS',
-        hint: 'add tests in tests/test_*.py with functions named test_* (the init templates have examples), or check the arguments after --',
-        details,
-      });
-    case PytestExit.internalError:
-      return new WorkFailedError('pytest stopped with an internal error (exit 3); see its output above', {
-        code: 'PYTEST_INTERNAL',
-        hint: 'often a broken conftest.py or plugin; run with -- -p no:cacheprovider -v for more detail',
-        details,
-      });
-    default:
-      return new WorkFailedError(
-        r.exitCode === undefined ? `pytest was killed by ${r.signal ?? 'a signal'}` : `pytest exited with code ${r.exitCode}`,
-        { code: 'PYTEST_FAILED', hint: "see pytest's output above", details },
-      );
+  if (r.exitCode === PytestExit.ok || r.exitCode === PytestExit.testsFailed) return undefined;
+  if (r.exitCode === PytestExit.interrupted && s && s.collectionErrors.length > 0) return collectionFailed(s, at, details!);
+  if (r.exitCode === PytestExit.usageError) {
+    return new UsageError('pytest rejected its arguments (see its message above)', {
+      code: 'PYTEST_USAGE',
+      hint: `check the arguments after --; ${at.python} -m pytest --help lists them`,
+    });
   }
+  const known = r.exitCode === undefined ? undefined : STOPPED[r.exitCode];
+  if (known) return new WorkFailedError(known.message, { code: known.code, hint: known.hint, details });
+  return new WorkFailedError(
+    r.exitCode === undefined ? `pytest was killed by ${r.signal ?? 'a signal'}` : `pytest exited with code ${r.exitCode}`,
+    { code: 'PYTEST_FAILED', hint: "see pytest's output above", details },
+  );
 }
 
 /** The summary of a run that finished, or the error (thrown) that says why it did not. */

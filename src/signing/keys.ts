@@ -110,21 +110,6 @@ export function parsePrivateKeyLine(value: string): KeyObject {
   return privateFromDer(decodeLine(t));
 }
 
-function privateFromDer(der: Buffer): KeyObject {
-  let key: KeyObject;
-  try {
-    key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-  } catch {
-    try {
-      createPublicKey({ key: der, format: 'der', type: 'spki' });
-    } catch {
-      throw new KeyFormatError('it is not a PKCS#8 private key', 'not-a-key');
-    }
-    throw new KeyFormatError('it is a public key, not a private key', 'public-not-private');
-  }
-  return checkEd25519(key);
-}
-
 /** A public key from a PEM "PUBLIC KEY" block or the one-line base64 of its SPKI DER. Throws KeyFormatError. */
 export function parsePublicKeyText(text: string): KeyObject {
   const t = text.replace(/^\uFEFF/, '').trim();
@@ -140,23 +125,44 @@ export function parsePublicKeyText(text: string): KeyObject {
   return publicFromDer(decodeLine(t));
 }
 
-function publicFromDer(der: Buffer): KeyObject {
+/**
+ * The two DER forms of a key, each with what to say when the bytes are not
+ * that form: the other form (a mix-up worth naming), or not a key at all.
+ */
+const DER_FORMS = {
+  private: {
+    read: (der: Buffer) => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }),
+    isOther: () => new KeyFormatError('it is a public key, not a private key', 'public-not-private'),
+    notAKey: () => new KeyFormatError('it is not a PKCS#8 private key', 'not-a-key'),
+  },
+  public: {
+    read: (der: Buffer) => createPublicKey({ key: der, format: 'der', type: 'spki' }),
+    isOther: () => new KeyFormatError('it is a private key; pass the public key (the .pub file)', 'private-not-public'),
+    notAKey: () => new KeyFormatError('it is not an SPKI public key', 'not-a-key'),
+  },
+} as const;
+
+/** An Ed25519 key of the wanted form from DER bytes. Throws KeyFormatError. */
+function keyFromDer(der: Buffer, want: keyof typeof DER_FORMS): KeyObject {
+  const form = DER_FORMS[want];
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+    key = form.read(der);
   } catch {
-    let isPrivate = false;
+    let isOther = false;
     try {
-      createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-      isPrivate = true;
+      DER_FORMS[want === 'private' ? 'public' : 'private'].read(der);
+      isOther = true;
     } catch {
-      // neither
+      // neither form
     }
-    if (isPrivate) throw new KeyFormatError('it is a private key; pass the public key (the .pub file)', 'private-not-public');
-    throw new KeyFormatError('it is not an SPKI public key', 'not-a-key');
+    throw isOther ? form.isOther() : form.notAKey();
   }
   return checkEd25519(key);
 }
+
+const privateFromDer = (der: Buffer) => keyFromDer(der, 'private');
+const publicFromDer = (der: Buffer) => keyFromDer(der, 'public');
 
 /** The strings of a private key that must never reach any output (for the redactor). */
 export function privateKeySecrets(privateKey: KeyObject): string[] {

@@ -28,6 +28,7 @@ import inspect
 import threading
 
 from . import _events
+from ._closing import Closing
 
 __all__ = [
     "DEFAULT_AUDIT_ENTRIES",
@@ -131,7 +132,7 @@ def required_permissions(fn):
     return tuple(getattr(fn, "__plexichat_permissions__", ()))
 
 
-class SecurityTestHarness(object):
+class SecurityTestHarness(Closing):
     """Security checks for tests: the audit log, and authenticated encryption.
 
     From creation until ``close()`` it listens to the SDK's audit events: every
@@ -186,13 +187,6 @@ class SecurityTestHarness(object):
         if not self._closed:
             self._closed = True
             _events.remove_listener(self)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     # -- encryption -------------------------------------------------------------
     def _cipher(self):

@@ -21,6 +21,7 @@ import re
 import warnings
 
 from . import _events
+from ._closing import Closing
 from .plugin import Request, Response, Storage, plugin_handlers, unwrapped
 from .security import required_permissions
 
@@ -176,7 +177,7 @@ class Client(object):
         return self.request("DELETE", path, query=query, headers=headers)
 
 
-class PluginTestHarness(object):
+class PluginTestHarness(Closing):
     """Loads one plugin and plays the platform's part: hook events and endpoint calls."""
 
     __test__ = False
@@ -222,13 +223,6 @@ class PluginTestHarness(object):
         """Unload the plugin (calls ``on_unload``)."""
         if self.plugin is not None:
             self._unload()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     def _unload(self):
         plugin = self.plugin

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CancelledError, CliError, WorkFailedError, errnoCode } from '../../errors.js';
 import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } from '../../io/atomic.js';
-import { fsError } from '../../io/fs-errors.js';
+import { outputDirError } from '../../io/fs-errors.js';
 import { listProjectFiles, type FileIdentity, type FileList } from './file-list.js';
 import { pack, PackReadError } from './pack.js';
 import type { SecretFinding } from './secrets.js';
@@ -90,11 +90,14 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
   try {
     tmp = await openAtomic(finalPath);
   } catch (err) {
-    throw new WorkFailedError(`cannot write to ${o.outDir} (${errnoCode(err) ?? (err as Error).message})`, {
-      code: 'CANNOT_WRITE',
-      hint: 'check that the output folder is writable, or pass --out <dir>',
-      cause: err,
-    });
+    throw (
+      outputDirError(err, { action: `write to ${o.outDir}`, dir: o.outDir, flag: '--out <dir>', suffix: '; nothing was written' }) ??
+      new WorkFailedError(`cannot write to ${o.outDir} (${errnoCode(err) ?? (err as Error).message})`, {
+        code: 'CANNOT_WRITE',
+        hint: 'check that the output folder is writable, or pass --out <dir>',
+        cause: err,
+      })
+    );
   }
   try {
     const hash = createHash('sha256');
@@ -144,14 +147,8 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
     return outcome;
   } catch (err) {
     await tmp.abort();
-    const mapped = err instanceof CliError ? undefined : fsError(err, `write the archive to ${o.outDir}`, { suffix: '; nothing was written' });
-    if (mapped) {
-      const full = mapped.code === 'NO_SPACE';
-      const hint = full ? 'free some disk space, or pass --out <dir> on another disk' : `${mapped.hint}, or pass --out <dir>`;
-      const message = full ? `no space left on the device while writing to ${o.outDir}; nothing was written` : mapped.message;
-      throw new WorkFailedError(message, { code: mapped.code === 'NO_SPACE' ? 'NO_SPACE' : 'CANNOT_WRITE', hint, cause: err, details: mapped.details });
-    }
-    throw err;
+    const mapped = err instanceof CliError ? undefined : outputDirError(err, { action: `write the archive to ${o.outDir}`, dir: o.outDir, flag: '--out <dir>', suffix: '; nothing was written' });
+    throw mapped ?? err;
   }
 }
 
