@@ -113,10 +113,8 @@ function validateName(v: string): true | string {
   return `${why}${s ? ` (try ${s})` : ''}`;
 }
 
-export async function run(opts: InitOptions, ctx: Ctx): Promise<InitResult> {
-  const templates = await listTemplates();
-
-  // 1. Everything given on the command line is checked before anything else.
+/** Step 1: everything given on the command line is checked before anything else. */
+function checkFlags(opts: InitOptions, templates: TemplateInfo[], ctx: Ctx): { description?: string; author?: string; license?: string } {
   if (opts.name !== undefined && checkName(opts.name)) throw nameError(opts.name);
   if (opts.category !== undefined && !isCategory(opts.category)) throw categoryError(opts.category);
   if (opts.template !== undefined && !templates.some((t) => t.name === opts.template)) {
@@ -139,10 +137,11 @@ export async function run(opts: InitOptions, ctx: Ctx): Promise<InitResult> {
       });
     }
   }
+  return { description, author, license };
+}
 
-  // 2. The target must be new, empty (empty folders and .git are fine), or --force.
-  const target = path.resolve(ctx.cwd, opts.dir ?? '.');
-  const shown = display(ctx.cwd, target);
+/** Step 2: the target must be new, empty (empty folders and .git are fine), or --force. */
+async function checkTarget(target: string, shown: string, force: boolean | undefined): Promise<void> {
   const state = await inspectTarget(target);
   if (state.exists && !state.isDirectory) {
     throw new WorkFailedError(`${shown} exists and is not a directory`, {
@@ -150,7 +149,7 @@ export async function run(opts: InitOptions, ctx: Ctx): Promise<InitResult> {
       hint: 'choose another directory for the plugin',
     });
   }
-  if (state.conflicts.length > 0 && !opts.force) {
+  if (state.conflicts.length > 0 && !force) {
     const list = state.conflicts.slice(0, 8).join(', ') + (state.conflicts.length > 8 ? `, ... (${state.conflicts.length} in all)` : '');
     throw new WorkFailedError(`directory ${shown} is not empty: ${list}`, {
       code: 'DIRECTORY_NOT_EMPTY',
@@ -158,8 +157,19 @@ export async function run(opts: InitOptions, ctx: Ctx): Promise<InitResult> {
       details: { conflicts: state.conflicts },
     });
   }
+}
 
-  // 3. Ask for what the flags did not give (only on an interactive terminal).
+interface Answers {
+  name: string;
+  category: string;
+  template: string;
+  description: string;
+  author: string;
+  license: string;
+}
+
+/** Step 3: ask for what the flags did not give (only on an interactive terminal). */
+async function askMissing(opts: InitOptions, given: ReturnType<typeof checkFlags>, target: string, templates: TemplateInfo[], ctx: Ctx): Promise<Answers> {
   const guess = suggestName(path.basename(target)) ?? (checkName(path.basename(target)) ? undefined : path.basename(target));
   const name =
     opts.name ??
@@ -182,40 +192,48 @@ export async function run(opts: InitOptions, ctx: Ctx): Promise<InitResult> {
         })
       : DEFAULT_TEMPLATE);
   const defaultDescription = `${titleOf(name)} plugin for PlexiChat`;
-  const finalDescription =
-    description ??
+  const description =
+    given.description ??
     (ctx.interactive
       ? checkLine('description', await askText(ctx, { flag: '--description', message: 'Description:', default: defaultDescription }), 300)
       : defaultDescription);
   const defaultAuthor = `The ${name} authors`;
-  const finalAuthor =
-    author ??
+  const author =
+    given.author ??
     (ctx.interactive
       ? checkLine('author', await askText(ctx, { flag: '--author', message: 'Author:', default: defaultAuthor }), 200)
       : defaultAuthor);
-  const finalLicense = license ?? DEFAULT_LICENSE;
-  const tpl = templates.find((t) => t.name === template)!;
+  return {
+    name,
+    category,
+    template,
+    description: description || defaultDescription,
+    author: author || defaultAuthor,
+    license: given.license ?? DEFAULT_LICENSE,
+  };
+}
 
-  // 4. Render into a temp sibling, then move into place (all or nothing).
+/** Step 4: render into a temp sibling, then move into place (all or nothing). */
+async function write(a: Answers, tpl: TemplateInfo, target: string, shown: string, force: boolean | undefined, ctx: Ctx): Promise<InitResult> {
   try {
     const res = await scaffold({
       templateDir: tpl.dir,
       target,
-      force: opts.force,
+      force,
       signal: ctx.signal,
       now: ctx.clock.now(),
       vars: {
-        name,
-        category,
-        description: finalDescription || defaultDescription,
-        author: finalAuthor || defaultAuthor,
-        license: finalLicense,
+        name: a.name,
+        category: a.category,
+        description: a.description,
+        author: a.author,
+        license: a.license,
         version: INITIAL_VERSION,
         date: new Date(ctx.clock.now()).toISOString().slice(0, 10),
-        template,
+        template: a.template,
       },
     });
-    return { dir: target, name, category, template, files: res.files, replaced: res.replaced, ...(res.backup ? { backup: res.backup } : {}) };
+    return { dir: target, name: a.name, category: a.category, template: a.template, files: res.files, replaced: res.replaced, ...(res.backup ? { backup: res.backup } : {}) };
   } catch (err) {
     if (ctx.signal.aborted) throw new CancelledError('Cancelled; nothing was written');
     if (err instanceof ScaffoldConflictError) {
@@ -228,6 +246,17 @@ export async function run(opts: InitOptions, ctx: Ctx): Promise<InitResult> {
     if (mapped) throw new WorkFailedError(mapped.message, { code: 'SCAFFOLD_FAILED', hint: mapped.hint, cause: err, details: { ...mapped.details, reason: mapped.code } });
     throw err;
   }
+}
+
+export async function run(opts: InitOptions, ctx: Ctx): Promise<InitResult> {
+  const templates = await listTemplates();
+  const given = checkFlags(opts, templates, ctx);
+  const target = path.resolve(ctx.cwd, opts.dir ?? '.');
+  const shown = display(ctx.cwd, target);
+  await checkTarget(target, shown, opts.force);
+  const answers = await askMissing(opts, given, target, templates, ctx);
+  const tpl = templates.find((t) => t.name === answers.template)!;
+  return write(answers, tpl, target, shown, opts.force, ctx);
 }
 
 export function render(result: InitResult, ctx: Ctx): void {

@@ -69,11 +69,8 @@ function releaseDate(ctx: Ctx): string {
   return isoDate(ctx.clock.now());
 }
 
-export async function run(opts: VersionOptions, ctx: Ctx): Promise<VersionResult> {
-  const manifestFile = path.join(ctx.cwd, MANIFEST_PATH);
-  const changelogFile = path.join(ctx.cwd, CHANGELOG_PATH);
-
-  // 1. The manifest and the new version (nothing is written before step 5).
+/** Step 1: the manifest and the new version, edited in memory (nothing is written before step 5). */
+async function planBump(manifestFile: string, opts: VersionOptions, ctx: Ctx) {
   const raw = await readOptional(manifestFile);
   if (raw === undefined) {
     throw new WorkFailedError(`${MANIFEST_PATH} not found in ${ctx.cwd}`, {
@@ -85,11 +82,6 @@ export async function run(opts: VersionOptions, ctx: Ctx): Promise<VersionResult
     throw new WorkFailedError(`${MANIFEST_PATH} is larger than ${MAX_MANIFEST_BYTES} bytes`, { code: 'MANIFEST_TOO_LARGE', hint: 'run `plexichat-plugin validate`' });
   }
   const text = raw.toString('utf8');
-  let to: string;
-  let from: string;
-  let edited: string;
-  let line: number;
-  let name: string;
   try {
     const loc = locateVersion(text);
     if (typeof loc.value !== 'string') {
@@ -100,84 +92,82 @@ export async function run(opts: VersionOptions, ctx: Ctx): Promise<VersionResult
         false,
       );
     }
-    from = loc.value;
-    to = nextVersion(from, opts.bump, opts.pre);
-    edited = replaceVersion(text, loc, to);
-    line = loc.line;
+    const from = loc.value;
+    const to = nextVersion(from, opts.bump, opts.pre);
+    const edited = replaceVersion(text, loc, to);
     const { parseManifest } = await import('../core/manifest/index.js');
     const parsed = parseManifest(edited, MANIFEST_PATH);
-    name = String((parsed.data?.plugin as { name?: unknown } | undefined)?.name ?? '');
+    const name = String((parsed.data?.plugin as { name?: unknown } | undefined)?.name ?? '');
+    return { raw, from, to, edited, line: loc.line, name };
   } catch (err) {
     if (err instanceof BumpError) throw fail(err);
     throw err;
   }
+}
 
-  // 2. The changelog, computed in memory.
-  const changelogRaw = await readOptional(changelogFile);
-  let changelog: ReturnType<typeof addRelease>;
+/** Step 2: the changelog, computed in memory. */
+async function planChangelog(changelogFile: string, to: string, opts: VersionOptions, ctx: Ctx) {
+  const raw = await readOptional(changelogFile);
   try {
-    changelog = addRelease(changelogRaw?.toString('utf8'), to, releaseDate(ctx), opts.note ?? []);
+    return { raw, changelog: addRelease(raw?.toString('utf8'), to, releaseDate(ctx), opts.note ?? []) };
   } catch (err) {
     if (err instanceof ChangelogError) throw fail(err);
     throw err;
   }
+}
 
-  // 3. The marketplace: the new version must exceed what is published there.
-  let published: VersionResult['published'];
-  if (!name) published = { checked: false, reason: 'the manifest has no plugin.name' };
-  else {
-    const found = await latestPublished(ctx, name);
-    if (found.state === 'unavailable') {
-      published = { checked: false, reason: found.reason };
-      if (found.code === 'UNREACHABLE') ctx.out.warn(`not compared with the published version: ${found.reason}`);
-    } else {
-      const latest = found.state === 'found' ? found.version : null;
-      if (latest && !semver.gt(to, latest)) {
-        throw new WorkFailedError(`${to} is not greater than ${latest}, the latest published version of ${name} on ${found.marketplace}`, {
-          code: 'VERSION_NOT_NEWER_THAN_PUBLISHED',
-          hint: `pass a version above ${latest}, e.g. plexichat-plugin version ${semver.inc(latest, 'patch')}`,
-          details: { published: latest, requested: to },
-        });
-      }
-      published = { checked: true, marketplace: found.marketplace, latest };
-    }
+/** Step 3: the marketplace: the new version must exceed what is published there. */
+async function checkPublished(ctx: Ctx, name: string, to: string): Promise<VersionResult['published']> {
+  if (!name) return { checked: false, reason: 'the manifest has no plugin.name' };
+  const found = await latestPublished(ctx, name);
+  if (found.state === 'unavailable') {
+    if (found.code === 'UNREACHABLE') ctx.out.warn(`not compared with the published version: ${found.reason}`);
+    return { checked: false, reason: found.reason };
   }
-
-  // 4. git: clean tree, tag absent, identity known.
-  const tag = `v${to}`;
-  let plan: Awaited<ReturnType<typeof import('../release/git.js').checkGit>> | undefined;
-  const gitMod = opts.git ? await import('../release/git.js') : undefined;
-  if (gitMod) {
-    try {
-      plan = await gitMod.checkGit(ctx.cwd, ctx.env, tag);
-    } catch (err) {
-      if (err instanceof gitMod.GitError) throw fail(err);
-      throw err;
-    }
+  const latest = found.state === 'found' ? found.version : null;
+  if (latest && !semver.gt(to, latest)) {
+    throw new WorkFailedError(`${to} is not greater than ${latest}, the latest published version of ${name} on ${found.marketplace}`, {
+      code: 'VERSION_NOT_NEWER_THAN_PUBLISHED',
+      hint: `pass a version above ${latest}, e.g. plexichat-plugin version ${semver.inc(latest, 'patch')}`,
+      details: { published: latest, requested: to },
+    });
   }
+  return { checked: true, marketplace: found.marketplace, latest };
+}
 
-  const result: VersionResult = {
-    plugin: name,
-    from,
-    to,
-    dryRun: Boolean(opts.dryRun),
-    manifest: { file: MANIFEST_PATH, line },
-    changelog: { file: CHANGELOG_PATH, action: changelog.action, heading: changelog.heading, empty: changelog.empty },
-    published,
-    ...(opts.git ? { git: { tag } } : {}),
-  };
-  if (opts.dryRun) return result;
+type GitModule = typeof import('../release/git.js');
 
-  // 5. Write both files; on any failure put back what was there.
+/** Step 4: git: clean tree, tag absent, identity known. */
+async function planGit(ctx: Ctx, tag: string): Promise<{ git: GitModule; plan: Awaited<ReturnType<GitModule['checkGit']>> }> {
+  const git = await import('../release/git.js');
+  try {
+    return { git, plan: await git.checkGit(ctx.cwd, ctx.env, tag) };
+  } catch (err) {
+    if (err instanceof git.GitError) throw fail(err);
+    throw err;
+  }
+}
+
+interface Planned {
+  manifestFile: string;
+  changelogFile: string;
+  bump: Awaited<ReturnType<typeof planBump>>;
+  notes: Awaited<ReturnType<typeof planChangelog>>;
+  git?: Awaited<ReturnType<typeof planGit>>;
+}
+
+/** Step 5: write both files (and commit and tag); on any failure put back what was there. */
+async function writeRelease(p: Planned, result: VersionResult, ctx: Ctx): Promise<void> {
+  const { manifestFile, changelogFile, bump, notes } = p;
   const mode = (await fs.stat(manifestFile)).mode & 0o777;
-  const changelogMode = changelogRaw ? (await fs.stat(changelogFile)).mode & 0o777 : 0o644;
+  const changelogMode = notes.raw ? (await fs.stat(changelogFile)).mode & 0o777 : 0o644;
   const written: string[] = [];
   /** Put the files back as they were; false when that failed too. */
   const restore = async (): Promise<boolean> => {
     try {
-      if (written.includes(manifestFile)) await writeFileAtomic(manifestFile, raw, { mode });
+      if (written.includes(manifestFile)) await writeFileAtomic(manifestFile, bump.raw, { mode });
       if (written.includes(changelogFile)) {
-        if (changelogRaw) await writeFileAtomic(changelogFile, changelogRaw, { mode: changelogMode });
+        if (notes.raw) await writeFileAtomic(changelogFile, notes.raw, { mode: changelogMode });
         else await fs.rm(changelogFile, { force: true });
       }
       return true;
@@ -193,28 +183,49 @@ export async function run(opts: VersionOptions, ctx: Ctx): Promise<VersionResult
     );
   };
   try {
-    await writeFileAtomic(manifestFile, edited, { mode });
+    await writeFileAtomic(manifestFile, bump.edited, { mode });
     written.push(manifestFile);
-    if (changelog.action !== 'kept') {
-      await writeFileAtomic(changelogFile, changelog.text, { mode: changelogMode });
+    if (notes.changelog.action !== 'kept') {
+      await writeFileAtomic(changelogFile, notes.changelog.text, { mode: changelogMode });
       written.push(changelogFile);
     }
   } catch (err) {
     const e = err as CliError;
     return undone(e, e.code ?? 'WRITE_FAILED', e.hint ?? 'check the permissions and free space');
   }
-  if (plan && gitMod) {
-    const files = written;
-    try {
-      result.git = await gitMod.commitAndTag(plan, files, `${name || 'plugin'} ${to}`, ctx.env);
-    } catch (err) {
-      // A commit that exists stays (the message says so); anything before it is undone.
-      if (err instanceof gitMod.GitError && err.code === 'GIT_TAG_FAILED') throw fail(err);
-      await gitMod.unstage(plan, files, ctx.env);
-      if (err instanceof gitMod.GitError) return undone(err, err.code, err.hint);
-      throw err;
-    }
+  if (!p.git) return;
+  const { git, plan } = p.git;
+  try {
+    result.git = await git.commitAndTag(plan, written, `${bump.name || 'plugin'} ${bump.to}`, ctx.env);
+  } catch (err) {
+    // A commit that exists stays (the message says so); anything before it is undone.
+    if (err instanceof git.GitError && err.code === 'GIT_TAG_FAILED') throw fail(err);
+    await git.unstage(plan, written, ctx.env);
+    if (err instanceof git.GitError) return undone(err, err.code, err.hint);
+    throw err;
   }
+}
+
+export async function run(opts: VersionOptions, ctx: Ctx): Promise<VersionResult> {
+  const manifestFile = path.join(ctx.cwd, MANIFEST_PATH);
+  const changelogFile = path.join(ctx.cwd, CHANGELOG_PATH);
+  const bump = await planBump(manifestFile, opts, ctx);
+  const notes = await planChangelog(changelogFile, bump.to, opts, ctx);
+  const published = await checkPublished(ctx, bump.name, bump.to);
+  const tag = `v${bump.to}`;
+  const git = opts.git ? await planGit(ctx, tag) : undefined;
+  const { changelog } = notes;
+  const result: VersionResult = {
+    plugin: bump.name,
+    from: bump.from,
+    to: bump.to,
+    dryRun: Boolean(opts.dryRun),
+    manifest: { file: MANIFEST_PATH, line: bump.line },
+    changelog: { file: CHANGELOG_PATH, action: changelog.action, heading: changelog.heading, empty: changelog.empty },
+    published,
+    ...(opts.git ? { git: { tag } } : {}),
+  };
+  if (!opts.dryRun) await writeRelease({ manifestFile, changelogFile, bump, notes, git }, result, ctx);
   return result;
 }
 

@@ -61,13 +61,16 @@ export function alertName(title: string): string {
     .replace(/^(\d)/, 'Alert$1');
 }
 
-export function parseMonitoring(text: string, file = MONITORING_PATH): MonitoringParse {
-  const diagnostics: Diagnostic[] = [];
-  const err = (line: number, column: number, code: string, message: string, hint: string) =>
-    diagnostics.push({ severity: 'error', code, message, hint, file, line, column });
+type At = (path: (string | number)[], code: string, message: string, hint: string, key?: boolean) => void;
+type Err = (line: number, column: number, code: string, message: string, hint: string) => void;
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The file as YAML data and a locator for its nodes; undefined (with the errors reported) when it is not readable YAML. */
+function readYaml(text: string, file: string, err: Err): { data: unknown; loc: Locator } | undefined {
   if (Buffer.byteLength(text) > MAX_BYTES) {
     err(0, 0, 'MONITORING_TOO_LARGE', `${file} is larger than ${MAX_BYTES} bytes`, 'keep it to the metrics and alerts lists');
-    return { diagnostics };
+    return undefined;
   }
   const lines = new LineCounter();
   let doc;
@@ -75,26 +78,118 @@ export function parseMonitoring(text: string, file = MONITORING_PATH): Monitorin
     doc = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
   } catch (e) {
     err(0, 0, 'MONITORING_SYNTAX', `${file} could not be parsed: ${(e as Error).message.split('\n')[0]}`, 'check the YAML syntax');
-    return { diagnostics };
+    return undefined;
   }
   for (const e of doc.errors.slice(0, 10)) {
     const { line, col } = lines.linePos(e.pos[0]);
     err(line, col, 'MONITORING_SYNTAX', e.message.split('\n')[0]!, 'check the YAML syntax at this position');
   }
-  if (diagnostics.length > 0) return { diagnostics };
-  let data: unknown;
+  if (doc.errors.length > 0) return undefined;
   try {
-    data = doc.toJS({ maxAliasCount: 50 });
+    return { data: doc.toJS({ maxAliasCount: 50 }), loc: new Locator(doc, lines, file, text) };
   } catch (e) {
     err(0, 0, 'MONITORING_ALIASES', `${file} could not be read: ${(e as Error).message.split('\n')[0]}`, 'do not use YAML aliases');
-    return { diagnostics };
+    return undefined;
   }
-  const loc = new Locator(doc, lines, file, text);
-  const at = (path: (string | number)[], code: string, message: string, hint: string, key = false) => {
+}
+
+/** monitoring.metrics: host families, each once. */
+function metricsOf(m: Record<string, unknown>, at: At): string[] {
+  const metrics: string[] = [];
+  if (m.metrics === undefined || m.metrics === null) return metrics;
+  if (!Array.isArray(m.metrics)) {
+    at(['monitoring', 'metrics'], 'MONITORING_SHAPE', 'monitoring.metrics must be a list of metric names', 'e.g. metrics: [plugin_errors, plugin_api_calls]');
+    return metrics;
+  }
+  m.metrics.forEach((name, i) => {
+    const fam = typeof name === 'string' ? hostMetric(name) : undefined;
+    if (!fam) {
+      at(['monitoring', 'metrics', i], 'UNKNOWN_METRIC', `'${String(name)}' is not a metric the plugin host exports`, `use one of: ${knownNames()}`);
+    } else if (!metrics.includes(fam.name)) metrics.push(fam.name);
+  });
+  return metrics;
+}
+
+/** monitoring.labels: valid Kubernetes labels. */
+function labelsOf(m: Record<string, unknown>, at: At): Labels {
+  const labels: Labels = {};
+  if (m.labels === undefined || m.labels === null) return labels;
+  if (!isMap(m.labels)) {
+    at(['monitoring', 'labels'], 'MONITORING_SHAPE', 'monitoring.labels must be a mapping of label names to values', 'e.g. labels: { release: prometheus }');
+    return labels;
+  }
+  for (const [k, v] of Object.entries(m.labels)) {
+    if (!/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(k) || typeof v !== 'string' || !/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/.test(v)) {
+      at(['monitoring', 'labels', k], 'INVALID_LABEL', `'${k}: ${String(v)}' is not a valid Kubernetes label`, 'names and values: letters, digits, - _ . (at most 63), values as strings');
+    } else labels[k] = v;
+  }
+  return labels;
+}
+
+/** One entry of monitoring.alerts; undefined when it has errors (reported). */
+function alertOf(a: unknown, i: number, seen: Set<string>, at: At): Alert | undefined {
+  const p = ['monitoring', 'alerts', i];
+  if (!isMap(a)) {
+    at(p, 'MONITORING_SHAPE', 'an alert must be a mapping', 'give it name:, condition: and severity:');
+    return undefined;
+  }
+  for (const k of Object.keys(a)) {
+    if (!['name', 'condition', 'severity', 'for'].includes(k)) {
+      at([...p, k], 'MONITORING_UNKNOWN_KEY', `unknown key '${k}' in an alert`, 'an alert has name:, condition:, severity: and optionally for:', true);
+    }
+  }
+  const title = typeof a.name === 'string' ? a.name.trim() : '';
+  const alert = alertName(title);
+  if (!alert) {
+    at([...p, 'name'], 'ALERT_NAME', 'the alert needs a name with letters or digits', 'e.g. name: "High Error Rate"');
+  } else if (seen.has(alert)) {
+    at([...p, 'name'], 'ALERT_DUPLICATE', `two alerts are named ${alert}`, 'give each alert its own name');
+  }
+  seen.add(alert);
+  const severity = a.severity === undefined ? 'warning' : a.severity;
+  if (typeof severity !== 'string' || !SEVERITIES.includes(severity)) {
+    at([...p, 'severity'], 'ALERT_SEVERITY', `severity '${String(severity)}' is not one of ${SEVERITIES.join(', ')}`, 'e.g. severity: "warning"');
+  }
+  if (a.for !== undefined && (typeof a.for !== 'string' || !DURATION.test(a.for))) {
+    at([...p, 'for'], 'ALERT_FOR', `for '${String(a.for)}' is not a Prometheus duration`, 'e.g. for: "5m"');
+  }
+  if (typeof a.condition !== 'string' || a.condition.trim() === '') {
+    at([...p, 'condition'], 'ALERT_CONDITION', 'the alert needs a condition (a PromQL expression)', `e.g. condition: "rate(plugin_errors[5m]) > 0.1"`);
+    return undefined;
+  }
+  const problem = conditionProblem(a.condition);
+  if (problem) {
+    at([...p, 'condition'], 'ALERT_CONDITION', problem.message, problem.hint);
+    return undefined;
+  }
+  return { title, alert, condition: a.condition.trim(), severity: String(severity), ...(a.for ? { for: String(a.for) } : {}) };
+}
+
+/** monitoring.alerts: a list of alerts with distinct names. */
+function alertsOf(m: Record<string, unknown>, at: At): Alert[] {
+  if (m.alerts !== undefined && m.alerts !== null && !Array.isArray(m.alerts)) {
+    at(['monitoring', 'alerts'], 'MONITORING_SHAPE', 'monitoring.alerts must be a list', 'each alert has name:, condition: and severity:');
+    return [];
+  }
+  const seen = new Set<string>();
+  const alerts: Alert[] = [];
+  ((m.alerts as unknown[] | undefined) ?? []).forEach((a, i) => {
+    const alert = alertOf(a, i, seen, at);
+    if (alert) alerts.push(alert);
+  });
+  return alerts;
+}
+
+export function parseMonitoring(text: string, file = MONITORING_PATH): MonitoringParse {
+  const diagnostics: Diagnostic[] = [];
+  const err: Err = (line, column, code, message, hint) => diagnostics.push({ severity: 'error', code, message, hint, file, line, column });
+  const read = readYaml(text, file, err);
+  if (!read) return { diagnostics };
+  const { data, loc } = read;
+  const at: At = (path, code, message, hint, key = false) => {
     const { line, column } = loc.pos(path, key);
     err(line, column, code, message, hint);
   };
-  const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
   if (!isMap(data) || !isMap(data.monitoring)) {
     at([], 'MONITORING_SHAPE', `${file} must hold a \`monitoring:\` block`, 'see docs/deploy.md for the format (metrics:, alerts:)');
@@ -109,77 +204,9 @@ export function parseMonitoring(text: string, file = MONITORING_PATH): Monitorin
       at(['monitoring', k], 'MONITORING_UNKNOWN_KEY', `unknown key 'monitoring.${k}'`, 'use metrics:, alerts: and labels:', true);
     }
   }
-
-  const metrics: string[] = [];
-  if (m.metrics !== undefined && m.metrics !== null) {
-    if (!Array.isArray(m.metrics)) {
-      at(['monitoring', 'metrics'], 'MONITORING_SHAPE', 'monitoring.metrics must be a list of metric names', 'e.g. metrics: [plugin_errors, plugin_api_calls]');
-    } else {
-      m.metrics.forEach((name, i) => {
-        const fam = typeof name === 'string' ? hostMetric(name) : undefined;
-        if (!fam) {
-          at(['monitoring', 'metrics', i], 'UNKNOWN_METRIC', `'${String(name)}' is not a metric the plugin host exports`, `use one of: ${knownNames()}`);
-        } else if (!metrics.includes(fam.name)) metrics.push(fam.name);
-      });
-    }
-  }
-
-  const labels: Labels = {};
-  if (m.labels !== undefined && m.labels !== null) {
-    if (!isMap(m.labels)) {
-      at(['monitoring', 'labels'], 'MONITORING_SHAPE', 'monitoring.labels must be a mapping of label names to values', 'e.g. labels: { release: prometheus }');
-    } else {
-      for (const [k, v] of Object.entries(m.labels)) {
-        if (!/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(k) || typeof v !== 'string' || !/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/.test(v)) {
-          at(['monitoring', 'labels', k], 'INVALID_LABEL', `'${k}: ${String(v)}' is not a valid Kubernetes label`, 'names and values: letters, digits, - _ . (at most 63), values as strings');
-        } else labels[k] = v;
-      }
-    }
-  }
-
-  const alerts: Alert[] = [];
-  if (m.alerts !== undefined && m.alerts !== null && !Array.isArray(m.alerts)) {
-    at(['monitoring', 'alerts'], 'MONITORING_SHAPE', 'monitoring.alerts must be a list', 'each alert has name:, condition: and severity:');
-  } else {
-    const seen = new Set<string>();
-    ((m.alerts as unknown[] | undefined) ?? []).forEach((a, i) => {
-      const p = ['monitoring', 'alerts', i];
-      if (!isMap(a)) {
-        at(p, 'MONITORING_SHAPE', 'an alert must be a mapping', 'give it name:, condition: and severity:');
-        return;
-      }
-      for (const k of Object.keys(a)) {
-        if (!['name', 'condition', 'severity', 'for'].includes(k)) {
-          at([...p, k], 'MONITORING_UNKNOWN_KEY', `unknown key '${k}' in an alert`, 'an alert has name:, condition:, severity: and optionally for:', true);
-        }
-      }
-      const title = typeof a.name === 'string' ? a.name.trim() : '';
-      const alert = alertName(title);
-      if (!alert) {
-        at([...p, 'name'], 'ALERT_NAME', 'the alert needs a name with letters or digits', 'e.g. name: "High Error Rate"');
-      } else if (seen.has(alert)) {
-        at([...p, 'name'], 'ALERT_DUPLICATE', `two alerts are named ${alert}`, 'give each alert its own name');
-      }
-      seen.add(alert);
-      const severity = a.severity === undefined ? 'warning' : a.severity;
-      if (typeof severity !== 'string' || !SEVERITIES.includes(severity)) {
-        at([...p, 'severity'], 'ALERT_SEVERITY', `severity '${String(severity)}' is not one of ${SEVERITIES.join(', ')}`, 'e.g. severity: "warning"');
-      }
-      if (a.for !== undefined && (typeof a.for !== 'string' || !DURATION.test(a.for))) {
-        at([...p, 'for'], 'ALERT_FOR', `for '${String(a.for)}' is not a Prometheus duration`, 'e.g. for: "5m"');
-      }
-      if (typeof a.condition !== 'string' || a.condition.trim() === '') {
-        at([...p, 'condition'], 'ALERT_CONDITION', 'the alert needs a condition (a PromQL expression)', `e.g. condition: "rate(plugin_errors[5m]) > 0.1"`);
-        return;
-      }
-      const problem = conditionProblem(a.condition);
-      if (problem) {
-        at([...p, 'condition'], 'ALERT_CONDITION', problem.message, problem.hint);
-        return;
-      }
-      alerts.push({ title, alert, condition: a.condition.trim(), severity: String(severity), ...(a.for ? { for: String(a.for) } : {}) });
-    });
-  }
+  const metrics = metricsOf(m, at);
+  const labels = labelsOf(m, at);
+  const alerts = alertsOf(m, at);
   if (diagnostics.length > 0) return { diagnostics };
   return { config: { metrics, alerts, labels }, diagnostics };
 }

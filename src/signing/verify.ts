@@ -73,110 +73,143 @@ export function signatureDigest(doc: SignatureDocument): string {
   return sha256Hex(Buffer.from(doc.signature, 'base64'));
 }
 
-export function checkSignature(input: CheckInput): SignatureCheck {
-  const { doc, facts } = input;
-  const what = input.what ?? 'the signature';
+/** What the steps share: the input, the words for the signature, and the notes so far. */
+interface Checking {
+  input: CheckInput;
+  doc: SignatureDocument;
+  what: string;
+  notes: SignatureNote[];
+  /** The trusted key that made the signature, once found. */
+  key?: TrustedKey;
+}
+
+type Step = (c: Checking) => SignatureProblem | undefined;
+
+/** The document has the role asked for. */
+function roleStep({ doc, input, what }: Checking): SignatureProblem | undefined {
   const role = input.role ?? 'publisher';
-  const notes: SignatureNote[] = [];
-  const fail = (p: SignatureProblem): SignatureCheck => ({ ok: false, notes, ...p });
+  if (doc.role === role) return undefined;
+  return {
+    code: 'SIGNATURE_INVALID',
+    message: `${what} is a ${doc.role} signature, expected a ${role} signature`,
+    hint: role === 'publisher' ? 'pass the .sig written by `build --sign`' : 'download the counter-signature from the marketplace again',
+    details: { digest: 'role', expected: role, actual: doc.role },
+  };
+}
 
-  if (doc.role !== role) {
-    return fail({
+/** With trusted keys: the key is among them, and the signature is that key's over the signed fields. */
+function keyStep(c: Checking): SignatureProblem | undefined {
+  const { doc, input, what } = c;
+  if (!input.keys) return undefined;
+  c.key = input.keys.find((k) => k.keyId === doc.key_id);
+  if (!c.key) {
+    const known = input.keys.map((k) => k.keyId);
+    return {
+      code: 'UNKNOWN_KEY',
+      message: `${what} was made with key ${doc.key_id}, which is not ${known.length === 0 ? 'trusted (no keys given)' : `among the trusted keys (${known.join(', ')})`}`,
+      hint: 'pass the signer\'s public key with --key <file> or a keyring with --keyring <file>; on the marketplace, register it with `plexichat-plugin marketplace keys add <pubkey-file>`',
+      details: { key_id: doc.key_id, trusted: known },
+    };
+  }
+  if (!signatureMatches(doc, c.key.publicKey)) {
+    return {
       code: 'SIGNATURE_INVALID',
-      message: `${what} is a ${doc.role} signature, expected a ${role} signature`,
-      hint: role === 'publisher' ? 'pass the .sig written by `build --sign`' : 'download the counter-signature from the marketplace again',
-      details: { digest: 'role', expected: role, actual: doc.role },
+      message: `${what} does not match its signed fields (the .sig was edited after signing, or not made by key ${doc.key_id})`,
+      hint: 'sign the archive again with `plexichat-plugin build --sign`',
+      details: { digest: 'signed fields', key_id: doc.key_id },
+    };
+  }
+  return undefined;
+}
+
+/** The key was valid when the signature was made: not revoked before (a later revocation is a note), not expired. */
+function validityStep(c: Checking): SignatureProblem | undefined {
+  const { doc, input, what, key } = c;
+  if (!key) return undefined;
+  const at = input.at ?? doc.created_at;
+  const atMs = Date.parse(at);
+  const when = input.when ?? `${what} was made on ${at}`;
+  if (key.revokedAt !== null) {
+    if (atMs >= Date.parse(key.revokedAt)) {
+      return {
+        code: 'KEY_REVOKED',
+        message: `key ${key.keyId} was revoked on ${key.revokedAt}; ${when}, after the revocation`,
+        hint: 'sign with a key that is not revoked (`plexichat-plugin keys generate`, then `marketplace keys add`)',
+        details: { key_id: key.keyId, revoked_at: key.revokedAt, signed_at: at },
+      };
+    }
+    c.notes.push({
+      code: 'KEY_REVOKED_LATER',
+      message: `key ${key.keyId} was revoked on ${key.revokedAt}, after ${input.when ?? `${what} was made (${at})`}: it still verifies`,
     });
   }
-
-  let key: TrustedKey | undefined;
-  if (input.keys) {
-    key = input.keys.find((k) => k.keyId === doc.key_id);
-    if (!key) {
-      const known = input.keys.map((k) => k.keyId);
-      return fail({
-        code: 'UNKNOWN_KEY',
-        message: `${what} was made with key ${doc.key_id}, which is not ${known.length === 0 ? 'trusted (no keys given)' : `among the trusted keys (${known.join(', ')})`}`,
-        hint: 'pass the signer\'s public key with --key <file> or a keyring with --keyring <file>; on the marketplace, register it with `plexichat-plugin marketplace keys add <pubkey-file>`',
-        details: { key_id: doc.key_id, trusted: known },
-      });
-    }
-    if (!signatureMatches(doc, key.publicKey)) {
-      return fail({
-        code: 'SIGNATURE_INVALID',
-        message: `${what} does not match its signed fields (the .sig was edited after signing, or not made by key ${doc.key_id})`,
-        hint: 'sign the archive again with `plexichat-plugin build --sign`',
-        details: { digest: 'signed fields', key_id: doc.key_id },
-      });
-    }
-    const at = input.at ?? doc.created_at;
-    const atMs = Date.parse(at);
-    const when = input.when ?? `${what} was made on ${at}`;
-    if (key.revokedAt !== null) {
-      if (atMs >= Date.parse(key.revokedAt)) {
-        return fail({
-          code: 'KEY_REVOKED',
-          message: `key ${key.keyId} was revoked on ${key.revokedAt}; ${when}, after the revocation`,
-          hint: 'sign with a key that is not revoked (`plexichat-plugin keys generate`, then `marketplace keys add`)',
-          details: { key_id: key.keyId, revoked_at: key.revokedAt, signed_at: at },
-        });
-      }
-      notes.push({
-        code: 'KEY_REVOKED_LATER',
-        message: `key ${key.keyId} was revoked on ${key.revokedAt}, after ${input.when ?? `${what} was made (${at})`}: it still verifies`,
-      });
-    }
-    if (key.expiresAt !== null && atMs >= Date.parse(key.expiresAt)) {
-      return fail({
-        code: 'KEY_EXPIRED',
-        message: `key ${key.keyId} expired on ${key.expiresAt}; ${when}, after it expired`,
-        hint: 'sign with a key that is still valid, or extend the key\'s expiry in the keyring',
-        details: { key_id: key.keyId, expires_at: key.expiresAt, signed_at: at },
-      });
-    }
+  if (key.expiresAt !== null && atMs >= Date.parse(key.expiresAt)) {
+    return {
+      code: 'KEY_EXPIRED',
+      message: `key ${key.keyId} expired on ${key.expiresAt}; ${when}, after it expired`,
+      hint: 'sign with a key that is still valid, or extend the key\'s expiry in the keyring',
+      details: { key_id: key.keyId, expires_at: key.expiresAt, signed_at: at },
+    };
   }
+  return undefined;
+}
 
-  if (input.plugin && (input.plugin.name !== doc.plugin.name || input.plugin.version !== doc.plugin.version)) {
-    return fail({
-      code: 'WRONG_PLUGIN',
-      message: `${what} is for ${doc.plugin.name} ${doc.plugin.version}, but the archive holds ${input.plugin.name} ${input.plugin.version}`,
-      hint: 'use the .sig that build wrote next to this archive, or sign this archive with `plexichat-plugin build --sign`',
-      details: { signed: doc.plugin, archive: input.plugin },
-    });
-  }
+/** The document names the archive's plugin and version. */
+function pluginStep({ doc, input, what }: Checking): SignatureProblem | undefined {
+  if (!input.plugin || (input.plugin.name === doc.plugin.name && input.plugin.version === doc.plugin.version)) return undefined;
+  return {
+    code: 'WRONG_PLUGIN',
+    message: `${what} is for ${doc.plugin.name} ${doc.plugin.version}, but the archive holds ${input.plugin.name} ${input.plugin.version}`,
+    hint: 'use the .sig that build wrote next to this archive, or sign this archive with `plexichat-plugin build --sign`',
+    details: { signed: doc.plugin, archive: input.plugin },
+  };
+}
 
+/** The archive is the one that was signed: its sha256 and size, and its member list's sha256. */
+function archiveStep({ doc, input }: Checking): SignatureProblem | undefined {
+  const { facts } = input;
   const archiveDiffers = facts.sha256 !== doc.archive.sha256 || facts.size !== doc.archive.size;
   const contentsDiffer = facts.contentsSha256 !== doc.contents.sha256;
-  if (archiveDiffers || contentsDiffer) {
-    const parts: string[] = [];
-    if (archiveDiffers) {
-      parts.push(
-        `the archive's sha256 differs from the signed one (signed ${shortDigest(doc.archive.sha256)} ${doc.archive.size} bytes, now ${shortDigest(facts.sha256)} ${facts.size} bytes)`,
-      );
-    }
-    if (contentsDiffer) {
-      parts.push(
-        `its member list (plexichat-integrity.json) differs from the signed one (signed ${shortDigest(doc.contents.sha256)}, now ${shortDigest(facts.contentsSha256)}): members were added, removed or changed`,
-      );
-    } else if (archiveDiffers) {
-      parts.push('its member list is the signed one, so a member\'s bytes or a member outside the list changed');
-    }
-    return fail({
-      code: 'SIGNATURE_INVALID',
-      message: `the archive changed after signing: ${parts.join('; ')}`,
-      hint: 'rebuild and sign again (`plexichat-plugin build --sign`), or get an untampered copy of the archive',
-      details: {
-        digest: archiveDiffers ? (contentsDiffer ? 'archive.sha256, contents.sha256' : 'archive.sha256') : 'contents.sha256',
-        signed: { archive: doc.archive, contents: doc.contents },
-        actual: { archive: { sha256: facts.sha256, size: facts.size }, contents: { sha256: facts.contentsSha256 } },
-      },
-    });
+  if (!archiveDiffers && !contentsDiffer) return undefined;
+  const parts: string[] = [];
+  if (archiveDiffers) {
+    parts.push(
+      `the archive's sha256 differs from the signed one (signed ${shortDigest(doc.archive.sha256)} ${doc.archive.size} bytes, now ${shortDigest(facts.sha256)} ${facts.size} bytes)`,
+    );
+  }
+  if (contentsDiffer) {
+    parts.push(
+      `its member list (plexichat-integrity.json) differs from the signed one (signed ${shortDigest(doc.contents.sha256)}, now ${shortDigest(facts.contentsSha256)}): members were added, removed or changed`,
+    );
+  } else if (archiveDiffers) {
+    parts.push('its member list is the signed one, so a member\'s bytes or a member outside the list changed');
+  }
+  return {
+    code: 'SIGNATURE_INVALID',
+    message: `the archive changed after signing: ${parts.join('; ')}`,
+    hint: 'rebuild and sign again (`plexichat-plugin build --sign`), or get an untampered copy of the archive',
+    details: {
+      digest: archiveDiffers ? (contentsDiffer ? 'archive.sha256, contents.sha256' : 'archive.sha256') : 'contents.sha256',
+      signed: { archive: doc.archive, contents: doc.contents },
+      actual: { archive: { sha256: facts.sha256, size: facts.size }, contents: { sha256: facts.contentsSha256 } },
+    },
+  };
+}
+
+/** The checks in the order of the module comment; the first problem answers. */
+const STEPS: readonly Step[] = [roleStep, keyStep, validityStep, pluginStep, archiveStep];
+
+export function checkSignature(input: CheckInput): SignatureCheck {
+  const c: Checking = { input, doc: input.doc, what: input.what ?? 'the signature', notes: [] };
+  for (const step of STEPS) {
+    const problem = step(c);
+    if (problem) return { ok: false, notes: c.notes, ...problem };
   }
   if (!input.keys) {
-    notes.push({
+    c.notes.push({
       code: 'SIGNATURE_UNCHECKED',
-      message: `${what} names this archive and key ${doc.key_id}, but who signed it was not checked: pass --key <pubkey-file> or --keyring <file>`,
+      message: `${c.what} names this archive and key ${c.doc.key_id}, but who signed it was not checked: pass --key <pubkey-file> or --keyring <file>`,
     });
   }
-  return { ok: true, key, notes };
+  return { ok: true, key: c.key, notes: c.notes };
 }
