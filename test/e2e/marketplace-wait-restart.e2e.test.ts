@@ -75,6 +75,29 @@ describe('status --wait through a marketplace restart', () => {
     expect(n[0]).toMatch(/could not read submission .*ECONNRESET|connection was closed/);
   });
 
+  it('503s until one poll gives up are ridden out too; a 500 (a server bug, not a restart) ends the wait at once', async () => {
+    const id = await submitted();
+    const waiting = runCli(['marketplace', 'status', id, '--wait', '--timeout', '90'], { env: await dev(), timeout: 120_000 });
+    await polled(id);
+    srv.injectFault({ route: 'getSubmission', kind: 'status', status: 503, retryAfter: 0, times: 6 });
+    const review = await runCli(['marketplace', 'review', id, '--approve'], { env: await isolatedEnv(srv.env(srv.reviewer)) });
+    expect(review.exitCode, review.stderr).toBe(0);
+    const r = await waiting;
+    expect(r.exitCode, r.stderr).toBe(0);
+    const n = notices(r.stderr);
+    expect(n, r.stderr).toHaveLength(1);
+    expect(n[0]).toMatch(/HTTP 503 UNAVAILABLE.*gave up after 5 attempts/);
+
+    const id2 = await submitted();
+    const failing = runCli(['marketplace', 'status', id2, '--wait', '--timeout', '90'], { env: await dev(), timeout: 120_000 });
+    await polled(id2);
+    srv.injectFault({ route: 'getSubmission', kind: 'status', status: 500, times: Infinity });
+    const f = await failing;
+    srv.clearFaults();
+    expectOneError(f, 3, /could not read submission .*HTTP 500 INTERNAL/);
+    expect(notices(f.stderr)).toHaveLength(0);
+  });
+
   it('a marketplace that does not come back: exit 3 at the deadline, saying it has not answered and since how long', async () => {
     const id = await submitted();
     const waiting = runCli(['marketplace', 'status', id, '--wait', '--timeout', '6'], { env: await dev(), timeout: 60_000 });
