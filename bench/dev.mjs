@@ -163,7 +163,7 @@ for (let i = 0; i < runs; i++) {
       const { e, at } = await waiting;
       if (e.event !== 'reloaded') throw new Error(`reload failed: ${JSON.stringify(e.error)}`);
       add('dev: save -> reloaded', at - t0);
-      hostReload.push(e.duration_ms);
+      hostReload.push(e.durationMs);
       await new Promise((r) => setTimeout(r, 150));
     }
     for (let r = 0; r < 50; r++) await get(port, ENDPOINT);

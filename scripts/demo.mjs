@@ -155,7 +155,7 @@ try {
   console.log(bold('PlexiChat plugin lifecycle demo'));
   console.log(dim(`working in ${root}`));
   const market = await startServer();
-  console.log(`development marketplace listening on ${market.url} ${dim(`(data in ${market.data_dir})`)}`);
+  console.log(`development marketplace listening on ${market.url} ${dim(`(data in ${market.dataDir})`)}`);
   const mp = { PLEXICHAT_MARKETPLACE_URL: market.url };
   const name = 'demo_analytics';
   const dir = path.join(root, name);

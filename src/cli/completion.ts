@@ -134,7 +134,6 @@ export interface CompletionOptions {
 }
 
 export interface CompletionResult {
-  schemaVersion: 1;
   shell: Shell;
   script: string;
 }
@@ -145,7 +144,7 @@ export async function run(opts: CompletionOptions, _ctx: Ctx): Promise<Completio
   }
   let root = opts.program;
   while (root.parent) root = root.parent;
-  return { schemaVersion: 1, shell: opts.shell as Shell, script: completionScript(opts.shell as Shell, root) };
+  return { shell: opts.shell as Shell, script: completionScript(opts.shell as Shell, root) };
 }
 
 export function render(result: CompletionResult, ctx: Ctx): void {

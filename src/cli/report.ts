@@ -30,7 +30,7 @@ export function reportJsonHelp(
   s: { program: Command; argv: string[]; printed: string; version: string; out: Output },
 ): number {
   if (err.code === 'commander.version') {
-    s.out.writeJson({ schemaVersion: 1, version: s.version });
+    s.out.writeJson({ version: s.version });
     return ExitCode.ok;
   }
   const cmd = commandOf(s.program, s.argv);
@@ -38,7 +38,7 @@ export function reportJsonHelp(
   const subcommands = cmd.commands.map((c) => ({ name: c.name(), description: c.description() }));
   const options = cmd.options.map((o) => ({ flags: o.flags, description: o.description }));
   if (err.code === 'commander.helpDisplayed' || err.exitCode === 0) {
-    s.out.writeJson({ schemaVersion: 1, command: path, help: s.printed, subcommands, options, examples: examplesOf(cmd) });
+    s.out.writeJson({ command: path, help: s.printed, subcommands, options, examples: examplesOf(cmd) });
     return ExitCode.ok;
   }
   if (err.code === 'commander.help') {

@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import type { Ctx } from '../context.js';
 import { UsageError, errnoCode } from '../errors.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
+import { jsonDocument } from '../io/json-document.js';
 import { writeFileAtomic } from '../marketplace/atomic.js';
 import { applyConfig, CONFIG_FILE, ConfigError, parseCheckConfig, type CheckConfig } from '../release/check/config.js';
 import { annotation } from '../release/check/github.js';
@@ -99,7 +100,6 @@ export async function run(opts: CheckOptions, ctx: Ctx): Promise<CheckResult> {
   const all = allFindings({ checks });
   const tally = (level: Finding['level']) => all.filter((f) => !f.suppressed && f.level === level).length;
   const report: CheckResult = {
-    schemaVersion: 1,
     profile,
     ok: !all.some(counts),
     plugin,
@@ -128,7 +128,7 @@ async function formatted(r: CheckReport, format: Exclude<Format, 'text'>, ctx: C
     return `${JSON.stringify(log, null, 2)}\n`;
   }
   if (format === 'github') return githubLines(r).map((l) => `${l}\n`).join('');
-  return `${JSON.stringify(r, null, 2)}\n`;
+  return `${JSON.stringify(jsonDocument(r), null, 2)}\n`;
 }
 
 function githubLines(r: CheckReport): string[] {

@@ -130,7 +130,7 @@ export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undef
   const state = renderState();
   const emit = (e: HostEvent) => {
     if (readerGone) return;
-    if (out.json) out.stdout.write(`${JSON.stringify(e)}\n`);
+    if (out.json) out.writeJsonLine(e);
     else if (e.event !== 'ready') renderEvent(e, out, state);
   };
   const session = new DevSession(

@@ -22,6 +22,8 @@ export interface TestOptions {
 }
 
 export interface TestResult {
+  /** True when every test passed (exitCode 0). */
+  ok: boolean;
   passed: number;
   failed: number;
   skipped: number;
@@ -177,6 +179,7 @@ export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
   const s = pytestOutcome(r, { root, python: py.path, timeout: opts.timeout });
   const failed = r.exitCode === PytestExit.testsFailed;
   return {
+    ok: !failed,
     passed: s.passed,
     failed: s.failed,
     skipped: s.skipped,

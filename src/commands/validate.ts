@@ -4,6 +4,7 @@ import type { Diagnostic } from '../core/manifest/types.js';
 import type { FailOn, Note } from '../core/checks/security.js';
 import { validateProject, type ValidationReport } from '../project/validate.js';
 import { UsageError } from '../errors.js';
+import { verbatim } from '../io/json-document.js';
 import { diffLines, type AgainstResult } from '../release/diff.js';
 import { annotation } from '../release/check/github.js';
 
@@ -23,6 +24,8 @@ export async function run(opts: ValidateOptions, ctx: Ctx): Promise<ValidationRe
   }
   const security = opts.security ? { failOn: opts.failOn ?? 'high' } : undefined;
   const report = await validateProject(ctx.cwd, { env: ctx.env, strict: opts.strict, security });
+  // The manifest as the user wrote it: its settings and resources maps have keys of their choosing.
+  if (report.manifest) verbatim(report.manifest);
   if (!opts.against || !report.manifest) return report;
   const [{ diffAgainst }, { manifestSummary }] = await Promise.all([import('../release/against.js'), import('../release/diff.js')]);
   return { ...report, against: await diffAgainst(ctx, opts.against, manifestSummary(report.manifest)) };

@@ -1,3 +1,4 @@
+import { jsonDocument } from './json-document.js';
 import { MARK_CLOSE, MARK_OPEN, terminalSafe } from './terminal.js';
 
 /**
@@ -91,9 +92,14 @@ export class Output {
     if (this.verbose) this.stderr.write(terminalSafe(`${this.c.dim(`debug: ${line}`)}\n`));
   }
 
-  /** Write the single JSON document of a --json run. */
-  writeJson(doc: unknown): void {
-    this.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  /** Write the single JSON document of a --json run (schemaVersion and camelCase added here: docs/json.md). */
+  writeJson(doc: object): void {
+    this.stdout.write(`${JSON.stringify(jsonDocument(doc), null, 2)}\n`);
+  }
+
+  /** One document of a stream of them (`dev --json`: one per line), in the same shape. */
+  writeJsonLine(doc: object): void {
+    this.stdout.write(`${JSON.stringify(jsonDocument(doc))}\n`);
   }
 
   /** True when a live progress bar may be drawn on stderr. */

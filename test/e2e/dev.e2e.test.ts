@@ -83,7 +83,7 @@ describe('plexichat-plugin dev --json', () => {
     let mark = dev.events.length;
     await atomicWrite(path.join(dir, 'src', 'plugin.py'), pluginSource('v2'));
     const reloaded = await nextReload(dev, mark);
-    expect(reloaded).toMatchObject({ event: 'reloaded', plugin: 'dev_counter', generation: 2, changed: ['src/plugin.py'], kept_state: false });
+    expect(reloaded).toMatchObject({ event: 'reloaded', plugin: 'dev_counter', generation: 2, changed: ['src/plugin.py'], keptState: false });
     expect(await count(ready.url)).toMatchObject({ version: 'v2', count: 0 });
     expect(dev.count('reloaded', mark)).toBe(1);
 
@@ -160,7 +160,7 @@ describe('plexichat-plugin dev --json', () => {
     for (let i = 0; i < 3; i++) expect((await http(`${ready.url}/__dev/hooks/message_sent`, { method: 'POST' })).status).toBe(200);
     const mark = dev.events.length;
     await atomicWrite(path.join(dir, 'src', 'plugin.py'), pluginSource('v2'));
-    expect(await nextReload(dev, mark)).toMatchObject({ event: 'reloaded', kept_state: true });
+    expect(await nextReload(dev, mark)).toMatchObject({ event: 'reloaded', keptState: true });
     expect(await count(ready.url)).toMatchObject({ version: 'v2', count: 3 });
     expect((await dev.stop('SIGINT')).code).toBe(0);
   });

@@ -95,7 +95,7 @@ describe('marketplace keys', () => {
 
     const list = await cli(['--json', 'marketplace', 'keys', 'list']);
     expect(list.exitCode).toBe(0);
-    expect(JSON.parse(list.stdout).keys).toContainEqual(expect.objectContaining({ key_id: key.id, algorithm: 'ed25519', revoked_at: null, expires_at: null }));
+    expect(JSON.parse(list.stdout).keys).toContainEqual(expect.objectContaining({ keyId: key.id, algorithm: 'ed25519', revokedAt: null, expiresAt: null }));
 
     const revoked = await cli(['marketplace', 'keys', 'revoke', key.id]);
     expect(revoked.exitCode, revoked.stderr).toBe(0);
@@ -132,7 +132,7 @@ describe('signed submit, counter-signature, download', () => {
     const dir = await built(name, '1.0.0', alice);
     const sub = await submit(dir);
     expect(sub.exitCode, sub.stderr).toBe(0);
-    expect(sub.doc).toMatchObject({ signedBy: alice.id, state: 'approved' });
+    expect(sub.doc).toMatchObject({ signedBy: alice.id, submission: { state: 'approved' } });
     await publish(dir);
 
     const sigs = (await (await fetch(`${srv.api}/plugins/${name}/versions/1.0.0/signatures`)).json()) as Record<string, Record<string, unknown>>;
@@ -221,7 +221,7 @@ describe('signed submit, counter-signature, download', () => {
     // Without a version: the highest published one.
     const latest = await cli(['--json', 'marketplace', 'download', name, '--out', out]);
     expect(latest.exitCode, latest.stderr).toBe(0);
-    expect(JSON.parse(latest.stdout)).toMatchObject({ version: '1.3.0', publisher: { key_id: rotated.id } });
+    expect(JSON.parse(latest.stdout)).toMatchObject({ version: '1.3.0', publisher: { keyId: rotated.id } });
   }, 120_000);
 
   it('download of a tampered stored archive is refused and writes nothing; a pinned keyring without the key too', async () => {

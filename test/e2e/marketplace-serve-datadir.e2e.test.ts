@@ -229,7 +229,7 @@ describe('where the data lives', () => {
   }
 
   /** Start serve (spawned) in cwd, read its --json document, stop it with SIGTERM. */
-  async function serveOnce(cwd: string, env: Record<string, string | undefined>, ...args: string[]): Promise<{ data_dir: string }> {
+  async function serveOnce(cwd: string, env: Record<string, string | undefined>, ...args: string[]): Promise<{ dataDir: string }> {
     const proc = execa(process.execPath, [BIN, '--json', 'marketplace', 'serve', ...args], {
       cwd,
       env: { NO_COLOR: '1', CI: '1', ...env },
@@ -237,7 +237,7 @@ describe('where the data lives', () => {
       stdin: 'ignore',
       timeout: 60_000,
     });
-    const doc = await new Promise<{ data_dir: string }>((resolve, reject) => {
+    const doc = await new Promise<{ dataDir: string }>((resolve, reject) => {
       let text = '';
       proc.stdout!.on('data', (b: Buffer) => {
         text += b.toString('utf8');
@@ -258,11 +258,11 @@ describe('where the data lives', () => {
     const { root, plugin, home } = await project();
     const before = await tree(plugin);
     const a = await serveOnce(plugin, { HOME: home, XDG_DATA_HOME: undefined });
-    expect(a.data_dir).toBe(path.join(home, '.local', 'share', 'plexichat-plugin', 'marketplace'));
+    expect(a.dataDir).toBe(path.join(home, '.local', 'share', 'plexichat-plugin', 'marketplace'));
     const xdg = path.join(root, 'xdg');
     const b = await serveOnce(plugin, { HOME: home, XDG_DATA_HOME: xdg });
-    expect(b.data_dir).toBe(path.join(xdg, 'plexichat-plugin', 'marketplace'));
-    expect(await tree(b.data_dir)).toContain('marketplace.db');
+    expect(b.dataDir).toBe(path.join(xdg, 'plexichat-plugin', 'marketplace'));
+    expect(await tree(b.dataDir)).toContain('marketplace.db');
     expect(await tree(plugin)).toEqual(before);
     // Without any home, the user is asked for --data-dir.
     expectOneLine(

@@ -59,7 +59,7 @@ describe('marketplace serve (process)', () => {
     const doc = JSON.parse(await waitForStdout(proc, parses)) as {
       url: string;
       api: string;
-      data_dir: string;
+      dataDir: string;
       tokens: { developer: string[]; reviewer: string };
     };
     expect(doc.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

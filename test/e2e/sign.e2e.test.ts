@@ -218,7 +218,7 @@ describe('verify <archive> --key / --keyring', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`signed by key ${fx.keyId} on \\S+ \\(signature verified\\)`));
     const { doc } = await verifyJson(archive, ['--key', fx.pubFile]);
-    expect(doc.signature).toMatchObject({ status: 'verified', key_id: fx.keyId, plugin: { name: 'alpha_plugin', version: '1.0.0' } });
+    expect(doc.signature).toMatchObject({ status: 'verified', keyId: fx.keyId, plugin: { name: 'alpha_plugin', version: '1.0.0' } });
     const plain = await cli(['verify', archive]);
     expect(plain.exitCode).toBe(0);
     expect(plain.stderr).toMatch(/who signed it was not checked: pass --key <pubkey-file> or --keyring <file> \[SIGNATURE_UNCHECKED\]/);

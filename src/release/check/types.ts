@@ -51,7 +51,6 @@ export interface CheckOutcome {
 }
 
 export interface CheckReport {
-  schemaVersion: 1;
   profile: Profile;
   /** True when no error-level finding remains (after the project config). */
   ok: boolean;
