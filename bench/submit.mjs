@@ -199,7 +199,7 @@ try {
           });
           if (r.code !== 0) throw new Error(`marketplace submit failed: ${r.stderr}`);
           const doc = JSON.parse(r.stdout);
-          if (doc.existing !== false || doc.state !== 'pending') throw new Error(`unexpected submit result ${r.stdout}`);
+          if (doc.existing !== false || doc.submission?.state !== 'pending') throw new Error(`unexpected submit result ${r.stdout}`);
           cliRuns.push(r);
           if (VERBOSE) for (const line of r.stderr.split('\n').filter((l) => l.startsWith('debug: listing') || l.startsWith('debug: upload'))) console.log(`    ${line}`);
           return r;

@@ -100,6 +100,13 @@ export interface VersionSignatures {
   marketplace: unknown;
 }
 
+/** An answer that is a record plus `existing` (POST /submissions, POST /me/keys), taken apart: the record alone is what was made or found. */
+function splitExisting(json: unknown): { record: unknown; existing: boolean } {
+  if (!isObject(json)) return { record: json, existing: false };
+  const { existing, ...record } = json;
+  return { record, existing: existing === true };
+}
+
 export interface ClientOptions extends TransportOptions {
   /** Overall deadline for an ordinary request including retries, ms. */
   requestDeadlineMs?: number;
@@ -192,7 +199,8 @@ export class MarketplaceClient {
       deadlineMs: this.requestDeadlineMs,
       what: 'register the key',
     });
-    return { key: this.expectKey(a, a.json), existing: isObject(a.json) && a.json.existing === true };
+    const { record, existing } = splitExisting(a.json);
+    return { key: this.expectKey(a, record), existing };
   }
 
   /** GET /me/keys: the caller's keys. */
@@ -308,9 +316,8 @@ export class MarketplaceClient {
         opts.onProgress?.(0, body.length, n);
       },
     });
-    const submission = this.expectSubmission(a, a.json);
-    const existing = isObject(a.json) && a.json.existing === true;
-    return { submission, existing, attempts: attempt };
+    const { record, existing } = splitExisting(a.json);
+    return { submission: this.expectSubmission(a, record), existing, attempts: attempt };
   }
 
   /**

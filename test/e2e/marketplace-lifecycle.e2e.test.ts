@@ -44,7 +44,7 @@ describe('the plugin lifecycle', () => {
     const prepared = await cli(['marketplace', 'prepare']);
     expect(prepared.stdout).toContain(`Wrote dist/${name}-${version}.listing.json`);
     const submitted = await cli(['--json', 'marketplace', 'submit']);
-    const { id } = JSON.parse(submitted.stdout);
+    const { id } = JSON.parse(submitted.stdout).submission;
     const pending = await cli(['marketplace', 'status']);
     expect(pending.stdout).toContain(`${id}  ${name} ${version}  pending`);
 

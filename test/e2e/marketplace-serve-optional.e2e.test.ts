@@ -171,8 +171,7 @@ describe('without the server packages', () => {
     ok(await run(['marketplace', 'whoami'], inPlugin), 'whoami');
     ok(await run(['marketplace', 'prepare'], inPlugin), 'prepare');
     const submitted = ok(await run(['--json', 'marketplace', 'submit'], inPlugin), 'submit');
-    const id = (JSON.parse(submitted.stdout) as { id?: string; submission?: { id: string } }).id ??
-      (JSON.parse(submitted.stdout) as { submission: { id: string } }).submission.id;
+    const id = (JSON.parse(submitted.stdout) as { submission: { id: string } }).submission.id;
     ok(await run(['marketplace', 'status'], inPlugin), 'status');
     const asReviewer = { cwd: plugin, env: { ...env, PLEXICHAT_TOKEN: srv.reviewer } };
     ok(await run(['marketplace', 'review', id, '--approve', '--notes', 'fine'], asReviewer), 'review');

@@ -22,7 +22,7 @@ async function submitted(base: string): Promise<{ dir: string; name: string; id:
   const dir = await pluginProject({ name });
   const r = await runMain(['--json', 'marketplace', 'submit'], { cwd: dir, env: await dev() });
   expect(r.exitCode, r.stderr).toBe(0);
-  return { dir, name, id: JSON.parse(r.stdout).id };
+  return { dir, name, id: JSON.parse(r.stdout).submission.id };
 }
 
 describe('marketplace status', () => {

@@ -89,15 +89,15 @@ describe('marketplace submit', () => {
     const first = await submit(dir);
     expect(first.exitCode, first.stderr).toBe(0);
     const doc = JSON.parse(first.stdout);
-    expect(doc).toMatchObject({ state: 'pending', existing: false, plugin: name, version: '1.0.0' });
-    expect(doc.id).toMatch(/^sub_[0-9a-f]{16}$/);
+    expect(doc).toMatchObject({ submission: { state: 'pending' }, existing: false, plugin: name, version: '1.0.0' });
+    expect(doc.submission.id).toMatch(/^sub_[0-9a-f]{16}$/);
     noTokens(first);
     // the listing was prepared on the way
     await fs.stat(path.join(dir, 'dist', `${name}-1.0.0.listing.json`));
 
     const again = await runMain(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
     expect(again.exitCode, again.stderr).toBe(0);
-    expect(again.stdout).toContain(`${name} 1.0.0 was already submitted with this archive: ${doc.id}`);
+    expect(again.stdout).toContain(`${name} 1.0.0 was already submitted with this archive: ${doc.submission.id}`);
     expect(srv.countSubmissions(name)).toBe(1);
 
     // Same version, different bytes.
@@ -231,7 +231,7 @@ describe('marketplace submit', () => {
     const r = await submit(dir);
     expect(r.exitCode, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(doc).toMatchObject({ state: 'pending', existing: false, attempts: 2 });
+    expect(doc).toMatchObject({ submission: { state: 'pending' }, existing: false, attempts: 2 });
     expect(srv.countSubmissions(name)).toBe(1);
   });
 
@@ -340,7 +340,7 @@ describe('marketplace submit', () => {
     const env = await isolatedEnv(srv.env(srv.developer));
     const results = await Promise.all(dirs.map((cwd) => runMain(['--json', 'marketplace', 'submit'], { cwd, env })));
     for (const r of results) expect(r.exitCode, r.stderr).toBe(0);
-    const ids = new Set(results.map((r) => JSON.parse(r.stdout).id));
+    const ids = new Set(results.map((r) => JSON.parse(r.stdout).submission.id));
     expect(ids.size).toBe(20);
     for (const name of names) expect(srv.countSubmissions(name)).toBe(1);
   }, 240_000);

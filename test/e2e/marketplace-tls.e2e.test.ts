@@ -91,7 +91,7 @@ describe('an https marketplace', () => {
       const dir = await pluginProject({ name: `tls_plugin_${process.pid}` });
       const sub = await runCli(['--json', 'marketplace', 'submit'], { cwd: dir, env: { ...env, HTTPS_PROXY: proxy.url } });
       expect(sub.exitCode, sub.stderr).toBe(0);
-      expect(JSON.parse(sub.stdout)).toMatchObject({ state: 'pending', existing: false });
+      expect(JSON.parse(sub.stdout)).toMatchObject({ submission: { state: 'pending' }, existing: false });
       // https goes through the proxy as a CONNECT tunnel to the marketplace's host and port
       expect(proxy.requests).toContain(new URL(url).host);
       const st = await runCli(['marketplace', 'status'], { cwd: dir, env: { ...env, HTTPS_PROXY: proxy.url } });

@@ -23,7 +23,7 @@ export async function ok(dir: string, args: string[], env: Env): Promise<CliResu
 export async function submit(dir: string, env: Env, extra: string[] = []): Promise<{ id: string; state: string }> {
   await ok(dir, ['build'], env);
   const r = await ok(dir, ['--json', 'marketplace', 'submit', ...extra], env);
-  return JSON.parse(r.stdout) as { id: string; state: string };
+  return (JSON.parse(r.stdout) as { submission: { id: string; state: string } }).submission;
 }
 
 /** Build, submit, approve (with `reviewer`, unless already approved) and publish the current version. */

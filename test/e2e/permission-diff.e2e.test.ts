@@ -132,14 +132,14 @@ describe('the permission diff against the development marketplace', () => {
     expect(srv.countSubmissions(name)).toBe(2);
 
     // The reviewer sees the diff the server computed, and what the developer accepted.
-    const status = await ok(dir, ['marketplace', 'status', sub.id], { ...env, PLEXICHAT_TOKEN: srv.reviewer });
-    expect(status.stdout).toMatch(new RegExp(`^${sub.id}  ${name} 1\\.1\\.0  pending`));
+    const status = await ok(dir, ['marketplace', 'status', sub.submission.id], { ...env, PLEXICHAT_TOKEN: srv.reviewer });
+    expect(status.stdout).toMatch(new RegExp(`^${sub.submission.id}  ${name} 1\\.1\\.0  pending`));
     expect(status.stdout).toContain(
       '\n  changes since 1.0.0 (the latest published version):\n    + permission admin_access (required)  NEW REQUIRED PERMISSION (accepted by the developer)\n',
     );
-    const statusJson = JSON.parse((await ok(dir, ['--json', 'marketplace', 'status', sub.id], env)).stdout);
-    expect(statusJson.submission.permission_diff).toMatchObject({ newlyRequired: ['admin_access'], permissions: { added: [{ name: 'admin_access', to: 'required' }] } });
-    expect(statusJson.submission.accepted_permissions).toEqual(['admin_access']);
+    const statusJson = JSON.parse((await ok(dir, ['--json', 'marketplace', 'status', sub.submission.id], env)).stdout);
+    expect(statusJson.submission.permissionDiff).toMatchObject({ newlyRequired: ['admin_access'], permissions: { added: [{ name: 'admin_access', to: 'required' }] } });
+    expect(statusJson.submission.acceptedPermissions).toEqual(['admin_access']);
     expect(statusJson.submission.manifest.permissions).toEqual({ required: ['admin_access', 'message_read'], optional: [] });
 
     // The marketplace exposes the published version's manifest summary.

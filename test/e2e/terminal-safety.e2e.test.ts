@@ -76,7 +76,7 @@ describe('text from the marketplace', () => {
     const dev = await isolatedEnv(srv.env(srv.developer));
     const sub = await runMain(['--json', 'marketplace', 'submit'], { cwd: dir, env: dev });
     expect(sub.exitCode, sub.stderr).toBe(0);
-    const id = JSON.parse(sub.stdout).id as string;
+    const id = JSON.parse(sub.stdout).submission.id as string;
     const notes = 'x\n\u001b[31mRED\u0007 \u001b]0;title\u0007';
     const rev = await runMain(['marketplace', 'review', id, '--reject', '--notes', notes], { env: await isolatedEnv(srv.env(srv.reviewer)) });
     expect(rev.exitCode, rev.stderr).toBe(0);

@@ -33,8 +33,6 @@ export interface SubmitOptions {
 }
 
 export interface SubmitResult {
-  id: string;
-  state: Submission['state'];
   /** True when this exact archive had been submitted before: nothing new was created. */
   existing: boolean;
   plugin: string;
@@ -44,6 +42,7 @@ export interface SubmitResult {
   marketplace: string;
   listingFile: string;
   attempts: number;
+  /** The marketplace's record of it (its id and state), as `status <id>` shows it. */
   submission: Submission;
   /** The key of the publisher signature sent with the archive (the .sig beside it), or null. */
   signedBy: string | null;
@@ -177,8 +176,6 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
       const secs = Math.max(0.001, (ctx.clock.now() - t1) / 1000);
       ctx.out.debug(`upload and checks took ${secs.toFixed(2)} s (${formatBytes(listing.archive.size / secs)}/s), ${res.attempts} attempt(s)`);
       return {
-        id: s.id,
-        state: s.state,
         existing: res.existing,
         plugin: listing.name,
         version: listing.version,
@@ -221,10 +218,11 @@ export function renderError(err: unknown, ctx: Ctx): void {
 }
 
 export function render(r: SubmitResult, ctx: Ctx): void {
+  const { id, state } = r.submission;
   if (r.existing) {
-    ctx.out.result(`${r.plugin} ${r.version} was already submitted with this archive: ${r.id} (${r.state}). Nothing new was created.`);
+    ctx.out.result(`${r.plugin} ${r.version} was already submitted with this archive: ${id} (${state}). Nothing new was created.`);
   } else {
-    ctx.out.result(`Submitted ${r.plugin} ${r.version} for review: ${r.id} (${r.state}).`);
+    ctx.out.result(`Submitted ${r.plugin} ${r.version} for review: ${id} (${state}).`);
     ctx.out.info(r.signedBy ? `  signed with key ${r.signedBy}` : '  not signed (no .sig beside the archive; see `plexichat-plugin build --sign`)');
   }
   const d = r.permissionDiff;
@@ -233,6 +231,6 @@ export function render(r: SubmitResult, ctx: Ctx): void {
     for (const line of describeDiff(d)) ctx.out.result(`    ${line}`);
     if (d.accepted.length) ctx.out.result(`  accepted: ${d.accepted.join(', ')}`);
   }
-  if (r.state === 'approved') ctx.out.info(`next: plexichat-plugin marketplace publish ${r.id}`);
-  else if (r.state !== 'published') ctx.out.info(`next: plexichat-plugin marketplace status ${r.id} --wait`);
+  if (state === 'approved') ctx.out.info(`next: plexichat-plugin marketplace publish ${id}`);
+  else if (state !== 'published') ctx.out.info(`next: plexichat-plugin marketplace status ${id} --wait`);
 }
