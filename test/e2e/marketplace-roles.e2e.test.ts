@@ -86,7 +86,7 @@ describe('every role refusal names the role needed and the role the token has', 
     const dir = await pluginProject({ name });
     const sub = await runCli(['--json', 'marketplace', 'submit'], { cwd: dir, env: await as(srv.developer) });
     expect(sub.exitCode, sub.stderr).toBe(0);
-    const id = JSON.parse(sub.stdout).id as string;
+    const id = JSON.parse(sub.stdout).submission.id as string;
 
     const review = await runCli(['marketplace', 'review', id, '--approve'], { env: await as(srv.developer) });
     expectOneError(review, 4, /HTTP 403 FORBIDDEN_ROLE/, new RegExp(`to review submission ${id} you need a reviewer token, and this is a developer token`));

@@ -27,7 +27,7 @@ async function submitted(): Promise<string> {
   const dir = await pluginProject({ name: uniqueName('restart') });
   const r = await runCli(['--json', 'marketplace', 'submit'], { cwd: dir, env: await dev() });
   expect(r.exitCode, r.stderr).toBe(0);
-  return JSON.parse(r.stdout).id as string;
+  return JSON.parse(r.stdout).submission.id as string;
 }
 
 /** Until the running wait has polled `id` at least once on the current server. */
