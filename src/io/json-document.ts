@@ -29,14 +29,27 @@ export function camelName(key: string): string {
   return SNAKE.test(key) ? key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase()) : key;
 }
 
+/** A document of many records repeats the same few names: each is worked out once. */
+const names = new Map<string, string>();
+
+function nameOf(key: string): string {
+  let name = names.get(key);
+  if (name === undefined) {
+    name = camelName(key);
+    if (names.size < 10_000) names.set(key, name);
+  }
+  return name;
+}
+
 function camelKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(camelKeys);
   if (value === null || typeof value !== 'object' || verbatimValues.has(value)) return value;
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (v !== undefined) out[camelName(k)] = camelKeys(v);
+  for (const k of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[k];
+    if (v !== undefined) out[nameOf(k)] = camelKeys(v);
   }
   return out;
 }
