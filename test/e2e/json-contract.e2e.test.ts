@@ -144,6 +144,9 @@ describe('the --json contract: project commands', () => {
     expect(ok).toMatchObject({ ok: true, codeChecks: 'ran' });
     const sec = expectDoc('validate', await json(['validate', '--security'], { cwd: dir }), { exit: 0 });
     expect(sec.security).toMatchObject({ tool: 'bandit' });
+    const built = expectDoc('build', await json(['build', '--no-sign'], { cwd: dir }), { exit: 0 });
+    const against = expectDoc('validate', await json(['validate', '--against', built.archive as string], { cwd: dir }), { exit: 0 });
+    expect(against.against).toMatchObject({ base: { kind: 'archive' }, diff: { unchanged: true } });
     const manifest = path.join(dir, 'config', 'plugin.yaml');
     const text = await fsp.readFile(manifest, 'utf8');
     await fsp.writeFile(manifest, text.replace(/version: "[^"]+"/, 'version: "nope"'));
@@ -322,6 +325,20 @@ describe('the --json contract: marketplace commands against the development mark
     const downloaded = expectDoc('marketplace-download', await json(['marketplace', 'download', name, '--out', into], { env: mp }), { exit: 0 });
     expect(downloaded).toMatchObject({ version: '0.1.0', countersignature: { keyId: expect.any(String) }, publisher: null });
     expectDoc('marketplace-download', await json(['marketplace', 'download', `${name}@9.9.9`, '--out', into], { env: mp }), { exit: 1, error: 'VERSION_NOT_FOUND' });
+
+    // The next version: an archive verify refuses is an error; a --wait that ends in a rejection is a verdict (exit 1).
+    expect((await json(['version', 'minor', '--note', 'More'], { cwd: dir, env: mp })).exitCode).toBe(0);
+    expect((await json(['build', '--no-sign'], { cwd: dir })).exitCode).toBe(0);
+    const junk = path.join(dir, 'dist', 'junk.zip');
+    await fsp.writeFile(junk, 'not a zip\n');
+    expectDoc('marketplace-prepare', await json(['marketplace', 'prepare', '--archive', junk], { cwd: dir, env: dev() }), { exit: 1, error: 'ARCHIVE_REFUSED' });
+    expectDoc('marketplace-submit', await json(['marketplace', 'submit', '--archive', junk], { cwd: dir, env: dev() }), { exit: 1, error: 'ARCHIVE_REFUSED' });
+    const next = expectDoc('marketplace-submit', await json(['marketplace', 'submit'], { cwd: dir, env: dev() }), { exit: 0 });
+    const nextId = (next.submission as { id: string }).id;
+    const rejected = expectDoc('marketplace-review', await json(['marketplace', 'review', nextId, '--reject', '--notes', 'not yet'], { env: reviewer() }), { exit: 0 });
+    expect(rejected).toMatchObject({ decision: 'reject', submission: { state: 'rejected', notes: 'not yet' } });
+    const verdict = expectDoc('marketplace-status', await json(['marketplace', 'status', '--wait', '--timeout', '30'], { cwd: dir, env: dev() }), { exit: 1 });
+    expect(verdict).toMatchObject({ waited: true, submission: { id: nextId, state: 'rejected' } });
   });
 
   it('serve: the start-up document, and a refused start', async () => {
