@@ -4,18 +4,18 @@
 // bare `python3 -m pytest -q` in the same project as baselines. Interleaved runs, medians. Usage:
 //   npm run build && node bench/check.mjs [runs]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { BIN as bin, benchEnv, loadAverage, median, requireBuild, tempRoot } from './lib.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const runs = Number(process.argv[2] ?? 5);
-const bin = path.join(root, 'bin/plexichat-plugin.js');
-const env = { ...process.env, CI: '1', NO_COLOR: '1', PLEXICHAT_MARKETPLACE_URL: '' };
+requireBuild();
+const env = benchEnv();
 delete env.PLEXICHAT_MARKETPLACE_URL;
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'pxp-bench-check-'));
+const temp = tempRoot('pxp-bench-check-');
+const tmp = temp.dir;
 const project = path.join(tmp, 'bench_plugin');
 const init = spawnSync(process.execPath, [bin, 'init', project, '--name', 'bench_plugin', '--category', 'utility', '--yes'], { env, stdio: 'ignore' });
 if (init.status !== 0) throw new Error('init failed');
@@ -46,14 +46,10 @@ for (let i = 0; i < runs; i++) {
     times.get(name).push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
 }
-rmSync(tmp, { recursive: true, force: true });
+temp.remove();
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const base = median(times.get('node -e 0'));
-console.log(`check on a fresh scaffold, median of ${runs} interleaved runs (node ${process.version}, ${os.cpus().length} cores)`);
+console.log(`check on a fresh scaffold, median of ${runs} interleaved runs (node ${process.version}, ${os.cpus().length} cores, load ${loadAverage()})`);
 console.log('case'.padEnd(32), 'median ms'.padStart(10), 'vs node -e 0'.padStart(14));
 for (const [name] of cases) {
   const m = median(times.get(name));

@@ -11,17 +11,17 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { BIN as bin, REPO, loadAverage, median, requireBuild, tempRoot, timeSync } from './lib.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = path.join(root, 'bin/plexichat-plugin.js');
-const sdk = path.join(root, 'sdk/python');
+requireBuild();
+const sdk = path.join(REPO, 'sdk/python');
 const runs = Number(process.argv[2] ?? 7);
 const python = process.env.PLEXICHAT_PYTHON || 'python3';
 const REQUESTS = 500;
 const SAVES = 15;
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pxp-bench-dev-'));
+const temp = tempRoot('pxp-bench-dev-');
+const tmp = temp.dir;
 const project = path.join(tmp, 'bench_plugin');
 const init = spawnSync(process.execPath, [bin, 'init', project, '--name', 'bench_plugin', '--category', 'analytics', '--template', 'analytics', '--yes'], {
   stdio: ['ignore', 'ignore', 'inherit'],
@@ -32,19 +32,10 @@ const ENDPOINT = '/api/v1/bench_plugin/dashboard';
 const pluginFile = path.join(project, 'src', 'plugin.py');
 const original = fs.readFileSync(pluginFile, 'utf8');
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
-function timeSpawn(cmd, args) {
-  const t0 = now();
-  const r = spawnSync(cmd, args, { stdio: 'ignore' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
-  return now() - t0;
-}
+const timeSpawn = (cmd, args) => timeSync(cmd, args, { env: process.env, stdio: 'ignore' }).ms;
 
 /** Start a process whose stdout is NDJSON; resolves when an event matches. */
 function startEvents(cmd, args, env) {
@@ -180,10 +171,10 @@ const h = spawnSync(python, ['-c', HARNESS], { cwd: project, env: { ...process.e
 if (h.status !== 0) throw new Error(`harness run failed: ${h.stderr}`);
 harnessLatency = JSON.parse(h.stdout);
 agent.destroy();
-fs.rmSync(tmp, { recursive: true, force: true });
+temp.remove();
 
 const pyVersion = spawnSync(python, ['-c', 'import sys; print("%d.%d.%d" % sys.version_info[:3])'], { encoding: 'utf8' }).stdout.trim();
-console.log(`dev on the analytics template; node ${process.version}, python ${pyVersion}, ${os.cpus().length} cores; medians of ${runs} interleaved runs (${SAVES} saves, ${REQUESTS} requests)`);
+console.log(`dev on the analytics template; node ${process.version}, python ${pyVersion}, ${os.cpus().length} cores, load ${loadAverage()}; medians of ${runs} interleaved runs (${SAVES} saves, ${REQUESTS} requests)`);
 console.log('case'.padEnd(40), 'median ms'.padStart(10));
 for (const [name, xs] of rows) console.log(name.padEnd(40), median(xs).toFixed(1).padStart(10), `  max ${Math.max(...xs).toFixed(1)}`);
 console.log('  of which the host loading the new code'.padEnd(40), median(hostReload).toFixed(1).padStart(10));

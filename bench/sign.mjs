@@ -5,17 +5,17 @@
 //   npm run build && node bench/sign.mjs [runs] [MB]
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { BIN as bin, benchEnv, loadAverage, median, requireBuild, tempRoot } from './lib.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const runs = Number(process.argv[2] ?? 5);
 const mb = Number(process.argv[3] ?? 64);
-const bin = path.join(root, 'bin/plexichat-plugin.js');
+requireBuild();
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'pxp-bench-sign-'));
+const temp = tempRoot('pxp-bench-sign-');
+const tmp = temp.dir;
 const home = path.join(tmp, 'home');
 const proj = path.join(tmp, 'bench_plugin');
 mkdirSync(path.join(proj, 'config'), { recursive: true });
@@ -28,7 +28,7 @@ writeFileSync(path.join(proj, 'src/__init__.py'), '');
 writeFileSync(path.join(proj, 'src/plugin.py'), 'from plexichat_plugin_sdk import Plugin\n\n\nclass BenchPlugin(Plugin):\n    pass\n');
 writeFileSync(path.join(proj, 'src/data.bin'), randomBytes(mb * 1024 * 1024));
 
-const env = { ...process.env, XDG_CONFIG_HOME: home, CI: '1', NO_COLOR: '1', PLEXICHAT_CACHE_DIR: 'off', PLEXICHAT_SIGNING_KEY: '' };
+const env = benchEnv({ XDG_CONFIG_HOME: home, PLEXICHAT_CACHE_DIR: 'off', PLEXICHAT_SIGNING_KEY: '' });
 const cli = (...args) => [process.execPath, bin, ...args];
 const once = (cmd) => {
   const r = spawnSync(cmd[0], cmd.slice(1), { cwd: proj, env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -57,12 +57,8 @@ for (let i = 0; i < runs; i++) {
     times.get(name).push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
 }
-rmSync(tmp, { recursive: true, force: true });
+temp.remove();
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-console.log(`signing, ${mb} MiB payload, median of ${runs} interleaved runs (node ${process.version}, ${os.cpus().length} cores)`);
+console.log(`signing, ${mb} MiB payload, median of ${runs} interleaved runs (node ${process.version}, ${os.cpus().length} cores, load ${loadAverage()})`);
 console.log('case'.padEnd(28), 'median ms'.padStart(10));
 for (const [name] of cases) console.log(name.padEnd(28), median(times.get(name)).toFixed(0).padStart(10));
