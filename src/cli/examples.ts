@@ -110,11 +110,13 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   ],
   'marketplace prepare': [
     ex('marketplace prepare', 'dist/<name>-<version>.listing.json, checked'),
+    ex('marketplace prepare --archive release/greeter-1.0.0.zip', 'for an archive made with build --out release'),
     ex('-C plugins/greeter marketplace prepare', 'for another plugin'),
     ex('marketplace prepare --archive out/greeter-1.0.0.zip', 'an archive made with build --out out'),
   ],
   'marketplace submit': [
     ex('marketplace submit', 'upload the archive and listing'),
+    ex('marketplace submit --archive release/greeter-1.0.0.zip', 'an archive made with build --out release'),
     ex('marketplace submit --timeout 120', 'give up after 2 minutes, retries included'),
     ex('marketplace submit --archive out/greeter-1.0.0.zip', 'verify and upload an archive made with build --out out'),
     ex('marketplace submit --accept-permission file_write', 'a newly required permission is intended'),
