@@ -117,7 +117,6 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   'marketplace submit': [
     ex('marketplace submit', 'upload the archive and listing'),
     ex('marketplace submit --archive release/greeter-1.0.0.zip', 'an archive made with build --out release'),
-    ex('marketplace submit --timeout 120', 'give up after 2 minutes, retries included'),
     ex('marketplace submit --archive out/greeter-1.0.0.zip', 'verify and upload an archive made with build --out out'),
     ex('marketplace submit --accept-permission file_write', 'a newly required permission is intended'),
   ],
