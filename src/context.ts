@@ -1,4 +1,5 @@
 import { fstatSync } from 'node:fs';
+import path from 'node:path';
 import type { Output } from './io/output.js';
 
 export interface GlobalFlags {
@@ -18,7 +19,16 @@ export interface Clock {
 
 /** Everything a command may touch outside its arguments. Tests build their own. */
 export interface Ctx {
+  /**
+   * Where the command works: for a project command the plugin root found
+   * upward from `start`, else `start`. Defaults (build's dist/) live here.
+   */
   cwd: string;
+  /**
+   * The start directory: -C <dir>, else the process's directory. Every path
+   * the user types resolves here, through userPath.
+   */
+  start: string;
   env: NodeJS.ProcessEnv;
   out: Output;
   flags: GlobalFlags;
@@ -36,6 +46,24 @@ export interface Ctx {
    * undefined in `validate`, Node 20.20), so it is never done eagerly.
    */
   stdio?: () => StdioFiles;
+}
+
+/**
+ * A path the user typed (a flag or an argument) as an absolute path: what
+ * their shell means by it, relative to the directory they ran the command in
+ * (with -C <dir>, relative to <dir>), never to the plugin root found upward.
+ * The one place a typed path is resolved (README, Global options).
+ */
+export function userPath(ctx: Pick<Ctx, 'start'>, given: string): string {
+  return path.resolve(ctx.start, given);
+}
+
+/**
+ * A program the user typed (--python): a bare name (`python3.12`) stays a
+ * name for the PATH lookup, anything with a slash is a path (userPath).
+ */
+export function userProgram(ctx: Pick<Ctx, 'start'>, given: string | undefined): string | undefined {
+  return given === undefined || !given.includes('/') ? given : userPath(ctx, given);
 }
 
 /** A standard stream's file: a regular file, a pipe (FIFO), or anything else (a terminal). */

@@ -114,16 +114,18 @@ async function contextFor(command: Command, opts: unknown, s: { proc: Process; o
   ]);
   const { proc, out, flags } = s;
   const project = isProjectCommand(command);
-  let cwd = startDir(() => proc.cwd(), flags.cwd, proc.env, project);
+  const start = startDir(() => proc.cwd(), flags.cwd, proc.env, project);
+  let cwd = start;
   if (project) {
-    const root = findProjectRoot(cwd);
-    if (root && root !== cwd) {
+    const root = findProjectRoot(start);
+    if (root && root !== start) {
       out.info(`using the plugin at ${root}`);
       cwd = root;
     }
   }
   return {
     cwd,
+    start,
     env: proc.env,
     out,
     flags,

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Ctx } from '../context.js';
+import { userPath, type Ctx } from '../context.js';
 import { formatBytes } from '../io/bytes.js';
 import { createProgress } from '../io/progress.js';
 import { CliError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
@@ -58,9 +58,10 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
   const projectDir = ctx.cwd;
   const mtime = sourceDateEpoch(ctx.env);
 
-  const outDir = path.resolve(projectDir, opts.out ?? 'dist');
+  // --out as the user typed it (userPath); the default dist/ is the project's.
+  const outDir = opts.out !== undefined ? userPath(ctx, opts.out) : path.join(projectDir, 'dist');
   // Decided before anything is packed: `--sign` without a key writes nothing.
-  const key = await signingKeyForBuild({ sign: opts.sign, keyFile: opts.key, env: ctx.env, cwd: projectDir });
+  const key = await signingKeyForBuild({ sign: opts.sign, keyFile: opts.key, keyPath: opts.key === undefined ? undefined : userPath(ctx, opts.key), env: ctx.env });
   const created = await checkOutDir(outDir, opts.out, !opts.dryRun);
   try {
     const result = await buildInto(outDir, opts, ctx, mtime);
@@ -158,7 +159,8 @@ export function render(r: BuildResult, ctx: Ctx): void {
     );
     return;
   }
-  const rel = path.relative(ctx.cwd, r.archive!) || r.archive!;
+  // Named from where the user is, so the path can be typed back (--archive): inside it relative, else absolute.
+  const rel = path.relative(ctx.start, r.archive!) || r.archive!;
   out.result(`${out.c.green('✔')} built ${rel.startsWith('..') ? r.archive : rel}`);
   out.result(`  files   ${r.files}`);
   out.result(`  in      ${formatBytes(r.bytesIn)}`);

@@ -11,7 +11,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Ctx } from '../context.js';
+import { userPath, type Ctx } from '../context.js';
 import { UsageError, errnoCode } from '../errors.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import { jsonDocument } from '../io/json-document.js';
@@ -110,7 +110,7 @@ export async function run(opts: CheckOptions, ctx: Ctx): Promise<CheckResult> {
   };
   const document = format === 'text' ? undefined : await formatted(report, format, ctx);
   if (opts.output && document !== undefined) {
-    await writeFileAtomic(path.resolve(ctx.cwd, opts.output), document);
+    await writeFileAtomic(userPath(ctx, opts.output), document);
   }
   rendering.set(report, { format, document, output: opts.output });
   return report;

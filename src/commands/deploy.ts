@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Ctx } from '../context.js';
+import { userPath, type Ctx } from '../context.js';
 import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { loadManifest, formatDiagnostic, type Manifest } from '../core/manifest/index.js';
 import { fileState, type FileState } from '../deploy/header.js';
@@ -77,10 +77,10 @@ function environments(values: string[] | undefined): Environment[] {
   return ENVIRONMENTS.filter((e) => values.includes(e));
 }
 
-/** --out, relative to the project (the Docker build context), checked. */
-function outDir(projectDir: string, out: string | undefined): string {
+/** --out (typed: userPath), as a folder relative to the project (the Docker build context), checked. */
+function outDir(projectDir: string, out: string | undefined, ctx: Ctx): string {
   if (out === undefined) return '';
-  const rel = toPosix(path.relative(projectDir, path.resolve(projectDir, out)));
+  const rel = toPosix(path.relative(projectDir, userPath(ctx, out)));
   if (rel === '..' || rel.startsWith('../') || path.isAbsolute(rel)) {
     throw new UsageError(`--out ${out} is outside the project`, {
       hint: 'the Dockerfile copies from the project (its build context), so render into the project or a folder inside it',
@@ -196,7 +196,7 @@ async function packedFiles(projectDir: string, manifest: Manifest, ctx: Ctx): Pr
 export async function run(opts: DeployRenderOptions, ctx: Ctx): Promise<DeployResult> {
   const projectDir = ctx.cwd;
   const envs = environments(opts.env);
-  const out = outDir(projectDir, opts.out);
+  const out = outDir(projectDir, opts.out, ctx);
   if (opts.image !== undefined) {
     const p = repositoryProblem(opts.image);
     if (p) throw new UsageError(`--image: ${p}`, { hint: 'pass the repository only, e.g. --image registry.example.com/team/my-plugin' });

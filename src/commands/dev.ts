@@ -9,7 +9,7 @@
  * ready, reloaded, reload_failed, request, hook, log, ..., then stopped)
  * instead of a single document, so run() resolves with undefined.
  */
-import type { Ctx } from '../context.js';
+import { userProgram, type Ctx } from '../context.js';
 import type { Diagnostic } from '../core/manifest/types.js';
 import { PERMISSION_NAMES } from '../core/catalog.js';
 import { didYouMean } from '../core/suggest.js';
@@ -74,7 +74,7 @@ function checkOptions(opts: DevOptions): { host: string; user?: string; permissi
  */
 async function choosePython(opts: DevOptions, ctx: Ctx): Promise<string> {
   const modules = await projectImports(ctx.cwd);
-  const found = await findPythonCached({ env: ctx.env, explicit: opts.python, cwd: ctx.cwd, modules });
+  const found = await findPythonCached({ env: ctx.env, explicit: userProgram(ctx, opts.python), cwd: ctx.cwd, modules });
   if (!found.ok) {
     if (found.reason === 'not-runnable') throw notRunnableError({ path: found.path!, source: opts.python !== undefined ? 'flag' : 'env' });
     throw new WorkFailedError('no Python interpreter found (looked for python3 and python on PATH)', {

@@ -4,7 +4,7 @@
  * missing --name or --category is a usage error naming the flag.
  */
 import path from 'node:path';
-import type { Ctx } from '../context.js';
+import { userPath, type Ctx } from '../context.js';
 import { CATEGORIES } from '../core/catalog.js';
 import {
   INITIAL_VERSION,
@@ -251,7 +251,7 @@ async function write(a: Answers, tpl: TemplateInfo, target: string, shown: strin
 export async function run(opts: InitOptions, ctx: Ctx): Promise<InitResult> {
   const templates = await listTemplates();
   const given = checkFlags(opts, templates, ctx);
-  const target = path.resolve(ctx.cwd, opts.dir ?? '.');
+  const target = userPath(ctx, opts.dir ?? '.');
   const shown = display(ctx.cwd, target);
   await checkTarget(target, shown, opts.force);
   const answers = await askMissing(opts, given, target, templates, ctx);

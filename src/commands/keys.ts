@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Ctx } from '../context.js';
+import { userPath, type Ctx } from '../context.js';
 import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { openAtomic, type AtomicFile } from '../io/atomic.js';
 import { registerSecret } from '../io/redact.js';
@@ -50,7 +50,7 @@ export async function run(opts: KeysGenerateOptions, ctx: Ctx): Promise<KeysGene
     if (opts.out.trim() === '' || opts.out.endsWith('/')) {
       throw new UsageError('--out needs a file name', { hint: 'e.g. --out keys/signing-key.pem' });
     }
-    privateFile = path.resolve(ctx.cwd, opts.out);
+    privateFile = userPath(ctx, opts.out);
     await makeDir(path.dirname(privateFile), { mode: 0o700 }).catch(() => undefined);
   } else {
     const def = defaultKeyFile(ctx.env);

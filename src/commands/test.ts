@@ -4,7 +4,7 @@
  * code follows pytest's outcome; the summary comes from its JUnit XML report.
  */
 import path from 'node:path';
-import type { Ctx } from '../context.js';
+import { userProgram, type Ctx } from '../context.js';
 import { location } from '../core/manifest/format.js';
 import { CliError, ExitCode, WorkFailedError } from '../errors.js';
 import { hasModule } from '../python/discover.js';
@@ -127,7 +127,7 @@ async function coveragePercent(report: string | undefined): Promise<number | und
 export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
   const root = ctx.cwd;
   // The interpreter is chosen while the manifest is read; a manifest error is still the one reported.
-  const choosing = choosePytestPython({ env: ctx.env, explicit: opts.python, cwd: ctx.cwd });
+  const choosing = choosePytestPython({ env: ctx.env, explicit: userProgram(ctx, opts.python), cwd: ctx.cwd });
   choosing.catch(() => undefined);
   const manifest = await readManifest(root);
   const py = await choosing;

@@ -5,8 +5,7 @@
  * when the archive passes (warnings allowed), 1 when any check fails.
  */
 import fs from 'node:fs/promises';
-import path from 'node:path';
-import type { Ctx } from '../context.js';
+import { userPath, type Ctx } from '../context.js';
 import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { verifyArchive, type VerifyFinding } from '../core/package/verify.js';
 import { archiveFacts } from '../signing/archive.js';
@@ -52,7 +51,7 @@ export async function run(opts: VerifyCommandOptions, ctx: Ctx): Promise<VerifyR
   if (opts.key !== undefined && opts.keyring !== undefined) {
     throw new UsageError('pass either --key or --keyring, not both', { hint: 'put every key you trust in one keyring file' });
   }
-  const file = path.resolve(ctx.cwd, opts.archive);
+  const file = userPath(ctx, opts.archive);
   try {
     const st = await fs.stat(file);
     if (!st.isFile()) {
@@ -67,11 +66,11 @@ export async function run(opts: VerifyCommandOptions, ctx: Ctx): Promise<VerifyR
     );
   }
   let keys: TrustedKey[] | undefined;
-  if (opts.key !== undefined) keys = [await readPublicKeyFile(opts.key, ctx.cwd)];
-  if (opts.keyring !== undefined) keys = await readKeyringFile(opts.keyring, ctx.cwd);
+  if (opts.key !== undefined) keys = [await readPublicKeyFile(opts.key, userPath(ctx, opts.key))];
+  if (opts.keyring !== undefined) keys = await readKeyringFile(opts.keyring, userPath(ctx, opts.keyring));
   const [report, digest] = await Promise.all([verifyArchive(file), archiveFacts(file)]);
   const plugin = report.manifest ? { name: report.manifest.plugin.name, version: report.manifest.plugin.version } : undefined;
-  const sigFile = opts.signature !== undefined ? path.resolve(ctx.cwd, opts.signature) : signatureFileOf(file);
+  const sigFile = opts.signature !== undefined ? userPath(ctx, opts.signature) : signatureFileOf(file);
   const shownSig = opts.signature ?? `${opts.archive}.sig`;
   const signature: VerifySignature = { status: 'unsigned', file: shownSig };
   const findings = [...report.findings];

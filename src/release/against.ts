@@ -6,8 +6,7 @@
  * submission unless each is accepted by flag or at a terminal prompt.
  */
 import fs from 'node:fs/promises';
-import path from 'node:path';
-import type { Ctx } from '../context.js';
+import { userPath, type Ctx } from '../context.js';
 import { NetworkError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { askSelect } from '../io/prompt.js';
 import { describeDiff, diffSummaries, manifestSummary, unaccepted, type AgainstResult, type DiffBase, type ManifestDiff, type ManifestSummary } from './diff.js';
@@ -16,7 +15,7 @@ export type { AgainstResult, DiffBase } from './diff.js';
 import { latestPublished } from './published.js';
 
 async function archiveSummary(ctx: Ctx, given: string): Promise<{ file: string; summary: ManifestSummary }> {
-  const file = path.resolve(ctx.cwd, given);
+  const file = userPath(ctx, given);
   try {
     const st = await fs.stat(file);
     if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });

@@ -94,14 +94,21 @@ async function privateKeyFromFile(file: string, shown: string): Promise<SigningK
   return { privateKey: key, keyId: keyIdOf(createPublicKey(key)), source: shown, warnings };
 }
 
+/** --key <file> as typed (keyFile, for messages) and resolved (keyPath, the caller's userPath). */
+export interface SigningKeyChoice {
+  keyFile?: string;
+  keyPath?: string;
+  env: NodeJS.ProcessEnv;
+}
+
 /**
  * The private key to sign with: --key <file>, else PLEXICHAT_SIGNING_KEY
  * (one line), else the default key file when it exists. Undefined when
  * there is none; a key that is given but unusable is an error (exit 2).
  */
-export async function findSigningKey(opts: { keyFile?: string; env: NodeJS.ProcessEnv; cwd: string }): Promise<SigningKey | undefined> {
+export async function findSigningKey(opts: SigningKeyChoice): Promise<SigningKey | undefined> {
   if (opts.keyFile !== undefined) {
-    return privateKeyFromFile(path.resolve(opts.cwd, opts.keyFile), opts.keyFile);
+    return privateKeyFromFile(opts.keyPath ?? opts.keyFile, opts.keyFile);
   }
   const value = opts.env[SIGNING_KEY_ENV];
   if (value !== undefined && value.trim() !== '') {
@@ -142,8 +149,9 @@ export function noSigningKeyError(): WorkFailedError {
 }
 
 /** A public key file (PEM or one line of base64) as a trusted key. */
-export async function readPublicKeyFile(file: string, cwd: string): Promise<TrustedKey> {
-  const text = await readSmall(path.resolve(cwd, file), 'the public key', file);
+/** `file` is the path as the user typed it (for messages), `abs` the caller's userPath of it. */
+export async function readPublicKeyFile(file: string, abs: string): Promise<TrustedKey> {
+  const text = await readSmall(abs, 'the public key', file);
   try {
     return trustedKey(parsePublicKeyText(text));
   } catch (err) {
@@ -156,8 +164,8 @@ export async function readPublicKeyFile(file: string, cwd: string): Promise<Trus
 }
 
 /** A keyring file (`{ "keys": [...] }`, e.g. a saved `GET /api/v1/keys` answer). */
-export async function readKeyringFile(file: string, cwd: string): Promise<TrustedKey[]> {
-  const text = await readSmall(path.resolve(cwd, file), 'the keyring', file);
+export async function readKeyringFile(file: string, abs: string): Promise<TrustedKey[]> {
+  const text = await readSmall(abs, 'the keyring', file);
   try {
     return parseKeyring(text);
   } catch (err) {
@@ -219,7 +227,7 @@ export async function signArchiveFile(
  * sign with, or undefined for an unsigned build. `--sign` without a key
  * is an error; with no flag a configured key signs; `--no-sign` never does.
  */
-export async function signingKeyForBuild(opts: { sign?: boolean; keyFile?: string; env: NodeJS.ProcessEnv; cwd: string }): Promise<SigningKey | undefined> {
+export async function signingKeyForBuild(opts: SigningKeyChoice & { sign?: boolean }): Promise<SigningKey | undefined> {
   if (opts.sign === false) {
     if (opts.keyFile !== undefined) throw new UsageError('--key and --no-sign contradict each other', { hint: 'drop one of them' });
     return undefined;

@@ -9,7 +9,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
-import type { Ctx } from '../../context.js';
+import { userPath, type Ctx } from '../../context.js';
 import { UsageError, WorkFailedError, errnoCode } from '../../errors.js';
 import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } from '../../io/atomic.js';
 import { archiveFileName, isPluginName, whyNotPluginName } from '../../core/plugin-name.js';
@@ -55,7 +55,7 @@ function parseSpec(spec: string): { name: string; version?: string } {
 }
 
 async function outDir(ctx: Ctx, given: string | undefined): Promise<string> {
-  const dir = path.resolve(ctx.cwd, given ?? '.');
+  const dir = userPath(ctx, given ?? '.');
   try {
     if ((await fs.stat(dir)).isDirectory()) return dir;
   } catch (err) {
@@ -99,7 +99,7 @@ function sinkInto(tmp: AtomicFile, name: string, version: string) {
 export async function run(opts: DownloadOptions, ctx: Ctx): Promise<DownloadResult> {
   const spec = parseSpec(opts.spec);
   const dir = await outDir(ctx, opts.out);
-  const pinned = opts.keyring !== undefined ? await readKeyringFile(opts.keyring, ctx.cwd) : undefined;
+  const pinned = opts.keyring !== undefined ? await readKeyringFile(opts.keyring, userPath(ctx, opts.keyring)) : undefined;
   return withSession(ctx, { token: 'none' }, async ({ client, target }) => {
     let version = spec.version;
     if (version === undefined) {

@@ -3,7 +3,7 @@
  * `keys revoke <key-id>`: the publisher keys the marketplace checks
  * uploads against (docs/signing.md). Each is its own command module.
  */
-import type { Ctx } from '../../context.js';
+import { userPath, type Ctx } from '../../context.js';
 import { UsageError } from '../../errors.js';
 import { withSession } from '../../marketplace/session.js';
 import { readPublicKeyFile } from '../../signing/files.js';
@@ -40,7 +40,7 @@ function state(k: KeyRecord): string {
 
 export const add = {
   async run(opts: { file: string; expires?: string }, ctx: Ctx): Promise<KeyResult> {
-    const key = await readPublicKeyFile(opts.file, ctx.cwd);
+    const key = await readPublicKeyFile(opts.file, userPath(ctx, opts.file));
     const expires = expiresAt(opts.expires, ctx.clock.now());
     return withSession(ctx, { token: 'required' }, async ({ client, target }) => {
       const r = await client.addKey(publicKeyBase64(key.publicKey), expires);

@@ -4,8 +4,7 @@
  * When something is missing it writes nothing and lists every problem.
  */
 import fs from 'node:fs/promises';
-import path from 'node:path';
-import type { Ctx } from '../../context.js';
+import { userPath, type Ctx } from '../../context.js';
 import { buildListing, projectRelative, serialiseListing, type Listing, type ListingProblem } from '../../core/listing.js';
 import { writeFileAtomic } from '../../marketplace/atomic.js';
 import { currentManifest } from '../../marketplace/project.js';
@@ -70,7 +69,7 @@ export async function prepareListing(
 
 /** `--archive <path>`: a regular file that exists (else exit 2, the flag is wrong), as an absolute path. */
 async function givenArchive(ctx: Ctx, given: string): Promise<string> {
-  const file = path.resolve(ctx.cwd, given);
+  const file = userPath(ctx, given);
   const hint = 'pass the .zip that `plexichat-plugin build --out <dir>` wrote (the path on its "built" line)';
   let st;
   try {
@@ -94,8 +93,9 @@ async function givenArchive(ctx: Ctx, given: string): Promise<string> {
  * submit, which sends it, decides.
  */
 async function verifyLocally(ctx: Ctx, a: { shown: string; given: boolean }, manifest: Manifest): Promise<SignatureVerdict> {
-  // `shown` is the path as given (or relative to the project), so verify's messages name it the same way.
-  const r = await verifyArchiveFile({ archive: a.shown }, ctx);
+  // `shown` is the path as given (or relative to the project), so verify's messages name it the same way;
+  // verify resolves it with userPath, so the default, named from the project root, starts there.
+  const r = await verifyArchiveFile({ archive: a.shown }, a.given ? ctx : { ...ctx, start: ctx.cwd });
   const sigCode = r.signature.status === 'failed' ? r.signature.code : undefined;
   const errors = r.findings.filter((f) => f.severity === 'error' && f.code !== sigCode);
   if (errors.length > 0) {

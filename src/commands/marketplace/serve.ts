@@ -16,7 +16,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Ctx } from '../../context.js';
+import { userPath, type Ctx } from '../../context.js';
 import { MANIFEST_PATH } from '../../core/manifest/types.js';
 import { CliError, errnoCode, UsageError, WorkFailedError } from '../../errors.js';
 import { userDir } from '../../io/dirs.js';
@@ -66,7 +66,7 @@ async function projectAround(dir: string): Promise<string | undefined> {
 async function resolveDataDir(opts: ServeOptions, ctx: Ctx): Promise<string> {
   let dataDir: string;
   if (opts.dataDir !== undefined) {
-    dataDir = path.resolve(ctx.cwd, opts.dataDir);
+    dataDir = userPath(ctx, opts.dataDir);
   } else {
     const base = userDir('data', ctx.env);
     if (base === undefined) {
