@@ -44,7 +44,8 @@ const exists = (p: string) => fs.stat(p).then(() => true, () => false);
 /** A plugin project (no archive yet) with an empty subfolder work/ beside its docs/. */
 async function project(prefix = 'paths'): Promise<{ root: string; sub: string; name: string; zip: string }> {
   const name = uniqueName(prefix);
-  const root = await tempDir({}, 'pxp-paths-');
+  // In a folder of its own, so a path wrongly taken from the root ('../x') lands in it, not in the temp dir.
+  const root = path.join(await tempDir({}, 'pxp-paths-'), 'plugin');
   await writeSources(root, { name });
   const sub = path.join(root, 'work');
   await fs.mkdir(sub);
@@ -140,7 +141,8 @@ describe('-C <dir>: typed paths are relative to <dir>, wherever the process runs
     const elsewhere = await tempDir({}, 'pxp-paths-else-');
     await ok(['-C', sub, 'build', '--out', '../c-out', '--no-sign'], elsewhere);
     expect(await exists(path.join(root, 'c-out', zip))).toBe(true);
-    expect(await exists(path.join(path.dirname(elsewhere), 'c-out'))).toBe(false);
+    expect(await exists(path.join(path.dirname(root), 'c-out'))).toBe(false);
+    expect(await fs.readdir(elsewhere)).toEqual([]);
     // -C given relatively: relative to the process's folder, then the typed path relative to it.
     const parent = path.dirname(root);
     await ok(['-C', path.join(path.basename(root), 'work'), 'build', '--out', 'rel-out', '--no-sign'], parent);
