@@ -17,6 +17,7 @@ import { buildProject, findingLine, secretLine, type BuildFailureDetails, type P
 import type { Decision } from '../core/package/file-list.js';
 import { finishBuildSignature, signatureFileOf, signingKeyForBuild } from '../signing/files.js';
 import { makeDir } from '../io/make-dir.js';
+import { outputDirError } from '../io/fs-errors.js';
 
 export interface BuildCommandOptions {
   out?: string;
@@ -196,17 +197,23 @@ async function checkOutDir(outDir: string, given: string | undefined, create: bo
         if (c === 'ENOTDIR' || c === 'EEXIST') {
           throw new UsageError(`the output folder ${given ?? 'dist'} is inside a file`, { hint: 'pass --out with a folder path' });
         }
-        throw new WorkFailedError(`cannot create the output folder ${given ?? 'dist'} (${c ?? (e as Error).message})`, {
-          hint: 'check the permissions, or pass --out <dir>',
-        });
+        throw (
+          outputDirError(e, { action: `create the output folder ${given ?? 'dist'}`, dir: given ?? 'dist', flag: '--out <dir>' }) ??
+          new WorkFailedError(`cannot create the output folder ${given ?? 'dist'} (${c ?? (e as Error).message})`, {
+            hint: 'check the permissions, or pass --out <dir>',
+          })
+        );
       }
     }
     if (code === 'ENOTDIR') {
       throw new UsageError(`the output folder ${given ?? 'dist'} is inside a file`, { hint: 'pass --out with a folder path' });
     }
-    throw new WorkFailedError(`cannot use the output folder ${given ?? 'dist'} (${code ?? (err as Error).message})`, {
-      hint: 'check the permissions, or pass --out <dir>',
-    });
+    throw (
+      outputDirError(err, { action: `use the output folder ${given ?? 'dist'}`, dir: given ?? 'dist', flag: '--out <dir>' }) ??
+      new WorkFailedError(`cannot use the output folder ${given ?? 'dist'} (${code ?? (err as Error).message})`, {
+        hint: 'check the permissions, or pass --out <dir>',
+      })
+    );
   }
 }
 

@@ -15,7 +15,9 @@ import { userPath, type Ctx } from '../context.js';
 import { UsageError, errnoCode } from '../errors.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import { jsonDocument } from '../io/json-document.js';
-import { writeFileAtomic } from '../marketplace/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { writingTo } from '../io/fs-errors.js';
+import { makeDir } from '../io/make-dir.js';
 import { applyConfig, CONFIG_FILE, ConfigError, parseCheckConfig, type CheckConfig } from '../release/check/config.js';
 import { annotation } from '../release/check/github.js';
 import { runChecks } from '../release/check/runner.js';
@@ -110,7 +112,15 @@ export async function run(opts: CheckOptions, ctx: Ctx): Promise<CheckResult> {
   };
   const document = format === 'text' ? undefined : await formatted(report, format, ctx);
   if (opts.output && document !== undefined) {
-    await writeFileAtomic(userPath(ctx, opts.output), document);
+    const file = userPath(ctx, opts.output);
+    const at = { action: `write ${opts.output}`, dir: opts.output, flag: '--output <file>', suffix: '; nothing was written' };
+    await writingTo(at, async () => {
+      const made = await makeDir(path.dirname(file));
+      await writeFileAtomic(file, document).catch(async (err: unknown) => {
+        if (made) await fs.rm(made, { recursive: true, force: true });
+        throw err;
+      });
+    });
   }
   rendering.set(report, { format, document, output: opts.output });
   return report;

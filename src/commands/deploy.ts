@@ -13,6 +13,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { userPath, type Ctx } from '../context.js';
 import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { openAtomic, type AtomicFile } from '../io/atomic.js';
+import { writingTo, type OutputTarget } from '../io/fs-errors.js';
 import { loadManifest, formatDiagnostic, type Manifest } from '../core/manifest/index.js';
 import { fileState, type FileState } from '../deploy/header.js';
 import { baseImageProblem, repositoryProblem } from '../deploy/image-ref.js';
@@ -98,13 +100,17 @@ export const NOT_REGULAR = '(not a regular file: a symlink, FIFO, socket or devi
 /**
  * A file's text, undefined when absent. Anything but a regular file is
  * never opened (a FIFO would block): a target path gets NOT_REGULAR (so it
- * counts as not ours), an input (followLinks) an error.
+ * counts as not ours), an input (followLinks) an error. A target path that
+ * cannot be looked at (a folder in its place, a parent that is a file, a
+ * link loop, a name too long) throws the system's error, for writingTo to
+ * say as a write to --out.
  */
 async function readText(file: string, rel: string, followLinks = false): Promise<string | undefined> {
   try {
     const st = followLinks ? await fs.stat(file) : await fs.lstat(file);
     if (st.isDirectory()) {
-      throw new WorkFailedError(`${rel} is a folder`, { code: 'UNREADABLE', hint: followLinks ? `${rel} must be a file` : 'a folder has the name of a file deploy render writes: move it away' });
+      if (!followLinks) throw Object.assign(new Error(`EISDIR: ${file}`), { code: 'EISDIR', path: file });
+      throw new WorkFailedError(`${rel} is a folder`, { code: 'UNREADABLE', hint: `${rel} must be a file` });
     }
     if (!st.isFile()) {
       if (!followLinks) return NOT_REGULAR;
@@ -114,9 +120,44 @@ async function readText(file: string, rel: string, followLinks = false): Promise
   } catch (err) {
     if (err instanceof WorkFailedError) throw err;
     const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (code === 'ENOENT' || (code === 'ENOTDIR' && followLinks)) return undefined;
+    if (!followLinks) throw err;
     throw new WorkFailedError(`cannot read ${rel} (${code ?? (err as Error).message})`, { code: 'UNREADABLE', hint: 'check the permissions' });
   }
+}
+
+/** A rendered file's place, as io/fs-errors.ts words a failure to write there. */
+function fileTarget(rel: string, out: string): OutputTarget {
+  return { action: `write ${rel}`, dir: out || '.', flag: '--out <dir>', suffix: '; nothing was written' };
+}
+
+/**
+ * Write every file or none: each is staged as a temp file beside its final
+ * name (folders made as needed) and synced, and only then are they all
+ * renamed into place. On a failure the temp files and the folders made go.
+ */
+async function writeAll(projectDir: string, files: RenderedFile[], out: string): Promise<void> {
+  const { makeDir } = await import('../io/make-dir.js');
+  const staged: AtomicFile[] = [];
+  const made: string[] = [];
+  try {
+    for (const f of files) {
+      await writingTo(fileTarget(f.path, out), async () => {
+        const file = path.join(projectDir, f.path);
+        const first = await makeDir(path.dirname(file));
+        if (first) made.push(first);
+        const tmp = await openAtomic(file);
+        staged.push(tmp);
+        await tmp.handle.writeFile(f.content);
+        await tmp.handle.sync();
+      });
+    }
+  } catch (err) {
+    for (const t of staged) await t.abort();
+    for (const d of made.reverse()) await fs.rm(d, { recursive: true, force: true }).catch(() => undefined);
+    throw err;
+  }
+  for (const [i, t] of staged.entries()) await writingTo(fileTarget(files[i]!.path, out), () => t.commit());
 }
 
 /** The SDK's Python files (what the image needs to run the host). */
@@ -237,7 +278,7 @@ export async function run(opts: DeployRenderOptions, ctx: Ctx): Promise<DeployRe
   };
 
   const onDisk = new Map<string, string | undefined>();
-  for (const f of rendered) onDisk.set(f.path, await readText(path.join(projectDir, f.path), f.path));
+  for (const f of rendered) onDisk.set(f.path, await writingTo(fileTarget(f.path, out), () => readText(path.join(projectDir, f.path), f.path)));
 
   if (opts.check) return check(rendered, onDisk, result);
 
@@ -260,14 +301,13 @@ export async function run(opts: DeployRenderOptions, ctx: Ctx): Promise<DeployRe
     });
   }
 
-  const { writeFileAtomic } = await import('../marketplace/atomic.js');
   for (const f of rendered) {
     const old = onDisk.get(f.path);
     const entry: DeployFile = { path: f.path, status: old === undefined ? 'created' : old === f.content ? 'unchanged' : 'updated' };
     if (old !== undefined) entry.onDisk = fileState(old);
-    if (entry.status !== 'unchanged') await writeFileAtomic(path.join(projectDir, f.path), f.content);
     result.files.push(entry);
   }
+  await writeAll(projectDir, rendered.filter((f) => onDisk.get(f.path) !== f.content), out);
   result.warnings.push(...(await packedDeployFiles(projectDir, out, manifest)));
   return result;
 }

@@ -18,7 +18,7 @@ import {
 } from '../core/scaffold.js';
 import { suggestPluginName as suggestName, whyNotPluginName as checkName } from '../core/plugin-name.js';
 import { suggest as suggestClosest } from '../core/suggest.js';
-import { CancelledError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { CancelledError, UsageError, WorkFailedError } from '../errors.js';
 import { fsError } from '../io/fs-errors.js';
 import { askSelect, askText } from '../io/prompt.js';
 
@@ -140,9 +140,20 @@ function checkFlags(opts: InitOptions, templates: TemplateInfo[], ctx: Ctx): { d
   return { description, author, license };
 }
 
+/**
+ * A filesystem failure at the target, from looking at it to moving the
+ * files in: io/fs-errors.ts's code and words (as every command's), said as
+ * what init was doing.
+ */
+function targetError(err: unknown, shown: string): WorkFailedError | undefined {
+  return fsError(err, `create the plugin in ${shown}`, { suffix: '; nothing was written' });
+}
+
 /** Step 2: the target must be new, empty (empty folders and .git are fine), or --force. */
 async function checkTarget(target: string, shown: string, force: boolean | undefined): Promise<void> {
-  const state = await inspectTarget(target);
+  const state = await inspectTarget(target).catch((err: unknown) => {
+    throw targetError(err, shown) ?? err;
+  });
   if (state.exists && !state.isDirectory) {
     throw new WorkFailedError(`${shown} exists and is not a directory`, {
       code: 'TARGET_NOT_DIRECTORY',
@@ -242,9 +253,7 @@ async function write(a: Answers, tpl: TemplateInfo, target: string, shown: strin
         hint: 'move that entry out of the way, or choose another directory',
       });
     }
-    const mapped = fsError(err, `create the plugin in ${shown}`, { suffix: '; nothing was written' });
-    if (mapped) throw new WorkFailedError(mapped.message, { code: 'SCAFFOLD_FAILED', hint: mapped.hint, cause: err, details: { ...mapped.details, reason: mapped.code } });
-    throw err;
+    throw targetError(err, shown) ?? err;
   }
 }
 

@@ -14,6 +14,7 @@ import { registerSecret } from '../io/redact.js';
 import { defaultKeyFile, oneLineCommand, publicKeyFileOf } from '../signing/files.js';
 import { ALGORITHM, generateKeyPair, keyIdOf, privateKeyPem, privateKeySecrets, publicKeyBase64, publicKeyPem } from '../signing/keys.js';
 import { makeDir } from '../io/make-dir.js';
+import { outputDirError, writingTo, type OutputTarget } from '../io/fs-errors.js';
 
 export interface KeysGenerateOptions {
   out?: string;
@@ -31,16 +32,18 @@ export interface KeysGenerateResult {
   replaced: string[];
 }
 
+/** Where the key goes, as io/fs-errors.ts words a failure to write it. */
+function keyTarget(privateFile: string): OutputTarget {
+  return { action: `write the key to ${privateFile}`, dir: privateFile, flag: '--out <file>', suffix: '; nothing was written' };
+}
+
 async function exists(file: string): Promise<boolean> {
   try {
     await fs.lstat(file);
     return true;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return false;
-    throw new WorkFailedError(`cannot use ${file} (${errnoCode(err) ?? (err as Error).message})`, {
-      code: 'CANNOT_WRITE',
-      hint: 'check the path and its permissions, or pass --out <file>',
-    });
+    throw outputDirError(err, keyTarget(file)) ?? err;
   }
 }
 
@@ -51,7 +54,7 @@ export async function run(opts: KeysGenerateOptions, ctx: Ctx): Promise<KeysGene
       throw new UsageError('--out needs a file name', { hint: 'e.g. --out keys/signing-key.pem' });
     }
     privateFile = userPath(ctx, opts.out);
-    await makeDir(path.dirname(privateFile), { mode: 0o700 }).catch(() => undefined);
+    await writingTo(keyTarget(privateFile), () => makeDir(path.dirname(privateFile), { mode: 0o700 }));
   } else {
     const def = defaultKeyFile(ctx.env);
     if (!def) {
@@ -61,7 +64,7 @@ export async function run(opts: KeysGenerateOptions, ctx: Ctx): Promise<KeysGene
       });
     }
     privateFile = def;
-    await makeDir(path.dirname(def), { mode: 0o700 }).catch(() => undefined);
+    await writingTo(keyTarget(def), () => makeDir(path.dirname(def), { mode: 0o700 }));
   }
   const publicFile = publicKeyFileOf(privateFile);
 
@@ -75,6 +78,7 @@ export async function run(opts: KeysGenerateOptions, ctx: Ctx): Promise<KeysGene
   }
   for (const f of present) {
     const st = await fs.lstat(f);
+    if (st.isDirectory()) throw outputDirError(Object.assign(new Error(`EISDIR: ${f}`), { code: 'EISDIR', path: f }), keyTarget(privateFile))!;
     if (!st.isFile()) {
       throw new WorkFailedError(`${f} exists and is not a regular file`, { code: 'KEY_EXISTS', hint: 'pass --out <file> with another path' });
     }
@@ -104,12 +108,7 @@ export async function run(opts: KeysGenerateOptions, ctx: Ctx): Promise<KeysGene
     await priv?.abort();
     await pub?.abort();
     if (err instanceof WorkFailedError) throw err;
-    const code = errnoCode(err);
-    throw new WorkFailedError(`cannot write the key to ${path.dirname(privateFile)} (${code ?? (err as Error).message}); nothing was written`, {
-      code: 'CANNOT_WRITE',
-      hint: code === 'ENOENT' ? 'create the folder first, or pass --out <file> in an existing folder' : 'check the folder\'s permissions, or pass --out <file>',
-      cause: err,
-    });
+    throw outputDirError(err, keyTarget(privateFile)) ?? err;
   }
   return {
     keyId,

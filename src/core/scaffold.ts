@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { markCannotHold } from '../io/fs-errors.js';
 import { makeDir } from '../io/make-dir.js';
 import { CATEGORIES } from './catalog.js';
 
@@ -228,9 +229,11 @@ export async function scaffold(opts: ScaffoldOptions, deps: ScaffoldFs = realFs)
     // Stage on the target's own file system: inside it when it exists (it may be a mount
     // point, so a sibling could be on another disk), else next to it.
     const targetExists = existsSync(target);
-    staging = targetExists
-      ? await fs.mkdtemp(path.join(target, '.plexichat-init-'))
-      : await fs.mkdtemp(path.join(parent, `.${path.basename(target)}.init-`));
+    const stageIn = targetExists ? target : parent;
+    staging = await fs.mkdtemp(path.join(stageIn, targetExists ? '.plexichat-init-' : `.${path.basename(target)}.init-`)).catch((err: unknown) => {
+      // The folder is there (made or checked above): ENOENT means it refuses new entries (/proc).
+      throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? markCannotHold(err as object, stageIn) : err;
+    });
     const stagedRoot = path.join(staging, 'files');
     const backupRoot = path.join(staging, 'replaced');
 

@@ -8,6 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { errnoCode } from '../errors.js';
+import { markCannotHold } from './fs-errors.js';
 
 export interface AtomicFile {
   /** The temp file being written. */
@@ -22,7 +24,12 @@ export interface AtomicFile {
 
 export async function openAtomic(finalPath: string, mode = 0o644): Promise<AtomicFile> {
   const tempPath = `${finalPath}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const handle = await fs.open(tempPath, 'wx', mode);
+  const handle = await fs.open(tempPath, 'wx', mode).catch(async (err: unknown) => {
+    // ENOENT in a folder that is there: it refuses new files (/proc), said as such by io/fs-errors.ts.
+    const dir = path.dirname(finalPath);
+    if (errnoCode(err) === 'ENOENT' && (await fs.stat(dir).catch(() => undefined))?.isDirectory()) throw markCannotHold(err as object, dir);
+    throw err;
+  });
   let state: 'open' | 'committed' | 'aborted' = 'open';
   const file: AtomicFile = {
     tempPath,

@@ -5,7 +5,7 @@
  * error that still reaches it, so an EROFS or ENOSPC is never an
  * "unexpected internal error" with a stack.
  */
-import { errnoCode, WorkFailedError } from '../errors.js';
+import { CliError, errnoCode, WorkFailedError } from '../errors.js';
 
 interface FsProblem {
   /** Stable error code for --json and scripts. */
@@ -40,12 +40,35 @@ const PROBLEMS: Record<string, FsProblem> = {
   ETXTBSY: { code: 'BUSY', says: 'the file is in use', hint: 'close what uses it, then run again' },
 };
 
+/**
+ * What a lower layer knows better than the errno: io/make-dir.ts and
+ * io/atomic.ts mark an ENOENT from a folder that exists but refuses new
+ * entries (/proc, /sys), and an EEXIST where a folder should be but a file is.
+ */
+const SAYS = Symbol('fs-errors.says');
+type Says = Pick<FsProblem, 'says' | 'hint'> & { code?: string };
+
+function mark<E extends object>(err: E, says: Says): E {
+  return Object.assign(err, { [SAYS]: says });
+}
+
+/** Mark an ENOENT as coming from `dir`, a folder that exists but refuses new entries. */
+export function markCannotHold<E extends object>(err: E, dir: string): E {
+  return mark(err, { says: `${dir} cannot hold new files or folders`, hint: 'use a folder on an ordinary disk, not a virtual file system such as /proc' });
+}
+
+/** Mark an EEXIST as a file (or a dangling link) standing where a folder is needed. */
+export function markNotAFolder<E extends object>(err: E): E {
+  return mark(err, { says: 'it exists and is not a folder', hint: 'check the path: it names a file, not a folder', code: 'NOT_A_DIRECTORY' });
+}
+
 /** The filesystem problem behind an error, if it is one this module knows. */
 export function fsProblem(err: unknown): (FsProblem & { errno: string; path?: string }) | undefined {
   const errno = errnoCode(err);
   if (!errno || !(errno in PROBLEMS)) return undefined;
   const p = (err as { path?: unknown; dest?: unknown }).path;
-  return { ...PROBLEMS[errno]!, errno, path: typeof p === 'string' ? p : undefined };
+  const said = (err as { [SAYS]?: Says })[SAYS];
+  return { ...PROBLEMS[errno]!, ...said, errno, path: typeof p === 'string' ? p : undefined };
 }
 
 /**
@@ -66,14 +89,28 @@ export function fsError(err: unknown, action?: string, extra: { suffix?: string;
   });
 }
 
+/** Where a command writes what the user named, for outputDirError and writingTo. */
+export interface OutputTarget {
+  /** The operation and path in the user's terms: `write the archive to dist`, `create the plugin in p`. */
+  action: string;
+  /** The folder (or file) written to, as the user gave it. */
+  dir: string;
+  /** The flag (or argument) that names it, as the way out: `--out <dir>`. */
+  flag: string;
+  /** Added to the message, e.g. `; nothing was written`. */
+  suffix?: string;
+}
+
 /**
- * A failed write into an output folder the user chose with a flag (`build
- * --out`): a full disk is said as what happened ("no space left on the
- * device while writing to <dir>") with another disk as the way out; any
- * other problem is CANNOT_WRITE, worded as fsError words it, with the flag
- * added to its hint. Undefined when the error is not a filesystem error.
+ * A failed write into an output path the user chose with a flag (`build
+ * --out`, `deploy render --out`, `keys generate --out`, `marketplace
+ * download --out`, `check --output`): a full disk is said as what happened
+ * ("no space left on the device while writing to <dir>") with another disk
+ * as the way out; any other problem is CANNOT_WRITE, worded as fsError words
+ * it, with the flag added to its hint. Undefined when the error is not a
+ * filesystem error.
  */
-export function outputDirError(err: unknown, o: { action: string; dir: string; flag: string; suffix?: string }): WorkFailedError | undefined {
+export function outputDirError(err: unknown, o: OutputTarget): WorkFailedError | undefined {
   const p = fsProblem(err);
   const base = fsError(err, o.action, { suffix: o.suffix });
   if (!p || !base) return undefined;
@@ -84,4 +121,17 @@ export function outputDirError(err: unknown, o: { action: string; dir: string; f
     cause: err,
     details: base.details,
   });
+}
+
+/**
+ * Run a step that writes to an output path the user named; a filesystem
+ * failure becomes outputDirError's one line (a CliError passes unchanged).
+ */
+export async function writingTo<T>(o: OutputTarget, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw outputDirError(err, o) ?? err;
+  }
 }

@@ -9,6 +9,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from '../errors.js';
+import { markCannotHold, markNotAFolder } from './fs-errors.js';
 
 function failure(code: string, message: string, p: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code}: ${message}, mkdir '${p}'`), { code, path: p, syscall: 'mkdir' });
@@ -29,7 +30,7 @@ async function missingChain(dir: string): Promise<string[]> {
       continue;
     }
     if (st.isDirectory()) return missing;
-    throw missing.length === 0 ? failure('EEXIST', 'file already exists', cur) : failure('ENOTDIR', 'not a directory', cur);
+    throw missing.length === 0 ? markNotAFolder(failure('EEXIST', 'file already exists', cur)) : failure('ENOTDIR', 'not a directory', cur);
   }
 }
 
@@ -49,12 +50,12 @@ export async function makeDir(dir: string, opts: { mode?: number } = {}): Promis
     } catch (err) {
       const code = errnoCode(err);
       // The parent exists (it was there or was just made): ENOENT means it cannot hold folders.
-      if (code === 'ENOENT') throw failure('ENOENT', `${path.dirname(d)} cannot hold new folders`, d);
+      if (code === 'ENOENT') throw markCannotHold(failure('ENOENT', `${path.dirname(d)} cannot hold new folders`, d), path.dirname(d));
       if (code === 'EEXIST') {
         const st = await fs.stat(d).catch(() => undefined);
         if (st?.isDirectory()) continue;
         // A dangling symbolic link, or a file made meanwhile.
-        throw failure('EEXIST', 'exists and is not a folder', d);
+        throw markNotAFolder(failure('EEXIST', 'exists and is not a folder', d));
       }
       throw err;
     }

@@ -10,6 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { outputDirError } from '../io/fs-errors.js';
 import { registerSecret } from '../io/redact.js';
 import { userDir } from '../io/dirs.js';
 import { MAX_SIGNATURE_BYTES, parseSignature, serializeSignature, signFields, SIGNATURE_FORMAT, type SignatureDocument } from './document.js';
@@ -258,10 +259,14 @@ export async function finishBuildSignature(
     return await signArchiveFile(built.archive, built.plugin, key, now, known);
   } catch (err) {
     await Promise.all([built.archive, built.sha256File, sigFile].map((f) => (f ? fs.rm(f, { force: true }) : undefined)));
-    throw new WorkFailedError(`cannot write the signature ${path.basename(sigFile)} (${errnoCode(err) ?? (err as Error).message}); the archive was removed`, {
-      code: 'CANNOT_WRITE',
-      hint: 'check that the output folder is writable, then build again',
-      cause: err,
-    });
+    const at = { action: `write the signature ${path.basename(sigFile)}`, dir: path.dirname(sigFile), flag: '--out <dir>', suffix: '; the archive was removed' };
+    throw (
+      outputDirError(err, at) ??
+      new WorkFailedError(`cannot write the signature ${path.basename(sigFile)} (${errnoCode(err) ?? (err as Error).message}); the archive was removed`, {
+        code: 'CANNOT_WRITE',
+        hint: 'check that the output folder is writable, then build again',
+        cause: err,
+      })
+    );
   }
 }

@@ -12,6 +12,7 @@ import semver from 'semver';
 import { userPath, type Ctx } from '../../context.js';
 import { UsageError, WorkFailedError, errnoCode } from '../../errors.js';
 import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } from '../../io/atomic.js';
+import { outputDirError, writingTo, type OutputTarget } from '../../io/fs-errors.js';
 import { archiveFileName, isPluginName, whyNotPluginName } from '../../core/plugin-name.js';
 import { VERIFY_DEFAULTS } from '../../core/package/limits.js';
 import type { VersionSignatures } from '../../marketplace/client.js';
@@ -54,12 +55,18 @@ function parseSpec(spec: string): { name: string; version?: string } {
   return { name, version };
 }
 
+/** The --out folder, as io/fs-errors.ts words a failure to write there. */
+function outTarget(given: string | undefined, dir: string, what = 'the archive'): OutputTarget {
+  return { action: `write ${what} to ${given ?? dir}`, dir: given ?? dir, flag: '--out <dir>', suffix: '; nothing was written' };
+}
+
 async function outDir(ctx: Ctx, given: string | undefined): Promise<string> {
   const dir = userPath(ctx, given ?? '.');
   try {
     if ((await fs.stat(dir)).isDirectory()) return dir;
   } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
+    // A parent that is a file is a folder that does not exist: the flag's value is wrong.
+    if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') throw outputDirError(err, outTarget(given, dir)) ?? err;
   }
   throw new UsageError(`the output folder ${given ?? dir} does not exist or is not a folder`, { hint: 'pass --out <dir> with an existing folder' });
 }
@@ -78,6 +85,11 @@ function parseDoc(raw: unknown, what: string, name: string, version: string): Si
   } catch (err) {
     throw refused(name, version, { code: 'SIGNATURE_MALFORMED', message: `${what} is not a signature document (${(err as Error).message})`, hint: 'report this to the marketplace' });
   }
+}
+
+/** A sink whose write failures (a full disk mid-download) are said as writes to --out. */
+function writingSink(at: OutputTarget, sink: (body: NodeJS.ReadableStream) => Promise<void>) {
+  return (body: NodeJS.ReadableStream) => writingTo(at, () => sink(body));
 }
 
 /** Stream the body into the temp file, from its start on every attempt, within the archive size cap. */
@@ -114,21 +126,24 @@ export async function run(opts: DownloadOptions, ctx: Ctx): Promise<DownloadResu
     const marketKeys: TrustedKey[] = pinned ?? (await client.marketplaceKeys()).map((r, i) => parseKeyRecord(r, i));
 
     const finalPath = path.join(dir, archiveFileName(name, version));
+    const at = outTarget(opts.out, dir, path.basename(finalPath));
     await removeStalePartials(finalPath);
-    const tmp = await openAtomic(finalPath);
+    const tmp = await writingTo(at, () => openAtomic(finalPath));
     try {
-      await client.download(name, version, sinkInto(tmp, name, version));
+      await client.download(name, version, writingSink(at, sinkInto(tmp, name, version)));
       const result = await check({ tmp, name, version, sigs, marketKeys, pinned: pinned !== undefined });
       // Verified: the .sig first (or a stale one removed), then the archive under its final name.
       const sigFile = signatureFileOf(finalPath);
-      if (result.publisherDoc) await writeFileAtomic(sigFile, serializeSignature(result.publisherDoc));
-      else await fs.rm(sigFile, { force: true });
-      try {
-        await tmp.commit();
-      } catch (err) {
-        if (result.publisherDoc) await fs.rm(sigFile, { force: true });
-        throw err;
-      }
+      await writingTo(at, async () => {
+        if (result.publisherDoc) await writeFileAtomic(sigFile, serializeSignature(result.publisherDoc));
+        else await fs.rm(sigFile, { force: true });
+        try {
+          await tmp.commit();
+        } catch (err) {
+          if (result.publisherDoc) await fs.rm(sigFile, { force: true });
+          throw err;
+        }
+      });
       return {
         plugin: name,
         version,
