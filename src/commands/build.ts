@@ -198,7 +198,7 @@ async function checkOutDir(outDir: string, given: string | undefined, create: bo
           throw new UsageError(`the output folder ${given ?? 'dist'} is inside a file`, { hint: 'pass --out with a folder path' });
         }
         throw (
-          outputDirError(e, { action: `create the output folder ${given ?? 'dist'}`, dir: given ?? 'dist', flag: '--out <dir>' }) ??
+          outputDirError(e, { action: `create the output folder ${given ?? 'dist'}`, dir: given ?? 'dist', flag: '--out <dir>', suffix: '; nothing was written' }) ??
           new WorkFailedError(`cannot create the output folder ${given ?? 'dist'} (${c ?? (e as Error).message})`, {
             hint: 'check the permissions, or pass --out <dir>',
           })
@@ -209,7 +209,7 @@ async function checkOutDir(outDir: string, given: string | undefined, create: bo
       throw new UsageError(`the output folder ${given ?? 'dist'} is inside a file`, { hint: 'pass --out with a folder path' });
     }
     throw (
-      outputDirError(err, { action: `use the output folder ${given ?? 'dist'}`, dir: given ?? 'dist', flag: '--out <dir>' }) ??
+      outputDirError(err, { action: `use the output folder ${given ?? 'dist'}`, dir: given ?? 'dist', flag: '--out <dir>', suffix: '; nothing was written' }) ??
       new WorkFailedError(`cannot use the output folder ${given ?? 'dist'} (${code ?? (err as Error).message})`, {
         hint: 'check the permissions, or pass --out <dir>',
       })
