@@ -114,7 +114,7 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('--dry-run', 'list what would be packed, write nothing')
     .option('--explain', 'with --dry-run: show the rule that kept or dropped each file')
     .option('--include-tests', 'pack tests/ too')
-    .option('--allow-secret <path>', 'pack this file although it looks like a secret (repeatable)', collect)
+    .option('--allow-secret <path>', 'pack this file although it looks like a secret; the path inside the project, as build prints it (repeatable)', collect)
     .option('--sign', 'sign the archive (dist/<name>-<version>.zip.sig); fails when there is no key')
     .option('--no-sign', 'do not sign, even when a signing key is configured')
     .option('--key <file>', 'private key to sign with (else PLEXICHAT_SIGNING_KEY, else the default key file)')
