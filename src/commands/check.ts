@@ -15,8 +15,8 @@ import { userPath, type Ctx } from '../context.js';
 import { UsageError, errnoCode } from '../errors.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import { jsonDocument } from '../io/json-document.js';
-import { writeFileAtomic } from '../io/atomic.js';
-import { writingTo } from '../io/fs-errors.js';
+import { probeWrite, writeFileAtomic } from '../io/atomic.js';
+import { writingTo, type OutputTarget } from '../io/fs-errors.js';
 import { makeDir } from '../io/make-dir.js';
 import { applyConfig, CONFIG_FILE, ConfigError, parseCheckConfig, type CheckConfig } from '../release/check/config.js';
 import { annotation } from '../release/check/github.js';
@@ -61,6 +61,11 @@ async function loadConfig(dir: string): Promise<{ config: CheckConfig; file?: st
   }
 }
 
+/** --output, as io/fs-errors.ts words a failure to write it. */
+function outputTarget(given: string): OutputTarget {
+  return { action: `write ${given}`, dir: given, flag: '--output <file>', suffix: '; nothing was written' };
+}
+
 function pick<T extends string>(value: string | undefined, allowed: readonly T[], flag: string, fallback: T): T {
   if (value === undefined) return fallback;
   if (!(allowed as readonly string[]).includes(value)) {
@@ -77,6 +82,9 @@ export async function run(opts: CheckOptions, ctx: Ctx): Promise<CheckResult> {
   }
   if (ctx.flags.json) format = 'json';
   if (opts.output && format === 'text') throw new UsageError('--output needs --format json, sarif or github', { hint: 'e.g. --format sarif --output check.sarif' });
+  const output = opts.output === undefined ? undefined : { file: userPath(ctx, opts.output), at: outputTarget(opts.output) };
+  // The checks take a while: a --output that cannot be written fails before they run.
+  if (output) await writingTo(output.at, () => probeWrite(output.file));
   const { config, file } = await loadConfig(ctx.cwd);
   const accept = opts.acceptPermission ?? [];
 
@@ -111,12 +119,10 @@ export async function run(opts: CheckOptions, ctx: Ctx): Promise<CheckResult> {
     counts: { error: tally('error'), warning: tally('warning'), note: tally('note'), suppressed: all.filter((f) => f.suppressed).length, skipped: checks.filter((c) => c.status === 'skipped').length },
   };
   const document = format === 'text' ? undefined : await formatted(report, format, ctx);
-  if (opts.output && document !== undefined) {
-    const file = userPath(ctx, opts.output);
-    const at = { action: `write ${opts.output}`, dir: opts.output, flag: '--output <file>', suffix: '; nothing was written' };
-    await writingTo(at, async () => {
-      const made = await makeDir(path.dirname(file));
-      await writeFileAtomic(file, document).catch(async (err: unknown) => {
+  if (output && document !== undefined) {
+    await writingTo(output.at, async () => {
+      const made = await makeDir(path.dirname(output.file));
+      await writeFileAtomic(output.file, document).catch(async (err: unknown) => {
         if (made) await fs.rm(made, { recursive: true, force: true });
         throw err;
       });

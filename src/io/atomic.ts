@@ -10,6 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from '../errors.js';
 import { markCannotHold } from './fs-errors.js';
+import { makeDir } from './make-dir.js';
 
 export interface AtomicFile {
   /** The temp file being written. */
@@ -56,6 +57,24 @@ export async function openAtomic(finalPath: string, mode = 0o644): Promise<Atomi
     },
   };
   return file;
+}
+
+/**
+ * Would a later openAtomic(finalPath) (its folder made with makeDir) work?
+ * Tried for real, and undone: the folders made and a temp file are removed,
+ * so a command that works long before it writes (check --output) can fail
+ * at once with the error the write would get. A folder at finalPath is EISDIR.
+ */
+export async function probeWrite(finalPath: string): Promise<void> {
+  const made = await makeDir(path.dirname(finalPath));
+  try {
+    if ((await fs.lstat(finalPath).catch(() => undefined))?.isDirectory()) {
+      throw Object.assign(new Error(`EISDIR: ${finalPath}`), { code: 'EISDIR', path: finalPath });
+    }
+    await (await openAtomic(finalPath)).abort();
+  } finally {
+    if (made) await fs.rm(made, { recursive: true, force: true }).catch(() => undefined);
+  }
 }
 
 /** Write a whole file atomically. */

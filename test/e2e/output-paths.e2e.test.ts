@@ -1,7 +1,7 @@
 /**
  * Every command that writes to a path the user names (init's [dir], build
- * --out, deploy render --out, keys generate --out, marketplace download
- * --out) over the filesystem problems a user meets: a parent that is a file
+ * --out, deploy render --out, keys generate --out, check --output,
+ * marketplace download --out) over the filesystem problems a user meets: a parent that is a file
  * (ENOTDIR), a name too long (ENAMETOOLONG), a symlink loop (ELOOP), a
  * folder where a file goes (EISDIR) and a virtual file system (/proc).
  * Each is one `error:` line naming what the command was doing, what the
@@ -205,6 +205,27 @@ describe('keys generate --out', () => {
     await obstacles(root);
     if (c === 'EISDIR') await fs.mkdir(path.join(root, 'in-the-way'));
     await expectFailure(['keys', 'generate', '--out', out(root), ...extra], { cwd: root, env: await isolatedEnv() }, want, [root]);
+  });
+});
+
+describe('check --output (tried before the checks run, so it fails at once)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await project();
+  });
+  const cases: [Case, string, Expected][] = [
+    ['ENOTDIR', 'a-file/check.json', fsFailure('ENOTDIR', /write a-file\/check\.json/, '--output <file>')],
+    ['ENAMETOOLONG', `${LONG}/check.json`, fsFailure('ENAMETOOLONG', /write n+\/check\.json/, '--output <file>')],
+    ['ELOOP', 'loop/check.json', fsFailure('ELOOP', /write loop\/check\.json/, '--output <file>')],
+    ['EISDIR', 'in-the-way', fsFailure('EISDIR', /write in-the-way/, '--output <file>')],
+    ['/proc', '/proc/check.json', fsFailure('/proc', /write \/proc\/check\.json/, '--output <file>')],
+    ['/proc', '/proc/pxp-output-paths/check.json', fsFailure('/proc', /write \/proc\/pxp-output-paths\/check\.json/, '--output <file>')],
+  ];
+  it.each(cases)('%s (case %#)', async (c, out, want) => {
+    if (c === 'EISDIR') await fs.mkdir(path.join(dir, 'in-the-way'), { recursive: true });
+    const started = Date.now();
+    await expectFailure(['check', '--format', 'json', '--output', out], { cwd: dir }, want, [dir]);
+    expect(Date.now() - started, 'no check ran').toBeLessThan(5000);
   });
 });
 
