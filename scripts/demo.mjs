@@ -5,8 +5,10 @@
  *
  * In a temp directory it starts `marketplace serve` on 127.0.0.1 port 0
  * (its own data dir, two known tokens), then runs
- *   init → validate → test → build → marketplace login → prepare → submit
- *   → review (reviewer token) → status → publish → info
+ *   init → validate → test → check (the CI gate) → keys generate → build
+ *   (signed) → verify (offline, with the public key) → deploy render
+ *   → marketplace login → keys add → prepare → submit → review (reviewer
+ *   token) → status → publish → info → download (both signatures checked)
  * printing each step and its output (stdout of a step is returned). It stops the server and removes the
  * temp directory at the end, and exits non-zero when any step fails.
  * Nothing outside the temp directory is touched (its own XDG_CONFIG_HOME).
@@ -100,7 +102,7 @@ async function startServer() {
 
 const steps = [];
 let stepNo = 0;
-const TOTAL = 11;
+const TOTAL = 17;
 
 /** Run one CLI step, indenting its output, and stop the demo when it fails. */
 async function step(title, args, { cwd, env = {}, input } = {}) {
@@ -164,8 +166,15 @@ try {
     '--description', 'Channel activity analytics for the demo', '--author', 'Demo Team', '--yes'], { cwd: root });
   await step('validate: manifest and code checks', ['validate'], { cwd: dir });
   await step('test: the plugin\'s pytest suite', ['test'], { cwd: dir });
-  await step('build: package the archive', ['build'], { cwd: dir });
+  await step('check: the CI gate (pr profile)', ['check', '--profile', 'pr'], { cwd: dir });
+  // The key goes to the demo's own XDG_CONFIG_HOME; build signs with it by default.
+  const pubKey = path.join(root, 'config', 'plexichat-plugin', 'signing-key.pem.pub');
+  await step('keys generate: an Ed25519 signing key', ['keys', 'generate'], { cwd: dir });
+  await step('build: package and sign the archive', ['build'], { cwd: dir });
+  await step('verify: the archive and its signature, offline', ['verify', `dist/${name}-0.1.0.zip`, '--key', pubKey], { cwd: dir });
+  await step('deploy render: Dockerfile, Kubernetes, Helm', ['deploy', 'render', '--helm'], { cwd: dir });
   await step('login: store the developer token', ['marketplace', 'login', '--token-stdin'], { cwd: dir, env: mp, input: devToken });
+  await step('keys add: register the public key', ['marketplace', 'keys', 'add', pubKey], { cwd: dir, env: mp });
   await step('prepare: write the listing', ['marketplace', 'prepare'], { cwd: dir, env: mp });
   const submitted = await step('submit: upload for review', ['marketplace', 'submit'], { cwd: dir, env: mp });
   const [, version, id] = /(\S+) for review: (sub_[0-9a-f]+)/.exec(submitted) ?? [];
@@ -177,6 +186,10 @@ try {
   await step('status: wait for the decision', ['marketplace', 'status', '--wait', '--timeout', '30'], { cwd: dir, env: mp });
   await step('publish: release on the stable channel', ['marketplace', 'publish', '--channel', 'stable'], { cwd: dir, env: mp });
   await step('info: the published versions', ['marketplace', 'info', name], { cwd: root, env: mp });
+  await step('download: fetch it, both signatures checked', ['marketplace', 'download', `${name}@${version}`, '--out', root], {
+    cwd: root,
+    env: mp,
+  });
 
   const total = steps.reduce((s, x) => s + Number(x.secs), 0).toFixed(1);
   console.log(`\n${green('✔')} ${bold(`all ${steps.length} steps passed`)} in ${total}s: ${name} ${version} is published on the development marketplace.`);

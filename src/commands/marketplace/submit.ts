@@ -81,7 +81,8 @@ function uploadProgress(ctx: Ctx, label: string): Progress {
     rate: true,
     doneText: 'sent; the marketplace is checking it',
     plain: {
-      start: (total) => `uploading ${label} (${formatBytes(total)})`,
+      // The request's size: the archive plus its listing (and signature), so a small archive reads larger than build's `out`.
+      start: (total) => `uploading ${label} (${formatBytes(total)} with its listing)`,
       quartersOver: 4 * 1024 * 1024,
       done: 'sent; the marketplace is checking the archive',
     },
