@@ -178,43 +178,36 @@ function renderExplain(decisions: Decision[], ctx: Ctx): void {
 
 /** Check (and create) the output folder; true when this call created it. */
 async function checkOutDir(outDir: string, given: string | undefined, create: boolean): Promise<boolean> {
+  const shown = given ?? 'dist';
+  let st: Awaited<ReturnType<typeof fs.stat>>;
   try {
-    const st = await fs.stat(outDir);
-    if (st.isDirectory()) return false;
-    const msg = `the output folder ${given ?? 'dist'} exists and is not a folder`;
-    const hint = given ? 'pass --out with a folder path' : 'move the file named dist away, or pass --out <dir>';
-    throw given ? new UsageError(msg, { hint, code: 'OUT_NOT_A_DIR' }) : new WorkFailedError(msg, { hint, code: 'OUT_NOT_A_DIR' });
+    st = await fs.stat(outDir);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof WorkFailedError) throw err;
-    const code = errnoCode(err);
-    if (code === 'ENOENT') {
-      if (!create) return false;
-      try {
-        await makeDir(outDir);
-        return true;
-      } catch (e) {
-        const c = errnoCode(e);
-        if (c === 'ENOTDIR' || c === 'EEXIST') {
-          throw new UsageError(`the output folder ${given ?? 'dist'} is inside a file`, { hint: 'pass --out with a folder path' });
-        }
-        throw (
-          outputDirError(e, { action: `create the output folder ${given ?? 'dist'}`, dir: given ?? 'dist', flag: '--out <dir>', suffix: '; nothing was written' }) ??
-          new WorkFailedError(`cannot create the output folder ${given ?? 'dist'} (${c ?? (e as Error).message})`, {
-            hint: 'check the permissions, or pass --out <dir>',
-          })
-        );
-      }
+    if (errnoCode(err) !== 'ENOENT') throw outDirFailure(err, `use the output folder ${shown}`, shown);
+    if (!create) return false;
+    try {
+      await makeDir(outDir);
+      return true;
+    } catch (e) {
+      throw outDirFailure(e, `create the output folder ${shown}`, shown);
     }
-    if (code === 'ENOTDIR') {
-      throw new UsageError(`the output folder ${given ?? 'dist'} is inside a file`, { hint: 'pass --out with a folder path' });
-    }
-    throw (
-      outputDirError(err, { action: `use the output folder ${given ?? 'dist'}`, dir: given ?? 'dist', flag: '--out <dir>', suffix: '; nothing was written' }) ??
-      new WorkFailedError(`cannot use the output folder ${given ?? 'dist'} (${code ?? (err as Error).message})`, {
-        hint: 'check the permissions, or pass --out <dir>',
-      })
-    );
   }
+  if (st.isDirectory()) return false;
+  const msg = `the output folder ${shown} exists and is not a folder`;
+  const hint = given ? 'pass --out with a folder path' : 'move the file named dist away, or pass --out <dir>';
+  throw given ? new UsageError(msg, { hint, code: 'OUT_NOT_A_DIR' }) : new WorkFailedError(msg, { hint, code: 'OUT_NOT_A_DIR' });
+}
+
+/** Why the output folder cannot be used: a folder path inside a file is the flag's fault, the rest as io/fs-errors.ts words it. */
+function outDirFailure(err: unknown, action: string, shown: string): CliError {
+  const code = errnoCode(err);
+  if (code === 'ENOTDIR' || code === 'EEXIST') {
+    return new UsageError(`the output folder ${shown} is inside a file`, { hint: 'pass --out with a folder path' });
+  }
+  return (
+    outputDirError(err, { action, dir: shown, flag: '--out <dir>', suffix: '; nothing was written' }) ??
+    new WorkFailedError(`cannot ${action} (${code ?? (err as Error).message})`, { hint: 'check the permissions, or pass --out <dir>' })
+  );
 }
 
 function sourceDateEpoch(env: NodeJS.ProcessEnv): number | undefined {
