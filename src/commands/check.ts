@@ -17,7 +17,6 @@ import { formatDiagnostic } from '../core/manifest/format.js';
 import { jsonDocument } from '../io/json-document.js';
 import { probeWrite, writeFileAtomic } from '../io/atomic.js';
 import { writingTo, type OutputTarget } from '../io/fs-errors.js';
-import { makeDir } from '../io/make-dir.js';
 import { applyConfig, CONFIG_FILE, ConfigError, parseCheckConfig, type CheckConfig } from '../release/check/config.js';
 import { annotation } from '../release/check/github.js';
 import { runChecks } from '../release/check/runner.js';
@@ -120,13 +119,7 @@ export async function run(opts: CheckOptions, ctx: Ctx): Promise<CheckResult> {
   };
   const document = format === 'text' ? undefined : await formatted(report, format, ctx);
   if (output && document !== undefined) {
-    await writingTo(output.at, async () => {
-      const made = await makeDir(path.dirname(output.file));
-      await writeFileAtomic(output.file, document).catch(async (err: unknown) => {
-        if (made) await fs.rm(made, { recursive: true, force: true });
-        throw err;
-      });
-    });
+    await writingTo(output.at, () => writeFileAtomic(output.file, document, { makeFolder: true }));
   }
   rendering.set(report, { format, document, output: opts.output });
   return report;

@@ -77,16 +77,26 @@ export async function probeWrite(finalPath: string): Promise<void> {
   }
 }
 
-/** Write a whole file atomically. */
-export async function writeFileAtomic(finalPath: string, data: string | Buffer, opts: { mode?: number } = {}): Promise<void> {
-  const f = await openAtomic(finalPath, opts.mode);
+/**
+ * Write a whole file atomically. With `makeFolder`, its folder is made first
+ * (makeDir) and, when the write fails, the folders this call made are removed:
+ * nothing is left behind.
+ */
+export async function writeFileAtomic(finalPath: string, data: string | Buffer, opts: { mode?: number; makeFolder?: boolean } = {}): Promise<void> {
+  const made = opts.makeFolder ? await makeDir(path.dirname(finalPath)) : undefined;
   try {
-    await f.handle.writeFile(data);
+    const f = await openAtomic(finalPath, opts.mode);
+    try {
+      await f.handle.writeFile(data);
+    } catch (err) {
+      await f.abort();
+      throw err;
+    }
+    await f.commit();
   } catch (err) {
-    await f.abort();
+    if (made) await fs.rm(made, { recursive: true, force: true }).catch(() => undefined);
     throw err;
   }
-  await f.commit();
 }
 
 /** Remove temp files of `finalPath` left by processes that no longer run. */
