@@ -176,7 +176,7 @@ export function examplesOf(cmd: Command): readonly Example[] {
 }
 
 /** The examples block as shown under a command's help: each a shell comment, then the command line. */
-export function formatExamples(examples: readonly Example[]): string {
+function formatExamples(examples: readonly Example[]): string {
   return `\nExamples:\n${examples.map((e) => `  # ${e.description}\n  ${e.command}`).join('\n')}`;
 }
 

@@ -51,7 +51,7 @@ export function projectRelative(projectDir: string, p: string): string {
 }
 
 /** The paths for an archive given by path (`--archive`): its .sha256 and the listing sit beside it. */
-export function archivePaths(archive: string): ListingPaths {
+function archivePaths(archive: string): ListingPaths {
   const dir = path.dirname(archive);
   const stem = path.basename(archive).replace(/\.zip$/i, '');
   return { distDir: dir, archive, sha256File: `${archive}.sha256`, listing: path.join(dir, `${stem}.listing.json`) };
