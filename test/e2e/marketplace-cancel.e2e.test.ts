@@ -33,18 +33,26 @@ async function spawnSubmit(dir: string, args: string[] = [], env: Record<string,
   return { child };
 }
 
+/**
+ * Submit a fresh plugin while the marketplace holds its answer `holdMs`,
+ * and send `signal` once the submission is stored (the body was sent in full).
+ */
+async function interruptAfterStored(base: string, holdMs: number, signal: NodeJS.Signals, args: string[] = []) {
+  const name = uniqueName(base);
+  const dir = await pluginProject({ name });
+  srv.injectFault({ route: 'submit', kind: 'delay-answer', ms: holdMs });
+  const { child } = await spawnSubmit(dir, args);
+  // The marketplace has stored it; its answer is held back.
+  await eventually(() => srv.countSubmissions(name) === 1, 30_000);
+  child.kill(signal);
+  return { name, dir, r: await child };
+}
+
 const SENT_NOTICE = /^warning: Ctrl-C: the archive was sent; waiting up to 5\.0s for the marketplace's answer \(Ctrl-C again stops now; the submission may then exist: `plexichat-plugin marketplace status` shows it\)$/m;
 
 describe('Ctrl-C during marketplace submit says what the marketplace holds', () => {
   it('after the body was sent and no answer within 5 s: exit 130, "may have stored", and a re-run finds that one submission', async () => {
-    const name = uniqueName('cancelsent');
-    const dir = await pluginProject({ name });
-    srv.injectFault({ route: 'submit', kind: 'delay-answer', ms: 30_000 });
-    const { child } = await spawnSubmit(dir);
-    // The marketplace has stored it; its answer is held back.
-    await eventually(() => srv.countSubmissions(name) === 1, 30_000);
-    child.kill('SIGINT');
-    const r = await child;
+    const { name, dir, r } = await interruptAfterStored('cancelsent', 30_000, 'SIGINT');
     const stderr = String(r.stderr);
     expect(r.exitCode, stderr).toBe(130);
     expect(stderr).toMatch(SENT_NOTICE);
@@ -67,13 +75,7 @@ describe('Ctrl-C during marketplace submit says what the marketplace holds', () 
   });
 
   it('--json: one error document saying the archive was sent (exit 130)', async () => {
-    const name = uniqueName('canceljson');
-    const dir = await pluginProject({ name });
-    srv.injectFault({ route: 'submit', kind: 'delay-answer', ms: 30_000 });
-    const { child } = await spawnSubmit(dir, ['--json']);
-    await eventually(() => srv.countSubmissions(name) === 1, 30_000);
-    child.kill('SIGINT');
-    const r = await child;
+    const { name, r } = await interruptAfterStored('canceljson', 30_000, 'SIGINT', ['--json']);
     expect(r.exitCode, String(r.stderr)).toBe(130);
     const doc = JSON.parse(String(r.stdout));
     expect(doc.error).toMatchObject({ code: 'CANCELLED', exitCode: 130, plugin: name, version: '1.0.0', archiveSent: true });
@@ -82,13 +84,7 @@ describe('Ctrl-C during marketplace submit says what the marketplace holds', () 
   });
 
   it('after the body was sent, an answer within the wait: the submission id, exit 0 (SIGTERM alike)', async () => {
-    const name = uniqueName('cancelanswered');
-    const dir = await pluginProject({ name });
-    srv.injectFault({ route: 'submit', kind: 'delay-answer', ms: 2000 });
-    const { child } = await spawnSubmit(dir);
-    await eventually(() => srv.countSubmissions(name) === 1, 30_000);
-    child.kill('SIGTERM');
-    const r = await child;
+    const { name, r } = await interruptAfterStored('cancelanswered', 2000, 'SIGTERM');
     const stderr = String(r.stderr);
     expect(r.exitCode, stderr).toBe(0);
     expect(stderr).toMatch(SENT_NOTICE);
