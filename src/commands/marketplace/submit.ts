@@ -89,12 +89,11 @@ function uploadProgress(ctx: Ctx, label: string): Progress {
   });
 }
 
-/** What is uploaded: the listing, the archive on disk, its signature and the permission diff. */
+/** What is uploaded: the listing (with the permission diff it carries), the archive on disk and its signature. */
 interface Ready {
   prep: Awaited<ReturnType<typeof prepareListing>>;
   listing: Listing & { permission_diff: SentDiff | null };
   signature?: { text: string; keyId: string };
-  permissionDiff: SentDiff | null;
 }
 
 /** Everything before the upload: the listing (as prepare makes it), verify's checks, the permission gate, the .sig. */
@@ -125,7 +124,7 @@ async function ready(opts: SubmitOptions, ctx: Ctx): Promise<Ready> {
       hint: v.hint ?? 'build again with `plexichat-plugin build --sign`',
     });
   }
-  return { prep, listing, permissionDiff, signature };
+  return { prep, listing, signature };
 }
 
 export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> {
@@ -140,7 +139,7 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
   const guard = new UploadCancelGuard(ctx);
   try {
     return await withSession(ctx, { token: 'required', client: { onRetry, signal: guard.signal } }, async ({ client, target }) => {
-      const { prep, listing, signature, permissionDiff } = await ready(opts, ctx);
+      const { prep, listing, signature } = await ready(opts, ctx);
       const label = listing.archive.file;
       const key = randomUUID();
       ctx.out.debug(`Idempotency-Key ${key}`);
@@ -187,7 +186,7 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
         attempts: res.attempts,
         submission: s,
         signedBy: signature?.keyId ?? null,
-        permissionDiff,
+        permissionDiff: listing.permission_diff,
       };
     });
   } finally {
