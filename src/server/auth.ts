@@ -6,8 +6,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Role } from '../core/roles.js';
 
-export type { Role } from '../core/roles.js';
-
 export interface TokenSpec {
   token: string;
   role: Role;

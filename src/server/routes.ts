@@ -2,7 +2,7 @@
  * The API's routes, named. docs/marketplace-api.md lists the same table;
  * test/unit/server/routes-contract.test.ts keeps them in step.
  */
-import type { Role } from './auth.js';
+import type { Role } from '../core/roles.js';
 
 export type RouteName =
   | 'health'
