@@ -90,8 +90,8 @@ interface RetryableFailure {
   failure: CliError;
   reason: string;
   retryAfterMs?: number;
-  /** The Retry-After as a message shows it (retryAfterText). */
-  retryAfterText?: string;
+  /** The Retry-After header as sent, for the message when it is too long to wait for (retryAfterText). */
+  retryAfter?: string | string[];
 }
 
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
@@ -187,8 +187,8 @@ export class Transport {
           if ((a.status >= 200 && a.status < 300) || opts.accept?.includes(a.status)) return a;
           r = this.judgeAnswer(a, opts);
           await opts.beforeRetry?.(a);
-          r.retryAfterMs = parseRetryAfter(a.headers['retry-after'], Date.now());
-          if (r.retryAfterMs !== undefined) r.retryAfterText = retryAfterText(a.headers['retry-after'], r.retryAfterMs);
+          r.retryAfter = a.headers['retry-after'];
+          r.retryAfterMs = parseRetryAfter(r.retryAfter, Date.now());
           this.debug(`${method} ${p}: ${r.reason} on attempt ${attempt}`);
         } else {
           if (this.signal?.aborted) throw new CancelledError();
@@ -255,7 +255,7 @@ export class Transport {
     if (delay < left) return delay;
     if (r.retryAfterMs !== undefined && r.retryAfterMs >= left) {
       throw new NetworkError(
-        `the marketplace asked to retry after ${r.retryAfterText}, beyond the ${seconds(opts.deadlineMs)} time limit (${r.failure.message})`,
+        `the marketplace asked to retry after ${retryAfterText(r.retryAfter, r.retryAfterMs)}, beyond the ${seconds(opts.deadlineMs)} time limit (${r.failure.message})`,
         { hint: 'try again later, or allow more time with --timeout', code: 'RETRY_AFTER_TOO_LONG' },
       );
     }
