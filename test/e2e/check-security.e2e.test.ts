@@ -6,13 +6,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hasStackTrace } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
 import { withoutBandit } from '../helpers/python-stubs.js';
-import { tempDir } from '../helpers/temp-project.js';
-
-const offline = { PLEXICHAT_MARKETPLACE_URL: undefined, PLEXICHAT_TOKEN: undefined };
+import { offline, useScaffold } from '../helpers/scaffold.js';
 
 const RISKY = `import subprocess
 
@@ -23,20 +21,7 @@ def run(cmd):
     return eval(cmd)
 `;
 
-let scaffold: string;
-beforeAll(async () => {
-  const root = await tempDir({}, 'pxp-checksec-');
-  const r = await runMain(['init', 'secured_plugin', '--name', 'secured_plugin', '--category', 'utility', '--yes'], { cwd: root, env: offline });
-  expect(r.exitCode, r.stderr).toBe(0);
-  scaffold = path.join(root, 'secured_plugin');
-});
-
-async function project(files: Record<string, string> = {}): Promise<string> {
-  const dir = await tempDir({}, 'pxp-checksec-');
-  await fs.cp(scaffold, dir, { recursive: true });
-  for (const [rel, text] of Object.entries(files)) await fs.writeFile(path.join(dir, rel), text);
-  return dir;
-}
+const project = useScaffold('secured_plugin', 'pxp-checksec-');
 
 interface Finding {
   ruleId: string;

@@ -8,28 +8,16 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hasStackTrace } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
-import { listFiles, tempDir } from '../helpers/temp-project.js';
+import { offline, useScaffold } from '../helpers/scaffold.js';
+import { listFiles } from '../helpers/temp-project.js';
 
 const require = createRequire(import.meta.url);
-const offline = { PLEXICHAT_MARKETPLACE_URL: undefined, PLEXICHAT_TOKEN: undefined };
 
 /** A fresh scaffold (init --yes), made once and copied per test. */
-let scaffold: string;
-beforeAll(async () => {
-  const root = await tempDir({}, 'pxp-check-');
-  const r = await runMain(['init', 'checked_plugin', '--name', 'checked_plugin', '--category', 'utility', '--yes'], { cwd: root, env: offline });
-  expect(r.exitCode, r.stderr).toBe(0);
-  scaffold = path.join(root, 'checked_plugin');
-});
-
-async function copy(): Promise<string> {
-  const dir = await tempDir({}, 'pxp-check-');
-  await fs.cp(scaffold, dir, { recursive: true });
-  return dir;
-}
+const copy = useScaffold('checked_plugin', 'pxp-check-');
 
 /** The scaffold with four problems at known places. */
 async function broken(): Promise<string> {
