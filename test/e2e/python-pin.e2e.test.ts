@@ -10,28 +10,14 @@ import { describe, expect, it } from 'vitest';
 import { hasStackTrace } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
 import { tempDir } from '../helpers/temp-project.js';
+import { writeSources } from './marketplace-plugin.js';
 
-const YAML = `plugin:
-  name: "pinned_plugin"
-  version: "1.0.0"
-  author: "Ada"
-  description: "Pinned"
-metadata:
-  category: "utility"
-hooks:
-  - message_sent
-`;
-
-const PY = `from plexichat_plugin_sdk import Plugin, hook
-
-
-class PinnedPlugin(Plugin):
-    @hook('message_sent')
-    def on_message(self, data):
-        return data
-`;
-
-const tree = { config: { 'plugin.yaml': YAML }, src: { '__init__.py': '', 'plugin.py': PY }, tests: { 'test_x.py': 'def test_x():\n    pass\n' } };
+/** A plugin project (the marketplace tests' sources) with one test for `test` to run. */
+async function project(): Promise<string> {
+  const dir = await tempDir({ tests: { 'test_x.py': 'def test_x():\n    pass\n' } });
+  await writeSources(dir, { name: 'pinned_plugin' });
+  return dir;
+}
 
 /**
  * A Python 2.7 as the CLI meets it: `-I` (which the scanner uses) is an
@@ -85,7 +71,7 @@ describe('PLEXICHAT_PYTHON: validate, build and test agree', () => {
       [p.python2, TOO_OLD(p.python2, '2.7.18'), 'install a newer python3, or point --python / PLEXICHAT_PYTHON at one', 'PYTHON_TOO_OLD'],
       [p.python37, TOO_OLD(p.python37, '3.7.16'), 'install a newer python3, or point --python / PLEXICHAT_PYTHON at one', 'PYTHON_TOO_OLD'],
     ];
-    const dir = await tempDir(tree);
+    const dir = await project();
     for (const [pin, message, hint, code] of expected) {
       for (const cmd of ['validate', 'build', 'test']) {
         const r = await runMain([cmd], { cwd: dir, env: { PLEXICHAT_PYTHON: pin } });
@@ -104,7 +90,7 @@ describe('PLEXICHAT_PYTHON: validate, build and test agree', () => {
 
   it('--python on test is the same check, worded for the flag', async () => {
     const p = await pins();
-    const dir = await tempDir(tree);
+    const dir = await project();
     const r = await runMain(['test', '--python', p.folder], { cwd: dir });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain(`error: --python ${p.folder} is not a runnable Python interpreter`);
@@ -117,7 +103,7 @@ describe('PLEXICHAT_PYTHON: validate, build and test agree', () => {
     const p = await pins();
     const bin = await tempDir();
     await fs.symlink(p.python2, path.join(bin, 'python'));
-    const dir = await tempDir(tree);
+    const dir = await project();
     const env = { PLEXICHAT_PYTHON: undefined, PATH: bin };
     const t = await runMain(['test'], { cwd: dir, env });
     expect(t.exitCode).toBe(1);
