@@ -94,7 +94,3 @@ export function endpointProblem(path: string): EndpointProblem | undefined {
   }
   return undefined;
 }
-
-export function isEndpointPath(path: string): boolean {
-  return endpointProblem(path) === undefined;
-}
