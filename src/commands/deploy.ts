@@ -14,7 +14,7 @@ import path from 'node:path';
 import { userPath, type Ctx } from '../context.js';
 import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { openAtomic, type AtomicFile } from '../io/atomic.js';
-import { writingTo, type OutputTarget } from '../io/fs-errors.js';
+import { folderInPlace, writingTo, type OutputTarget } from '../io/fs-errors.js';
 import { loadManifest, formatDiagnostic, type Manifest } from '../core/manifest/index.js';
 import { fileState, type FileState } from '../deploy/header.js';
 import { baseImageProblem, repositoryProblem } from '../deploy/image-ref.js';
@@ -109,7 +109,7 @@ async function readText(file: string, rel: string, followLinks = false): Promise
   try {
     const st = followLinks ? await fs.stat(file) : await fs.lstat(file);
     if (st.isDirectory()) {
-      if (!followLinks) throw Object.assign(new Error(`EISDIR: ${file}`), { code: 'EISDIR', path: file });
+      if (!followLinks) throw folderInPlace(file);
       throw new WorkFailedError(`${rel} is a folder`, { code: 'UNREADABLE', hint: `${rel} must be a file` });
     }
     if (!st.isFile()) {

@@ -14,7 +14,7 @@ import { registerSecret } from '../io/redact.js';
 import { defaultKeyFile, oneLineCommand, publicKeyFileOf } from '../signing/files.js';
 import { ALGORITHM, generateKeyPair, keyIdOf, privateKeyPem, privateKeySecrets, publicKeyBase64, publicKeyPem } from '../signing/keys.js';
 import { makeDir } from '../io/make-dir.js';
-import { outputDirError, writingTo, type OutputTarget } from '../io/fs-errors.js';
+import { folderInPlace, outputDirError, writingTo, type OutputTarget } from '../io/fs-errors.js';
 
 export interface KeysGenerateOptions {
   out?: string;
@@ -78,7 +78,7 @@ export async function run(opts: KeysGenerateOptions, ctx: Ctx): Promise<KeysGene
   }
   for (const f of present) {
     const st = await fs.lstat(f);
-    if (st.isDirectory()) throw outputDirError(Object.assign(new Error(`EISDIR: ${f}`), { code: 'EISDIR', path: f }), keyTarget(privateFile))!;
+    if (st.isDirectory()) throw outputDirError(folderInPlace(f), keyTarget(privateFile))!;
     if (!st.isFile()) {
       throw new WorkFailedError(`${f} exists and is not a regular file`, { code: 'KEY_EXISTS', hint: 'pass --out <file> with another path' });
     }

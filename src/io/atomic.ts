@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode } from '../errors.js';
-import { markCannotHold } from './fs-errors.js';
+import { folderInPlace, markCannotHold } from './fs-errors.js';
 import { makeDir } from './make-dir.js';
 
 export interface AtomicFile {
@@ -69,7 +69,7 @@ export async function probeWrite(finalPath: string): Promise<void> {
   const made = await makeDir(path.dirname(finalPath));
   try {
     if ((await fs.lstat(finalPath).catch(() => undefined))?.isDirectory()) {
-      throw Object.assign(new Error(`EISDIR: ${finalPath}`), { code: 'EISDIR', path: finalPath });
+      throw folderInPlace(finalPath);
     }
     await (await openAtomic(finalPath)).abort();
   } finally {

@@ -62,6 +62,11 @@ export function markNotAFolder<E extends object>(err: E): E {
   return mark(err, { says: 'it exists and is not a folder', hint: 'check the path: it names a file, not a folder', code: 'NOT_A_DIRECTORY' });
 }
 
+/** The system's error for a folder where a file is to be written, for the callers that find one before the write does. */
+export function folderInPlace(file: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`EISDIR: ${file}`), { code: 'EISDIR', path: file });
+}
+
 /** The filesystem problem behind an error, if it is one this module knows. */
 export function fsProblem(err: unknown): (FsProblem & { errno: string; path?: string }) | undefined {
   const errno = errnoCode(err);
