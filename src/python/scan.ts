@@ -107,7 +107,9 @@ export async function scanProject(
       detail = 'the scanner printed no result';
       continue;
     }
-    detail = r.code === 3 ? `Python ${MIN_PYTHON_TEXT} or newer is needed` : await failureDetail(python, opts.env, r.error ?? oneLine(r.stderr));
+    const said = r.error ?? oneLine(r.stderr);
+    // A pinned one is probed once, by pinnedFailure, which names a too-old version itself.
+    detail = r.code === 3 ? `Python ${MIN_PYTHON_TEXT} or newer is needed` : pinned ? said : await failureDetail(python, opts.env, said);
   }
   if (pinned) throw await pinnedFailure(pinned, opts.env, detail);
   return { ok: false, reason: tried.length ? 'not-runnable' : 'not-found', tried, detail };
