@@ -238,6 +238,12 @@ export async function signingKeyForBuild(opts: SigningKeyChoice & { sign?: boole
   return key;
 }
 
+/** Remove a file a build writes (archive, .sha256, .sig); absent is fine, and a folder in its place is not ours and stays. */
+async function removeBuildFile(file: string): Promise<void> {
+  const st = await fs.lstat(file).catch(() => undefined);
+  if (st && !st.isDirectory()) await fs.rm(file, { force: true });
+}
+
 /**
  * After the archive is in place: sign it (write `<archive>.sig`), or remove
  * a stale `.sig` of an earlier build. A signature that cannot be written
@@ -251,14 +257,14 @@ export async function finishBuildSignature(
 ): Promise<SignatureDocument | undefined> {
   const sigFile = signatureFileOf(built.archive);
   if (!key) {
-    await fs.rm(sigFile, { force: true });
+    await removeBuildFile(sigFile);
     return undefined;
   }
   try {
     const known = built.sha256 !== undefined && built.size !== undefined ? { sha256: built.sha256, size: built.size } : undefined;
     return await signArchiveFile(built.archive, built.plugin, key, now, known);
   } catch (err) {
-    await Promise.all([built.archive, built.sha256File, sigFile].map((f) => (f ? fs.rm(f, { force: true }) : undefined)));
+    await Promise.all([built.archive, built.sha256File, sigFile].map((f) => (f ? removeBuildFile(f) : undefined)));
     const at = { action: `write the signature ${path.basename(sigFile)}`, dir: path.dirname(sigFile), flag: '--out <dir>', suffix: '; the archive was removed' };
     throw (
       outputDirError(err, at) ??
