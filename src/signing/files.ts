@@ -149,8 +149,10 @@ export function noSigningKeyError(): WorkFailedError {
   });
 }
 
-/** A public key file (PEM or one line of base64) as a trusted key. */
-/** `file` is the path as the user typed it (for messages), `abs` the caller's userPath of it. */
+/**
+ * A public key file (PEM or one line of base64) as a trusted key: `file` as
+ * the user typed it (for messages), `abs` the caller's userPath of it.
+ */
 export async function readPublicKeyFile(file: string, abs: string): Promise<TrustedKey> {
   const text = await readSmall(abs, 'the public key', file);
   try {
