@@ -5,12 +5,9 @@
  */
 import path from 'node:path';
 import { userProgram, type Ctx } from '../context.js';
-import { location } from '../core/manifest/format.js';
 import { CliError, ExitCode, WorkFailedError } from '../errors.js';
-import { hasModule } from '../python/discover.js';
 import { choosePytestPython } from '../python/interpreter.js';
 import type { PytestSummary } from '../python/junit.js';
-import { PytestExit, pytestOutcome } from '../python/outcome.js';
 import { HOOK_COVERAGE_REPORT, runPytest } from '../python/pytest.js';
 
 export interface TestOptions {
@@ -78,7 +75,7 @@ const DEBIAN_COV = 'sudo apt-get install -y python3-pytest-cov';
  * mapping does.
  */
 async function readManifest(root: string): Promise<Record<string, unknown>> {
-  const { loadManifest } = await import('../core/manifest/index.js');
+  const [{ loadManifest }, { location }] = await Promise.all([import('../core/manifest/index.js'), import('../core/manifest/format.js')]);
   let parsed: Awaited<ReturnType<typeof loadManifest>>;
   try {
     parsed = await loadManifest(root);
@@ -126,11 +123,16 @@ async function coveragePercent(report: string | undefined): Promise<number | und
 
 export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
   const root = ctx.cwd;
-  // The interpreter is chosen while the manifest is read; a manifest error is still the one reported.
-  const choosing = choosePytestPython({ env: ctx.env, explicit: userProgram(ctx, opts.python), cwd: ctx.cwd });
-  choosing.catch(() => undefined);
-  const manifest = await readManifest(root);
-  const py = await choosing;
+  let reading: Promise<Record<string, unknown>> | undefined;
+  const manifest = () => (reading ??= readManifest(root));
+  // pytest starts before the manifest is read, and waits for it (python/pytest.ts);
+  // a manifest error is still the one reported, before any other.
+  const py = await choosePytestPython({ env: ctx.env, explicit: userProgram(ctx, opts.python), cwd: ctx.cwd }).catch(
+    async (err: unknown) => {
+      await manifest();
+      throw err;
+    },
+  );
   ctx.out.debug(`python: ${py.path} (${py.version}, pytest ${py.pytest}, from ${py.source})${py.missing.length ? `; cannot import: ${py.missing.join(", ")}` : ""}`);
 
   const userArgs = opts.pytestArgs ?? [];
@@ -148,6 +150,7 @@ export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
   if (sink.isTTY && columns && !env.COLUMNS) env.COLUMNS = String(columns);
 
   if (opts.coverage) {
+    const [{ hasModule }] = await Promise.all([import('../python/discover.js'), manifest()]);
     if (!(await hasModule(py.path, 'pytest_cov', ctx.env))) {
       throw new WorkFailedError(`--coverage needs pytest-cov, which is not installed for ${py.path}`, {
         code: 'COVERAGE_UNAVAILABLE',
@@ -176,6 +179,7 @@ export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
   });
   ctx.out.debug(`ran: ${r.command.join(' ')}`);
 
+  const { PytestExit, pytestOutcome } = await import('../python/outcome.js');
   const s = pytestOutcome(r, { root, python: py.path, timeout: opts.timeout });
   const failed = r.exitCode === PytestExit.testsFailed;
   return {

@@ -4,7 +4,15 @@
  * JSON), live streaming of pytest's output, a timeout or cancel that stops
  * every process of the run it can find (reap.ts), and the summary read from
  * pytest's JUnit XML report. The SDK's pytest plugin is loaded with -p and writes its hook/endpoint
- * coverage to a file named by HOOK_COVERAGE_ENV (docs/sdk.md). pytest's own
+ * coverage to a file named by HOOK_COVERAGE_ENV (docs/sdk.md).
+ *
+ * pytest starts before the manifest is read: Python and pytest take far
+ * longer to start than the CLI takes to read config/plugin.yaml, so the two
+ * overlap. The SDK's plugin, on import (before any user code and before
+ * pytest prints anything), waits on the pipe named by START_FD_ENV until the
+ * CLI has written the manifest file and says "go"; pytest's output is held
+ * until then. A manifest that cannot be read stops pytest unseen, and its
+ * error is the one reported, as if pytest had never started. pytest's own
  * files stay out of the plugin folder: .coverage in the run's temp folder,
  * the pytest cache in the user cache dir, per project (or the temp folder
  * when the cache is off), so --lf still works; no bytecode is written.
@@ -16,7 +24,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseJunitXml, type PytestSummary } from './junit.js';
+import type { PytestSummary } from './junit.js';
 import { newRunMarker, RUN_MARKER_ENV, stopRun, type StopReport } from './reap.js';
 import { cacheDir } from './scan-cache.js';
 import { startPython } from './spawn.js';
@@ -24,6 +32,10 @@ import { makeDir } from '../io/make-dir.js';
 
 /** Environment variable through which the SDK receives the manifest (a JSON file path). */
 export const MANIFEST_JSON_ENV = 'PLEXICHAT_PLUGIN_MANIFEST_JSON';
+/** Environment variable naming the fd on which the SDK's pytest plugin waits for the CLI's "go" (docs/sdk.md). */
+export const START_FD_ENV = 'PLEXICHAT_PLUGIN_START_FD';
+/** What the CLI writes on that fd; the pipe closing without it ends pytest quietly (the CLI is gone). */
+const GO = 'go';
 /** Environment variable naming the file the SDK's pytest plugin writes its hook/endpoint coverage to. */
 export const HOOK_COVERAGE_ENV = 'PLEXICHAT_PLUGIN_COVERAGE_FILE';
 /** The name of that file among RunPytestResult.reports. */
@@ -54,8 +66,12 @@ export interface RunPytestOptions {
   python: string;
   /** The plugin root: pytest runs here. */
   cwd: string;
-  /** The parsed manifest, handed to the SDK as JSON. */
-  manifest?: unknown;
+  /**
+   * Reads the manifest to hand to the SDK as JSON; called once pytest has
+   * started, which waits for it. A rejection stops pytest, drops whatever it
+   * printed, and is rethrown.
+   */
+  manifest?: () => Promise<unknown>;
   /** Extra arguments for pytest (the user's, after --). */
   args: string[];
   /** Arguments the CLI adds before the user's (colour, coverage ...). */
@@ -114,15 +130,25 @@ interface Supervised {
   stopped?: StopReport;
 }
 
-/** Run pytest in its own process group; on a timeout or cancel, stop every process of the run (reap.ts). */
-async function supervise(python: string, args: string[], opts: RunPytestOptions, env: NodeJS.ProcessEnv): Promise<Supervised> {
+/**
+ * Run pytest in its own process group; on a timeout or cancel, stop every
+ * process of the run (reap.ts). `started` runs once pytest is running; with
+ * `gated`, pytest waits on fd 3 until it resolves, and its output is held
+ * until then; when it rejects, pytest is stopped and the rejection rethrown.
+ */
+async function supervise(
+  python: string,
+  args: string[],
+  opts: RunPytestOptions,
+  env: NodeJS.ProcessEnv,
+  run: { gated: boolean; started: () => Promise<void> },
+): Promise<Supervised> {
   const marker = newRunMarker();
   const { child, exit } = startPython(python, args, {
     cwd: opts.cwd,
-    env: { ...env, [RUN_MARKER_ENV]: marker },
+    env: { ...env, [RUN_MARKER_ENV]: marker, ...(run.gated ? { [START_FD_ENV]: '3' } : {}) },
     detached: true,
-    stdout: opts.stdout,
-    stderr: opts.stderr,
+    fd3: run.gated,
   });
   let exited = false;
   child.once('exit', () => (exited = true));
@@ -139,16 +165,41 @@ async function supervise(python: string, args: string[], opts: RunPytestOptions,
   };
   const timer = opts.timeoutMs ? setTimeout(() => stop('timeout'), opts.timeoutMs) : undefined;
   const onAbort = () => stop('cancel');
+  const release = () => {
+    if (timer) clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+  };
   if (opts.signal?.aborted) onAbort();
   else opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const failed = await run.started().then(
+    () => undefined,
+    (err: unknown) => ({ err }),
+  );
+  if (failed) {
+    // Nothing of this run is shown: its output is dropped, its processes stopped.
+    child.stdout?.resume();
+    child.stderr?.resume();
+    if (child.pid !== undefined && !exited) await (stopping ?? stopRun(child.pid, marker, 0, () => exited));
+    await exit;
+    release();
+    throw failed.err;
+  }
+  const go = child.stdio[3] as NodeJS.WritableStream | null | undefined;
+  if (go) {
+    go.on('error', () => undefined); // a pytest that already ended (or never loaded the plugin) does not read it
+    go.end(GO);
+  }
+  child.stdout?.pipe(opts.stdout, { end: false });
+  child.stderr?.pipe(opts.stderr, { end: false });
+
   let r = await Promise.race([exit, stopped]);
   if (!r) {
     child.stdout?.destroy();
     child.stderr?.destroy();
     r = await exit;
   }
-  if (timer) clearTimeout(timer);
-  opts.signal?.removeEventListener('abort', onAbort);
+  release();
   return { code: r.code, signal: r.signal, timedOut: why === 'timeout', cancelled: why === 'cancel', stopped: await stopping };
 }
 
@@ -176,23 +227,33 @@ export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult
     if (!opts.env.PYTHONPYCACHEPREFIX) env.PYTHONDONTWRITEBYTECODE = '1';
     const noCache = opts.args.some((a, i) => /^(-p)?no:cacheprovider$/.test(a) && (a.startsWith('-p') || opts.args[i - 1] === '-p'));
     const ownArgs = ['-p', SDK_PYTEST_PLUGIN, ...(noCache ? [] : ['-o', `cache_dir=${path.join(ownFiles, 'cache')}`])];
-    if (opts.manifest !== undefined) {
-      const manifestFile = path.join(scratch, 'manifest.json');
-      await fs.writeFile(manifestFile, JSON.stringify(opts.manifest));
-      env[MANIFEST_JSON_ENV] = manifestFile;
-    }
+    const manifestFile = path.join(scratch, 'manifest.json');
+    const handOver = async () => {
+      if (opts.manifest) await fs.writeFile(manifestFile, JSON.stringify(await opts.manifest()));
+    };
+    if (opts.manifest) env[MANIFEST_JSON_ENV] = manifestFile;
+    // Without fd 3 to wait on (Windows), pytest starts once the manifest is there.
+    const gated = opts.manifest !== undefined && process.platform !== 'win32';
+    if (!gated) await handOver();
     const extraReports = opts.reports?.(scratch) ?? { args: [], files: [] };
     const args = ['-m', 'pytest', ...(own ? [] : [`--junitxml=${junit}`]), ...ownArgs, ...(opts.extraArgs ?? []), ...extraReports.args, ...opts.args];
     const command = [opts.python, ...args];
 
-    const r = await supervise(opts.python, args, opts, env);
+    // The report reader is loaded while pytest runs, not after it.
+    let reader: Promise<typeof import('./junit.js')> | undefined;
+    const whileRunning = async () => {
+      if (gated) await handOver();
+      reader = import('./junit.js');
+      reader.catch(() => undefined); // a failed load is reported where it is awaited
+    };
+    const r = await supervise(opts.python, args, opts, env, { gated, started: whileRunning });
 
     let summary: PytestSummary | undefined;
     let reportError: string | undefined;
     const xml = await fs.readFile(junit, 'utf8').catch(() => undefined);
     if (xml !== undefined && xml.trim() !== '') {
       try {
-        summary = parseJunitXml(xml);
+        summary = (await reader!).parseJunitXml(xml);
       } catch (err) {
         reportError = (err as Error).message;
       }

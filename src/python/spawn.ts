@@ -32,6 +32,8 @@ export interface SpawnOptions {
   input?: string;
   /** 'pipe': keep stdin open for the caller to write to (child.stdin). */
   stdin?: 'ignore' | 'pipe';
+  /** Open a fourth pipe, the child's fd 3, for the caller to write to (child.stdio[3]). */
+  fd3?: boolean;
 }
 
 export interface StartedPython {
@@ -44,7 +46,7 @@ export function startPython(file: string, args: string[], opts: SpawnOptions): S
   const child = spawn(file, args, {
     cwd: opts.cwd,
     env: opts.env,
-    stdio: [opts.input === undefined && opts.stdin !== 'pipe' ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    stdio: [opts.input === undefined && opts.stdin !== 'pipe' ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(opts.fd3 ? ['pipe' as const] : [])],
     detached: opts.detached ?? false,
     windowsHide: true,
   });

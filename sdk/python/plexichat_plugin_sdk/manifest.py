@@ -5,7 +5,10 @@ Where the manifest comes from, in order:
 1. ``PLEXICHAT_PLUGIN_MANIFEST_JSON``: set by ``plexichat-plugin-cli test``.
    Either the manifest itself as JSON text (it starts with ``{``) or the path
    of a JSON file holding it. The CLI parses config/plugin.yaml with a full
-   YAML parser, so under ``test`` every YAML feature works.
+   YAML parser, so under ``test`` every YAML feature works. ``test`` starts
+   pytest while it still reads the manifest, and writes that file before it
+   says "go" on the pipe named by ``PLEXICHAT_PLUGIN_START_FD``
+   (:func:`wait_for_cli`).
 2. A class attribute ``manifest_path`` on the plugin class (a path to a
    plugin.yaml, relative paths taken from the current directory).
 3. ``config/plugin.yaml`` in the directory of the module that defines the
@@ -29,11 +32,14 @@ __all__ = [
     "ManifestError",
     "ManifestNotFoundError",
     "find_manifest",
+    "wait_for_cli",
     "load_manifest",
     "load_manifest_file",
 ]
 
 ENV_MANIFEST_JSON = "PLEXICHAT_PLUGIN_MANIFEST_JSON"
+#: The fd of a pipe on which ``plexichat-plugin-cli test`` says "go" once the manifest is written.
+ENV_START_FD = "PLEXICHAT_PLUGIN_START_FD"
 MANIFEST_RELPATH = os.path.join("config", "plugin.yaml")
 
 _cache = {}
@@ -51,11 +57,51 @@ class ManifestNotFoundError(ManifestError, FileNotFoundError):
     """No manifest was found anywhere the SDK looks."""
 
 
+def wait_for_cli():
+    """Under ``plexichat-plugin-cli test``: wait until the CLI has handed over the manifest.
+
+    The CLI starts pytest first and reads config/plugin.yaml meanwhile (Python
+    takes longer to start than the CLI takes to read it). The SDK's pytest
+    plugin calls this on import, before any test code runs and before pytest
+    prints anything; reading the manifest from ``$PLEXICHAT_PLUGIN_MANIFEST_JSON``
+    calls it too. It reads the pipe named by ``$PLEXICHAT_PLUGIN_START_FD`` to
+    its end: ``go`` lets the run go on; anything else means the CLI stopped
+    the run (a manifest it cannot read, whose error it reports) or is gone,
+    and this process ends at once, silently. Without that variable, or on a
+    second call, it returns at once; the variable is removed, so processes the
+    tests start do not wait.
+    """
+    value = os.environ.pop(ENV_START_FD, None)
+    if value is None:
+        return
+    try:
+        fd = int(value)
+    except ValueError:
+        return
+    said = b""
+    try:
+        while len(said) < 16:
+            chunk = os.read(fd, 16)
+            if not chunk:
+                break
+            said += chunk
+    except OSError:
+        return  # not a pipe this process holds: nothing to wait for
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    if said != b"go":
+        os._exit(1)
+
+
 def _from_json_env(value):
     text = value.strip()
     source = "$" + ENV_MANIFEST_JSON
     if not text.startswith("{"):
         source = text
+        wait_for_cli()
         try:
             with open(text, "r", encoding="utf-8") as fh:
                 text = fh.read()

@@ -18,6 +18,11 @@ import sys
 import pytest
 
 from . import _events
+from .manifest import wait_for_cli
+
+# Under `plexichat-plugin test`, pytest starts while the CLI still reads the
+# manifest: wait here, before any test code runs and before any output.
+wait_for_cli()
 
 __all__ = ["COVERAGE_ENV", "coverage_report", "find_plugin_class"]
 
