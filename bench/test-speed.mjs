@@ -47,6 +47,10 @@ try {
   console.log(`node -e 0                          ${median(t.node).toFixed(0).padStart(6)} ms`);
   console.log(`python -m pytest -q (bare)         ${b.toFixed(0).padStart(6)} ms  1.00x`);
   console.log(`plexichat-plugin test              ${median(t.ours).toFixed(0).padStart(6)} ms  ${(median(t.ours) / b).toFixed(2)}x`);
+  // Each test run beside the bare run just before it: the machine's drift cancels out.
+  const pairs = t.ours.map((x, i) => x / t.bare[i]);
+  const extra = t.ours.map((x, i) => x - t.bare[i]);
+  console.log(`  paired with the bare run before it: median ratio ${median(pairs).toFixed(2)}x, median extra ${median(extra).toFixed(0)} ms`);
   console.log(`runs (ms): bare ${t.bare.map((x) => x.toFixed(0)).join(' ')} | test ${t.ours.map((x) => x.toFixed(0)).join(' ')}`);
 } finally {
   temp.remove();

@@ -147,9 +147,12 @@ interface Run {
 function dispatcher(proc: Process, signal: AbortSignal, run: Run): Runner {
   return async (load, opts, command) => {
     const flags = globalFlags(command);
+    // The command's module loads while the output and the context are set up.
+    const loading = load();
+    loading.catch(() => undefined);
     const out = (run.out = await outputFor(proc, flags));
     const ctx = await contextFor(command, opts, { proc, out, flags, signal });
-    const mod = await load();
+    const mod = await loading;
     const result = await mod.run(opts, ctx).catch((err: unknown) => {
       if (!flags.json) mod.renderError?.(err, ctx); // what the error carries, before its one line
       throw err;

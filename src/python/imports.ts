@@ -13,6 +13,8 @@ const IMPORT = /^[ \t]*(?:from[ \t]+([A-Za-z_]\w*)[\w.]*[ \t]+import\b|import[ \
 /** Enough for any plugin; a larger tree is read up to here. */
 const MAX_FILES = 2000;
 const MAX_BYTES = 1024 * 1024;
+/** Files read at once: enough to hide latency, few enough for any fd limit. */
+const PARALLEL = 8;
 
 async function entries(dir: string): Promise<import('node:fs').Dirent[]> {
   return fs.readdir(dir, { withFileTypes: true }).catch(() => []);
@@ -21,11 +23,10 @@ async function entries(dir: string): Promise<import('node:fs').Dirent[]> {
 /** Names importable from the project itself: modules and packages at the root, in src/ and in tests/. */
 async function localNames(root: string): Promise<Set<string>> {
   const out = new Set<string>(['src', 'tests']);
-  for (const d of [root, path.join(root, 'src'), path.join(root, 'tests')]) {
-    for (const e of await entries(d)) {
-      if (e.isDirectory()) out.add(e.name);
-      else if (e.name.endsWith('.py')) out.add(e.name.slice(0, -3));
-    }
+  const listed = await Promise.all([root, path.join(root, 'src'), path.join(root, 'tests')].map(entries));
+  for (const e of listed.flat()) {
+    if (e.isDirectory()) out.add(e.name);
+    else if (e.name.endsWith('.py')) out.add(e.name.slice(0, -3));
   }
   return out;
 }
@@ -59,12 +60,18 @@ export function importedNames(text: string): string[] {
 
 /** Sorted top-level names of the modules the project imports from outside itself (the standard library included). */
 export async function projectImports(root: string): Promise<string[]> {
-  const local = await localNames(root);
+  const [local, files] = await Promise.all([localNames(root), pythonFiles(root)]);
+  const texts: string[] = new Array(files.length);
+  let next = 0;
+  const reader = async () => {
+    for (let i = next++; i < files.length; i = next++) {
+      const st = await fs.stat(files[i]!).catch(() => undefined);
+      texts[i] = st?.isFile() && st.size <= MAX_BYTES ? await fs.readFile(files[i]!, 'utf8').catch(() => '') : '';
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, files.length) }, reader));
   const names = new Set<string>();
-  for (const f of await pythonFiles(root)) {
-    const st = await fs.stat(f).catch(() => undefined);
-    if (!st?.isFile() || st.size > MAX_BYTES) continue;
-    const text = await fs.readFile(f, 'utf8').catch(() => '');
+  for (const text of texts) {
     for (const n of importedNames(text)) if (!local.has(n) && n !== SDK && n !== '__future__') names.add(n);
   }
   return [...names].sort();

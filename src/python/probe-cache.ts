@@ -32,18 +32,21 @@ async function pythonVersionFile(dir: string): Promise<string | null> {
 }
 
 async function keyOf(opts: FindPythonOptions): Promise<string> {
-  const candidates = await Promise.all(
-    pathCandidates(opts.env).map(async (c) => {
-      const st = await stat(c).catch(() => undefined);
-      return [c, st?.size, st?.mtimeMs];
-    }),
-  );
+  const [candidates, versionFile] = await Promise.all([
+    Promise.all(
+      pathCandidates(opts.env).map(async (c) => {
+        const st = await stat(c).catch(() => undefined);
+        return [c, st?.size, st?.mtimeMs];
+      }),
+    ),
+    pythonVersionFile(opts.cwd ?? '.'),
+  ]);
   const { env } = opts;
   const doc = {
     v: 1,
     pin: [opts.explicit ?? null, env.PLEXICHAT_PYTHON ?? null],
     candidates,
-    selectors: [env.PYENV_VERSION ?? null, env.VIRTUAL_ENV ?? null, env.CONDA_PREFIX ?? null, await pythonVersionFile(opts.cwd ?? '.')],
+    selectors: [env.PYENV_VERSION ?? null, env.VIRTUAL_ENV ?? null, env.CONDA_PREFIX ?? null, versionFile],
     modules: opts.modules ?? [],
     wantPytest: !!opts.wantPytest,
   };

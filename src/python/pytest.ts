@@ -42,14 +42,14 @@ export const HOOK_COVERAGE_ENV = 'PLEXICHAT_PLUGIN_COVERAGE_FILE';
 export const HOOK_COVERAGE_REPORT = 'hook-coverage.json';
 const SDK_PYTEST_PLUGIN = 'plexichat_plugin_sdk.pytest_plugin';
 
-/** Where the pytest cache of a project goes: its folder in the user cache, else the scratch dir. */
-async function pytestFilesDir(cwd: string, env: NodeJS.ProcessEnv, scratch: string): Promise<string> {
+/** Where the pytest cache of a project goes: its folder in the user cache; undefined when there is none (the scratch dir then). */
+async function pytestFilesDir(cwd: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const base = cacheDir(env);
-  if (!base) return scratch;
+  if (!base) return undefined;
   const dir = path.join(base, 'pytest', createHash('sha256').update(path.resolve(cwd)).digest('hex').slice(0, 16));
   return makeDir(dir, { mode: 0o700 }).then(
     () => dir,
-    () => scratch,
+    () => undefined,
   );
 }
 
@@ -204,13 +204,14 @@ async function supervise(
 }
 
 export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult> {
+  const cacheFiles = pytestFilesDir(opts.cwd, opts.env);
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'plexichat-pytest-'));
   const started = Date.now();
   try {
     // The user's own --junitxml wins (pytest keeps the last one); read that one then.
     const own = userJunitPath(opts.args, opts.cwd);
     const junit = own ?? path.join(scratch, 'junit.xml');
-    const ownFiles = await pytestFilesDir(opts.cwd, opts.env, scratch);
+    const ownFiles = (await cacheFiles) ?? scratch;
     const hookCoverage = path.join(scratch, HOOK_COVERAGE_REPORT);
     const env: NodeJS.ProcessEnv = {
       ...opts.env,
@@ -250,7 +251,8 @@ export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult
 
     let summary: PytestSummary | undefined;
     let reportError: string | undefined;
-    const xml = await fs.readFile(junit, 'utf8').catch(() => undefined);
+    const extraFiles = [...extraReports.files, hookCoverage];
+    const [xml, ...texts] = await Promise.all([junit, ...extraFiles].map((f) => fs.readFile(f, 'utf8').catch(() => undefined)));
     if (xml !== undefined && xml.trim() !== '') {
       try {
         summary = (await reader!).parseJunitXml(xml);
@@ -259,10 +261,9 @@ export async function runPytest(opts: RunPytestOptions): Promise<RunPytestResult
       }
     }
     const reports: Record<string, string> = {};
-    for (const f of [...extraReports.files, hookCoverage]) {
-      const text = await fs.readFile(f, 'utf8').catch(() => undefined);
-      if (text !== undefined) reports[path.basename(f)] = text;
-    }
+    extraFiles.forEach((f, i) => {
+      if (texts[i] !== undefined) reports[path.basename(f)] = texts[i];
+    });
     return {
       exitCode: r.code ?? undefined,
       signal: r.signal ?? undefined,
