@@ -3,6 +3,8 @@
  * Python SDK. pytest's output streams live (to stderr under --json); the exit
  * code follows pytest's outcome; the summary comes from its JUnit XML report.
  */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { userProgram, type Ctx } from '../context.js';
 import { CliError, ExitCode, WorkFailedError } from '../errors.js';
@@ -68,17 +70,29 @@ function hookCoverage(text: string | undefined): HookCoverage | undefined {
 
 const DEBIAN_COV = 'sudo apt-get install -y python3-pytest-cov';
 
+/** What the parse cache is keyed on besides the bytes: this CLI's version (its parser rules). */
+async function parserVersion(): Promise<string> {
+  const text = await readFile(new URL('../../package.json', import.meta.url), 'utf8').catch(() => '{}');
+  return String((JSON.parse(text) as { version?: unknown }).version ?? 'unknown');
+}
+
 /**
  * config/plugin.yaml as plain data for the SDK, through the shared manifest
- * loader (size cap, encoding, YAML limits). Schema problems do not stop the
- * tests (`validate` reports them); a file that cannot be read as a YAML
- * mapping does.
+ * reader and parser (size cap, encoding, YAML limits). Schema problems do
+ * not stop the tests (`validate` reports them); a file that cannot be read
+ * as a YAML mapping does. A parse that succeeded is remembered in the user
+ * cache, keyed on the file's bytes and this CLI's version, so a warm run does
+ * not load the YAML library (the same place and switch as the scan cache).
  */
-async function readManifest(root: string): Promise<Record<string, unknown>> {
-  const [{ loadManifest }, { location }] = await Promise.all([import('../core/manifest/index.js'), import('../core/manifest/format.js')]);
-  let parsed: Awaited<ReturnType<typeof loadManifest>>;
+async function readManifest(root: string, env: NodeJS.ProcessEnv): Promise<Record<string, unknown>> {
+  const [{ readManifestFile }, cache, version] = await Promise.all([
+    import('../core/manifest/read.js'),
+    import('../python/scan-cache.js'),
+    parserVersion(),
+  ]);
+  let bytes: Buffer;
   try {
-    parsed = await loadManifest(root);
+    bytes = await readManifestFile(root);
   } catch (err) {
     if (err instanceof CliError && err.code === 'MANIFEST_NOT_FOUND') {
       throw new WorkFailedError(`no config/plugin.yaml in ${root}: this is not a plugin project`, {
@@ -88,7 +102,21 @@ async function readManifest(root: string): Promise<Record<string, unknown>> {
     }
     throw err;
   }
-  if (parsed.data) return parsed.data;
+  const dir = cache.cacheDir(env);
+  const key = createHash('sha256').update(`manifest\0${version}\0`).update(bytes).digest('hex');
+  if (dir) {
+    const hit = await cache.readCached<Record<string, unknown>>(dir, root, key, 'manifest');
+    if (hit && typeof hit === 'object' && !Array.isArray(hit)) return hit;
+  }
+  const [{ parseManifest, MANIFEST_PATH }, { location }] = await Promise.all([
+    import('../core/manifest/index.js'),
+    import('../core/manifest/format.js'),
+  ]);
+  const parsed = parseManifest(bytes, MANIFEST_PATH);
+  if (parsed.data) {
+    if (dir) await cache.writeCached(dir, root, key, parsed.data, 'manifest');
+    return parsed.data;
+  }
   const d = parsed.diagnostics[0]!;
   const shape = d.code === 'MANIFEST_NOT_MAPPING' || d.code === 'MANIFEST_EMPTY';
   throw new WorkFailedError(`${location(d)}: ${d.message}`, {
@@ -124,7 +152,7 @@ async function coveragePercent(report: string | undefined): Promise<number | und
 export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
   const root = ctx.cwd;
   let reading: Promise<Record<string, unknown>> | undefined;
-  const manifest = () => (reading ??= readManifest(root));
+  const manifest = () => (reading ??= readManifest(root, ctx.env));
   // pytest starts before the manifest is read, and waits for it (python/pytest.ts);
   // a manifest error is still the one reported, before any other.
   const py = await choosePytestPython({ env: ctx.env, explicit: userProgram(ctx, opts.python), cwd: ctx.cwd }).catch(

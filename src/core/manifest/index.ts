@@ -3,10 +3,8 @@
  * every finding names file:line:column. parseManifest is pure (no fs), so
  * `verify` and the development marketplace run it on archive members too.
  */
-import path from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, type Document } from 'yaml';
-import { WorkFailedError, errnoCode } from '../../errors.js';
-import { NotRegularFileError, readRegularFile } from '../../io/read-file.js';
+import { readManifestFile } from './read.js';
 import { checkRules, Locator } from './rules.js';
 import { MANIFEST_PATH, MAX_MANIFEST_BYTES, type Diagnostic, type Manifest } from './types.js';
 
@@ -189,27 +187,5 @@ function syntaxHint(code: string): string {
  * WorkFailedError (exit 1); everything else becomes diagnostics.
  */
 export async function loadManifest(projectDir: string): Promise<ParsedManifest> {
-  const abs = path.join(projectDir, MANIFEST_PATH);
-  let buf: Buffer;
-  try {
-    buf = await readRegularFile(abs, { shown: MANIFEST_PATH, maxBytes: MAX_MANIFEST_BYTES });
-  } catch (err) {
-    if (err instanceof NotRegularFileError) throw err;
-    const code = errnoCode(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new WorkFailedError(`${MANIFEST_PATH} not found in ${projectDir}`, {
-        code: 'MANIFEST_NOT_FOUND',
-        hint: 'run this in a plugin directory (or pass -C <dir>), or create one with `plexichat-plugin init`',
-      });
-    }
-    if (code === 'EISDIR') {
-      throw new WorkFailedError(`${MANIFEST_PATH} is a directory, not a file`, { code: 'MANIFEST_NOT_FOUND', hint: 'replace it with the YAML manifest' });
-    }
-    throw new WorkFailedError(`cannot read ${MANIFEST_PATH}: ${code ?? (err as Error).message}`, {
-      code: 'MANIFEST_UNREADABLE',
-      hint: 'check the file permissions',
-      cause: err,
-    });
-  }
-  return parseManifest(buf, MANIFEST_PATH);
+  return parseManifest(await readManifestFile(projectDir), MANIFEST_PATH);
 }
