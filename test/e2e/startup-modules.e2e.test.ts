@@ -5,33 +5,20 @@
  * commander, never a command, the error reporting, the output layer or
  * node:v8 (the wasm tiering flag is for runs that make requests).
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BIN } from '../helpers/run-cli.js';
+import { loadedModules, loadHookArg } from '../helpers/load-hook.js';
 import { tempDir } from '../helpers/temp-project.js';
-
-let register = '';
-
-beforeAll(async () => {
-  const dir = await tempDir();
-  await fs.writeFile(
-    path.join(dir, 'hooks.mjs'),
-    "import { writeSync } from 'node:fs';\nexport async function load(url, context, next) {\n  writeSync(2, `LOADED ${url}\\n`);\n  return next(url, context);\n}\n",
-  );
-  register = path.join(dir, 'register.mjs');
-  await fs.writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(path.join(dir, 'hooks.mjs')).href)});\n`);
-});
 
 /** The modules a run loads (dist/ paths and node: builtins), and its exit code. */
 async function loaded(args: string[]): Promise<{ modules: string[]; exitCode: number; stdout: string }> {
-  const r = await execa(process.execPath, ['--import', pathToFileURL(register).href, BIN, ...args], {
+  const r = await execa(process.execPath, ['--import', await loadHookArg(), BIN, ...args], {
     reject: false,
     env: { NO_COLOR: '1', CI: '1' },
   });
-  const modules = [...String(r.stderr).matchAll(/^LOADED (.+)$/gm)].map((m) => m[1]!.replace(/^.*\/dist\//, 'dist/'));
+  const modules = loadedModules(String(r.stderr));
   return { modules, exitCode: r.exitCode ?? -1, stdout: String(r.stdout) };
 }
 

@@ -7,26 +7,14 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BIN } from '../helpers/run-cli.js';
+import { loadedModules, loadHookArg } from '../helpers/load-hook.js';
 import { runMain } from '../helpers/run-main.js';
 import { tempDir } from '../helpers/temp-project.js';
 
 const PARSER = 'dist/core/manifest/index.js';
-let register = '';
-
-beforeAll(async () => {
-  const dir = await tempDir();
-  await fs.writeFile(
-    path.join(dir, 'hooks.mjs'),
-    "import { writeSync } from 'node:fs';\nexport async function load(url, context, next) {\n  writeSync(2, `LOADED ${url}\\n`);\n  return next(url, context);\n}\n",
-  );
-  register = path.join(dir, 'register.mjs');
-  await fs.writeFile(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(path.join(dir, 'hooks.mjs')).href)});\n`);
-});
-
 /** A minimal plugin whose test asserts the greeting the SDK read from the manifest. */
 async function project(): Promise<{ dir: string; cache: string }> {
   const root = await tempDir();
@@ -47,13 +35,13 @@ async function setGreeting(dir: string, greeting: string): Promise<void> {
 }
 
 async function test(dir: string, cache: string): Promise<{ exitCode: number; parsed: boolean; stderr: string; stdout: string }> {
-  const r = await execa(process.execPath, ['--import', pathToFileURL(register).href, BIN, '--json', 'test', '--', '-q', 'tests/test_greeting.py'], {
+  const r = await execa(process.execPath, ['--import', await loadHookArg(), BIN, '--json', 'test', '--', '-q', 'tests/test_greeting.py'], {
     cwd: dir,
     reject: false,
     env: { NO_COLOR: '1', CI: '1', PLEXICHAT_CACHE_DIR: cache },
   });
   const stderr = String(r.stderr);
-  return { exitCode: r.exitCode ?? -1, parsed: stderr.split('\n').some((l) => l.startsWith('LOADED') && l.endsWith(PARSER)), stderr, stdout: String(r.stdout) };
+  return { exitCode: r.exitCode ?? -1, parsed: loadedModules(stderr).includes(PARSER), stderr, stdout: String(r.stdout) };
 }
 
 const entries = async (cache: string) => (await fs.readdir(cache).catch(() => [])).filter((f) => f.startsWith('manifest-'));
