@@ -3,9 +3,9 @@
  * code, and every error is handed to ./report.ts (loaded only when there
  * is one, so --help and --version stay close to bare Node start-up).
  */
-import { readFileSync } from 'node:fs';
 import { CommanderError, type Command } from 'commander';
 import { ExitCode, UsageError } from '../errors.js';
+import { cliVersion } from '../io/cli-version.js';
 import type { Output } from '../io/output.js';
 import { createProgram, type Runner } from './program.js';
 import type { Ctx, GlobalFlags } from '../context.js';
@@ -25,15 +25,6 @@ export interface Process {
   off(event: 'SIGINT' | 'SIGTERM', listener: (sig: NodeJS.Signals) => void): unknown;
   /** Forced exit for a second Ctrl-C or work that ignores the abort; absent in tests. */
   exit?(code: number): never | void;
-}
-
-function readVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-    return pkg.version;
-  } catch {
-    return '0.0.0';
-  }
 }
 
 type ModeFlags = Pick<GlobalFlags, 'json' | 'verbose' | 'quiet' | 'color'>;
@@ -195,7 +186,7 @@ export async function main(argv: string[], proc: Process = process): Promise<num
   const early = earlyFlags(argv);
   const run: Run = { code: ExitCode.ok };
   const signals = trapSignals(proc);
-  const version = readVersion();
+  const version = cliVersion();
   const program = createProgram(version, dispatcher(proc, signals.signal, run));
   const printed = routeHelpOutput(program, proc, early.json);
   try {

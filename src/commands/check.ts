@@ -13,6 +13,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { userPath, type Ctx } from '../context.js';
 import { UsageError, errnoCode } from '../errors.js';
+import { cliVersion } from '../io/cli-version.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import { jsonDocument } from '../io/json-document.js';
 import { probeWrite, writeFileAtomic } from '../io/atomic.js';
@@ -36,13 +37,6 @@ export type CheckResult = CheckReport;
 
 /** How each result is rendered: kept beside it, so the --json document is the report alone. */
 const rendering = new WeakMap<CheckReport, { format: Format; document?: string; output?: string }>();
-
-function readToolVersion(): Promise<string> {
-  return fs
-    .readFile(new URL('../../package.json', import.meta.url), 'utf8')
-    .then((t) => (JSON.parse(t) as { version: string }).version)
-    .catch(() => '0.0.0');
-}
 
 async function loadConfig(dir: string): Promise<{ config: CheckConfig; file?: string }> {
   let text: string;
@@ -133,7 +127,7 @@ function counts(f: Finding): boolean {
 /** The report as the document of a format other than text. */
 async function formatted(r: CheckReport, format: Exclude<Format, 'text'>, ctx: Ctx): Promise<string> {
   if (format === 'sarif') {
-    const log = toSarif(r, { toolVersion: await readToolVersion(), root: pathToFileURL(`${ctx.cwd}${path.sep}`).href });
+    const log = toSarif(r, { toolVersion: cliVersion(), root: pathToFileURL(`${ctx.cwd}${path.sep}`).href });
     return `${JSON.stringify(log, null, 2)}\n`;
   }
   if (format === 'github') return githubLines(r).map((l) => `${l}\n`).join('');

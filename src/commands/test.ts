@@ -4,10 +4,10 @@
  * code follows pytest's outcome; the summary comes from its JUnit XML report.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { userProgram, type Ctx } from '../context.js';
 import { CliError, ExitCode, WorkFailedError } from '../errors.js';
+import { cliVersion } from '../io/cli-version.js';
 import { choosePytestPython } from '../python/interpreter.js';
 import type { PytestSummary } from '../python/junit.js';
 import { HOOK_COVERAGE_REPORT, runPytest } from '../python/pytest.js';
@@ -70,12 +70,6 @@ function hookCoverage(text: string | undefined): HookCoverage | undefined {
 
 const DEBIAN_COV = 'sudo apt-get install -y python3-pytest-cov';
 
-/** What the parse cache is keyed on besides the bytes: this CLI's version (its parser rules). */
-async function parserVersion(): Promise<string> {
-  const text = await readFile(new URL('../../package.json', import.meta.url), 'utf8').catch(() => '{}');
-  return String((JSON.parse(text) as { version?: unknown }).version ?? 'unknown');
-}
-
 /**
  * config/plugin.yaml as plain data for the SDK, through the shared manifest
  * reader and parser (size cap, encoding, YAML limits). Schema problems do
@@ -85,11 +79,7 @@ async function parserVersion(): Promise<string> {
  * not load the YAML library (the same place and switch as the scan cache).
  */
 async function readManifest(root: string, env: NodeJS.ProcessEnv): Promise<Record<string, unknown>> {
-  const [{ readManifestFile }, cache, version] = await Promise.all([
-    import('../core/manifest/read.js'),
-    import('../python/scan-cache.js'),
-    parserVersion(),
-  ]);
+  const [{ readManifestFile }, cache] = await Promise.all([import('../core/manifest/read.js'), import('../python/scan-cache.js')]);
   let bytes: Buffer;
   try {
     bytes = await readManifestFile(root);
@@ -103,7 +93,7 @@ async function readManifest(root: string, env: NodeJS.ProcessEnv): Promise<Recor
     throw err;
   }
   const dir = cache.cacheDir(env);
-  const key = createHash('sha256').update(`manifest\0${version}\0`).update(bytes).digest('hex');
+  const key = createHash('sha256').update(`manifest\0${cliVersion()}\0`).update(bytes).digest('hex');
   if (dir) {
     const hit = await cache.readCached<Record<string, unknown>>(dir, root, key, 'manifest');
     if (hit && typeof hit === 'object' && !Array.isArray(hit)) return hit;
