@@ -3,7 +3,8 @@
 // and dynamic `import('…')`), checked for two things:
 //   1. no import from a lower floor to a higher one (the floors are below);
 //   2. no cycle between modules (type-only imports included: a cycle of
-//      types is still a cycle a reader has to untangle).
+//      types is still a cycle a reader has to untangle);
+//   3. no command module importing another command module.
 // Usage: node scripts/import-graph.mjs [--json]   (exit 1 when either is found)
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,19 +14,23 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const src = path.join(root, 'src');
 
 /**
- * Floors, lowest first. A module may import its own floor or a lower one.
- * 0  errors, context, io/          what every floor may use
+ * Floors, lowest first, by the module's top folder under src/ alone: a
+ * module may import its own floor or a lower one. No folder or file is
+ * placed on a floor other than its room's.
+ * 0  io/, and the modules at the root of src/ (errors.ts), which import nothing of src/
  * 1  core/                         pure domain rules (no process, network or TTY)
- * 2  python/, project/, marketplace/, server/, signing/, deploy/, dev/, release/ (service rooms)
- * 3  commands/, release/check/     one module per command; `check` composes commands
+ * 2  every other room: the operations (python/, project/, check/, marketplace/,
+ *    server/, signing/, deploy/, dev/, release/)
+ * 3  commands/                     one module per command: flags, one call, render;
+ *                                  no command module imports another (commandImports)
  * 4  cli/                          program, the error boundary
  */
+const FLOORS = { io: 0, core: 1, commands: 3, cli: 4 };
+
 export function floorOf(rel) {
-  if (rel.startsWith('cli/')) return 4;
-  if (rel.startsWith('commands/') || rel.startsWith('release/check/')) return 3;
-  if (rel.startsWith('core/')) return 1;
-  if (rel === 'errors.ts' || rel === 'context.ts' || rel.startsWith('io/')) return 0;
-  return 2;
+  const parts = rel.split('/');
+  if (parts.length === 1) return 0;
+  return FLOORS[parts[0]] ?? 2;
 }
 
 function walk(dir, out = []) {
@@ -61,6 +66,23 @@ export function upward(edges) {
   for (const [from, deps] of edges) {
     for (const to of deps) if (floorOf(to) > floorOf(from)) out.push({ from, to });
   }
+  return out;
+}
+
+/** Imports between two command modules: commands compose operations, never each other. */
+export function commandImports(edges) {
+  const out = [];
+  for (const [from, deps] of edges) {
+    if (!from.startsWith('commands/')) continue;
+    for (const to of deps) if (to.startsWith('commands/')) out.push({ from, to });
+  }
+  return out;
+}
+
+/** Modules at the root of src/ (floor 0 by place) that import any module of src/. */
+export function rootImports(edges) {
+  const out = [];
+  for (const [from, deps] of edges) if (!from.includes('/') && deps.length > 0) out.push({ from, to: deps });
   return out;
 }
 
@@ -104,13 +126,17 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const edges = graph();
   const up = upward(edges);
   const cyc = cycles(edges);
+  const cmd = commandImports(edges);
+  const root = rootImports(edges);
   if (process.argv.includes('--json')) {
-    console.log(JSON.stringify({ modules: edges.size, upward: up, cycles: cyc }, null, 2));
+    console.log(JSON.stringify({ modules: edges.size, upward: up, cycles: cyc, commandImports: cmd, rootImports: root }, null, 2));
   } else {
     console.log(`${edges.size} modules, ${[...edges.values()].reduce((n, d) => n + d.length, 0)} imports`);
     for (const u of up) console.log(`upward: ${u.from} (floor ${floorOf(u.from)}) imports ${u.to} (floor ${floorOf(u.to)})`);
     for (const c of cyc) console.log(`cycle: ${c.join(' <-> ')}`);
-    if (up.length === 0 && cyc.length === 0) console.log('no upward import, no cycle');
+    for (const c of cmd) console.log(`command imports command: ${c.from} imports ${c.to}`);
+    for (const r of root) console.log(`root module imports: ${r.from} imports ${r.to.join(', ')}`);
+    if (up.length === 0 && cyc.length === 0 && cmd.length === 0 && root.length === 0) console.log('no upward import, no cycle, no command importing another');
   }
-  process.exitCode = up.length || cyc.length ? 1 : 0;
+  process.exitCode = up.length || cyc.length || cmd.length || root.length ? 1 : 0;
 }

@@ -10,7 +10,7 @@
  */
 import type { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
-import type { Ctx } from '../context.js';
+import type { Ctx } from '../io/context.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];

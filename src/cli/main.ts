@@ -8,7 +8,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import { cliVersion } from '../io/cli-version.js';
 import type { Output } from '../io/output.js';
 import { createProgram, type Runner } from './program.js';
-import type { Ctx, GlobalFlags } from '../context.js';
+import type { Ctx, GlobalFlags } from '../io/context.js';
 
 /**
  * What `main` needs of the process. The real `process` fits; tests hand in
@@ -101,7 +101,7 @@ async function contextFor(command: Command, opts: unknown, s: { proc: Process; o
   // Loaded when a command runs, not for --help and --version.
   const [{ findProjectRoot, isProjectCommand, startDir }, { isCI, stdioFiles, systemClock }] = await Promise.all([
     import('./resolve-cwd.js'),
-    import('../context.js'),
+    import('../io/context.js'),
   ]);
   const { proc, out, flags } = s;
   const project = isProjectCommand(command);

@@ -5,7 +5,7 @@
  * be able to override.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { Ctx } from '../context.js';
+import type { Ctx } from '../io/context.js';
 import { addExamples } from './examples.js';
 
 /** What a command module exports: work that returns data, and its rendering. */

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { userPath, type Ctx } from '../context.js';
+import { userPath, type Ctx } from '../io/context.js';
 import { formatBytes } from '../io/bytes.js';
 import { createProgress } from '../io/progress.js';
 import { CliError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
@@ -55,6 +55,9 @@ export interface BuildResult {
   signature?: { file: string; keyId: string; keySource: string };
 }
 
+/** The integrity listing's sha256 of each built archive, for its signature (kept beside the result: not part of --json). */
+const contents = new WeakMap<BuildResult, string>();
+
 export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildResult> {
   const projectDir = ctx.cwd;
   const mtime = sourceDateEpoch(ctx.env);
@@ -68,7 +71,7 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
     const result = await buildInto(outDir, opts, ctx, mtime);
     if (key) result.warnings.push(...key.warnings);
     if (result.archive) {
-      const built = { archive: result.archive, sha256File: result.sha256File, sha256: result.sha256, size: result.size, plugin: result.plugin };
+      const built = { archive: result.archive, sha256File: result.sha256File, sha256: result.sha256, size: result.size, contentsSha256: contents.get(result), plugin: result.plugin };
       const doc = await finishBuildSignature(built, key, ctx.clock.now());
       if (doc && key) result.signature = { file: signatureFileOf(result.archive), keyId: doc.key_id, keySource: key.source };
     }
@@ -122,6 +125,7 @@ async function buildInto(outDir: string, opts: BuildCommandOptions, ctx: Ctx, mt
     result.sha256 = outcome.archive.sha256;
     result.size = outcome.archive.size;
     result.sha256File = outcome.archive.sha256Path;
+    contents.set(result, outcome.archive.contentsSha256);
   }
   return result;
 }

@@ -11,18 +11,18 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { userPath, type Ctx } from '../context.js';
+import { userPath, type Ctx } from '../io/context.js';
 import { UsageError, errnoCode } from '../errors.js';
 import { cliVersion } from '../io/cli-version.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import { jsonDocument } from '../io/json-document.js';
 import { probeWrite, writeFileAtomic } from '../io/atomic.js';
 import { writingTo, type OutputTarget } from '../io/fs-errors.js';
-import { applyConfig, CONFIG_FILE, ConfigError, parseCheckConfig, type CheckConfig } from '../release/check/config.js';
-import { annotation } from '../release/check/github.js';
-import { runChecks } from '../release/check/runner.js';
-import { toSarif } from '../release/check/sarif.js';
-import { allFindings, FORMATS, PROFILES, type CheckOutcome, type CheckReport, type Finding, type Format, type Profile } from '../release/check/types.js';
+import { applyConfig, CONFIG_FILE, ConfigError, parseCheckConfig, type CheckConfig } from '../check/config.js';
+import { annotation } from '../check/github.js';
+import { runChecks } from '../check/runner.js';
+import { toSarif } from '../check/sarif.js';
+import { allFindings, FORMATS, PROFILES, type CheckOutcome, type CheckReport, type Finding, type Format, type Profile } from '../check/types.js';
 
 export interface CheckOptions {
   profile?: string;

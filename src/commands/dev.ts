@@ -9,7 +9,7 @@
  * ready, reloaded, reload_failed, request, hook, log, ..., then stopped)
  * instead of a single document, so run() resolves with undefined.
  */
-import { userProgram, type Ctx } from '../context.js';
+import { userProgram, type Ctx } from '../io/context.js';
 import type { Diagnostic } from '../core/manifest/types.js';
 import { PERMISSION_NAMES } from '../core/catalog.js';
 import { didYouMean } from '../core/suggest.js';
@@ -105,7 +105,7 @@ export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undef
     const manifestErrors = full.blocking.filter((d) => d.file === 'config/plugin.yaml');
     const errors = manifestErrors.length ? manifestErrors : parsed.diagnostics.filter((d) => d.severity === 'error');
     if (!out.json) {
-      const { renderDiagnostics } = await import('./validate.js');
+      const { renderDiagnostics } = await import('../project/render-diagnostics.js');
       renderDiagnostics({ errors, warnings: [] }, ctx);
     }
     throw new WorkFailedError(`config/plugin.yaml has ${errors.length} error${errors.length === 1 ? '' : 's'}; the plugin cannot be loaded`, {

@@ -4,7 +4,7 @@
  * missing --name or --category is a usage error naming the flag.
  */
 import path from 'node:path';
-import { userPath, type Ctx } from '../context.js';
+import { userPath, type Ctx } from '../io/context.js';
 import { CATEGORIES } from '../core/catalog.js';
 import {
   INITIAL_VERSION,

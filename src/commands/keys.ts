@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { userPath, type Ctx } from '../context.js';
+import { userPath, type Ctx } from '../io/context.js';
 import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { openAtomic, type AtomicFile } from '../io/atomic.js';
 import { registerSecret } from '../io/redact.js';

@@ -1,12 +1,11 @@
-import type { Ctx } from '../context.js';
-import { formatDiagnostic } from '../core/manifest/format.js';
-import type { Diagnostic } from '../core/manifest/types.js';
-import type { FailOn, Note } from '../core/checks/security.js';
+import type { Ctx } from '../io/context.js';
+import type { FailOn } from '../core/checks/security.js';
 import { validateProject, type ValidationReport } from '../project/validate.js';
 import { UsageError } from '../errors.js';
 import { verbatim } from '../io/json-document.js';
 import { diffLines, type AgainstResult } from '../release/diff.js';
-import { annotation } from '../release/check/github.js';
+import { renderDiagnostics } from '../project/render-diagnostics.js';
+
 
 export interface ValidateOptions {
   strict?: boolean;
@@ -33,34 +32,6 @@ export async function run(opts: ValidateOptions, ctx: Ctx): Promise<ValidationRe
 
 export function exitCode(r: ValidationReport): number {
   return r.ok ? 0 : 1;
-}
-
-/** Errors first, then warnings, then notes; each "file:line:col severity CODE message" with its fix. */
-export function renderDiagnostics(r: Pick<ValidationReport, 'errors' | 'warnings'> & { infos?: Note[] }, ctx: Ctx): void {
-  const { out } = ctx;
-  const paint = (d: Diagnostic | Note) => {
-    const [head, ...rest] = formatDiagnostic(d as Diagnostic).split('\n');
-    const word = d.severity === 'error' ? out.c.red('error') : d.severity === 'warning' ? out.c.yellow('warning') : out.c.dim('info');
-    out.result([head!.replace(` ${d.severity} `, ` ${word} `), ...rest.map((l) => out.c.dim(l))].join('\n'));
-    if (ctx.env.GITHUB_ACTIONS === 'true') {
-      const level = d.severity === 'info' ? 'note' : d.severity;
-      out.result(annotation({ level, file: d.file, line: d.line, column: d.column, message: `${d.code} ${d.message}` }));
-    }
-  };
-  if (r.errors.length) {
-    out.result(out.c.bold('Errors:'));
-    r.errors.forEach(paint);
-  }
-  if (r.warnings.length) {
-    if (r.errors.length) out.result();
-    out.result(out.c.bold('Warnings:'));
-    r.warnings.forEach(paint);
-  }
-  if (r.infos?.length) {
-    if (r.errors.length || r.warnings.length) out.result();
-    out.result(out.c.bold('Notes:'));
-    r.infos.forEach(paint);
-  }
 }
 
 export function render(r: ValidationReport & { against?: AgainstResult }, ctx: Ctx): void {

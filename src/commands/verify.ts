@@ -4,14 +4,13 @@
  * signature (`<archive>.sig`) checked fully offline (src/signing). Exit 0
  * when the archive passes (warnings allowed), 1 when any check fails.
  */
-import fs from 'node:fs/promises';
-import { userPath, type Ctx } from '../context.js';
-import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
-import { verifyArchive, type VerifyFinding } from '../core/package/verify.js';
-import { archiveFacts } from '../signing/archive.js';
+import { userPath, type Ctx } from '../io/context.js';
+import { UsageError } from '../errors.js';
 import type { TrustedKey } from '../signing/keyring.js';
-import { checkSignature } from '../signing/verify.js';
-import { readKeyringFile, readPublicKeyFile, readSignatureFile, signatureFileOf } from '../signing/files.js';
+import { readKeyringFile, readPublicKeyFile } from '../signing/files.js';
+import { renderFindings, verifyArchiveFile, type VerifyResult } from '../project/verify.js';
+
+export type { VerifyResult, VerifySignature } from '../project/verify.js';
 
 export interface VerifyCommandOptions {
   archive: string;
@@ -23,110 +22,21 @@ export interface VerifyCommandOptions {
   signature?: string;
 }
 
-export interface VerifySignature {
-  /** verified: checked against a trusted key; unchecked: matches the archive, signer not checked; unsigned: no .sig and none required. */
-  status: 'verified' | 'unchecked' | 'unsigned' | 'failed';
-  file: string;
-  code?: string;
-  /** What to do about a failure. */
-  hint?: string;
-  key_id?: string;
-  plugin?: { name: string; version: string };
-  created_at?: string;
-}
-
-export interface VerifyResult {
-  ok: boolean;
-  archive: string;
-  size: number;
-  sha256: string;
-  entries: number;
-  uncompressedBytes: number;
-  plugin?: { name: string; version: string };
-  findings: VerifyFinding[];
-  signature: VerifySignature;
-}
-
 export async function run(opts: VerifyCommandOptions, ctx: Ctx): Promise<VerifyResult> {
   if (opts.key !== undefined && opts.keyring !== undefined) {
     throw new UsageError('pass either --key or --keyring, not both', { hint: 'put every key you trust in one keyring file' });
   }
-  const file = userPath(ctx, opts.archive);
-  try {
-    const st = await fs.stat(file);
-    if (!st.isFile()) {
-      throw new WorkFailedError(`${opts.archive} is not a file`, { code: 'NOT_A_FILE', hint: 'pass the path of a .zip archive' });
-    }
-  } catch (err) {
-    if (err instanceof WorkFailedError) throw err;
-    const code = errnoCode(err);
-    throw new WorkFailedError(
-      code === 'ENOENT' ? `${opts.archive} not found` : `cannot read ${opts.archive} (${code ?? (err as Error).message})`,
-      { code: 'ARCHIVE_NOT_FOUND', hint: 'build one with `plexichat-plugin build`, or check the path', cause: err },
-    );
-  }
-  let keys: TrustedKey[] | undefined;
-  if (opts.key !== undefined) keys = [await readPublicKeyFile(opts.key, userPath(ctx, opts.key))];
-  if (opts.keyring !== undefined) keys = await readKeyringFile(opts.keyring, userPath(ctx, opts.keyring));
-  const [report, digest] = await Promise.all([verifyArchive(file), archiveFacts(file)]);
-  const plugin = report.manifest ? { name: report.manifest.plugin.name, version: report.manifest.plugin.version } : undefined;
-  const sigFile = opts.signature !== undefined ? userPath(ctx, opts.signature) : signatureFileOf(file);
-  const shownSig = opts.signature ?? `${opts.archive}.sig`;
-  const signature: VerifySignature = { status: 'unsigned', file: shownSig };
-  const findings = [...report.findings];
-  let doc;
-  try {
-    doc = await readSignatureFile(sigFile);
-  } catch (err) {
-    findings.push({ severity: 'error', code: 'SIGNATURE_MALFORMED', message: `${shownSig} is not a signature document: ${(err as Error).message}` });
-    Object.assign(signature, { status: 'failed', code: 'SIGNATURE_MALFORMED', hint: 'sign the archive again with `plexichat-plugin build --sign`' });
-  }
-  if (doc) {
-    Object.assign(signature, { key_id: doc.key_id, plugin: doc.plugin, created_at: doc.created_at });
-    const check = checkSignature({ doc, facts: digest, plugin, keys });
-    for (const n of check.notes) findings.push({ severity: 'warning', code: n.code, message: n.message });
-    if (check.ok) signature.status = keys ? 'verified' : 'unchecked';
-    else {
-      findings.push({ severity: 'error', code: check.code, message: check.message });
-      Object.assign(signature, { status: 'failed', code: check.code, hint: check.hint });
-    }
-  } else if (signature.status === 'unsigned' && keys) {
-    findings.push({
-      severity: 'error',
-      code: 'SIGNATURE_MISSING',
-      message: `the archive is not signed: ${shownSig} not found`,
-    });
-    Object.assign(signature, {
-      status: 'failed',
-      code: 'SIGNATURE_MISSING',
-      hint: 'sign it with `plexichat-plugin build --sign`, or pass --signature <file> when the .sig is elsewhere',
-    });
-  }
-  return {
-    ok: !findings.some((f) => f.severity === 'error'),
-    archive: opts.archive,
-    size: digest.size,
-    sha256: digest.sha256,
-    entries: report.entries,
-    uncompressedBytes: report.uncompressedBytes,
-    plugin,
-    findings,
-    signature,
+  const keys = async (): Promise<TrustedKey[] | undefined> => {
+    if (opts.key !== undefined) return [await readPublicKeyFile(opts.key, userPath(ctx, opts.key))];
+    if (opts.keyring !== undefined) return readKeyringFile(opts.keyring, userPath(ctx, opts.keyring));
+    return undefined;
   };
-}
-
-/** A finding as one line: `"entry": message [CODE]`. */
-export function findingText(f: VerifyFinding): string {
-  return `${f.entry !== undefined ? `${JSON.stringify(f.entry)}: ` : ''}${f.message} [${f.code}]`;
-}
-
-/** Each finding as verify prints it, errors and warnings on stderr; submit and prepare show the same. */
-export function renderFindings(findings: readonly VerifyFinding[], ctx: Ctx): void {
-  for (const f of findings) {
-    const line = findingText(f);
-    if (f.severity === 'error') ctx.out.error(line);
-    else ctx.out.warn(line);
-  }
+  return verifyArchiveFile({
+    file: userPath(ctx, opts.archive),
+    shown: opts.archive,
+    keys,
+    ...(opts.signature !== undefined ? { signatureFile: userPath(ctx, opts.signature), signatureShown: opts.signature } : {}),
+  });
 }
 
 export function render(r: VerifyResult, ctx: Ctx): void {

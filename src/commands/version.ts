@@ -12,7 +12,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
-import type { Ctx } from '../context.js';
+import type { Ctx } from '../io/context.js';
 import { UsageError, WorkFailedError, errnoCode, type CliError } from '../errors.js';
 import { MANIFEST_PATH, MAX_MANIFEST_BYTES } from '../core/manifest/types.js';
 import { writeFileAtomic } from '../marketplace/atomic.js';

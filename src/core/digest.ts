@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import { count } from '../io/counters.js';
 
 /**
  * sha256 and size of a file, read through one reused 1 MiB buffer: memory
@@ -7,6 +8,7 @@ import fs from 'node:fs/promises';
  * read and lets garbage pile up to V8's external-memory limit).
  */
 export async function fileDigest(file: string): Promise<{ sha256: string; size: number }> {
+  count('archive.hash');
   const hash = createHash('sha256');
   const buf = Buffer.allocUnsafe(1024 * 1024);
   let size = 0;

@@ -12,7 +12,7 @@
 import { loadManifest, MANIFEST_PATH, type Diagnostic, type ParsedManifest } from '../core/manifest/index.js';
 import { validateProject } from '../project/validate.js';
 import { WorkFailedError } from '../errors.js';
-import type { Clock } from '../context.js';
+import type { Clock } from '../io/context.js';
 import { HostProcess, type HostEvent, type HostOptions, type ReadyEvent } from './host-process.js';
 import { watchProject, type ProjectWatcher } from './watcher.js';
 

@@ -6,7 +6,7 @@
  * 3.2 rule 10). Otherwise the caller may ask for a few plain lines, so that
  * a CI log shows long work is alive.
  */
-import { isCI } from '../context.js';
+import { isCI } from './context.js';
 import { formatBytes } from './bytes.js';
 import type { Output } from './output.js';
 

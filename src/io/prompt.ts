@@ -1,5 +1,5 @@
 import { CancelledError, UsageError } from '../errors.js';
-import type { Ctx } from '../context.js';
+import type { Ctx } from './context.js';
 
 /**
  * Prompts through @inquirer/prompts, loaded only when a prompt is shown.

@@ -2,7 +2,7 @@
  * The plugin project a marketplace command acts on when given no name or
  * id: the manifest in ctx.cwd (or -C <dir>).
  */
-import type { Ctx } from '../context.js';
+import type { Ctx } from '../io/context.js';
 import { WorkFailedError } from '../errors.js';
 import { loadManifest } from '../core/manifest/index.js';
 import { location } from '../core/manifest/format.js';

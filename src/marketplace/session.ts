@@ -3,7 +3,7 @@
  * find the token (PLEXICHAT_TOKEN, then the credentials file) and build a
  * MarketplaceClient that writes its debug lines through ctx.out.
  */
-import type { Ctx } from '../context.js';
+import type { Ctx } from '../io/context.js';
 import { MarketplaceClient, type ClientOptions } from './client.js';
 import { resolveMarketplace, type MarketplaceTarget } from './config.js';
 import { requireToken, type ResolvedToken } from './credentials.js';

@@ -16,7 +16,7 @@
  */
 import { Readable } from 'node:stream';
 import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
-import type { Clock } from '../context.js';
+import type { Clock } from '../io/context.js';
 import { CancelledError, CliError, NetworkError } from '../errors.js';
 import { redact } from '../io/redact.js';
 import { API_PREFIX, excerpt, headerString, isObject, seconds, serverCode, type Answer } from './answer.js';

@@ -14,7 +14,7 @@
  *
  * The guard's signal replaces ctx.signal for the upload's client.
  */
-import type { Ctx } from '../context.js';
+import type { Ctx } from '../io/context.js';
 import { CancelledError } from '../errors.js';
 import { waitText } from './retry.js';
 

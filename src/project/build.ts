@@ -9,11 +9,14 @@
  * packing modules (file list, zip writer, secrets) load; they are imported
  * only after that.
  */
-import type { StdioFiles } from '../context.js';
+import type { StdioFiles } from '../io/context.js';
 import { CliError, UsageError, WorkFailedError } from '../errors.js';
 import { formatBytes } from '../io/bytes.js';
 import type { Diagnostic } from '../core/manifest/types.js';
-import { validateProject, type ValidationReport } from './validate.js';
+import type { ValidationReport } from './validate.js';
+import { loadProject, type Project } from './project.js';
+import type { KnownMembers } from '../core/package/verify.js';
+import { MANIFEST_PATH } from '../core/manifest/types.js';
 import type { BuildOutcome } from '../core/package/build.js';
 import type { Decision, FileListProblem } from '../core/package/file-list.js';
 import { VERIFY_DEFAULTS } from '../core/package/limits.js';
@@ -39,6 +42,8 @@ export interface BuildProjectOptions {
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
   /** Packing is done; `checking` when the code checks still run (the archive waits for them). */
   onPacked?: (checking: boolean) => void;
+  /** The project loaded once for this run (check shares it between its steps). */
+  project?: Project;
 }
 
 export interface ProjectBuild {
@@ -67,10 +72,10 @@ export interface BuildFailureDetails {
 
 export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild> {
   const { projectDir } = o;
-  const manifestModule = import('../core/manifest/index.js');
-  const parsed = manifestModule.then(({ loadManifest }) => loadManifest(projectDir));
+  const project = o.project ?? loadProject(projectDir, o.env);
+  const parsed = project.manifest();
   parsed.catch(() => undefined); // a missing manifest is reported through validation
-  const validation = validateProject(projectDir, { env: o.env, manifest: parsed });
+  const validation = project.validation();
   // Handled at once (before any await), so a rejection is never "unhandled"; awaited below.
   let validated = false;
   validation.then(
@@ -99,11 +104,14 @@ export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild
         mtime: o.mtime,
         signal,
         onProgress: o.onProgress,
-        beforeCommit: async (tempPath) => {
+        beforeCommit: async (tempPath, packed) => {
           o.onPacked?.(!validated);
-          // The marketplace's own checks on what was made, while the code checks finish.
+          // The marketplace's own checks on what was made, while the code checks finish: the
+          // central directory as written, each member's facts as the writer computed them (not inflated again).
           // Size quotas differ between marketplaces: they are warnings (limitWarnings), not refusals here.
-          const checked = verifying.then(({ verifyArchive }) => verifyArchive(tempPath, { expect: plugin, ...NO_QUOTAS }));
+          const checked = Promise.all([verifying, writerFacts(project, packed)]).then(([{ verifyArchive }, known]) =>
+            verifyArchive(tempPath, { expect: plugin, ...NO_QUOTAS, known }),
+          );
           checked.catch(() => undefined);
           const r = await validation;
           if (!r.ok) throw new Error('validation failed');
@@ -141,6 +149,14 @@ export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild
     if (missing.length > 0) throw archiveRefused(missing, failure);
   }
   return { plugin, outcome, diagnostics: report.warnings, warnings, bytesIn };
+}
+
+/** The writer's facts as verify takes them; the manifest's bytes when they are the ones packed. */
+async function writerFacts(project: Project, packed: { integrity: { path: string; size: number; sha256: string }[]; listingBytes: Buffer }): Promise<KnownMembers> {
+  const members = new Map(packed.integrity.map((f) => [f.path, { size: f.size, sha256: f.sha256 }]));
+  const packedManifest = members.get(MANIFEST_PATH);
+  const same = packedManifest !== undefined && (await project.manifestSha256().catch(() => undefined)) === packedManifest.sha256;
+  return { members, listingBytes: packed.listingBytes, ...(same ? { manifestBytes: await project.manifestBytes() } : {}) };
 }
 
 function validationFailed(report: ValidationReport): WorkFailedError {

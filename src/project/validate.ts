@@ -13,6 +13,7 @@ import { crossCheck, listsOf, type Lists } from '../core/checks/code.js';
 import { banditDiagnostic, banditMissing, banditSkipped, type FailOn, type Note } from '../core/checks/security.js';
 import { scanProject, type ScanOutcome, type SourceFile } from '../python/scan.js';
 import { MIN_PYTHON_TEXT } from '../python/version.js';
+import type { ProjectSources } from './types.js';
 
 export interface ValidationReport {
   ok: boolean;
@@ -45,6 +46,8 @@ export interface ValidateOptions {
   manifest?: Promise<ParsedManifest>;
   /** Run bandit over the same files too; findings at or above failOn are errors. */
   security?: { failOn: FailOn };
+  /** The project loaded once for this run (its manifest and file list are read from it). */
+  project?: ProjectSources;
 }
 
 function byLocation(a: Pick<Diagnostic, 'file' | 'line' | 'column' | 'code'>, b: Pick<Diagnostic, 'file' | 'line' | 'column' | 'code'>): number {
@@ -58,9 +61,8 @@ const SRC = { file: 'src', line: 0, column: 0 };
  * so what .pluginignore drops is not checked), and what made some unreadable.
  * A .pluginignore that cannot be used is the same error as under `build`.
  */
-async function sourceFiles(dir: string): Promise<{ files: SourceFile[]; diagnostics: Diagnostic[] }> {
-  const { listProjectFiles } = await import('../core/package/file-list.js');
-  const list = await listProjectFiles(dir);
+async function sourceFiles(dir: string, project?: ProjectSources): Promise<{ files: SourceFile[]; diagnostics: Diagnostic[] }> {
+  const list = project ? await project.files() : await (await import('../core/package/file-list.js')).listProjectFiles(dir);
   const py = (p: string) => p.startsWith('src/') && p.endsWith('.py');
   const diagnostics: Diagnostic[] = list.problems
     .filter((p) => p.code === 'UNREADABLE' && py(p.path))
@@ -84,15 +86,18 @@ async function securityReview(dir: string, opts: ValidateOptions & { security: {
  * The security review on its own, over the same files (check's security
  * step): what `validate --security` adds to its diagnostics, and its summary.
  */
-export async function reviewSecurity(dir: string, opts: Pick<ValidateOptions, 'env' | 'python'> & { failOn: FailOn }): Promise<{ diagnostics: Found[]; summary: SecuritySummary }> {
-  const { files, diagnostics } = await sourceFiles(dir);
+export async function reviewSecurity(
+  dir: string,
+  opts: Pick<ValidateOptions, 'env' | 'python' | 'project'> & { failOn: FailOn },
+): Promise<{ diagnostics: Found[]; summary: SecuritySummary }> {
+  const { files, diagnostics } = await sourceFiles(dir, opts.project);
   const review = await securityReview(dir, { ...opts, security: { failOn: opts.failOn } }, files);
   return { diagnostics: [...diagnostics, ...review.diagnostics], summary: review.summary };
 }
 
 /** The scan (and with --security the bandit review) of the files the archive holds, and the problems met listing them. */
 async function startScan(dir: string, opts: ValidateOptions) {
-  const { files, diagnostics } = await sourceFiles(dir);
+  const { files, diagnostics } = await sourceFiles(dir, opts.project);
   const security = opts.security ? securityReview(dir, { ...opts, security: opts.security }, files) : undefined;
   security?.catch(() => undefined); // awaited below
   const outcome: ScanOutcome = await scanProject(dir, { env: opts.env, python: opts.python, files });
@@ -147,7 +152,7 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
     scanning = startScan(dir, opts);
     scanning.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   }
-  const parsed = opts.manifest ?? import('../core/manifest/index.js').then(({ loadManifest }) => loadManifest(dir));
+  const parsed = opts.manifest ?? opts.project?.manifest() ?? import('../core/manifest/index.js').then(({ loadManifest }) => loadManifest(dir));
   const { manifest, diagnostics, data, locator } = await parsed;
   const all: Found[] = [...diagnostics];
   let security: SecuritySummary | undefined;

@@ -6,7 +6,7 @@
  * submission unless each is accepted by flag or at a terminal prompt.
  */
 import fs from 'node:fs/promises';
-import { userPath, type Ctx } from '../context.js';
+import { userPath, type Ctx } from '../io/context.js';
 import { NetworkError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { askSelect } from '../io/prompt.js';
 import { describeDiff, diffSummaries, manifestSummary, unaccepted, type AgainstResult, type DiffBase, type ManifestDiff, type ManifestSummary } from './diff.js';

@@ -5,7 +5,7 @@
  * release`. "No marketplace set" and "not reachable" are answers here, not
  * errors: each caller decides whether that skips its check or stops it.
  */
-import type { Ctx } from '../context.js';
+import type { Ctx } from '../io/context.js';
 import { CliError, NetworkError } from '../errors.js';
 import { parseSummary, type ManifestSummary } from './diff.js';
 

@@ -11,7 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Database as Db } from 'better-sqlite3';
 import { writeFileAtomic } from '../io/atomic.js';
-import { archiveFacts } from '../signing/archive.js';
+import { archiveFacts, type ArchiveFacts } from '../signing/archive.js';
 import { parseSignature, signFields, SIGNATURE_FORMAT, type SignatureDocument } from '../signing/document.js';
 import { parseKeyRecord, type KeyRecord, type TrustedKey } from '../signing/keyring.js';
 import { ALGORITHM, generateKeyPair, keyIdOf, parsePrivateKeyText, privateKeyPem, publicKeyBase64 } from '../signing/keys.js';
@@ -138,8 +138,9 @@ export class ServerSigning {
    * they are now; a plugin with a signed published version needs one.
    * Throws ApiError 422 with the check's code.
    */
-  async checkUpload(u: { owner: string; name: string; version: string; signature?: Buffer; archive: string }): Promise<UploadSigning> {
-    const facts = await archiveFacts(u.archive);
+  async checkUpload(u: { owner: string; name: string; version: string; signature?: Buffer; archive: string; facts?: ArchiveFacts }): Promise<UploadSigning> {
+    // The upload was hashed as it arrived and its listing read by the archive checks: not read again.
+    const facts = u.facts ?? (await archiveFacts(u.archive));
     if (!u.signature) {
       const signed = this.signedPublished(u.name);
       if (signed) {

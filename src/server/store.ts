@@ -10,6 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { count } from '../io/counters.js';
 
 export interface Received {
   sha256: string;
@@ -73,6 +74,7 @@ export class ArchiveStore {
     cap: number,
     opts: { signal?: AbortSignal; failAfter?: number } = {},
   ): Promise<Received> {
+    count('archive.hash');
     const hash = createHash('sha256');
     let size = 0;
     let truncated = false;

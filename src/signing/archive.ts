@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import yauzl from 'yauzl';
 import { fileDigest } from '../core/digest.js';
+import { count } from '../io/counters.js';
 import { INTEGRITY_PATH, MAX_INTEGRITY_BYTES } from '../core/package/integrity.js';
 
 export interface ArchiveFacts {
@@ -21,6 +22,11 @@ export async function archiveFacts(file: string, known?: { sha256: string; size:
   return { sha256: digest.sha256, size: digest.size, contentsSha256 };
 }
 
+/** The facts a signature covers, from a verify run that hashed the file (hashFile) and read the listing. */
+export function factsOf(report: { archive?: { sha256: string; size: number }; listingSha256: string | null }): ArchiveFacts | undefined {
+  return report.archive ? { sha256: report.archive.sha256, size: report.archive.size, contentsSha256: report.listingSha256 } : undefined;
+}
+
 /** sha256 of the integrity listing's bytes, found through the central directory. */
 async function listingDigest(file: string): Promise<string | null> {
   let zip: yauzl.ZipFile;
@@ -33,6 +39,7 @@ async function listingDigest(file: string): Promise<string | null> {
     for await (const entry of zip.eachEntry()) {
       if (entry.fileName !== INTEGRITY_PATH) continue;
       if (entry.uncompressedSize > MAX_INTEGRITY_BYTES) return null;
+      count('archive.inflate');
       const hash = createHash('sha256');
       const stream = await zip.openReadStreamPromise(entry);
       let n = 0;

@@ -203,11 +203,13 @@ export async function signArchiveFile(
   plugin: { name: string; version: string },
   key: SigningKey,
   now: number,
-  known?: { sha256: string; size: number },
+  known?: { sha256: string; size: number; contentsSha256?: string },
 ): Promise<SignatureDocument> {
-  // Loaded here: `keys generate` and `verify --key` need this module, not the zip reader.
-  const { archiveFacts } = await import('./archive.js');
-  const facts = await archiveFacts(archive, known);
+  // What build just wrote is known; anything else is read (loaded here: `keys generate` and `verify --key` need this module, not the zip reader).
+  const facts =
+    known?.contentsSha256 !== undefined
+      ? { sha256: known.sha256, size: known.size, contentsSha256: known.contentsSha256 }
+      : await (await import('./archive.js')).archiveFacts(archive, known);
   const doc = signFields(
     {
       format: SIGNATURE_FORMAT,
@@ -253,7 +255,7 @@ async function removeBuildFile(file: string): Promise<void> {
  * as an unsigned success.
  */
 export async function finishBuildSignature(
-  built: { archive: string; sha256File?: string; sha256?: string; size?: number; plugin: { name: string; version: string } },
+  built: { archive: string; sha256File?: string; sha256?: string; size?: number; contentsSha256?: string; plugin: { name: string; version: string } },
   key: SigningKey | undefined,
   now: number,
 ): Promise<SignatureDocument | undefined> {
@@ -263,7 +265,8 @@ export async function finishBuildSignature(
     return undefined;
   }
   try {
-    const known = built.sha256 !== undefined && built.size !== undefined ? { sha256: built.sha256, size: built.size } : undefined;
+    const known =
+      built.sha256 !== undefined && built.size !== undefined ? { sha256: built.sha256, size: built.size, contentsSha256: built.contentsSha256 } : undefined;
     return await signArchiveFile(built.archive, built.plugin, key, now, known);
   } catch (err) {
     await Promise.all([built.archive, built.sha256File, sigFile].map((f) => (f ? removeBuildFile(f) : undefined)));

@@ -9,7 +9,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
-import { userPath, type Ctx } from '../../context.js';
+import { userPath, type Ctx } from '../../io/context.js';
 import { UsageError, WorkFailedError, errnoCode } from '../../errors.js';
 import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } from '../../io/atomic.js';
 import { outputDirError, writingTo, type OutputTarget } from '../../io/fs-errors.js';
@@ -17,7 +17,7 @@ import { archiveFileName, isPluginName, whyNotPluginName } from '../../core/plug
 import { VERIFY_DEFAULTS } from '../../core/package/limits.js';
 import type { VersionSignatures } from '../../marketplace/client.js';
 import { withSession } from '../../marketplace/session.js';
-import { archiveFacts } from '../../signing/archive.js';
+import { factsOf } from '../../signing/archive.js';
 import { parseSignature, serializeSignature, type SignatureDocument } from '../../signing/document.js';
 import { readKeyringFile, signatureFileOf } from '../../signing/files.js';
 import { parseKeyRecord, type TrustedKey } from '../../signing/keyring.js';
@@ -171,7 +171,8 @@ async function check(o: {
 }) {
   const { name, version } = o;
   const { verifyArchive } = await import('../../core/package/verify.js');
-  const [facts, report] = await Promise.all([archiveFacts(o.tmp.tempPath), verifyArchive(o.tmp.tempPath)]);
+  const report = await verifyArchive(o.tmp.tempPath, { hashFile: true });
+  const facts = factsOf(report)!;
   const plugin = report.manifest ? { name: report.manifest.plugin.name, version: report.manifest.plugin.version } : undefined;
   const warnings: string[] = [];
   if (o.sigs.marketplace === null) {

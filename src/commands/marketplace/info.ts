@@ -1,5 +1,5 @@
 /** `marketplace info <name>`: a plugin's published versions (public; no token sent). */
-import type { Ctx } from '../../context.js';
+import type { Ctx } from '../../io/context.js';
 import type { PluginInfo } from '../../marketplace/client.js';
 import { withSession } from '../../marketplace/session.js';
 

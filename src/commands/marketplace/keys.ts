@@ -3,7 +3,7 @@
  * `keys revoke <key-id>`: the publisher keys the marketplace checks
  * uploads against (docs/signing.md). Each is its own command module.
  */
-import { userPath, type Ctx } from '../../context.js';
+import { userPath, type Ctx } from '../../io/context.js';
 import { UsageError } from '../../errors.js';
 import { withSession } from '../../marketplace/session.js';
 import { readPublicKeyFile } from '../../signing/files.js';

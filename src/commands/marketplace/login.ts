@@ -3,7 +3,7 @@
  * check it with GET /me, then store it (0600) for this marketplace and
  * remember the marketplace URL. Nothing is written when the check fails.
  */
-import type { Ctx } from '../../context.js';
+import type { Ctx } from '../../io/context.js';
 import { AuthError, CliError, UsageError, WorkFailedError } from '../../errors.js';
 import { registerSecret } from '../../io/redact.js';
 import { askSecret } from '../../io/prompt.js';

@@ -2,7 +2,7 @@
  * `marketplace logout`: forget the stored token for this marketplace. It
  * never talks to the server, so it works when the server is unreachable.
  */
-import type { Ctx } from '../../context.js';
+import type { Ctx } from '../../io/context.js';
 import { resolveMarketplace } from '../../marketplace/config.js';
 import { removeToken } from '../../marketplace/credentials.js';
 

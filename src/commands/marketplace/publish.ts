@@ -3,7 +3,7 @@
  * submission; without an id, the submission of the current plugin version.
  * A submission that is not approved is refused with exit 1.
  */
-import type { Ctx } from '../../context.js';
+import type { Ctx } from '../../io/context.js';
 import { WorkFailedError } from '../../errors.js';
 import type { Submission } from '../../marketplace/client.js';
 import { currentTarget } from '../../marketplace/project.js';

@@ -3,7 +3,7 @@
  * reviewer's decision (a reviewer token is needed; a developer token gets
  * 403 and exit 4).
  */
-import type { Ctx } from '../../context.js';
+import type { Ctx } from '../../io/context.js';
 import { UsageError } from '../../errors.js';
 import type { Submission } from '../../marketplace/client.js';
 import { withSession } from '../../marketplace/session.js';

@@ -16,7 +16,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { userPath, type Ctx } from '../../context.js';
+import { userPath, type Ctx } from '../../io/context.js';
 import { MANIFEST_PATH } from '../../core/manifest/types.js';
 import { CliError, errnoCode, UsageError, WorkFailedError } from '../../errors.js';
 import { userDir } from '../../io/dirs.js';

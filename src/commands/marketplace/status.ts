@@ -4,7 +4,7 @@
  * the id, or of the current version, is approved, rejected or published:
  * exit 0 approved/published, 1 rejected (with the notes), 3 on timeout.
  */
-import type { Ctx } from '../../context.js';
+import type { Ctx } from '../../io/context.js';
 import { NetworkError, WorkFailedError, type CliError } from '../../errors.js';
 import type { Submission } from '../../marketplace/client.js';
 import { currentTarget } from '../../marketplace/project.js';

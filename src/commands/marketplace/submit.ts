@@ -6,7 +6,7 @@
  * submission (exit 0); the same version with another archive is refused.
  */
 import { randomUUID } from 'node:crypto';
-import type { Ctx } from '../../context.js';
+import type { Ctx } from '../../io/context.js';
 import { CliError, WorkFailedError } from '../../errors.js';
 import { formatBytes } from '../../io/bytes.js';
 import { createProgress, type Progress } from '../../io/progress.js';
@@ -15,7 +15,7 @@ import { withSession } from '../../marketplace/session.js';
 import { waitText } from '../../marketplace/retry.js';
 import { fileDigest } from '../../core/digest.js';
 import type { Listing, ListingProblem } from '../../core/listing.js';
-import { prepareListing, renderError as renderVerifyFindings, renderProblems } from './prepare.js';
+import { prepareListing, renderRefused as renderVerifyFindings, renderProblems } from '../../marketplace/prepare.js';
 import { UploadCancelGuard } from '../../marketplace/upload-cancel.js';
 import path from 'node:path';
 import { serializeSignature } from '../../signing/document.js';

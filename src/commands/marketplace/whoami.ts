@@ -1,5 +1,5 @@
 /** `marketplace whoami`: who the token in use belongs to (GET /me). */
-import type { Ctx } from '../../context.js';
+import type { Ctx } from '../../io/context.js';
 import { withSession } from '../../marketplace/session.js';
 
 export interface WhoamiResult {

@@ -7,6 +7,7 @@ import { LineCounter, parseAllDocuments, isMap, type Document } from 'yaml';
 import { readManifestFile } from './read.js';
 import { checkRules, Locator } from './rules.js';
 import { MANIFEST_PATH, MAX_MANIFEST_BYTES, type Diagnostic, type Manifest } from './types.js';
+import { count } from '../../io/counters.js';
 
 export { MANIFEST_PATH, MAX_MANIFEST_BYTES } from './types.js';
 export type { Diagnostic, Manifest, Severity } from './types.js';
@@ -78,6 +79,7 @@ function decode(input: string | Buffer, file: string): { text: string } | Parsed
 }
 
 export function parseManifest(input: string | Buffer, file: string = MANIFEST_PATH): ParsedManifest {
+  count('manifest.parse');
   const decoded = decode(input, file);
   if (!('text' in decoded)) return decoded;
   const { text } = decoded;

@@ -12,6 +12,7 @@ import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } fro
 import { outputDirError } from '../../io/fs-errors.js';
 import { listProjectFiles, type FileIdentity, type FileList } from './file-list.js';
 import { pack, PackReadError } from './pack.js';
+import { serializeIntegrity, type IntegrityFile } from './integrity.js';
 import type { SecretFinding } from './secrets.js';
 import { archiveFileName } from '../plugin-name.js';
 
@@ -37,7 +38,15 @@ export interface BuildArchiveOptions {
    * written. (Used to pack while validation still runs, and to run the
    * marketplace's archive checks on what was made.)
    */
-  beforeCommit?: (tempPath: string) => Promise<void>;
+  beforeCommit?: (tempPath: string, packed: PackedFacts) => Promise<void>;
+}
+
+/** What the writer knows of the archive it has just written: no one inflates it again to learn it. */
+export interface PackedFacts {
+  /** Every packed file (the integrity listing's records): path, size, sha256. */
+  integrity: IntegrityFile[];
+  /** The integrity listing's bytes as packed. */
+  listingBytes: Buffer;
 }
 
 export interface BuiltArchive {
@@ -45,6 +54,8 @@ export interface BuiltArchive {
   sha256Path: string;
   sha256: string;
   size: number;
+  /** sha256 of the integrity listing's bytes (what a signature's `contents` covers). */
+  contentsSha256: string;
 }
 
 export interface BuildOutcome {
@@ -136,14 +147,15 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
       await tmp.abort();
       return outcome;
     }
-    await o.beforeCommit?.(tmp.tempPath);
+    const packed: PackedFacts = { integrity: r.integrity, listingBytes: serializeIntegrity(o.plugin, r.integrity) };
+    await o.beforeCommit?.(tmp.tempPath, packed);
     const sha256 = hash.digest('hex');
     const sha256Path = `${finalPath}.sha256`;
     // Never leave a stale checksum next to a new archive.
     await fs.rm(sha256Path, { force: true });
     await tmp.commit();
     await writeFileAtomic(sha256Path, `${sha256}  ${path.basename(finalPath)}\n`);
-    outcome.archive = { path: finalPath, sha256Path, sha256, size };
+    outcome.archive = { path: finalPath, sha256Path, sha256, size, contentsSha256: createHash('sha256').update(packed.listingBytes).digest('hex') };
     return outcome;
   } catch (err) {
     await tmp.abort();

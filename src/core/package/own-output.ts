@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { StdioFiles } from '../../context.js';
+import type { StdioFiles } from '../../io/context.js';
 import type { FileIdentity } from './file-list.js';
 
 /** At most this many processes are looked at (a machine with more is not searched further). */

@@ -20,6 +20,8 @@ import { parseManifest } from '../manifest/index.js';
 import { INTEGRITY_PATH, MAX_INTEGRITY_BYTES, parseIntegrity, type IntegrityListing } from './integrity.js';
 import { VERIFY_DEFAULTS } from './limits.js';
 import { checkEntryName, showName, twinKey } from './names.js';
+import { fileDigest } from '../digest.js';
+import { count } from '../../io/counters.js';
 
 export interface VerifyOptions {
   /** Largest archive file accepted (default 512 MiB). */
@@ -32,6 +34,30 @@ export interface VerifyOptions {
   maxRatio?: number;
   /** The archive must hold this plugin name and/or version. */
   expect?: { name?: string; version?: string };
+  /**
+   * What the writer of this archive already knows (build, of the archive it
+   * has just written): members found here are not inflated again; their
+   * facts and bytes are taken as given. Never pass it for a file read from
+   * elsewhere.
+   */
+  known?: KnownMembers;
+  /** Also hash the whole file (sha256 and size), in the same run. */
+  hashFile?: boolean;
+}
+
+/** Facts of members, as the writer computed them while packing. */
+export interface KnownMembers {
+  members: ReadonlyMap<string, { size: number; sha256: string }>;
+  /** The bytes of config/plugin.yaml as packed (when they are known). */
+  manifestBytes?: Buffer;
+  /** The bytes of the integrity listing as packed. */
+  listingBytes?: Buffer;
+}
+
+/** One member's real size and digests, as read (or as the writer knew them). */
+export interface MemberFacts {
+  size: number;
+  sha256: string;
 }
 
 export interface VerifyFinding {
@@ -49,6 +75,12 @@ export interface VerifyReport {
   entries: number;
   /** Sum of the declared uncompressed sizes. */
   uncompressedBytes: number;
+  /** Every member read, by name: its real size and sha256. */
+  members: Map<string, MemberFacts>;
+  /** sha256 of the integrity listing's bytes (what a signature's `contents` covers), null when it has none. */
+  listingSha256: string | null;
+  /** With hashFile: the whole file's sha256 and size. */
+  archive?: { sha256: string; size: number };
 }
 
 export { VERIFY_DEFAULTS };
@@ -139,13 +171,26 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
     hashes: new Map(),
     base: { entries: 0, uncompressedBytes: 0 },
   };
+  // The whole file's digest is read beside the checks (another core), never after them.
+  const hashing = opts.hashFile ? fileDigest(file) : undefined;
+  hashing?.catch(() => undefined); // awaited below
   try {
     for (const [, check] of CHECKS) if ((await check(run)) === 'stop') break;
   } finally {
     run.zip?.close();
   }
   if (dropped > 0) findings.push({ severity: 'error', code: 'TOO_MANY_FINDINGS', message: `${dropped} more findings not shown` });
-  return { ok: !findings.some((f) => f.severity === 'error'), findings, ...run.base, manifest: run.manifest };
+  const listingSha256 = run.listingBytes ? createHash('sha256').update(run.listingBytes).digest('hex') : null;
+  const archive = hashing ? await hashing : undefined;
+  return {
+    ok: !findings.some((f) => f.severity === 'error'),
+    findings,
+    ...run.base,
+    manifest: run.manifest,
+    members: run.hashes,
+    listingSha256,
+    ...(archive ? { archive } : {}),
+  };
 }
 
 /** A regular, non-empty file within the size limit. */
@@ -252,9 +297,27 @@ function findIntegrity(r: Run): void {
 /** Every member's bytes: real sizes against the budget, CRC-32, sha256. */
 async function readMembers(r: Run): Promise<void> {
   let actualTotal = 0;
+  const known = r.opts.known;
   for (const c of r.checked) {
     if (!c.readable || c.dir) continue;
     const keep = c === r.manifestEntry || c === r.listingEntry;
+    const given = known?.members.get(c.name);
+    const bytes = c === r.manifestEntry ? known?.manifestBytes : c === r.listingEntry ? known?.listingBytes : undefined;
+    if (given && (!keep || bytes)) {
+      // What the writer packed: its facts, not a second inflation of what it just compressed.
+      actualTotal += given.size;
+      r.hashes.set(c.name, { size: given.size, sha256: given.sha256 });
+      if (c === r.manifestEntry) r.manifestBytes = bytes;
+      if (c === r.listingEntry) r.listingBytes = bytes;
+      continue;
+    }
+    if (bytes && c === r.listingEntry) {
+      // The listing lists itself nowhere: its bytes as packed are its facts.
+      actualTotal += bytes.length;
+      r.hashes.set(c.name, { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+      r.listingBytes = bytes;
+      continue;
+    }
     try {
       const m = await readMember(r.zip!, c.entry, keep, r.limits.maxUncompressedBytes - actualTotal);
       actualTotal += m.size;
@@ -492,6 +555,7 @@ interface MemberData {
 
 /** Stream one member, counting real bytes against the remaining budget. */
 async function readMember(zip: ZipFile, entry: Entry, keep: boolean, budget: number): Promise<MemberData> {
+  count('archive.inflate');
   const stream: Readable = await zip.openReadStreamPromise(entry);
   const hash = createHash('sha256');
   let crc = 0;

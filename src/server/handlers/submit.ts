@@ -226,7 +226,7 @@ function checkListing(name: string, parts: Parts): string {
 }
 
 /** The same archive checks `plexichat-plugin verify` runs, and the manifest against the upload. */
-async function verifyUpload(core: ServerCore, temp: string, name: string, version: string): Promise<ManifestSummary | undefined> {
+async function verifyUpload(core: ServerCore, temp: string, name: string, version: string): Promise<{ summary?: ManifestSummary; listingSha256: string | null }> {
   const report = await core.verify(temp, { maxArchiveBytes: core.maxUploadBytes, expect: { name, version } });
   const errors = report.findings.filter((f) => f.severity === 'error');
   if (!report.ok || errors.length > 0) {
@@ -245,7 +245,7 @@ async function verifyUpload(core: ServerCore, temp: string, name: string, versio
       { findings: [{ code: 'MANIFEST_MISMATCH', message: 'manifest name/version differ from the upload' }] },
     );
   }
-  return report.manifest ? manifestSummary(report.manifest) : undefined;
+  return { summary: report.manifest ? manifestSummary(report.manifest) : undefined, listingSha256: report.listingSha256 ?? null };
 }
 
 /** What the upload asks for compared with the latest published version (the reviewer sees it). */
@@ -331,8 +331,9 @@ async function commit(
   const existing = db.submissionOf(name, version);
   if (existing) return answerExisting(c, existing);
 
-  const summary = await verifyUpload(core, cleanup.temp, name, version);
-  const signed = await core.signing.checkUpload({ owner: caller.user, name, version, signature: parts.signatureBytes, archive: cleanup.temp });
+  const { summary, listingSha256 } = await verifyUpload(core, cleanup.temp, name, version);
+  const facts = { sha256: received.sha256, size: received.size, contentsSha256: listingSha256 };
+  const signed = await core.signing.checkUpload({ owner: caller.user, name, version, signature: parts.signatureBytes, archive: cleanup.temp, facts });
   phase('verified');
   // Durable first: the archive is on disk under its digest before the row exists.
   core.pendingDigests.set(received.sha256, (core.pendingDigests.get(received.sha256) ?? 0) + 1);

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { systemClock, type Clock } from '../../../src/context.js';
+import { systemClock, type Clock } from '../../../src/io/context.js';
 import { CliError } from '../../../src/errors.js';
 import { MarketplaceClient, type ClientOptions } from '../../../src/marketplace/client.js';
 import { buildListing } from '../../../src/core/listing.js';

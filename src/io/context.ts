@@ -1,6 +1,6 @@
 import { fstatSync } from 'node:fs';
 import path from 'node:path';
-import type { Output } from './io/output.js';
+import type { Output } from './output.js';
 
 export interface GlobalFlags {
   json: boolean;

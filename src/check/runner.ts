@@ -1,24 +1,27 @@
 /**
- * The checks of `check`, in order, each calling the command it stands for
- * in-process (validate, test, build, verify return data) and turning what
- * it returns or throws into findings with stable rule ids. A check that
- * cannot run says why and is `skipped`, never `passed`. The commands get a
- * context whose output all goes to stderr, so stdout carries only the
- * report.
+ * The checks of `check`, in order, each composed of the operations the
+ * commands use (project/validate.ts, python/run-tests.ts, project/build.ts,
+ * project/verify.ts) over one project value loaded once (project/project.ts):
+ * the manifest is parsed once, the Python scan runs once, the archive is
+ * built once into a temp folder and inflated once, by the verify step.
+ * What each returns or throws becomes findings with stable rule ids. A
+ * check that cannot run says why and is `skipped`, never `passed`. Only
+ * pytest's own output is shown (on stderr), so stdout carries only the report.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import semver from 'semver';
-import type { Ctx } from '../../context.js';
-import { CancelledError, CliError, errnoCode } from '../../errors.js';
-import { Output } from '../../io/output.js';
-import { changelogSection, findPlaceholders } from '../../core/listing.js';
-import type { ParsedManifest } from '../../core/manifest/index.js';
-import type { Diagnostic, Manifest } from '../../core/manifest/types.js';
-import { describeDiff, diffSummaries, manifestSummary, unaccepted } from '../diff.js';
-import { latestPublished, type PublishedLookup } from '../published.js';
+import type { Ctx } from '../io/context.js';
+import { CancelledError, CliError, errnoCode } from '../errors.js';
+import { changelogSection, findPlaceholders } from '../core/listing.js';
+import type { ParsedManifest } from '../core/manifest/index.js';
+import type { Diagnostic, Manifest } from '../core/manifest/types.js';
+import { describeDiff, diffSummaries, manifestSummary, unaccepted } from '../release/diff.js';
+import { latestPublished, type PublishedLookup } from '../release/published.js';
 import { CHECKS, type CheckId, type CheckOutcome, type Finding, type Profile } from './types.js';
+import { loadProject, type Project } from '../project/project.js';
+import type { ProjectBuild } from '../project/build.js';
 
 export interface RunChecksOptions {
   profile: Profile;
@@ -30,12 +33,17 @@ type Partial = Omit<CheckOutcome, 'id' | 'title' | 'durationMs'>;
 
 /** What a check needs from the ones before it. */
 interface State {
+  project: Project;
   parsed: ParsedManifest;
   manifest?: Manifest;
   name: string;
   version: string;
   validateFailed: boolean;
   buildFailed: boolean;
+  /** The build step's archive (in a temp folder), for the verify step. */
+  built?: { archive: string; outcome: ProjectBuild };
+  /** The temp folder the archive was built in, removed when check ends. */
+  tmp?: string;
   published?: Promise<PublishedLookup>;
 }
 
@@ -54,19 +62,6 @@ function done(findings: Finding[], passed: string, failed = passed): Partial {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** A context for a command run inside check: quiet, non-interactive, everything on stderr. */
-function innerCtx(ctx: Ctx): Ctx {
-  const out = new Output({
-    json: true,
-    quiet: true,
-    verbose: ctx.flags.verbose,
-    color: ctx.out.c.red('x') !== 'x',
-    stdout: ctx.out.stderr,
-    stderr: ctx.out.stderr,
-  });
-  return { ...ctx, out, interactive: false, flags: { ...ctx.flags, json: true, quiet: true } };
-}
-
 const LEVEL = { error: 'error', warning: 'warning', info: 'note' } as const;
 
 /** A validate diagnostic (or a bandit note) as a finding of this check, at its place. */
@@ -82,11 +77,10 @@ function fromDiagnostic(check: CheckId, d: Pick<Diagnostic, 'code' | 'message' |
   };
 }
 
-async function validateCheck(ctx: Ctx, st: State): Promise<Partial> {
-  const { run } = await import('../../commands/validate.js');
-  let r: Awaited<ReturnType<typeof run>>;
+async function validateCheck(st: State): Promise<Partial> {
+  let r: Awaited<ReturnType<Project['validation']>>;
   try {
-    r = await run({}, innerCtx(ctx));
+    r = await st.project.validation();
   } catch (err) {
     st.validateFailed = true;
     const findings = fromError('validate', err);
@@ -99,11 +93,11 @@ async function validateCheck(ctx: Ctx, st: State): Promise<Partial> {
 }
 
 /** validate --security's review (bandit over the files the archive holds), as findings; skipped when bandit is not found. */
-async function securityCheck(ctx: Ctx): Promise<Partial> {
-  const { reviewSecurity } = await import('../../project/validate.js');
+async function securityCheck(ctx: Ctx, st: State): Promise<Partial> {
+  const { reviewSecurity } = await import('../project/validate.js');
   let r: Awaited<ReturnType<typeof reviewSecurity>>;
   try {
-    r = await reviewSecurity(ctx.cwd, { env: ctx.env, failOn: 'high' });
+    r = await reviewSecurity(ctx.cwd, { env: ctx.env, failOn: 'high', project: st.project });
   } catch (err) {
     const findings = fromError('security', err);
     return done(findings, '', findings[0]!.message);
@@ -118,10 +112,12 @@ async function securityCheck(ctx: Ctx): Promise<Partial> {
 
 const NO_PYTHON = new Set(['PYTHON_NOT_FOUND', 'PYTEST_NOT_FOUND', 'PYTHON_TOO_OLD']);
 
-async function testCheck(ctx: Ctx): Promise<Partial> {
-  const { run } = await import('../../commands/test.js');
+async function testCheck(ctx: Ctx, st: State): Promise<Partial> {
+  const [{ runTests, manifestData }, { location }] = await Promise.all([import('../python/run-tests.js'), import('../core/manifest/format.js')]);
   try {
-    const r = await run({}, innerCtx(ctx));
+    // The manifest check already parsed; pytest's output on stderr, quiet, so stdout carries only the report.
+    const manifest = async () => manifestData(await st.project.manifest(), location);
+    const r = await runTests({}, ctx, { manifest, sink: ctx.out.stderr, quiet: true });
     const counts = `${r.passed} passed${r.failed ? `, ${r.failed} failed` : ''}${r.errors ? `, ${plural(r.errors, 'error')}` : ''}`;
     const findings: Finding[] =
       r.exitCode === 0
@@ -160,16 +156,19 @@ function buildFindings(check: 'build' | 'verify', err: unknown): Finding[] {
   return fromError(check, err);
 }
 
+/** The archive, built once into a temp folder: what the build step reports and the verify step reads. */
 async function buildCheck(ctx: Ctx, st: State): Promise<Partial> {
   if (st.validateFailed) {
     st.buildFailed = true;
     return skipped('validate reported errors; build refuses to pack until they are fixed');
   }
-  const { run } = await import('../../commands/build.js');
+  const { buildProject } = await import('../project/build.js');
+  st.tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'plexichat-check-'));
   try {
-    const r = await run({ dryRun: true }, innerCtx(ctx));
-    const findings: Finding[] = r.warnings.map((w) => ({ ruleId: 'build/PACK_WARNING', level: 'warning', message: w }));
-    return done(findings, `${plural(r.files, 'file')} would be packed`);
+    const outcome = await buildProject({ projectDir: ctx.cwd, outDir: st.tmp, env: ctx.env, stdio: ctx.stdio?.(), signal: ctx.signal, project: st.project });
+    st.built = { archive: outcome.outcome.archive!.path, outcome };
+    const findings: Finding[] = outcome.warnings.map((w) => ({ ruleId: 'build/PACK_WARNING', level: 'warning', message: w }));
+    return done(findings, `${plural(outcome.outcome.list.files.length, 'file')} would be packed`);
   } catch (err) {
     st.buildFailed = true;
     const findings = buildFindings('build', err);
@@ -177,31 +176,17 @@ async function buildCheck(ctx: Ctx, st: State): Promise<Partial> {
   }
 }
 
-async function verifyCheck(ctx: Ctx, st: State): Promise<Partial> {
-  if (st.buildFailed) return skipped('build did not pass, so there is no archive to verify');
-  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'plexichat-check-'));
-  try {
-    const inner = innerCtx(ctx);
-    const { run: build } = await import('../../commands/build.js');
-    let archive: string;
-    try {
-      const b = await build({ out: tmp }, inner);
-      archive = b.archive!;
-    } catch (err) {
-      const findings = buildFindings('verify', err);
-      return done(findings, '', 'the archive could not be built');
-    }
-    const { run: verify } = await import('../../commands/verify.js');
-    const v = await verify({ archive }, inner);
-    const findings: Finding[] = v.findings.map((f) => ({
-      ruleId: `verify/${f.code}`,
-      level: f.severity,
-      message: f.entry !== undefined ? `${JSON.stringify(f.entry)}: ${f.message}` : f.message,
-    }));
-    return { ...done(findings, `archive OK (${v.entries} entries, sha256 ${v.sha256.slice(0, 12)}…)`, 'the marketplace would refuse the archive'), data: { sha256: v.sha256, size: v.size } };
-  } finally {
-    await fs.rm(tmp, { recursive: true, force: true });
-  }
+/** The built archive through verify's checks, read from disk: each member inflated once. */
+async function verifyCheck(st: State): Promise<Partial> {
+  if (st.buildFailed || !st.built) return skipped('build did not pass, so there is no archive to verify');
+  const { verifyArchiveFile } = await import('../project/verify.js');
+  const v = await verifyArchiveFile({ file: st.built.archive, shown: path.basename(st.built.archive) });
+  const findings: Finding[] = v.findings.map((f) => ({
+    ruleId: `verify/${f.code}`,
+    level: f.severity,
+    message: f.entry !== undefined ? `${JSON.stringify(f.entry)}: ${f.message}` : f.message,
+  }));
+  return { ...done(findings, `archive OK (${v.entries} entries, sha256 ${v.sha256.slice(0, 12)}…)`, 'the marketplace would refuse the archive'), data: { sha256: v.sha256, size: v.size } };
 }
 
 /** A text file without its BOM; undefined when it does not exist. */
@@ -263,7 +248,7 @@ async function docsCheck(ctx: Ctx): Promise<Partial> {
 }
 
 function lookup(ctx: Ctx, st: State): Promise<PublishedLookup> {
-  st.published ??= latestPublished(innerCtx(ctx), st.name);
+  st.published ??= latestPublished(ctx, st.name);
   return st.published;
 }
 
@@ -322,10 +307,11 @@ export async function runChecks(
   opts: RunChecksOptions,
   onDone: (c: CheckOutcome, index: number, total: number) => void = () => undefined,
 ): Promise<{ plugin: { name: string; version: string }; checks: CheckOutcome[] }> {
-  const { loadManifest } = await import('../../core/manifest/index.js');
-  const parsed = await loadManifest(ctx.cwd);
+  const project = loadProject(ctx.cwd, ctx.env);
+  const parsed = await project.manifest();
   const plugin = (parsed.data?.plugin ?? {}) as { name?: unknown; version?: unknown };
   const st: State = {
+    project,
     parsed,
     manifest: parsed.manifest,
     name: typeof plugin.name === 'string' ? plugin.name : '',
@@ -334,11 +320,11 @@ export async function runChecks(
     buildFailed: false,
   };
   const impl: Record<CheckId, () => Promise<Partial>> = {
-    validate: () => validateCheck(ctx, st),
-    security: () => securityCheck(ctx),
-    test: () => testCheck(ctx),
+    validate: () => validateCheck(st),
+    security: () => securityCheck(ctx, st),
+    test: () => testCheck(ctx, st),
     build: () => buildCheck(ctx, st),
-    verify: () => verifyCheck(ctx, st),
+    verify: () => verifyCheck(st),
     changelog: () => changelogCheck(ctx, st),
     docs: () => docsCheck(ctx),
     version: () => versionCheck(ctx, st),
@@ -346,12 +332,16 @@ export async function runChecks(
   };
   const chosen = CHECKS.filter((c) => opts.profile === 'release' || !c.release);
   const checks: CheckOutcome[] = [];
-  for (const [i, c] of chosen.entries()) {
-    const t0 = ctx.clock.now();
-    const r = await impl[c.id]();
-    const outcome: CheckOutcome = { id: c.id, title: c.title, ...r, durationMs: ctx.clock.now() - t0 };
-    checks.push(outcome);
-    onDone(outcome, i, chosen.length);
+  try {
+    for (const [i, c] of chosen.entries()) {
+      const t0 = ctx.clock.now();
+      const r = await impl[c.id]();
+      const outcome: CheckOutcome = { id: c.id, title: c.title, ...r, durationMs: ctx.clock.now() - t0 };
+      checks.push(outcome);
+      onDone(outcome, i, chosen.length);
+    }
+  } finally {
+    if (st.tmp) await fs.rm(st.tmp, { recursive: true, force: true });
   }
   return { plugin: { name: st.name, version: st.version }, checks };
 }

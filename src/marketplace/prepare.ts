@@ -1,0 +1,141 @@
+/**
+ * Prepare the listing for the current plugin version (the operation under
+ * `marketplace prepare` and `submit`): build the listing, check it, run
+ * the archive through the marketplace's checks locally (project/verify.ts)
+ * and, when all is well, write it next to the archive
+ * (dist/<name>-<version>.listing.json). When something is missing it
+ * writes nothing and lists every problem.
+ */
+import fs from 'node:fs/promises';
+import { userPath, type Ctx } from '../io/context.js';
+import { buildListing, projectRelative, serialiseListing, type Listing, type ListingProblem } from '../core/listing.js';
+import { writeFileAtomic } from './atomic.js';
+import { currentManifest } from './project.js';
+import type { Manifest } from '../core/manifest/types.js';
+import type { VerifyFinding } from '../core/package/verify.js';
+import { CliError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { fsError } from '../io/fs-errors.js';
+// The same checks as `plexichat-plugin verify` (one implementation), run before anything is written or sent.
+import { findingText, renderFindings, verifyArchiveFile, type VerifySignature } from '../project/verify.js';
+
+/** verify's verdict on the .sig beside the archive, with the message of its failure. */
+export type SignatureVerdict = VerifySignature & { message?: string };
+
+export interface PrepareResult {
+  ok: boolean;
+  name: string;
+  version: string;
+  /** Path of the listing file, relative to the project. */
+  listingFile?: string;
+  archive: { file: string; sha256?: string; size?: number };
+  problems: ListingProblem[];
+  listing?: Listing;
+  /** False when the file already held exactly this listing. */
+  written?: boolean;
+}
+
+export interface PrepareOptions {
+  /** An archive made with `build --out` (default: dist/<name>-<version>.zip). */
+  archive?: string;
+}
+
+/**
+ * Shared with submit: build the listing, check it, run the archive through
+ * `verify` (the marketplace's checks, locally) and, when all is well, write
+ * the listing. A listing with problems writes nothing; an archive verify
+ * refuses throws ARCHIVE_REFUSED (exit 1) and writes nothing.
+ */
+export async function prepareListing(
+  ctx: Ctx,
+  opts: PrepareOptions = {},
+): Promise<PrepareResult & { listingPath: string; archivePath: string; digestFrom?: 'sidecar' | 'hashed'; signature?: SignatureVerdict }> {
+  const manifest = await currentManifest(ctx);
+  const given = opts.archive === undefined ? undefined : await givenArchive(ctx, opts.archive);
+  const built = await buildListing(ctx.cwd, manifest, { archive: given });
+  const rel = (p: string) => projectRelative(ctx.cwd, p);
+  const base = {
+    name: manifest.plugin.name,
+    version: manifest.plugin.version,
+    archive: { file: rel(built.paths.archive), sha256: built.listing?.archive.sha256, size: built.listing?.archive.size },
+    problems: built.problems,
+    listingPath: built.paths.listing,
+    archivePath: built.paths.archive,
+    digestFrom: built.digestFrom,
+  };
+  if (!built.listing) return { ok: false, ...base };
+  const signature = await verifyLocally(ctx, { shown: opts.archive ?? base.archive.file, given: given !== undefined }, manifest);
+  const text = serialiseListing(built.listing);
+  const current = await fs.readFile(built.paths.listing, 'utf8').catch(() => undefined);
+  if (current !== text) await writeFileAtomic(built.paths.listing, text);
+  return { ok: true, ...base, listingFile: rel(built.paths.listing), listing: built.listing, written: current !== text, signature };
+}
+
+/** `--archive <path>`: a regular file that exists (else exit 2, the flag is wrong), as an absolute path. */
+async function givenArchive(ctx: Ctx, given: string): Promise<string> {
+  const file = userPath(ctx, given);
+  const hint = 'pass the .zip that `plexichat-plugin build --out <dir>` wrote (the path on its "built" line)';
+  let st;
+  try {
+    st = await fs.stat(file);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UsageError(`--archive ${given}: no such file`, { code: 'ARCHIVE_NOT_FOUND', hint });
+    throw fsError(err, `read --archive ${given}`) ?? err;
+  }
+  if (!st.isFile()) {
+    throw new UsageError(`--archive ${given} is ${st.isDirectory() ? 'a folder' : 'not a regular file'}, not an archive`, { code: 'NOT_A_FILE', hint });
+  }
+  return file;
+}
+
+/**
+ * The archive through the \`verify\` command's checks (one implementation):
+ * refused, nothing is written or uploaded. An archive given with --archive
+ * must also hold this project's plugin and version. The signature's verdict
+ * is returned, not judged: the listing does not depend on the .sig, and
+ * submit, which sends it, decides.
+ */
+async function verifyLocally(ctx: Ctx, a: { shown: string; given: boolean }, manifest: Manifest): Promise<SignatureVerdict> {
+  // `shown` is the path as given (or relative to the project), so verify's messages name it the same way;
+  // verify resolves it with userPath, so the default, named from the project root, starts there.
+  const r = await verifyArchiveFile({ file: userPath(a.given ? ctx : { ...ctx, start: ctx.cwd }, a.shown), shown: a.shown });
+  const sigCode = r.signature.status === 'failed' ? r.signature.code : undefined;
+  const errors = r.findings.filter((f) => f.severity === 'error' && f.code !== sigCode);
+  if (errors.length > 0) {
+    const last = errors[errors.length - 1]!;
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more, above)` : '';
+    throw new WorkFailedError(`${a.shown} would be refused by the marketplace: ${findingText(last)}${more}; nothing was sent`, {
+      code: 'ARCHIVE_REFUSED',
+      hint: `rebuild it with \`plexichat-plugin build\`; \`plexichat-plugin verify ${a.shown}\` runs the same checks`,
+      details: { archive: a.shown, findings: r.findings.filter((f) => f.code !== sigCode) },
+    });
+  }
+  const { name, version } = manifest.plugin;
+  if (a.given && r.plugin && (r.plugin.name !== name || r.plugin.version !== version)) {
+    throw new WorkFailedError(`${a.shown} holds ${r.plugin.name} ${r.plugin.version}, but this project is ${name} ${version}`, {
+      code: 'ARCHIVE_MISMATCH',
+      hint: 'pass the archive built from this project at its current version, or run `plexichat-plugin build`',
+      details: { archive: a.shown, archivePlugin: r.plugin, plugin: { name, version } },
+    });
+  }
+  const message = r.findings.find((f) => f.severity === 'error' && f.code === sigCode)?.message;
+  return message === undefined ? r.signature : { ...r.signature, message };
+}
+
+/** The verify findings of a refused archive, before its error line (which names the last error). */
+export function renderRefused(err: unknown, ctx: Ctx): void {
+  if (!(err instanceof CliError) || typeof err.details?.archive !== 'string' || !Array.isArray(err.details.findings)) return;
+  const findings = err.details.findings as VerifyFinding[];
+  const last = findings.filter((f) => f.severity === 'error').at(-1);
+  renderFindings(findings.filter((f) => f !== last), ctx);
+}
+
+export function renderProblems(r: PrepareResult, ctx: Ctx): void {
+  ctx.out.error(
+    `the listing for ${r.name} ${r.version} is not ready: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`,
+  );
+  for (const p of r.problems) {
+    ctx.out.note(`  - ${p.message}\n    ${ctx.out.c.dim(`fix: ${p.hint}`)}`);
+  }
+}
+

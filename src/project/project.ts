@@ -1,0 +1,39 @@
+/**
+ * One plugin project, loaded once per command run: its manifest's bytes
+ * and parse, the file list the archive would hold, and the validation
+ * (the manifest rules and the one Python scan), each computed on first use
+ * and kept. `check` hands one Project to every step, and `build`,
+ * `validate`, `prepare` and `submit` take it instead of reading the files
+ * again. Nothing here is cached across runs (a test running `main` twice
+ * in one process gets two projects).
+ */
+import { createHash } from 'node:crypto';
+import type { ProjectSources } from './types.js';
+import type { ValidationReport } from './validate.js';
+
+export interface Project extends ProjectSources {
+  /** validate's report with the default options (no --strict, no --security), run once. */
+  validation(): Promise<ValidationReport>;
+}
+
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= make());
+}
+
+export function loadProject(dir: string, env: NodeJS.ProcessEnv): Project {
+  const manifestBytes = once(async () => (await import('../core/manifest/read.js')).readManifestFile(dir));
+  const project: Project = {
+    dir,
+    env,
+    manifestBytes,
+    manifest: once(async () => {
+      const [{ parseManifest, MANIFEST_PATH }, bytes] = await Promise.all([import('../core/manifest/index.js'), manifestBytes()]);
+      return parseManifest(bytes, MANIFEST_PATH);
+    }),
+    files: once(async () => (await import('../core/package/file-list.js')).listProjectFiles(dir)),
+    validation: once(async () => (await import('./validate.js')).validateProject(dir, { env, project })),
+    manifestSha256: once(async () => createHash('sha256').update(await manifestBytes()).digest('hex')),
+  };
+  return project;
+}
