@@ -20,7 +20,7 @@ import type { Diagnostic, Manifest } from '../core/manifest/types.js';
 import { describeDiff, diffSummaries, manifestSummary, unaccepted } from '../release/diff.js';
 import { latestPublished, type PublishedLookup } from '../release/published.js';
 import { CHECKS, type CheckId, type CheckOutcome, type Finding, type Profile } from './types.js';
-import { loadProject, type Project } from '../project/project.js';
+import { loadProject, parsedOf, type Project } from '../project/project.js';
 import type { ProjectBuild } from '../project/build.js';
 
 export interface RunChecksOptions {
@@ -180,7 +180,7 @@ async function buildCheck(ctx: Ctx, st: State): Promise<Partial> {
 async function verifyCheck(st: State): Promise<Partial> {
   if (st.buildFailed || !st.built) return skipped('build did not pass, so there is no archive to verify');
   const { verifyArchiveFile } = await import('../project/verify.js');
-  const v = await verifyArchiveFile({ file: st.built.archive, shown: path.basename(st.built.archive) });
+  const v = await verifyArchiveFile({ file: st.built.archive, shown: path.basename(st.built.archive), parsedManifest: await parsedOf(st.project) });
   const findings: Finding[] = v.findings.map((f) => ({
     ruleId: `verify/${f.code}`,
     level: f.severity,

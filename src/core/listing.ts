@@ -144,7 +144,12 @@ interface Part<T> {
 export async function buildListing(
   projectDir: string,
   manifest: Manifest,
-  opts: { distDir?: string; archive?: string } = {},
+  opts: {
+    distDir?: string;
+    archive?: string;
+    /** The archive's sha256 and size from a caller that reads the archive anyway (prepare's verify run): it is not hashed twice. */
+    digest?: (archive: string) => Promise<{ sha256: string; size: number }>;
+  } = {},
 ): Promise<BuiltListing> {
   const { name, version } = manifest.plugin;
   const paths = opts.archive !== undefined ? archivePaths(opts.archive) : listingPaths(projectDir, name, version, opts.distDir);
@@ -153,7 +158,7 @@ export async function buildListing(
   const category = categoryPart(manifest);
   const readme = await readmePart(path.join(projectDir, 'docs', 'README.md'));
   const changelog = await changelogPart(path.join(projectDir, 'CHANGELOG.md'), version);
-  const archive = await archivePart(paths, rel);
+  const archive = await archivePart(paths, rel, opts.digest);
   const problems = [description, category, readme, changelog, archive].flatMap((p) => p.problems);
   const digestFrom = archive.value?.digestFrom ?? 'hashed';
   if (problems.length > 0 || !archive.value || !description.value) return { problems, paths, digestFrom };
@@ -253,6 +258,7 @@ async function changelogPart(file: string, version: string): Promise<Part<string
 async function archivePart(
   paths: ListingPaths,
   rel: (p: string) => string,
+  digest?: (archive: string) => Promise<{ sha256: string; size: number }>,
 ): Promise<Part<{ sha256: string; size: number; digestFrom: 'sidecar' | 'hashed' }>> {
   const problems: ListingProblem[] = [];
   let archive: { sha256: string; size: number; digestFrom: 'sidecar' | 'hashed' } | undefined;
@@ -264,10 +270,10 @@ async function archivePart(
     // archive is hashed and compared with it. The marketplace recomputes the digest anyway.
     const side = await fs.stat(paths.sha256File).catch(() => undefined);
     const recorded = (await readText(paths.sha256File))?.trim().split(/\s+/)[0]?.toLowerCase();
-    if (side && side.mtimeMs > st.mtimeMs && recorded && /^[0-9a-f]{64}$/.test(recorded) && st.size > 0) {
+    if (!digest && side && side.mtimeMs > st.mtimeMs && recorded && /^[0-9a-f]{64}$/.test(recorded) && st.size > 0) {
       archive = { sha256: recorded, size: st.size, digestFrom: 'sidecar' };
     } else {
-      archive = { ...(await fileDigest(paths.archive)), digestFrom: 'hashed' };
+      archive = { ...(await (digest ?? fileDigest)(paths.archive)), digestFrom: 'hashed' };
       if (recorded && recorded !== archive.sha256) {
         problems.push({
           code: 'SHA256_MISMATCH',

@@ -11,12 +11,14 @@ import { userPath, type Ctx } from '../io/context.js';
 import { buildListing, projectRelative, serialiseListing, type Listing, type ListingProblem } from '../core/listing.js';
 import { writeFileAtomic } from './atomic.js';
 import { currentManifest } from './project.js';
+import { loadProject, parsedOf } from '../project/project.js';
+import type { ProjectSources } from '../project/types.js';
 import type { Manifest } from '../core/manifest/types.js';
 import type { VerifyFinding } from '../core/package/verify.js';
 import { CliError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { fsError } from '../io/fs-errors.js';
 // The same checks as `plexichat-plugin verify` (one implementation), run before anything is written or sent.
-import { findingText, renderFindings, verifyArchiveFile, type VerifySignature } from '../project/verify.js';
+import { findingText, renderFindings, verifyArchiveFile, type VerifyResult, type VerifySignature } from '../project/verify.js';
 
 /** verify's verdict on the .sig beside the archive, with the message of its failure. */
 export type SignatureVerdict = VerifySignature & { message?: string };
@@ -37,6 +39,8 @@ export interface PrepareResult {
 export interface PrepareOptions {
   /** An archive made with `build --out` (default: dist/<name>-<version>.zip). */
   archive?: string;
+  /** The project when the caller has loaded it (submit): its manifest is parsed once. */
+  project?: ProjectSources;
 }
 
 /**
@@ -49,10 +53,15 @@ export async function prepareListing(
   ctx: Ctx,
   opts: PrepareOptions = {},
 ): Promise<PrepareResult & { listingPath: string; archivePath: string; digestFrom?: 'sidecar' | 'hashed'; signature?: SignatureVerdict }> {
-  const manifest = await currentManifest(ctx);
+  const project = opts.project ?? loadProject(ctx.cwd, ctx.env);
+  const manifest = await currentManifest(ctx, project);
   const given = opts.archive === undefined ? undefined : await givenArchive(ctx, opts.archive);
-  const built = await buildListing(ctx.cwd, manifest, { archive: given });
   const rel = (p: string) => projectRelative(ctx.cwd, p);
+  // One run over the archive: verify's checks, and the sha256 the listing carries, read together.
+  let verifying: Promise<VerifyResult> | undefined;
+  const verify = (file: string) =>
+    (verifying ??= parsedOf(project).then((parsedManifest) => verifyArchiveFile({ file, shown: opts.archive ?? rel(file), parsedManifest })));
+  const built = await buildListing(ctx.cwd, manifest, { archive: given, digest: (file) => verify(file).then((r) => ({ sha256: r.sha256, size: r.size })) });
   const base = {
     name: manifest.plugin.name,
     version: manifest.plugin.version,
@@ -63,7 +72,7 @@ export async function prepareListing(
     digestFrom: built.digestFrom,
   };
   if (!built.listing) return { ok: false, ...base };
-  const signature = await verifyLocally(ctx, { shown: opts.archive ?? base.archive.file, given: given !== undefined }, manifest);
+  const signature = verifyLocally(await verify(built.paths.archive), { shown: opts.archive ?? base.archive.file, given: given !== undefined }, manifest);
   const text = serialiseListing(built.listing);
   const current = await fs.readFile(built.paths.listing, 'utf8').catch(() => undefined);
   if (current !== text) await writeFileAtomic(built.paths.listing, text);
@@ -95,10 +104,7 @@ async function givenArchive(ctx: Ctx, given: string): Promise<string> {
  * is returned, not judged: the listing does not depend on the .sig, and
  * submit, which sends it, decides.
  */
-async function verifyLocally(ctx: Ctx, a: { shown: string; given: boolean }, manifest: Manifest): Promise<SignatureVerdict> {
-  // `shown` is the path as given (or relative to the project), so verify's messages name it the same way;
-  // verify resolves it with userPath, so the default, named from the project root, starts there.
-  const r = await verifyArchiveFile({ file: userPath(a.given ? ctx : { ...ctx, start: ctx.cwd }, a.shown), shown: a.shown });
+function verifyLocally(r: VerifyResult, a: { shown: string; given: boolean }, manifest: Manifest): SignatureVerdict {
   const sigCode = r.signature.status === 'failed' ? r.signature.code : undefined;
   const errors = r.findings.filter((f) => f.severity === 'error' && f.code !== sigCode);
   if (errors.length > 0) {

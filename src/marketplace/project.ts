@@ -7,9 +7,11 @@ import { WorkFailedError } from '../errors.js';
 import { loadManifest } from '../core/manifest/index.js';
 import { location } from '../core/manifest/format.js';
 import type { Manifest } from '../core/manifest/types.js';
+import type { ProjectSources } from '../project/types.js';
 
-export async function currentManifest(ctx: Ctx): Promise<Manifest> {
-  const { manifest, diagnostics } = await loadManifest(ctx.cwd);
+/** The project's manifest, or MANIFEST_INVALID; through `project` when the caller has loaded one (parsed once). */
+export async function currentManifest(ctx: Ctx, project?: ProjectSources): Promise<Manifest> {
+  const { manifest, diagnostics } = project ? await project.manifest() : await loadManifest(ctx.cwd);
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (!manifest || errors.length > 0) {
     const first = errors[0];

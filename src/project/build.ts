@@ -14,7 +14,7 @@ import { CliError, UsageError, WorkFailedError } from '../errors.js';
 import { formatBytes } from '../io/bytes.js';
 import type { Diagnostic } from '../core/manifest/types.js';
 import type { ValidationReport } from './validate.js';
-import { loadProject, type Project } from './project.js';
+import { loadProject, parsedOf, type Project } from './project.js';
 import type { KnownMembers } from '../core/package/verify.js';
 import { MANIFEST_PATH } from '../core/manifest/types.js';
 import type { BuildOutcome } from '../core/package/build.js';
@@ -109,8 +109,8 @@ export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild
           // The marketplace's own checks on what was made, while the code checks finish: the
           // central directory as written, each member's facts as the writer computed them (not inflated again).
           // Size quotas differ between marketplaces: they are warnings (limitWarnings), not refusals here.
-          const checked = Promise.all([verifying, writerFacts(project, packed)]).then(([{ verifyArchive }, known]) =>
-            verifyArchive(tempPath, { expect: plugin, ...NO_QUOTAS, known }),
+          const checked = Promise.all([verifying, writerFacts(project, packed), parsedOf(project)]).then(([{ verifyArchive }, known, parsedManifest]) =>
+            verifyArchive(tempPath, { expect: plugin, ...NO_QUOTAS, known, parsedManifest }),
           );
           checked.catch(() => undefined);
           const r = await validation;

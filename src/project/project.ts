@@ -8,6 +8,7 @@
  * in one process gets two projects).
  */
 import { createHash } from 'node:crypto';
+import type { ParsedManifest } from '../core/manifest/index.js';
 import type { ProjectSources } from './types.js';
 import type { ValidationReport } from './validate.js';
 
@@ -37,3 +38,13 @@ export function loadProject(dir: string, env: NodeJS.ProcessEnv): Project {
   };
   return project;
 }
+
+/** The project's parsed manifest with its digest, as verifyArchive takes it (undefined when it cannot be read). */
+export async function parsedOf(project: ProjectSources): Promise<{ sha256: string; parsed: ParsedManifest } | undefined> {
+  try {
+    return { sha256: await project.manifestSha256(), parsed: await project.manifest() };
+  } catch {
+    return undefined;
+  }
+}
+

@@ -8,7 +8,7 @@
 import fs from 'node:fs/promises';
 import type { Ctx } from '../io/context.js';
 import { WorkFailedError, errnoCode } from '../errors.js';
-import { verifyArchive, type VerifyFinding } from '../core/package/verify.js';
+import { verifyArchive, type VerifyFinding, type VerifyOptions } from '../core/package/verify.js';
 import { factsOf } from '../signing/archive.js';
 import type { TrustedKey } from '../signing/keyring.js';
 import { checkSignature } from '../signing/verify.js';
@@ -25,6 +25,8 @@ export interface VerifyFileOptions {
   signatureFile?: string;
   /** The signature document as the user named it (default: <shown>.sig). */
   signatureShown?: string;
+  /** The project's parsed manifest (verifyArchive's parsedManifest): the archive's copy is not parsed again when it is the same bytes. */
+  parsedManifest?: VerifyOptions['parsedManifest'];
 }
 
 export interface VerifySignature {
@@ -68,7 +70,7 @@ export async function verifyArchiveFile(o: VerifyFileOptions): Promise<VerifyRes
   }
   const keys = await o.keys?.();
   // One run: the marketplace's checks, each member inflated once, the file hashed beside them.
-  const report = await verifyArchive(file, { hashFile: true });
+  const report = await verifyArchive(file, { hashFile: true, parsedManifest: o.parsedManifest });
   const digest = factsOf(report)!;
   const plugin = report.manifest ? { name: report.manifest.plugin.name, version: report.manifest.plugin.version } : undefined;
   const sigFile = o.signatureFile ?? signatureFileOf(file);

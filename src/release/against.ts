@@ -13,6 +13,7 @@ import { describeDiff, diffSummaries, manifestSummary, unaccepted, type AgainstR
 
 export type { AgainstResult, DiffBase } from './diff.js';
 import { latestPublished } from './published.js';
+import type { Manifest } from '../core/manifest/types.js';
 
 async function archiveSummary(ctx: Ctx, given: string): Promise<{ file: string; summary: ManifestSummary }> {
   const file = userPath(ctx, given);
@@ -125,9 +126,9 @@ export type SentDiff = ManifestDiff & { accepted: string[] };
  * asks for nothing new) or when the marketplace does not say what the
  * published version asks for (a warning says so).
  */
-export async function submitGate(ctx: Ctx, acceptedByFlag: readonly string[]): Promise<SentDiff | null> {
+export async function submitGate(ctx: Ctx, acceptedByFlag: readonly string[], manifest?: Manifest): Promise<SentDiff | null> {
   const { currentManifest } = await import('../marketplace/project.js');
-  const current = manifestSummary(await currentManifest(ctx));
+  const current = manifestSummary(manifest ?? (await currentManifest(ctx)));
   let found: Awaited<ReturnType<typeof publishedBase>>;
   try {
     found = await publishedBase(ctx, current.name);

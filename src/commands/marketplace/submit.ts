@@ -99,7 +99,11 @@ interface Ready {
 /** Everything before the upload: the listing (as prepare makes it), verify's checks, the permission gate, the .sig. */
 async function ready(opts: SubmitOptions, ctx: Ctx): Promise<Ready> {
   const t0 = ctx.clock.now();
-  const prep = await prepareListing(ctx, { archive: opts.archive });
+  // The manifest is parsed once, for the listing and the permission gate.
+  const [{ currentManifest }, { loadProject }] = await Promise.all([import('../../marketplace/project.js'), import('../../project/project.js')]);
+  const project = loadProject(ctx.cwd, ctx.env);
+  const manifest = await currentManifest(ctx, project);
+  const prep = await prepareListing(ctx, { archive: opts.archive, project });
   ctx.out.debug(
     `listing ready and archive verified in ${ctx.clock.now() - t0} ms (sha256 ${prep.digestFrom === 'sidecar' ? "from build's .sha256 file" : 'computed'})`,
   );
@@ -113,7 +117,7 @@ async function ready(opts: SubmitOptions, ctx: Ctx): Promise<Ready> {
   if (prep.written) ctx.out.info(`listing written to ${prep.listingFile}`);
   // Newly required permissions stop here unless accepted; the diff travels in the listing.
   const { submitGate } = await import('../../release/against.js');
-  const permissionDiff = await submitGate(ctx, opts.acceptPermission ?? []);
+  const permissionDiff = await submitGate(ctx, opts.acceptPermission ?? [], manifest);
   const listing = { ...prep.listing, permission_diff: permissionDiff };
   const signature = await signatureFor(prep.archivePath, listing.archive.sha256);
   // The .sig is this archive's; the rest of verify's signature checks (signed fields, plugin, member list).

@@ -16,7 +16,7 @@ import zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { MANIFEST_PATH, MAX_MANIFEST_BYTES, type Manifest } from '../manifest/types.js';
-import { parseManifest } from '../manifest/index.js';
+import { parseManifest, type ParsedManifest } from '../manifest/index.js';
 import { INTEGRITY_PATH, MAX_INTEGRITY_BYTES, parseIntegrity, type IntegrityListing } from './integrity.js';
 import { VERIFY_DEFAULTS } from './limits.js';
 import { checkEntryName, showName, twinKey } from './names.js';
@@ -43,6 +43,12 @@ export interface VerifyOptions {
   known?: KnownMembers;
   /** Also hash the whole file (sha256 and size), in the same run. */
   hashFile?: boolean;
+  /**
+   * A manifest the caller has parsed already (the project's): when the
+   * archive's config/plugin.yaml has these exact bytes (sha256), its parse
+   * is taken instead of parsing the same bytes again.
+   */
+  parsedManifest?: { sha256: string; parsed: ParsedManifest };
 }
 
 /** Facts of members, as the writer computed them while packing. */
@@ -342,7 +348,9 @@ async function readMembers(r: Run): Promise<void> {
 /** The manifest parses, passes the manifest rules, and names what was expected. */
 function checkManifest(r: Run): void {
   if (!r.manifestBytes) return;
-  const parsed = parseManifest(r.manifestBytes, MANIFEST_PATH);
+  const given = r.opts.parsedManifest;
+  const same = given !== undefined && createHash('sha256').update(r.manifestBytes).digest('hex') === given.sha256;
+  const parsed = same ? given.parsed : parseManifest(r.manifestBytes, MANIFEST_PATH);
   for (const d of parsed.diagnostics) {
     const where = d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
     r.add(d.severity, d.code, `${where} ${d.message}${d.hint ? ` (${d.hint})` : ''}`, MANIFEST_PATH);
