@@ -319,28 +319,44 @@ export async function runChecks(
     validateFailed: false,
     buildFailed: false,
   };
+  const chosen = CHECKS.filter((c) => opts.profile === 'release' || !c.release);
+  // Every check starts at once (pytest, bandit and the build overlap); one that needs another's
+  // outcome waits for it. They are reported in order, each as soon as it and those before it are done.
+  const started = new Map<CheckId, Promise<CheckOutcome>>();
+  const after = (id: CheckId) => (chosen.some((c) => c.id === id) ? start(id).then(() => undefined) : Promise.resolve());
   const impl: Record<CheckId, () => Promise<Partial>> = {
     validate: () => validateCheck(st),
     security: () => securityCheck(ctx, st),
     test: () => testCheck(ctx, st),
-    build: () => buildCheck(ctx, st),
-    verify: () => verifyCheck(st),
+    build: () => after('validate').then(() => buildCheck(ctx, st)),
+    verify: () => after('build').then(() => verifyCheck(st)),
     changelog: () => changelogCheck(ctx, st),
     docs: () => docsCheck(ctx),
     version: () => versionCheck(ctx, st),
     permissions: () => permissionsCheck(ctx, st, opts.acceptPermissions),
   };
-  const chosen = CHECKS.filter((c) => opts.profile === 'release' || !c.release);
+  function start(id: CheckId): Promise<CheckOutcome> {
+    let p = started.get(id);
+    if (!p) {
+      const c = CHECKS.find((x) => x.id === id)!;
+      const t0 = ctx.clock.now();
+      p = impl[id]().then((r) => ({ id: c.id, title: c.title, ...r, durationMs: ctx.clock.now() - t0 }));
+      p.catch(() => undefined); // awaited in order below
+      started.set(id, p);
+    }
+    return p;
+  }
   const checks: CheckOutcome[] = [];
   try {
+    for (const c of chosen) start(c.id);
     for (const [i, c] of chosen.entries()) {
-      const t0 = ctx.clock.now();
-      const r = await impl[c.id]();
-      const outcome: CheckOutcome = { id: c.id, title: c.title, ...r, durationMs: ctx.clock.now() - t0 };
+      const outcome = await start(c.id);
       checks.push(outcome);
       onDone(outcome, i, chosen.length);
     }
   } finally {
+    // Nothing outlives check: what still runs after a failure is awaited before the temp folder goes.
+    await Promise.allSettled(started.values());
     if (st.tmp) await fs.rm(st.tmp, { recursive: true, force: true });
   }
   return { plugin: { name: st.name, version: st.version }, checks };

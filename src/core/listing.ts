@@ -148,7 +148,7 @@ export async function buildListing(
     distDir?: string;
     archive?: string;
     /** The archive's sha256 and size from a caller that reads the archive anyway (prepare's verify run): it is not hashed twice. */
-    digest?: (archive: string) => Promise<{ sha256: string; size: number }>;
+    digest?: (archive: string) => Promise<{ sha256: string; size: number; from?: 'sidecar' | 'hashed' }>;
   } = {},
 ): Promise<BuiltListing> {
   const { name, version } = manifest.plugin;
@@ -258,7 +258,7 @@ async function changelogPart(file: string, version: string): Promise<Part<string
 async function archivePart(
   paths: ListingPaths,
   rel: (p: string) => string,
-  digest?: (archive: string) => Promise<{ sha256: string; size: number }>,
+  digest?: (archive: string) => Promise<{ sha256: string; size: number; from?: 'sidecar' | 'hashed' }>,
 ): Promise<Part<{ sha256: string; size: number; digestFrom: 'sidecar' | 'hashed' }>> {
   const problems: ListingProblem[] = [];
   let archive: { sha256: string; size: number; digestFrom: 'sidecar' | 'hashed' } | undefined;
@@ -268,12 +268,13 @@ async function archivePart(
     // `build` writes the archive, then its .sha256. A .sha256 strictly newer than the archive
     // was written after it and is trusted (hashing 100 MB again costs ~0.15 s); otherwise the
     // archive is hashed and compared with it. The marketplace recomputes the digest anyway.
-    const side = await fs.stat(paths.sha256File).catch(() => undefined);
     const recorded = (await readText(paths.sha256File))?.trim().split(/\s+/)[0]?.toLowerCase();
-    if (!digest && side && side.mtimeMs > st.mtimeMs && recorded && /^[0-9a-f]{64}$/.test(recorded) && st.size > 0) {
-      archive = { sha256: recorded, size: st.size, digestFrom: 'sidecar' };
+    const fresh = digest ? undefined : await freshSidecar(paths.archive, st);
+    if (fresh) {
+      archive = { ...fresh, digestFrom: 'sidecar' };
     } else {
-      archive = { ...(await (digest ?? fileDigest)(paths.archive)), digestFrom: 'hashed' };
+      const d: { sha256: string; size: number; from?: 'sidecar' | 'hashed' } = await (digest ?? fileDigest)(paths.archive);
+      archive = { sha256: d.sha256, size: d.size, digestFrom: d.from ?? 'hashed' };
       if (recorded && recorded !== archive.sha256) {
         problems.push({
           code: 'SHA256_MISMATCH',
@@ -290,6 +291,22 @@ async function archivePart(
     problems.push({ code: 'EMPTY_ARCHIVE', message: `${rel(paths.archive)} is empty`, hint: 'run `plexichat-plugin build` again' });
   }
   return { value: archive, problems };
+}
+
+/**
+ * The digest build wrote beside an archive (`<archive>.sha256`), when it is
+ * strictly newer than the archive (written after it) and well formed;
+ * undefined otherwise. A caller that trusts it must still compare it with
+ * the archive's bytes before anything depends on them (submit does, while
+ * it sends them).
+ */
+export async function freshSidecar(archive: string, st?: { mtimeMs: number; size: number }): Promise<{ sha256: string; size: number } | undefined> {
+  const file = `${archive}.sha256`;
+  const at = st ?? (await fs.stat(archive).catch(() => undefined));
+  const side = await fs.stat(file).catch(() => undefined);
+  if (!at || !side || !(side.mtimeMs > at.mtimeMs) || at.size === 0) return undefined;
+  const recorded = (await readText(file))?.trim().split(/\s+/)[0]?.toLowerCase();
+  return recorded && /^[0-9a-f]{64}$/.test(recorded) ? { sha256: recorded, size: at.size } : undefined;
 }
 
 /** The listing as written to disk: stable key order, two-space indent, final newline. */

@@ -274,6 +274,12 @@ export class MarketplaceClient {
     rehash?: () => Promise<string>;
     /** The publisher signature document (the .sig), sent as the `signature` part. */
     signature?: string;
+    /**
+     * Checks still running on the archive (submit's overlap): the body's end
+     * waits for them; when they reject, the upload is stopped before it ends
+     * (the marketplace stores nothing) and their error is thrown, never retried.
+     */
+    hold?: Promise<unknown>;
   }): Promise<SubmitResult> {
     const key = opts.idempotencyKey ?? randomUUID();
     let sent = 0;
@@ -294,6 +300,7 @@ export class MarketplaceClient {
         sent += n;
         opts.onProgress?.(sent, body.length, attempt);
       },
+      opts.hold,
     );
     const a = await this.transport.call('POST', `/plugins/${encodeURIComponent(opts.name)}/submissions`, {
       body,
@@ -301,6 +308,7 @@ export class MarketplaceClient {
       retry: 'idempotent',
       deadlineMs: opts.timeoutMs,
       what: 'upload the archive',
+      bodyFailure: opts.hold,
       beforeRetry: async (a) => {
         // A digest the file no longer has (it changed after it was hashed) fails every retry: stop.
         if (a.status === 400 && serverCode(a) === 'DIGEST_MISMATCH' && opts.rehash && (await opts.rehash()) !== opts.sha256) {

@@ -14,10 +14,16 @@ export interface Body {
   contentType: string;
 }
 
+/**
+ * `hold`: the body's last bytes (the closing boundary) wait for it, so the
+ * receiver cannot take the file as complete before it resolves; when it
+ * rejects, the stream fails with its error and the request is abandoned.
+ */
 export function multipartBody(
   fields: { name: string; value: string; contentType?: string }[],
   file: { name: string; filename: string; path: string; size: number; contentType?: string },
   onBytes?: (n: number) => void,
+  hold?: Promise<unknown>,
 ): Body {
   const boundary = `----plexichat-${randomUUID()}`;
   const parts: Buffer[] = fields.map((f) =>
@@ -49,6 +55,7 @@ export function multipartBody(
             yield chunk as Buffer;
             onBytes?.((chunk as Buffer).length);
           }
+          if (hold) await hold;
           yield tail;
           onBytes?.(tail.length);
         })(),

@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs/promises';
 import { userPath, type Ctx } from '../io/context.js';
-import { buildListing, projectRelative, serialiseListing, type Listing, type ListingProblem } from '../core/listing.js';
+import { buildListing, freshSidecar, projectRelative, serialiseListing, type Listing, type ListingProblem } from '../core/listing.js';
 import { writeFileAtomic } from './atomic.js';
 import { currentManifest } from './project.js';
 import { loadProject, parsedOf } from '../project/project.js';
@@ -41,7 +41,19 @@ export interface PrepareOptions {
   archive?: string;
   /** The project when the caller has loaded it (submit): its manifest is parsed once. */
   project?: ProjectSources;
+  /**
+   * Submit's overlap: a large archive (OVERLAP_MIN_BYTES and up) with a fresh
+   * .sha256 from build is listed with that digest at once, and its checks run
+   * while it is sent (`checked`); the listing file is written when they pass.
+   */
+  overlap?: boolean;
 }
+
+/** Archives from this size on are checked while submit sends them (smaller ones first: it costs little). */
+export const OVERLAP_MIN_BYTES = 16 * 1024 * 1024;
+
+/** The checks of an archive listed before they ran (overlap): its signature verdict and whether the listing file was written. */
+export type PendingCheck = Promise<{ signature: SignatureVerdict; written: boolean }>;
 
 /**
  * Shared with submit: build the listing, check it, run the archive through
@@ -52,7 +64,9 @@ export interface PrepareOptions {
 export async function prepareListing(
   ctx: Ctx,
   opts: PrepareOptions = {},
-): Promise<PrepareResult & { listingPath: string; archivePath: string; digestFrom?: 'sidecar' | 'hashed'; signature?: SignatureVerdict }> {
+): Promise<
+  PrepareResult & { listingPath: string; archivePath: string; digestFrom?: 'sidecar' | 'hashed'; signature?: SignatureVerdict; checked?: PendingCheck }
+> {
   const project = opts.project ?? loadProject(ctx.cwd, ctx.env);
   const manifest = await currentManifest(ctx, project);
   const given = opts.archive === undefined ? undefined : await givenArchive(ctx, opts.archive);
@@ -61,7 +75,18 @@ export async function prepareListing(
   let verifying: Promise<VerifyResult> | undefined;
   const verify = (file: string) =>
     (verifying ??= parsedOf(project).then((parsedManifest) => verifyArchiveFile({ file, shown: opts.archive ?? rel(file), parsedManifest })));
-  const built = await buildListing(ctx.cwd, manifest, { archive: given, digest: (file) => verify(file).then((r) => ({ sha256: r.sha256, size: r.size })) });
+  let listedFrom: { sha256: string; size: number } | undefined;
+  const digest = async (file: string) => {
+    const side = opts.overlap ? await freshSidecar(file) : undefined;
+    if (side && side.size >= OVERLAP_MIN_BYTES) {
+      listedFrom = side;
+      verify(file).catch(() => undefined); // started now, judged in `checked`
+      return { ...side, from: 'sidecar' as const };
+    }
+    const r = await verify(file);
+    return { sha256: r.sha256, size: r.size };
+  };
+  const built = await buildListing(ctx.cwd, manifest, { archive: given, digest });
   const base = {
     name: manifest.plugin.name,
     version: manifest.plugin.version,
@@ -72,12 +97,37 @@ export async function prepareListing(
     digestFrom: built.digestFrom,
   };
   if (!built.listing) return { ok: false, ...base };
-  const signature = verifyLocally(await verify(built.paths.archive), { shown: opts.archive ?? base.archive.file, given: given !== undefined }, manifest);
-  const text = serialiseListing(built.listing);
-  const current = await fs.readFile(built.paths.listing, 'utf8').catch(() => undefined);
-  if (current !== text) await writeFileAtomic(built.paths.listing, text);
-  return { ok: true, ...base, listingFile: rel(built.paths.listing), listing: built.listing, written: current !== text, signature };
+  const listing = built.listing;
+  const shown = { shown: opts.archive ?? base.archive.file, given: given !== undefined };
+  const write = async () => {
+    const text = serialiseListing(listing);
+    const current = await fs.readFile(built.paths.listing, 'utf8').catch(() => undefined);
+    if (current !== text) await writeFileAtomic(built.paths.listing, text);
+    return current !== text;
+  };
+  const done = { ok: true, ...base, listingFile: rel(built.paths.listing), listing };
+  const side = listedFrom;
+  if (side) {
+    // Listed from build's .sha256: the archive's bytes are compared with it, and checked, while it is sent.
+    const checked: PendingCheck = verify(built.paths.archive).then(async (r) => {
+      if (r.sha256 !== side.sha256 || r.size !== side.size) {
+        throw new WorkFailedError(`${shown.shown} does not match ${rel(built.paths.sha256File)} (changed after build?); ${STOPPED}`, {
+          code: 'ARCHIVE_CHANGED',
+          hint: 'run `plexichat-plugin build` again, then submit',
+        });
+      }
+      const signature = verifyLocally(r, shown, manifest, STOPPED);
+      return { signature, written: await write() };
+    });
+    checked.catch(() => undefined); // the caller awaits it
+    return { ...done, checked };
+  }
+  const signature = verifyLocally(await verify(built.paths.archive), shown, manifest);
+  return { ...done, written: await write(), signature };
 }
+
+/** What a refusal found while the archive was being sent says: nothing reached the store. */
+export const STOPPED = 'the upload was stopped before it ended; nothing was stored';
 
 /** `--archive <path>`: a regular file that exists (else exit 2, the flag is wrong), as an absolute path. */
 async function givenArchive(ctx: Ctx, given: string): Promise<string> {
@@ -104,13 +154,13 @@ async function givenArchive(ctx: Ctx, given: string): Promise<string> {
  * is returned, not judged: the listing does not depend on the .sig, and
  * submit, which sends it, decides.
  */
-function verifyLocally(r: VerifyResult, a: { shown: string; given: boolean }, manifest: Manifest): SignatureVerdict {
+function verifyLocally(r: VerifyResult, a: { shown: string; given: boolean }, manifest: Manifest, outcome = 'nothing was sent'): SignatureVerdict {
   const sigCode = r.signature.status === 'failed' ? r.signature.code : undefined;
   const errors = r.findings.filter((f) => f.severity === 'error' && f.code !== sigCode);
   if (errors.length > 0) {
     const last = errors[errors.length - 1]!;
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more, above)` : '';
-    throw new WorkFailedError(`${a.shown} would be refused by the marketplace: ${findingText(last)}${more}; nothing was sent`, {
+    throw new WorkFailedError(`${a.shown} would be refused by the marketplace: ${findingText(last)}${more}; ${outcome}`, {
       code: 'ARCHIVE_REFUSED',
       hint: `rebuild it with \`plexichat-plugin build\`; \`plexichat-plugin verify ${a.shown}\` runs the same checks`,
       details: { archive: a.shown, findings: r.findings.filter((f) => f.code !== sigCode) },

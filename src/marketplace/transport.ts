@@ -74,6 +74,8 @@ export interface CallOptions {
   onAttempt?: (attempt: number) => void;
   /** Accept these non-2xx statuses as answers instead of errors. */
   accept?: number[];
+  /** A promise the body waits for (multipartBody's hold): when it rejects, its error ends the call, never retried. */
+  bodyFailure?: Promise<unknown>;
   /** Called before a retryable answer is retried; may throw to stop. */
   beforeRetry?: (a: Answer) => Promise<void>;
   /**
@@ -192,6 +194,8 @@ export class Transport {
           this.debug(`${method} ${p}: ${r.reason} on attempt ${attempt}`);
         } else {
           if (this.signal?.aborted) throw new CancelledError();
+          // The body stopped on purpose (its checks failed): that failure, not a network error.
+          if (opts.bodyFailure) await opts.bodyFailure;
           if (overall.signal.aborted || this.clock.now() >= deadlineAt) throw this.timeout(opts.deadlineMs, opts.what);
           r = this.judgeError(outcome.error, opts);
           const err = outcome.error as Error | undefined;

@@ -15,7 +15,7 @@ import { withSession } from '../../marketplace/session.js';
 import { waitText } from '../../marketplace/retry.js';
 import { fileDigest } from '../../core/digest.js';
 import type { Listing, ListingProblem } from '../../core/listing.js';
-import { prepareListing, renderRefused as renderVerifyFindings, renderProblems } from '../../marketplace/prepare.js';
+import { prepareListing, renderRefused as renderVerifyFindings, renderProblems, STOPPED, type SignatureVerdict } from '../../marketplace/prepare.js';
 import { UploadCancelGuard } from '../../marketplace/upload-cancel.js';
 import path from 'node:path';
 import { serializeSignature } from '../../signing/document.js';
@@ -94,6 +94,17 @@ interface Ready {
   prep: Awaited<ReturnType<typeof prepareListing>>;
   listing: Listing & { permission_diff: SentDiff | null };
   signature?: { text: string; keyId: string };
+  /** A large archive's checks, running while it is sent (prepare's overlap); the upload's end waits for them. */
+  hold?: Promise<void>;
+}
+
+/** The signature verdict of verify's run: a failure stops the submit with verify's code. */
+function judgeSignature(v: SignatureVerdict | undefined, archivePath: string, outcome: string): void {
+  if (v?.status !== 'failed') return;
+  throw new WorkFailedError(`${path.basename(signatureFileOf(archivePath))}: ${v.message ?? 'the signature does not verify'}; ${outcome}`, {
+    code: v.code ?? 'SIGNATURE_INVALID',
+    hint: v.hint ?? 'build again with `plexichat-plugin build --sign`',
+  });
 }
 
 /** Everything before the upload: the listing (as prepare makes it), verify's checks, the permission gate, the .sig. */
@@ -103,7 +114,7 @@ async function ready(opts: SubmitOptions, ctx: Ctx): Promise<Ready> {
   const [{ currentManifest }, { loadProject }] = await Promise.all([import('../../marketplace/project.js'), import('../../project/project.js')]);
   const project = loadProject(ctx.cwd, ctx.env);
   const manifest = await currentManifest(ctx, project);
-  const prep = await prepareListing(ctx, { archive: opts.archive, project });
+  const prep = await prepareListing(ctx, { archive: opts.archive, project, overlap: true });
   ctx.out.debug(
     `listing ready and archive verified in ${ctx.clock.now() - t0} ms (sha256 ${prep.digestFrom === 'sidecar' ? "from build's .sha256 file" : 'computed'})`,
   );
@@ -121,14 +132,13 @@ async function ready(opts: SubmitOptions, ctx: Ctx): Promise<Ready> {
   const listing = { ...prep.listing, permission_diff: permissionDiff };
   const signature = await signatureFor(prep.archivePath, listing.archive.sha256);
   // The .sig is this archive's; the rest of verify's signature checks (signed fields, plugin, member list).
-  const v = prep.signature;
-  if (v?.status === 'failed') {
-    throw new WorkFailedError(`${path.basename(signatureFileOf(prep.archivePath))}: ${v.message ?? 'the signature does not verify'}; nothing was sent`, {
-      code: v.code ?? 'SIGNATURE_INVALID',
-      hint: v.hint ?? 'build again with `plexichat-plugin build --sign`',
-    });
-  }
-  return { prep, listing, signature };
+  judgeSignature(prep.signature, prep.archivePath, 'nothing was sent');
+  const hold = prep.checked?.then(({ signature: v, written }) => {
+    judgeSignature(v, prep.archivePath, STOPPED);
+    if (written) ctx.out.info(`listing written to ${prep.listingFile}`);
+  });
+  hold?.catch(() => undefined); // the upload awaits it
+  return { prep, listing, signature, hold };
 }
 
 export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> {
@@ -143,7 +153,7 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
   const guard = new UploadCancelGuard(ctx);
   try {
     return await withSession(ctx, { token: 'required', client: { onRetry, signal: guard.signal } }, async ({ client, target }) => {
-      const { prep, listing, signature } = await ready(opts, ctx);
+      const { prep, listing, signature, hold } = await ready(opts, ctx);
       const label = listing.archive.file;
       const key = randomUUID();
       ctx.out.debug(`Idempotency-Key ${key}`);
@@ -161,6 +171,7 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
           idempotencyKey: key,
           rehash: async () => (await fileDigest(prep.archivePath)).sha256,
           signature: signature?.text,
+          hold,
           onProgress: (sent, total, attempt) => {
             guard.progress(sent, total);
             if (attempt !== lastAttempt) {
