@@ -139,7 +139,7 @@ export function renderText({ header = [], baselines = [], figures = [] }) {
   const lines = [...header, ''];
   if (baselines.length) {
     lines.push('baselines measured in this run (median wall time):');
-    const rows = baselines.map((b) => ['  ' + b.name, formatMs(b.ms), b.runs === undefined ? '' : `${b.runs} runs`, b.note ?? '']);
+    const rows = baselines.map((b) => ['  ' + b.name, formatMs(b.ms), b.runs === undefined ? '' : `${b.runs} run${b.runs === 1 ? '' : 's'}`, b.note ?? '']);
     lines.push(...columns(rows, ['l', 'r', 'r', 'l']), '');
   }
   const rows = [['figure', 'measured', 'goal', 'verdict', 'pairs', 'detail'], null];

@@ -44,7 +44,8 @@ const NO_RSS = 'no GNU time (/usr/bin/time) and no python3 to read the peak RSS:
 /**
  * Each group: what it needs (a missing tool makes every figure of the group
  * MISS with that reason) and how it measures. `run(n, selected, log)` resolves
- * with { baselines, figures: { id: { value, reason, detail } } }.
+ * with { baselines, figures: { id: { value, reason, detail, pairs? } } } (pairs:
+ * the runs behind a figure when they are not n, as dev's saves).
  */
 const GROUPS = {
   build: {
@@ -126,8 +127,8 @@ const GROUPS = {
       return {
         baselines: [],
         figures: {
-          'dev.ready': { value: median(r.ready), detail: `median of ${n} starts, max ${fmtS(Math.max(...r.ready))}; warm scan cache ${fmtS(r.warmReady)}` },
-          'dev.reload': { value: median(r.reload), detail: `median of ${r.reload.length} saves, max ${fmtS(Math.max(...r.reload))}; host's own load ${fmtS(median(r.hostReload))}` },
+          'dev.ready': { value: median(r.ready), pairs: n, detail: `median of ${n} starts, max ${fmtS(Math.max(...r.ready))}; warm scan cache ${fmtS(r.warmReady)}` },
+          'dev.reload': { value: median(r.reload), pairs: r.reload.length, detail: `median of ${r.reload.length} saves, max ${fmtS(Math.max(...r.reload))}; host's own load ${fmtS(median(r.hostReload))}` },
         },
       };
     },
@@ -182,7 +183,10 @@ export async function runGate({ only = [], pairs = DEFAULT_PAIRS, log = (m) => p
     took[g] = (Date.now() - tg) / 1000;
     log(`[gate] ${g}: done in ${fmtDuration(Date.now() - tg)}`);
     baselines.push(...out.baselines);
-    for (const f of sel) results.set(f.id, verdict(f, { pairs: pairs[g], ...out.figures[f.id] }));
+    for (const f of sel) {
+      const r = out.figures[f.id];
+      results.set(f.id, verdict(f, { pairs: r?.reason ? null : pairs[g], ...r }));
+    }
   }
   const figures = selected.map((f) => results.get(f.id));
   const ms = Date.now() - t0;
