@@ -49,9 +49,14 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 const timeSpawn = (cmd, args) => timeSync(cmd, args, { env: process.env, stdio: 'ignore' }).ms;
 
+// The processes started and not yet exited (killed when a measurement fails half-way).
+const live = new Set();
+
 /** Start a process whose stdout is NDJSON; resolves when an event matches. */
 function startEvents(cmd, args, env) {
   const child = spawn(cmd, args, { cwd: project, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  live.add(child);
+  child.on('exit', () => live.delete(child));
   const waiters = [];
   const events = [];
   readline.createInterface({ input: child.stdout }).on('line', (line) => {
@@ -173,6 +178,7 @@ export async function measureDev({ starts = 3, saves = 10 } = {}) {
     await stop(warm.proc);
     return { ready, warmReady: warm.ms, reload: reloads.map((r) => r.ms), hostReload: reloads.map((r) => r.hostMs) };
   } finally {
+    for (const child of live) child.kill('SIGKILL');
     temp.remove();
   }
 }

@@ -67,7 +67,7 @@ const GROUPS = {
     },
   },
   submit: {
-    pairsText: (n) => `submit ${n} rounds per size`,
+    pairsText: (n) => `submit ${n} rounds per size (no warm-up)`,
     needs: () => (runs('curl', ['--version']) ? undefined : 'curl is not on PATH: the baseline cannot run (install curl)'),
     async run(n, sel, log) {
       const sizes = [100, 300].filter((s) => sel.some((f) => f.id.startsWith(`submit.${s}`)));

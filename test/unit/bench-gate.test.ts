@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error a plain ESM script without types
-import { DEFAULT_PAIRS, FIGURES, exitCodeOf, parseArgs, renderText, selectFigures, verdict } from '../../bench/gate-figures.mjs';
+import { DEFAULT_PAIRS, FIGURES, exitCodeOf, formatMeasured, parseArgs, renderText, selectFigures, verdict } from '../../bench/gate-figures.mjs';
 // @ts-expect-error a plain ESM script without types
 import { interleave, pairedRatio } from '../../bench/lib.mjs';
 
@@ -92,6 +92,16 @@ describe('the text report', () => {
     expect(lines[build]).toMatch(/\s-\s+<= 0\.60x\s+MISS\s+-/);
     expect(lines[build + 1]).toBe('    MISS because: zip (Info-ZIP) is not on PATH');
     expect(lines.at(-1)).toBe('2 of 3 figures missed their goal');
+  });
+});
+
+describe('a measured value beside its goal', () => {
+  it('prints with more digits when it would read as the goal but is not it', () => {
+    expect(formatMeasured(1.1523, 1.15, 'x')).toBe('1.152x');
+    expect(formatMeasured(1.15, 1.15, 'x')).toBe('1.15x');
+    expect(formatMeasured(1.2, 1.15, 'x')).toBe('1.20x');
+    expect(formatMeasured(300.4, 300, 'ms')).toBe('300.4 ms');
+    expect(formatMeasured(null, 150, 'MiB')).toBe('-');
   });
 });
 
