@@ -76,7 +76,7 @@ permissions:
 hooks: []
 `;
 
-function writeProject(dir, { sourceFiles, binaries, scale }) {
+export function writeProject(dir, { sourceFiles, binaries, scale }) {
   const rnd = prng(20261126 * scale);
   fs.mkdirSync(path.join(dir, 'config'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'config', 'plugin.yaml'), MANIFEST);
