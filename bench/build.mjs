@@ -15,20 +15,15 @@
  * Trees are generated into a temp dir (never the repo) from a fixed seed
  * and removed at the end. Options: --runs N (default 3), --small-runs N
  * (default 15), --only large|large2x|small|archiver, --keep, --archiver.
+ *
+ * bench/gate.mjs (`npm run bench:check`) imports measureLargeBuild and
+ * measureScaffoldBuild: the same trees, in interleaved pairs.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BENCH, BIN, REPO, benchEnv, cliArgs, loadAverage, median, requireBuild, tempRoot, timeCli, timeSync } from './lib.mjs';
-
-const { opt, has } = cliArgs();
-const RUNS = Number(opt('--runs', '3'));
-const SMALL_RUNS = Number(opt('--small-runs', '15'));
-const ONLY = opt('--only', '');
-const KEEP = has('--keep');
-const WITH_ARCHIVER = has('--archiver') || ONLY === 'archiver';
-requireBuild();
+import { BENCH, BIN, REPO, benchEnv, cliArgs, interleave, isMain, loadAverage, median, requireBuild, tempRoot, timeCli, timeSync } from './lib.mjs';
 
 // --- deterministic generator -------------------------------------------------
 function prng(seed) {
@@ -81,7 +76,7 @@ permissions:
 hooks: []
 `;
 
-function writeProject(dir, { sourceFiles, binaries, scale }) {
+export function writeProject(dir, { sourceFiles, binaries, scale }) {
   const rnd = prng(20261126 * scale);
   fs.mkdirSync(path.join(dir, 'config'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'config', 'plugin.yaml'), MANIFEST);
@@ -154,7 +149,7 @@ function measure(cmd, argv, cwd, env = {}) {
   return timeSync(cmd, argv, { cwd, env: benchEnv({ PLEXICHAT_CACHE_DIR: 'off', ...env }), rss: true });
 }
 
-function runLarge(label, scale, rows) {
+function runLarge(label, scale, rows, { RUNS, KEEP, WITH_ARCHIVER }) {
   const temp = tempRoot(`pxp-bench-${label}-`, { keep: KEEP });
   const root = temp.dir;
   const tree = path.join(root, 'plugin');
@@ -214,7 +209,7 @@ function runLarge(label, scale, rows) {
   }
 }
 
-function runSmall(rows) {
+function runSmall(rows, { SMALL_RUNS, KEEP }) {
   const temp = tempRoot('pxp-bench-small-', { keep: KEEP });
   const root = temp.dir;
   const tree = path.join(root, 'small_plugin');
@@ -256,26 +251,100 @@ function runSmall(rows) {
   }
 }
 
-const load0 = loadAverage();
-const rows = [];
-if (!ONLY || ONLY === 'large' || ONLY === 'archiver') runLarge('large', 1, rows);
-if (!ONLY || ONLY === 'large2x') runLarge('large2x', 2, rows);
-if (!ONLY || ONLY === 'small') runSmall(rows);
-
-const fmt = (r) => [
-  r[0],
-  r[1] >= 1000 ? `${(r[1] / 1000).toFixed(2)} s` : `${r[1].toFixed(0)} ms`,
-  `${r[2].toFixed(2)}x`,
-  r[3] === undefined || Number.isNaN(r[3]) ? '-' : `${(r[3] / 1024).toFixed(0)} MiB`,
-  r[4] === undefined ? '-' : r[4] < 1e6 ? `${(r[4] / 1e3).toFixed(1)} kB` : `${(r[4] / 1e6).toFixed(1)} MB`,
-];
-const table = [['case', 'median wall', 'vs baseline', 'peak RSS', 'archive'], ...rows.map(fmt)];
-const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
-console.log(
-  `\nplexichat-plugin build benchmark (${RUNS} runs large, ${SMALL_RUNS} small; node ${process.version}; ${os.cpus().length} cores; ` +
-    `load average ${load0} at start, ${loadAverage()} at end)`,
-);
-for (const [i, r] of table.entries()) {
-  console.log(r.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  '));
-  if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+/**
+ * The gate's build figure: `pairs` interleaved pairs of Info-ZIP `zip -r -q -X`
+ * and `build` (scan cache off) on the ~5,000-file / 150 MB tree, the page cache
+ * warmed once (no warm-up runs: each run takes seconds). Per run: wall ms and
+ * peak RSS in KiB (undefined when lib's RSS_PROBE is missing).
+ */
+export async function measureLargeBuild({ pairs = 3, log = () => {} } = {}) {
+  const temp = tempRoot('pxp-bench-gate-build-');
+  try {
+    const tree = path.join(temp.dir, 'plugin');
+    const out = path.join(temp.dir, 'out');
+    fs.mkdirSync(out);
+    log('generating 5000 source files + 4 x 18 MB');
+    const bytes = writeProject(tree, { sourceFiles: 5000, binaries: 4, scale: 1 });
+    execFileSync('tar', ['-cf', '/dev/null', '.'], { cwd: tree });
+    const ref = path.join(out, 'ref.zip');
+    const runs = await interleave(
+      pairs,
+      (i) => {
+        fs.rmSync(ref, { force: true });
+        const r = measure('zip', ['-r', '-q', '-X', ref, '.'], tree);
+        if (i >= 0) log(`pair ${i + 1}/${pairs}: zip ${(r.ms / 1000).toFixed(2)} s`);
+        return r;
+      },
+      (i) => {
+        const r = measure(process.execPath, [BIN, 'build', '--out', out], tree);
+        if (i >= 0) log(`pair ${i + 1}/${pairs}: build ${(r.ms / 1000).toFixed(2)} s`);
+        return r;
+      },
+      { warmup: false },
+    );
+    return { bytes, zip: runs.base, build: runs.ours, zipBytes: fs.statSync(ref).size, buildBytes: fs.statSync(path.join(out, 'bench_plugin-1.0.0.zip')).size };
+  } finally {
+    temp.remove();
+  }
 }
+
+/**
+ * The gate's fresh-scaffold figure: `init --yes` (the default template), then
+ * `pairs` interleaved pairs of `node -e 0` and `build` in it (scan cache off, as
+ * a first build), one warm-up each. Wall ms per run; no RSS wrapper (it would
+ * weigh on runs this short).
+ */
+export async function measureScaffoldBuild({ pairs = 10 } = {}) {
+  const temp = tempRoot('pxp-bench-gate-small-');
+  try {
+    const tree = path.join(temp.dir, 'small_plugin');
+    timeCli(['init', tree, '--name', 'small_plugin', '--category', 'utility', '--description', 'A small plugin', '--author', 'Bench', '--license', 'MIT', '--yes']);
+    const env = benchEnv({ PLEXICHAT_CACHE_DIR: 'off' });
+    const runs = await interleave(
+      pairs,
+      () => timeSync(process.execPath, ['-e', '0'], { cwd: tree, env }).ms,
+      () => timeSync(process.execPath, [BIN, 'build'], { cwd: tree, env }).ms,
+    );
+    return { node: runs.base, build: runs.ours };
+  } finally {
+    temp.remove();
+  }
+}
+
+function main() {
+  const { opt, has } = cliArgs();
+  const ONLY = opt('--only', '');
+  const o = {
+    RUNS: Number(opt('--runs', '3')),
+    SMALL_RUNS: Number(opt('--small-runs', '15')),
+    KEEP: has('--keep'),
+    WITH_ARCHIVER: has('--archiver') || ONLY === 'archiver',
+  };
+  const { RUNS, SMALL_RUNS } = o;
+  requireBuild();
+  const load0 = loadAverage();
+  const rows = [];
+  if (!ONLY || ONLY === 'large' || ONLY === 'archiver') runLarge('large', 1, rows, o);
+  if (!ONLY || ONLY === 'large2x') runLarge('large2x', 2, rows, o);
+  if (!ONLY || ONLY === 'small') runSmall(rows, o);
+
+  const fmt = (r) => [
+    r[0],
+    r[1] >= 1000 ? `${(r[1] / 1000).toFixed(2)} s` : `${r[1].toFixed(0)} ms`,
+    `${r[2].toFixed(2)}x`,
+    r[3] === undefined || Number.isNaN(r[3]) ? '-' : `${(r[3] / 1024).toFixed(0)} MiB`,
+    r[4] === undefined ? '-' : r[4] < 1e6 ? `${(r[4] / 1e3).toFixed(1)} kB` : `${(r[4] / 1e6).toFixed(1)} MB`,
+  ];
+  const table = [['case', 'median wall', 'vs baseline', 'peak RSS', 'archive'], ...rows.map(fmt)];
+  const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  console.log(
+    `\nplexichat-plugin build benchmark (${RUNS} runs large, ${SMALL_RUNS} small; node ${process.version}; ${os.cpus().length} cores; ` +
+      `load average ${load0} at start, ${loadAverage()} at end)`,
+  );
+  for (const [i, r] of table.entries()) {
+    console.log(r.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  '));
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
+
+if (isMain(import.meta.url)) main();

@@ -14,8 +14,49 @@ import { promisify } from 'node:util';
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
 export const BENCH = path.join(REPO, 'bench');
 export const BIN = path.join(REPO, 'bin', 'plexichat-plugin.js');
-export const GNU_TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 export const execFileP = promisify(execFile);
+
+/**
+ * GNU time, if it is here and really is GNU time (`-f %M` works): /usr/bin/time,
+ * else `gtime` on PATH. BENCH_GNU_TIME names another binary; set empty, it means
+ * none (to try the fallback below).
+ */
+function findGnuTime() {
+  const named = process.env.BENCH_GNU_TIME;
+  const candidates = named === undefined ? ['/usr/bin/time', 'gtime'] : named ? [named] : [];
+  for (const file of candidates) {
+    const r = spawnSync(file, ['-f', '@@%M', process.execPath, '-e', '0'], { encoding: 'utf8' });
+    if (r.status === 0 && /@@\d+\s*$/.test(r.stderr ?? '')) return file;
+  }
+  return undefined;
+}
+export const GNU_TIME = findGnuTime();
+
+// Without GNU time, python3 runs the command and prints the same line from
+// getrusage(RUSAGE_CHILDREN): ru_maxrss is in KiB on Linux, as GNU time's %M.
+const RUSAGE_PY = [
+  'import resource, subprocess, sys',
+  'try:',
+  '    code = subprocess.run(sys.argv[1:]).returncode',
+  'except FileNotFoundError:',
+  '    code = 127',
+  'u = resource.getrusage(resource.RUSAGE_CHILDREN)',
+  'sys.stderr.write("@@RSS %d %.3f %.3f\\n" % (u.ru_maxrss, u.ru_utime, u.ru_stime))',
+  'sys.exit(code if code >= 0 else 128 - code)',
+].join('\n');
+
+function findRssProbe() {
+  if (GNU_TIME) return { how: `GNU time (${GNU_TIME})`, wrap: (cmd, argv) => [GNU_TIME, ['-f', '@@RSS %M %U %S', cmd, ...argv]] };
+  const py = spawnSync('python3', ['-c', 'import resource, subprocess'], { stdio: 'ignore' });
+  if (py.status !== 0) return undefined;
+  return { how: 'python3 resource.getrusage (GNU time missing)', wrap: (cmd, argv) => ['python3', ['-c', RUSAGE_PY, cmd, ...argv]] };
+}
+/**
+ * How a run's peak RSS is read: `how` (said in reports) and `wrap(cmd, argv)`,
+ * the command line that runs it and appends `@@RSS <KiB> <user s> <sys s>` to
+ * its stderr; undefined when neither GNU time nor python3 is here.
+ */
+export const RSS_PROBE = findRssProbe();
 
 /** `--name value` options and `--flag` switches of this benchmark's command line. */
 export function cliArgs(argv = process.argv.slice(2)) {
@@ -43,12 +84,17 @@ export function requireBuild(file = path.join('cli', 'main.js')) {
   }
 }
 
-/** Stops with a message when GNU time is missing. */
+/** Stops with a message when no peak RSS can be read (neither GNU time nor python3). */
 export function requireGnuTime() {
-  if (!GNU_TIME) {
-    console.error('GNU time (/usr/bin/time) is needed for this benchmark');
+  if (!RSS_PROBE) {
+    console.error('GNU time (/usr/bin/time), or else python3, is needed for this benchmark (peak RSS)');
     process.exit(1);
   }
+}
+
+/** True when the module at `metaUrl` is the script node was started with (not imported). */
+export function isMain(metaUrl) {
+  return Boolean(process.argv[1]) && path.resolve(process.argv[1]) === fileURLToPath(metaUrl);
 }
 
 /** A fresh folder under the OS temp dir; `remove()` deletes it (skipped with keep). */
@@ -63,6 +109,36 @@ export function tempRoot(prefix, { keep = false } = {}) {
   };
 }
 
+/**
+ * `n` interleaved pairs of runs, one warm-up of each side first: `base(i)` and
+ * `ours(i)` each run once per pair, the baseline first in even pairs and second
+ * in odd ones (so a drift of the machine weighs on both). Either may be async;
+ * resolves with both sides' results, in pair order.
+ */
+export async function interleave(n, base, ours, { warmup = true } = {}) {
+  if (warmup) {
+    await base(-1);
+    await ours(-1);
+  }
+  const b = [];
+  const o = [];
+  for (let i = 0; i < n; i++) {
+    if (i % 2 === 0) {
+      b.push(await base(i));
+      o.push(await ours(i));
+    } else {
+      o.push(await ours(i));
+      b.push(await base(i));
+    }
+  }
+  return { base: b, ours: o };
+}
+
+/** The median over pairs of ours[i] / base[i] (numbers, e.g. wall ms). */
+export function pairedRatio(base, ours) {
+  return median(ours.map((x, i) => x / base[i]));
+}
+
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -73,9 +149,9 @@ export function benchEnv(extra = {}) {
   return { ...process.env, NO_COLOR: '1', CI: '1', ...extra };
 }
 
-/** The command line to spawn: under GNU time when the peak RSS is wanted (and GNU time is there). */
+/** The command line to spawn: under GNU time (or its python3 stand-in) when the peak RSS is wanted. */
 function underTime(cmd, argv, rss) {
-  return rss && GNU_TIME ? [GNU_TIME, ['-f', '@@RSS %M %U %S', cmd, ...argv], true] : [cmd, argv, false];
+  return rss && RSS_PROBE ? [...RSS_PROBE.wrap(cmd, argv), true] : [cmd, argv, false];
 }
 
 /** A finished run: GNU time's line (peak RSS, user + system CPU ms) taken off stderr, and a failure thrown unless check is off. */
