@@ -206,16 +206,17 @@ describe('plexichat-plugin dev --json', () => {
     await dev.stop();
   });
 
-  it('stops cleanly when the reader of --json goes away (exit 0, no process left)', async () => {
+  it('stops quietly when the reader of --json goes away (exit 141, no process left)', async () => {
     const dir = await counterProject('v1');
     const { dev, ready } = await startDev(dir);
     dev.child.stdout!.destroy(); // like `dev --json | head -1`
     // Traffic makes dev write events to the closed pipe.
     await http(`${ready.url}/healthz`).catch(() => undefined);
     await http(`${ready.url}${COUNT}`).catch(() => undefined);
-    expect(await dev.exited).toEqual({ code: 0, signal: null });
+    expect(await dev.exited).toEqual({ code: 141, signal: null });
     expect(await groupGone(dev.child.pid!)).toBe(true);
     expect(hasStackTrace(dev.stderr)).toBe(false);
+    expect(dev.stderr).not.toMatch(/error:|EPIPE/);
   });
 
   it('the Python host does not outlive a CLI killed with SIGKILL', async () => {
