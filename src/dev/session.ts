@@ -167,6 +167,8 @@ export class DevSession {
           return;
         }
         if (host.stopRequested || this.stopped) return;
+        // What the plugin started would hold the port and the pipes: it goes with the host.
+        host.reap();
         this.onCrash(r.code, r.signal);
       });
     });

@@ -577,8 +577,67 @@ def _control_loop(host, stop):
     stop.set()
 
 
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _adopt_orphans():
+    """Linux: make the host a child subreaper, so a daemon the plugin starts (fork, setsid,
+    fork again) is reparented to the host rather than to init and can be stopped with it."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError, TypeError):
+        pass
+
+
+def _own_processes():
+    """Pids (other than this one) of the host's descendants and of its session and group, from /proc."""
+    me = os.getpid()
+    try:
+        sid, pgid = os.getsid(0), os.getpgid(0)
+        names = os.listdir("/proc")
+    except (OSError, AttributeError):
+        return []
+    table = {}
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as fh:
+                text = fh.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        fields = text[text.rfind(")") + 2:].split()
+        if len(fields) < 4 or fields[0] in ("Z", "X"):
+            continue
+        table[int(name)] = (int(fields[1]), int(fields[2]), int(fields[3]))
+    found = {pid for pid, (_, g, s) in table.items() if pid != me and ((sid == me and s == sid) or (pgid == me and g == pgid))}
+    frontier = [me] + list(found)
+    while frontier:
+        parent = frontier.pop()
+        for pid, (ppid, _, _) in table.items():
+            if ppid == parent and pid != me and pid not in found:
+                found.add(pid)
+                frontier.append(pid)
+    return sorted(found)
+
+
+def _end_own_processes():
+    """What the plugin started ends with the host (under ``dev``, even when the CLI was killed)."""
+    for pid in _own_processes():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def main(argv=None):
     args = _parse_args(sys.argv[1:] if argv is None else argv)
+    if args.control == "stdin":
+        _adopt_orphans()
     os.chdir(args.project)
     stop = threading.Event()
     real_stderr = sys.stderr
@@ -639,6 +698,8 @@ def main(argv=None):
         closer.start()
         closer.join(0.3)
     bus.flush()
+    if args.control == "stdin":
+        _end_own_processes()
     # Plugin code may have started threads that would keep the interpreter alive.
     os._exit(0)
 
