@@ -123,7 +123,13 @@ export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undef
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const state = renderState();
   const emit = (e: HostEvent) => {
-    if (out.json) out.writeJsonLine(e);
+    if (out.json) {
+      // The whole traceback (the SDK's and importlib's frames too) only with --verbose.
+      if (e.traceback !== undefined && !out.verbose) {
+        const { traceback: _internal, ...rest } = e;
+        out.writeJsonLine(rest);
+      } else out.writeJsonLine(e);
+    }
     else if (e.event !== 'ready') renderEvent(e, out, state);
   };
   const session = new DevSession(

@@ -46,10 +46,15 @@ export interface HostOptions {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * `reject` and `validated` carry events the CLI reported itself: the host keeps
+ * what they say for the console (and shows them in its live log) but does not
+ * echo them on stdout; the CLI is the one owner of the stream it prints.
+ */
 export type HostCommand =
-  | { op: 'reload'; manifest?: unknown; changed: string[]; diagnostics?: unknown[] }
-  | { op: 'reject'; error: Record<string, unknown>; diagnostics: unknown[]; changed: string[] }
-  | { op: 'diagnostics'; diagnostics: unknown[]; changed: string[] }
+  | { op: 'reload'; manifest?: unknown; changed: string[] }
+  | { op: 'reject'; event: HostEvent }
+  | { op: 'validated'; event: HostEvent }
   | { op: 'stop' };
 
 export function hostArgs(o: HostOptions): string[] {
