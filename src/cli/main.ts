@@ -6,6 +6,7 @@
 import { CommanderError, type Command } from 'commander';
 import { ExitCode, UsageError } from '../errors.js';
 import { cliVersion } from '../io/cli-version.js';
+import { READER_GONE_EXIT, watchClosedPipes } from '../io/closed-pipe.js';
 import type { Output } from '../io/output.js';
 import { createProgram, type Runner } from './program.js';
 import type { Ctx, GlobalFlags } from '../io/context.js';
@@ -72,7 +73,7 @@ function globalFlags(command: Command): GlobalFlags {
  * SIGINT/SIGTERM abort the running command; a second signal, or work that
  * ignores the abort for 10 s, exits through proc.exit.
  */
-function trapSignals(proc: Process): { signal: AbortSignal; release(): void } {
+function trapSignals(proc: Process): { signal: AbortSignal; abort(reason: Error): void; release(): void } {
   const controller = new AbortController();
   let signals = 0;
   let graceTimer: NodeJS.Timeout | undefined;
@@ -88,6 +89,7 @@ function trapSignals(proc: Process): { signal: AbortSignal; release(): void } {
   proc.on('SIGTERM', onSignal);
   return {
     signal: controller.signal,
+    abort: (reason) => controller.abort(reason),
     release() {
       proc.off('SIGINT', onSignal);
       proc.off('SIGTERM', onSignal);
@@ -132,6 +134,8 @@ async function contextFor(command: Command, opts: unknown, s: { proc: Process; o
 interface Run {
   out?: Output;
   code: number;
+  /** The reader of stdout or stderr went away: nothing more is written. */
+  readerGone?: boolean;
 }
 
 /** Runs the command commander chose: load its module, run it, render or print its JSON, set the code. */
@@ -142,6 +146,7 @@ function dispatcher(proc: Process, signal: AbortSignal, run: Run): Runner {
     const loading = load();
     loading.catch(() => undefined);
     const out = (run.out = await outputFor(proc, flags));
+    if (run.readerGone) out.mute();
     const ctx = await contextFor(command, opts, { proc, out, flags, signal });
     const mod = await loading;
     const result = await mod.run(opts, ctx).catch((err: unknown) => {
@@ -186,6 +191,12 @@ export async function main(argv: string[], proc: Process = process): Promise<num
   const early = earlyFlags(argv);
   const run: Run = { code: ExitCode.ok };
   const signals = trapSignals(proc);
+  // A reader that went away (`| head -1`) ends the run quietly: no stack, no message, exit 141.
+  const pipes = watchClosedPipes([proc.stdout, proc.stderr], () => {
+    run.readerGone = true;
+    run.out?.mute();
+    signals.abort(new Error('the reader of the output went away'));
+  });
   const version = cliVersion();
   const program = createProgram(version, dispatcher(proc, signals.signal, run));
   const printed = routeHelpOutput(program, proc, early.json);
@@ -193,7 +204,9 @@ export async function main(argv: string[], proc: Process = process): Promise<num
     await refuseUnknownHelpTopic(program, argv);
     await program.parseAsync(argv);
   } catch (err) {
-    if (isPlainHelp(err, early.json)) run.code = ExitCode.ok;
+    await pipes.settle();
+    if (pipes.gone) run.code = READER_GONE_EXIT;
+    else if (isPlainHelp(err, early.json)) run.code = ExitCode.ok;
     else {
       // The error reporting is loaded only when there is something to report.
       const { report, reportJsonHelp } = await import('./report.js');
@@ -203,7 +216,8 @@ export async function main(argv: string[], proc: Process = process): Promise<num
   } finally {
     signals.release();
   }
-  return run.code;
+  await pipes.settle();
+  return pipes.gone ? READER_GONE_EXIT : run.code;
 }
 
 /** Help or the version, printed already (not under --json, where they become a document). */

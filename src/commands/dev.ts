@@ -116,21 +116,20 @@ export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undef
   }
   if (ctx.signal.aborted) return undefined;
 
-  // A reader that went away (`dev --json | head -1`) ends the session like Ctrl-C.
+  // Ctrl-C, SIGTERM, or a reader that went away (`dev --json | head -1`: the boundary
+  // mutes the output and aborts, src/io/closed-pipe.ts) end the session.
   const done = new AbortController();
   const onAbort = () => done.abort();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
-  let readerGone = false;
-  // Stays attached: a write after the reader left must not become an uncaught 'error'.
-  out.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
-    readerGone = true;
-    done.abort();
-  });
   const state = renderState();
   const emit = (e: HostEvent) => {
-    if (readerGone) return;
-    if (out.json) out.writeJsonLine(e);
+    if (out.json) {
+      // The whole traceback (the SDK's and importlib's frames too) only with --verbose.
+      if (e.traceback !== undefined && !out.verbose) {
+        const { traceback: _internal, ...rest } = e;
+        out.writeJsonLine(rest);
+      } else out.writeJsonLine(e);
+    }
     else if (e.event !== 'ready') renderEvent(e, out, state);
   };
   const session = new DevSession(

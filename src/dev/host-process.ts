@@ -3,10 +3,19 @@
  * its stdout read as NDJSON events, commands written to its stdin. Because
  * the host exits when its stdin ends, it cannot outlive this process even
  * when this one is killed without a chance to clean up.
+ *
+ * It runs in a session and process group of its own, so that stopping it
+ * stops whatever the plugin started too (./process-tree.ts): children in its
+ * group, children that called setsid(), daemons that forked twice. Those may
+ * hold the host's output pipes or its port; none of them keeps `dev` waiting.
  */
 import readline from 'node:readline';
 import { startPython, type PythonExit, type StartedPython } from '../python/spawn.js';
 import { buildPythonPath, MANIFEST_JSON_ENV, sdkPythonPath } from '../python/pytest.js';
+import { belongingTo, signalAll } from './process-tree.js';
+
+/** How long the host's output may take to drain after it exited, before its pipes are let go. */
+const DRAIN_MS = 200;
 
 export interface HostEvent {
   event: string;
@@ -37,10 +46,15 @@ export interface HostOptions {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * `reject` and `validated` carry events the CLI reported itself: the host keeps
+ * what they say for the console (and shows them in its live log) but does not
+ * echo them on stdout; the CLI is the one owner of the stream it prints.
+ */
 export type HostCommand =
-  | { op: 'reload'; manifest?: unknown; changed: string[]; diagnostics?: unknown[] }
-  | { op: 'reject'; error: Record<string, unknown>; diagnostics: unknown[]; changed: string[] }
-  | { op: 'diagnostics'; diagnostics: unknown[]; changed: string[] }
+  | { op: 'reload'; manifest?: unknown; changed: string[] }
+  | { op: 'reject'; event: HostEvent }
+  | { op: 'validated'; event: HostEvent }
   | { op: 'stop' };
 
 export function hostArgs(o: HostOptions): string[] {
@@ -73,8 +87,22 @@ export class HostProcess {
     };
     if (opts.manifest !== undefined) env[MANIFEST_JSON_ENV] = JSON.stringify(opts.manifest);
     else delete env[MANIFEST_JSON_ENV];
-    this.started = startPython(opts.python, hostArgs(opts), { env, cwd: opts.project, stdin: 'pipe' });
+    this.started = startPython(opts.python, hostArgs(opts), { env, cwd: opts.project, stdin: 'pipe', detached: true });
     const { child } = this.started;
+    // The pipes close only when every process holding them has ended: a child of the
+    // plugin may hold them on. Once the host itself has exited, they get a short drain.
+    this.exit = new Promise<PythonExit>((resolve) => {
+      void this.started.exit.then(resolve);
+      child.once('exit', (code, signal) => {
+        const t = setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          resolve({ code, signal });
+        }, DRAIN_MS);
+        t.unref();
+        void this.started.exit.then(() => clearTimeout(t));
+      });
+    });
     child.stdin?.on('error', () => {
       // the host went away; its exit is reported through `exit`
     });
@@ -93,7 +121,6 @@ export class HostProcess {
       if (this.stderrLines.length > 200) this.stderrLines.shift();
       this.onStderr(line);
     });
-    this.exit = this.started.exit;
   }
 
   get pid(): number | undefined {
@@ -117,21 +144,40 @@ export class HostProcess {
   }
 
   /**
-   * Stop: end stdin and send SIGTERM; SIGKILL after graceMs. Resolves once the
-   * process has exited.
+   * Stop: end stdin and send SIGTERM to the host and to everything the plugin
+   * started; after graceMs (or once the host has exited) SIGKILL to whatever of
+   * it is left. Resolves once the host has exited.
    */
   async stop(graceMs = 700): Promise<PythonExit> {
     this.stopping = true;
     const { child } = this.started;
-    if (!this.exited) {
-      child.stdin?.end();
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      t.unref();
-      const r = await this.exit;
-      clearTimeout(t);
-      return r;
+    const pid = child.pid;
+    if (pid === undefined) return this.exit;
+    if (this.exited) {
+      this.reap();
+      return this.exit;
     }
+    const started = belongingTo(pid);
+    child.stdin?.end();
+    child.kill('SIGTERM');
+    signalAll(started, 'SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+      timer.unref();
+    });
+    const hostExited = new Promise<void>((resolve) => (this.exited ? resolve() : child.once('exit', () => resolve())));
+    await Promise.race([hostExited, graceOver]);
+    clearTimeout(timer);
+    // Scanned again: what was started meanwhile, and daemons the host adopted.
+    signalAll([...started, ...belongingTo(pid)], 'SIGKILL', pid);
+    if (!this.exited) child.kill('SIGKILL');
     return this.exit;
+  }
+
+  /** After the host exited by itself: end what is left of its process group and session. */
+  reap(): void {
+    const pid = this.started.child.pid;
+    if (pid !== undefined) signalAll(belongingTo(pid), 'SIGKILL', pid);
   }
 }

@@ -57,14 +57,9 @@ export function renderReady(e: HostEvent, out: Output, watching: readonly string
   out.info(c.dim(watching.length ? `watching ${watching.map((w) => `${w}/`).join(' and ')}; Ctrl-C stops` : 'reload off (--no-reload); Ctrl-C stops'));
 }
 
-/** Diagnostics under an event: errors always; warnings only when they differ from the last ones shown. */
-function renderDiagnostics(list: unknown, out: Output, seen: { warnings: string }, withWarnings: boolean): void {
-  const all = (Array.isArray(list) ? list : []) as Diagnostic[];
-  const warnings = all.filter((d) => d.severity !== 'error');
-  const key = JSON.stringify(warnings.map((d) => [d.code, d.file, d.line, d.message]));
-  const showWarnings = withWarnings && key !== seen.warnings;
-  if (withWarnings) seen.warnings = key;
-  for (const d of all.filter((x) => x.severity === 'error' || showWarnings)) {
+/** Diagnostics, each with its hint, errors in red and warnings in yellow. */
+function renderDiagnostics(list: readonly Diagnostic[], out: Output): void {
+  for (const d of list) {
     const [head, ...rest] = formatDiagnostic(d).split('\n');
     const paint = d.severity === 'error' ? out.c.red : out.c.yellow;
     out.result(`    ${head!.replace(` ${d.severity} `, ` ${paint(d.severity)} `)}`);
@@ -72,14 +67,58 @@ function renderDiagnostics(list: unknown, out: Output, seen: { warnings: string 
   }
 }
 
+function plural(k: number, w: string): string {
+  return `${k} ${w}${k === 1 ? '' : 's'}`;
+}
+
+function counts(list: readonly Diagnostic[]): string {
+  const errors = list.filter((d) => d.severity === 'error').length;
+  return `${plural(errors, 'error')}, ${plural(list.length - errors, 'warning')}`;
+}
+
+interface Frame {
+  file?: string;
+  line?: number;
+  function?: string;
+  source?: string;
+}
+
+/**
+ * Where a load failed, as the user wrote it: a syntax error's line with a caret
+ * under the column; otherwise the plugin's own frames (the SDK's and importlib's
+ * are left out; --verbose prints the whole traceback after).
+ */
+function renderFailure(f: LoadFailure & { source?: string; frames?: Frame[] }, out: Output): void {
+  const c = out.c;
+  if (typeof f.source === 'string' && f.line) {
+    const text = f.source.replace(/\t/g, ' ');
+    const indent = text.length - text.trimStart().length;
+    const gutter = `${f.line} | `;
+    out.result(`    ${c.dim(gutter)}${inline(text.trimStart())}`);
+    if (f.column && f.column > indent) {
+      out.result(`    ${' '.repeat(gutter.length - 2)}${c.dim('|')} ${' '.repeat(Math.min(f.column - 1 - indent, 400))}${c.red('^')}`);
+    }
+    return;
+  }
+  for (const fr of Array.isArray(f.frames) ? f.frames : []) {
+    out.result(c.dim(`    ${inline(str(fr.file))}:${str(fr.line)} in ${inline(str(fr.function))}`));
+    if (fr.source) out.result(`        ${inline(fr.source)}`);
+  }
+}
+
+/** The whole traceback (internal frames too), only with --verbose. */
+function renderTraceback(e: HostEvent, out: Output): void {
+  if (out.verbose && typeof e.traceback === 'string' && e.traceback) out.result(out.c.dim(block('    ', e.traceback)));
+}
+
 /** What the renderer remembers between events. */
 export interface RenderState {
-  /** The warnings shown last (they are repeated only when they change). */
-  warnings: string;
+  /** True once a validated event was shown (later ones show only what changed). */
+  validatedOnce: boolean;
 }
 
 export function renderState(): RenderState {
-  return { warnings: '' };
+  return { validatedOnce: false };
 }
 
 /** One event (other than ready) as human lines. */
@@ -91,17 +130,29 @@ export function renderEvent(e: HostEvent, out: Output, state: RenderState): void
       const changed = (e.changed as string[] | undefined) ?? [];
       const after = changed.length ? ` after ${changed.map(inline).join(', ')}` : '';
       out.result(`${t} ${c.green('reloaded')} ${inline(str(e.plugin))} ${inline(str(e.version))} in ${str(e.duration_ms)} ms${after}${e.kept_state ? ' (state kept)' : ''}`);
-      renderDiagnostics(e.diagnostics, out, state, true);
       return;
     }
     case 'validated': {
+      // Only what changed since the last report: new findings in full, resolved ones on a line each.
       const list = (Array.isArray(e.diagnostics) ? e.diagnostics : []) as Diagnostic[];
-      const errors = list.filter((d) => d.severity === 'error').length;
-      const key = JSON.stringify(list.filter((d) => d.severity !== 'error').map((d) => [d.code, d.file, d.line, d.message]));
-      if (errors === 0 && key === state.warnings) return;
-      const n = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
-      out.result(`${t} ${c.yellow('validate')} ${n(errors, 'error')}, ${n(list.length - errors, 'warning')}${errors ? c.dim(' (the plugin runs; build refuses it)') : ''}`);
-      renderDiagnostics(list, out, state, true);
+      const added = (Array.isArray(e.added) ? e.added : list) as Diagnostic[];
+      const resolved = (Array.isArray(e.resolved) ? e.resolved : []) as Diagnostic[];
+      const errors = list.some((d) => d.severity === 'error');
+      const runs = errors ? c.dim(' (the plugin runs; build refuses it)') : '';
+      if (!state.validatedOnce) {
+        state.validatedOnce = true;
+        if (list.length === 0) return;
+        out.result(`${t} ${c.yellow('validate')} ${counts(list)}${runs}`);
+        renderDiagnostics(list, out);
+        return;
+      }
+      if (added.length === 0 && resolved.length === 0) return;
+      const what = [added.length ? `${added.length} new` : '', resolved.length ? `${resolved.length} resolved` : ''].filter(Boolean).join(', ');
+      out.result(`${t} ${c.yellow('validate')} ${what}; now ${counts(list)}${runs}`);
+      renderDiagnostics(added, out);
+      for (const d of resolved) {
+        out.result(c.dim(`    ${c.green('resolved')} ${inline(`${d.file}${d.line ? `:${d.line}` : ''} ${d.code} ${d.message}`)}`));
+      }
       return;
     }
     case 'reload_failed': {
@@ -109,7 +160,9 @@ export function renderEvent(e: HostEvent, out: Output, state: RenderState): void
       const serving = e.serving as { plugin: string; version: string; generation: number } | null;
       const label = e.initial ? 'load failed' : 'reload failed';
       out.result(`${t} ${c.red(label)} ${where(f)}${inline(str(f.message))}`);
-      renderDiagnostics(e.diagnostics, out, state, false);
+      renderFailure(f, out);
+      renderTraceback(e, out);
+      renderDiagnostics(((Array.isArray(e.diagnostics) ? e.diagnostics : []) as Diagnostic[]).filter((d) => d.severity === 'error'), out);
       out.result(
         serving
           ? c.dim(`    still serving ${inline(serving.plugin)} ${inline(str(serving.version))} (the last good version); save a fix to reload`)
@@ -134,6 +187,7 @@ export function renderEvent(e: HostEvent, out: Output, state: RenderState): void
       const paint = level === 'error' || level === 'critical' ? c.red : level === 'warning' ? c.yellow : level === 'debug' ? c.dim : (s: string) => s;
       const label = `${t} ${paint(level.padEnd(7))} `;
       out.result(block(label, str(e.message)));
+      renderTraceback(e, out);
       return;
     }
     case 'host_exited':

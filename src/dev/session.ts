@@ -15,6 +15,7 @@ import { WorkFailedError } from '../errors.js';
 import type { Clock } from '../io/context.js';
 import { HostProcess, type HostEvent, type HostOptions, type ReadyEvent } from './host-process.js';
 import { watchProject, type ProjectWatcher } from './watcher.js';
+import { diffFindings, withoutBlindSpots } from './findings.js';
 
 export interface SessionOptions extends Omit<HostOptions, 'manifest'> {
   /** Called with every event, the host's and the session's own (host_exited, stopped). */
@@ -73,6 +74,10 @@ export class DevSession {
   private batches = 0;
   private validating = false;
   private pendingValidation?: { changed: string[]; seq: number };
+  /** The findings of the last validated event (the next one reports what changed). */
+  private findings: Diagnostic[] | undefined;
+  /** What serves now, as the host's ready/reloaded events said. */
+  private serving: { plugin: string; version: string; generation: number } | null = null;
   /** Reload requests handed to the host (or rejected before it). */
   reloads = 0;
   url = '';
@@ -86,9 +91,25 @@ export class DevSession {
     this.data = data;
   }
 
-  /** Diagnostics found outside a reload (at start): a `validated` event through the host. */
-  reportDiagnostics(diagnostics: Diagnostic[]): void {
-    this.host?.send({ op: 'diagnostics', diagnostics, changed: [] });
+  /**
+   * The full validation's findings: a `validated` event with the findings that are
+   * new and those resolved since the last report (all of them are new the first time).
+   */
+  reportDiagnostics(diagnostics: Diagnostic[], changed: string[] = []): void {
+    const before = this.findings ?? [];
+    const current = withoutBlindSpots(diagnostics, before);
+    const { added, resolved } = diffFindings(before, current);
+    this.findings = current;
+    const event: HostEvent = { event: 'validated', time: now(), diagnostics: current, changed, added, resolved };
+    this.o.emit(event);
+    this.host?.send({ op: 'validated', event });
+  }
+
+  /** Follows what serves from the host's events, for the reload_failed events the CLI reports itself. */
+  private track(e: HostEvent): void {
+    if ((e.event === 'ready' && e.loaded) || e.event === 'reloaded') {
+      this.serving = { plugin: String(e.plugin), version: String(e.version), generation: Number(e.generation) };
+    }
   }
 
   /**
@@ -119,6 +140,7 @@ export class DevSession {
       const host = new HostProcess(
         { ...this.o, port: this.port, manifest: this.data },
         (e) => {
+          this.track(e);
           if (e.event === 'fatal') {
             const err = (e.error ?? {}) as { code?: string; message?: string };
             const inUse = err.code === 'PORT_IN_USE';
@@ -167,6 +189,8 @@ export class DevSession {
           return;
         }
         if (host.stopRequested || this.stopped) return;
+        // What the plugin started would hold the port and the pipes: it goes with the host.
+        host.reap();
         this.onCrash(r.code, r.signal);
       });
     });
@@ -254,6 +278,16 @@ export class DevSession {
     }
     const host = this.host;
     if (!host || host.exited) return;
+    if (blocking.length) {
+      // The CLI found the errors, so it reports them; the host only keeps serving the last good version.
+      const first = blocking[0]!;
+      const more = blocking.length > 1 ? ` (and ${blocking.length - 1} more)` : '';
+      const error = { kind: 'validation', message: `${first.code} ${first.message}${more}`, file: first.file, line: first.line || undefined, column: first.column || undefined };
+      const event: HostEvent = { event: 'reload_failed', time: now(), initial: false, error, diagnostics, changed, serving: this.serving };
+      this.o.emit(event);
+      host.send({ op: 'reject', event });
+      return;
+    }
     const result = new Promise<HostEvent>((resolve) => {
       this.waitingResult = resolve;
       const t = setTimeout(() => {
@@ -262,20 +296,8 @@ export class DevSession {
       }, RESULT_TIMEOUT_MS);
       t.unref();
     });
-    if (blocking.length) {
-      const first = blocking[0]!;
-      const more = blocking.length > 1 ? ` (and ${blocking.length - 1} more)` : '';
-      host.send({
-        op: 'reject',
-        error: { kind: 'validation', message: `${first.code} ${first.message}${more}`, file: first.file, line: first.line || undefined, column: first.column || undefined },
-        diagnostics,
-        changed,
-      });
-      await result;
-      return;
-    }
     this.data = parsed?.data;
-    host.send({ op: 'reload', manifest: this.data, changed, diagnostics: [] });
+    host.send({ op: 'reload', manifest: this.data, changed });
     await result;
     this.validateLater(changed, seq);
   }
@@ -290,7 +312,7 @@ export class DevSession {
     void checkProject(this.o.project, this.o.python, this.o.env)
       .then(
         (check) => {
-          if (!this.stopped && seq === this.batches) this.host?.send({ op: 'diagnostics', diagnostics: check.diagnostics, changed });
+          if (!this.stopped && seq === this.batches) this.reportDiagnostics(check.diagnostics, changed);
         },
         () => undefined,
       )

@@ -6,6 +6,7 @@
  * came for `quietMs` (or `maxWaitMs` after its first change), so a burst of
  * saves gives one reload and a file is read only after its writer paused.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
@@ -13,8 +14,9 @@ import { watch, type FSWatcher } from 'chokidar';
 export const WATCHED = ['src', 'config'] as const;
 
 const IGNORED_DIRS = new Set(['__pycache__', '.pytest_cache', '.mypy_cache', 'node_modules', '.git', '.venv', 'venv']);
-// Editors' scratch files: vim (.swp, .swx, ~, 4913), emacs (#x#, .#x), JetBrains (___jb_tmp___), temp files.
-const SCRATCH = /(^\.|^#.*#$|~$|\.sw[a-p]$|\.swx$|^4913$|___jb_(tmp|old)___$|\.tmp$|\.pyc$|\.pyo$)/;
+// Editors' scratch files: vim (.swp, .swx, ~, 4913), emacs (#x#, .#x), JetBrains (___jb_tmp___),
+// `sed -i` (sedXXXXXX), temp files.
+const SCRATCH = /(^\.|^#.*#$|~$|\.sw[a-p]$|\.swx$|^4913$|___jb_(tmp|old)___$|^sed[A-Za-z0-9]{6}$|\.tmp$|\.pyc$|\.pyo$)/;
 
 /** True for paths a save of the plugin never consists of (caches, editors' temp files, dot files). */
 export function ignoredPath(rel: string): boolean {
@@ -45,6 +47,10 @@ export function watchProject(opts: WatchOptions): ProjectWatcher {
   const quiet = opts.quietMs ?? 100;
   const maxWait = opts.maxWaitMs ?? 2000;
   const pending = new Set<string>();
+  // Files that appeared while watching and were never reported as there: a file an editor
+  // writes and removes again (a temp file renamed over the original, whatever its name)
+  // is no change of the plugin, and its name is never shown.
+  const appeared = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let first = 0;
   let closed = false;
@@ -52,9 +58,18 @@ export function watchProject(opts: WatchOptions): ProjectWatcher {
   const flush = () => {
     timer = undefined;
     if (closed || pending.size === 0) return;
-    const batch = [...pending].sort();
+    const batch: string[] = [];
+    for (const rel of [...pending].sort()) {
+      const there = fs.existsSync(path.join(opts.root, rel));
+      if (!there && appeared.has(rel)) {
+        appeared.delete(rel);
+        continue;
+      }
+      if (there) appeared.delete(rel);
+      batch.push(rel);
+    }
     pending.clear();
-    opts.onBatch(batch);
+    if (batch.length) opts.onBatch(batch);
   };
 
   const watcher: FSWatcher = watch(
@@ -68,9 +83,10 @@ export function watchProject(opts: WatchOptions): ProjectWatcher {
       },
     },
   );
-  watcher.on('all', (_event, p) => {
+  watcher.on('all', (event, p) => {
     if (closed) return;
     const rel = path.relative(opts.root, p).split(path.sep).join('/');
+    if ((event === 'add' || event === 'addDir') && !pending.has(rel)) appeared.add(rel);
     const now = Date.now();
     if (pending.size === 0) first = now;
     pending.add(rel);

@@ -51,6 +51,7 @@ export class Output {
   readonly c: Palette;
   readonly stdout: OutputOptions['stdout'];
   readonly stderr: OutputOptions['stderr'];
+  private silent = false;
 
   constructor(opts: OutputOptions) {
     this.json = opts.json;
@@ -61,19 +62,36 @@ export class Output {
     this.c = palette(opts.color);
   }
 
+  /**
+   * The reader of stdout or stderr went away (`| head -1`): from now on every
+   * line is dropped, so the command ends without a word (src/io/closed-pipe.ts).
+   */
+  mute(): void {
+    this.silent = true;
+  }
+
+  /** True once mute() was called. */
+  get muted(): boolean {
+    return this.silent;
+  }
+
+  private put(stream: OutputOptions['stdout'], text: string): void {
+    if (!this.silent) stream.write(text);
+  }
+
   /** A result line (stdout in human mode; stderr under --json). */
   result(line = ''): void {
-    (this.json ? this.stderr : this.stdout).write(terminalSafe(`${line}\n`));
+    this.put(this.json ? this.stderr : this.stdout, terminalSafe(`${line}\n`));
   }
 
   /** Informational progress line; dropped by --quiet. */
   info(line: string): void {
-    if (!this.quiet) this.stderr.write(terminalSafe(`${line}\n`));
+    if (!this.quiet) this.put(this.stderr, terminalSafe(`${line}\n`));
   }
 
   /** A line on stderr that --quiet keeps (hints, diagnostics, details). */
   note(line: string): void {
-    this.stderr.write(terminalSafe(`${line}\n`));
+    this.put(this.stderr, terminalSafe(`${line}\n`));
   }
 
   success(line: string): void {
@@ -81,30 +99,30 @@ export class Output {
   }
 
   warn(line: string): void {
-    this.stderr.write(terminalSafe(`${this.c.yellow('warning:')} ${line}\n`));
+    this.put(this.stderr, terminalSafe(`${this.c.yellow('warning:')} ${line}\n`));
   }
 
   error(line: string): void {
-    this.stderr.write(terminalSafe(`${this.c.red('error:')} ${line}\n`));
+    this.put(this.stderr, terminalSafe(`${this.c.red('error:')} ${line}\n`));
   }
 
   debug(line: string): void {
-    if (this.verbose) this.stderr.write(terminalSafe(`${this.c.dim(`debug: ${line}`)}\n`));
+    if (this.verbose) this.put(this.stderr, terminalSafe(`${this.c.dim(`debug: ${line}`)}\n`));
   }
 
   /** Write the single JSON document of a --json run (schemaVersion and camelCase added here: docs/json.md). */
   writeJson(doc: object): void {
-    this.stdout.write(`${JSON.stringify(jsonDocument(doc), null, 2)}\n`);
+    this.put(this.stdout, `${JSON.stringify(jsonDocument(doc), null, 2)}\n`);
   }
 
   /** One document of a stream of them (`dev --json`: one per line), in the same shape. */
   writeJsonLine(doc: object): void {
-    this.stdout.write(`${JSON.stringify(jsonDocument(doc))}\n`);
+    this.put(this.stdout, `${JSON.stringify(jsonDocument(doc))}\n`);
   }
 
   /** True when a live progress bar may be drawn on stderr. */
   get canAnimate(): boolean {
-    return Boolean(this.stderr.isTTY) && !this.json && !this.quiet;
+    return Boolean(this.stderr.isTTY) && !this.json && !this.quiet && !this.silent;
   }
 }
 

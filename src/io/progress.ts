@@ -74,6 +74,7 @@ function liveBar(ctx: ProgressCtx, opts: ProgressOptions): Progress {
     void import('cli-progress').then((m) => {
       if (stopped) return;
       const mod = (m as unknown as { default?: typeof m }).default ?? m;
+      if (ctx.out.muted) return;
       const b = new mod.SingleBar(
         {
           stream: ctx.out.stderr as NodeJS.WriteStream,
@@ -92,6 +93,12 @@ function liveBar(ctx: ProgressCtx, opts: ProgressOptions): Progress {
   return {
     update(done, total) {
       last = { done, total };
+      // The reader of stderr went away (src/io/closed-pipe.ts): the bar stops drawing.
+      if (ctx.out.muted && !stopped) {
+        stopped = true;
+        bar?.stop();
+      }
+      if (stopped) return;
       if (bar) return bar.update(done, payload(done, total));
       if (loading || stopped) return;
       const wait = opts.showAfterMs ?? 0;

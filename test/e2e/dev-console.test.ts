@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { atomicWrite, cleanupAll, counterProject, pluginSource, startCli, type DevEvent } from './dev-fixture.js';
+import { MANIFEST, atomicWrite, cleanupAll, counterProject, pluginSource, startCli, type DevEvent } from './dev-fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
@@ -126,7 +126,7 @@ describe('dev console at /__dev/ (headless Chromium)', () => {
       // A broken save: the page says the reload failed and where.
       await atomicWrite(path.join(dir, 'src', 'plugin.py'), `${pluginSource('v3')}\ndef broken(:\n`);
       await expect.poll(() => page.textContent('#status'), { timeout: 20_000 }).toBe('serving (generation 2), last reload failed');
-      expect(await page.textContent('#failure')).toMatch(/^src\/plugin\.py:\d+ /);
+      expect(await page.textContent('#failure')).toMatch(/^src\/plugin\.py:\d+:\d+ SyntaxError/);
 
       // The screenshot: the right size, many colours, a fair share of it drawn.
       const shot = await page.screenshot({ fullPage: false });
@@ -139,11 +139,115 @@ describe('dev console at /__dev/ (headless Chromium)', () => {
       expect(seen.colours).toBeGreaterThan(50);
       expect(seen.inked).toBeGreaterThan(0.02);
       // The main panels are laid out side by side and visible.
-      const hooks = await page.locator('section').nth(0).boundingBox();
-      const endpoints = await page.locator('section').nth(1).boundingBox();
+      const hooks = await page.locator('section').nth(1).boundingBox();
+      const endpoints = await page.locator('section').nth(2).boundingBox();
       expect(hooks && endpoints && endpoints.x > hooks.x + hooks.width - 1).toBe(true);
 
       expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+      await dev.stop();
+    }
+  });
+
+  it('draws errors as errors: a red pill, the line and caret, findings by severity, unimplemented endpoints, the whole sample, no SDK path (pixels checked)', async () => {
+    const dir = await counterProject('v1');
+    // Declared but not implemented: a hook and an endpoint.
+    await fs.writeFile(
+      path.join(dir, 'config', 'plugin.yaml'),
+      MANIFEST.replace('hooks:\n  - message_sent\n', 'hooks:\n  - message_sent\n  - user_login\n').replace(
+        '  - /api/v1/dev_counter/boom\n',
+        '  - /api/v1/dev_counter/boom\n  - /api/v1/dev_counter/missing\n',
+      ),
+    );
+    const dev = startCli(dir, ['dev', '--port', '0', '--json']);
+    const ready = (await dev.waitFor((e) => e.event === 'ready')) as DevEvent & { url: string };
+    await dev.waitFor((e) => e.event === 'validated');
+    const browser = await launch();
+    try {
+      const { page } = browser;
+      await page.goto(`${ready.url}/__dev/`);
+      await expect.poll(() => page.textContent('#status')).toBe('serving (generation 1)');
+      await expect.poll(() => page.locator('#findings li.warning').count()).toBe(2);
+      expect(await page.textContent('#endpoint-list')).toContain('/api/v1/dev_counter/missing');
+      expect(await page.locator('#endpoint-list li', { hasText: '/api/v1/dev_counter/missing' }).textContent()).toContain('declared, no handler');
+      expect(await page.locator('#hook-list li', { hasText: 'user_login' }).textContent()).toContain('declared, no handler');
+      // The unimplemented endpoint cannot be called from the form.
+      expect(await page.locator('#endpoint-select option').allTextContents()).not.toContain('/api/v1/dev_counter/missing');
+      // The sample payload is shown whole: the textarea is as tall as its text.
+      const payload = await page.$eval('#hook-payload', (t) => ({ scroll: t.scrollHeight, client: t.clientHeight, value: (t as HTMLTextAreaElement).value }));
+      expect(payload.value.trim().endsWith('}')).toBe(true);
+      expect(payload.scroll).toBeLessThanOrEqual(payload.client);
+
+      // A validation error (an undeclared permission): the plugin runs, but the pill turns red.
+      await atomicWrite(path.join(dir, 'src', 'plugin.py'), pluginSource('v2').replace('require_permission("message_read")', 'require_permission("analytics_read")'));
+      await expect.poll(() => page.textContent('#status'), { timeout: 20_000 }).toBe('serving (generation 2), 1 error');
+      expect(await page.getAttribute('#status', 'class')).toBe('errors');
+      const errLi = page.locator('#findings li.error');
+      await expect.poll(() => errLi.count()).toBe(1);
+      expect(await errLi.locator('.sev').textContent()).toBe('error');
+      expect(await errLi.textContent()).toMatch(/src\/plugin\.py:\d+:\d+ UNDECLARED_PERMISSION/);
+      expect(await errLi.evaluate((e) => getComputedStyle(e).color)).toBe('rgb(198, 40, 40)');
+      expect(await page.locator('#findings li.warning').first().evaluate((e) => getComputedStyle(e).color)).toBe('rgb(154, 103, 0)');
+
+      // A syntax error: the line and a caret under the pill; the log's lines in red.
+      const lines = pluginSource('v3').split('\n');
+      const i = lines.findIndex((l) => l.includes('def count(self, request):'));
+      lines[i] = lines[i]!.replace('def count(self, request):', 'def count(self, request)');
+      await atomicWrite(path.join(dir, 'src', 'plugin.py'), lines.join('\n'));
+      await expect.poll(() => page.textContent('#status'), { timeout: 20_000 }).toBe('serving (generation 2), last reload failed');
+      expect(await page.textContent('#failure')).toBe(`src/plugin.py:${i + 1}:${lines[i]!.length + 1} SyntaxError: expected ':'`);
+      const detail = (await page.textContent('#failure-detail'))!.split('\n');
+      expect(detail[0]).toBe(`${i + 1} | def count(self, request)`);
+      expect(detail[1]!.indexOf('^') - detail[0]!.indexOf('def')).toBe('def count(self, request)'.length);
+      await expect.poll(() => page.locator('#log li[data-event="reload_failed"]').count()).toBe(1);
+      expect(await page.locator('#log li[data-event="reload_failed"]').evaluate((e) => getComputedStyle(e).color)).toBe('rgb(198, 40, 40)');
+      // The validation after it adds the syntax error alone: no "declared but no handler" for every handler.
+      await expect.poll(() => page.locator('#findings li.error', { hasText: 'PYTHON_SYNTAX' }).count(), { timeout: 20_000 }).toBe(1);
+      expect(await page.locator('#findings li.warning').count()).toBe(2);
+      const text = (await page.textContent('body'))!;
+      expect(text).not.toMatch(/host_loader|plexichat_plugin_sdk\/|<frozen|importlib|Traceback/);
+
+      // The screenshot of the error state, checked by its pixels: the pill is red on pink, not green.
+      await page.evaluate(() => window.scrollTo(0, 0));
+      const shot = await page.screenshot({ fullPage: false });
+      await fs.writeFile(path.join(os.tmpdir(), 'plexichat-dev-console-error.png'), shot);
+      const pill = (await page.locator('#status').boundingBox())!;
+      const band = (await page.locator('#failure-detail').boundingBox())!;
+      const colours = await page.evaluate(
+        async ({ b64, boxes }) => {
+          const img = new Image();
+          img.src = `data:image/png;base64,${b64}`;
+          await img.decode();
+          const canvas = document.createElement('canvas');
+          canvas.width = img.width;
+          canvas.height = img.height;
+          const g = canvas.getContext('2d')!;
+          g.drawImage(img, 0, 0);
+          return boxes.map((b) => {
+            const { data } = g.getImageData(Math.round(b.x), Math.round(b.y), Math.max(1, Math.round(b.width)), Math.max(1, Math.round(b.height)));
+            const count = new Map<string, number>();
+            let red = 0;
+            let green = 0;
+            for (let k = 0; k < data.length; k += 4) {
+              const [r, gg, bl] = [data[k]!, data[k + 1]!, data[k + 2]!];
+              const key = `${r},${gg},${bl}`;
+              count.set(key, (count.get(key) ?? 0) + 1);
+              if (r > 150 && gg < 110 && bl < 110) red++;
+              if (gg > 100 && r < 90 && bl < 110) green++;
+            }
+            const dominant = [...count.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+            return { dominant, red, green };
+          });
+        },
+        { b64: shot.toString('base64'), boxes: [pill, band] },
+      );
+      const [pillPx, bandPx] = colours;
+      expect(pillPx!.dominant).toBe('253,236,236'); // the error pill's background
+      expect(pillPx!.red).toBeGreaterThan(10); // its red text
+      expect(pillPx!.green).toBe(0); // nothing of the green "serving" pill
+      expect(bandPx!.dominant).toBe('253,236,236');
+      expect(bandPx!.red).toBeGreaterThan(10);
     } finally {
       await browser.close();
       await dev.stop();

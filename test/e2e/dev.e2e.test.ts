@@ -3,8 +3,9 @@
  * real files rewritten the way editors do, NDJSON events, signals and
  * process groups.
  */
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasStackTrace, runCli } from '../helpers/run-cli.js';
@@ -206,16 +207,17 @@ describe('plexichat-plugin dev --json', () => {
     await dev.stop();
   });
 
-  it('stops cleanly when the reader of --json goes away (exit 0, no process left)', async () => {
+  it('stops quietly when the reader of --json goes away (exit 141, no process left)', async () => {
     const dir = await counterProject('v1');
     const { dev, ready } = await startDev(dir);
     dev.child.stdout!.destroy(); // like `dev --json | head -1`
     // Traffic makes dev write events to the closed pipe.
     await http(`${ready.url}/healthz`).catch(() => undefined);
     await http(`${ready.url}${COUNT}`).catch(() => undefined);
-    expect(await dev.exited).toEqual({ code: 0, signal: null });
+    expect(await dev.exited).toEqual({ code: 141, signal: null });
     expect(await groupGone(dev.child.pid!)).toBe(true);
     expect(hasStackTrace(dev.stderr)).toBe(false);
+    expect(dev.stderr).not.toMatch(/error:|EPIPE/);
   });
 
   it('the Python host does not outlive a CLI killed with SIGKILL', async () => {
@@ -306,5 +308,122 @@ describe('plexichat-plugin dev: bad input', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`port ${ready.port} on 127\\.0\\.0\\.1 is already in use`));
     await dev.stop();
+  });
+});
+
+/** A plugin that, on load, starts each kind of process that could outlive `dev` or hold its pipes and port. */
+const SPAWNING_PLUGIN = `import os
+import subprocess
+import sys
+import time
+
+from plexichat_plugin_sdk import Plugin, endpoint
+
+PIDS = os.path.join(os.getcwd(), "pids.txt")
+
+
+def record(kind, pid):
+    with open(PIDS, "a") as fh:
+        fh.write("%s %d\\n" % (kind, pid))
+
+
+class SpawningPlugin(Plugin):
+    def on_load(self):
+        # An ordinary child in the host's process group (it holds the output pipes).
+        record("child", subprocess.Popen(["sleep", "300"]).pid)
+        # One that ignores SIGTERM.
+        stubborn = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)"])
+        record("stubborn", stubborn.pid)
+        # One in a session of its own (setsid).
+        record("setsid", subprocess.Popen(["sleep", "301"], start_new_session=True).pid)
+        # A fork without exec: it holds the host's listening socket, so the port.
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(300)
+            os._exit(0)
+        record("fork", pid)
+        # A daemon: fork, setsid, fork again; the middle one exits, the grandchild is orphaned.
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.setsid()
+            grandchild = os.fork()
+            if grandchild == 0:
+                os.execvp("sleep", ["sleep", "302"])
+            os.write(w, str(grandchild).encode())
+            os._exit(0)
+        os.waitpid(pid, 0)
+        record("daemon", int(os.read(r, 32)))
+
+    @endpoint("/api/v1/dev_counter/count", methods=["GET"])
+    def count(self, request):
+        return {"count": 0}
+`;
+
+/** True while the process exists and is not a zombie. */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) [ZX] /s.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+async function allEnded(pids: number[], timeoutMs = 3_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const alive = pids.filter(running);
+    if (alive.length === 0 || Date.now() > deadline) return alive;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+describe('dev stops whatever the plugin started', () => {
+  for (const how of ['SIGINT', 'SIGTERM', 'reader gone'] as const) {
+    it(`${how}: a child, a child ignoring SIGTERM, a setsid child, a fork holding the port and a double-forked daemon all end; dev exits`, async () => {
+      const dir = await counterProject('v1');
+      await fs.writeFile(path.join(dir, 'src', 'plugin.py'), SPAWNING_PLUGIN);
+      await fs.writeFile(path.join(dir, 'config', 'plugin.yaml'), MANIFEST.replace('  - /api/v1/dev_counter/boom\n', ''));
+      const { dev, ready } = await startDev(dir);
+      expect(ready).toMatchObject({ loaded: true });
+      const lines = (await fs.readFile(path.join(dir, 'pids.txt'), 'utf8')).trim().split('\n');
+      const pids = Object.fromEntries(lines.map((l) => [l.split(' ')[0]!, Number(l.split(' ')[1])]));
+      expect(Object.keys(pids).sort()).toEqual(['child', 'daemon', 'fork', 'setsid', 'stubborn']);
+      for (const pid of Object.values(pids)) expect(running(pid)).toBe(true);
+
+      const started = Date.now();
+      if (how === 'reader gone') {
+        dev.child.stdout!.destroy();
+        await http(`${ready.url}/healthz`).catch(() => undefined);
+      } else dev.child.kill(how);
+      const exit = await dev.exited;
+      const took = Date.now() - started;
+      expect(exit).toEqual({ code: how === 'reader gone' ? 141 : 0, signal: null });
+      expect(await allEnded([...Object.values(pids), Number(ready.pid)])).toEqual([]);
+      expect(await portFree(ready.port)).toBe(true);
+      // For the report, not an assertion (no timed assertions): how long dev took to end.
+      console.log(`dev ended ${took} ms after ${how}`);
+    });
+  }
+
+  it('a CLI killed with SIGKILL: the host ends what the plugin started when its stdin closes', async () => {
+    const dir = await counterProject('v1');
+    await fs.writeFile(path.join(dir, 'src', 'plugin.py'), SPAWNING_PLUGIN);
+    await fs.writeFile(path.join(dir, 'config', 'plugin.yaml'), MANIFEST.replace('  - /api/v1/dev_counter/boom\n', ''));
+    const { dev, ready } = await startDev(dir);
+    const pids = (await fs.readFile(path.join(dir, 'pids.txt'), 'utf8')).trim().split('\n').map((l) => Number(l.split(' ')[1]));
+    dev.child.kill('SIGKILL');
+    await dev.exited;
+    expect(await allEnded([...pids, Number(ready.pid)], 5_000)).toEqual([]);
+    expect(await portFree(ready.port)).toBe(true);
   });
 });

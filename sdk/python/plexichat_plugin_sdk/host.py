@@ -36,7 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .host_events import capture_output
-from .host_loader import LoadError, PluginLoader, project_relpath
+from .host_loader import LoadError, PluginLoader, plugin_frames, project_relpath
 from .host_metrics import UNMATCHED, HostMetrics
 from .host_samples import SAMPLE_PAYLOADS, sample_payload
 
@@ -93,6 +93,8 @@ class Host(object):
         self.generation = None
         #: The last LoadError (or rejection) when nothing is loaded or the last reload failed.
         self.failure = None
+        #: What the CLI's validation found last (the console draws them; errors as errors).
+        self.diagnostics = []
         self._reload_lock = threading.Lock()
 
     def relpath(self, path):
@@ -111,8 +113,9 @@ class Host(object):
             except LoadError as e:
                 self.failure = e.to_dict()
                 self.metrics.error("load")
-                if e.detail:
-                    self.bus.emit("log", level="error", logger="host", message=e.detail.rstrip())
+                # One event says it all: the user's file:line, the offending line, the plugin's own
+                # frames; the whole traceback rides along for `dev --verbose` only.
+                extra = {"traceback": e.detail.rstrip()} if e.detail else {}
                 self.bus.emit(
                     "reload_failed",
                     initial=initial,
@@ -120,6 +123,7 @@ class Host(object):
                     diagnostics=list(diagnostics or []),
                     changed=list(changed or []),
                     serving=self._serving(),
+                    **extra
                 )
                 return False
             self.generation = gen
@@ -140,17 +144,19 @@ class Host(object):
                 self.bus.emit("reloaded", **doc)
             return True
 
-    def reject(self, error, diagnostics=None, changed=None):
-        """The CLI found errors (e.g. in the manifest) before loading: report them, keep serving."""
-        self.failure = error
-        self.bus.emit(
-            "reload_failed",
-            initial=False,
-            error=error,
-            diagnostics=list(diagnostics or []),
-            changed=list(changed or []),
-            serving=self._serving(),
-        )
+    def reject(self, event):
+        """The CLI found errors (e.g. in the manifest) before loading and reported them itself:
+        remember the failure and show the CLI's reload_failed event in the console (not on stdout:
+        the CLI owns its own event stream)."""
+        self.failure = event.get("error") or {"kind": "validation", "message": "rejected"}
+        self.diagnostics = list(event.get("diagnostics") or [])
+        self.bus.publish(dict(event, serving=self._serving()))
+
+    def validated(self, event):
+        """The CLI's full validation of what now serves (its validated event): kept for the
+        console's findings, and shown in its live log; the CLI printed it already."""
+        self.diagnostics = list(event.get("diagnostics") or [])
+        self.bus.publish(event)
 
     def _serving(self):
         gen = self.generation
@@ -203,12 +209,7 @@ class Host(object):
             self.metrics.error("hook")
             self.metrics.hook_call(name)
             where = self._where(e)
-            self.bus.emit(
-                "log",
-                level="error",
-                logger="host",
-                message="hook %s failed:\n%s" % (name, "".join(traceback.format_exception(type(e), e, e.__traceback__)).rstrip()),
-            )
+            self._log_exception("hook %s failed" % name, e)
             error = {"type": type(e).__name__, "message": str(e)}
             error.update(where)
             self.bus.emit("hook", hook=name, status="error", duration_ms=ms, error=error)
@@ -218,10 +219,29 @@ class Host(object):
         self.bus.emit("hook", hook=name, status="ok", handlers=len(results), duration_ms=ms)
         return 200, {"hook": name, "handlers": len(results), "results": [_json_safe(r) for r in results]}
 
+    def _log_exception(self, what, exc):
+        """An error log event with the plugin's own frames only (the whole traceback in
+        ``traceback``, which ``dev`` shows with --verbose)."""
+        lines = [what + ":"]
+        for f in plugin_frames(self.loader.project, exc.__traceback__):
+            lines.append("  %s:%s in %s" % (f["file"], f["line"], f["function"]))
+            if f["source"]:
+                lines.append("    " + f["source"])
+        text = str(exc)
+        lines.append("%s: %s" % (type(exc).__name__, text) if text else type(exc).__name__)
+        self.bus.emit(
+            "log",
+            level="error",
+            logger="host",
+            message="\n".join(lines),
+            traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip(),
+        )
+
     def _where(self, exc):
         out = {}
         for frame, lineno in traceback.walk_tb(exc.__traceback__):
-            rel = self.relpath(frame.f_code.co_filename)
+            filename = frame.f_code.co_filename
+            rel = self.relpath(filename) if os.path.isabs(filename) else None
             if rel and not os.path.isabs(rel):
                 out = {"file": rel, "line": lineno}
         return out
@@ -261,14 +281,7 @@ class Host(object):
                 self.metrics.error("resource_limit")
             elif status >= 500 and resp.exception is not None:
                 self.metrics.error("endpoint")
-                e = resp.exception
-                self.bus.emit(
-                    "log",
-                    level="error",
-                    logger="host",
-                    message="%s %s raised:\n%s"
-                    % (method, path, "".join(traceback.format_exception(type(e), e, e.__traceback__)).rstrip()),
-                )
+                self._log_exception("%s %s raised" % (method, path), resp.exception)
         seconds = time.perf_counter() - started
         self.metrics.api_call(label, method, status, seconds)
         self.bus.emit(
@@ -288,6 +301,7 @@ class Host(object):
         doc = {
             "loaded": gen is not None,
             "failure": self.failure,
+            "diagnostics": list(self.diagnostics),
             "reload": not self.options.no_reload,
             "defaults": {"user": user, "permissions": permissions},
             "headers": {"user": USER_HEADER, "permissions": PERMISSIONS_HEADER},
@@ -303,8 +317,11 @@ class Host(object):
             )
         declared_endpoints = [e for e in (gen.plugin.declared_endpoints or []) if isinstance(e, str)]
         endpoints = [
-            {"path": p, "methods": list(m), "declared": p in declared_endpoints} for p, m in gen.endpoints.items()
+            {"path": p, "methods": list(m), "declared": p in declared_endpoints, "handled": True}
+            for p, m in gen.endpoints.items()
         ]
+        for p in sorted(set(declared_endpoints) - set(gen.endpoints)):
+            endpoints.append({"path": p, "methods": [], "declared": True, "handled": False})
         doc.update(
             plugin=gen.name,
             version=gen.version,
@@ -549,8 +566,9 @@ def _parse_args(argv):
 
 def _control_loop(host, stop):
     """Commands from the CLI, one JSON object per line: {"op": "reload", "manifest": {...},
-    "changed": [...], "diagnostics": [...]}, {"op": "reject", "error": {...}, "diagnostics": [...]},
-    {"op": "diagnostics", "diagnostics": [...], "changed": [...]}, {"op": "stop"}."""
+    "changed": [...]}, {"op": "reject", "event": {...}}, {"op": "validated", "event": {...}},
+    {"op": "stop"}. The CLI's own events (reject, validated) are shown in the console only:
+    the CLI printed them already."""
     for line in sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin:
         line = line.strip()
         if not line:
@@ -568,17 +586,76 @@ def _control_loop(host, stop):
                 host.bus.emit("log", level="warning", logger="host", message="reload ignored: the host runs with --no-reload")
             else:
                 host.load(manifest=cmd.get("manifest"), changed=cmd.get("changed"), diagnostics=cmd.get("diagnostics"))
-        elif op == "diagnostics":
-            host.bus.emit("validated", diagnostics=list(cmd.get("diagnostics") or []), changed=list(cmd.get("changed") or []))
-        elif op == "reject":
-            host.reject(cmd.get("error") or {"kind": "validation", "message": "rejected"}, cmd.get("diagnostics"), cmd.get("changed"))
+        elif op == "validated" and isinstance(cmd.get("event"), dict):
+            host.validated(cmd["event"])
+        elif op == "reject" and isinstance(cmd.get("event"), dict):
+            host.reject(cmd["event"])
         else:
             host.bus.emit("log", level="error", logger="host", message="unknown control op %r" % (op,))
     stop.set()
 
 
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _adopt_orphans():
+    """Linux: make the host a child subreaper, so a daemon the plugin starts (fork, setsid,
+    fork again) is reparented to the host rather than to init and can be stopped with it."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError, TypeError):
+        pass
+
+
+def _own_processes():
+    """Pids (other than this one) of the host's descendants and of its session and group, from /proc."""
+    me = os.getpid()
+    try:
+        sid, pgid = os.getsid(0), os.getpgid(0)
+        names = os.listdir("/proc")
+    except (OSError, AttributeError):
+        return []
+    table = {}
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as fh:
+                text = fh.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        fields = text[text.rfind(")") + 2:].split()
+        if len(fields) < 4 or fields[0] in ("Z", "X"):
+            continue
+        table[int(name)] = (int(fields[1]), int(fields[2]), int(fields[3]))
+    found = {pid for pid, (_, g, s) in table.items() if pid != me and ((sid == me and s == sid) or (pgid == me and g == pgid))}
+    frontier = [me] + list(found)
+    while frontier:
+        parent = frontier.pop()
+        for pid, (ppid, _, _) in table.items():
+            if ppid == parent and pid != me and pid not in found:
+                found.add(pid)
+                frontier.append(pid)
+    return sorted(found)
+
+
+def _end_own_processes():
+    """What the plugin started ends with the host (under ``dev``, even when the CLI was killed)."""
+    for pid in _own_processes():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def main(argv=None):
     args = _parse_args(sys.argv[1:] if argv is None else argv)
+    if args.control == "stdin":
+        _adopt_orphans()
     os.chdir(args.project)
     stop = threading.Event()
     real_stderr = sys.stderr
@@ -639,6 +716,8 @@ def main(argv=None):
         closer.start()
         closer.join(0.3)
     bus.flush()
+    if args.control == "stdin":
+        _end_own_processes()
     # Plugin code may have started threads that would keep the interpreter alive.
     os._exit(0)
 

@@ -16,6 +16,7 @@ import os
 import queue
 import sys
 import threading
+import warnings
 
 __all__ = ["EventBus", "capture_output"]
 
@@ -35,11 +36,21 @@ class EventBus(object):
     def emit(self, event, **fields):
         doc = {"event": event, "time": _now()}
         doc.update(fields)
+        return self._send(doc, True)
+
+    def publish(self, doc):
+        """An event someone else already reported on their own stream (the CLI's validated and
+        rejected reloads): for the console's history and live subscribers only, not stdout."""
+        doc = dict(doc)
+        doc.setdefault("time", _now())
+        return self._send(doc, False)
+
+    def _send(self, doc, to_stream):
         with self._lock:
             self._seq += 1
             doc["seq"] = self._seq
             line = json.dumps(doc, default=repr, ensure_ascii=False)
-            if self._stream is not None:
+            if to_stream and self._stream is not None:
                 try:
                     self._stream.write(line + "\n")
                     self._stream.flush()
@@ -84,14 +95,12 @@ class _LogHandler(logging.Handler):
             message = record.getMessage()
             if record.exc_info:
                 message += "\n" + logging.Formatter().formatException(record.exc_info)
-            self._bus.emit(
-                "log",
-                level=record.levelname.lower(),
-                logger=record.name,
-                message=message,
-                file=self._relpath(record.pathname),
-                line=record.lineno,
-            )
+            fields = {}
+            # A place only when it is the plugin's own file: never the SDK's or the library's path.
+            rel = self._relpath(record.pathname) if os.path.isabs(record.pathname or "") else None
+            if rel and not os.path.isabs(rel):
+                fields = {"file": rel, "line": record.lineno}
+            self._bus.emit("log", level=record.levelname.lower(), logger=record.name, message=message, **fields)
         except Exception:
             self.handleError(record)
 
@@ -151,7 +160,17 @@ def capture_output(relpath, level=logging.INFO):
         root.removeHandler(h)
     root.addHandler(_LogHandler(bus, relpath))
     root.setLevel(level)
-    logging.captureWarnings(True)
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        # As a log event: the warning's class and text, at the plugin's file and line when the
+        # warning points there (a warning raised inside the SDK names no path of the SDK's).
+        fields = {}
+        rel = relpath(filename) if os.path.isabs(filename or "") else None
+        if rel and not os.path.isabs(rel):
+            fields = {"file": rel, "line": lineno}
+        bus.emit("log", level="warning", logger="py.warnings", message="%s: %s" % (category.__name__, message), **fields)
+
+    warnings.showwarning = show_warning
     sys.stdout = _LineWriter(bus, "info", "stdout")
     sys.stderr = _LineWriter(bus, "warning", "stderr")
     return bus

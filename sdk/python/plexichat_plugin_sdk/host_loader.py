@@ -21,7 +21,7 @@ from .manifest import ENV_MANIFEST_JSON, ManifestError, load_manifest_file
 from .plugin import Plugin, Storage
 from .testing import PluginTestHarness
 
-__all__ = ["Generation", "LoadError", "PluginLoader", "project_relpath"]
+__all__ = ["Generation", "LoadError", "PluginLoader", "plugin_frames", "project_relpath"]
 
 MANIFEST_RELPATH = os.path.join("config", "plugin.yaml")
 
@@ -29,19 +29,24 @@ MANIFEST_RELPATH = os.path.join("config", "plugin.yaml")
 class LoadError(Exception):
     """The plugin could not be loaded. ``kind``: manifest, syntax, import, class, init."""
 
-    def __init__(self, kind, message, file=None, line=None, column=None, detail=None):
+    def __init__(self, kind, message, file=None, line=None, column=None, detail=None, source=None, frames=None):
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.file = file
         self.line = line
         self.column = column
-        #: The traceback text, for the log (never sent in an HTTP body).
+        #: The whole traceback text, internal frames included: only for ``dev --verbose``
+        #: (sent in the reload_failed event's ``traceback``, never in an HTTP body).
         self.detail = detail
+        #: The offending line as written (a syntax error), for a caret under ``column``.
+        self.source = source
+        #: The plugin's own frames, outermost first: [{"file", "line", "function", "source"}].
+        self.frames = frames
 
     def to_dict(self):
         out = {"kind": self.kind, "message": self.message}
-        for key in ("file", "line", "column"):
+        for key in ("file", "line", "column", "source", "frames"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -104,6 +109,26 @@ def _under(root, path):
     except ValueError:
         return False
     return rel != ".." and not rel.startswith(".." + os.sep) and not os.path.isabs(rel)
+
+
+def plugin_frames(project, tb):
+    """The frames of a traceback that are the plugin's own code (files under ``project``),
+    outermost first: the SDK's, the host's and importlib's frames are left out."""
+    out = []
+    for frame, lineno in traceback.walk_tb(tb):
+        filename = frame.f_code.co_filename
+        # "<frozen importlib._bootstrap>" is no file: relative, it would resolve under the project.
+        if not os.path.isabs(filename) or not _under(project, filename):
+            continue
+        out.append(
+            {
+                "file": project_relpath(project, filename),
+                "line": lineno,
+                "function": frame.f_code.co_name,
+                "source": linecache.getline(filename, lineno).strip(),
+            }
+        )
+    return out
 
 
 class _SourceLoader(importlib.machinery.SourceFileLoader):
@@ -172,14 +197,15 @@ class PluginLoader(object):
         detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         if isinstance(exc, SyntaxError) and exc.filename:
             msg = "%s: %s" % (type(exc).__name__, exc.msg)
-            return LoadError("syntax", msg, self._rel(exc.filename), exc.lineno, exc.offset, detail)
+            source = exc.text.rstrip("\r\n") if isinstance(exc.text, str) else None
+            return LoadError("syntax", msg, self._rel(exc.filename), exc.lineno, exc.offset, detail, source=source, frames=[])
+        frames = plugin_frames(self.project, exc.__traceback__)
         file = line = None
-        for frame, lineno in traceback.walk_tb(exc.__traceback__):
-            if _under(self.project, frame.f_code.co_filename):
-                file, line = self._rel(frame.f_code.co_filename), lineno
+        if frames:
+            file, line = frames[-1]["file"], frames[-1]["line"]
         text = str(exc)
         msg = "%s: %s" % (type(exc).__name__, text) if text else type(exc).__name__
-        return LoadError(kind, msg, file, line, None, detail)
+        return LoadError(kind, msg, file, line, None, detail, frames=frames)
 
     # -- the plugin class ---------------------------------------------------
     def _find_class(self, modules):
