@@ -31,7 +31,7 @@ const NOT_FOR_HELP = [
   /^dist\/cli\/report\.js$/,
   /^dist\/cli\/resolve-cwd\.js$/,
   /^dist\/io\/(output|fs-errors|redact|terminal)\.js$/,
-  /^dist\/context\.js$/,
+  /^dist\/(io\/)?context\.js$/,
   /^dist\/core\//,
   /fastest-levenshtein/,
   /^node:v8$/,
@@ -66,7 +66,7 @@ describe('start-up: what --help and --version load', () => {
     const dir = await tempDir();
     const r = await loaded(['-C', dir, 'init', path.join(dir, 'p'), '--name', 'demo_plugin', '--category', 'utility', '--yes']);
     expect(r.exitCode).toBe(0);
-    expect(r.modules).toEqual(expect.arrayContaining(['node:v8', 'dist/io/output.js', 'dist/context.js', 'dist/commands/init.js']));
+    expect(r.modules).toEqual(expect.arrayContaining(['node:v8', 'dist/io/output.js', 'dist/io/context.js', 'dist/commands/init.js']));
     expect(r.modules).not.toContain('dist/cli/report.js');
     // An error loads the reporting, and says what it says without it.
     const bad = await loaded(['--no-such-flag']);
