@@ -1,4 +1,9 @@
 #!/usr/bin/env node
-import '../dist/cli/wasm-tiering.js';
-import { main } from '../dist/cli/main.js';
-process.exitCode = await main(process.argv);
+import { printFromSnapshot } from '../dist/cli/help-snapshot.js';
+
+// Help and the version come from the snapshot the build made, when it can answer (src/cli/help-snapshot.ts).
+if (!printFromSnapshot(process.argv, process)) {
+  await import('../dist/cli/wasm-tiering.js');
+  const { main } = await import('../dist/cli/main.js');
+  process.exitCode = await main(process.argv);
+}

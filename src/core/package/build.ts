@@ -11,8 +11,8 @@ import { CancelledError, CliError, WorkFailedError, errnoCode } from '../../erro
 import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } from '../../io/atomic.js';
 import { outputDirError } from '../../io/fs-errors.js';
 import { listProjectFiles, type FileIdentity, type FileList } from './file-list.js';
-import { pack, PackReadError } from './pack.js';
-import { serializeIntegrity, type IntegrityFile } from './integrity.js';
+import { pack, PackReadError, type MemberFacts } from './pack.js';
+import type { IntegrityFile } from './integrity.js';
 import type { SecretFinding } from './secrets.js';
 import { archiveFileName } from '../plugin-name.js';
 
@@ -33,10 +33,10 @@ export interface BuildArchiveOptions {
   signal?: AbortSignal;
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
   /**
-   * Awaited with the complete archive's temp path before it is renamed
-   * into place; when it rejects, the temp file is removed and nothing is
-   * written. (Used to pack while validation still runs, and to run the
-   * marketplace's archive checks on what was made.)
+   * Awaited with the complete archive's temp path, and what the writer
+   * knows of it, before it is renamed into place; when it rejects, the temp
+   * file is removed and nothing is written. (Used to pack while validation
+   * still runs, and to run the marketplace's archive checks on what was made.)
    */
   beforeCommit?: (tempPath: string, packed: PackedFacts) => Promise<void>;
 }
@@ -47,7 +47,16 @@ export interface PackedFacts {
   integrity: IntegrityFile[];
   /** The integrity listing's bytes as packed. */
   listingBytes: Buffer;
+  /** The bytes of config/plugin.yaml as packed (absent when none was, or it is over MAX_MANIFEST_BYTES). */
+  manifestBytes?: Buffer;
+  /** Every member in archive order, the integrity listing last: size, CRC-32, sha256, compressed size, method, mode, offset. */
+  members: MemberFacts[];
+  /** The archive's sha256 and size. */
+  sha256: string;
+  size: number;
 }
+
+export type { MemberFacts };
 
 export interface BuiltArchive {
   path: string;
@@ -56,6 +65,8 @@ export interface BuiltArchive {
   size: number;
   /** sha256 of the integrity listing's bytes (what a signature's `contents` covers). */
   contentsSha256: string;
+  /** Every member as written (see PackedFacts.members). */
+  members: MemberFacts[];
 }
 
 export interface BuildOutcome {
@@ -147,15 +158,17 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
       await tmp.abort();
       return outcome;
     }
-    const packed: PackedFacts = { integrity: r.integrity, listingBytes: serializeIntegrity(o.plugin, r.integrity) };
-    await o.beforeCommit?.(tmp.tempPath, packed);
+    if (!r.written) throw new Error('pack wrote no archive');
     const sha256 = hash.digest('hex');
+    const packed: PackedFacts = { integrity: r.integrity, ...r.written, sha256, size };
+    await o.beforeCommit?.(tmp.tempPath, packed);
     const sha256Path = `${finalPath}.sha256`;
     // Never leave a stale checksum next to a new archive.
     await fs.rm(sha256Path, { force: true });
     await tmp.commit();
     await writeFileAtomic(sha256Path, `${sha256}  ${path.basename(finalPath)}\n`);
-    outcome.archive = { path: finalPath, sha256Path, sha256, size, contentsSha256: createHash('sha256').update(packed.listingBytes).digest('hex') };
+    const { members } = packed;
+    outcome.archive = { path: finalPath, sha256Path, sha256, size, contentsSha256: members[members.length - 1]!.sha256, members };
     return outcome;
   } catch (err) {
     await tmp.abort();

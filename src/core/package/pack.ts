@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import zlib from 'node:zlib';
+import { MANIFEST_PATH, MAX_MANIFEST_BYTES } from '../manifest/types.js';
 import { compareNames, INTEGRITY_PATH, serializeIntegrity, type IntegrityFile } from './integrity.js';
 import { countLines, looksLikeText, scanSecrets, type SecretFinding } from './secrets.js';
 import { DEFLATE, STORE, ZipWriter, type Sink } from './zip-writer.js';
@@ -46,6 +47,29 @@ export interface PackOptions {
   forceZip64?: boolean;
 }
 
+/**
+ * What the writer knows of one archive member once it is written: what a
+ * reader would learn by inflating it, without reading the archive again.
+ */
+export interface MemberFacts {
+  /** Entry name, as in the central directory. */
+  path: string;
+  /** Uncompressed bytes. */
+  size: number;
+  /** CRC-32 of the uncompressed bytes (unsigned). */
+  crc32: number;
+  /** sha256 of the uncompressed bytes, hex. */
+  sha256: string;
+  /** Bytes of the member's data in the archive. */
+  compressedSize: number;
+  /** 0 (stored) or 8 (deflated). */
+  method: number;
+  /** 0o644 or 0o755. */
+  mode: number;
+  /** Offset of the member's local header in the archive. */
+  offset: number;
+}
+
 export interface PackResult {
   secrets: SecretFinding[];
   /** Every packed file with size and sha256 (what the integrity listing holds). */
@@ -53,6 +77,13 @@ export interface PackResult {
   bytesIn: number;
   /** Entries in the archive, the listing included. */
   entries: number;
+  /**
+   * When an archive was written: every member in archive order, the
+   * integrity listing last; the listing's bytes; the manifest's bytes (when
+   * packed and no larger than MAX_MANIFEST_BYTES). Absent for a dry run or
+   * when a secret stopped the writing.
+   */
+  written?: { members: MemberFacts[]; listingBytes: Buffer; manifestBytes?: Buffer };
 }
 
 /** A file that could not be read (or changed while it was read). */
@@ -120,12 +151,18 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
   const writer = writing ? new ZipWriter(opts.sink!, { mtime: opts.mtime, forceZip64: opts.forceZip64 }) : undefined;
   const secrets: SecretFinding[] = [];
   const integrity: IntegrityFile[] = [];
+  const members: MemberFacts[] = [];
+  let manifest: Buffer | undefined;
   let bytesDone = 0;
 
   try {
     for (const f of files) {
       const scan = allow.has(f.path) ? undefined : new SecretScan(f.path, secrets);
+      const keep = writing && f.path === MANIFEST_PATH && f.size <= MAX_MANIFEST_BYTES ? ([] as Buffer[]) : undefined;
+      const offset = writer?.size ?? 0;
       let crc = 0;
+      let compressedSize = 0;
+      let method = STORE;
       const sha = createHash('sha256');
       for (;;) {
         if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
@@ -133,21 +170,34 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
         if (writing) {
           crc = zlib.crc32(p.raw, crc);
           sha.update(p.raw);
+          keep?.push(p.raw);
         }
         if (scan && scan.add(job, p.raw) > 0) failed = true;
-        if (writer && !failed) await writeChunk(writer, f, job, p, crc);
+        if (writer && !failed) {
+          await writeChunk(writer, f, job, p, crc);
+          compressedSize += p.out!.length;
+          method = p.method;
+        }
         bytesDone += p.raw.length;
         opts.onProgress?.(bytesDone, bytesTotal);
         if (job.last) break;
       }
-      integrity.push({ path: f.path, size: f.size, sha256: sha.digest('hex') });
+      const sha256 = sha.digest('hex');
+      integrity.push({ path: f.path, size: f.size, sha256 });
+      if (writer && !failed) members.push({ path: f.path, size: f.size, crc32: crc >>> 0, sha256, compressedSize, method, mode: f.mode, offset });
+      if (keep) manifest = Buffer.concat(keep);
     }
 
     if (writer && !failed) {
       const listing = serializeIntegrity(opts.plugin, integrity);
       const out = zlib.deflateRawSync(listing, { level });
-      await writer.addEntry(INTEGRITY_PATH, 0o644, DEFLATE, zlib.crc32(listing), listing.length, out);
+      const crc32 = zlib.crc32(listing) >>> 0;
+      const offset = writer.size;
+      await writer.addEntry(INTEGRITY_PATH, 0o644, DEFLATE, crc32, listing.length, out);
+      const sha256 = createHash('sha256').update(listing).digest('hex');
+      members.push({ path: INTEGRITY_PATH, size: listing.length, crc32, sha256, compressedSize: out.length, method: DEFLATE, mode: 0o644, offset });
       await writer.finish();
+      return { secrets, integrity, bytesIn: bytesDone, entries: members.length, written: { members, listingBytes: listing, ...(manifest ? { manifestBytes: manifest } : {}) } };
     }
   } finally {
     // Let in-flight reads settle so no file descriptor outlives the pack.
