@@ -48,51 +48,112 @@ INTEREST = re.compile(
     rb"|\bclass\s+\w+\s*\([^)]*\bPlugin\b|\.(?:hooks|endpoints)\b",
     re.M,
 )
-SDK_TEXT = re.compile(rb"plexichat_plugin_sdk")
+SDK_NAME = b"plexichat_plugin_sdk"
 # Top-level import statements of the SDK (one line, or a parenthesised list over several).
 SDK_IMPORT = re.compile(
     rb"^(?:from[ \t]+plexichat_plugin_sdk(?:\.[\w.]+)?[ \t]+import[ \t]*(\([^)]*\)|[^\n]*)"
     rb"|import[ \t]+(plexichat_plugin_sdk[^\n]*))",
     re.M,
 )
-# Whatever can reach a name other than by its plain spelling.
-INDIRECT = re.compile(rb"\b(?:getattr|setattr|globals|vars|locals|__import__|import_module|exec|eval)\b|\\\s*$", re.M)
+# Whatever can reach a name other than by its plain spelling (and a line continued with a backslash).
+INDIRECT = (b"getattr", b"setattr", b"globals", b"vars", b"locals", b"__import__", b"import_module", b"exec", b"eval", b"\\\n")
+
+
+DECORATOR = re.compile(rb"^[ \t]*@", re.M)
+PLUGIN_CLASS = re.compile(rb"\bclass\s+\w+\s*\([^)]*\bPlugin\b")
+
+
+def interesting(src):
+    """Can hold what the checks look for: a decorator, a Plugin class, a registry (each a cheap test first)."""
+    if b"@" in src and (DECORATOR.search(src) or INTEREST.search(src)):
+        return True
+    if (b".hooks" in src or b".endpoints" in src) and INTEREST.search(src):
+        return True
+    return b"class" in src and b"Plugin" in src and PLUGIN_CLASS.search(src) is not None
+
+
+def used(name, rest):
+    """A name imported from the SDK is used as the SDK's: called, aliased, subscripted, or (a module) reached into."""
+    reach = name.decode() not in KINDS and name != b"Plugin"
+    size, at = len(name), rest.find(name)
+    while at != -1:
+        end = at + size
+        whole = (at == 0 or not (rest[at - 1:at].isalnum() or rest[at - 1:at] == b"_")) and not (rest[end:end + 1].isalnum() or rest[end:end + 1] == b"_")
+        if whole:
+            after = rest[end:end + 40].lstrip(b" \t")[:1]
+            if after in (b"(", b"[") or (reach and after == b"."):
+                return True
+            before = rest[max(0, at - 40):at].rstrip(b" \t")
+            if before.endswith(b"=") and not before.endswith((b"==", b"!=", b"<=", b">=")) and after in (b"", b"\n", b",", b";", b")", b"]", b"}", b"#"):
+                return True
+        at = rest.find(name, end)
+    return False
+
+
+def sdk_imports(src):
+    """The top-level import statements that name the SDK, as (start, end) spans; None when it is named anywhere else."""
+    spans, at = [], src.find(SDK_NAME)
+    while at != -1:
+        start = src.rfind(b"\n", 0, at) + 1
+        head = src[start:at]
+        if head == b"import " or head.startswith(b"import ") and head.rstrip().endswith(b","):
+            pass
+        elif not (head.startswith(b"from ") and head[5:].strip() == b""):
+            return None
+        end = src.find(b"\n", at)
+        end = len(src) if end == -1 else end
+        line = src[start:end]
+        if line.startswith(b"from ") and line.rstrip().endswith(b"("):
+            close = src.find(b")", end)
+            if close == -1:
+                return None
+            end = close + 1
+        spans.append((start, end))
+        at = src.find(SDK_NAME, end)
+    return spans
 
 
 def imports_only(src):
     """True when a module's only contact with the SDK is importing names it never uses as the SDK's.
 
-    Used names are: called (`hook(`), aliased (`h = hook`), reached into (`sdk.hook`, for names
-    that are not the decorators or Plugin). Anything else that could bind or apply them (a
-    star import, an import inside a block, getattr and friends, the SDK named outside its
-    import statements) makes the module worth parsing.
+    Used names are: called (`hook(`), aliased (`h = hook`), subscripted, reached into
+    (`sdk.hook`, for names that are not the decorators or Plugin). Anything else that could
+    bind or apply them (a star import, an import inside a block, getattr and friends, the
+    SDK named outside its top-level import statements) makes the module worth parsing.
     """
-    names = set()
-    for m in SDK_IMPORT.finditer(src):
+    spans = sdk_imports(src)
+    if not spans:
+        return False
+    names, pieces, last = set(), [], 0
+    for start, end in spans:
+        m = SDK_IMPORT.match(src, start)
+        if m is None or m.end() < end and src[m.end():end].strip():
+            return False
         if m.group(1) is not None:
             body = m.group(1).strip(b"()")
             if b"*" in body:
                 return False
             for part in re.split(rb"[,\s]*\n[,\s]*|,", body):
-                words = part.split()
+                words = part.split(b"#")[0].split()
                 if words:
                     names.add(words[-1])
         else:
-            for part in m.group(2).split(b","):
+            for part in m.group(2).split(b"#")[0].split(b","):
                 words = part.split()
                 if words:
                     names.add(words[-1].split(b".")[0])
-    rest = SDK_IMPORT.sub(b"", src)
-    if SDK_TEXT.search(rest) or INDIRECT.search(rest):
+        pieces.append(src[last:start])
+        last = end
+    pieces.append(src[last:])
+    rest = b"".join(pieces)
+    if any(w in rest for w in INDIRECT):
         return False
     for n in names:
-        if not re.match(rb"^\w+$", n):
-            return False
-        e = re.escape(n)
-        reach = rb"" if n.decode() in KINDS or n == b"Plugin" else rb"|\b%s\s*\." % e
-        if re.search(rb"\b%s\s*\(|=\s*%s\s*(?:$|[,;)\]}#])|\b%s\s*\[%s" % (e, e, e, reach), rest, re.M):
+        if not re.match(rb"^\w+$", n) or used(n, rest):
             return False
     return True
+
+
 IMPORT_ERRORS = ("ImportError", "ModuleNotFoundError")
 MATCH = getattr(ast, "Match", None)
 INF = float("inf")
@@ -630,9 +691,9 @@ class Scanner(object):
             self.read(m)
             if m.state != "new":
                 continue
-            if INTEREST.search(m.src):
+            if interesting(m.src):
                 pending.append(m)
-            elif SDK_TEXT.search(m.src):
+            elif SDK_NAME in m.src:
                 if imports_only(m.src):
                     # Registers nothing; parsed on demand if another module resolves a name through
                     # it, and its importers are looked at as if it re-exported the SDK's names.
