@@ -14,6 +14,7 @@ export const AJV_OPTIONS = { allErrors: true, strict: false };
 /** schema: under schemas/files/; out: the two generated files' path stem; type: the root type's name. */
 export const TARGETS = [
   { schema: 'plugin.schema.json', out: 'src/core/manifest/schema', type: 'Manifest' },
+  { schema: 'monitoring.schema.json', out: 'src/deploy/monitoring-schema', type: 'MonitoringFile' },
 ];
 
 const root = new URL('..', import.meta.url);
