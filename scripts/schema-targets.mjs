@@ -15,6 +15,7 @@ export const AJV_OPTIONS = { allErrors: true, strict: false };
 export const TARGETS = [
   { schema: 'plugin.schema.json', out: 'src/core/manifest/schema', type: 'Manifest' },
   { schema: 'monitoring.schema.json', out: 'src/deploy/monitoring-schema', type: 'MonitoringFile' },
+  { schema: 'plexichat-config.schema.json', out: 'src/check/config-schema', type: 'ProjectConfig' },
 ];
 
 const root = new URL('..', import.meta.url);
