@@ -16,6 +16,10 @@ export const TARGETS = [
   { schema: 'plugin.schema.json', out: 'src/core/manifest/schema', type: 'Manifest' },
   { schema: 'monitoring.schema.json', out: 'src/deploy/monitoring-schema', type: 'MonitoringFile' },
   { schema: 'plexichat-config.schema.json', out: 'src/check/config-schema', type: 'ProjectConfig' },
+  { schema: 'integrity.schema.json', out: 'src/core/package/integrity-schema', type: 'IntegrityListing' },
+  { schema: 'signature.schema.json', out: 'src/signing/signature-schema', type: 'SignatureDocument' },
+  { schema: 'keyring.schema.json', out: 'src/signing/keyring-schema', type: 'Keyring' },
+  { schema: 'listing.schema.json', out: 'src/core/listing-schema', type: 'Listing' },
 ];
 
 const root = new URL('..', import.meta.url);
@@ -46,6 +50,8 @@ export async function typesSource(target) {
     format: true,
     style: { singleQuote: true, printWidth: 140 },
     unreachableDefinitions: false,
+    // a member the schema leaves open is typed only when it says additionalProperties: true
+    additionalProperties: false,
   });
   return ts;
 }

@@ -65,3 +65,38 @@ export function valueAt(data: unknown, path: Path): unknown {
   for (const p of path) v = v === null || typeof v !== 'object' ? undefined : (v as Record<string | number, unknown>)[p];
   return v;
 }
+
+/** The member an issue is about: its path, plus the missing property of a `required` issue. */
+export function memberOf(issue: SchemaIssue): Path {
+  return issue.keyword === 'required' ? [...issue.path, String(issue.params.missingProperty)] : issue.path;
+}
+
+/**
+ * The member the first problem is about, in a document's reading order:
+ * members lists top-level (or dotted) names, most important first. An
+ * issue counts for the most specific member it is at, under, or (when it
+ * is about a whole block) above.
+ */
+export function firstMember(issues: SchemaIssue[], members: readonly string[]): { member: string; issue: SchemaIssue } | undefined {
+  let best: { index: number; member: string; issue: SchemaIssue } | undefined;
+  for (const issue of issues) {
+    const at = dotted(memberOf(issue));
+    const matching = members.filter((m) => at === m || at.startsWith(`${m}.`) || at.startsWith(`${m}[`) || (at !== '' && m.startsWith(`${at}.`)));
+    if (matching.length === 0) continue;
+    const under = matching.filter((m) => at === m || at.startsWith(`${m}.`) || at.startsWith(`${m}[`));
+    // At or under members: the most specific one; above them (a whole block is wrong): its first.
+    const member = under.length > 0 ? under.reduce((x, y) => (y.length > x.length ? y : x)) : matching[0]!;
+    const index = members.indexOf(member);
+    if (best === undefined || index < best.index) best = { index, member, issue };
+  }
+  return best && { member: best.member, issue: best.issue };
+}
+
+/** A problem a rule after the schema found, as an issue (so it is ordered with the schema's). */
+export function ruleIssue(path: Path, message = 'is invalid'): SchemaIssue {
+  return { keyword: 'rule', path, params: {}, message };
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
