@@ -8,7 +8,7 @@
  * (the validator and the record's type are generated from it). Pure.
  */
 import type { KeyObject } from 'node:crypto';
-import { firstMember, isObject, schemaIssues } from '../core/schema/issues.js';
+import { DocumentError, firstMember, isObject, schemaIssues } from '../core/schema/issues.js';
 import type { KeyRecord as KeyRecordIn } from './keyring-schema-types.generated.js';
 import { validate as validateKeyring } from './keyring-schema-validator.generated.js';
 import { ALGORITHM, KeyFormatError, keyIdOf, parsePublicKeyText, publicKeyBase64 } from './keys.js';
@@ -57,34 +57,34 @@ export function trustedKey(publicKey: KeyObject, window: { expiresAt?: string | 
 
 const TIME_HINT = 'null or an ISO 8601 UTC time such as 2026-01-31T00:00:00.000Z';
 
-/** A key record from JSON (a keyring entry or an API answer); throws an Error with a one-line reason. */
+/** A key record from JSON (a keyring entry or an API answer); throws a DocumentError with a one-line reason and the member. */
 export function parseKeyRecord(v: unknown, i = 0): TrustedKey {
   // The record is checked as the one entry of a keyring: the same schema, the same words.
   const issues = schemaIssues(validateKeyring, { keys: [v] }).map((issue) => ({ ...issue, path: issue.path.slice(2) }));
   const key = `key ${i + 1}`;
-  if (!isObject(v)) throw new Error(`${key} is not an object`);
+  if (!isObject(v)) throw new DocumentError(`${key} is not an object`);
   const first = firstMember(issues, ['algorithm', 'public_key', 'expires_at', 'revoked_at', 'created_at', 'owner']);
-  if (first?.member === 'algorithm') throw new Error(`${key}: algorithm ${JSON.stringify(v.algorithm)} is not ${ALGORITHM}`);
-  if (first?.member === 'public_key') throw new Error(`${key}: "public_key" is missing`);
+  if (first?.member === 'algorithm') throw new DocumentError(`${key}: algorithm ${JSON.stringify(v.algorithm)} is not ${ALGORITHM}`, ['algorithm']);
+  if (first?.member === 'public_key') throw new DocumentError(`${key}: "public_key" is missing`, ['public_key']);
   const o = v as unknown as KeyRecordIn;
   let publicKey: KeyObject;
   try {
     publicKey = parsePublicKeyText(o.public_key);
   } catch (err) {
-    throw new Error(`${key}: "public_key" is not usable: ${err instanceof KeyFormatError ? err.message : 'bad key'}`);
+    throw new DocumentError(`${key}: "public_key" is not usable: ${err instanceof KeyFormatError ? err.message : 'bad key'}`, ['public_key']);
   }
   const keyId = keyIdOf(publicKey);
   if (o.key_id !== undefined && o.key_id !== keyId) {
-    throw new Error(`${key}: "key_id" ${JSON.stringify(o.key_id)} is not the id of its public key (${keyId})`);
+    throw new DocumentError(`${key}: "key_id" ${JSON.stringify(o.key_id)} is not the id of its public key (${keyId})`, ['key_id']);
   }
   const late = (['expires_at', 'revoked_at', 'created_at'] as const).find((f) => typeof o[f] === 'string' && Number.isNaN(Date.parse(o[f]!)));
   const bad = first?.member ?? late;
-  if (bad === 'owner') throw new Error(`${key}: "owner" must be a string`);
-  if (bad !== undefined) throw new Error(`${key}: "${bad}" must be ${TIME_HINT}`);
+  if (bad === 'owner') throw new DocumentError(`${key}: "owner" must be a string`, ['owner']);
+  if (bad !== undefined) throw new DocumentError(`${key}: "${bad}" must be ${TIME_HINT}`, [bad]);
   return { keyId, publicKey, expiresAt: o.expires_at ?? null, revokedAt: o.revoked_at ?? null, ...(o.owner !== undefined ? { owner: o.owner } : {}) };
 }
 
-/** A keyring document `{ "keys": [...] }` (schemas/files/keyring.schema.json); throws an Error with a one-line reason. */
+/** A keyring document `{ "keys": [...] }` (schemas/files/keyring.schema.json); throws a DocumentError with a one-line reason and where. */
 export function parseKeyring(text: string): TrustedKey[] {
   let doc: unknown;
   try {
@@ -92,6 +92,12 @@ export function parseKeyring(text: string): TrustedKey[] {
   } catch (err) {
     throw new Error(`it is not valid JSON (${(err as Error).message})`);
   }
-  if (!isObject(doc) || !Array.isArray(doc.keys)) throw new Error('it has no "keys" list (expected { "keys": [ { "key_id", "public_key", ... } ] })');
-  return doc.keys.map((k, i) => parseKeyRecord(k, i));
+  if (!isObject(doc) || !Array.isArray(doc.keys)) throw new DocumentError('it has no "keys" list (expected { "keys": [ { "key_id", "public_key", ... } ] })', isObject(doc) ? ['keys'] : []);
+  return doc.keys.map((k, i) => {
+    try {
+      return parseKeyRecord(k, i);
+    } catch (err) {
+      throw err instanceof DocumentError ? new DocumentError(err.message, ['keys', i, ...err.path]) : err;
+    }
+  });
 }

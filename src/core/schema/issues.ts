@@ -97,6 +97,16 @@ export function ruleIssue(path: Path, message = 'is invalid'): SchemaIssue {
   return { keyword: 'rule', path, params: {}, message };
 }
 
+/** A document that breaks its format: the one-line reason, and the member it is about (for a position). */
+export class DocumentError extends Error {
+  constructor(
+    message: string,
+    readonly path: Path = [],
+  ) {
+    super(message);
+  }
+}
+
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

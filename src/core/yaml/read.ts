@@ -85,6 +85,17 @@ export function readYaml(text: string, file: string, names: YamlNames): YamlRead
   return { ok: true, empty: false, data, doc, locator: new Locator(doc, lineCounter, file, text) };
 }
 
+/**
+ * "file:line:column" of the member at path in a YAML or JSON text (JSON is
+ * YAML), for a document checked elsewhere that names a bad member; just
+ * the file when the text does not parse or the path is the whole document.
+ */
+export function locate(text: string, file: string, path: (string | number)[]): string {
+  if (path.length === 0) return file;
+  const read = readYaml(text.replace(/^\uFEFF/, ''), file, { prefix: 'DOCUMENT', name: file });
+  return read.ok && !read.empty ? read.locator.where(path) : file;
+}
+
 /** The mapping key written at offset pos (`name` in `  name: abc`), when it is a plain or quoted one. */
 function keyAt(text: string, pos: number): string | undefined {
   const m = /^\s*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\n]|'')*)'|([^:#\n][^:\n]*?))\s*:/.exec(text.slice(pos, pos + 300));

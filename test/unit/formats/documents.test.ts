@@ -10,6 +10,8 @@ import { parseIntegrity, serializeIntegrity } from '../../../src/core/package/in
 import { ListingFormatError, parseListing } from '../../../src/core/listing-format.js';
 import { canonicalJson, parseSignature, serializeSignature, signFields, SIGNATURE_FORMAT, type SignedFields } from '../../../src/signing/document.js';
 import { keyRecord, parseKeyRecord, parseKeyring } from '../../../src/signing/keyring.js';
+import { DocumentError } from '../../../src/core/schema/issues.js';
+import { locate } from '../../../src/core/yaml/read.js';
 
 const hex = (c: string) => c.repeat(64);
 const thrown = (fn: () => unknown): string => {
@@ -123,6 +125,21 @@ describe('keyrings and key records (schemas/files/keyring.schema.json)', () => {
     ['an owner that is not text', ring({ ...record, owner: 3 }), /^key 1: "owner" must be a string$/],
   ])('refuses %s', (_label, text, message) => {
     expect(thrown(() => parseKeyring(text))).toMatch(message);
+  });
+
+  it('names the bad member, which the YAML locator places in the file', () => {
+    const text = JSON.stringify({ keys: [record, { ...record, expires_at: 'soon' }] }, null, 2);
+    let caught: unknown;
+    try {
+      parseKeyring(text);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(DocumentError);
+    expect((caught as DocumentError).path).toEqual(['keys', 1, 'expires_at']);
+    const line = text.split('\n').findIndex((l) => l.includes('"soon"')) + 1;
+    expect(locate(text, 'ring.json', (caught as DocumentError).path)).toBe(`ring.json:${line}:21`);
+    expect(locate('{', 'ring.json', ['keys'])).toBe('ring.json');
   });
 });
 
