@@ -42,7 +42,7 @@ export interface Listing {
   }[];
   archive: {
     /**
-     * the archive's base name
+     * the archive's base name, not empty
      */
     file: string;
     sha256: string;
