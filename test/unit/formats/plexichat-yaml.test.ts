@@ -3,7 +3,7 @@
  * in the file's own words, the first problem at file:line:column.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseCheckConfig } from '../../../src/release/check/config.js';
+import { ConfigError, parseCheckConfig } from '../../../src/check/config.js';
 
 function problem(text: string): string {
   try {
