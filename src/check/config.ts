@@ -10,13 +10,17 @@
  *         severity: off
  *         reason: bandit is not installed on our CI image
  *
- * Pure: text in, config or ConfigError out.
+ * The shape is schemas/files/plexichat-config.schema.json (its validator
+ * and type are generated from it). Pure: text in, config or ConfigError out.
  */
-import { isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
+import { schemaIssues, valueAt, type SchemaIssue } from '../core/schema/issues.js';
+import type { Path } from '../core/yaml/locator.js';
+import { readYaml } from '../core/yaml/read.js';
+import type { ProjectConfig } from './config-schema-types.generated.js';
+import { validate as validateConfig } from './config-schema-validator.generated.js';
 import type { Finding, Level } from './types.js';
 
 export const CONFIG_FILE = '.plexichat.yaml';
-const RULE_ID = /^[a-z][a-z-]*\/[A-Z][A-Z0-9_]*$/;
 const SEVERITIES = ['error', 'warning', 'note', 'off'] as const;
 type Severity = (typeof SEVERITIES)[number];
 
@@ -38,65 +42,85 @@ export class ConfigError extends Error {
   }
 }
 
+const DOCS_HINT = 'see docs/release.md, "Configuration"';
+
+/**
+ * Read .plexichat.yaml: the schema (schemas/files/plexichat-config.schema.json)
+ * says what is wrong and where; the first problem, in file order, is thrown
+ * in this file's words.
+ */
 export function parseCheckConfig(text: string, file = CONFIG_FILE): CheckConfig {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, strict: true });
-  const at = (node: Node | null | undefined) => {
-    const p = lc.linePos(node?.range?.[0] ?? 0);
-    return `${file}:${p.line}:${p.col}`;
-  };
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const p = lc.linePos(e.pos[0]);
-    throw new ConfigError(`${file}:${p.line}:${p.col}: ${e.message.split('\n')[0]}`, 'fix the YAML syntax');
+  const read = readYaml(text.replace(/^\uFEFF/, ''), file, { prefix: 'CONFIG', name: file });
+  if (!read.ok) {
+    const p = read.problems[0]!;
+    throw new ConfigError(`${p.line ? `${file}:${p.line}:${p.column}` : file}: ${p.message}`, 'fix the YAML syntax');
   }
-  const root = doc.contents;
-  if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) return { rules: {} };
-  if (!isMap(root)) throw new ConfigError(`${at(root)}: ${file} must be a mapping (check: ...)`, 'see docs/release.md, "Configuration"');
-  const check = root.get('check', true);
-  if (check === undefined || (isScalar(check) && check.value === null)) return { rules: {} };
-  if (!isMap(check)) throw new ConfigError(`${at(check as Node)}: check must be a mapping with rules:`, 'see docs/release.md, "Configuration"');
+  if (read.empty) return { rules: {} };
+  const { data, locator } = read;
+  const problems = schemaIssues(validateConfig, data)
+    .map((issue) => problemOf(issue, data, file))
+    .filter((p): p is Problem => p !== undefined)
+    .map((p) => ({ ...p, pos: locator.pos(p.path, p.key) }))
+    .sort((x, y) => x.pos.line - y.pos.line || x.pos.column - y.pos.column);
+  if (problems.length > 0) {
+    const { pos, message, hint } = problems[0]!;
+    throw new ConfigError(`${file}:${pos.line}:${pos.column}: ${message}`, hint);
+  }
   const rules: Record<string, RuleSetting> = {};
-  for (const pair of check.items) {
-    const key = isScalar(pair.key) ? String(pair.key.value) : '';
-    if (key !== 'rules') {
-      throw new ConfigError(`${at(pair.key as Node)}: unknown key check.${key}`, 'the check section holds rules: only');
-    }
-    const map = pair.value as Node | null;
-    if (map === null || (isScalar(map) && map.value === null)) continue;
-    if (!isMap(map)) throw new ConfigError(`${at(map)}: check.rules must map rule ids to a level`, 'e.g. docs/PLACEHOLDER: warning');
-    for (const item of map.items) {
-      const id = isScalar(item.key) ? String(item.key.value) : '';
-      const where = at(item.key as Node);
-      if (!RULE_ID.test(id)) {
-        throw new ConfigError(`${where}: ${JSON.stringify(id)} is not a rule id (<check>/<CODE>, e.g. validate/UNIMPLEMENTED_HOOK)`, 'rule ids are printed with every finding of plexichat-plugin check');
-      }
-      const v = item.value as Node | null;
-      let severity: unknown;
-      let reason: unknown;
-      if (isScalar(v)) severity = v.value;
-      else if (isMap(v)) {
-        for (const f of v.items) {
-          const k = isScalar(f.key) ? String(f.key.value) : '';
-          const val = isScalar(f.value) ? f.value.value : undefined;
-          if (k === 'severity') severity = val;
-          else if (k === 'reason') reason = val;
-          else throw new ConfigError(`${at(f.key as Node)}: unknown key ${k} for rule ${id}`, 'a rule takes severity: and reason:');
-        }
-      } else throw new ConfigError(`${where}: rule ${id} needs a level`, `e.g. ${id}: warning`);
-      if (typeof severity !== 'string' || !(SEVERITIES as readonly string[]).includes(severity)) {
-        throw new ConfigError(`${where}: rule ${id}: severity must be one of ${SEVERITIES.join(', ')}`, `e.g. ${id}: warning`);
-      }
-      if (reason !== undefined && (typeof reason !== 'string' || reason.trim() === '')) {
-        throw new ConfigError(`${where}: rule ${id}: reason must be a non-empty text`, 'say why the rule does not apply');
-      }
-      if (severity === 'off' && reason === undefined) {
-        throw new ConfigError(`${where}: rule ${id} is turned off without a reason`, `add reason: "why ${id} does not apply here" under it`);
-      }
-      rules[id] = { severity: severity as Severity, ...(typeof reason === 'string' ? { reason: reason.trim() } : {}) };
-    }
+  for (const [id, setting] of Object.entries((data as ProjectConfig).check?.rules ?? {})) {
+    rules[id] = typeof setting === 'string' ? { severity: setting } : { severity: setting.severity, ...(setting.reason !== undefined ? { reason: setting.reason.trim() } : {}) };
   }
   return { rules };
+}
+
+interface Problem {
+  path: Path;
+  /** At the key rather than the value. */
+  key: boolean;
+  message: string;
+  hint: string;
+}
+
+/** A schema issue in this file's words; undefined for one another issue of the same value says better. */
+function problemOf(issue: SchemaIssue, data: unknown, file: string): Problem | undefined {
+  const { keyword, path } = issue;
+  const problem = (message: string, hint: string, at: Path = path, key = false): Problem => ({ path: at, key, message, hint });
+  if (path.length === 0) return problem(`${file} must be a mapping (check: ...)`, DOCS_HINT);
+  if (path.length === 1) {
+    if (keyword === 'additionalProperties') {
+      const k = String(issue.params.additionalProperty);
+      return problem(`unknown key check.${k}`, 'the check section holds rules: only', [...path, k], true);
+    }
+    return problem('check must be a mapping with rules:', DOCS_HINT);
+  }
+  if (path.length === 2) {
+    if (keyword === 'propertyNames') {
+      const id = String(issue.params.propertyName);
+      return problem(`${JSON.stringify(id)} is not a rule id (<check>/<CODE>, e.g. validate/UNIMPLEMENTED_HOOK)`, 'rule ids are printed with every finding of plexichat-plugin check', [...path, id], true);
+    }
+    if (keyword === 'pattern') return undefined; // the propertyNames issue names the key
+    return problem('check.rules must map rule ids to a level', 'e.g. docs/PLACEHOLDER: warning');
+  }
+  // A rule's setting: every issue of one rule is worded once, at the rule's key, from its value.
+  if (keyword !== 'oneOf') return undefined;
+  const id = String(path[2]);
+  const { member, ...words } = settingProblem(id, valueAt(data, path));
+  return { path: member === undefined ? path.slice(0, 3) : [...path.slice(0, 3), member], key: true, ...words };
+}
+
+/** What is wrong with a rule's setting (a level, or { severity, reason }); member: the key it is about, if not the rule's. */
+function settingProblem(id: string, v: unknown): { message: string; hint: string; member?: string } {
+  const levels = `e.g. ${id}: warning`;
+  const severityMessage = { message: `rule ${id}: severity must be one of ${SEVERITIES.join(', ')}`, hint: levels };
+  const offMessage = { message: `rule ${id} is turned off without a reason`, hint: `add reason: "why ${id} does not apply here" under it` };
+  if (Array.isArray(v)) return { message: `rule ${id} needs a level`, hint: levels };
+  if (typeof v !== 'object' || v === null) return v === 'off' ? offMessage : severityMessage;
+  const o = v as Record<string, unknown>;
+  const unknown = Object.keys(o).find((k) => k !== 'severity' && k !== 'reason');
+  if (unknown !== undefined) return { message: `unknown key ${unknown} for rule ${id}`, hint: 'a rule takes severity: and reason:', member: unknown };
+  if (typeof o.severity !== 'string' || !(SEVERITIES as readonly string[]).includes(o.severity)) return severityMessage;
+  if (o.reason !== undefined) return { message: `rule ${id}: reason must be a non-empty text`, hint: 'say why the rule does not apply' };
+  return offMessage;
 }
 
 /** The finding as the config wants it: suppressed, at another level, or unchanged. */

@@ -67,9 +67,9 @@ export function renderDockerfile(i: DockerfileInput): string {
   const labels: [string, string][] = [
     ['org.opencontainers.image.title', plugin.name],
     ['org.opencontainers.image.version', String(plugin.version)],
+    ['org.opencontainers.image.description', plugin.description],
+    ['org.opencontainers.image.authors', plugin.author],
   ];
-  if (plugin.description) labels.push(['org.opencontainers.image.description', plugin.description]);
-  if (plugin.author) labels.push(['org.opencontainers.image.authors', plugin.author]);
   if (metadata.license) labels.push(['org.opencontainers.image.licenses', metadata.license]);
   if (metadata.homepage) labels.push(['org.opencontainers.image.url', metadata.homepage]);
 

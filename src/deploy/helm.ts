@@ -53,7 +53,7 @@ export function renderChart(i: ChartInput): Map<string, string> {
     toYaml({
       apiVersion: 'v2',
       name: chartName(manifest),
-      description: manifest.plugin.description ?? `The ${manifest.plugin.name} PlexiChat plugin`,
+      description: manifest.plugin.description,
       type: 'application',
       version,
       appVersion: version,

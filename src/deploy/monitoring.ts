@@ -17,16 +17,18 @@
 import { parser } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
 import type { IPrometheusRule, IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
-import { LineCounter, parseDocument } from 'yaml';
 import type { Diagnostic } from '../core/manifest/index.js';
-import { Locator } from '../core/manifest/rules.js';
+import { dotted, schemaIssues, valueAt, type SchemaIssue } from '../core/schema/issues.js';
+import type { Path } from '../core/yaml/locator.js';
+import { readYaml } from '../core/yaml/read.js';
+import type { Alert as AlertEntry, MonitoringFile } from './monitoring-schema-types.generated.js';
+import { validate as validateMonitoring } from './monitoring-schema-validator.generated.js';
 import { HOST_METRICS, RUNBOOK_NAMES, hostMetric } from './metrics.js';
 import { METRICS_PATH, selectorLabels, type Labels } from './names.js';
 
 export const MONITORING_PATH = 'config/monitoring.yaml';
 const MAX_BYTES = 64 * 1024;
 const SEVERITIES = ['critical', 'warning', 'info'];
-const DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
 
 export interface Alert {
   /** As written ("High Error Rate"); the summary annotation. */
@@ -61,100 +63,93 @@ export function alertName(title: string): string {
     .replace(/^(\d)/, 'Alert$1');
 }
 
-type At = (path: (string | number)[], code: string, message: string, hint: string, key?: boolean) => void;
-type Err = (line: number, column: number, code: string, message: string, hint: string) => void;
+type At = (path: Path, code: string, message: string, hint: string, key?: boolean) => void;
 
-const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const LABEL_NAME = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+const ALERT_KEYS = 'an alert has name:, condition:, severity: and optionally for:';
 
-/** The file as YAML data and a locator for its nodes; undefined (with the errors reported) when it is not readable YAML. */
-function readYaml(text: string, file: string, err: Err): { data: unknown; loc: Locator } | undefined {
-  if (Buffer.byteLength(text) > MAX_BYTES) {
-    err(0, 0, 'MONITORING_TOO_LARGE', `${file} is larger than ${MAX_BYTES} bytes`, 'keep it to the metrics and alerts lists');
-    return undefined;
+/**
+ * A schema issue (schemas/files/monitoring.schema.json) in this file's
+ * words and codes; 'shape' for one that ends the check (no `monitoring:`
+ * block), which the caller reports once.
+ */
+function schemaMessage(issue: SchemaIssue, data: unknown, file: string): [code: string, message: string, hint: string, key?: boolean] | 'shape' {
+  const { keyword, path } = issue;
+  const value = valueAt(data, path);
+  const [, block, i, field] = path;
+  if (path.length <= 1 && (keyword === 'type' || keyword === 'required')) return 'shape';
+  if (keyword === 'additionalProperties') {
+    const k = String(issue.params.additionalProperty);
+    if (path.length === 0) return ['MONITORING_UNKNOWN_KEY', `unknown top-level key '${k}'`, 'only `monitoring:` is read', true];
+    if (path.length === 1) return ['MONITORING_UNKNOWN_KEY', `unknown key 'monitoring.${k}'`, 'use metrics:, alerts: and labels:', true];
+    return ['MONITORING_UNKNOWN_KEY', `unknown key '${k}' in an alert`, ALERT_KEYS, true];
   }
-  const lines = new LineCounter();
-  let doc;
-  try {
-    doc = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
-  } catch (e) {
-    err(0, 0, 'MONITORING_SYNTAX', `${file} could not be parsed: ${(e as Error).message.split('\n')[0]}`, 'check the YAML syntax');
-    return undefined;
+  if (block === 'metrics') {
+    if (path.length === 2) return ['MONITORING_SHAPE', 'monitoring.metrics must be a list of metric names', 'e.g. metrics: [plugin_errors, plugin_api_calls]'];
+    return ['UNKNOWN_METRIC', `'${String(value)}' is not a metric the plugin host exports`, `use one of: ${knownNames()}`];
   }
-  for (const e of doc.errors.slice(0, 10)) {
-    const { line, col } = lines.linePos(e.pos[0]);
-    err(line, col, 'MONITORING_SYNTAX', e.message.split('\n')[0]!, 'check the YAML syntax at this position');
+  if (block === 'labels') {
+    if (path.length === 2) return ['MONITORING_SHAPE', 'monitoring.labels must be a mapping of label names to values', 'e.g. labels: { release: prometheus }'];
+    return ['INVALID_LABEL', `'${String(i)}: ${String(value)}' is not a valid Kubernetes label`, 'names and values: letters, digits, - _ . (at most 63), values as strings'];
   }
-  if (doc.errors.length > 0) return undefined;
-  try {
-    return { data: doc.toJS({ maxAliasCount: 50 }), loc: new Locator(doc, lines, file, text) };
-  } catch (e) {
-    err(0, 0, 'MONITORING_ALIASES', `${file} could not be read: ${(e as Error).message.split('\n')[0]}`, 'do not use YAML aliases');
-    return undefined;
-  }
+  // monitoring.alerts
+  if (path.length === 2) return ['MONITORING_SHAPE', 'monitoring.alerts must be a list', 'each alert has name:, condition: and severity:'];
+  const missing = keyword === 'required' ? String(issue.params.missingProperty) : undefined;
+  const member = missing ?? field;
+  if (path.length === 3 && missing === undefined) return ['MONITORING_SHAPE', 'an alert must be a mapping', 'give it name:, condition: and severity:'];
+  if (member === 'name') return ['ALERT_NAME', 'the alert needs a name with letters or digits', 'e.g. name: "High Error Rate"'];
+  if (member === 'condition') return ['ALERT_CONDITION', 'the alert needs a condition (a PromQL expression)', 'e.g. condition: "rate(plugin_errors[5m]) > 0.1"'];
+  if (member === 'severity') return ['ALERT_SEVERITY', `severity '${String(value)}' is not one of ${SEVERITIES.join(', ')}`, 'e.g. severity: "warning"'];
+  if (member === 'for') return ['ALERT_FOR', `for '${String(value)}' is not a Prometheus duration`, 'e.g. for: "5m"'];
+  return ['MONITORING_SHAPE', `${dotted(path)} ${issue.message}`, `see docs/deploy.md for the format of ${file}`];
 }
 
 /** monitoring.metrics: host families, each once. */
-function metricsOf(m: Record<string, unknown>, at: At): string[] {
+function metricsOf(m: MonitoringFile['monitoring'], at: At): string[] {
   const metrics: string[] = [];
-  if (m.metrics === undefined || m.metrics === null) return metrics;
-  if (!Array.isArray(m.metrics)) {
-    at(['monitoring', 'metrics'], 'MONITORING_SHAPE', 'monitoring.metrics must be a list of metric names', 'e.g. metrics: [plugin_errors, plugin_api_calls]');
-    return metrics;
-  }
+  if (!Array.isArray(m.metrics)) return metrics; // absent, or the schema reported it
   m.metrics.forEach((name, i) => {
-    const fam = typeof name === 'string' ? hostMetric(name) : undefined;
-    if (!fam) {
-      at(['monitoring', 'metrics', i], 'UNKNOWN_METRIC', `'${String(name)}' is not a metric the plugin host exports`, `use one of: ${knownNames()}`);
-    } else if (!metrics.includes(fam.name)) metrics.push(fam.name);
+    if (typeof name !== 'string') return; // the schema reported it
+    const fam = hostMetric(name);
+    if (!fam) at(['monitoring', 'metrics', i], 'UNKNOWN_METRIC', `'${name}' is not a metric the plugin host exports`, `use one of: ${knownNames()}`);
+    else if (!metrics.includes(fam.name)) metrics.push(fam.name);
   });
   return metrics;
 }
 
 /** monitoring.labels: valid Kubernetes labels. */
-function labelsOf(m: Record<string, unknown>, at: At): Labels {
+function labelsOf(m: MonitoringFile['monitoring'], at: At): Labels {
   const labels: Labels = {};
-  if (m.labels === undefined || m.labels === null) return labels;
-  if (!isMap(m.labels)) {
-    at(['monitoring', 'labels'], 'MONITORING_SHAPE', 'monitoring.labels must be a mapping of label names to values', 'e.g. labels: { release: prometheus }');
-    return labels;
-  }
+  if (typeof m.labels !== 'object' || m.labels === null || Array.isArray(m.labels)) return labels; // absent, or the schema reported it
   for (const [k, v] of Object.entries(m.labels)) {
-    if (!/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(k) || typeof v !== 'string' || !/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/.test(v)) {
-      at(['monitoring', 'labels', k], 'INVALID_LABEL', `'${k}: ${String(v)}' is not a valid Kubernetes label`, 'names and values: letters, digits, - _ . (at most 63), values as strings');
+    if (typeof v !== 'string') continue; // the schema reported it
+    if (!LABEL_NAME.test(k) || !LABEL_VALUE.test(v)) {
+      at(['monitoring', 'labels', k], 'INVALID_LABEL', `'${k}: ${v}' is not a valid Kubernetes label`, 'names and values: letters, digits, - _ . (at most 63), values as strings');
     } else labels[k] = v;
   }
   return labels;
 }
 
-/** One entry of monitoring.alerts; undefined when it has errors (reported). */
-function alertOf(a: unknown, i: number, seen: Set<string>, at: At): Alert | undefined {
+/** One entry of monitoring.alerts, past the schema; undefined when it has errors (reported). */
+function alertOf(a: AlertEntry, i: number, seen: Set<string>, at: At): Alert | undefined {
   const p = ['monitoring', 'alerts', i];
-  if (!isMap(a)) {
-    at(p, 'MONITORING_SHAPE', 'an alert must be a mapping', 'give it name:, condition: and severity:');
-    return undefined;
-  }
-  for (const k of Object.keys(a)) {
-    if (!['name', 'condition', 'severity', 'for'].includes(k)) {
-      at([...p, k], 'MONITORING_UNKNOWN_KEY', `unknown key '${k}' in an alert`, 'an alert has name:, condition:, severity: and optionally for:', true);
+  if (typeof a !== 'object' || a === null || Array.isArray(a)) return undefined; // the schema reported it
+  let ok = true;
+  if (typeof a.name === 'string') {
+    const alert = alertName(a.name.trim());
+    if (!alert) {
+      at([...p, 'name'], 'ALERT_NAME', 'the alert needs a name with letters or digits', 'e.g. name: "High Error Rate"');
+      ok = false;
+    } else if (seen.has(alert)) {
+      at([...p, 'name'], 'ALERT_DUPLICATE', `two alerts are named ${alert}`, 'give each alert its own name');
+      ok = false;
     }
-  }
-  const title = typeof a.name === 'string' ? a.name.trim() : '';
-  const alert = alertName(title);
-  if (!alert) {
-    at([...p, 'name'], 'ALERT_NAME', 'the alert needs a name with letters or digits', 'e.g. name: "High Error Rate"');
-  } else if (seen.has(alert)) {
-    at([...p, 'name'], 'ALERT_DUPLICATE', `two alerts are named ${alert}`, 'give each alert its own name');
-  }
-  seen.add(alert);
-  const severity = a.severity === undefined ? 'warning' : a.severity;
-  if (typeof severity !== 'string' || !SEVERITIES.includes(severity)) {
-    at([...p, 'severity'], 'ALERT_SEVERITY', `severity '${String(severity)}' is not one of ${SEVERITIES.join(', ')}`, 'e.g. severity: "warning"');
-  }
-  if (a.for !== undefined && (typeof a.for !== 'string' || !DURATION.test(a.for))) {
-    at([...p, 'for'], 'ALERT_FOR', `for '${String(a.for)}' is not a Prometheus duration`, 'e.g. for: "5m"');
-  }
-  if (typeof a.condition !== 'string' || a.condition.trim() === '') {
-    at([...p, 'condition'], 'ALERT_CONDITION', 'the alert needs a condition (a PromQL expression)', `e.g. condition: "rate(plugin_errors[5m]) > 0.1"`);
+    seen.add(alert);
+  } else ok = false;
+  if (typeof a.condition !== 'string') return undefined;
+  if (a.condition.trim() === '') {
+    at([...p, 'condition'], 'ALERT_CONDITION', 'the alert needs a condition (a PromQL expression)', 'e.g. condition: "rate(plugin_errors[5m]) > 0.1"');
     return undefined;
   }
   const problem = conditionProblem(a.condition);
@@ -162,52 +157,55 @@ function alertOf(a: unknown, i: number, seen: Set<string>, at: At): Alert | unde
     at([...p, 'condition'], 'ALERT_CONDITION', problem.message, problem.hint);
     return undefined;
   }
-  return { title, alert, condition: a.condition.trim(), severity: String(severity), ...(a.for ? { for: String(a.for) } : {}) };
-}
-
-/** monitoring.alerts: a list of alerts with distinct names. */
-function alertsOf(m: Record<string, unknown>, at: At): Alert[] {
-  if (m.alerts !== undefined && m.alerts !== null && !Array.isArray(m.alerts)) {
-    at(['monitoring', 'alerts'], 'MONITORING_SHAPE', 'monitoring.alerts must be a list', 'each alert has name:, condition: and severity:');
-    return [];
-  }
-  const seen = new Set<string>();
-  const alerts: Alert[] = [];
-  ((m.alerts as unknown[] | undefined) ?? []).forEach((a, i) => {
-    const alert = alertOf(a, i, seen, at);
-    if (alert) alerts.push(alert);
-  });
-  return alerts;
+  if (!ok) return undefined;
+  const title = a.name.trim();
+  return { title, alert: alertName(title), condition: a.condition.trim(), severity: a.severity ?? 'warning', ...(a.for ? { for: a.for } : {}) };
 }
 
 export function parseMonitoring(text: string, file = MONITORING_PATH): MonitoringParse {
   const diagnostics: Diagnostic[] = [];
-  const err: Err = (line, column, code, message, hint) => diagnostics.push({ severity: 'error', code, message, hint, file, line, column });
-  const read = readYaml(text, file, err);
-  if (!read) return { diagnostics };
-  const { data, loc } = read;
-  const at: At = (path, code, message, hint, key = false) => {
-    const { line, column } = loc.pos(path, key);
-    err(line, column, code, message, hint);
-  };
-
-  if (!isMap(data) || !isMap(data.monitoring)) {
-    at([], 'MONITORING_SHAPE', `${file} must hold a \`monitoring:\` block`, 'see docs/deploy.md for the format (metrics:, alerts:)');
+  const fail = (code: string, message: string, hint: string, line = 0, column = 0) => diagnostics.push({ severity: 'error', code, message, hint, file, line, column });
+  if (Buffer.byteLength(text) > MAX_BYTES) {
+    fail('MONITORING_TOO_LARGE', `${file} is larger than ${MAX_BYTES} bytes`, 'keep it to the metrics and alerts lists');
     return { diagnostics };
   }
-  for (const k of Object.keys(data)) {
-    if (k !== 'monitoring') at([k], 'MONITORING_UNKNOWN_KEY', `unknown top-level key '${k}'`, 'only `monitoring:` is read', true);
+  const read = readYaml(text.replace(/^\uFEFF/, ''), file, { prefix: 'MONITORING', name: file });
+  if (!read.ok) {
+    for (const p of read.problems) fail(p.code, p.message, p.hint, p.line, p.column);
+    return { diagnostics };
   }
-  const m = data.monitoring;
-  for (const k of Object.keys(m)) {
-    if (!['metrics', 'alerts', 'labels'].includes(k)) {
-      at(['monitoring', k], 'MONITORING_UNKNOWN_KEY', `unknown key 'monitoring.${k}'`, 'use metrics:, alerts: and labels:', true);
+  const shape = () => fail('MONITORING_SHAPE', `${file} must hold a \`monitoring:\` block`, 'see docs/deploy.md for the format (metrics:, alerts:)', 1, 1);
+  if (read.empty) {
+    shape();
+    return { diagnostics };
+  }
+  const { data, locator } = read;
+  const at: At = (path, code, message, hint, key = false) => {
+    const { line, column } = locator.pos(path, key);
+    fail(code, message, hint, line, column);
+  };
+  const issues = schemaIssues(validateMonitoring, data);
+  const said = new Set<string>();
+  for (const issue of issues) {
+    const m = schemaMessage(issue, data, file);
+    if (m === 'shape') {
+      diagnostics.length = 0;
+      const { line, column } = locator.pos([]);
+      fail('MONITORING_SHAPE', `${file} must hold a \`monitoring:\` block`, 'see docs/deploy.md for the format (metrics:, alerts:)', line, column);
+      return { diagnostics };
     }
+    const [code, message, hint, key] = m;
+    const path = issue.keyword === 'additionalProperties' ? [...issue.path, String(issue.params.additionalProperty)] : issue.path;
+    const once = `${code}:${dotted(path)}`;
+    if (!said.has(once)) at(path, code, message, hint, key);
+    said.add(once);
   }
+  const m = (data as MonitoringFile).monitoring;
   const metrics = metricsOf(m, at);
   const labels = labelsOf(m, at);
-  const alerts = alertsOf(m, at);
-  if (diagnostics.length > 0) return { diagnostics };
+  const seen = new Set<string>();
+  const alerts = Array.isArray(m.alerts) ? m.alerts.flatMap((a, i) => alertOf(a, i, seen, at) ?? []) : [];
+  if (diagnostics.length > 0) return { diagnostics: diagnostics.sort((x, y) => x.line - y.line || x.column - y.column) };
   return { config: { metrics, alerts, labels }, diagnostics };
 }
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 // The manifest modules (yaml, semver, the schema) are imported after the
 // Python scan has been started, so their loading overlaps the scan.
 import type { Diagnostic, Manifest, ParsedManifest } from '../core/manifest/index.js';
-import type { Locator } from '../core/manifest/rules.js';
+import type { Locator } from '../core/yaml/locator.js';
 import { MANIFEST_PATH } from '../core/manifest/types.js';
 import { crossCheck, listsOf, type Lists } from '../core/checks/code.js';
 import { banditDiagnostic, banditMissing, banditSkipped, type FailOn, type Note } from '../core/checks/security.js';

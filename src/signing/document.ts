@@ -8,11 +8,15 @@
  * serialized canonically: object keys sorted (by UTF-16 code units, as in
  * RFC 8785), no whitespace, strings as JSON.stringify writes them, integers
  * in decimal. Every value is a string, a safe integer, null or an object,
- * so this subset of RFC 8785 is all of it.
+ * so this subset of RFC 8785 is all of it. The document's shape is
+ * schemas/files/signature.schema.json.
  */
 import { sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
 import { isPluginName } from '../core/plugin-name.js';
-import { ALGORITHM, KEY_ID_PATTERN } from './keys.js';
+import { firstMember, isObject, ruleIssue, schemaIssues } from '../core/schema/issues.js';
+import { ALGORITHM } from './keys.js';
+import type { SignatureDocument } from './signature-schema-types.generated.js';
+import { validate as validateSignature } from './signature-schema-validator.generated.js';
 
 export const SIGNATURE_FORMAT = 'plexichat-plugin-signature/1';
 /** A .sig larger than this is refused before parsing. */
@@ -20,27 +24,11 @@ export const MAX_SIGNATURE_BYTES = 64 * 1024;
 
 export type SignatureRole = 'publisher' | 'marketplace';
 
-export interface SignedFields {
-  format: typeof SIGNATURE_FORMAT;
-  /** `publisher`: made by the plugin's author; `marketplace`: the counter-signature made on publish. */
-  role: SignatureRole;
-  algorithm: typeof ALGORITHM;
-  key_id: string;
-  plugin: { name: string; version: string };
-  /** The archive file's bytes. */
-  archive: { sha256: string; size: number };
-  /** The archive's member list: sha256 of its plexichat-integrity.json (null when it has none). */
-  contents: { sha256: string | null };
-  /** Counter-signature only: the publisher signature it vouches for (null for an unsigned upload). */
-  publisher?: { key_id: string; signature_sha256: string } | null;
-  /** When it was signed (ISO 8601 UTC, milliseconds). For the marketplace: when it was published. */
-  created_at: string;
-}
+/** The document, typed from schemas/files/signature.schema.json (the validator is generated from it too). */
+export type { SignatureDocument } from './signature-schema-types.generated.js';
 
-export interface SignatureDocument extends SignedFields {
-  /** base64 of the 64-byte Ed25519 signature over canonicalBytes(fields). */
-  signature: string;
-}
+/** What is signed: the document without `signature`. */
+export type SignedFields = Omit<SignatureDocument, 'signature'>;
 
 /** The bytes that are signed. */
 export function canonicalBytes(fields: SignedFields): Buffer {
@@ -99,10 +87,10 @@ export function serializeSignature(doc: SignatureDocument): string {
   return `${JSON.stringify(ordered, null, 2)}\n`;
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+/** The fields in the order a reader checks them: the first problem is reported. */
+const FIELDS = ['format', 'algorithm', 'role', 'key_id', 'plugin.name', 'plugin.version', 'archive.sha256', 'archive.size', 'contents.sha256', 'publisher', 'created_at', 'signature'];
 
-/** Parse and shape-check a signature document; throws an Error with a one-line reason. */
+/** Parse and shape-check a signature document (schemas/files/signature.schema.json); throws an Error with a one-line reason. */
 export function parseSignature(data: Buffer | string): SignatureDocument {
   const text = typeof data === 'string' ? data : data.toString('utf8');
   if (Buffer.byteLength(text) > MAX_SIGNATURE_BYTES) throw new Error(`it is over ${MAX_SIGNATURE_BYTES} bytes`);
@@ -112,48 +100,40 @@ export function parseSignature(data: Buffer | string): SignatureDocument {
   } catch (err) {
     throw new Error(`it is not valid JSON (${(err as Error).message})`);
   }
-  const o = doc as Record<string, unknown> | null;
-  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new Error('it is not a JSON object');
-  if (o.format !== SIGNATURE_FORMAT) {
-    throw new Error(`unknown format ${JSON.stringify(o.format)} (this version reads ${SIGNATURE_FORMAT})`);
-  }
-  if (o.algorithm !== ALGORITHM) throw new Error(`unknown algorithm ${JSON.stringify(o.algorithm)}`);
-  if (o.role !== 'publisher' && o.role !== 'marketplace') throw new Error(`unknown role ${JSON.stringify(o.role)}`);
-  const bad = (field: string) => new Error(`"${field}" is missing or malformed`);
-  if (typeof o.key_id !== 'string' || !KEY_ID_PATTERN.test(o.key_id)) throw bad('key_id');
-  const plugin = o.plugin as Record<string, unknown> | null;
-  // Names and versions are printed: only the characters a valid one has (no control characters).
-  if (!plugin || typeof plugin.name !== 'string' || !isPluginName(plugin.name)) throw bad('plugin.name');
-  if (typeof plugin.version !== 'string' || !/^[0-9A-Za-z.+-]{1,128}$/.test(plugin.version)) throw bad('plugin.version');
-  const archive = o.archive as Record<string, unknown> | null;
-  if (!archive || typeof archive.sha256 !== 'string' || !HEX64.test(archive.sha256)) throw bad('archive.sha256');
-  if (typeof archive.size !== 'number' || !Number.isSafeInteger(archive.size) || archive.size < 0) throw bad('archive.size');
-  const contents = o.contents as Record<string, unknown> | null;
-  if (!contents || !(contents.sha256 === null || (typeof contents.sha256 === 'string' && HEX64.test(contents.sha256)))) {
-    throw bad('contents.sha256');
-  }
-  let publisher: SignatureDocument['publisher'];
-  if (o.publisher !== undefined) {
-    const p = o.publisher as Record<string, unknown> | null;
-    if (p === null) publisher = null;
-    else if (typeof p.key_id === 'string' && KEY_ID_PATTERN.test(p.key_id) && typeof p.signature_sha256 === 'string' && HEX64.test(p.signature_sha256)) {
-      publisher = { key_id: p.key_id, signature_sha256: p.signature_sha256 };
-    } else throw bad('publisher');
-  }
-  if (typeof o.created_at !== 'string' || !ISO.test(o.created_at) || Number.isNaN(Date.parse(o.created_at))) throw bad('created_at');
-  if (typeof o.signature !== 'string' || !/^[A-Za-z0-9+/]{86}==$/.test(o.signature)) throw bad('signature');
+  if (!isObject(doc)) throw new Error('it is not a JSON object');
+  const o = doc as Record<string, any>;
+  const issues = schemaIssues(validateSignature, doc);
+  // Names are printed: only a valid plugin name (no control characters). The times must be real ones.
+  if (isObject(o.plugin) && typeof o.plugin.name === 'string' && !isPluginName(o.plugin.name)) issues.push(ruleIssue(['plugin', 'name']));
+  if (typeof o.created_at === 'string' && Number.isNaN(Date.parse(o.created_at))) issues.push(ruleIssue(['created_at']));
+  const first = firstMember(issues, FIELDS);
+  if (first) throw new Error(problem(first.member, o));
+  const d = o as SignatureDocument;
   // Only the known fields are kept: nothing unsigned can ride along.
   const out: SignatureDocument = {
     format: SIGNATURE_FORMAT,
-    role: o.role,
+    role: d.role,
     algorithm: ALGORITHM,
-    key_id: o.key_id,
-    plugin: { name: plugin.name, version: plugin.version },
-    archive: { sha256: archive.sha256, size: archive.size },
-    contents: { sha256: contents.sha256 as string | null },
-    created_at: o.created_at,
-    signature: o.signature,
+    key_id: d.key_id,
+    plugin: { name: d.plugin.name, version: d.plugin.version },
+    archive: { sha256: d.archive.sha256, size: d.archive.size },
+    contents: { sha256: d.contents.sha256 },
+    created_at: d.created_at,
+    signature: d.signature,
   };
-  if (publisher !== undefined) out.publisher = publisher;
+  if (d.publisher !== undefined) out.publisher = d.publisher === null ? null : { key_id: d.publisher.key_id, signature_sha256: d.publisher.signature_sha256 };
   return out;
+}
+
+function problem(member: string, o: Record<string, unknown>): string {
+  switch (member) {
+    case 'format':
+      return `unknown format ${JSON.stringify(o.format)} (this version reads ${SIGNATURE_FORMAT})`;
+    case 'algorithm':
+      return `unknown algorithm ${JSON.stringify(o.algorithm)}`;
+    case 'role':
+      return `unknown role ${JSON.stringify(o.role)}`;
+    default:
+      return `"${member}" is missing or malformed`;
+  }
 }

@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { outputDirError } from '../io/fs-errors.js';
 import { registerSecret } from '../io/redact.js';
 import { userDir } from '../io/dirs.js';
+import { DocumentError } from '../core/schema/issues.js';
 import { MAX_SIGNATURE_BYTES, parseSignature, serializeSignature, signFields, SIGNATURE_FORMAT, type SignatureDocument } from './document.js';
 import { ALGORITHM, KeyFormatError, keyIdOf, parsePrivateKeyLine, parsePrivateKeyText, parsePublicKeyText, privateKeySecrets } from './keys.js';
 import { parseKeyring, trustedKey, type TrustedKey } from './keyring.js';
@@ -172,7 +173,9 @@ export async function readKeyringFile(file: string, abs: string): Promise<Truste
   try {
     return parseKeyring(text);
   } catch (err) {
-    throw new UsageError(`the keyring ${file} is not usable: ${(err as Error).message}`, {
+    // The YAML locator places the bad member (JSON is YAML); loaded only on this path.
+    const where = err instanceof DocumentError ? (await import('../core/yaml/read.js')).locate(text, file, err.path) : file;
+    throw new UsageError(`the keyring ${where} is not usable: ${(err as Error).message}`, {
       code: 'KEYRING_INVALID',
       hint: 'see docs/signing.md for the keyring format (a saved `GET /api/v1/keys` answer is one)',
     });

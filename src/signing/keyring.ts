@@ -4,26 +4,21 @@
  * `verify --keyring`, `GET /api/v1/keys` (the marketplace's own keys),
  * `GET /api/v1/me/keys` and `marketplace keys list --json` (a developer's
  * keys) all are `{ "keys": [<key record>, ...] }`, so a saved answer of
- * the API is a keyring. Pure.
+ * the API is a keyring. Its shape is schemas/files/keyring.schema.json
+ * (the validator and the record's type are generated from it). Pure.
  */
 import type { KeyObject } from 'node:crypto';
-import { ALGORITHM, KEY_ID_PATTERN, KeyFormatError, keyIdOf, parsePublicKeyText, publicKeyBase64 } from './keys.js';
+import { DocumentError, firstMember, isObject, schemaIssues } from '../core/schema/issues.js';
+import type { KeyRecord as KeyRecordIn } from './keyring-schema-types.generated.js';
+import { validate as validateKeyring } from './keyring-schema-validator.generated.js';
+import { ALGORITHM, KeyFormatError, keyIdOf, parsePublicKeyText, publicKeyBase64 } from './keys.js';
 
-/** The wire form of a key (snake_case, like the marketplace API). */
-export interface KeyRecord {
-  key_id: string;
-  algorithm: typeof ALGORITHM;
-  /** base64 of the SPKI DER, one line. */
-  public_key: string;
-  /** When the key was added (informational; not a lower bound of its validity). */
-  created_at: string | null;
-  /** Signatures made at or after this time are refused (KEY_EXPIRED). */
-  expires_at: string | null;
-  /** Signatures made at or after this time are refused (KEY_REVOKED); earlier ones keep verifying. */
-  revoked_at: string | null;
-  /** Who holds the key (a marketplace user id, or "marketplace"), when known. */
-  owner?: string;
-}
+/**
+ * The wire form of a key (snake_case, like the marketplace API), as this
+ * side writes it: the record of schemas/files/keyring.schema.json with
+ * every window field present (null: no limit).
+ */
+export type KeyRecord = KeyRecordIn & Required<Pick<KeyRecordIn, 'key_id' | 'algorithm' | 'created_at' | 'expires_at' | 'revoked_at'>>;
 
 /** A key ready to check signatures with. */
 export interface TrustedKey {
@@ -60,44 +55,36 @@ export function trustedKey(publicKey: KeyObject, window: { expiresAt?: string | 
   };
 }
 
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+const TIME_HINT = 'null or an ISO 8601 UTC time such as 2026-01-31T00:00:00.000Z';
 
-function time(v: unknown, field: string, i: number): string | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v !== 'string' || !ISO.test(v) || Number.isNaN(Date.parse(v))) {
-    throw new Error(`key ${i + 1}: "${field}" must be null or an ISO 8601 UTC time such as 2026-01-31T00:00:00.000Z`);
-  }
-  return v;
-}
-
-/** A key record from JSON (a keyring entry or an API answer); throws an Error with a one-line reason. */
+/** A key record from JSON (a keyring entry or an API answer); throws a DocumentError with a one-line reason and the member. */
 export function parseKeyRecord(v: unknown, i = 0): TrustedKey {
-  const o = v as Record<string, unknown> | null;
-  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new Error(`key ${i + 1} is not an object`);
-  if (o.algorithm !== undefined && o.algorithm !== ALGORITHM) {
-    throw new Error(`key ${i + 1}: algorithm ${JSON.stringify(o.algorithm)} is not ${ALGORITHM}`);
-  }
-  if (typeof o.public_key !== 'string') throw new Error(`key ${i + 1}: "public_key" is missing`);
+  // The record is checked as the one entry of a keyring: the same schema, the same words.
+  const issues = schemaIssues(validateKeyring, { keys: [v] }).map((issue) => ({ ...issue, path: issue.path.slice(2) }));
+  const key = `key ${i + 1}`;
+  if (!isObject(v)) throw new DocumentError(`${key} is not an object`);
+  const first = firstMember(issues, ['algorithm', 'public_key', 'expires_at', 'revoked_at', 'created_at', 'owner']);
+  if (first?.member === 'algorithm') throw new DocumentError(`${key}: algorithm ${JSON.stringify(v.algorithm)} is not ${ALGORITHM}`, ['algorithm']);
+  if (first?.member === 'public_key') throw new DocumentError(`${key}: "public_key" is missing`, ['public_key']);
+  const o = v as unknown as KeyRecordIn;
   let publicKey: KeyObject;
   try {
     publicKey = parsePublicKeyText(o.public_key);
   } catch (err) {
-    throw new Error(`key ${i + 1}: "public_key" is not usable: ${err instanceof KeyFormatError ? err.message : 'bad key'}`);
+    throw new DocumentError(`${key}: "public_key" is not usable: ${err instanceof KeyFormatError ? err.message : 'bad key'}`, ['public_key']);
   }
   const keyId = keyIdOf(publicKey);
-  if (o.key_id !== undefined && (typeof o.key_id !== 'string' || !KEY_ID_PATTERN.test(o.key_id) || o.key_id !== keyId)) {
-    throw new Error(`key ${i + 1}: "key_id" ${JSON.stringify(o.key_id)} is not the id of its public key (${keyId})`);
+  if (o.key_id !== undefined && o.key_id !== keyId) {
+    throw new DocumentError(`${key}: "key_id" ${JSON.stringify(o.key_id)} is not the id of its public key (${keyId})`, ['key_id']);
   }
-  return {
-    keyId,
-    publicKey,
-    expiresAt: time(o.expires_at, 'expires_at', i),
-    revokedAt: time(o.revoked_at, 'revoked_at', i),
-    ...(typeof o.owner === 'string' ? { owner: o.owner } : {}),
-  };
+  const late = (['expires_at', 'revoked_at', 'created_at'] as const).find((f) => typeof o[f] === 'string' && Number.isNaN(Date.parse(o[f]!)));
+  const bad = first?.member ?? late;
+  if (bad === 'owner') throw new DocumentError(`${key}: "owner" must be a string`, ['owner']);
+  if (bad !== undefined) throw new DocumentError(`${key}: "${bad}" must be ${TIME_HINT}`, [bad]);
+  return { keyId, publicKey, expiresAt: o.expires_at ?? null, revokedAt: o.revoked_at ?? null, ...(o.owner !== undefined ? { owner: o.owner } : {}) };
 }
 
-/** A keyring document `{ "keys": [...] }`; throws an Error with a one-line reason. */
+/** A keyring document `{ "keys": [...] }` (schemas/files/keyring.schema.json); throws a DocumentError with a one-line reason and where. */
 export function parseKeyring(text: string): TrustedKey[] {
   let doc: unknown;
   try {
@@ -105,7 +92,12 @@ export function parseKeyring(text: string): TrustedKey[] {
   } catch (err) {
     throw new Error(`it is not valid JSON (${(err as Error).message})`);
   }
-  const keys = (doc as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(keys)) throw new Error('it has no "keys" list (expected { "keys": [ { "key_id", "public_key", ... } ] })');
-  return keys.map((k, i) => parseKeyRecord(k, i));
+  if (!isObject(doc) || !Array.isArray(doc.keys)) throw new DocumentError('it has no "keys" list (expected { "keys": [ { "key_id", "public_key", ... } ] })', isObject(doc) ? ['keys'] : []);
+  return doc.keys.map((k, i) => {
+    try {
+      return parseKeyRecord(k, i);
+    } catch (err) {
+      throw err instanceof DocumentError ? new DocumentError(err.message, ['keys', i, ...err.path]) : err;
+    }
+  });
 }

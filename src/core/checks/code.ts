@@ -5,7 +5,7 @@
  */
 import type { Diagnostic, Manifest } from '../manifest/types.js';
 import { MANIFEST_PATH } from '../manifest/types.js';
-import type { Locator } from '../manifest/rules.js';
+import type { Locator } from '../yaml/locator.js';
 import type { DecoratorUse, DynamicDecorator, ScanResult } from './scan-result.js';
 import { HOOK_NAMES, PERMISSION_NAMES } from '../catalog.js';
 import { didYouMean } from '../suggest.js';

@@ -3,17 +3,17 @@
  * every finding names file:line:column. parseManifest is pure (no fs), so
  * `verify` and the development marketplace run it on archive members too.
  */
-import { LineCounter, parseAllDocuments, isMap, type Document } from 'yaml';
+import { isMap } from 'yaml';
+import { readYaml } from '../yaml/read.js';
+import type { Locator } from '../yaml/locator.js';
 import { readManifestFile } from './read.js';
-import { checkRules, Locator } from './rules.js';
+import { checkRules } from './rules.js';
 import { MANIFEST_PATH, MAX_MANIFEST_BYTES, type Diagnostic, type Manifest } from './types.js';
 import { count } from '../../io/counters.js';
 
 export { MANIFEST_PATH, MAX_MANIFEST_BYTES } from './types.js';
 export type { Diagnostic, Manifest, Severity } from './types.js';
 export { formatDiagnostic } from './format.js';
-
-const MAX_SYNTAX_ERRORS = 10;
 
 export interface ParsedManifest {
   /** The manifest, when it has no errors. */
@@ -87,71 +87,25 @@ export function parseManifest(input: string | Buffer, file: string = MANIFEST_PA
     return fileError(file, 'MANIFEST_TOO_LARGE', `the manifest is larger than ${MAX_MANIFEST_BYTES} bytes`, 'keep config/plugin.yaml small');
   }
 
-  const lineCounter = new LineCounter();
-  let docs: Document.Parsed[];
-  try {
-    docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true }) as Document.Parsed[];
-    if (!Array.isArray(docs)) docs = [docs];
-  } catch (err) {
-    // yaml < 2.8.3 threw RangeError on deep nesting; never let any error escape.
-    return fileError(file, 'MANIFEST_SYNTAX', `the manifest could not be parsed: ${(err as Error).message.split('\n')[0]}`, 'check the YAML syntax');
-  }
-
-  if (docs.length === 0 || docs[0].contents === null) {
+  const read = readYaml(text, file, { prefix: 'MANIFEST', name: 'the manifest' });
+  if (!read.ok) return { diagnostics: read.problems.map((p) => ({ severity: 'error', file, ...p })) };
+  if (read.empty) {
     return fileError(file, 'MANIFEST_EMPTY', 'the manifest is empty', 'run `plexichat-plugin init` for a template, or see docs/manifest.md');
   }
-
-  const diagnostics: Diagnostic[] = [];
-  const seen = new Set<string>();
-  for (const err of docs.flatMap((d) => d.errors)) {
-    // prettyErrors is off: its formatting exhausts memory on deeply nested input.
-    const pos = lineCounter.linePos(err.pos[0]);
-    const message = err.message.split('\n')[0];
-    const key = `${pos.line}:${message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const dupKey = err.code === 'DUPLICATE_KEY' ? keyAt(text, err.pos[0]) : undefined;
-    diagnostics.push({
-      severity: 'error',
-      code: err.code === 'DUPLICATE_KEY' ? 'MANIFEST_DUPLICATE_KEY' : 'MANIFEST_SYNTAX',
-      message: dupKey !== undefined ? `the key '${dupKey}' appears twice in this block (${message.charAt(0).toLowerCase() + message.slice(1)})` : message.charAt(0).toLowerCase() + message.slice(1),
-      hint: syntaxHint(err.code),
-      file,
-      line: pos.line,
-      column: pos.col,
-    });
-    if (diagnostics.length >= MAX_SYNTAX_ERRORS) break;
-  }
-  if (diagnostics.length > 0) return { diagnostics };
-
-  if (docs.length > 1) {
-    const start = docs[1].range?.[0] ?? 0;
-    const { line, col } = lineCounter.linePos(start);
-    return fileError(file, 'MANIFEST_MULTI_DOCUMENT', 'the manifest holds more than one YAML document', 'remove the second `---` document', line, col);
-  }
-
-  const doc = docs[0];
+  const { doc, data, locator } = read;
   if (!isMap(doc.contents)) {
     const kind = doc.contents && 'items' in doc.contents ? 'a list' : 'a single value';
-    const { line, col } = lineCounter.linePos(doc.contents?.range?.[0] ?? 0);
+    const { line, column } = locator.pos([]);
     return fileError(
       file,
       'MANIFEST_NOT_MAPPING',
       `the manifest is ${kind}; it must be a mapping with plugin:, metadata:, ... blocks`,
       'see docs/manifest.md for the layout',
       line,
-      col,
+      column,
     );
   }
 
-  let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: 50 });
-  } catch (err) {
-    return fileError(file, 'MANIFEST_ALIASES', `the manifest could not be read: ${(err as Error).message.split('\n')[0]}`, 'do not use YAML aliases (*name) in the manifest');
-  }
-
-  const locator = new Locator(doc, lineCounter, file, text);
   const ruleDiagnostics = checkRules(data, locator);
   const hasErrors = ruleDiagnostics.some((d) => d.severity === 'error');
   return {
@@ -160,28 +114,6 @@ export function parseManifest(input: string | Buffer, file: string = MANIFEST_PA
     data: data as Record<string, unknown>,
     locator,
   };
-}
-
-/** The mapping key written at offset pos (`name` in `  name: abc`), when it is a plain or quoted one. */
-function keyAt(text: string, pos: number): string | undefined {
-  const m = /^\s*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\n]|'')*)'|([^:#\n][^:\n]*?))\s*:/.exec(text.slice(pos, pos + 300));
-  const key = m?.[1] ?? m?.[2]?.replace(/''/g, "'") ?? m?.[3];
-  return key === undefined ? undefined : key.slice(0, 80);
-}
-
-function syntaxHint(code: string): string {
-  switch (code) {
-    case 'TAB_AS_INDENT':
-      return 'indent with spaces, not tabs';
-    case 'MISSING_CHAR':
-      return 'close the quote or bracket that was opened';
-    case 'DUPLICATE_KEY':
-      return 'each key may appear once in a block; remove or merge the duplicate';
-    case 'RESOURCE_EXHAUSTION':
-      return 'the document nests too deeply; the manifest is a few flat blocks';
-    default:
-      return 'check the YAML syntax at this position';
-  }
 }
 
 /**

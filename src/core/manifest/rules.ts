@@ -3,18 +3,16 @@
  * catalogue, semver, PEP 440 and resource rules. Every diagnostic points
  * at the YAML node it is about.
  */
-import type { ErrorObject, ValidateFunction } from 'ajv';
 import semver from 'semver';
-import { isMap, isPair, isScalar, type Document, type LineCounter, type Node, type Pair } from 'yaml';
 import { CATEGORIES, HOOK_NAMES, PERMISSION_NAMES } from '../catalog.js';
 import { endpointProblem } from '../endpoint.js';
 import { isPluginName, NAME_PATTERN } from '../plugin-name.js';
 import { didYouMean } from '../suggest.js';
+import type { Locator, Path } from '../yaml/locator.js';
 import { KNOWN_KEYS } from './schema.js';
-import { validate as generatedValidator } from './schema-validator.generated.js';
+import { dotted, schemaIssues, typeName, valueAt, type SchemaIssue } from '../schema/issues.js';
+import { validate as schemaValidator } from './schema-validator.generated.js';
 import type { Diagnostic, Severity } from './types.js';
-
-type Path = (string | number)[];
 
 const PEP440_SPEC = String.raw`(~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+`;
 const PEP440_REQUIREMENT = new RegExp(
@@ -34,75 +32,6 @@ const EXAMPLES: Record<string, string> = {
   plugin: 'a `plugin:` block with name, version, author and description',
   metadata: 'a `metadata:` block with at least `category:`',
 };
-
-/** Maps a data path to the line and column of its YAML node. */
-export class Locator {
-  constructor(
-    private readonly doc: Document.Parsed,
-    private readonly lines: LineCounter,
-    readonly file: string,
-    private readonly text: string,
-  ) {}
-
-  private pair(path: Path): Pair | undefined {
-    if (path.length === 0) return undefined;
-    const parent = path.length === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, -1), true);
-    if (!isMap(parent)) return undefined;
-    const last = path[path.length - 1];
-    return parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === last) as Pair | undefined;
-  }
-
-  node(path: Path): Node | undefined {
-    const n = path.length === 0 ? this.doc.contents : this.doc.getIn(path, true);
-    return (n ?? undefined) as Node | undefined;
-  }
-
-  /** The source text of a scalar, as written (e.g. `1.10` for a number read as 1.1). */
-  source(path: Path): string | undefined {
-    const n = this.node(path);
-    return n?.range ? this.text.slice(n.range[0], n.range[1]).trim() : undefined;
-  }
-
-  /** Position of the value at path (or of its key with key=true); falls back to the nearest ancestor. */
-  pos(path: Path, key = false): { line: number; column: number } {
-    for (let p = path; ; p = p.slice(0, -1)) {
-      const pair = this.pair(p);
-      const keyNode = pair?.key as Node | undefined;
-      const target: Node | undefined = key || p !== path ? (keyNode ?? this.node(p)) : (this.node(p) ?? keyNode);
-      const offset = target?.range?.[0];
-      if (offset !== undefined) {
-        const { line, col } = this.lines.linePos(offset);
-        return { line, column: col };
-      }
-      if (p.length === 0) return { line: 1, column: 1 };
-    }
-  }
-}
-
-/** ajv's standalone code for schema.ts (no ajv import or compile at run time). */
-function schemaValidator(): ValidateFunction {
-  return generatedValidator as unknown as ValidateFunction;
-}
-
-function dotted(path: Path): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
-}
-
-function pointerToPath(pointer: string): Path {
-  if (!pointer) return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return 'empty (null)';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  return `a ${typeof v}`;
-}
 
 /** What a block's rules get: the manifest data, a way to report, and which paths had the wrong type. */
 interface RuleContext {
@@ -135,10 +64,7 @@ export function checkRules(data: unknown, at: Locator): Diagnostic[] {
   };
   /** Paths whose type was wrong: the later rules skip them. */
   const badTypes = new Set<string>();
-  const valid = schemaValidator()(data);
-  if (!valid) {
-    for (const e of schemaValidator().errors ?? []) schemaError(e, data, at, add, badTypes);
-  }
+  for (const issue of schemaIssues(schemaValidator, data)) schemaError(issue, data, at, add, badTypes);
   const cx: RuleContext = {
     m: (data ?? {}) as Record<string, any>,
     add,
@@ -329,8 +255,8 @@ function endpointRules({ m, add }: RuleContext): void {
 
 type Add = (severity: Severity, code: string, path: Path, message: string, hint?: string, key?: boolean) => void;
 
-function schemaError(e: ErrorObject, data: unknown, at: Locator, add: Add, badTypes: Set<string>): void {
-  const path = pointerToPath(e.instancePath);
+function schemaError(e: SchemaIssue, data: unknown, at: Locator, add: Add, badTypes: Set<string>): void {
+  const path = e.path;
   const name = dotted(path);
   switch (e.keyword) {
     case 'required': {
@@ -365,14 +291,8 @@ function schemaError(e: ErrorObject, data: unknown, at: Locator, add: Add, badTy
       return;
     }
     default:
-      add('error', 'SCHEMA', path, `${name || 'the manifest'} ${e.message ?? 'is invalid'}`);
+      add('error', 'SCHEMA', path, `${name || 'the manifest'} ${e.message}`);
   }
-}
-
-function valueAt(data: unknown, path: Path): unknown {
-  let v: any = data;
-  for (const p of path) v = v == null ? undefined : v[p];
-  return v;
 }
 
 function isObj(v: unknown): v is Record<string, any> {

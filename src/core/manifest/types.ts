@@ -1,35 +1,9 @@
-/** The manifest model: config/plugin.yaml as the runbook writes it. */
-
-export interface Manifest {
-  plugin: {
-    name: string;
-    version: string;
-    author?: string;
-    description?: string;
-  };
-  metadata: {
-    category: string;
-    tags?: string[];
-    license?: string;
-    homepage?: string;
-  };
-  dependencies?: {
-    core?: string;
-    python?: string;
-    packages?: string[];
-  };
-  permissions?: {
-    required?: string[];
-    optional?: string[];
-  };
-  resources?: {
-    limits?: Record<string, string | number>;
-    requests?: Record<string, string | number>;
-  };
-  hooks?: string[];
-  endpoints?: string[];
-  settings?: Record<string, unknown>;
-}
+/**
+ * The manifest model: config/plugin.yaml as the runbook writes it. The type
+ * is generated from its JSON Schema (schemas/files/plugin.schema.json), so
+ * what is required here is what the validator requires.
+ */
+export type { Manifest } from './schema-types.generated.js';
 
 export type Severity = 'error' | 'warning';
 

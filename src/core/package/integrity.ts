@@ -1,26 +1,22 @@
 /**
  * The integrity listing: a generated archive member that names every other
  * member with its size and sha256, so a reader can check the archive member
- * by member (see docs/archive-format.md).
+ * by member (see docs/archive-format.md). Its shape is
+ * schemas/files/integrity.schema.json; the validator and the type are
+ * generated from it.
  */
+import { firstMember, isObject, schemaIssues, type SchemaIssue } from '../schema/issues.js';
+import type { IntegrityListing } from './integrity-schema-types.generated.js';
+import { validate as validateIntegrity } from './integrity-schema-validator.generated.js';
 
 export const INTEGRITY_PATH = 'plexichat-integrity.json';
 export const INTEGRITY_FORMAT = 'plexichat-plugin-integrity/1';
 /** A listing larger than this is refused before parsing. */
 export const MAX_INTEGRITY_BYTES = 16 * 1024 * 1024;
 
-export interface IntegrityFile {
-  path: string;
-  size: number;
-  sha256: string;
-}
-
-export interface IntegrityListing {
-  format: typeof INTEGRITY_FORMAT;
-  algorithm: 'sha256';
-  plugin: { name: string; version: string };
-  files: IntegrityFile[];
-}
+/** The listing's type, generated from schemas/files/integrity.schema.json. */
+export type { IntegrityListing } from './integrity-schema-types.generated.js';
+export type IntegrityFile = IntegrityListing['files'][number];
 
 /** Deterministic text of a listing: files sorted by path, fixed key order, one file per line. */
 export function serializeIntegrity(plugin: { name: string; version: string }, files: IntegrityFile[]): Buffer {
@@ -38,7 +34,7 @@ export function serializeIntegrity(plugin: { name: string; version: string }, fi
   return Buffer.from(text, 'utf8');
 }
 
-/** Parse and shape-check a listing; throws an Error with a one-line message when it is malformed. */
+/** Parse and shape-check a listing (schemas/files/integrity.schema.json); throws an Error with a one-line message when it is malformed. */
 export function parseIntegrity(data: Buffer): IntegrityListing {
   let doc: unknown;
   try {
@@ -46,26 +42,28 @@ export function parseIntegrity(data: Buffer): IntegrityListing {
   } catch (err) {
     throw new Error(`not valid JSON (${(err as Error).message})`);
   }
-  const o = doc as Partial<IntegrityListing> | null;
-  if (!o || typeof o !== 'object') throw new Error('not a JSON object');
-  if (o.format !== INTEGRITY_FORMAT) throw new Error(`unknown format ${JSON.stringify(o.format)}`);
-  if (o.algorithm !== 'sha256') throw new Error(`unknown algorithm ${JSON.stringify(o.algorithm)}`);
-  if (!Array.isArray(o.files)) throw new Error('"files" is not a list');
-  for (const f of o.files as unknown[]) {
-    const e = f as Partial<IntegrityFile> | null;
-    if (
-      !e ||
-      typeof e.path !== 'string' ||
-      typeof e.size !== 'number' ||
-      !Number.isSafeInteger(e.size) ||
-      e.size < 0 ||
-      typeof e.sha256 !== 'string' ||
-      !/^[0-9a-f]{64}$/.test(e.sha256)
-    ) {
-      throw new Error(`malformed file record ${JSON.stringify(f).slice(0, 200)}`);
+  const issues = schemaIssues(validateIntegrity, doc);
+  if (issues.length > 0) throw new Error(problem(issues, doc));
+  return doc as IntegrityListing;
+}
+
+/** The first problem, in the listing's own words. */
+function problem(issues: SchemaIssue[], doc: unknown): string {
+  if (!isObject(doc)) return 'not a JSON object';
+  const first = firstMember(issues, ['format', 'algorithm', 'files', 'plugin']);
+  switch (first?.member) {
+    case 'format':
+      return `unknown format ${JSON.stringify(doc.format)}`;
+    case 'algorithm':
+      return `unknown algorithm ${JSON.stringify(doc.algorithm)}`;
+    case 'files': {
+      const index = first.issue.path[1];
+      if (typeof index !== 'number') return '"files" is not a list';
+      return `malformed file record ${String(JSON.stringify((doc.files as unknown[])[index])).slice(0, 200)}`;
     }
+    default:
+      return '"plugin" is missing or malformed (expected { "name": ..., "version": ... })';
   }
-  return o as IntegrityListing;
 }
 
 /** Byte-wise (UTF-8) order, the same on every machine and locale. */
