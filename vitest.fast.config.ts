@@ -24,5 +24,7 @@ export default defineConfig({
       'test/unit/package/own-output.test.ts',
     ],
     setupFiles: ['test/helpers/no-processes.ts'],
+    // No process, so one worker may run file after file with its modules loaded once.
+    isolate: false,
   },
 });
