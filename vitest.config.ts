@@ -3,7 +3,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 /**
  * Units under test/unit/ that also start a real process (the Python SDK's
  * suite, its YAML reader and endpoint rule, Python's zipfile and unzip on
- * written archives, a tee at a pipe's end): they run with the e2e tests.
+ * written archives, a tee at a pipe's end, bench/lib.mjs probing GNU time
+ * when it loads): they run with the e2e tests.
  */
 const NEEDS_PROCESS = [
   'test/unit/sdk-python.test.ts',
@@ -11,6 +12,7 @@ const NEEDS_PROCESS = [
   'test/unit/endpoint-rule.test.ts',
   'test/unit/package/pack.test.ts',
   'test/unit/package/own-output.test.ts',
+  'test/unit/bench-gate.test.ts',
 ];
 
 /**
