@@ -4,7 +4,7 @@
  * into commander's help once; the JSON help document (`--json --help`)
  * carries the same entries. A test parses every example against the
  * program, so an example naming a command or flag that does not exist fails
- * the suite (test/e2e/help-examples.e2e.test.ts).
+ * the suite (test/fast/help-examples.test.ts).
  */
 import type { Command } from 'commander';
 import { commandPath } from './command-path.js';

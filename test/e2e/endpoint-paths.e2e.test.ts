@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useDevServer, type DevServer } from '../helpers/dev-server.js';
-import { hasStackTrace, runCli } from '../helpers/run-cli.js';
+import { hasStackTrace } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
 import { submit } from '../helpers/server-zips.js';
 import { tempDir, type Tree } from '../helpers/temp-project.js';
@@ -116,7 +116,7 @@ describe('validate refuses endpoint paths that leave /api/v1/', () => {
 
   it('says it in one line with a fix line for a human, exit 1, no stack', async () => {
     const dir = await project(['/api/v1/../../admin/users'], decorated(GOOD));
-    const r = await runCli(['validate'], { cwd: dir });
+    const r = await runMain(['validate'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     const out = r.stdout + r.stderr;
     expect(out).toMatch(/config\/plugin\.yaml:\d+:\d+ error INVALID_ENDPOINT endpoint '\/api\/v1\/\.\.\/\.\.\/admin\/users' has a '\.' or '\.\.' segment/);
@@ -158,7 +158,7 @@ describe('test refuses them (the SDK will not register the path)', () => {
     const dir = await project([GOOD], code(p), {
       tests: { 'test_plugin.py': 'def test_loads(harness):\n    assert harness.get_registered_endpoints()\n' },
     });
-    const r = await runCli(['test'], { cwd: dir });
+    const r = await runMain(['test'], { cwd: dir });
     expect(r.exitCode).not.toBe(0);
     expect(r.stdout + r.stderr).toMatch(/'\/api\/v1\/\.\.\/\.\.\/admin\/users' has a '\.' or '\.\.' segment/);
     expect(hasStackTrace(r.stderr)).toBe(false);

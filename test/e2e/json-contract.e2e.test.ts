@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import { createProgram } from '../../src/cli/program.js';
 import { useDevServer, type DevServer } from '../helpers/dev-server.js';
-import { runCli, hasStackTrace, type CliResult } from '../helpers/run-cli.js';
+import { hasStackTrace, type CliResult } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 import { tempDir, writeTree } from '../helpers/temp-project.js';
 import { cleanupAll, startCli } from './dev-fixture.js';
 import { isolatedEnv, uniqueName } from './marketplace-helpers.js';
@@ -87,9 +88,9 @@ function checkDoc(name: string, doc: Record<string, unknown>, want: { exit: numb
 let env: Record<string, string | undefined>;
 let root: string;
 
-/** The CLI with --json in dir, with an isolated config (no marketplace unless given). */
+/** The CLI with --json in dir (through `main`, in-process: the document is main's), with an isolated config (no marketplace unless given). */
 function json(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; input?: string } = {}): Promise<CliResult> {
-  return runCli(['--json', ...args], { cwd: opts.cwd ?? root, env: { ...env, ...opts.env }, input: opts.input });
+  return runMain(['--json', ...args], { cwd: opts.cwd ?? root, env: { ...env, ...opts.env }, input: opts.input });
 }
 
 /** A fresh plugin project from the minimal template. */
@@ -209,7 +210,7 @@ describe('the --json contract: project commands', () => {
     expect(report).toMatchObject({ ok: true, profile: 'pr' });
     // --format json is the same document as --json.
     const out = path.join(dir, 'check.json');
-    expect((await runCli(['check', '--format', 'json', '--output', out], { cwd: dir, env })).exitCode).toBe(0);
+    expect((await runMain(['check', '--format', 'json', '--output', out], { cwd: dir, env })).exitCode).toBe(0);
     checkDoc('check', JSON.parse(await fsp.readFile(out, 'utf8')) as Record<string, unknown>, { exit: 0 }, 'check --format json');
     const release = expectDoc('check', await json(['check', '--profile', 'release'], { cwd: dir }), { exit: 1 });
     expect(release.ok).toBe(false);

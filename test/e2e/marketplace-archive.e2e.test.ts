@@ -11,7 +11,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useDevServer, type DevServer } from '../helpers/dev-server.js';
-import { runCli, type CliResult } from '../helpers/run-cli.js';
+import type { CliResult } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 import { pluginZip } from '../helpers/zip-fixtures.js';
 import { expectOneError, isolatedEnv, uniqueName } from './marketplace-helpers.js';
 import { pluginProject, writeSources } from './marketplace-plugin.js';
@@ -21,7 +22,7 @@ let srv!: DevServer;
 useDevServer((s) => (srv = s));
 
 async function mp(dir: string, args: string[], json = false): Promise<CliResult> {
-  return runCli([...(json ? ['--json'] : []), 'marketplace', ...args], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
+  return runMain([...(json ? ['--json'] : []), 'marketplace', ...args], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
 }
 
 /** Submit requests the marketplace received for this plugin. */
@@ -32,7 +33,7 @@ async function builtInto(out: string): Promise<{ dir: string; name: string; zip:
   const name = uniqueName('arch');
   const dir = await pluginProject({ name });
   await fs.rm(path.join(dir, 'dist'), { recursive: true });
-  const b = await runCli(['build', '--out', out], { cwd: dir });
+  const b = await runMain(['build', '--out', out], { cwd: dir });
   expect(b.exitCode, b.stderr).toBe(0);
   return { dir, name, zip: path.join(out, `${name}-1.0.0.zip`) };
 }
@@ -147,7 +148,7 @@ describe('submit runs verify first', () => {
     const sha = (await execa('sha256sum', [zip])).stdout.split(' ')[0];
     await fs.writeFile(`${zip}.sha256`, `${sha}  ${name}-1.0.0.zip\n`);
 
-    const v = await runCli(['verify', `dist/${name}-1.0.0.zip`], { cwd: dir });
+    const v = await runMain(['verify', `dist/${name}-1.0.0.zip`], { cwd: dir });
     expect(v.exitCode).toBe(1);
     const verifyLines = v.stderr.split('\n').filter((l) => l.startsWith('error: '));
     expect(verifyLines.length).toBeGreaterThan(0);
@@ -189,13 +190,13 @@ describe('submit runs verify first', () => {
     const dir = await pluginProject({ name });
     const keyDir = await fs.mkdtemp(path.join(path.dirname(dir), 'pxp-key-'));
     const key = path.join(keyDir, 'signing-key.pem');
-    expect((await runCli(['keys', 'generate', '--out', key])).exitCode).toBe(0);
-    const b = await runCli(['build', '--sign', '--key', key], { cwd: dir });
+    expect((await runMain(['keys', 'generate', '--out', key])).exitCode).toBe(0);
+    const b = await runMain(['build', '--sign', '--key', key], { cwd: dir });
     expect(b.exitCode, b.stderr).toBe(0);
     const sigFile = path.join(dir, 'dist', `${name}-1.0.0.zip.sig`);
     const sig = JSON.parse(await fs.readFile(sigFile, 'utf8'));
     await fs.writeFile(sigFile, JSON.stringify({ ...sig, plugin: { name, version: '9.9.9' } }));
-    const v = await runCli(['--json', 'verify', `dist/${name}-1.0.0.zip`], { cwd: dir });
+    const v = await runMain(['--json', 'verify', `dist/${name}-1.0.0.zip`], { cwd: dir });
     const code = JSON.parse(v.stdout).signature.code as string;
     expect(v.exitCode).toBe(1);
 

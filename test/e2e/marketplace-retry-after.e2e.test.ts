@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useDevServer, type DevServer } from '../helpers/dev-server.js';
-import { runCli } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 import { expectOneError, isolatedEnv, uniqueName } from './marketplace-helpers.js';
 import { pluginProject } from './marketplace-plugin.js';
 
@@ -33,28 +33,28 @@ describe('Retry-After beyond the time limit: a sane duration, or the time', () =
     ];
     for (const [retryAfter, re] of cases) {
       srv.injectFault({ route: 'submit', kind: 'status', status: 503, retryAfter });
-      const r = await runCli(['marketplace', 'submit', '--timeout', '5'], { cwd: dir, env: await dev() });
+      const r = await runMain(['marketplace', 'submit', '--timeout', '5'], { cwd: dir, env: await dev() });
       expectOneError(r, 3, re, /try again later, or allow more time with --timeout/);
       expect(r.stderr).not.toMatch(/\d{6,}(\.\d)?s/);
     }
     expect(srv.countSubmissions(name)).toBe(0);
-    const j = await runCli(['--json', 'marketplace', 'submit', '--timeout', '5'], { cwd: dir, env: await dev() });
+    const j = await runMain(['--json', 'marketplace', 'submit', '--timeout', '5'], { cwd: dir, env: await dev() });
     expect(j.exitCode).toBe(0);
   });
 
   it('an HTTP date: the wait and the time it names; a date decades away is "more than a day" with its time', async () => {
     const dir = await pluginProject({ name: uniqueName('radate') });
     srv.injectFault({ route: 'submit', kind: 'status', status: 429, retryAfter: 'Fri, 31 Dec 2099 23:59:59 GMT' });
-    const far = await runCli(['marketplace', 'submit', '--timeout', '5'], { cwd: dir, env: await dev() });
+    const far = await runMain(['marketplace', 'submit', '--timeout', '5'], { cwd: dir, env: await dev() });
     expectOneError(far, 3, /asked to retry after more than a day \(at 2099-12-31T23:59:59Z\), beyond the 5s time limit \(.*HTTP 429 RATE_LIMITED/);
     expect(far.stderr).not.toMatch(/\d{6,}(\.\d)?s/);
 
     srv.injectFault({ route: 'submit', kind: 'status', status: 503, retryAfter: httpDate(45) });
-    const near = await runCli(['marketplace', 'submit', '--timeout', '5'], { cwd: dir, env: await dev() });
+    const near = await runMain(['marketplace', 'submit', '--timeout', '5'], { cwd: dir, env: await dev() });
     expectOneError(near, 3, /asked to retry after (4[0-5])\.\ds \(at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\), beyond the 5s time limit/);
 
     srv.injectFault({ route: 'submit', kind: 'status', status: 503, retryAfter: httpDate(2 * 3600 + 125) });
-    const hours = await runCli(['marketplace', 'submit', '--timeout', '5'], { cwd: dir, env: await dev() });
+    const hours = await runMain(['marketplace', 'submit', '--timeout', '5'], { cwd: dir, env: await dev() });
     expectOneError(hours, 3, /asked to retry after 2h 0[12]m \(at /);
   });
 
@@ -63,7 +63,7 @@ describe('Retry-After beyond the time limit: a sane duration, or the time', () =
       const name = uniqueName('rawait');
       const dir = await pluginProject({ name });
       srv.injectFault({ route: 'submit', kind: 'status', status: 503, retryAfter });
-      const r = await runCli(['marketplace', 'submit', '--timeout', '30'], { cwd: dir, env: await dev() });
+      const r = await runMain(['marketplace', 'submit', '--timeout', '30'], { cwd: dir, env: await dev() });
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/HTTP 503 UNAVAILABLE \(request id req_[0-9a-f]+\) on attempt 1 of 5; retrying in [0-2]\.\ds/);
       expect(srv.countSubmissions(name)).toBe(1);
@@ -72,10 +72,10 @@ describe('Retry-After beyond the time limit: a sane duration, or the time', () =
 
   it('the same rule for every command: whoami and status say it the same way', async () => {
     srv.injectFault({ route: 'me', kind: 'status', status: 429, retryAfter: 'Fri, 31 Dec 2099 23:59:59 GMT' });
-    const who = await runCli(['marketplace', 'whoami'], { env: await dev() });
+    const who = await runMain(['marketplace', 'whoami'], { env: await dev() });
     expectOneError(who, 3, /asked to retry after more than a day \(at 2099-12-31T23:59:59Z\)/);
     srv.injectFault({ route: 'getSubmission', kind: 'status', status: 503, retryAfter: 3600 });
-    const st = await runCli(['marketplace', 'status', 'sub_0000000000000000', '--timeout', '3'], { env: await dev() });
+    const st = await runMain(['marketplace', 'status', 'sub_0000000000000000', '--timeout', '3'], { env: await dev() });
     expectOneError(st, 3, /asked to retry after 3600s, beyond the 3s time limit/);
   });
 });

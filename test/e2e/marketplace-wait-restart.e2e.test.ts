@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevServer, type DevServer } from '../helpers/dev-server.js';
-import { runCli } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 import { eventually, expectOneError, isolatedEnv, uniqueName } from './marketplace-helpers.js';
 import { pluginProject } from './marketplace-plugin.js';
 
@@ -25,7 +25,7 @@ const dev = () => isolatedEnv(srv.env(srv.developer));
 
 async function submitted(): Promise<string> {
   const dir = await pluginProject({ name: uniqueName('restart') });
-  const r = await runCli(['--json', 'marketplace', 'submit'], { cwd: dir, env: await dev() });
+  const r = await runMain(['--json', 'marketplace', 'submit'], { cwd: dir, env: await dev() });
   expect(r.exitCode, r.stderr).toBe(0);
   return JSON.parse(r.stdout).submission.id as string;
 }
@@ -40,11 +40,11 @@ describe('status --wait through a marketplace restart', () => {
     const id = await submitted();
     const env = await dev();
     const port = srv.port;
-    const waiting = runCli(['marketplace', 'status', id, '--wait', '--timeout', '90'], { env, timeout: 120_000 });
+    const waiting = runMain(['marketplace', 'status', id, '--wait', '--timeout', '90'], { env });
     await polled(id);
     await srv.restart(3000);
     expect(srv.port).toBe(port);
-    const review = await runCli(['marketplace', 'review', id, '--approve'], { env: await isolatedEnv(srv.env(srv.reviewer)) });
+    const review = await runMain(['marketplace', 'review', id, '--approve'], { env: await isolatedEnv(srv.env(srv.reviewer)) });
     expect(review.exitCode, review.stderr).toBe(0);
     const r = await waiting;
     expect(r.exitCode, r.stderr).toBe(0);
@@ -59,11 +59,11 @@ describe('status --wait through a marketplace restart', () => {
 
   it('connections reset until the retries of one poll are used up: ridden out too, one notice line', async () => {
     const id = await submitted();
-    const waiting = runCli(['marketplace', 'status', id, '--wait', '--timeout', '90'], { env: await dev(), timeout: 120_000 });
+    const waiting = runMain(['marketplace', 'status', id, '--wait', '--timeout', '90'], { env: await dev() });
     await polled(id);
     // One poll's five attempts are all reset (the transport gives up), the next poll's first one too.
     srv.injectFault({ route: 'getSubmission', kind: 'reset', times: 6 });
-    const review = await runCli(['marketplace', 'review', id, '--reject', '--notes', 'needs docs'], {
+    const review = await runMain(['marketplace', 'review', id, '--reject', '--notes', 'needs docs'], {
       env: await isolatedEnv(srv.env(srv.reviewer)),
     });
     expect(review.exitCode, review.stderr).toBe(0);
@@ -77,10 +77,10 @@ describe('status --wait through a marketplace restart', () => {
 
   it('503s until one poll gives up are ridden out too; a 500 (a server bug, not a restart) ends the wait at once', async () => {
     const id = await submitted();
-    const waiting = runCli(['marketplace', 'status', id, '--wait', '--timeout', '90'], { env: await dev(), timeout: 120_000 });
+    const waiting = runMain(['marketplace', 'status', id, '--wait', '--timeout', '90'], { env: await dev() });
     await polled(id);
     srv.injectFault({ route: 'getSubmission', kind: 'status', status: 503, retryAfter: 0, times: 6 });
-    const review = await runCli(['marketplace', 'review', id, '--approve'], { env: await isolatedEnv(srv.env(srv.reviewer)) });
+    const review = await runMain(['marketplace', 'review', id, '--approve'], { env: await isolatedEnv(srv.env(srv.reviewer)) });
     expect(review.exitCode, review.stderr).toBe(0);
     const r = await waiting;
     expect(r.exitCode, r.stderr).toBe(0);
@@ -89,7 +89,7 @@ describe('status --wait through a marketplace restart', () => {
     expect(n[0]).toMatch(/HTTP 503 UNAVAILABLE.*gave up after 5 attempts/);
 
     const id2 = await submitted();
-    const failing = runCli(['marketplace', 'status', id2, '--wait', '--timeout', '90'], { env: await dev(), timeout: 120_000 });
+    const failing = runMain(['marketplace', 'status', id2, '--wait', '--timeout', '90'], { env: await dev() });
     await polled(id2);
     srv.injectFault({ route: 'getSubmission', kind: 'status', status: 500, times: Infinity });
     const f = await failing;
@@ -100,7 +100,7 @@ describe('status --wait through a marketplace restart', () => {
 
   it('a marketplace that does not come back: exit 3 at the deadline, saying it has not answered and since how long', async () => {
     const id = await submitted();
-    const waiting = runCli(['marketplace', 'status', id, '--wait', '--timeout', '6'], { env: await dev(), timeout: 60_000 });
+    const waiting = runMain(['marketplace', 'status', id, '--wait', '--timeout', '6'], { env: await dev() });
     await polled(id);
     await srv.close();
     const t0 = Date.now();
@@ -118,14 +118,14 @@ describe('status --wait through a marketplace restart', () => {
     expect(notices(r.stderr)).toHaveLength(1);
     // Bounded by the deadline, not by the retries: well under the 60 s test limit.
     expect(took).toBeLessThan(20_000);
-    const j = await runCli(['--json', 'marketplace', 'status', id], { env: await dev() });
+    const j = await runMain(['--json', 'marketplace', 'status', id], { env: await dev() });
     expect(JSON.parse(j.stdout).submission.state).toBe('pending');
   });
 
   it('a wrong URL from the start is not waited for: exit 3 at once (nothing was ever reached)', async () => {
     const id = await submitted();
     const env = await isolatedEnv({ PLEXICHAT_MARKETPLACE_URL: 'http://127.0.0.1:9', PLEXICHAT_TOKEN: srv.developer });
-    const r = await runCli(['marketplace', 'status', id, '--wait', '--timeout', '60'], { env, timeout: 30_000 });
+    const r = await runMain(['marketplace', 'status', id, '--wait', '--timeout', '60'], { env });
     expectOneError(r, 3, /cannot reach marketplace at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/);
     expect(notices(r.stderr)).toHaveLength(0);
   });

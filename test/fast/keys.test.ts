@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { hasStackTrace } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
 import { listFiles, tempDir } from '../helpers/temp-project.js';
-import { privateKeyCanary } from './sign-helpers.js';
+import { privateKeyCanary } from '../e2e/sign-helpers.js';
 
 describe('keys generate', () => {
   it('writes the private key 0600 and the public key beside it, prints the key id and public key, never the private key', async () => {
