@@ -463,7 +463,7 @@ describe('test', () => {
     }
   });
 
-  it('the manifest reaches the SDK as JSON, so YAML beyond the built-in reader works under test', async () => {
+  it('the manifest reaches the SDK as JSON, parsed by the CLI: anchors and block scalars work under test', async () => {
     const dir = await initProject('minimal');
     const file = path.join(dir, 'config/plugin.yaml');
     const yaml = (await fs.readFile(file, 'utf8')).replace(
