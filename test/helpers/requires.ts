@@ -16,7 +16,7 @@
  * non-empty.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeEach, type TestContext } from 'vitest';
@@ -67,6 +67,15 @@ export function onPath(name: string): string | undefined {
   return dirs.map((d) => path.join(d, name)).find(executable);
 }
 
+/** The Python that the `tox` on PATH runs on (its #! line), when that Python has pytest. */
+export function toxPython(): string | undefined {
+  const tox = onPath('tox');
+  if (!tox) return undefined;
+  const py = /^#!\s*(\S+)/.exec(readFileSync(tox, 'utf8').slice(0, 200))?.[1];
+  if (!py || !executable(py)) return undefined;
+  return spawnSync(py, ['-c', 'import pytest, tox'], { stdio: 'ignore', timeout: 20_000 }).status === 0 ? py : undefined;
+}
+
 interface Tool {
   present(): boolean;
   /** How to get it (Debian; .ci/run does the same). */
@@ -81,7 +90,8 @@ const TOOLS = {
   zsh: { present: () => !!onPath('zsh'), install: apt('zsh') },
   fish: { present: () => !!onPath('fish'), install: apt('fish') },
   bandit: { present: () => !!onPath('bandit'), install: apt('bandit') },
-  tox: { present: () => !!onPath('tox'), install: apt('tox') },
+  // tox runs an environment of its own Python version on that Python: it needs pytest there.
+  tox: { present: () => !!toxPython(), install: apt('tox python3-pytest') },
   'pytest-cov': { present: () => !!pythonWith('pytest', 'pytest_cov'), install: apt('python3-pytest-cov') },
   pyyaml: { present: () => !!pythonWith('pytest', 'yaml'), install: apt('python3-yaml') },
   venv: { present: () => !!pythonWith('pytest', 'yaml', 'venv', 'ensurepip'), install: apt('python3-venv python3-yaml') },
@@ -121,9 +131,16 @@ export function needsNote(tools: ToolName[]): string {
 /** Skip the running test when a tool is missing; fail it instead when CI is set. */
 export function requires(ctx: Pick<TestContext, 'skip'>, ...tools: ToolName[]): void {
   const gone = missing(...tools);
-  if (gone.length === 0) return;
-  if (process.env.CI) throw new Error(`CI is set and this test ${needsNote(gone)}; .ci/run installs it`);
-  ctx.skip(needsNote(gone));
+  if (gone.length > 0) skipOrFail(ctx, needsNote(gone));
+}
+
+/**
+ * The same rule for a need found only while the test runs (e.g. packages the
+ * npm cache lacks): skipped with this note (`needs ...`), or failed when CI is set.
+ */
+export function skipOrFail(ctx: Pick<TestContext, 'skip'>, note: string): never {
+  if (process.env.CI) throw new Error(`CI is set and this test ${note}; .ci/run provides it`);
+  return ctx.skip(note);
 }
 
 /** requires(...) before every test of the enclosing describe (or file). */
