@@ -6,8 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { Ctx } from '../context.js';
-import { userPath } from '../context.js';
+import { userPath, type Ctx } from '../io/context.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { cliVersion } from '../io/cli-version.js';
 import { writingTo } from '../io/fs-errors.js';
