@@ -92,6 +92,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   ],
   sdk: [
     ex('sdk wheel --out dist', 'the SDK as a wheel, for pip'),
+    ex('--json sdk wheel', "the wheel's path and sha256 as JSON"),
   ],
   'sdk wheel': [
     ex('sdk wheel', 'write plexichat_plugin_sdk-<version>-py3-none-any.whl here'),
