@@ -8,7 +8,6 @@ import { configDefaults, defineConfig } from 'vitest/config';
  */
 const NEEDS_PROCESS = [
   'test/unit/sdk-python.test.ts',
-  'test/unit/sdk-yaml-corpus.test.ts',
   'test/unit/endpoint-rule.test.ts',
   'test/unit/package/pack.test.ts',
   'test/unit/package/own-output.test.ts',
@@ -28,6 +27,8 @@ const NEEDS_PROCESS = [
  */
 export default defineConfig({
   test: {
+    // The default output, then the tests skipped for a missing tool, named (test/helpers/requires.ts).
+    reporters: ['default', './test/helpers/requires-reporter.ts'],
     clearMocks: true,
     restoreMocks: true,
     testTimeout: 60_000,

@@ -90,6 +90,14 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('dev --port 8080 --user alice --permissions message_read,file_write', 'as alice, with these permissions'),
     ex('dev --keep-state --no-reload', 'load once, keep storage'),
   ],
+  sdk: [
+    ex('sdk wheel --out dist', 'the SDK as a wheel, for pip'),
+    ex('--json sdk wheel', "the wheel's path and sha256 as JSON"),
+  ],
+  'sdk wheel': [
+    ex('sdk wheel', 'write plexichat_plugin_sdk-<version>-py3-none-any.whl here'),
+    ex('sdk wheel --out dist', 'into dist/'),
+  ],
   marketplace: [
     ex('marketplace login', 'store a token'),
     ex('marketplace submit', 'upload the archive for review'),

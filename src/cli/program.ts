@@ -188,6 +188,13 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('--python <path>', 'Python interpreter to use (or PLEXICHAT_PYTHON)')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/dev.js'), opts, cmd));
 
+  const sdk = program.command('sdk').description('the bundled Python SDK, for use outside the CLI');
+  sdk
+    .command('wheel')
+    .description("write the SDK as a wheel (built offline) to pip install into a plugin's own virtual environment")
+    .option('--out <dir>', 'folder to write the wheel to (default: the current directory)')
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/sdk.js'), opts, cmd));
+
   const mp = program.command('marketplace').description('publish through the PlexiChat marketplace');
 
   mp.command('login')

@@ -74,7 +74,7 @@ function checkOptions(opts: DevOptions): { host: string; user?: string; permissi
  */
 async function choosePython(opts: DevOptions, ctx: Ctx): Promise<string> {
   const modules = await projectImports(ctx.cwd);
-  const found = await findPythonCached({ env: ctx.env, explicit: userProgram(ctx, opts.python), cwd: ctx.cwd, modules });
+  const found = await findPythonCached({ env: ctx.env, explicit: userProgram(ctx, opts.python), cwd: ctx.cwd, modules, venv: true });
   if (!found.ok) {
     if (found.reason === 'not-runnable') throw notRunnableError({ path: found.path!, source: opts.python !== undefined ? 'flag' : 'env' });
     throw new WorkFailedError('no Python interpreter found (looked for python3 and python on PATH)', {
@@ -83,6 +83,7 @@ async function choosePython(opts: DevOptions, ctx: Ctx): Promise<string> {
     });
   }
   if (tooOld(found.python.version)) throw tooOldError(found.python.path, found.python.version);
+  if (found.python.source === 'venv') ctx.out.info(`python: ${found.python.path} (the plugin's virtual environment; Python ${found.python.version})`);
   return found.python.path;
 }
 

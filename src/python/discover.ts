@@ -1,8 +1,9 @@
 /**
  * Which Python interpreter the CLI runs, shared by `validate` (the code scan)
  * and `test` (pytest). Order: an explicit path (--python), PLEXICHAT_PYTHON,
- * then every python3 / python on PATH in PATH order, preferring (for `test`)
- * one that has pytest.
+ * (for `test` and `dev`) the plugin's own virtual environment, then every
+ * python3 / python on PATH in PATH order, preferring (for `test`) one that
+ * has pytest.
  */
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -14,8 +15,8 @@ export interface PythonInfo {
   version: string;
   /** pytest version, when importable. */
   pytest?: string;
-  /** Where the path came from: flag, env, or PATH. */
-  source: 'flag' | 'env' | 'path';
+  /** Where the path came from: flag, env, the plugin's virtual environment, or PATH. */
+  source: 'flag' | 'env' | 'venv' | 'path';
 }
 
 export function isExecutable(p: string): boolean {
@@ -60,6 +61,20 @@ export function pathCandidates(env: NodeJS.ProcessEnv): string[] {
         out.push(p);
       }
     }
+  }
+  return out;
+}
+
+/** Where a plugin keeps its own virtual environment: an activated one ($VIRTUAL_ENV), else these folders of the project. */
+export const VENV_FOLDERS = ['.venv', 'plugin-env'] as const;
+
+/** The python of each of the plugin's virtual environments that exists, in that order, without duplicates. */
+export function venvCandidates(env: NodeJS.ProcessEnv, cwd = '.'): string[] {
+  const dirs = [env.VIRTUAL_ENV, ...VENV_FOLDERS.map((f) => path.resolve(cwd, f))].filter((d): d is string => !!d && path.isAbsolute(d));
+  const out: string[] = [];
+  for (const d of dirs) {
+    const p = path.join(d, 'bin', 'python');
+    if (!out.includes(p) && isExecutable(p)) out.push(p);
   }
   return out;
 }
@@ -145,6 +160,12 @@ export interface FindPythonOptions {
   cwd?: string;
   /** Modules the project imports: among PATH candidates with pytest, prefer one that can import them all. */
   modules?: string[];
+  /**
+   * Look in the plugin's own virtual environment first ($VIRTUAL_ENV, then
+   * .venv/ and plugin-env/ in cwd): its python is taken when it runs, is new
+   * enough and (when wanted) has pytest.
+   */
+  venv?: boolean;
 }
 
 export type FindPythonResult =
@@ -171,6 +192,13 @@ export async function findPython(opts: FindPythonOptions): Promise<FindPythonRes
   }
   const tried: string[] = [];
   const probes: ProbeInfo[] = [];
+  for (const p of opts.venv ? venvCandidates(opts.env, opts.cwd) : []) {
+    tried.push(p);
+    const info = await probePython(p, opts.env, probe);
+    if (!info) continue;
+    probes.push(info);
+    if (!tooOld(info.version) && (!opts.wantPytest || info.pytest)) return { ok: true, python: { ...info, source: 'venv' }, tried, probes };
+  }
   let best: ProbeInfo | undefined;
   // A new-enough interpreter first; one too old is taken only when nothing else runs (and then refused as too old).
   const rank = (i: ProbeInfo) => (tooOld(i.version) ? 1e9 : 0) + (opts.wantPytest && !i.pytest ? 1e6 : 0) + i.missing.length;

@@ -42,7 +42,7 @@ export async function choosePytestPython(
   opts: Omit<FindPythonOptions, 'wantPytest' | 'modules'> & { cwd: string },
 ): Promise<PythonInfo & { tried: string[]; missing: string[] }> {
   const modules = await projectImports(opts.cwd);
-  const found = await findPythonCached({ ...opts, modules, wantPytest: true });
+  const found = await findPythonCached({ ...opts, modules, wantPytest: true, venv: true });
   if (!found.ok) {
     if (found.reason === 'not-runnable') {
       throw notRunnableError({ path: found.path!, source: opts.explicit !== undefined ? 'flag' : 'env' });

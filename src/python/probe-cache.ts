@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { findPython, pathCandidates, type FindPythonOptions, type FindPythonResult } from './discover.js';
+import { findPython, pathCandidates, venvCandidates, type FindPythonOptions, type FindPythonResult } from './discover.js';
 import { cacheDir, readCached, writeCached } from './scan-cache.js';
 
 type Found = Extract<FindPythonResult, { ok: true }>;
@@ -34,7 +34,7 @@ async function pythonVersionFile(dir: string): Promise<string | null> {
 async function keyOf(opts: FindPythonOptions): Promise<string> {
   const [candidates, versionFile] = await Promise.all([
     Promise.all(
-      pathCandidates(opts.env).map(async (c) => {
+      [...(opts.venv ? venvCandidates(opts.env, opts.cwd) : []), ...pathCandidates(opts.env)].map(async (c) => {
         const st = await stat(c).catch(() => undefined);
         return [c, st?.size, st?.mtimeMs];
       }),
@@ -49,6 +49,7 @@ async function keyOf(opts: FindPythonOptions): Promise<string> {
     selectors: [env.PYENV_VERSION ?? null, env.VIRTUAL_ENV ?? null, env.CONDA_PREFIX ?? null, versionFile],
     modules: opts.modules ?? [],
     wantPytest: !!opts.wantPytest,
+    venv: !!opts.venv,
   };
   return createHash('sha256').update(JSON.stringify(doc)).digest('hex');
 }

@@ -161,6 +161,7 @@ export async function runTests(opts: TestOptions, ctx: Ctx, input: RunTestsInput
       throw err;
     },
   );
+  if (py.source === 'venv') ctx.out.info(`python: ${py.path} (the plugin's virtual environment; Python ${py.version}, pytest ${py.pytest})`);
   ctx.out.debug(`python: ${py.path} (${py.version}, pytest ${py.pytest}, from ${py.source})${py.missing.length ? `; cannot import: ${py.missing.join(", ")}` : ""}`);
 
   const userArgs = opts.pytestArgs ?? [];

@@ -6,7 +6,8 @@ try:
 except ImportError as e:
     raise ImportError(
         "plexichat_plugin_sdk is not importable: run the tests with `plexichat-plugin test`, or put the "
-        "SDK on the path: PYTHONPATH=\"$(npm root -g)/plexichat-plugin-cli/sdk/python\" python3 -m pytest"
+        "SDK on the path: PYTHONPATH=\"$(npm root -g)/plexichat-plugin-cli/sdk/python\" python3 -m pytest, or "
+        "install it in this plugin's venv: plexichat-plugin sdk wheel (docs/sdk.md)"
     ) from e
 
 pytest_plugins = ["plexichat_plugin_sdk.pytest_plugin"]

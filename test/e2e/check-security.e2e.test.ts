@@ -5,9 +5,9 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { hasStackTrace } from '../helpers/run-cli.js';
+import { requires } from '../helpers/requires.js';
 import { runMain } from '../helpers/run-main.js';
 import { withoutBandit } from '../helpers/python-stubs.js';
 import { offline, useScaffold } from '../helpers/scaffold.js';
@@ -36,9 +36,8 @@ interface Finding {
 const security = (doc: { checks: { id: string; status: string; summary: string; findings: Finding[] }[] }) => doc.checks.find((c) => c.id === 'security')!;
 
 describe('check: security', () => {
-  it('a bandit finding fails the check at its line (HIGH an error, MEDIUM a warning, LOW a note), # nosec honoured', async () => {
-    const real = (await execa('sh', ['-c', 'command -v bandit'], { reject: false })).stdout.trim();
-    expect(real, 'this test needs bandit (sudo apt-get install -y bandit)').not.toBe('');
+  it('a bandit finding fails the check at its line (HIGH an error, MEDIUM a warning, LOW a note), # nosec honoured', async (ctx) => {
+    requires(ctx, 'bandit');
     const dir = await project({ 'src/tools.py': RISKY });
     const r = await runMain(['--json', 'check'], { cwd: dir, env: offline });
     expect(r.exitCode).toBe(1);
@@ -67,7 +66,8 @@ describe('check: security', () => {
     expect(gh.stdout).toMatch(/^::notice file=src\/tools\.py,line=1,col=1::security\/BANDIT_B404 /m);
   });
 
-  it('a rule id set off in .plexichat.yaml with a reason lets it pass; a file .pluginignore drops is not reviewed', async () => {
+  it('a rule id set off in .plexichat.yaml with a reason lets it pass; a file .pluginignore drops is not reviewed', async (ctx) => {
+    requires(ctx, 'bandit');
     const config = 'check:\n  rules:\n    security/BANDIT_B602:\n      severity: off\n      reason: the command is a constant\n';
     const off = await project({ 'src/tools.py': RISKY, '.plexichat.yaml': config });
     const r = await runMain(['--json', 'check'], { cwd: off, env: offline });

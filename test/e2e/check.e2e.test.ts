@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { hasStackTrace } from '../helpers/run-cli.js';
+import { requires } from '../helpers/requires.js';
 import { runMain } from '../helpers/run-main.js';
 import { offline, useScaffold } from '../helpers/scaffold.js';
 import { listFiles } from '../helpers/temp-project.js';
@@ -42,7 +43,8 @@ function sarifValidator() {
 }
 
 describe('check --profile pr', () => {
-  it('passes on a fresh scaffold with no marketplace, each check reported', async () => {
+  it('passes on a fresh scaffold with no marketplace, each check reported', async (ctx) => {
+    requires(ctx, 'bandit'); // the security step passes only where bandit runs
     const dir = await copy();
     const before = await listFiles(dir);
     const r = await runMain(['check'], { cwd: dir, env: offline });
@@ -57,7 +59,8 @@ describe('check --profile pr', () => {
     expect((await listFiles(dir)).filter((f) => !caches(f))).toEqual(before.filter((f) => !caches(f)));
   });
 
-  it('--json: one document with every check, its status and findings', async () => {
+  it('--json: one document with every check, its status and findings', async (ctx) => {
+    requires(ctx, 'bandit'); // the security step passes only where bandit runs
     const dir = await copy();
     const r = await runMain(['--json', 'check'], { cwd: dir, env: offline });
     expect(r.exitCode, r.stderr).toBe(0);
@@ -78,7 +81,8 @@ describe('check --profile pr', () => {
 });
 
 describe('check --profile release', () => {
-  it('with no marketplace: reports the skipped checks and fails; --allow-skipped passes', async () => {
+  it('with no marketplace: reports the skipped checks and fails; --allow-skipped passes', async (ctx) => {
+    requires(ctx, 'bandit'); // the security step passes only where bandit runs
     const dir = await copy();
     const r = await runMain(['check', '--profile', 'release'], { cwd: dir, env: offline });
     expect(r.exitCode).toBe(1);
@@ -98,7 +102,8 @@ describe('check --profile release', () => {
 });
 
 describe('check findings and formats', () => {
-  it('--format github prints exact annotation lines', async () => {
+  it('--format github prints exact annotation lines', async (ctx) => {
+    requires(ctx, 'bandit'); // the security step passes only where bandit runs
     const dir = await broken();
     const r = await runMain(['check', '--format', 'github'], { cwd: dir, env: offline });
     expect(r.exitCode).toBe(1);
@@ -113,7 +118,8 @@ describe('check findings and formats', () => {
     expect(r.stderr).toContain('check failed: 3 errors, 2 warnings, 2 skipped');
   });
 
-  it('--format sarif is valid SARIF 2.1.0 (official schema), with rules, locations and the config suppression', async () => {
+  it('--format sarif is valid SARIF 2.1.0 (official schema), with rules, locations and the config suppression', async (ctx) => {
+    requires(ctx, 'bandit'); // the security step passes only where bandit runs
     const dir = await broken();
     await fs.writeFile(path.join(dir, '.plexichat.yaml'), 'check:\n  rules:\n    docs/PLACEHOLDER:\n      severity: off\n      reason: the README is written by the docs team\n');
     const r = await runMain(['check', '--format', 'sarif', '--output', 'check.sarif'], { cwd: dir, env: offline });

@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { requires } from '../helpers/requires.js';
 import { runMain } from '../helpers/run-main.js';
 import { tempDir } from '../helpers/temp-project.js';
 
@@ -36,7 +37,8 @@ describe('completion', () => {
     expect(top).toEqual(expect.arrayContaining(['init', 'validate', 'test', 'build', 'verify', 'marketplace', 'completion']));
   });
 
-  it('fish: the script parses and `complete -C` offers the same words', async () => {
+  it('fish: the script parses and `complete -C` offers the same words', async (ctx) => {
+    requires(ctx, 'fish');
     const file = await script('fish');
     await execa('fish', ['-n', file]);
     const r = await execa('fish', ['-c', `source ${file}; complete -C "plexichat-plugin mark"; complete -C "plexichat-plugin marketplace su"; complete -C "plexichat-plugin build --o"`]);
@@ -44,7 +46,8 @@ describe('completion', () => {
     expect(words).toEqual(expect.arrayContaining(['marketplace', 'submit', '--out']));
   });
 
-  it('zsh: the script parses and loads through bashcompinit, finding the command path', async () => {
+  it('zsh: the script parses and loads through bashcompinit, finding the command path', async (ctx) => {
+    requires(ctx, 'zsh');
     const file = await script('zsh');
     await execa('zsh', ['-n', file]);
     const r = await execa('zsh', ['-c', `source ${file}; setopt ksharrays; COMP_WORDS=(plexichat-plugin marketplace su); COMP_CWORD=2; _plexichat_plugin; print -l -- "\${COMPREPLY[@]}"`]);

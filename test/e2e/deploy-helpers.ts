@@ -13,7 +13,7 @@ import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-op
 import { parse as goTemplate } from '@evertdespiegeleer/go-template';
 import { listFiles } from '../helpers/temp-project.js';
 
-export const SHARED_RUNBOOK = path.resolve(import.meta.dirname, '../../../shared/reference/runbook-plugin');
+export { RUNBOOK_PLUGIN as SHARED_RUNBOOK } from '../helpers/requires.js';
 export const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/deploy');
 
 /** Every file below dir with its text. */

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerfileParser } from 'dockerfile-ast';
+import { requires } from '../helpers/requires.js';
 import { runCli } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/temp-project.js';
 import { FIXTURES, yamlObjects } from './deploy-helpers.js';
@@ -188,7 +189,8 @@ describe('deploy render: the generated entrypoint, run directly', () => {
     const served = new Set(after.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]));
     for (const n of names) expect(served, n).toContain(n);
   });
-  it('its alert rules (for:, compound conditions) pass promtool check rules', async () => {
+  it('its alert rules (for:, compound conditions) pass promtool check rules', async (ctx) => {
+    requires(ctx, 'promtool');
     const monitoring = yamlObjects(await fs.readFile(path.join(project, 'k8s/staging-monitoring.yaml'), 'utf8')) as any[];
     const rule = monitoring.find((o) => o.kind === 'PrometheusRule');
     const file = path.join(await tempDir(), 'rules.yaml');

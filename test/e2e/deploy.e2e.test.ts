@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DockerfileParser } from 'dockerfile-ast';
 import { parse as parseYaml } from 'yaml';
 import { hasStackTrace } from '../helpers/run-cli.js';
+import { missing, requires, requiresEach } from '../helpers/requires.js';
 import { runMain } from '../helpers/run-main.js';
 import { tempDir } from '../helpers/temp-project.js';
 import { FIXTURES, SHARED_RUNBOOK, expectGolden, readTree, renderChart, validateObject, yamlObjects } from './deploy-helpers.js';
@@ -49,9 +50,13 @@ function headerless(text: string): string {
   return text.split('\n').slice(2).join('\n');
 }
 
+// Every test here renders the runbook's plugin (read from ../shared).
+requiresEach('runbook');
+
 const cases: Record<string, { dir: string; own: Set<string>; files: Map<string, string> }> = {};
 
 beforeAll(async () => {
+  if (missing('runbook').length > 0) return;
   const make = async (name: string, dir: string) => {
     const own = new Set((await readTree(dir)).keys());
     const r = await render(dir, '--helm');
@@ -211,7 +216,8 @@ describe('deploy render', () => {
     }
   });
 
-  it('the rendered alert rules pass promtool check rules, with the host metric names, scoped to the plugin and environment', async () => {
+  it('the rendered alert rules pass promtool check rules, with the host metric names, scoped to the plugin and environment', async (ctx) => {
+    requires(ctx, 'promtool');
     const { files } = cases.runbook!;
     for (const env of ['staging', 'production']) {
       const [rule, monitor] = yamlObjects(files.get(`k8s/${env}-monitoring.yaml`)!) as any[];

@@ -10,9 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { onPath, requires } from '../helpers/requires.js';
 import { MANIFEST, atomicWrite, cleanupAll, counterProject, pluginSource, startCli, type DevEvent } from './dev-fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = onPath('chromium') ?? 'chromium';
 const ARGS = [
   '--headless',
   '--no-sandbox',
@@ -69,7 +70,8 @@ async function inspectPng(page: Page, png: Buffer): Promise<{ width: number; hei
 }
 
 describe('dev console at /__dev/ (headless Chromium)', () => {
-  it('fires hooks, calls endpoints as a chosen caller, streams the log and follows reloads; the screenshot shows a rendered page', async () => {
+  it('fires hooks, calls endpoints as a chosen caller, streams the log and follows reloads; the screenshot shows a rendered page', async (ctx) => {
+    requires(ctx, 'chromium');
     const dir = await counterProject('v1');
     const dev = startCli(dir, ['dev', '--port', '0', '--json']);
     const ready = (await dev.waitFor((e) => e.event === 'ready')) as DevEvent & { url: string };

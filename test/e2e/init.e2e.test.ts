@@ -20,6 +20,7 @@ const LAYOUT = [
   'tests/__init__.py',
   'tests/test_integration.py',
   'tests/test_plugin.py',
+  'tox.ini',
 ];
 
 /** Every entry (files and folders) below dir, to compare before and after. */

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import { createProgram } from '../../src/cli/program.js';
 import { useDevServer, type DevServer } from '../helpers/dev-server.js';
+import { requires } from '../helpers/requires.js';
 import { hasStackTrace, type CliResult } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
 import { tempDir, writeTree } from '../helpers/temp-project.js';
@@ -139,12 +140,10 @@ describe('the --json contract: project commands', () => {
     expectDoc('init', await json(['init', name, '--name', name, '--category', 'utility', '--yes']), { exit: 1, error: 'DIRECTORY_NOT_EMPTY' });
   });
 
-  it('validate: a valid plugin, one with errors (a verdict, exit 1), no plugin at all', async () => {
+  it('validate: a valid plugin, one with errors (a verdict, exit 1), no plugin at all', async (ctx) => {
     const dir = await project();
     const ok = expectDoc('validate', await json(['validate'], { cwd: dir }), { exit: 0 });
     expect(ok).toMatchObject({ ok: true, codeChecks: 'ran' });
-    const sec = expectDoc('validate', await json(['validate', '--security'], { cwd: dir }), { exit: 0 });
-    expect(sec.security).toMatchObject({ tool: 'bandit' });
     const built = expectDoc('build', await json(['build', '--no-sign'], { cwd: dir }), { exit: 0 });
     const against = expectDoc('validate', await json(['validate', '--against', built.archive as string], { cwd: dir }), { exit: 0 });
     expect(against.against).toMatchObject({ base: { kind: 'archive' }, diff: { unchanged: true } });
@@ -156,6 +155,21 @@ describe('the --json contract: project commands', () => {
     expectDoc('validate', await json(['validate', '--fail-on', 'low'], { cwd: dir }), { exit: 2, error: 'USAGE' });
     const empty = await tempDir();
     expectDoc('validate', await json(['validate'], { cwd: empty }), { exit: 1, error: 'MANIFEST_NOT_FOUND' });
+    // Last, as it needs a tool the machine may lack: --security runs bandit.
+    requires(ctx, 'bandit');
+    await fsp.writeFile(manifest, text);
+    const sec = expectDoc('validate', await json(['validate', '--security'], { cwd: dir }), { exit: 0 });
+    expect(sec.security).toMatchObject({ tool: 'bandit' });
+  });
+
+  it('sdk wheel', async () => {
+    const out = await tempDir();
+    const doc = expectDoc('sdk-wheel', await json(['sdk', 'wheel', '--out', out]), { exit: 0 });
+    expect(doc).toMatchObject({ name: expect.stringMatching(/^plexichat_plugin_sdk-.+-py3-none-any\.whl$/), requires: ['PyYAML>=5.1'] });
+    expect(doc.wheel).toBe(path.join(out, doc.name as string));
+    const file = path.join(await tempDir(), 'a-file');
+    await fsp.writeFile(file, '');
+    expectDoc('sdk-wheel', await json(['sdk', 'wheel', '--out', file]), { exit: 1, error: 'CANNOT_WRITE' });
   });
 
   it('test: passing, failing tests (a verdict, exit 1), tests that cannot be collected (an error)', async () => {

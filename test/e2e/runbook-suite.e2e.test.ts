@@ -10,14 +10,12 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { XMLParser } from 'fast-xml-parser';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { hasModule, pathCandidates } from '../../src/python/discover.js';
+import { describe, expect, it } from 'vitest';
+import { pythonWith, requiresEach, RUNBOOK_PLUGIN as RUNBOOK } from '../helpers/requires.js';
 import { runMain } from '../helpers/run-main.js';
 import { tempDir } from '../helpers/temp-project.js';
 
-const RUNBOOK = fileURLToPath(new URL('../../../shared/reference/runbook-plugin/', import.meta.url));
 
 const PASSING = [
   'test_plugin.py::test_plugin_initialization',
@@ -60,25 +58,9 @@ interface Case {
   skipped?: unknown[];
 }
 
-let python = '';
-
-beforeAll(async () => {
-  for (const candidate of pathCandidates(process.env)) {
-    const ok = await Promise.all(
-      ['pytest', 'psutil', 'cryptography'].map((m) => hasModule(candidate, m, process.env).catch(() => false)),
-    );
-    if (ok.every(Boolean)) {
-      python = candidate;
-      break;
-    }
-  }
-  if (!python) {
-    throw new Error(
-      'the runbook suite needs a python3 with pytest, psutil and cryptography on PATH: ' +
-        'sudo apt-get install -y python3-pytest python3-psutil python3-cryptography (.ci/run does this)',
-    );
-  }
-});
+// Every test here runs the runbook's plugin (from ../shared) on a Python with its imports.
+requiresEach('runbook', 'psutil+cryptography');
+const python = pythonWith('pytest', 'psutil', 'cryptography') ?? 'python3';
 
 async function runbookCopy(): Promise<string> {
   const dir = path.join(await tempDir(), 'advanced_analytics');

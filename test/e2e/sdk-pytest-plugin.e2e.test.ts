@@ -7,28 +7,16 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { findPython, hasModule, pathCandidates } from '../../src/python/discover.js';
+import { describe, expect, it } from 'vitest';
 import { sdkPythonPath } from '../../src/python/pytest.js';
+import { pythonWith, requires } from '../helpers/requires.js';
 import { runMain } from '../helpers/run-main.js';
 import { listFiles, tempDir } from '../helpers/temp-project.js';
 
-let python = '';
+/** A Python with pytest and PyYAML: a bare pytest reads config/plugin.yaml with PyYAML. */
+const python = pythonWith('pytest', 'yaml') ?? 'python3';
 /** One that has pytest-cov too (Debian's python3 with python3-pytest-cov; .ci/run installs it). */
-let withCov = '';
-
-beforeAll(async () => {
-  const found = await findPython({ env: process.env, wantPytest: true });
-  if (!found.ok || !found.python.pytest) throw new Error('these tests need Python 3 with pytest: sudo apt-get install -y python3-pytest');
-  python = found.python.path;
-  for (const candidate of pathCandidates(process.env)) {
-    if ((await hasModule(candidate, 'pytest', process.env)) && (await hasModule(candidate, 'pytest_cov', process.env))) {
-      withCov = candidate;
-      break;
-    }
-  }
-  if (!withCov) throw new Error('these tests need a python3 with pytest-cov: sudo apt-get install -y python3-pytest-cov');
-});
+const withCov = pythonWith('pytest', 'pytest_cov') ?? 'python3';
 
 async function initProject(template: string): Promise<string> {
   const dir = path.join(await tempDir(), `my_${template}`);
@@ -48,7 +36,8 @@ function barePytest(dir: string, env: Record<string, string | undefined>) {
 }
 
 describe('the SDK pytest plugin under a bare pytest', () => {
-  it.each(['minimal', 'analytics', 'registry'])('init --template %s: the conftest.py loads the fixtures and prints the coverage', async (template) => {
+  it.each(['minimal', 'analytics', 'registry'])('init --template %s: the conftest.py loads the fixtures and prints the coverage', async (template, ctx) => {
+    requires(ctx, 'pyyaml');
     const dir = await initProject(template);
     const r = barePytest(dir, { PYTHONPATH: sdkPythonPath() });
     expect(r.status, r.out).toBe(0);
@@ -57,7 +46,8 @@ describe('the SDK pytest plugin under a bare pytest', () => {
     expect(r.out).toMatch(template === 'minimal' ? /endpoints 1\/1 exercised/ : /endpoints 2\/2 exercised/);
   });
 
-  it('test leaves no pytest files in the plugin folder, and --lf still finds the last failures', async () => {
+  it('test leaves no pytest files in the plugin folder, and --lf still finds the last failures', async (ctx) => {
+    requires(ctx, 'pytest-cov');
     const dir = await initProject('minimal');
     await fs.writeFile(path.join(dir, 'tests/test_fails.py'), 'def test_fails():\n    assert False\n');
     const env = { PLEXICHAT_CACHE_DIR: await tempDir(), PYTHONDONTWRITEBYTECODE: undefined };

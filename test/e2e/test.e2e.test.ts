@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findPython, hasModule } from '../../src/python/discover.js';
 import { BIN, hasStackTrace, runCli } from '../helpers/run-cli.js';
+import { requires, RUNBOOK_PLUGIN } from '../helpers/requires.js';
 import { runMain } from '../helpers/run-main.js';
 import { runTty } from '../helpers/run-tty.js';
 import { tempDir } from '../helpers/temp-project.js';
@@ -330,10 +331,10 @@ describe('test', () => {
       expect(await probes()).toBe(5);
     });
 
-    it("the runbook's suites get an interpreter with psutil when one is on PATH after one without", async () => {
-      const RUNBOOK = fileURLToPath(new URL('../../../shared/reference/runbook-plugin/', import.meta.url));
+    it("the runbook's suites get an interpreter with psutil when one is on PATH after one without", async (ctx) => {
+      requires(ctx, 'runbook', 'debian-psutil');
       const dir = path.join(await tempDir(), 'advanced_analytics');
-      await fs.cp(RUNBOOK, dir, { recursive: true });
+      await fs.cp(RUNBOOK_PLUGIN, dir, { recursive: true });
       const yaml = path.join(dir, 'config/plugin.yaml');
       await fs.writeFile(yaml, (await fs.readFile(yaml, 'utf8')).replace(/required:\n/, 'required:\n    - analytics_read\n'));
       const withPsutil = '/usr/bin/python3';
@@ -463,7 +464,7 @@ describe('test', () => {
     }
   });
 
-  it('the manifest reaches the SDK as JSON, so YAML beyond the built-in reader works under test', async () => {
+  it('the manifest reaches the SDK as JSON, parsed by the CLI: anchors and block scalars work under test', async () => {
     const dir = await initProject('minimal');
     const file = path.join(dir, 'config/plugin.yaml');
     const yaml = (await fs.readFile(file, 'utf8')).replace(

@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { findPython } from '../../src/python/discover.js';
 import { hasStackTrace } from '../helpers/run-cli.js';
+import { onPath, requiresEach } from '../helpers/requires.js';
 import { runMain } from '../helpers/run-main.js';
 import { withoutBandit } from '../helpers/python-stubs.js';
 import { tempDir, type Tree } from '../helpers/temp-project.js';
@@ -496,6 +497,7 @@ describe('the Python room', () => {
 });
 
 describe('validate --security: bandit over the same files, in the same diagnostics', () => {
+  requiresEach('bandit');
   const RISKY = `import subprocess
 from plexichat_plugin_sdk import Plugin
 
@@ -548,8 +550,7 @@ class Risky(Plugin):
   it('found through the interpreter first, then a bandit executable on PATH; missing, a clear install hint', async () => {
     const masked = await withoutBandit();
     const banditDir = await tempDir();
-    const real = (await execa('sh', ['-c', 'command -v bandit'], { reject: false })).stdout.trim();
-    expect(real, 'this test needs bandit on PATH (sudo apt-get install -y bandit)').not.toBe('');
+    const real = onPath('bandit')!;
     await fs.symlink(real, path.join(banditDir, 'bandit'));
     const viaPath = await validate({ src: { 'plugin.py': RISKY } }, { PLEXICHAT_PYTHON: undefined, PATH: [masked, banditDir].join(path.delimiter) }, ['--security']);
     expect(viaPath.doc.security.command).toEqual([path.join(banditDir, 'bandit')]);

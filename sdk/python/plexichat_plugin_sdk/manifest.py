@@ -16,16 +16,17 @@ Where the manifest comes from, in order:
    ``src/plugin.py`` finds ``../config/plugin.yaml``).
 4. ``config/plugin.yaml`` below the current working directory.
 
-YAML files are read with the small built-in reader in ``_yaml.py`` (no
-PyYAML needed); it documents the subset it understands and names the line of
-anything outside it.
+Under ``plexichat-plugin test`` the CLI hands the manifest over already read
+(1.), so nothing here parses YAML. A bare ``pytest`` run (2.-4.) reads
+config/plugin.yaml with PyYAML (the SDK wheel's one dependency: ``pip install
+PyYAML``, or Debian's python3-yaml); without it, loading says so and names
+``plexichat-plugin test``.
 """
 import copy
 import inspect
 import json
 import os
 
-from ._yaml import YamlError, loads as yaml_loads
 
 __all__ = [
     "ENV_MANIFEST_JSON",
@@ -43,6 +44,32 @@ ENV_START_FD = "PLEXICHAT_PLUGIN_START_FD"
 MANIFEST_RELPATH = os.path.join("config", "plugin.yaml")
 
 _cache = {}
+
+#: What to do when PyYAML is missing (one text for the error and the docs).
+NO_PYYAML = (
+    "reading config/plugin.yaml without the CLI needs PyYAML, which this Python (%s) cannot import; "
+    "run the tests with 'plexichat-plugin test' (it reads the manifest itself), or install it: "
+    "pip install PyYAML (Debian: sudo apt-get install -y python3-yaml)"
+)
+
+
+def _yaml_load(raw, path):
+    """Parse YAML bytes with PyYAML's safe loader (the C one when built); ManifestError naming the line."""
+    try:
+        import yaml
+    except ImportError:
+        import sys
+
+        raise ManifestError(NO_PYYAML % sys.executable)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(raw, Loader=loader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        where = "%s:%d" % (path, line) if line else path
+        problem = getattr(e, "problem", None) or str(e)
+        raise ManifestError("%s: not valid YAML: %s" % (where, problem), line)
 
 
 class ManifestError(ValueError):
@@ -132,14 +159,9 @@ def load_manifest_file(path):
         if path.endswith(".json"):
             data = json.loads(raw.decode("utf-8"))
         else:
-            data = yaml_loads(raw)
-    except YamlError as e:
-        where = "%s:%d" % (path, e.line) if e.line else path
-        raise ManifestError(
-            "%s: %s (the SDK's built-in YAML reader handles a subset of YAML; run the tests with "
-            "'plexichat-plugin-cli test', which reads the full YAML, or see docs/sdk.md)" % (where, e.reason),
-            e.line,
-        )
+            data = _yaml_load(raw, path)
+    except ManifestError:
+        raise
     except (UnicodeDecodeError, ValueError) as e:
         raise ManifestError("%s cannot be read: %s" % (path, e))
     if data is None:

@@ -41,6 +41,6 @@ def no_manifest_env(monkeypatch):
 
 @pytest.fixture
 def manifest_dict():
-    from plexichat_plugin_sdk._yaml import loads
+    from yaml import safe_load as loads
 
     return loads(MANIFEST)

@@ -8,7 +8,7 @@ import pytest
 
 from plexichat_plugin_sdk import Plugin, Response, StorageUnavailableError, endpoint, hook
 from plexichat_plugin_sdk import _events
-from plexichat_plugin_sdk._yaml import loads
+from yaml import safe_load as loads
 from plexichat_plugin_sdk.security import SecurityTestHarness, require_permission
 from plexichat_plugin_sdk.testing import PluginTestHarness
 

@@ -3,7 +3,7 @@ both registration styles (the rule is src/core/endpoint.ts's; see _endpoint.py).
 import pytest
 
 from plexichat_plugin_sdk import Plugin, RegistrationError, endpoint, plugin_handlers
-from plexichat_plugin_sdk._yaml import loads
+from yaml import safe_load as loads
 
 from conftest import MANIFEST
 

@@ -92,12 +92,30 @@ def test_no_manifest_anywhere(tmp_path, monkeypatch):
         mod.Lonely()
 
 
-def test_unsupported_yaml_names_file_and_line(tmp_path):
-    Demo = write_plugin_project(tmp_path, manifest="plugin:\n  name: x\n  description: |\n    long\n")
+def test_invalid_yaml_names_file_and_line(tmp_path):
+    Demo = write_plugin_project(tmp_path, manifest="plugin:\n  name: x\n  description: \"open\n  version: 1\n")
     with pytest.raises(ManifestError) as info:
         Demo()
-    assert "plugin.yaml:3" in str(info.value)
-    assert "plexichat-plugin-cli test" in str(info.value)
+    assert "plugin.yaml:" in str(info.value)
+    assert "not valid YAML" in str(info.value)
+    assert info.value.line is not None
+
+
+def test_full_yaml_is_read_with_pyyaml(tmp_path):
+    text = MANIFEST + "notes: |\n  two\n  lines\nanchors:\n  a: &x {k: 1}\n  b: *x\n"
+    Demo = write_plugin_project(tmp_path, manifest=text)
+    assert Demo().manifest["notes"] == "two\nlines\n"
+    assert Demo().manifest["anchors"]["b"] == {"k": 1}
+
+
+def test_without_pyyaml_the_error_names_the_cli_and_the_install(tmp_path, monkeypatch):
+    Demo = write_plugin_project(tmp_path)
+    monkeypatch.setitem(sys.modules, "yaml", None)  # import yaml raises ImportError
+    with pytest.raises(ManifestError) as info:
+        Demo()
+    assert "plexichat-plugin test" in str(info.value)
+    assert "pip install PyYAML" in str(info.value)
+    assert "python3-yaml" in str(info.value)
 
 
 def test_a_manifest_that_is_a_list(tmp_path):

@@ -7,7 +7,7 @@ from plexichat_plugin_sdk.security import MissingPermissionError, require_permis
 from plexichat_plugin_sdk.testing import PluginTestHarness, UnknownHookError, parse_cpu, parse_memory_mb
 
 from conftest import MANIFEST
-from plexichat_plugin_sdk._yaml import loads
+from yaml import safe_load as loads
 
 
 class Demo(Plugin):

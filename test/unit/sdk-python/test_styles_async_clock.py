@@ -6,7 +6,7 @@ import pytest
 
 from plexichat_plugin_sdk import Plugin, RegistrationError, endpoint, hook, plugin_handlers
 from plexichat_plugin_sdk import _events, clock
-from plexichat_plugin_sdk._yaml import loads
+from yaml import safe_load as loads
 from plexichat_plugin_sdk.clock import FakeClock
 from plexichat_plugin_sdk.security import SecurityTestHarness, require_permission
 from plexichat_plugin_sdk.testing import (
