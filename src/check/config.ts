@@ -46,7 +46,7 @@ export function parseCheckConfig(text: string, file = CONFIG_FILE): CheckConfig 
     return `${file}:${p.line}:${p.col}`;
   };
   if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
+    const e = doc.errors[0];
     const p = lc.linePos(e.pos[0]);
     throw new ConfigError(`${file}:${p.line}:${p.col}: ${e.message.split('\n')[0]}`, 'fix the YAML syntax');
   }
@@ -55,7 +55,7 @@ export function parseCheckConfig(text: string, file = CONFIG_FILE): CheckConfig 
   if (!isMap(root)) throw new ConfigError(`${at(root)}: ${file} must be a mapping (check: ...)`, 'see docs/release.md, "Configuration"');
   const check = root.get('check', true);
   if (check === undefined || (isScalar(check) && check.value === null)) return { rules: {} };
-  if (!isMap(check)) throw new ConfigError(`${at(check as Node)}: check must be a mapping with rules:`, 'see docs/release.md, "Configuration"');
+  if (!isMap(check)) throw new ConfigError(`${at(check)}: check must be a mapping with rules:`, 'see docs/release.md, "Configuration"');
   const rules: Record<string, RuleSetting> = {};
   for (const pair of check.items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : '';
@@ -105,5 +105,5 @@ export function applyConfig(f: Finding, config: CheckConfig): Finding {
   if (!rule) return f;
   if (rule.severity === 'off') return { ...f, suppressed: { reason: rule.reason! } };
   if (rule.severity === f.level) return f;
-  return { ...f, level: rule.severity as Level, configuredFrom: f.level };
+  return { ...f, level: rule.severity, configuredFrom: f.level };
 }

@@ -52,7 +52,7 @@ const skipped = (summary: string): Partial => ({ status: 'skipped', summary, fin
 function fromError(check: CheckId, err: unknown): Finding[] {
   if (err instanceof CancelledError) throw err;
   if (!(err instanceof CliError)) throw err;
-  return [{ ruleId: `${check}/${err.code}`, level: 'error', message: err.message.split('\n')[0]!, ...(err.hint ? { hint: err.hint } : {}) }];
+  return [{ ruleId: `${check}/${err.code}`, level: 'error', message: err.message.split('\n')[0], ...(err.hint ? { hint: err.hint } : {}) }];
 }
 
 function done(findings: Finding[], passed: string, failed = passed): Partial {
@@ -84,7 +84,7 @@ async function validateCheck(st: State): Promise<Partial> {
   } catch (err) {
     st.validateFailed = true;
     const findings = fromError('validate', err);
-    return done(findings, '', findings[0]!.message);
+    return done(findings, '', findings[0].message);
   }
   st.validateFailed = !r.ok;
   const findings: Finding[] = [...r.errors, ...r.warnings].map((d) => fromDiagnostic('validate', d));
@@ -100,7 +100,7 @@ async function securityCheck(ctx: Ctx, st: State): Promise<Partial> {
     r = await reviewSecurity(ctx.cwd, { env: ctx.env, failOn: 'high', project: st.project });
   } catch (err) {
     const findings = fromError('security', err);
-    return done(findings, '', findings[0]!.message);
+    return done(findings, '', findings[0].message);
   }
   const missing = r.diagnostics.find((d) => d.code === 'BANDIT_NOT_FOUND');
   if (missing) return skipped(`${missing.message}${missing.hint ? ` (${missing.hint})` : ''}`);
@@ -127,7 +127,7 @@ async function testCheck(ctx: Ctx, st: State): Promise<Partial> {
   } catch (err) {
     if (err instanceof CliError && NO_PYTHON.has(err.code)) return skipped(`${err.message}${err.hint ? ` (${err.hint})` : ''}`);
     const findings = fromError('test', err);
-    return done(findings, '', findings[0]!.message);
+    return done(findings, '', findings[0].message);
   }
 }
 

@@ -111,7 +111,7 @@ export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undef
     throw new WorkFailedError(`config/plugin.yaml has ${errors.length} error${errors.length === 1 ? '' : 's'}; the plugin cannot be loaded`, {
       code: 'MANIFEST_INVALID',
       hint: 'fix them (plexichat-plugin validate shows the same list) and run dev again',
-      details: { diagnostics: errors as unknown as Diagnostic[] },
+      details: { diagnostics: errors },
     });
   }
   if (ctx.signal.aborted) return undefined;

@@ -60,7 +60,7 @@ export function parseListing(bytes: Buffer): Listing {
   }
   if (!isObj(doc)) throw invalid('must be a JSON object');
   for (const key of ['name', 'version', 'description', 'category'] as const) {
-    if (typeof doc[key] !== 'string' || (doc[key] as string).trim() === '') {
+    if (typeof doc[key] !== 'string' || doc[key].trim() === '') {
       throw invalid(`"${key}" must be a non-empty string`);
     }
   }

@@ -56,7 +56,7 @@ export function alertName(title: string): string {
   return title
     .split(/[^A-Za-z0-9]+/)
     .filter(Boolean)
-    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .map((w) => w[0].toUpperCase() + w.slice(1))
     .join('')
     .replace(/^(\d)/, 'Alert$1');
 }
@@ -82,7 +82,7 @@ function readYaml(text: string, file: string, err: Err): { data: unknown; loc: L
   }
   for (const e of doc.errors.slice(0, 10)) {
     const { line, col } = lines.linePos(e.pos[0]);
-    err(line, col, 'MONITORING_SYNTAX', e.message.split('\n')[0]!, 'check the YAML syntax at this position');
+    err(line, col, 'MONITORING_SYNTAX', e.message.split('\n')[0], 'check the YAML syntax at this position');
   }
   if (doc.errors.length > 0) return undefined;
   try {

@@ -77,7 +77,7 @@ function liveBar(ctx: ProgressCtx, opts: ProgressOptions): Progress {
       if (ctx.out.muted) return;
       const b = new mod.SingleBar(
         {
-          stream: ctx.out.stderr as NodeJS.WriteStream,
+          stream: ctx.out.stderr,
           format: `${opts.label} [{bar}] {percentage}% | {doneText} of {totalText}{tail}`,
           hideCursor: true,
           clearOnComplete: true,

@@ -51,7 +51,7 @@ export function describeCollectionError(node: string, message: string, text: str
     out.file = syntax[1];
     out.line = Number(syntax[2]);
     out.kind = syntax[3];
-    out.message = syntax[4]!.trim();
+    out.message = syntax[4].trim();
     return out;
   }
   const lines = text.split('\n').filter((l) => /^E\s+\S/.test(l));
@@ -60,7 +60,7 @@ export function describeCollectionError(node: string, message: string, text: str
     const m = /^E\s+([A-Za-z_.]+):\s*(.*)$/.exec(last);
     if (m) {
       out.kind = m[1];
-      out.message = m[2]!.trim();
+      out.message = m[2].trim();
     } else {
       out.message = last.replace(/^E\s+/, '').trim();
     }

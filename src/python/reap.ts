@@ -53,7 +53,7 @@ async function readStat(pid: number): Promise<Stat | undefined> {
   if (!text) return undefined;
   // The command name may hold spaces and parentheses: the fields after the last ')' are fixed.
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { pid, state: f[0]!, ppid: Number(f[1]), pgid: Number(f[2]), start: f[19]! };
+  return { pid, state: f[0], ppid: Number(f[1]), pgid: Number(f[2]), start: f[19] };
 }
 
 async function commandOf(pid: number): Promise<string> {

@@ -37,7 +37,7 @@ export async function fingerprint(files: SourceFile[], candidates: string[], scr
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < files.length; i = next++) {
-      const data = await readFile(files[i]!.abs).catch(() => undefined);
+      const data = await readFile(files[i].abs).catch(() => undefined);
       digests[i] = data && createHash('sha256').update(data).digest('hex');
     }
   };

@@ -150,7 +150,7 @@ export function parseSignature(data: Buffer | string): SignatureDocument {
     key_id: o.key_id,
     plugin: { name: plugin.name, version: plugin.version },
     archive: { sha256: archive.sha256, size: archive.size },
-    contents: { sha256: contents.sha256 as string | null },
+    contents: { sha256: contents.sha256 },
     created_at: o.created_at,
     signature: o.signature,
   };

@@ -158,7 +158,7 @@ describe('submit runs verify first', () => {
       const lines = r.stderr.split('\n').filter((l) => l.startsWith('error: '));
       // Every finding but the last as verify prints it, then one line naming the last.
       expect(lines.slice(0, -1)).toEqual(verifyLines.slice(0, -1));
-      const lastFinding = verifyLines[verifyLines.length - 1]!.slice('error: '.length);
+      const lastFinding = verifyLines[verifyLines.length - 1].slice('error: '.length);
       expect(lines[lines.length - 1]).toBe(
         `error: dist/${name}-1.0.0.zip would be refused by the marketplace: ${lastFinding}${verifyLines.length > 1 ? ` (and ${verifyLines.length - 1} more, above)` : ''}; nothing was sent`,
       );

@@ -239,7 +239,7 @@ describe('where the data lives', () => {
     });
     const doc = await new Promise<{ dataDir: string }>((resolve, reject) => {
       let text = '';
-      proc.stdout!.on('data', (b: Buffer) => {
+      proc.stdout.on('data', (b: Buffer) => {
         text += b.toString('utf8');
         try {
           resolve(JSON.parse(text));

@@ -209,7 +209,7 @@ describe('marketplace submit', () => {
     const tries = srv.requests.filter((q) => q.route === 'submit' && q.url.includes(name));
     expect(tries.map((q) => q.status)).toEqual([503, 201]);
     expect(new Set(tries.map((q) => q.idempotencyKey)).size).toBe(1);
-    expect(tries[0]!.idempotencyKey).toBeTruthy();
+    expect(tries[0].idempotencyKey).toBeTruthy();
     expect(srv.countSubmissions(name)).toBe(1);
   });
 

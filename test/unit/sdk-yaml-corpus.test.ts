@@ -76,8 +76,8 @@ describe('the SDK YAML reader and the CLI parser agree on the shared corpus', ()
     for (const file of files.valid) {
       const c = await cli(file);
       expect(c.diagnostics.filter((d) => d.severity === 'error'), file).toEqual([]);
-      expect(sdk[file]!.message, file).toBeUndefined();
-      expect(sdk[file]!.data, file).toEqual(c.data);
+      expect(sdk[file].message, file).toBeUndefined();
+      expect(sdk[file].data, file).toEqual(c.data);
     }
   });
 
@@ -85,19 +85,19 @@ describe('the SDK YAML reader and the CLI parser agree on the shared corpus', ()
     for (const file of files.invalid) {
       const c = await cli(file);
       expect(c.data, file).toBeUndefined();
-      const line = c.diagnostics[0]!.line;
-      expect(sdk[file]!.data, file).toBeUndefined();
-      if (line !== undefined && path.basename(file) !== 'not-a-mapping.yaml') expect(sdk[file]!.line, file).toBe(line);
-      expect(sdk[file]!.message, file).toContain(path.basename(file));
+      const line = c.diagnostics[0].line;
+      expect(sdk[file].data, file).toBeUndefined();
+      if (line !== undefined && path.basename(file) !== 'not-a-mapping.yaml') expect(sdk[file].line, file).toBe(line);
+      expect(sdk[file].message, file).toContain(path.basename(file));
     }
   });
 
   it('beyond the subset: the CLI reads it, the SDK refuses it with a line and says to use test', async () => {
     for (const file of files['beyond-subset']) {
       expect((await cli(file)).data, file).toBeDefined();
-      expect(sdk[file]!.data, file).toBeUndefined();
-      expect(sdk[file]!.line, file).toBeGreaterThan(0);
-      expect(sdk[file]!.message, file).toContain('plexichat-plugin-cli test');
+      expect(sdk[file].data, file).toBeUndefined();
+      expect(sdk[file].line, file).toBeGreaterThan(0);
+      expect(sdk[file].message, file).toContain('plexichat-plugin-cli test');
     }
   });
 });

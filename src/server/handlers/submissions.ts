@@ -129,7 +129,7 @@ export function submissionHandlers(
       const counter = await core.signing.counterSign(row, t, core.store.pathOf(row.sha256));
       const updated = db.db.transaction(() => {
         core.signing.recordCounterSignature(row, counter);
-        return db.update(row.id, { state: 'published', channel: channel as Channel, published_at: t, updated_at: t });
+        return db.update(row.id, { state: 'published', channel: channel, published_at: t, updated_at: t });
       })();
       core.log(`publish: ${row.plugin} ${row.version} (${row.id}) on ${channel}`);
       return toApi(updated);
