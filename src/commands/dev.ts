@@ -58,6 +58,7 @@ function checkOptions(opts: DevOptions): { host: string; user?: string; permissi
       hint: 'add --allow-remote to listen there anyway, or leave --host out (127.0.0.1)',
     });
   }
+  // eslint-disable-next-line no-control-regex -- a user name with a control character is refused
   if (opts.user !== undefined && (opts.user.trim() === '' || opts.user.length > 128 || /[\u0000-\u001f\u007f,]/.test(opts.user))) {
     throw new UsageError('--user must be a user id on one line (1-128 characters, no commas)', { hint: 'e.g. --user user_1' });
   }

@@ -58,6 +58,7 @@ async function readStat(pid: number): Promise<Stat | undefined> {
 
 async function commandOf(pid: number): Promise<string> {
   const raw = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  // eslint-disable-next-line no-control-regex -- a process's command line is shown without its control characters
   const text = raw.split('\0').filter(Boolean).join(' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
   return text.length > 60 ? `${text.slice(0, 59)}…` : text || '?';
 }

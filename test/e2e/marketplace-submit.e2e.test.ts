@@ -166,6 +166,7 @@ describe('marketplace submit', () => {
     const plain = await runMain(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
     expect(plain.exitCode, plain.stderr).toBe(0);
     expect(plain.stderr).toMatch(/uploading \S+-1\.0\.1\.zip \(6\.\d MiB with its listing\)\n {2}25% .*\n {2}50% .*\n {2}75% .*\n {2}sent; the marketplace is checking the archive/);
+    // eslint-disable-next-line no-control-regex -- no ANSI escape in plain output
     expect(plain.stderr).not.toMatch(/\x1b\[/);
   });
 
