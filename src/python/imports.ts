@@ -61,7 +61,7 @@ export function importedNames(text: string): string[] {
 /** Sorted top-level names of the modules the project imports from outside itself (the standard library included). */
 export async function projectImports(root: string): Promise<string[]> {
   const [local, files] = await Promise.all([localNames(root), pythonFiles(root)]);
-  const texts: string[] = new Array(files.length);
+  const texts = new Array<string>(files.length);
   let next = 0;
   const reader = async () => {
     for (let i = next++; i < files.length; i = next++) {

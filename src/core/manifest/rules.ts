@@ -106,7 +106,7 @@ function typeName(v: unknown): string {
 
 /** What a block's rules get: the manifest data, a way to report, and which paths had the wrong type. */
 interface RuleContext {
-  m: Record<string, any>;
+  m: Record<string, unknown>;
   add: Add;
   /** False for a path (or its block) the schema already reported with the wrong type: later rules skip it. */
   ok: (path: Path) => boolean;
@@ -140,7 +140,7 @@ export function checkRules(data: unknown, at: Locator): Diagnostic[] {
     for (const e of schemaValidator().errors ?? []) schemaError(e, data, at, add, badTypes);
   }
   const cx: RuleContext = {
-    m: (data ?? {}) as Record<string, any>,
+    m: (data ?? {}) as Record<string, unknown>,
     add,
     ok: (path) => !badTypes.has(dotted(path)) && !badTypes.has(dotted(path.slice(0, 1))),
   };
@@ -244,7 +244,7 @@ function dependencyRules({ m, add, ok }: RuleContext): void {
         add('error', 'INVALID_REQUIREMENT', ['dependencies', 'packages', i], `'${p}' is not a PEP 440 requirement`, 'write it as name[extras]>=version, e.g. pandas>=1.3.0');
         names.push('');
       } else {
-        names.push(p.trim().split(/[\s\[(~=!<>;]/)[0].toLowerCase().replace(/[-_.]+/g, '-'));
+        names.push(p.trim().split(/[\s[(~=!<>;]/)[0].toLowerCase().replace(/[-_.]+/g, '-'));
       }
     });
     dupes(names, (i, n) => {
@@ -266,9 +266,10 @@ function permissionRules({ m, add }: RuleContext): void {
     });
     dupes(list, (i, p) => add('warning', 'DUPLICATE_PERMISSION', ['permissions', kind, i], `permission '${p}' is listed twice`, 'remove the duplicate'));
   }
-  if (Array.isArray(perms.required) && Array.isArray(perms.optional)) {
-    perms.optional.forEach((p: unknown, i: number) => {
-      if (perms.required.includes(p)) {
+  const { required, optional } = perms;
+  if (Array.isArray(required) && Array.isArray(optional)) {
+    optional.forEach((p: unknown, i: number) => {
+      if (required.includes(p)) {
         add('warning', 'PERMISSION_BOTH', ['permissions', 'optional', i], `permission '${String(p)}' is both required and optional`, 'keep it in one list');
       }
     });
@@ -370,12 +371,12 @@ function schemaError(e: ErrorObject, data: unknown, at: Locator, add: Add, badTy
 }
 
 function valueAt(data: unknown, path: Path): unknown {
-  let v: any = data;
-  for (const p of path) v = v == null ? undefined : v[p];
+  let v: unknown = data;
+  for (const p of path) v = v == null ? undefined : (v as Record<string | number, unknown>)[p];
   return v;
 }
 
-function isObj(v: unknown): v is Record<string, any> {
+function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
