@@ -12,7 +12,7 @@ import type { Output } from './output.js';
 
 export interface Progress {
   /** Bytes done so far of `total`. */
-  update(done: number, total: number): void;
+  update(this: void, done: number, total: number): void;
   /** Clear the bar (idempotent). */
   stop(): void;
   /** True once a bar has been drawn: the work is a long one. */

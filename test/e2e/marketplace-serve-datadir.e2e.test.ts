@@ -57,7 +57,7 @@ async function mountTmpfs(dir: string, options: string): Promise<boolean> {
 function zipEntries(file: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
     yauzl.open(file, { lazyEntries: true }, (err, zip) => {
-      if (err || !zip) return reject(err);
+      if (err || !zip) return reject(err ?? new Error(`cannot open ${file}`));
       const names: string[] = [];
       zip.on('entry', (e: yauzl.Entry) => {
         names.push(e.fileName);

@@ -131,7 +131,7 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
     let writeError: unknown;
     const flush = async () => {
       await inflight;
-      if (writeError) throw writeError;
+      if (writeError !== undefined) throw writeError;
       if (pending.length === 0) return;
       const bufs = pending;
       pending = [];

@@ -306,7 +306,7 @@ class ReadAhead {
   }
 
   settle(): Promise<unknown> {
-    return Promise.allSettled(this.jobs.slice(this.consumed, this.started).map((x) => x.promise));
+    return Promise.allSettled(this.jobs.slice(this.consumed, this.started).flatMap((x) => (x.promise ? [x.promise] : [])));
   }
 }
 
