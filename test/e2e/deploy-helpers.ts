@@ -31,7 +31,6 @@ export function yamlObjects(text: string): Record<string, unknown>[] {
   });
 }
 
- 
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   'v1/ConfigMap': ConfigMap,
   'v1/Service': Service,

@@ -80,7 +80,7 @@ describe('deploy render', () => {
     const { files } = cases.runbook;
     const staging = yamlObjects(files.get('k8s/staging-deployment.yaml')!);
     const production = yamlObjects(files.get('k8s/production-deployment.yaml')!);
-    expect(staging.map((o) => `${o.kind}/${(o.metadata as { name: string }).name}`)).toEqual([
+    expect(staging.map((o) => `${o.kind as string}/${(o.metadata as { name: string }).name}`)).toEqual([
       'ConfigMap/advanced-analytics-staging-config',
       'Deployment/advanced-analytics-staging',
       'Service/advanced-analytics-staging',

@@ -200,7 +200,7 @@ describe('submit runs verify first', () => {
     expect(v.exitCode).toBe(1);
 
     const r = await mp(dir, ['submit']);
-    expectOneError(r, 1, new RegExp(`^error: ${name}-1\.0\.0\.zip\.sig: .*; nothing was sent$`));
+    expectOneError(r, 1, new RegExp(`^error: ${name}-1\\.0\\.0\\.zip\\.sig: .*; nothing was sent$`));
     const j = await mp(dir, ['submit'], true);
     expect(JSON.parse(j.stdout).error.code).toBe(code);
     expect(uploads(name)).toEqual([]);

@@ -14,7 +14,7 @@ import { execa } from 'execa';
 import yauzl from 'yauzl';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startServer } from '../../src/server/index.js';
-import { BIN, hasStackTrace, runCli, type CliResult } from '../helpers/run-cli.js';
+import { BIN, hasStackTrace, type CliResult } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
 import { tempDir } from '../helpers/temp-project.js';
 
