@@ -22,6 +22,7 @@ import { latestPublished, type PublishedLookup } from '../release/published.js';
 import { CHECKS, type CheckId, type CheckOutcome, type Finding, type Profile } from './types.js';
 import { loadProject, parsedOf, type Project } from '../project/project.js';
 import type { ProjectBuild } from '../project/build.js';
+import { valueText } from '../io/value-text.js';
 
 export interface RunChecksOptions {
   profile: Profile;
@@ -315,7 +316,7 @@ export async function runChecks(
     parsed,
     manifest: parsed.manifest,
     name: typeof plugin.name === 'string' ? plugin.name : '',
-    version: typeof plugin.version === 'string' ? plugin.version : String(plugin.version ?? ''),
+    version: typeof plugin.version === 'string' ? plugin.version : valueText(plugin.version ?? ''),
     validateFailed: false,
     buildFailed: false,
   };

@@ -22,6 +22,7 @@ import type { Diagnostic } from '../core/manifest/index.js';
 import { Locator } from '../core/manifest/rules.js';
 import { HOST_METRICS, RUNBOOK_NAMES, hostMetric } from './metrics.js';
 import { METRICS_PATH, selectorLabels, type Labels } from './names.js';
+import { valueText } from '../io/value-text.js';
 
 export const MONITORING_PATH = 'config/monitoring.yaml';
 const MAX_BYTES = 64 * 1024;
@@ -148,10 +149,10 @@ function alertOf(a: unknown, i: number, seen: Set<string>, at: At): Alert | unde
   seen.add(alert);
   const severity = a.severity === undefined ? 'warning' : a.severity;
   if (typeof severity !== 'string' || !SEVERITIES.includes(severity)) {
-    at([...p, 'severity'], 'ALERT_SEVERITY', `severity '${String(severity)}' is not one of ${SEVERITIES.join(', ')}`, 'e.g. severity: "warning"');
+    at([...p, 'severity'], 'ALERT_SEVERITY', `severity '${valueText(severity)}' is not one of ${SEVERITIES.join(', ')}`, 'e.g. severity: "warning"');
   }
   if (a.for !== undefined && (typeof a.for !== 'string' || !DURATION.test(a.for))) {
-    at([...p, 'for'], 'ALERT_FOR', `for '${String(a.for)}' is not a Prometheus duration`, 'e.g. for: "5m"');
+    at([...p, 'for'], 'ALERT_FOR', `for '${valueText(a.for)}' is not a Prometheus duration`, 'e.g. for: "5m"');
   }
   if (typeof a.condition !== 'string' || a.condition.trim() === '') {
     at([...p, 'condition'], 'ALERT_CONDITION', 'the alert needs a condition (a PromQL expression)', `e.g. condition: "rate(plugin_errors[5m]) > 0.1"`);
@@ -162,7 +163,7 @@ function alertOf(a: unknown, i: number, seen: Set<string>, at: At): Alert | unde
     at([...p, 'condition'], 'ALERT_CONDITION', problem.message, problem.hint);
     return undefined;
   }
-  return { title, alert, condition: a.condition.trim(), severity: String(severity), ...(a.for ? { for: String(a.for) } : {}) };
+  return { title, alert, condition: a.condition.trim(), severity: valueText(severity), ...(a.for ? { for: valueText(a.for) } : {}) };
 }
 
 /** monitoring.alerts: a list of alerts with distinct names. */

@@ -8,6 +8,7 @@ import type { Diagnostic } from '../core/manifest/types.js';
 import type { Output } from '../io/output.js';
 import { block, inline } from '../io/terminal.js';
 import type { HostEvent } from './host-process.js';
+import { valueText } from '../io/value-text.js';
 
 interface Endpoint {
   path: string;
@@ -32,7 +33,7 @@ function where(f: LoadFailure): string {
 }
 
 function str(v: unknown): string {
-  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+  return typeof v === 'string' ? v : v === undefined || v === null ? '' : valueText(v);
 }
 
 /** The lines printed once the host is ready: where it listens, what it serves, who calls. */

@@ -3,6 +3,7 @@
  * collection errors it carries described (file, line, exception).
  */
 import { XMLParser } from 'fast-xml-parser';
+import { valueText } from '../io/value-text.js';
 
 export interface CollectionError {
   /** The test module (or node) pytest could not collect. */
@@ -95,7 +96,7 @@ export function parseJunitXml(xml: string): PytestSummary {
       else if (errors.length > 0) {
         s.errors += 1;
         const e = errors[0] as XmlNode | string;
-        const message = typeof e === 'object' ? String(e['@message'] ?? '') : '';
+        const message = typeof e === 'object' ? valueText(e['@message'] ?? '') : '';
         if (message === 'collection failure') {
           const node = [tc['@classname'], tc['@name']].filter((x) => typeof x === 'string' && x !== '').join('.');
           s.collectionErrors.push(describeCollectionError(node, message, nodeText(e)));
