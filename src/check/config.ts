@@ -13,7 +13,7 @@
  * Pure: text in, config or ConfigError out.
  */
 import { isMap, isScalar, LineCounter, parseDocument, type Node } from 'yaml';
-import type { Finding, Level } from './types.js';
+import type { Finding } from './types.js';
 
 export const CONFIG_FILE = '.plexichat.yaml';
 const RULE_ID = /^[a-z][a-z-]*\/[A-Z][A-Z0-9_]*$/;

@@ -4,7 +4,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { callerOf, type RouteHandlers, type ServerCore } from '../core.js';
-import { STATES, type Channel, type State, type SubmissionRow } from '../db.js';
+import { STATES, type State, type SubmissionRow } from '../db.js';
 import { ApiError } from '../errors.js';
 import { checkName, toApi } from './values.js';
 
