@@ -10,7 +10,6 @@
  * instead of a single document, so run() resolves with undefined.
  */
 import { userProgram, type Ctx } from '../io/context.js';
-import type { Diagnostic } from '../core/manifest/types.js';
 import { PERMISSION_NAMES } from '../core/catalog.js';
 import { didYouMean } from '../core/suggest.js';
 import { UsageError, WorkFailedError } from '../errors.js';
