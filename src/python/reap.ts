@@ -56,10 +56,12 @@ async function readStat(pid: number): Promise<Stat | undefined> {
   return { pid, state: f[0], ppid: Number(f[1]), pgid: Number(f[2]), start: f[19] };
 }
 
+// eslint-disable-next-line no-control-regex -- a process's command line is shown without its control characters
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
 async function commandOf(pid: number): Promise<string> {
   const raw = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  // eslint-disable-next-line no-control-regex -- a process's command line is shown without its control characters
-  const text = raw.split('\0').filter(Boolean).join(' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+  const text = raw.split('\0').filter(Boolean).join(' ').replace(CONTROL, ' ');
   return text.length > 60 ? `${text.slice(0, 59)}…` : text || '?';
 }
 
