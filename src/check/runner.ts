@@ -22,6 +22,7 @@ import { latestPublished, type PublishedLookup } from '../release/published.js';
 import { CHECKS, type CheckId, type CheckOutcome, type Finding, type Profile } from './types.js';
 import { loadProject, parsedOf, type Project } from '../project/project.js';
 import type { ProjectBuild } from '../project/build.js';
+import { valueText } from '../io/value-text.js';
 
 export interface RunChecksOptions {
   profile: Profile;
@@ -52,7 +53,7 @@ const skipped = (summary: string): Partial => ({ status: 'skipped', summary, fin
 function fromError(check: CheckId, err: unknown): Finding[] {
   if (err instanceof CancelledError) throw err;
   if (!(err instanceof CliError)) throw err;
-  return [{ ruleId: `${check}/${err.code}`, level: 'error', message: err.message.split('\n')[0]!, ...(err.hint ? { hint: err.hint } : {}) }];
+  return [{ ruleId: `${check}/${err.code}`, level: 'error', message: err.message.split('\n')[0], ...(err.hint ? { hint: err.hint } : {}) }];
 }
 
 function done(findings: Finding[], passed: string, failed = passed): Partial {
@@ -84,7 +85,7 @@ async function validateCheck(st: State): Promise<Partial> {
   } catch (err) {
     st.validateFailed = true;
     const findings = fromError('validate', err);
-    return done(findings, '', findings[0]!.message);
+    return done(findings, '', findings[0].message);
   }
   st.validateFailed = !r.ok;
   const findings: Finding[] = [...r.errors, ...r.warnings].map((d) => fromDiagnostic('validate', d));
@@ -100,7 +101,7 @@ async function securityCheck(ctx: Ctx, st: State): Promise<Partial> {
     r = await reviewSecurity(ctx.cwd, { env: ctx.env, failOn: 'high', project: st.project });
   } catch (err) {
     const findings = fromError('security', err);
-    return done(findings, '', findings[0]!.message);
+    return done(findings, '', findings[0].message);
   }
   const missing = r.diagnostics.find((d) => d.code === 'BANDIT_NOT_FOUND');
   if (missing) return skipped(`${missing.message}${missing.hint ? ` (${missing.hint})` : ''}`);
@@ -127,7 +128,7 @@ async function testCheck(ctx: Ctx, st: State): Promise<Partial> {
   } catch (err) {
     if (err instanceof CliError && NO_PYTHON.has(err.code)) return skipped(`${err.message}${err.hint ? ` (${err.hint})` : ''}`);
     const findings = fromError('test', err);
-    return done(findings, '', findings[0]!.message);
+    return done(findings, '', findings[0].message);
   }
 }
 
@@ -315,7 +316,7 @@ export async function runChecks(
     parsed,
     manifest: parsed.manifest,
     name: typeof plugin.name === 'string' ? plugin.name : '',
-    version: typeof plugin.version === 'string' ? plugin.version : String(plugin.version ?? ''),
+    version: typeof plugin.version === 'string' ? plugin.version : valueText(plugin.version ?? ''),
     validateFailed: false,
     buildFailed: false,
   };

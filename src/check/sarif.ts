@@ -13,7 +13,7 @@ export const SARIF_SCHEMA_URI = 'https://docs.oasis-open.org/sarif/sarif/v2.1.0/
 function title(ruleId: string): string {
   const [check, code] = ruleId.split('/');
   const c = CHECKS.find((x) => x.id === check);
-  return `${code!.toLowerCase().replace(/_/g, ' ')} (${c ? c.title : check})`;
+  return `${code.toLowerCase().replace(/_/g, ' ')} (${c ? c.title : check})`;
 }
 
 function result(f: Finding, ruleIndex: number): Result {

@@ -58,7 +58,7 @@ async function outputFor(proc: Process, flags: ModeFlags): Promise<Output> {
 
 /** The global flags as commander parsed them for this command. */
 function globalFlags(command: Command): GlobalFlags {
-  const g = command.optsWithGlobals() as Record<string, unknown>;
+  const g = command.optsWithGlobals<Record<string, unknown>>();
   return {
     json: Boolean(g.json),
     verbose: Boolean(g.verbose),

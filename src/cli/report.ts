@@ -12,6 +12,7 @@ import { redact } from '../io/redact.js';
 import { inline } from '../io/terminal.js';
 import { commandPath } from './command-path.js';
 import { examplesOf } from './examples.js';
+import { valueText } from '../io/value-text.js';
 
 /** The deepest command named by argv (for `marketplace` with no subcommand: marketplace). */
 function commandOf(program: Command, argv: string[]): Command {
@@ -68,7 +69,7 @@ export function report(err: unknown, out: Output): number {
     if (err.hint) out.note(`  ${out.c.dim(`hint: ${inline(redact(err.hint))}`)}`);
     if (out.verbose) {
       out.note(redact(err.stack ?? ''));
-      if (err.cause) out.note(`caused by: ${redact(String((err.cause as Error).stack ?? err.cause))}`);
+      if (err.cause) out.note(`caused by: ${redact(valueText((err.cause as Error).stack ?? err.cause))}`);
     }
     return err.exitCode;
   }

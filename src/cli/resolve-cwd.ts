@@ -27,7 +27,7 @@ const PROJECT_COMMANDS = new Set([
 
 export function isProjectCommand(command: Command): boolean {
   const p = commandPath(command);
-  return PROJECT_COMMANDS.has(p) || PROJECT_COMMANDS.has(p.split(' ')[0]!);
+  return PROJECT_COMMANDS.has(p) || PROJECT_COMMANDS.has(p.split(' ')[0]);
 }
 
 /**

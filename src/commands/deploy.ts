@@ -157,7 +157,7 @@ async function writeAll(projectDir: string, files: RenderedFile[], out: string):
     for (const d of made.reverse()) await fs.rm(d, { recursive: true, force: true }).catch(() => undefined);
     throw err;
   }
-  for (const [i, t] of staged.entries()) await writingTo(fileTarget(files[i]!.path, out), () => t.commit());
+  for (const [i, t] of staged.entries()) await writingTo(fileTarget(files[i].path, out), () => t.commit());
 }
 
 /** The SDK's Python files (what the image needs to run the host). */
@@ -198,7 +198,7 @@ async function readMonitoring(projectDir: string, ctx: Ctx): Promise<MonitoringC
   const r = parseMonitoring(text);
   if (!r.config) {
     for (const d of r.diagnostics.slice(0, -1)) ctx.out.stderr.write(`${formatDiagnostic(d)}\n`);
-    const last = r.diagnostics[r.diagnostics.length - 1]!;
+    const last = r.diagnostics[r.diagnostics.length - 1];
     throw new WorkFailedError(`${last.file}:${last.line}:${last.column}: ${last.message}`, {
       code: last.code,
       hint: last.hint,

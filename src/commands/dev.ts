@@ -10,7 +10,6 @@
  * instead of a single document, so run() resolves with undefined.
  */
 import { userProgram, type Ctx } from '../io/context.js';
-import type { Diagnostic } from '../core/manifest/types.js';
 import { PERMISSION_NAMES } from '../core/catalog.js';
 import { didYouMean } from '../core/suggest.js';
 import { UsageError, WorkFailedError } from '../errors.js';
@@ -58,6 +57,7 @@ function checkOptions(opts: DevOptions): { host: string; user?: string; permissi
       hint: 'add --allow-remote to listen there anyway, or leave --host out (127.0.0.1)',
     });
   }
+  // eslint-disable-next-line no-control-regex -- a user name with a control character is refused
   if (opts.user !== undefined && (opts.user.trim() === '' || opts.user.length > 128 || /[\u0000-\u001f\u007f,]/.test(opts.user))) {
     throw new UsageError('--user must be a user id on one line (1-128 characters, no commas)', { hint: 'e.g. --user user_1' });
   }
@@ -112,7 +112,7 @@ export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undef
     throw new WorkFailedError(`config/plugin.yaml has ${errors.length} error${errors.length === 1 ? '' : 's'}; the plugin cannot be loaded`, {
       code: 'MANIFEST_INVALID',
       hint: 'fix them (plexichat-plugin validate shows the same list) and run dev again',
-      details: { diagnostics: errors as unknown as Diagnostic[] },
+      details: { diagnostics: errors },
     });
   }
   if (ctx.signal.aborted) return undefined;

@@ -19,6 +19,7 @@ import { writeFileAtomic } from '../marketplace/atomic.js';
 import { BumpError, locateVersion, nextVersion, replaceVersion } from '../release/bump.js';
 import { addRelease, ChangelogError, isoDate, type ChangelogAction } from '../release/changelog.js';
 import { latestPublished } from '../release/published.js';
+import { valueText } from '../io/value-text.js';
 
 export interface VersionOptions {
   bump: string;
@@ -97,7 +98,7 @@ async function planBump(manifestFile: string, opts: VersionOptions, ctx: Ctx) {
     const edited = replaceVersion(text, loc, to);
     const { parseManifest } = await import('../core/manifest/index.js');
     const parsed = parseManifest(edited, MANIFEST_PATH);
-    const name = String((parsed.data?.plugin as { name?: unknown } | undefined)?.name ?? '');
+    const name = valueText((parsed.data?.plugin as { name?: unknown } | undefined)?.name ?? '');
     return { raw, from, to, edited, line: loc.line, name };
   } catch (err) {
     if (err instanceof BumpError) throw fail(err);

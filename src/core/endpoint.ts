@@ -49,6 +49,7 @@ const segments = (p: string) => p.slice(ENDPOINT_PREFIX.length).split('/');
  */
 const RULES: readonly Rule[] = [
   (p) =>
+    // eslint-disable-next-line no-control-regex -- a path with a control character is refused
     /[\u0000-\u0020\u007f]/.test(p)
       ? { reason: 'has a space or control character', hint: `write the path with URL path characters only, e.g. ${suggestion(p)}` }
       : undefined,

@@ -73,12 +73,12 @@ export function changelogSection(text: string, version: string): string | undefi
   for (let i = 0; i < lines.length; i++) {
     const m = head.exec(lines[i] ?? '');
     if (!m) continue;
-    const level = m[1]!.length;
+    const level = m[1].length;
     const body: string[] = [];
     for (let j = i + 1; j < lines.length; j++) {
       const h = /^(#{1,6})\s/.exec(lines[j] ?? '');
-      if (h && h[1]!.length <= level) break;
-      body.push(lines[j]!);
+      if (h && h[1].length <= level) break;
+      body.push(lines[j]);
     }
     return body.join('\n').trim();
   }

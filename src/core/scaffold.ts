@@ -63,7 +63,7 @@ export function className(name: string): string {
   const base = name
     .split('_')
     .filter(Boolean)
-    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .map((w) => w[0].toUpperCase() + w.slice(1))
     .join('');
   return base.endsWith('Plugin') ? base : `${base}Plugin`;
 }
@@ -73,7 +73,7 @@ export function titleOf(name: string): string {
   return name
     .split('_')
     .filter(Boolean)
-    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .map((w) => w[0].toUpperCase() + w.slice(1))
     .join(' ');
 }
 

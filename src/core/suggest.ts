@@ -6,7 +6,7 @@ export function suggest(value: string, candidates: readonly string[]): string | 
   const lower = value.toLowerCase();
   const exactCase = candidates.find((c) => c.toLowerCase() === lower);
   if (exactCase) return exactCase;
-  const best = closest(lower, candidates as string[]);
+  const best = closest(lower, candidates);
   const d = distance(lower, best);
   const prefix = candidates.find((c) => c.startsWith(lower) || lower.startsWith(c));
   if (d <= Math.max(2, Math.floor(best.length / 3))) return best;

@@ -35,7 +35,7 @@ class Actions {
   }
   /** The template text: literal `{{` escaped, then the placeholders replaced. */
   apply(yamlText: string): string {
-    return yamlText.replace(/\{\{/g, '{{ "{{" }}').replace(/zzhelm(\d+)zz/g, (_, i: string) => this.list[Number(i)]!);
+    return yamlText.replace(/\{\{/g, '{{ "{{" }}').replace(/zzhelm(\d+)zz/g, (_, i: string) => this.list[Number(i)]);
   }
 }
 

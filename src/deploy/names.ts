@@ -67,8 +67,8 @@ export function standardLabels(o: {
 /** The labels a selector uses: they never change across versions. */
 export function selectorLabels(labels: Labels): Labels {
   return {
-    'app.kubernetes.io/name': labels['app.kubernetes.io/name']!,
-    'app.kubernetes.io/instance': labels['app.kubernetes.io/instance']!,
+    'app.kubernetes.io/name': labels['app.kubernetes.io/name'],
+    'app.kubernetes.io/instance': labels['app.kubernetes.io/instance'],
   };
 }
 

@@ -8,6 +8,7 @@ import type { Diagnostic } from '../core/manifest/types.js';
 import type { Output } from '../io/output.js';
 import { block, inline } from '../io/terminal.js';
 import type { HostEvent } from './host-process.js';
+import { valueText } from '../io/value-text.js';
 
 interface Endpoint {
   path: string;
@@ -32,7 +33,7 @@ function where(f: LoadFailure): string {
 }
 
 function str(v: unknown): string {
-  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+  return typeof v === 'string' ? v : v === undefined || v === null ? '' : valueText(v);
 }
 
 /** The lines printed once the host is ready: where it listens, what it serves, who calls. */
@@ -45,7 +46,7 @@ export function renderReady(e: HostEvent, out: Output, watching: readonly string
     const hooks = (e.hooks as string[] | undefined) ?? [];
     const endpoints = (e.endpoints as Endpoint[] | undefined) ?? [];
     out.result(`  hooks      ${hooks.length ? hooks.map(inline).join(', ') : c.dim('none')}`);
-    if (hooks.length) out.result(c.dim(`             fire one: curl -X POST ${str(e.url)}/__dev/hooks/${inline(hooks[0]!)}`));
+    if (hooks.length) out.result(c.dim(`             fire one: curl -X POST ${str(e.url)}/__dev/hooks/${inline(hooks[0])}`));
     if (endpoints.length === 0) out.result(`  endpoints  ${c.dim('none')}`);
     endpoints.forEach((ep, i) =>
       out.result(`  ${i === 0 ? 'endpoints ' : '          '} ${ep.methods.join(',').padEnd(4)} ${str(e.url)}${inline(ep.path)}`),
@@ -62,7 +63,7 @@ function renderDiagnostics(list: readonly Diagnostic[], out: Output): void {
   for (const d of list) {
     const [head, ...rest] = formatDiagnostic(d).split('\n');
     const paint = d.severity === 'error' ? out.c.red : out.c.yellow;
-    out.result(`    ${head!.replace(` ${d.severity} `, ` ${paint(d.severity)} `)}`);
+    out.result(`    ${head.replace(` ${d.severity} `, ` ${paint(d.severity)} `)}`);
     for (const l of rest) out.result(out.c.dim(`    ${l}`));
   }
 }

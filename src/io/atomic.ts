@@ -28,7 +28,7 @@ export async function openAtomic(finalPath: string, mode = 0o644): Promise<Atomi
   const handle = await fs.open(tempPath, 'wx', mode).catch(async (err: unknown) => {
     // ENOENT in a folder that is there: it refuses new files (/proc), said as such by io/fs-errors.ts.
     const dir = path.dirname(finalPath);
-    if (errnoCode(err) === 'ENOENT' && (await fs.stat(dir).catch(() => undefined))?.isDirectory()) throw markCannotHold(err as object, dir);
+    if (errnoCode(err) === 'ENOENT' && (await fs.stat(dir).catch(() => undefined))?.isDirectory()) throw markCannotHold(err as NodeJS.ErrnoException, dir);
     throw err;
   });
   let state: 'open' | 'committed' | 'aborted' = 'open';

@@ -4,13 +4,14 @@
  * version and test's manifest cache key all use it.
  */
 import { readFileSync } from 'node:fs';
+import { valueText } from './value-text.js';
 
 let version: string | undefined;
 
 export function cliVersion(): string {
   if (version === undefined) {
     try {
-      version = String((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }).version ?? '0.0.0');
+      version = valueText((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }).version ?? '0.0.0');
     } catch {
       version = '0.0.0';
     }

@@ -98,6 +98,8 @@ export const systemClock: Clock = {
   now: () => Date.now(),
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {
+      // An aborted sleep rejects with the signal's own reason, as node:timers/promises does.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       if (signal?.aborted) return reject(signal.reason);
       const t = setTimeout(() => {
         signal?.removeEventListener('abort', onAbort);
@@ -105,6 +107,7 @@ export const systemClock: Clock = {
       }, ms);
       const onAbort = () => {
         clearTimeout(t);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the signal's own reason, as above
         reject(signal?.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });

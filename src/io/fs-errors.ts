@@ -73,7 +73,7 @@ export function fsProblem(err: unknown): (FsProblem & { errno: string; path?: st
   if (!errno || !(errno in PROBLEMS)) return undefined;
   const p = (err as { path?: unknown; dest?: unknown }).path;
   const said = (err as { [SAYS]?: Says })[SAYS];
-  return { ...PROBLEMS[errno]!, ...said, errno, path: typeof p === 'string' ? p : undefined };
+  return { ...PROBLEMS[errno], ...said, errno, path: typeof p === 'string' ? p : undefined };
 }
 
 /**

@@ -12,7 +12,7 @@ import type { Output } from './output.js';
 
 export interface Progress {
   /** Bytes done so far of `total`. */
-  update(done: number, total: number): void;
+  update(this: void, done: number, total: number): void;
   /** Clear the bar (idempotent). */
   stop(): void;
   /** True once a bar has been drawn: the work is a long one. */
@@ -77,7 +77,7 @@ function liveBar(ctx: ProgressCtx, opts: ProgressOptions): Progress {
       if (ctx.out.muted) return;
       const b = new mod.SingleBar(
         {
-          stream: ctx.out.stderr as NodeJS.WriteStream,
+          stream: ctx.out.stderr,
           format: `${opts.label} [{bar}] {percentage}% | {doneText} of {totalText}{tail}`,
           hideCursor: true,
           clearOnComplete: true,

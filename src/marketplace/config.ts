@@ -58,7 +58,7 @@ export async function readUserConfig(env: NodeJS.ProcessEnv): Promise<UserConfig
   try {
     const doc = JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error('not an object');
-    return doc as UserConfig;
+    return doc;
   } catch {
     throw new UsageError(`cannot parse ${file}`, {
       hint: 'fix or delete the file; `plexichat-plugin marketplace login` writes a fresh one',

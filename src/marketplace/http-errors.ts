@@ -10,6 +10,7 @@ import { formatBytes } from '../io/bytes.js';
 import { redact } from '../io/redact.js';
 import { isRole } from '../core/roles.js';
 import { API_PREFIX, excerpt, headerString, isObject, serverCode, type Answer } from './answer.js';
+import { valueText } from '../io/value-text.js';
 
 function notAMarketplaceHint(baseUrl: string): string {
   return `check that ${baseUrl} is a PlexiChat marketplace (API ${API_PREFIX}) and your proxy settings`;
@@ -29,7 +30,7 @@ function serverWords(a: Answer): { code?: string; message: string; error?: Recor
 /** Findings the server's message does not already say, at most five, as "; a; b; and 3 more". */
 function findingsSuffix(findings: unknown[], message: string): string {
   const fresh = findings
-    .map((f) => (isObject(f) ? { entry: typeof f.entry === 'string' ? f.entry : undefined, text: String(f.message ?? f.code ?? '') } : { text: String(f) }))
+    .map((f) => (isObject(f) ? { entry: typeof f.entry === 'string' ? f.entry : undefined, text: valueText(f.message ?? f.code ?? '') } : { text: String(f) }))
     .filter((f) => f.text && !message.includes(f.text));
   if (fresh.length === 0) return '';
   const shown = fresh.slice(0, 5).map((f) => redact(f.entry && !f.text.includes(f.entry) ? `${f.entry}: ${f.text}` : f.text));

@@ -158,7 +158,7 @@ function verifyLocally(r: VerifyResult, a: { shown: string; given: boolean }, ma
   const sigCode = r.signature.status === 'failed' ? r.signature.code : undefined;
   const errors = r.findings.filter((f) => f.severity === 'error' && f.code !== sigCode);
   if (errors.length > 0) {
-    const last = errors[errors.length - 1]!;
+    const last = errors[errors.length - 1];
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more, above)` : '';
     throw new WorkFailedError(`${a.shown} would be refused by the marketplace: ${findingText(last)}${more}; ${outcome}`, {
       code: 'ARCHIVE_REFUSED',

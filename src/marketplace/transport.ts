@@ -285,7 +285,7 @@ export class Transport {
     }
     try {
       const res = await request(url, {
-        method: method as Dispatcher.HttpMethod,
+        method: method,
         headers,
         body,
         signal: AbortSignal.any(signals),
@@ -406,7 +406,7 @@ function excludedByNoProxy(url: URL, noProxy: string): boolean {
     .some((raw) => {
       if (raw === '*') return true;
       const m = /^(.*?)(?::(\d+))?$/.exec(raw.toLowerCase().replace(/^\*?\./, '.'))!;
-      const name = m[1]!.replace(/^\[|\]$/g, '').replace(/^\./, '');
+      const name = m[1].replace(/^\[|\]$/g, '').replace(/^\./, '');
       if (m[2] && m[2] !== port) return false;
       return host === name || host.endsWith(`.${name}`);
     });

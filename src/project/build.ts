@@ -206,7 +206,7 @@ function problemError(problems: FileListProblem[], failure: BuildFailureDetails)
       details: { ...failure, problems: [out] },
     });
   }
-  const last = problems[problems.length - 1]!;
+  const last = problems[problems.length - 1];
   const hint = PROBLEM_HINTS[last.code] ?? 'rename the file (portable names only), or add it to .pluginignore';
   const message = problems.length === 1 ? last.message : `${last.message}; ${problems.length} files cannot be packed; nothing was written`;
   return new WorkFailedError(message, { code: last.code, hint, details: { ...failure, problems } });
@@ -214,7 +214,7 @@ function problemError(problems: FileListProblem[], failure: BuildFailureDetails)
 
 /** The marketplace would refuse what was packed (`*` or `src/` in .pluginignore): nothing is written. */
 function archiveRefused(findings: VerifyFinding[], failure: BuildFailureDetails = {}): WorkFailedError {
-  const last = findingLine(findings[findings.length - 1]!);
+  const last = findingLine(findings[findings.length - 1]);
   const message =
     findings.length === 1
       ? `the marketplace would refuse this archive: ${last}; nothing was written`
@@ -237,7 +237,7 @@ export function secretLine(s: SecretFinding): string {
 }
 
 function secretError(secrets: SecretFinding[], failure: BuildFailureDetails): WorkFailedError {
-  const last = secretLine(secrets[secrets.length - 1]!);
+  const last = secretLine(secrets[secrets.length - 1]);
   const message = secrets.length === 1 ? `refusing to pack a likely secret: ${last}` : `${last}; refusing to pack ${secrets.length} likely secrets`;
   return new WorkFailedError(message, {
     code: 'SECRET_FOUND',

@@ -16,7 +16,7 @@ export function renderDiagnostics(r: Pick<ValidationReport, 'errors' | 'warnings
   const paint = (d: Diagnostic | Note) => {
     const [head, ...rest] = formatDiagnostic(d as Diagnostic).split('\n');
     const word = d.severity === 'error' ? out.c.red('error') : d.severity === 'warning' ? out.c.yellow('warning') : out.c.dim('info');
-    out.result([head!.replace(` ${d.severity} `, ` ${word} `), ...rest.map((l) => out.c.dim(l))].join('\n'));
+    out.result([head.replace(` ${d.severity} `, ` ${word} `), ...rest.map((l) => out.c.dim(l))].join('\n'));
     if (ctx.env.GITHUB_ACTIONS === 'true') {
       const level = d.severity === 'info' ? 'note' : d.severity;
       out.result(annotation({ level, file: d.file, line: d.line, column: d.column, message: `${d.code} ${d.message}` }));

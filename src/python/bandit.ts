@@ -105,7 +105,7 @@ export async function runBandit(projectDir: string, opts: { env: NodeJS.ProcessE
   for (const cmd of commands(projectDir, opts.env, opts.python)) {
     tried.push(cmd.join(' '));
     if (opts.files.length === 0) return { ok: true, command: cmd, findings: [], skipped: [] };
-    const r = await runPython(cmd[0]!, [...cmd.slice(1), ...args], {
+    const r = await runPython(cmd[0], [...cmd.slice(1), ...args], {
       env: { ...opts.env, PYTHONDONTWRITEBYTECODE: '1' },
       cwd: projectDir,
       timeoutMs: 300_000,

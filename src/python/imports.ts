@@ -50,7 +50,7 @@ export function importedNames(text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(IMPORT)) {
     if (m[1]) out.push(m[1]);
-    else for (const part of m[2]!.split(',')) {
+    else for (const part of m[2].split(',')) {
       const name = /^\s*\(?\s*([A-Za-z_]\w*)/.exec(part)?.[1];
       if (name) out.push(name);
     }
@@ -61,12 +61,12 @@ export function importedNames(text: string): string[] {
 /** Sorted top-level names of the modules the project imports from outside itself (the standard library included). */
 export async function projectImports(root: string): Promise<string[]> {
   const [local, files] = await Promise.all([localNames(root), pythonFiles(root)]);
-  const texts: string[] = new Array(files.length);
+  const texts = new Array<string>(files.length);
   let next = 0;
   const reader = async () => {
     for (let i = next++; i < files.length; i = next++) {
-      const st = await fs.stat(files[i]!).catch(() => undefined);
-      texts[i] = st?.isFile() && st.size <= MAX_BYTES ? await fs.readFile(files[i]!, 'utf8').catch(() => '') : '';
+      const st = await fs.stat(files[i]).catch(() => undefined);
+      texts[i] = st?.isFile() && st.size <= MAX_BYTES ? await fs.readFile(files[i], 'utf8').catch(() => '') : '';
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL, files.length) }, reader));

@@ -3,6 +3,7 @@
  * collection errors it carries described (file, line, exception).
  */
 import { XMLParser } from 'fast-xml-parser';
+import { valueText } from '../io/value-text.js';
 
 export interface CollectionError {
   /** The test module (or node) pytest could not collect. */
@@ -51,7 +52,7 @@ export function describeCollectionError(node: string, message: string, text: str
     out.file = syntax[1];
     out.line = Number(syntax[2]);
     out.kind = syntax[3];
-    out.message = syntax[4]!.trim();
+    out.message = syntax[4].trim();
     return out;
   }
   const lines = text.split('\n').filter((l) => /^E\s+\S/.test(l));
@@ -60,7 +61,7 @@ export function describeCollectionError(node: string, message: string, text: str
     const m = /^E\s+([A-Za-z_.]+):\s*(.*)$/.exec(last);
     if (m) {
       out.kind = m[1];
-      out.message = m[2]!.trim();
+      out.message = m[2].trim();
     } else {
       out.message = last.replace(/^E\s+/, '').trim();
     }
@@ -95,7 +96,7 @@ export function parseJunitXml(xml: string): PytestSummary {
       else if (errors.length > 0) {
         s.errors += 1;
         const e = errors[0] as XmlNode | string;
-        const message = typeof e === 'object' ? String(e['@message'] ?? '') : '';
+        const message = typeof e === 'object' ? valueText(e['@message'] ?? '') : '';
         if (message === 'collection failure') {
           const node = [tc['@classname'], tc['@name']].filter((x) => typeof x === 'string' && x !== '').join('.');
           s.collectionErrors.push(describeCollectionError(node, message, nodeText(e)));

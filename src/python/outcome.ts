@@ -40,7 +40,7 @@ export interface OutcomeContext {
 }
 
 function collectionFailed(s: PytestSummary, at: OutcomeContext, details: Record<string, unknown>): WorkFailedError {
-  const first = describeCollection(s.collectionErrors[0]!, at.root);
+  const first = describeCollection(s.collectionErrors[0], at.root);
   const more = s.collectionErrors.length > 1 ? ` (and ${s.collectionErrors.length - 1} more)` : '';
   const missing = s.collectionErrors
     .map((e) => /^No module named '([^'.]+)/.exec(e.message ?? '')?.[1])

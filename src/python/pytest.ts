@@ -114,7 +114,7 @@ export interface RunPytestResult {
 export function userJunitPath(args: string[], cwd: string): string | undefined {
   let found: string | undefined;
   for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
+    const a = args[i];
     const m = /^--junit-?xml=(.+)$/.exec(a);
     if (m) found = m[1];
     else if ((a === '--junitxml' || a === '--junit-xml') && i + 1 < args.length) found = args[++i];

@@ -53,12 +53,15 @@ async function readStat(pid: number): Promise<Stat | undefined> {
   if (!text) return undefined;
   // The command name may hold spaces and parentheses: the fields after the last ')' are fixed.
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { pid, state: f[0]!, ppid: Number(f[1]), pgid: Number(f[2]), start: f[19]! };
+  return { pid, state: f[0], ppid: Number(f[1]), pgid: Number(f[2]), start: f[19] };
 }
+
+// eslint-disable-next-line no-control-regex -- a process's command line is shown without its control characters
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 
 async function commandOf(pid: number): Promise<string> {
   const raw = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  const text = raw.split('\0').filter(Boolean).join(' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+  const text = raw.split('\0').filter(Boolean).join(' ').replace(CONTROL, ' ');
   return text.length > 60 ? `${text.slice(0, 59)}…` : text || '?';
 }
 

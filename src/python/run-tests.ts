@@ -117,7 +117,7 @@ export function manifestData(
   location: (d: { file: string; line: number; column: number }) => string,
 ): Record<string, unknown> {
   if (parsed.data) return parsed.data;
-  const d = parsed.diagnostics[0]!;
+  const d = parsed.diagnostics[0];
   const shape = d.code === 'MANIFEST_NOT_MAPPING' || d.code === 'MANIFEST_EMPTY';
   throw new WorkFailedError(`${location(d)}: ${d.message}`, {
     code: shape ? 'MANIFEST_INVALID' : 'MANIFEST_SYNTAX',

@@ -33,11 +33,11 @@ const PARALLEL = 16;
 
 /** Digest of the inputs of a scan; undefined when a file cannot be read (the scanner then reports it, uncached). */
 export async function fingerprint(files: SourceFile[], candidates: string[], script: string): Promise<string | undefined> {
-  const digests: (string | undefined)[] = new Array(files.length);
+  const digests = new Array<string | undefined>(files.length);
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < files.length; i = next++) {
-      const data = await readFile(files[i]!.abs).catch(() => undefined);
+      const data = await readFile(files[i].abs).catch(() => undefined);
       digests[i] = data && createHash('sha256').update(data).digest('hex');
     }
   };

@@ -28,9 +28,12 @@ export type ScanOutcome =
 /** The scanner, a real module shipped next to this one (the build copies src/python/*.py into dist/). */
 const SCANNER = fileURLToPath(new URL('./scan.py', import.meta.url));
 
+// eslint-disable-next-line no-control-regex -- the scanner's last line is shown without its control characters
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
 /** One line of an interpreter's complaint, short and free of control characters. */
 function oneLine(text: string): string | undefined {
-  const line = text.trim().split('\n').pop()?.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').trim();
+  const line = text.trim().split('\n').pop()?.replace(CONTROL, ' ').trim();
   if (!line) return undefined;
   return line.length > 160 ? `${line.slice(0, 159)}…` : line;
 }

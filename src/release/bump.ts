@@ -85,7 +85,7 @@ export function locateVersion(text: string): VersionLocation {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, keepSourceTokens: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
+    const e = doc.errors[0];
     const pos = lineCounter.linePos(e.pos[0]);
     throw new BumpError(`config/plugin.yaml:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`, 'MANIFEST_SYNTAX', 'fix the YAML first (`plexichat-plugin validate` shows every problem)', false);
   }

@@ -73,17 +73,17 @@ export function addRelease(existing: string | undefined, version: string, date: 
   // An [Unreleased] section becomes this version's, the notes appended to its body.
   const u = lines.findIndex((l) => UNRELEASED.test(l));
   if (u !== -1) {
-    const level = UNRELEASED.exec(lines[u]!)![1]!.length;
+    const level = UNRELEASED.exec(lines[u])![1].length;
     let end = lines.length;
     for (let j = u + 1; j < lines.length; j++) {
-      const h = /^(#{1,6})\s/.exec(lines[j]!);
-      if (h && h[1]!.length <= level) {
+      const h = /^(#{1,6})\s/.exec(lines[j]);
+      if (h && h[1].length <= level) {
         end = j;
         break;
       }
     }
     let last = end;
-    while (last > u + 1 && lines[last - 1]!.trim() === '') last--;
+    while (last > u + 1 && lines[last - 1].trim() === '') last--;
     const body = lines.slice(u + 1, last);
     const hasBody = body.some((l) => l.trim() !== '');
     const merged = hasBody ? [...body, ...items] : items.length ? ['', ...items] : [];
@@ -99,13 +99,13 @@ export function addRelease(existing: string | undefined, version: string, date: 
   if (at === -1) {
     // No section yet: after the whole text (a title and preamble, or nothing).
     let last = lines.length;
-    while (last > 0 && lines[last - 1]!.trim() === '') last--;
+    while (last > 0 && lines[last - 1].trim() === '') last--;
     const head = last === 0 ? ['# Changelog'] : lines.slice(0, last);
     return { text: bom + [...head, '', ...section].join(eol), action: 'inserted', heading, empty: items.length === 0 };
   }
   // Keep one blank line between the preamble and the new section.
   const before = lines.slice(0, at);
-  while (before.length && before[before.length - 1]!.trim() === '') before.pop();
+  while (before.length && before[before.length - 1].trim() === '') before.pop();
   const out = [...(before.length ? [...before, ''] : []), ...section, ...lines.slice(at)];
   return { text: bom + out.join(eol), action: 'inserted', heading, empty: items.length === 0 };
 }

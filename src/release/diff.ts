@@ -6,6 +6,7 @@
  * diffs a submission against the latest published version). Pure.
  */
 import type { Manifest } from '../core/manifest/types.js';
+import { valueText } from '../io/value-text.js';
 
 export interface ManifestSummary {
   name: string;
@@ -93,7 +94,7 @@ export function parseDiff(v: unknown): ManifestDiff | undefined {
   const p = v.permissions;
   const [added, removed, moved] = [changes(p.added), changes(p.removed), changes(p.moved)];
   if (!added || !removed || !moved) return undefined;
-  const pair = (o: Record<string, unknown>) => ({ name: String(o.name ?? ''), version: String(o.version ?? '') });
+  const pair = (o: Record<string, unknown>) => ({ name: valueText(o.name ?? ''), version: valueText(o.version ?? '') });
   const hooks = { added: strings(v.hooks.added), removed: strings(v.hooks.removed) };
   const endpoints = { added: strings(v.endpoints.added), removed: strings(v.endpoints.removed) };
   return {

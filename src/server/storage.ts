@@ -29,7 +29,7 @@ export interface Storage {
   /** Remove `file` on undo() unless it exists now (for what a later step of the start may write). */
   trackNew(file: string): Promise<void>;
   /** Close the database and remove what this start made (only that). */
-  undo(): Promise<void>;
+  undo(this: void): Promise<void>;
 }
 
 const exists = (p: string) =>

@@ -272,7 +272,7 @@ export async function finishBuildSignature(
       built.sha256 !== undefined && built.size !== undefined ? { sha256: built.sha256, size: built.size, contentsSha256: built.contentsSha256 } : undefined;
     return await signArchiveFile(built.archive, built.plugin, key, now, known);
   } catch (err) {
-    await Promise.all([built.archive, built.sha256File, sigFile].map((f) => (f ? removeBuildFile(f) : undefined)));
+    await Promise.all([built.archive, built.sha256File, sigFile].filter((f): f is string => Boolean(f)).map((f) => removeBuildFile(f)));
     const at = { action: `write the signature ${path.basename(sigFile)}`, dir: path.dirname(sigFile), flag: '--out <dir>', suffix: '; the archive was removed' };
     throw (
       outputDirError(err, at) ??

@@ -91,7 +91,7 @@ export function parsePrivateKeyText(text: string): KeyObject {
     if (pem[1] !== 'PRIVATE KEY') {
       throw new KeyFormatError(`it is a PEM "${pem[1]}" block; expected an Ed25519 "PRIVATE KEY" (PKCS#8)`, 'not-a-key');
     }
-    return privateFromDer(decodeLine(pem[2]!.replace(/\s+/g, '')));
+    return privateFromDer(decodeLine(pem[2].replace(/\s+/g, '')));
   }
   return parsePrivateKeyLine(t);
 }
@@ -119,7 +119,7 @@ export function parsePublicKeyText(text: string): KeyObject {
       throw new KeyFormatError('it is a private key; pass the public key (the .pub file)', 'private-not-public');
     }
     if (pem[1] !== 'PUBLIC KEY') throw new KeyFormatError(`it is a PEM "${pem[1]}" block; expected a "PUBLIC KEY"`, 'not-a-key');
-    return publicFromDer(decodeLine(pem[2]!.replace(/\s+/g, '')));
+    return publicFromDer(decodeLine(pem[2].replace(/\s+/g, '')));
   }
   if (/[\r\n]/.test(t)) throw new KeyFormatError('it is not a PEM block nor one line of base64', 'not-base64');
   return publicFromDer(decodeLine(t));

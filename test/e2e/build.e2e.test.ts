@@ -107,7 +107,7 @@ describe('build', () => {
     const mode = (n: string) => entries.find((e) => e[0] === n)![2];
     expect(mode('src/plugin.py')).toBe(0o100644);
     expect(mode('src/run.sh')).toBe(0o100755);
-    expect(entries[0]![3]).toEqual([1980, 1, 1, 0, 0, 0]);
+    expect(entries[0][3]).toEqual([1980, 1, 1, 0, 0, 0]);
   });
 
   it('uses SOURCE_DATE_EPOCH for entry timestamps', async () => {
@@ -115,7 +115,7 @@ describe('build', () => {
     const r = await runMain(['build'], { cwd: dir, env: { SOURCE_DATE_EPOCH: '1700000000' } });
     expect(r.exitCode).toBe(0);
     const entries = await pythonList(path.join(dir, ZIP));
-    expect(entries[0]![3]).toEqual([2023, 11, 14, 22, 13, 20]);
+    expect(entries[0][3]).toEqual([2023, 11, 14, 22, 13, 20]);
     const bad = await runMain(['build'], { cwd: dir, env: { SOURCE_DATE_EPOCH: 'yesterday' } });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/SOURCE_DATE_EPOCH must be a whole number/);

@@ -53,7 +53,7 @@ describe('check --profile pr', () => {
     for (const id of ['validate', 'test', 'build', 'verify', 'changelog', 'docs']) expect(r.stdout).toMatch(new RegExp(`✔ ${id}\\s+passed`));
     expect(r.stdout).toMatch(/✔ security\s+passed\s+bandit \(.+\): 0 findings, failing at high severity and above/);
     expect(r.stdout).toContain('✔ check passed: 0 errors, 0 warnings, 0 skipped');
-    expect(r.stdout).not.toMatch(/^  . (version|permissions) /m);
+    expect(r.stdout).not.toMatch(/^ {2}. (version|permissions) /m);
     // check writes nothing into the project but pytest's caches (the verified archive was built in a temp dir).
     const caches = (f: string) => /(^|\/)(__pycache__|\.pytest_cache)\//.test(f);
     expect((await listFiles(dir)).filter((f) => !caches(f))).toEqual(before.filter((f) => !caches(f)));

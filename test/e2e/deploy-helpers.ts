@@ -26,12 +26,11 @@ export async function readTree(dir: string): Promise<Map<string, string>> {
 /** The YAML documents of a file, as objects. */
 export function yamlObjects(text: string): Record<string, unknown>[] {
   return parseAllDocuments(text).map((d) => {
-    if (d.errors.length > 0) throw new Error(d.errors[0]!.message);
+    if (d.errors.length > 0) throw new Error(d.errors[0].message);
     return d.toJS() as Record<string, unknown>;
   });
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   'v1/ConfigMap': ConfigMap,
   'v1/Service': Service,

@@ -30,7 +30,7 @@ let mapPath: (p: string) => string;
 
 function instruction(keyword: string) {
   const all = dockerfile.getInstructions().filter((i) => i.getKeyword() === keyword);
-  return all[all.length - 1]!;
+  return all[all.length - 1];
 }
 
 async function get(p: string, headers: Record<string, string> = {}) {
@@ -98,7 +98,7 @@ beforeAll(async () => {
   }
   for (const e of container.env) env[e.name] = mapPath(e.value);
   expect(env.PYTHONPATH).toBe(sdk);
-  expect(env.PLEXICHAT_PLUGIN_MANIFEST_JSON).toBe(path.join(mounts['/etc/plexichat']!, 'manifest.json'));
+  expect(env.PLEXICHAT_PLUGIN_MANIFEST_JSON).toBe(path.join(mounts['/etc/plexichat'], 'manifest.json'));
 
   const entry: string[] = JSON.parse(instruction('ENTRYPOINT').getArgumentsContent()!);
   expect(entry[0]).toBe('python3');
@@ -107,7 +107,7 @@ beforeAll(async () => {
   args[args.indexOf('--port') + 1] = '0';
   host = execa(PYTHON, args, {
     cwd: project,
-    env: { ...env, HOME: mounts['/tmp']! },
+    env: { ...env, HOME: mounts['/tmp'] },
     extendEnv: false,
     reject: false,
     stdin: 'ignore',

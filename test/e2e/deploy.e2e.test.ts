@@ -73,7 +73,7 @@ beforeAll(async () => {
 describe('deploy render', () => {
   for (const name of ['runbook', 'minimal', 'analytics']) {
     it(`${name}: the rendered files match the golden files byte for byte`, async () => {
-      const files = withoutSdk(cases[name]!.files);
+      const files = withoutSdk(cases[name].files);
       // A template's file list is the templates' business: its ignore file is checked against build below.
       if (name !== 'runbook') files.delete('.dockerignore');
       const g = await expectGolden(name, files);
@@ -82,10 +82,10 @@ describe('deploy render', () => {
   }
 
   it('the runbook manifest gives the runbook names, image and resources', () => {
-    const { files } = cases.runbook!;
+    const { files } = cases.runbook;
     const staging = yamlObjects(files.get('k8s/staging-deployment.yaml')!);
     const production = yamlObjects(files.get('k8s/production-deployment.yaml')!);
-    expect(staging.map((o) => `${o.kind}/${(o.metadata as { name: string }).name}`)).toEqual([
+    expect(staging.map((o) => `${o.kind as string}/${(o.metadata as { name: string }).name}`)).toEqual([
       'ConfigMap/advanced-analytics-staging-config',
       'Deployment/advanced-analytics-staging',
       'Service/advanced-analytics-staging',
@@ -126,7 +126,7 @@ describe('deploy render', () => {
   });
 
   it('the schema check has teeth: a bad object is refused', () => {
-    const dep = yamlObjects(cases.runbook!.files.get('k8s/staging-deployment.yaml')!).find((o) => o.kind === 'Deployment') as any;
+    const dep = yamlObjects(cases.runbook.files.get('k8s/staging-deployment.yaml')!).find((o) => o.kind === 'Deployment') as any;
     dep.spec.replicas = 'two';
     expect(() => validateObject(dep)).toThrow(/replicas/);
   });
@@ -141,7 +141,7 @@ describe('deploy render', () => {
           ...yamlObjects(files.get(`k8s/${env}-deployment.yaml`)!),
           ...(files.has(`k8s/${env}-monitoring.yaml`) ? yamlObjects(files.get(`k8s/${env}-monitoring.yaml`)!) : []),
         ];
-        const release = (plain[0]!.metadata as any).labels['app.kubernetes.io/instance'];
+        const release = (plain[0].metadata as any).labels['app.kubernetes.io/instance'];
         const fromChart = await renderChart(path.join(dir, path.dirname(chart)), release, env);
         for (const o of fromChart) {
           // The one intended difference: Helm manages what it installs.
@@ -165,12 +165,12 @@ describe('deploy render', () => {
       const args = new Map(df.getInitialARGs().map((a) => [a.getProperty()!.getName(), a.getProperty()!.getValue() ?? '']));
       expect(df.getFROMs().length).toBe(2);
       for (const from of df.getFROMs()) {
-        const ref = from.getArgumentsContent()!.split(/\s+/)[0]!.replace(/\$\{(\w+)\}/g, (_, n: string) => args.get(n) ?? '');
+        const ref = from.getArgumentsContent()!.split(/\s+/)[0].replace(/\$\{(\w+)\}/g, (_, n: string) => args.get(n) ?? '');
         expect(ref, name).toMatch(/^[a-z0-9./-]+:[\w][\w.-]*$/);
         expect(ref, name).not.toMatch(/:latest$/);
       }
       const users = ins.filter((i) => i.getKeyword() === 'USER');
-      const lastUser = users[users.length - 1]!.getArgumentsContent()!;
+      const lastUser = users[users.length - 1].getArgumentsContent()!;
       expect(lastUser).toMatch(/^[1-9]\d*:[1-9]\d*$/);
       // USER comes after the last RUN of the final stage and before the entrypoint
       const kw = ins.map((i) => i.getKeyword());
@@ -182,9 +182,9 @@ describe('deploy render', () => {
       expect(ep.slice(0, 3)).toEqual(['python3', '-m', 'plexichat_plugin_sdk.host']);
       expect(ep).toEqual(expect.arrayContaining(['--no-reload', '--no-console', '--host', '0.0.0.0', '--allow-remote']));
     }
-    const rb = cases.runbook!.files.get('Dockerfile')!;
+    const rb = cases.runbook.files.get('Dockerfile')!;
     expect(rb).toContain('"pandas>=1.3.0", "scikit-learn>=1.0.0", "numpy>=1.21.0"');
-    expect(cases.minimal!.files.get('Dockerfile')).not.toContain('pip');
+    expect(cases.minimal.files.get('Dockerfile')).not.toContain('pip');
   });
 
   it('the image copies exactly what build packs, plus the SDK (byte for byte)', async () => {
@@ -193,13 +193,13 @@ describe('deploy render', () => {
     const expected: Record<string, string[]> = { runbook: ['config/monitoring.yaml', 'config/plugin.yaml', 'src/__init__.py', 'src/plugin.py'] };
     for (const [name, { dir, files }] of Object.entries(cases)) {
       if (name === 'runbook') {
-        expect(files.get('.dockerignore')!.split('\n').filter((l) => l.startsWith('!'))).toEqual([...expected.runbook!.map((f) => `!${f}`), '!.plexichat/sdk']);
+        expect(files.get('.dockerignore')!.split('\n').filter((l) => l.startsWith('!'))).toEqual([...expected.runbook.map((f) => `!${f}`), '!.plexichat/sdk']);
         continue;
       }
       const dry = await runMain(['--json', 'build', '--dry-run'], { cwd: dir });
       expect(dry.exitCode, dry.stderr).toBe(0);
       const packed: string[] = JSON.parse(dry.stdout).list.map((f: { path: string }) => f.path);
-      const own = packed.filter((f) => cases[name]!.own.has(f));
+      const own = packed.filter((f) => cases[name].own.has(f));
       const allowed = files
         .get('.dockerignore')!
         .split('\n')
@@ -209,16 +209,16 @@ describe('deploy render', () => {
       expect(own).toContain('config/plugin.yaml');
       expect(own.some((f) => f.startsWith('tests/'))).toBe(false);
     }
-    const sdkFiles = [...cases.runbook!.files.keys()].filter((f) => f.startsWith(SDK_DIR));
+    const sdkFiles = [...cases.runbook.files.keys()].filter((f) => f.startsWith(SDK_DIR));
     expect(sdkFiles).toContain('.plexichat/sdk/plexichat_plugin_sdk/__init__.py');
     for (const f of sdkFiles) {
-      expect(headerless(cases.runbook!.files.get(f)!)).toBe(await fs.readFile(path.join(SDK, f.slice(SDK_DIR.length)), 'utf8'));
+      expect(headerless(cases.runbook.files.get(f)!)).toBe(await fs.readFile(path.join(SDK, f.slice(SDK_DIR.length)), 'utf8'));
     }
   });
 
   it('the rendered alert rules pass promtool check rules, with the host metric names, scoped to the plugin and environment', async (ctx) => {
     requires(ctx, 'promtool');
-    const { files } = cases.runbook!;
+    const { files } = cases.runbook;
     for (const env of ['staging', 'production']) {
       const [rule, monitor] = yamlObjects(files.get(`k8s/${env}-monitoring.yaml`)!) as any[];
       expect(rule.kind).toBe('PrometheusRule');
@@ -247,7 +247,7 @@ describe('deploy render', () => {
   });
 
   it('is reproducible: a second render writes nothing, and another checkout renders the same bytes', async () => {
-    const { dir, files } = cases.runbook!;
+    const { dir, files } = cases.runbook;
     const again = await runMain(['--json', 'deploy', 'render', '--helm'], { cwd: dir });
     expect(again.exitCode, again.stderr).toBe(0);
     const doc = JSON.parse(again.stdout);

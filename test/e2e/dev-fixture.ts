@@ -138,7 +138,7 @@ export class EventProcess {
     const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
     let i = opts.from ?? 0;
     for (;;) {
-      for (; i < this.events.length; i++) if (match(this.events[i]!)) return this.events[i]!;
+      for (; i < this.events.length; i++) if (match(this.events[i])) return this.events[i];
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
         throw new Error(`process exited (${this.child.exitCode ?? this.child.signalCode}) before the event; stderr:\n${this.stderr}`);
       }

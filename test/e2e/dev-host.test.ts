@@ -51,7 +51,7 @@ describe('plugin host (python3 -m plexichat_plugin_sdk.host)', () => {
     const r = await ready(host);
     expect(r.url).toBe(`http://127.0.0.1:${r.port}`);
     expect(r).toMatchObject({ loaded: true, plugin: 'dev_counter', version: '1.0.0', hooks: ['message_sent'] });
-    expect(host.events[0]!.event).toBe('ready');
+    expect(host.events[0].event).toBe('ready');
 
     const health = await http(`${r.url}/healthz`);
     expect(health.status).toBe(200);
@@ -191,7 +191,7 @@ describe('hook sample payloads', () => {
     const samples = JSON.parse(stdout) as Record<string, unknown>;
     expect(Object.keys(samples).sort()).toEqual([...HOOK_NAMES].sort());
     const doc = await fs.readFile(new URL('../../docs/dev.md', import.meta.url), 'utf8');
-    const rows = new Map([...doc.matchAll(/^\| `([a-z_]+)` \| `(\{.*\})` \|$/gm)].map((m) => [m[1]!, JSON.parse(m[2]!) as unknown]));
+    const rows = new Map([...doc.matchAll(/^\| `([a-z_]+)` \| `(\{.*\})` \|$/gm)].map((m) => [m[1], JSON.parse(m[2]) as unknown]));
     expect(Object.fromEntries(rows)).toEqual(samples);
   });
 });

@@ -235,7 +235,7 @@ describe('plexichat-plugin dev (human output)', () => {
     const dir = await counterProject('v1');
     const dev = startCli(dir, ['dev', '--user', 'carol', '--permissions', 'message_read,analytics_read']);
     await dev.waitForStderr(/watching src\/ and config\/; Ctrl-C stops/);
-    const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(dev.stdoutText)![1]!;
+    const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(dev.stdoutText)![1];
     expect(dev.stdoutText).toContain('dev_counter 1.0.0 on ');
     expect(dev.stdoutText).toContain(`${url}/api/v1/dev_counter/count`);
     expect(dev.stdoutText).toMatch(/hooks\s+message_sent/);

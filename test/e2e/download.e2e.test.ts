@@ -47,7 +47,7 @@ async function newKey(label: string): Promise<Key> {
   const file = path.join(home, `${label}.pem`);
   const r = await cli(['keys', 'generate', '--out', file]);
   expect(r.exitCode, r.stderr).toBe(0);
-  return { file, pub: `${file}.pub`, id: /key id\s+([0-9a-f]{16})/.exec(r.stdout)![1]!, canary: await privateKeyCanary(file) };
+  return { file, pub: `${file}.pub`, id: /key id\s+([0-9a-f]{16})/.exec(r.stdout)![1], canary: await privateKeyCanary(file) };
 }
 
 /** Sources of name@version built with `build`, signed with key (or --no-sign). */
@@ -229,7 +229,7 @@ describe('signed submit, counter-signature, download', () => {
     const dir = await built(name, '1.0.0', undefined);
     expect((await submit(dir)).exitCode).toBe(0);
     await publish(dir);
-    const sha = (await fs.readFile(path.join(dir, 'dist', `${name}-1.0.0.zip.sha256`), 'utf8')).split(' ')[0]!;
+    const sha = (await fs.readFile(path.join(dir, 'dist', `${name}-1.0.0.zip.sha256`), 'utf8')).split(' ')[0];
     const stored = path.join(srv.dataDir, 'archives', sha.slice(0, 2), `${sha}.zip`);
 
     const out = await tempDir();
@@ -240,7 +240,7 @@ describe('signed submit, counter-signature, download', () => {
 
     const original = await fs.readFile(stored);
     const bad = Buffer.from(original);
-    bad[80] = bad[80]! ^ 0x20;
+    bad[80] = bad[80] ^ 0x20;
     await fs.writeFile(stored, bad);
     try {
       const empty = await tempDir();

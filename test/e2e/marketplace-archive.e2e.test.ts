@@ -159,7 +159,7 @@ describe('submit runs verify first', () => {
       const lines = r.stderr.split('\n').filter((l) => l.startsWith('error: '));
       // Every finding but the last as verify prints it, then one line naming the last.
       expect(lines.slice(0, -1)).toEqual(verifyLines.slice(0, -1));
-      const lastFinding = verifyLines[verifyLines.length - 1]!.slice('error: '.length);
+      const lastFinding = verifyLines[verifyLines.length - 1].slice('error: '.length);
       expect(lines[lines.length - 1]).toBe(
         `error: dist/${name}-1.0.0.zip would be refused by the marketplace: ${lastFinding}${verifyLines.length > 1 ? ` (and ${verifyLines.length - 1} more, above)` : ''}; nothing was sent`,
       );
@@ -201,7 +201,7 @@ describe('submit runs verify first', () => {
     expect(v.exitCode).toBe(1);
 
     const r = await mp(dir, ['submit']);
-    expectOneError(r, 1, new RegExp(`^error: ${name}-1\.0\.0\.zip\.sig: .*; nothing was sent$`));
+    expectOneError(r, 1, new RegExp(`^error: ${name}-1\\.0\\.0\\.zip\\.sig: .*; nothing was sent$`));
     const j = await mp(dir, ['submit'], true);
     expect(JSON.parse(j.stdout).error.code).toBe(code);
     expect(uploads(name)).toEqual([]);

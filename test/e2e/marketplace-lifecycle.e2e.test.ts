@@ -36,7 +36,7 @@ describe('the plugin lifecycle', () => {
     await cli(['validate']);
     await cli(['test']);
     await cli(['build']);
-    const version = (await fs.readFile(path.join(dir, 'config', 'plugin.yaml'), 'utf8')).match(/version: "([^"]+)"/)![1]!;
+    const version = (await fs.readFile(path.join(dir, 'config', 'plugin.yaml'), 'utf8')).match(/version: "([^"]+)"/)![1];
     const zip = path.join(dir, 'dist', `${name}-${version}.zip`);
 
     await cli(['marketplace', 'login', '--token-stdin'], { input: srv.developer });
@@ -77,7 +77,7 @@ describe('the plugin lifecycle', () => {
     for (const step of ['init', 'validate', 'test', 'check', 'keys generate', 'build', 'verify', 'deploy render', 'login', 'keys add', 'prepare', 'submit', 'review', 'status', 'publish', 'info', 'download']) {
       expect(r.stdout).toContain(`✔ ${step}:`);
     }
-    const root = /working in (\S+)/.exec(r.stdout)![1]!;
+    const root = /working in (\S+)/.exec(r.stdout)![1];
     await expect(fs.stat(root)).rejects.toThrow();
   }, 180_000);
 });

@@ -14,7 +14,7 @@ import { execa } from 'execa';
 import yauzl from 'yauzl';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startServer } from '../../src/server/index.js';
-import { BIN, hasStackTrace, runCli, type CliResult } from '../helpers/run-cli.js';
+import { BIN, hasStackTrace, type CliResult } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
 import { tempDir } from '../helpers/temp-project.js';
 
@@ -57,7 +57,7 @@ async function mountTmpfs(dir: string, options: string): Promise<boolean> {
 function zipEntries(file: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
     yauzl.open(file, { lazyEntries: true }, (err, zip) => {
-      if (err || !zip) return reject(err);
+      if (err || !zip) return reject(err ?? new Error(`cannot open ${file}`));
       const names: string[] = [];
       zip.on('entry', (e: yauzl.Entry) => {
         names.push(e.fileName);
@@ -239,7 +239,7 @@ describe('where the data lives', () => {
     });
     const doc = await new Promise<{ dataDir: string }>((resolve, reject) => {
       let text = '';
-      proc.stdout!.on('data', (b: Buffer) => {
+      proc.stdout.on('data', (b: Buffer) => {
         text += b.toString('utf8');
         try {
           resolve(JSON.parse(text));

@@ -34,11 +34,11 @@ function waitForStdout(proc: Proc, done: (text: string) => boolean): Promise<str
     const onData = (b: Buffer) => {
       text += b.toString('utf8');
       if (done(text)) {
-        proc.stdout!.off('data', onData);
+        proc.stdout.off('data', onData);
         resolve(text);
       }
     };
-    proc.stdout!.on('data', onData);
+    proc.stdout.on('data', onData);
     proc.then((r) => reject(new Error(`serve exited early (${r.exitCode}): ${r.stderr}`)), reject);
   });
 }
@@ -236,7 +236,7 @@ describe('marketplace serve (process)', () => {
       const up = stalledUpload(url);
       await until(hasTemp(dir));
       let stderr = '';
-      proc.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+      proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
       proc.kill('SIGTERM');
       await until(async () => stderr.includes('stopping'));
       up.release();

@@ -104,7 +104,7 @@ describe('marketplace status', () => {
     ];
     let i = 0;
     const fake = http.createServer((_req, res) => {
-      const [type, body] = bodies[i % bodies.length]!;
+      const [type, body] = bodies[i % bodies.length];
       res.writeHead(200, { 'content-type': type });
       res.end(body);
     });

@@ -32,7 +32,7 @@ async function counted(args: string[], cwd: string, env: Record<string, string |
   const r = await runCli(args, { cwd, env: { ...env, PLEXICHAT_DEBUG_COUNTS: file } });
   const lines = (await fs.readFile(file, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
   expect(lines, `one record from ${args.join(' ')}:\n${r.stderr}`).toHaveLength(1);
-  return { r, counts: (JSON.parse(lines[0]!) as { counts: Record<string, number> }).counts };
+  return { r, counts: (JSON.parse(lines[0]) as { counts: Record<string, number> }).counts };
 }
 
 /** Members of an archive: its files and the integrity listing (build --json counts the files). */

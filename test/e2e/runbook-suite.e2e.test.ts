@@ -107,8 +107,8 @@ describe("the runbook's own test suites", () => {
     const failed = cases.filter((c) => c.failure);
     expect(failed.map(testId).sort()).toEqual(Object.keys(FAILING).sort());
     for (const c of failed) {
-      const text = `${c.failure![0]!['@message'] ?? ''}\n${c.failure![0]!['#text'] ?? ''}`;
-      for (const reason of FAILING[testId(c)]!) expect(text, testId(c)).toMatch(reason);
+      const text = `${c.failure![0]['@message'] ?? ''}\n${c.failure![0]['#text'] ?? ''}`;
+      for (const reason of FAILING[testId(c)]) expect(text, testId(c)).toMatch(reason);
     }
   });
 

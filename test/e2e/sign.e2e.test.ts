@@ -88,7 +88,7 @@ beforeAll(async () => {
     home,
     keyFile,
     pubFile: `${keyFile}.pub`,
-    keyId: /key id\s+([0-9a-f]{16})/.exec(gen.stdout)![1]!,
+    keyId: /key id\s+([0-9a-f]{16})/.exec(gen.stdout)![1],
     canary: await privateKeyCanary(keyFile),
     otherKey: path.join(home, 'other.pem'),
     a: '',
@@ -227,7 +227,7 @@ describe('verify <archive> --key / --keyring', () => {
   it('one flipped byte → SIGNATURE_INVALID naming the archive sha256 that differs', async () => {
     const archive = await copyOf(fx.a, 'alpha_plugin-1.0.0');
     const bytes = await fs.readFile(archive);
-    bytes[60] = bytes[60]! ^ 0x01; // inside the first member's data
+    bytes[60] = bytes[60] ^ 0x01; // inside the first member's data
     await fs.writeFile(archive, bytes);
     const r = await cli(['verify', archive, '--key', fx.pubFile]);
     expect(r.exitCode).toBe(1);

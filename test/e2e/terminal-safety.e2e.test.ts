@@ -47,10 +47,13 @@ describe('terminal safety', () => {
       }
       const t = text();
       // Only our own SGR colour codes may remain, and only when colour is on.
+      // eslint-disable-next-line no-control-regex -- the escapes under test
       const escapes = t.match(/\u001b\[[0-9;]*[A-Za-z]/g) ?? [];
       if (!color) expect(escapes).toEqual([]);
+      // eslint-disable-next-line no-control-regex -- the escapes under test
       for (const e of escapes) expect(e).toMatch(/^\u001b\[(1|2|22|31|32|33|39|90)m$/);
       // No other control character survives (line breaks are ours, or shown in block/inline).
+      // eslint-disable-next-line no-control-regex -- the escapes and control characters under test
       expect(t.replace(/\u001b\[(1|2|22|31|32|33|39|90)m/g, '')).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
       expect(t).toContain('\\x1b[31mRED');
       expect(t).toContain('\\x07');

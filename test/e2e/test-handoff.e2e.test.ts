@@ -132,8 +132,8 @@ describe('the SDK waits for "go" on the pipe it is given (wait_for_cli)', () => 
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c));
-    child.stderr!.on('data', (c: Buffer) => (out += c));
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
     const exit = new Promise<number | null>((res) => child.once('close', (code) => res(code)));
     return { child, pipe: child.stdio[3] as NodeJS.WritableStream, exit, output: () => out };
   }
@@ -166,7 +166,7 @@ describe('the SDK waits for "go" on the pipe it is given (wait_for_cli)', () => 
     delete env[START_FD_ENV];
     const r = spawn(python, ['-c', 'import plexichat_plugin_sdk.pytest_plugin; print("PAST")'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    r.stdout.on('data', (c: Buffer) => (out += c));
+    r.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const code = await new Promise((res) => r.once('close', res));
     expect(code).toBe(0);
     expect(out).toBe('PAST\n');

@@ -81,7 +81,7 @@ describe('test: the parsed manifest is remembered by its bytes', () => {
     expect((await test(dir, cache)).exitCode).toBe(0);
     const [entry] = await entries(cache);
     for (const junk of ['not json', '{"key": "x", "value": 1}', '[]']) {
-      await fs.writeFile(path.join(cache, entry!), junk);
+      await fs.writeFile(path.join(cache, entry), junk);
       const r = await test(dir, cache);
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.parsed).toBe(true);

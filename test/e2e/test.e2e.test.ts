@@ -160,10 +160,12 @@ describe('test', () => {
     const dir = await initProject('minimal');
     const coloured = await runTty(['test'], { cwd: dir, env: { NO_COLOR: undefined } }).done();
     expect(coloured.exitCode, coloured.output).toBe(0);
+    // eslint-disable-next-line no-control-regex -- the colour escapes under test
     expect(coloured.output).toMatch(/\u001b\[32m.*passed/);
     const plain = await runTty(['test'], { cwd: dir, env: { NO_COLOR: '1' } }).done();
     expect(plain.exitCode, plain.output).toBe(0);
     expect(plain.output).toMatch(/9 passed/);
+    // eslint-disable-next-line no-control-regex -- the colour escapes under test
     expect(plain.output).not.toMatch(/\u001b\[3\dm/);
   });
 

@@ -213,7 +213,7 @@ describe('marketplace commands (the development marketplace)', () => {
     try {
       await new Promise<void>((resolve, reject) => {
         let text = '';
-        proc.stdout!.on('data', (b: Buffer) => {
+        proc.stdout.on('data', (b: Buffer) => {
           text += b.toString('utf8');
           if (text.includes('}')) resolve();
         });

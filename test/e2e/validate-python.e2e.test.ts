@@ -218,7 +218,7 @@ describe('the code checks follow every way a name is bound to the SDK decorators
       const found = all.filter((d) => d.code === c.expect.code);
       expect(found, JSON.stringify(all)).toHaveLength(1);
       expect(found[0]).toMatchObject({ file: 'src/plugin.py', line: lineOf(c.py, c.expect.at), severity: 'error' });
-      expect(found[0]!.message).toContain(`'${c.expect.value}'`);
+      expect(found[0].message).toContain(`'${c.expect.value}'`);
       // nothing declared is reported missing, and nothing is left unchecked
       expect(all.map((d) => d.code)).not.toContain('UNIMPLEMENTED_HOOK');
       expect(all.map((d) => d.code)).not.toContain('UNIMPLEMENTED_ENDPOINT');
@@ -362,7 +362,7 @@ class Analytics(Plugin):
     const { all } = await validate({ src: { 'plugin.py': DICT } });
     expect(all).toHaveLength(1);
     expect(all[0]).toMatchObject({ code: 'UNDECLARED_HOOK', file: 'src/plugin.py', line: lineOf(DICT, "'user_login'") });
-    expect(all[0]!.message).toContain('track()');
+    expect(all[0].message).toContain('track()');
   });
 
   it('a key that is not a string literal is reported, as is a value that is not a dict literal', async () => {
@@ -490,7 +490,7 @@ describe('one interpreter check, one behaviour (validate, build and test)', () =
 describe('the Python room', () => {
   it('the code scanner is a real module that the npm package ships next to the code that runs it', async () => {
     const r = await execa('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, env: { npm_config_loglevel: 'silent' } });
-    const files = (JSON.parse(r.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+    const files = (JSON.parse(r.stdout) as { files: { path: string }[] }[])[0].files.map((f) => f.path);
     expect(files).toContain('dist/python/scan.py');
     expect(files).toContain('dist/python/scan.js');
   });
@@ -508,7 +508,7 @@ class Risky(Plugin):
         subprocess.call(cmd, shell=True)  # nosec B602
         return eval(cmd)
 `;
-  const line = (text: string, n = 0) => RISKY.split('\n').map((l, i) => [l, i + 1] as const).filter(([l]) => l.includes(text))[n]![1];
+  const line = (text: string, n = 0) => RISKY.split('\n').map((l, i) => [l, i + 1] as const).filter(([l]) => l.includes(text))[n][1];
 
   it('HIGH is an error, MEDIUM a warning, LOW a note, at the line with a fix; # nosec is honoured; --json carries them', async () => {
     const { exitCode, doc, stdout } = await validate({ src: { 'plugin.py': RISKY } }, {}, ['--security']);

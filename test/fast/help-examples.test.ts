@@ -23,7 +23,7 @@ const examples = Object.entries(EXAMPLES).flatMap(([path, list]) => list.map((e)
  */
 function cliWords(line: string): string[] {
   const words: string[] = [];
-  for (const m of line.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)) words.push(m[1] ?? m[2] ?? m[3]!);
+  for (const m of line.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)) words.push(m[1] ?? m[2] ?? m[3]);
   const start = words.indexOf(BIN);
   if (start === -1) throw new Error(`example does not run ${BIN}: ${line}`);
   const rest = words.slice(start + 1);
@@ -64,7 +64,7 @@ describe('examples in --help', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     const block = r.stdout.slice(r.stdout.indexOf('\nExamples:\n'));
     expect(block, `${args.join(' ')} prints no Examples: block`).toMatch(/^\nExamples:\n/);
-    for (const e of EXAMPLES[path]!) {
+    for (const e of EXAMPLES[path]) {
       expect(block).toContain(`  # ${e.description}\n  ${e.command}\n`);
     }
     // Under --json the help document carries the same examples as data.

@@ -22,5 +22,5 @@ export async function loadHookArg(): Promise<string> {
 
 /** The modules a hooked run reported loading: dist/ paths and node: builtins. */
 export function loadedModules(stderr: string): string[] {
-  return [...stderr.matchAll(/^LOADED (.+)$/gm)].map((m) => m[1]!.replace(/^.*\/dist\//, 'dist/'));
+  return [...stderr.matchAll(/^LOADED (.+)$/gm)].map((m) => m[1].replace(/^.*\/dist\//, 'dist/'));
 }

@@ -51,7 +51,7 @@ export function listingFor(archive: Buffer, name: string, version: string, extra
 export interface ApiAnswer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
   raw: Buffer;
 }
 

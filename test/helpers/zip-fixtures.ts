@@ -67,7 +67,7 @@ export function zipBuffer(entries: FixtureEntry[]): Buffer {
     local.writeUInt32LE(size, 22);
     local.writeUInt16LE(name.length, 26);
     local.writeUInt16LE(extra.length, 28);
-    const at = e.offsetOf !== undefined ? offsets[e.offsetOf]! : offset;
+    const at = e.offsetOf !== undefined ? offsets[e.offsetOf] : offset;
     offsets.push(at);
     if (e.offsetOf === undefined) {
       parts.push(local, name, extra, body);
@@ -132,7 +132,7 @@ export function pluginZip(o: PluginZipOptions = {}): Buffer {
     algorithm: 'sha256',
     plugin: { name: o.name ?? 'demo_plugin', version: o.version ?? '1.0.0' },
     files: names.map((p) => {
-      const b = Buffer.from(files[p]!);
+      const b = Buffer.from(files[p]);
       return { path: p, size: b.length, sha256: createHash('sha256').update(b).digest('hex') };
     }),
   };

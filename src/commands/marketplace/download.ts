@@ -221,7 +221,7 @@ async function check(o: {
   }
   const errors = report.findings.filter((f) => f.severity === 'error');
   if (errors.length > 0) {
-    const f = errors[0]!;
+    const f = errors[0];
     throw refused(name, version, { code: 'INVALID_ARCHIVE', message: `the archive fails the archive checks: ${f.entry ? `${JSON.stringify(f.entry)}: ` : ''}${f.message} [${f.code}]`, hint: 'report this to the marketplace' });
   }
   return { counter, publisherDoc, warnings, sha256: facts.sha256, size: facts.size };

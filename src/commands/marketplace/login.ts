@@ -28,7 +28,7 @@ async function readStdin(stdin: Ctx['stdin']): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stdin) {
-    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     size += b.length;
     if (size > MAX_TOKEN_BYTES) {
       throw new UsageError('standard input is too long to be a token', { hint: 'pipe only the token, e.g. `printf %s "$TOKEN" | …`' });

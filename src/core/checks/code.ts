@@ -145,7 +145,7 @@ function registeredTwice(uses: DecoratorUse[]): Diagnostic[] {
     const bothWays = group.some((u) => u.style === 'dict') && group.some((u) => u.style !== 'dict');
     const clash = first.kind === 'endpoint' && handlers.size > 1;
     if (!clash && !bothWays) continue;
-    const second = rest.find((u) => u.function !== first.function || u.style !== first.style) ?? rest[0]!;
+    const second = rest.find((u) => u.function !== first.function || u.style !== first.style) ?? rest[0];
     const NOUN = first.kind.toUpperCase();
     out.push({
       severity: clash ? 'error' : 'warning',

@@ -128,10 +128,10 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     let inflight: Promise<void> = Promise.resolve();
-    let writeError: unknown;
+    let writeError: { error: unknown } | undefined;
     const flush = async () => {
       await inflight;
-      if (writeError) throw writeError;
+      if (writeError) throw writeError.error;
       if (pending.length === 0) return;
       const bufs = pending;
       pending = [];
@@ -139,7 +139,7 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
       inflight = writeAll(tmp.handle, bufs).then(
         () => undefined,
         (err: unknown) => {
-          writeError = err;
+          writeError = { error: err };
         },
       );
     };

@@ -71,8 +71,8 @@ export function badPattern(line: string): string | undefined {
         break;
       }
       if (body[j] === '-' && j + 1 < body.length && body[j + 1] !== ']' && j - 1 > i) {
-        const lo = body[j - 1]!;
-        const hi = body[j + 1]!;
+        const lo = body[j - 1];
+        const hi = body[j + 1];
         if (lo > hi) return `the range "${lo}-${hi}" is reversed`;
       }
     }

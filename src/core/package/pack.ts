@@ -287,7 +287,7 @@ class ReadAhead {
       this.started - this.consumed < MAX_AHEAD_JOBS &&
       (this.aheadBytes < MAX_AHEAD_BYTES || this.started === this.consumed)
     ) {
-      const job = this.jobs[this.started++]!;
+      const job = this.jobs[this.started++];
       this.aheadBytes += job.len;
       job.promise = this.prepare(job);
       job.promise.catch(() => undefined); // observed by take(); never unhandled
@@ -297,7 +297,7 @@ class ReadAhead {
   /** The next chunk in archive order, once prepared. */
   async take(): Promise<{ job: Job; p: Prepared }> {
     this.pump();
-    const job = this.jobs[this.consumed]!;
+    const job = this.jobs[this.consumed];
     const p = await job.promise!;
     job.promise = undefined; // let the chunk's buffers go once written
     this.consumed += 1;
@@ -306,7 +306,7 @@ class ReadAhead {
   }
 
   settle(): Promise<unknown> {
-    return Promise.allSettled(this.jobs.slice(this.consumed, this.started).map((x) => x.promise));
+    return Promise.allSettled(this.jobs.slice(this.consumed, this.started).flatMap((x) => (x.promise ? [x.promise] : [])));
   }
 }
 

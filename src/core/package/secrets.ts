@@ -87,7 +87,7 @@ export function scanSecrets(file: string, data: Buffer, startLine = 1): SecretFi
   COMBINED.lastIndex = 0;
   for (let m = COMBINED.exec(text); m; m = COMBINED.exec(text)) {
     const idx = m.slice(1).findIndex((g) => g !== undefined);
-    const rule = GENERIC[idx]!;
+    const rule = GENERIC[idx];
     if (!seen.has(rule.rule)) {
       seen.add(rule.rule);
       found.push({ file, line: lineAt(m.index), rule: rule.rule, description: rule.description });

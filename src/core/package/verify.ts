@@ -542,7 +542,7 @@ function checkTwins(checked: Checked[], add: Add): void {
 function checkOverlaps(checked: Checked[], archiveSize: number, add: Add): void {
   const byOffset = [...checked].sort((a, b) => a.entry.relativeOffsetOfLocalHeader - b.entry.relativeOffsetOfLocalHeader);
   for (let i = 0; i < byOffset.length; i++) {
-    const c = byOffset[i]!;
+    const c = byOffset[i];
     // A local header is at least 30 bytes plus the name.
     const end = c.entry.relativeOffsetOfLocalHeader + 30 + c.entry.fileNameLength + c.entry.compressedSize;
     const next = byOffset[i + 1];

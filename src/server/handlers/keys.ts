@@ -38,7 +38,7 @@ export function keyHandlers(core: ServerCore): RouteHandlers<'marketplaceKeys' |
       if (expires !== null && (typeof expires !== 'string' || !ISO.test(expires) || Number.isNaN(Date.parse(expires)))) {
         throw new ApiError(400, 'BAD_REQUEST', '"expires_at" must be null or an ISO 8601 UTC time such as 2027-01-31T00:00:00.000Z');
       }
-      const { record, created } = signing.addKey(callerOf(req).user, key, expires as string | null);
+      const { record, created } = signing.addKey(callerOf(req).user, key, expires);
       if (created) core.log(`key: ${record.key_id} added by ${record.owner}`);
       return reply.code(created ? 201 : 200).send({ ...record, existing: !created });
     },

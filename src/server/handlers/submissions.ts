@@ -4,7 +4,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { callerOf, type RouteHandlers, type ServerCore } from '../core.js';
-import { STATES, type Channel, type State, type SubmissionRow } from '../db.js';
+import { STATES, type State, type SubmissionRow } from '../db.js';
 import { ApiError } from '../errors.js';
 import { checkName, toApi } from './values.js';
 
@@ -129,7 +129,7 @@ export function submissionHandlers(
       const counter = await core.signing.counterSign(row, t, core.store.pathOf(row.sha256));
       const updated = db.db.transaction(() => {
         core.signing.recordCounterSignature(row, counter);
-        return db.update(row.id, { state: 'published', channel: channel as Channel, published_at: t, updated_at: t });
+        return db.update(row.id, { state: 'published', channel: channel, published_at: t, updated_at: t });
       })();
       core.log(`publish: ${row.plugin} ${row.version} (${row.id}) on ${channel}`);
       return toApi(updated);

@@ -161,7 +161,7 @@ function bodyError(err: unknown, aborted: boolean): unknown {
 async function receiveParts(core: ServerCore, req: FastifyRequest, temp: string, signal: AbortSignal): Promise<Parts> {
   const got: Gathered = {};
   try {
-    for await (const part of req.parts() as AsyncIterableIterator<Multipart>) {
+    for await (const part of req.parts()) {
       if (part.fieldname === 'archive' && part.type === 'file' && !got.received) {
         got.received = await core.store.receive(part.file, temp, core.maxUploadBytes, { signal, failAfter: req.diskFullAfter });
       } else if (part.fieldname === 'listing' && got.listingBytes === undefined) {

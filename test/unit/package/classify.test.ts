@@ -4,7 +4,7 @@ import { parseIgnoreFile } from '../../../src/core/package/ignore-file.js';
 
 const at = (rel: string, isDir = false) => {
   const parts = rel.split('/');
-  return { rel, name: parts[parts.length - 1]!, atRoot: parts.length === 1, isDir };
+  return { rel, name: parts[parts.length - 1], atRoot: parts.length === 1, isDir };
 };
 
 describe('classify: the built-in rules', () => {
