@@ -18,7 +18,7 @@ import type { Path } from '../core/yaml/locator.js';
 import { readYaml } from '../core/yaml/read.js';
 import type { ProjectConfig } from './config-schema-types.generated.js';
 import { validate as validateConfig } from './config-schema-validator.generated.js';
-import type { Finding, Level } from './types.js';
+import type { Finding } from './types.js';
 
 export const CONFIG_FILE = '.plexichat.yaml';
 const SEVERITIES = ['error', 'warning', 'note', 'off'] as const;
@@ -52,7 +52,7 @@ const DOCS_HINT = 'see docs/release.md, "Configuration"';
 export function parseCheckConfig(text: string, file = CONFIG_FILE): CheckConfig {
   const read = readYaml(text.replace(/^\uFEFF/, ''), file, { prefix: 'CONFIG', name: file });
   if (!read.ok) {
-    const p = read.problems[0]!;
+    const p = read.problems[0];
     throw new ConfigError(`${p.line ? `${file}:${p.line}:${p.column}` : file}: ${p.message}`, 'fix the YAML syntax');
   }
   if (read.empty) return { rules: {} };
@@ -63,7 +63,7 @@ export function parseCheckConfig(text: string, file = CONFIG_FILE): CheckConfig 
     .map((p) => ({ ...p, pos: locator.pos(p.path, p.key) }))
     .sort((x, y) => x.pos.line - y.pos.line || x.pos.column - y.pos.column);
   if (problems.length > 0) {
-    const { pos, message, hint } = problems[0]!;
+    const { pos, message, hint } = problems[0];
     throw new ConfigError(`${file}:${pos.line}:${pos.column}: ${message}`, hint);
   }
   const rules: Record<string, RuleSetting> = {};
@@ -129,5 +129,5 @@ export function applyConfig(f: Finding, config: CheckConfig): Finding {
   if (!rule) return f;
   if (rule.severity === 'off') return { ...f, suppressed: { reason: rule.reason! } };
   if (rule.severity === f.level) return f;
-  return { ...f, level: rule.severity as Level, configuredFrom: f.level };
+  return { ...f, level: rule.severity, configuredFrom: f.level };
 }

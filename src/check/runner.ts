@@ -349,7 +349,7 @@ export async function runChecks(
   }
   const checks: CheckOutcome[] = [];
   try {
-    for (const c of chosen) start(c.id);
+    for (const c of chosen) void start(c.id); // each has its rejection handled in start(); awaited in order below
     for (const [i, c] of chosen.entries()) {
       const outcome = await start(c.id);
       checks.push(outcome);

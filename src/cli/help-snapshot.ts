@@ -47,7 +47,7 @@ export function sourceStamps(): Record<string, [number, number]> {
  */
 export function helpPath(args: readonly string[]): string | undefined {
   if (args.length === 0) return undefined;
-  const last = args[args.length - 1]!;
+  const last = args[args.length - 1];
   let words: readonly string[];
   if (args[0] === 'help' && args.length <= 2) words = args.slice(1);
   else if (last === '--help' || last === '-h') words = args.slice(0, -1);
@@ -83,7 +83,7 @@ function readSnapshot(): HelpSnapshot | undefined {
     if (snap.version !== String(pkg.version)) return undefined;
     const now = sourceStamps();
     for (const name of SNAPSHOT_SOURCES) {
-      const a = now[name]!;
+      const a = now[name];
       const b = snap.sources[name];
       if (!b || a[0] !== b[0] || a[1] !== b[1]) return undefined;
     }

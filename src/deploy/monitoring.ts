@@ -58,7 +58,7 @@ export function alertName(title: string): string {
   return title
     .split(/[^A-Za-z0-9]+/)
     .filter(Boolean)
-    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .map((w) => w[0].toUpperCase() + w.slice(1))
     .join('')
     .replace(/^(\d)/, 'Alert$1');
 }

@@ -71,7 +71,12 @@ export function belongingTo(root: number, table: ProcEntry[] | undefined = proce
   }
   const found = new Map<number, ProcEntry>();
   const queue = [root];
-  for (const e of table) if (e.pid !== root && (e.pgid === root || e.sid === root)) queue.push(e.pid), found.set(e.pid, e);
+  for (const e of table) {
+    if (e.pid !== root && (e.pgid === root || e.sid === root)) {
+      queue.push(e.pid);
+      found.set(e.pid, e);
+    }
+  }
   while (queue.length) {
     const pid = queue.pop()!;
     for (const c of children.get(pid) ?? []) {

@@ -280,7 +280,7 @@ export class DevSession {
     if (!host || host.exited) return;
     if (blocking.length) {
       // The CLI found the errors, so it reports them; the host only keeps serving the last good version.
-      const first = blocking[0]!;
+      const first = blocking[0];
       const more = blocking.length > 1 ? ` (and ${blocking.length - 1} more)` : '';
       const error = { kind: 'validation', message: `${first.code} ${first.message}${more}`, file: first.file, line: first.line || undefined, column: first.column || undefined };
       const event: HostEvent = { event: 'reload_failed', time: now(), initial: false, error, diagnostics, changed, serving: this.serving };

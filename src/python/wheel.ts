@@ -33,7 +33,7 @@ export async function sdkVersion(root = sdkPythonPath()): Promise<string> {
   const init = await fs.readFile(path.join(root, SDK_PACKAGE, '__init__.py'), 'utf8');
   const m = /^__version__\s*=\s*["']([^"']+)["']/m.exec(init);
   if (!m) throw new Error(`${SDK_PACKAGE}/__init__.py has no __version__`);
-  return m[1]!;
+  return m[1];
 }
 
 /** The package's files (relative, forward slashes), without bytecode caches. */

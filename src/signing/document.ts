@@ -101,6 +101,7 @@ export function parseSignature(data: Buffer | string): SignatureDocument {
     throw new Error(`it is not valid JSON (${(err as Error).message})`);
   }
   if (!isObject(doc)) throw new Error('it is not a JSON object');
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- read field by field after schemaIssues below has checked the shape
   const o = doc as Record<string, any>;
   const issues = schemaIssues(validateSignature, doc);
   // Names are printed: only a valid plugin name (no control characters). The times must be real ones.

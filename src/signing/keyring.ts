@@ -77,7 +77,7 @@ export function parseKeyRecord(v: unknown, i = 0): TrustedKey {
   if (o.key_id !== undefined && o.key_id !== keyId) {
     throw new DocumentError(`${key}: "key_id" ${JSON.stringify(o.key_id)} is not the id of its public key (${keyId})`, ['key_id']);
   }
-  const late = (['expires_at', 'revoked_at', 'created_at'] as const).find((f) => typeof o[f] === 'string' && Number.isNaN(Date.parse(o[f]!)));
+  const late = (['expires_at', 'revoked_at', 'created_at'] as const).find((f) => typeof o[f] === 'string' && Number.isNaN(Date.parse(o[f])));
   const bad = first?.member ?? late;
   if (bad === 'owner') throw new DocumentError(`${key}: "owner" must be a string`, ['owner']);
   if (bad !== undefined) throw new DocumentError(`${key}: "${bad}" must be ${TIME_HINT}`, [bad]);

@@ -69,17 +69,17 @@ function runHeadOne(args: string[], opts: { cwd?: string } = {}): Promise<Closed
   let first = '';
   let stderr = '';
   let total = 0;
-  child.stdout!.on('data', (c: Buffer) => {
+  child.stdout.on('data', (c: Buffer) => {
     total += c.length;
     if (first) return;
     buf += c.toString();
     const nl = buf.indexOf('\n');
     if (nl !== -1) {
       first = buf.slice(0, nl);
-      child.stdout!.destroy();
+      child.stdout.destroy();
     }
   });
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   return finish(child, () => `${first}`, () => stderr).then((r) => ({ ...r, read: total }));
 }
 

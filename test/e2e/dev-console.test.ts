@@ -195,13 +195,13 @@ describe('dev console at /__dev/ (headless Chromium)', () => {
       // A syntax error: the line and a caret under the pill; the log's lines in red.
       const lines = pluginSource('v3').split('\n');
       const i = lines.findIndex((l) => l.includes('def count(self, request):'));
-      lines[i] = lines[i]!.replace('def count(self, request):', 'def count(self, request)');
+      lines[i] = lines[i].replace('def count(self, request):', 'def count(self, request)');
       await atomicWrite(path.join(dir, 'src', 'plugin.py'), lines.join('\n'));
       await expect.poll(() => page.textContent('#status'), { timeout: 20_000 }).toBe('serving (generation 2), last reload failed');
-      expect(await page.textContent('#failure')).toBe(`src/plugin.py:${i + 1}:${lines[i]!.length + 1} SyntaxError: expected ':'`);
+      expect(await page.textContent('#failure')).toBe(`src/plugin.py:${i + 1}:${lines[i].length + 1} SyntaxError: expected ':'`);
       const detail = (await page.textContent('#failure-detail'))!.split('\n');
       expect(detail[0]).toBe(`${i + 1} | def count(self, request)`);
-      expect(detail[1]!.indexOf('^') - detail[0]!.indexOf('def')).toBe('def count(self, request)'.length);
+      expect(detail[1].indexOf('^') - detail[0].indexOf('def')).toBe('def count(self, request)'.length);
       await expect.poll(() => page.locator('#log li[data-event="reload_failed"]').count()).toBe(1);
       expect(await page.locator('#log li[data-event="reload_failed"]').evaluate((e) => getComputedStyle(e).color)).toBe('rgb(198, 40, 40)');
       // The validation after it adds the syntax error alone: no "declared but no handler" for every handler.
@@ -238,18 +238,18 @@ describe('dev console at /__dev/ (headless Chromium)', () => {
               if (r > 150 && gg < 110 && bl < 110) red++;
               if (gg > 100 && r < 90 && bl < 110) green++;
             }
-            const dominant = [...count.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+            const dominant = [...count.entries()].sort((a, b) => b[1] - a[1])[0][0];
             return { dominant, red, green };
           });
         },
         { b64: shot.toString('base64'), boxes: [pill, band] },
       );
       const [pillPx, bandPx] = colours;
-      expect(pillPx!.dominant).toBe('253,236,236'); // the error pill's background
-      expect(pillPx!.red).toBeGreaterThan(10); // its red text
-      expect(pillPx!.green).toBe(0); // nothing of the green "serving" pill
-      expect(bandPx!.dominant).toBe('253,236,236');
-      expect(bandPx!.red).toBeGreaterThan(10);
+      expect(pillPx.dominant).toBe('253,236,236'); // the error pill's background
+      expect(pillPx.red).toBeGreaterThan(10); // its red text
+      expect(pillPx.green).toBe(0); // nothing of the green "serving" pill
+      expect(bandPx.dominant).toBe('253,236,236');
+      expect(bandPx.red).toBeGreaterThan(10);
     } finally {
       await browser.close();
       await dev.stop();

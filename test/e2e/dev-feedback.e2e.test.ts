@@ -30,8 +30,8 @@ function broken(version: string): { text: string; line: number; column: number }
   // `def count(self, request)` without its colon, at the line it has in the source.
   const lines = pluginSource(version).split('\n');
   const i = lines.findIndex((l) => l.includes('def count(self, request):'));
-  lines[i] = lines[i]!.replace('def count(self, request):', 'def count(self, request)');
-  return { text: lines.join('\n'), line: i + 1, column: lines[i]!.length + 1 };
+  lines[i] = lines[i].replace('def count(self, request):', 'def count(self, request)');
+  return { text: lines.join('\n'), line: i + 1, column: lines[i].length + 1 };
 }
 
 /** Everything printed on stdout from character `from` on, once `re` appears there. */
@@ -172,8 +172,8 @@ describe('dev (terminal): each save reports what changed', () => {
     expect(head).toBeGreaterThanOrEqual(0);
     expect(lines[head + 1]).toBe(`    ${bad.line} | def count(self, request)`);
     // The caret under the column (after the closing parenthesis).
-    const caret = lines[head + 2]!;
-    expect(caret.indexOf('^') - lines[head + 1]!.indexOf('def')).toBe('def count(self, request)'.length);
+    const caret = lines[head + 2];
+    expect(caret.indexOf('^') - lines[head + 1].indexOf('def')).toBe('def count(self, request)'.length);
     expect(out).not.toMatch(INTERNAL);
     expect(hasStackTrace(out)).toBe(false);
     expect(out).not.toMatch(/UNIMPLEMENTED/);
@@ -215,7 +215,7 @@ describe('dev (terminal): each save reports what changed', () => {
 async function readyUrl(dev: EventProcess): Promise<string> {
   const m = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(dev.stdoutText);
   if (!m) throw new Error(`no URL in:\n${dev.stdoutText}`);
-  return m[1]!;
+  return m[1];
 }
 
 export type { DevEvent };

@@ -396,7 +396,7 @@ describe('dev stops whatever the plugin started', () => {
       const { dev, ready } = await startDev(dir);
       expect(ready).toMatchObject({ loaded: true });
       const lines = (await fs.readFile(path.join(dir, 'pids.txt'), 'utf8')).trim().split('\n');
-      const pids = Object.fromEntries(lines.map((l) => [l.split(' ')[0]!, Number(l.split(' ')[1])]));
+      const pids = Object.fromEntries(lines.map((l) => [l.split(' ')[0], Number(l.split(' ')[1])]));
       expect(Object.keys(pids).sort()).toEqual(['child', 'daemon', 'fork', 'setsid', 'stubborn']);
       for (const pid of Object.values(pids)) expect(running(pid)).toBe(true);
 

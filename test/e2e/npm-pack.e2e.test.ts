@@ -26,14 +26,14 @@ describe('npm pack + npm install -g', () => {
     // The build is done (pretest); prepack's other step, the shrinkwrap, is applied to an unpacked copy, so the
     // suite neither rebuilds dist/ under other tests nor writes into the checkout.
     const packed = await execa('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: ROOT, env: { npm_config_loglevel: 'error' } });
-    const first = path.join(work, (JSON.parse(packed.stdout) as { filename: string }[])[0]!.filename);
+    const first = path.join(work, (JSON.parse(packed.stdout) as { filename: string }[])[0].filename);
     await execa('tar', ['xzf', first, '-C', work]);
     const pkg = path.join(work, 'package');
     writeShrinkwrap(pkg);
     await fs.rm(first);
     const repacked = await execa('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: pkg, env: { npm_config_loglevel: 'error' } });
-    const tarball = path.join(work, (JSON.parse(repacked.stdout) as { filename: string; files: { path: string }[] }[])[0]!.filename);
-    const listed = (JSON.parse(repacked.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+    const tarball = path.join(work, (JSON.parse(repacked.stdout) as { filename: string; files: { path: string }[] }[])[0].filename);
+    const listed = (JSON.parse(repacked.stdout) as { files: { path: string }[] }[])[0].files.map((f) => f.path);
     for (const f of ['npm-shrinkwrap.json', 'bin/plexichat-plugin.js', 'bin/plexichat-plugin-cli.js', 'dist/cli/main.js', 'sdk/python/plexichat_plugin_sdk/__init__.py', 'templates/minimal/tox.ini', 'templates/minimal/_gitignore']) {
       expect(listed, f).toContain(f);
     }

@@ -49,7 +49,7 @@ describe('init: tox.ini', () => {
     const probe = await execa(toxPython()!, ['-c', 'import sys; print(sys.executable); print("%d%d" % sys.version_info[:2])']);
     const [exe, ver] = probe.stdout.trim().split('\n');
     const bin = await tempDir();
-    await fs.symlink(exe!, path.join(bin, `python${ver![0]}.${ver!.slice(1)}`));
+    await fs.symlink(exe, path.join(bin, `python${ver[0]}.${ver.slice(1)}`));
     await fs.symlink(BIN, path.join(bin, 'plexichat-plugin'));
     const PATH = [bin, path.dirname(process.execPath), '/usr/bin', '/bin'].join(path.delimiter);
     const dir = await scaffold('minimal');

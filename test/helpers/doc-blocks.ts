@@ -12,7 +12,7 @@ export async function bashBlock(file: string, heading: string): Promise<string> 
   expect(at, `${heading} in ${file}`).toBeGreaterThan(-1);
   const block = /```bash\n([\s\S]*?)```/.exec(text.slice(at));
   expect(block, `a bash block under ${heading}`).not.toBeNull();
-  return block![1]!;
+  return block![1];
 }
 
 /** A PATH with both program names (as npm install -g gives), node, and the rest of this PATH. */

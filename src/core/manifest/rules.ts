@@ -3,6 +3,8 @@
  * catalogue, semver, PEP 440 and resource rules. Every diagnostic points
  * at the YAML node it is about.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access --
+   the rules run on manifest data the generated schema validator has already checked (and report a wrong type once, through badTypes): they read its fields from a Record<string, any>. */
 import semver from 'semver';
 import { CATEGORIES, HOOK_NAMES, PERMISSION_NAMES } from '../catalog.js';
 import { endpointProblem } from '../endpoint.js';
@@ -170,7 +172,7 @@ function dependencyRules({ m, add, ok }: RuleContext): void {
         add('error', 'INVALID_REQUIREMENT', ['dependencies', 'packages', i], `'${p}' is not a PEP 440 requirement`, 'write it as name[extras]>=version, e.g. pandas>=1.3.0');
         names.push('');
       } else {
-        names.push(p.trim().split(/[\s\[(~=!<>;]/)[0].toLowerCase().replace(/[-_.]+/g, '-'));
+        names.push(p.trim().split(/[\s[(~=!<>;]/)[0].toLowerCase().replace(/[-_.]+/g, '-'));
       }
     });
     dupes(names, (i, n) => {

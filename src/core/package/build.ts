@@ -168,7 +168,7 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
     await tmp.commit();
     await writeFileAtomic(sha256Path, `${sha256}  ${path.basename(finalPath)}\n`);
     const { members } = packed;
-    outcome.archive = { path: finalPath, sha256Path, sha256, size, contentsSha256: members[members.length - 1]!.sha256, members };
+    outcome.archive = { path: finalPath, sha256Path, sha256, size, contentsSha256: members[members.length - 1].sha256, members };
     return outcome;
   } catch (err) {
     await tmp.abort();

@@ -85,7 +85,7 @@ export function firstMember(issues: SchemaIssue[], members: readonly string[]): 
     if (matching.length === 0) continue;
     const under = matching.filter((m) => at === m || at.startsWith(`${m}.`) || at.startsWith(`${m}[`));
     // At or under members: the most specific one; above them (a whole block is wrong): its first.
-    const member = under.length > 0 ? under.reduce((x, y) => (y.length > x.length ? y : x)) : matching[0]!;
+    const member = under.length > 0 ? under.reduce((x, y) => (y.length > x.length ? y : x)) : matching[0];
     const index = members.indexOf(member);
     if (best === undefined || index < best.index) best = { index, member, issue };
   }

@@ -28,7 +28,7 @@ export class Locator {
     const parent = path.length === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, -1), true);
     if (!isMap(parent)) return undefined;
     const last = path[path.length - 1];
-    return parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === last) as Pair | undefined;
+    return parent.items.find((p): p is Pair => isPair(p) && isScalar(p.key) && p.key.value === last);
   }
 
   node(path: Path): Node | undefined {

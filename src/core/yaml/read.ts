@@ -48,14 +48,14 @@ export function readYaml(text: string, file: string, names: YamlNames): YamlRead
     // yaml < 2.8.3 threw RangeError on deep nesting; never let any error escape.
     return fail('SYNTAX', `${names.name} could not be parsed: ${(err as Error).message.split('\n')[0]}`, 'check the YAML syntax');
   }
-  if (docs.length === 0 || docs[0]!.contents === null) return { ok: true, empty: true };
+  if (docs.length === 0 || docs[0].contents === null) return { ok: true, empty: true };
 
   const problems: YamlProblem[] = [];
   const seen = new Set<string>();
   for (const err of docs.flatMap((d) => d.errors)) {
     // prettyErrors is off: its formatting exhausts memory on deeply nested input.
     const pos = lineCounter.linePos(err.pos[0]);
-    const message = err.message.split('\n')[0]!;
+    const message = err.message.split('\n')[0];
     const key = `${pos.line}:${message}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -72,10 +72,10 @@ export function readYaml(text: string, file: string, names: YamlNames): YamlRead
   if (problems.length > 0) return { ok: false, problems };
 
   if (docs.length > 1) {
-    const { line, col } = lineCounter.linePos(docs[1]!.range?.[0] ?? 0);
+    const { line, col } = lineCounter.linePos(docs[1].range?.[0] ?? 0);
     return fail('MULTI_DOCUMENT', `${names.name} holds more than one YAML document`, 'remove the second `---` document', line, col);
   }
-  const doc = docs[0]!;
+  const doc = docs[0];
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 50 });
