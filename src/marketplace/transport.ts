@@ -14,8 +14,9 @@
  * - Unreachable hosts and untrusted certificates fail at once with what to
  *   fix (naming the proxy in use, NODE_EXTRA_CA_CERTS).
  */
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
-import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import type { Dispatcher, EnvHttpProxyAgent as EnvHttpProxyAgentType } from 'undici';
 import type { Clock } from '../io/context.js';
 import { CancelledError, CliError, NetworkError } from '../errors.js';
 import { redact } from '../io/redact.js';
@@ -23,6 +24,23 @@ import { API_PREFIX, excerpt, headerString, isObject, seconds, serverCode, type 
 import { httpError, withSuffix } from './http-errors.js';
 import type { Body } from './multipart.js';
 import { backoffDelay, DEFAULT_BACKOFF, isRetryableStatus, parseRetryAfter, retryAfterText, type BackoffPolicy } from './retry.js';
+
+// undici's index loads every dispatcher, fetch, cookies, WebSocket, the mocks and
+// the caches (300-600 ms of start-up on a busy 2-core machine); the transport
+// needs the proxy-aware agent and the request API alone, loaded from their own files.
+const requireUndici = createRequire(import.meta.url);
+const EnvHttpProxyAgent = requireUndici('undici/lib/dispatcher/env-http-proxy-agent.js') as typeof EnvHttpProxyAgentType;
+const api = requireUndici('undici/lib/api/index.js') as { request: (this: Dispatcher, opts: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData> };
+// As undici's index does: the proxy agent tunnels through its client's `connect`, a method of this API.
+Object.assign((requireUndici('undici/lib/dispatcher/dispatcher.js') as { prototype: object }).prototype, api);
+const apiRequest = api.request;
+
+/** undici's `request` with an explicit dispatcher (what its index's wrapper does): origin and path from the URL. */
+function request(url: string, opts: Omit<Dispatcher.RequestOptions, 'origin' | 'path'> & { dispatcher: Dispatcher }): Promise<Dispatcher.ResponseData> {
+  const u = new URL(url);
+  const { dispatcher, ...rest } = opts;
+  return apiRequest.call(dispatcher, { ...rest, origin: u.origin, path: `${u.pathname}${u.search}` });
+}
 
 export interface TransportOptions {
   /** Normalised base URL, no trailing slash. */
