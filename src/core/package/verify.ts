@@ -131,6 +131,8 @@ interface Run {
   manifest?: Manifest;
   /** What the report says about the central directory. */
   base: { entries: number; uncompressedBytes: number };
+  /** The file opened once for stored members, with the one buffer they are read through. */
+  raw?: { fh: fs.FileHandle; buf: Buffer };
 }
 
 /** One step; returning 'stop' ends the checks (what follows could not be trusted or read). */
@@ -184,6 +186,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
     for (const [, check] of CHECKS) if ((await check(run)) === 'stop') break;
   } finally {
     run.zip?.close();
+    await run.raw?.fh.close().catch(() => undefined);
   }
   if (dropped > 0) findings.push({ severity: 'error', code: 'TOO_MANY_FINDINGS', message: `${dropped} more findings not shown` });
   const listingSha256 = run.listingBytes ? createHash('sha256').update(run.listingBytes).digest('hex') : null;
@@ -325,7 +328,7 @@ async function readMembers(r: Run): Promise<void> {
       continue;
     }
     try {
-      const m = await readMember(r.zip!, c.entry, keep, r.limits.maxUncompressedBytes - actualTotal);
+      const m = await readMember(r, c.entry, keep, r.limits.maxUncompressedBytes - actualTotal);
       actualTotal += m.size;
       if (m.crc !== c.entry.crc32) r.add('error', 'BAD_CRC', 'CRC-32 does not match the data (corrupt or tampered)', c.name);
       r.hashes.set(c.name, { size: m.size, sha256: m.sha256 });
@@ -561,10 +564,20 @@ interface MemberData {
   data?: Buffer;
 }
 
-/** Stream one member, counting real bytes against the remaining budget. */
-async function readMember(zip: ZipFile, entry: Entry, keep: boolean, budget: number): Promise<MemberData> {
+/** Largest read of a stored member: one buffer per run, reused for every read. */
+const STORED_CHUNK = 1024 * 1024;
+
+/**
+ * Read one member, counting real bytes against the remaining budget. A
+ * stored member (no compression) is read straight from the file through one
+ * reused buffer: a read stream allocates a new chunk per read, and on a large
+ * stored payload that garbage piles up to V8's external-memory limit (tens of
+ * MiB of peak RSS while submit sends the same file).
+ */
+async function readMember(r: Run, entry: Entry, keep: boolean, budget: number): Promise<MemberData> {
   count('archive.inflate');
-  const stream: Readable = await zip.openReadStreamPromise(entry);
+  if (entry.compressionMethod === 0 && !entry.isEncrypted()) return readStored(r, entry, keep, budget);
+  const stream: Readable = await r.zip!.openReadStreamPromise(entry);
   const hash = createHash('sha256');
   let crc = 0;
   let size = 0;
@@ -579,6 +592,30 @@ async function readMember(zip: ZipFile, entry: Entry, keep: boolean, budget: num
     }
   } finally {
     stream.destroy();
+  }
+  return { size, crc: crc >>> 0, sha256: hash.digest('hex'), data: keep ? Buffer.concat(chunks) : undefined };
+}
+
+/** A stored member's bytes, where its local header says they start (yauzl's bounds check), as many as declared. */
+async function readStored(r: Run, entry: Entry, keep: boolean, budget: number): Promise<MemberData> {
+  const { fileDataStart } = await r.zip!.readLocalFileHeaderPromise(entry, { minimal: true });
+  r.raw ??= { fh: await fs.open(r.file, 'r'), buf: Buffer.allocUnsafe(STORED_CHUNK) };
+  const { fh, buf } = r.raw;
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  const want = entry.compressedSize;
+  let crc = 0;
+  let size = 0;
+  while (size < want) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, want - size), fileDataStart + size);
+    // The words of yauzl's byte count, so the finding is the same SIZE_MISMATCH.
+    if (bytesRead === 0) throw new Error(`not enough bytes in the stream. expected ${want}. got only ${size}`);
+    const chunk = buf.subarray(0, bytesRead);
+    size += bytesRead;
+    if (size > budget) throw new Error('the archive expands over the total limit');
+    crc = zlib.crc32(chunk, crc);
+    hash.update(chunk);
+    if (keep) chunks.push(Buffer.from(chunk));
   }
   return { size, crc: crc >>> 0, sha256: hash.digest('hex'), data: keep ? Buffer.concat(chunks) : undefined };
 }
