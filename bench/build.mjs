@@ -46,7 +46,10 @@ const WORDS = (
 
 function pythonSource(rnd, size) {
   const w = () => WORDS[Math.floor(rnd() * WORDS.length)];
-  const hex = () => Math.floor(rnd() * 0xffffffff).toString(16).padStart(8, '0');
+  const hex = () =>
+    Math.floor(rnd() * 0xffffffff)
+      .toString(16)
+      .padStart(8, '0');
   let s = '"""Generated module."""\nfrom plexichat_plugin_sdk import Plugin, hook\n\n\n';
   let i = 0;
   while (s.length < size) {
@@ -85,10 +88,7 @@ export function writeProject(dir, { sourceFiles, binaries, scale }) {
   fs.writeFileSync(path.join(dir, 'CHANGELOG.md'), '# Changelog\n\n## 1.0.0\n\n- generated\n');
   fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'src', '__init__.py'), '');
-  fs.writeFileSync(
-    path.join(dir, 'src', 'plugin.py'),
-    'from plexichat_plugin_sdk import Plugin\n\n\nclass BenchPlugin(Plugin):\n    pass\n',
-  );
+  fs.writeFileSync(path.join(dir, 'src', 'plugin.py'), 'from plexichat_plugin_sdk import Plugin\n\n\nclass BenchPlugin(Plugin):\n    pass\n');
   let bytes = 0;
   for (let i = 0; i < sourceFiles; i++) {
     const pkg = path.join(dir, 'src', `pkg_${String(Math.floor(i / 100)).padStart(3, '0')}`);
@@ -118,10 +118,7 @@ function writeSmallProject(dir) {
   fs.writeFileSync(path.join(dir, 'config', 'plugin.yaml'), MANIFEST.replace('bench_plugin', 'small_plugin'));
   for (const d of ['src', 'tests', 'docs']) fs.mkdirSync(path.join(dir, d), { recursive: true });
   fs.writeFileSync(path.join(dir, 'src', '__init__.py'), '');
-  fs.writeFileSync(
-    path.join(dir, 'src', 'plugin.py'),
-    'from plexichat_plugin_sdk import Plugin\n\n\nclass SmallPlugin(Plugin):\n    """A small plugin."""\n',
-  );
+  fs.writeFileSync(path.join(dir, 'src', 'plugin.py'), 'from plexichat_plugin_sdk import Plugin\n\n\nclass SmallPlugin(Plugin):\n    """A small plugin."""\n');
   fs.writeFileSync(path.join(dir, 'tests', '__init__.py'), '');
   fs.writeFileSync(path.join(dir, 'tests', 'test_plugin.py'), 'def test_loads():\n    assert True\n');
   fs.writeFileSync(path.join(dir, 'docs', 'README.md'), '# Small plugin\n');
@@ -298,7 +295,21 @@ export async function measureScaffoldBuild({ pairs = 10 } = {}) {
   const temp = tempRoot('pxp-bench-gate-small-');
   try {
     const tree = path.join(temp.dir, 'small_plugin');
-    timeCli(['init', tree, '--name', 'small_plugin', '--category', 'utility', '--description', 'A small plugin', '--author', 'Bench', '--license', 'MIT', '--yes']);
+    timeCli([
+      'init',
+      tree,
+      '--name',
+      'small_plugin',
+      '--category',
+      'utility',
+      '--description',
+      'A small plugin',
+      '--author',
+      'Bench',
+      '--license',
+      'MIT',
+      '--yes',
+    ]);
     const env = benchEnv({ PLEXICHAT_CACHE_DIR: 'off' });
     const runs = await interleave(
       pairs,

@@ -48,7 +48,20 @@ function main() {
     ['check --profile pr', [cli('check')]],
     [
       'the same as 5 separate runs',
-      [cli('validate'), cli('test'), cli('build', '--dry-run'), cli('build', '--out', out), () => cli('verify', path.join(out, readdirSync(out).find((f) => f.endsWith('.zip'))))],
+      [
+        cli('validate'),
+        cli('test'),
+        cli('build', '--dry-run'),
+        cli('build', '--out', out),
+        () =>
+          cli(
+            'verify',
+            path.join(
+              out,
+              readdirSync(out).find((f) => f.endsWith('.zip')),
+            ),
+          ),
+      ],
     ],
   ];
 

@@ -67,10 +67,11 @@ function startEvents(cmd, args, env) {
       return;
     }
     events.push({ e, at: now() });
-    for (const w of [...waiters]) if (w.match(e)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve({ e, at: now() });
-    }
+    for (const w of [...waiters])
+      if (w.match(e)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve({ e, at: now() });
+      }
   });
   const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   return {
@@ -97,7 +98,11 @@ async function readyTime(kind, cache) {
 
 async function stop(p) {
   const t0 = now();
-  if (process.env.BENCH_DEBUG) p.next((x) => x.event === 'stopped').then(({ at }) => console.error(`stopped after ${(at - t0).toFixed(1)} ms`), () => undefined);
+  if (process.env.BENCH_DEBUG)
+    p.next((x) => x.event === 'stopped').then(
+      ({ at }) => console.error(`stopped after ${(at - t0).toFixed(1)} ms`),
+      () => undefined,
+    );
   p.child.kill('SIGINT');
   const code = await p.exited;
   if (code !== 0) throw new Error(`exit ${code} after SIGINT`);
@@ -234,7 +239,9 @@ async function main() {
   temp.remove();
 
   const pyVersion = spawnSync(python, ['-c', 'import sys; print("%d.%d.%d" % sys.version_info[:3])'], { encoding: 'utf8' }).stdout.trim();
-  console.log(`dev on the analytics template; node ${process.version}, python ${pyVersion}, ${os.cpus().length} cores, load ${loadAverage()}; medians of ${runs} interleaved runs (${SAVES} saves, ${REQUESTS} requests)`);
+  console.log(
+    `dev on the analytics template; node ${process.version}, python ${pyVersion}, ${os.cpus().length} cores, load ${loadAverage()}; medians of ${runs} interleaved runs (${SAVES} saves, ${REQUESTS} requests)`,
+  );
   console.log('case'.padEnd(40), 'median ms'.padStart(10));
   for (const [name, xs] of rows) console.log(name.padEnd(40), median(xs).toFixed(1).padStart(10), `  max ${Math.max(...xs).toFixed(1)}`);
   console.log('  of which the host loading the new code'.padEnd(40), median(hostReload).toFixed(1).padStart(10));

@@ -56,12 +56,17 @@ const GROUPS = {
       const zip = r.zip.map((x) => x.ms);
       const build = r.build.map((x) => x.ms);
       return {
-        baselines: [{ name: 'zip -r -q -X (5,000 files / 150 MB)', ms: median(zip), runs: n, note: RSS_PROBE ? `peak RSS ${mib(maxOf(r.zip.map((x) => x.rssKiB)))?.toFixed(0)} MiB` : '' }],
+        baselines: [
+          {
+            name: 'zip -r -q -X (5,000 files / 150 MB)',
+            ms: median(zip),
+            runs: n,
+            note: RSS_PROBE ? `peak RSS ${mib(maxOf(r.zip.map((x) => x.rssKiB)))?.toFixed(0)} MiB` : '',
+          },
+        ],
         figures: {
           build: { value: pairedRatio(zip, build), detail: `build ${fmtS(median(build))} vs zip ${fmtS(median(zip))}` },
-          'build.rss': RSS_PROBE
-            ? { value: mib(maxOf(r.build.map((x) => x.rssKiB))), detail: `largest of ${n} builds${rssNote()}` }
-            : { reason: NO_RSS },
+          'build.rss': RSS_PROBE ? { value: mib(maxOf(r.build.map((x) => x.rssKiB))), detail: `largest of ${n} builds${rssNote()}` } : { reason: NO_RSS },
         },
       };
     },
@@ -77,7 +82,12 @@ const GROUPS = {
       for (const row of rows) {
         const curl = row.curlRuns.map((x) => x.secs * 1000);
         const cli = row.cliRuns.map((x) => x.secs * 1000);
-        baselines.push({ name: `curl -F, ${row.sizeMb} MB archive`, ms: median(curl), runs: n, note: RSS_PROBE ? `peak RSS ${mib(row.curlKb).toFixed(0)} MiB` : '' });
+        baselines.push({
+          name: `curl -F, ${row.sizeMb} MB archive`,
+          ms: median(curl),
+          runs: n,
+          note: RSS_PROBE ? `peak RSS ${mib(row.curlKb).toFixed(0)} MiB` : '',
+        });
         figures[`submit.${row.sizeMb}`] = { value: pairedRatio(curl, cli), detail: `submit ${fmtS(median(cli))} vs curl ${fmtS(median(curl))}` };
         figures[`submit.${row.sizeMb}.rss`] = RSS_PROBE
           ? { value: mib(row.cliKb), detail: `largest of ${n} submits; server ${mib(row.serverKb).toFixed(0)} MiB${rssNote()}` }
@@ -99,7 +109,8 @@ const GROUPS = {
   },
   check: {
     pairsText: (n) => `check ${n}`,
-    needs: () => (runs(PYTHON, ['-m', 'pytest', '--version']) ? undefined : `pytest does not run with ${PYTHON}: test and check cannot run (pip install pytest)`),
+    needs: () =>
+      runs(PYTHON, ['-m', 'pytest', '--version']) ? undefined : `pytest does not run with ${PYTHON}: test and check cannot run (pip install pytest)`,
     async run(n) {
       const r = await measureCheckVsTest({ pairs: n });
       return {
@@ -127,8 +138,16 @@ const GROUPS = {
       return {
         baselines: [],
         figures: {
-          'dev.ready': { value: median(r.ready), pairs: n, detail: `median of ${n} starts, max ${fmtS(Math.max(...r.ready))}; warm scan cache ${fmtS(r.warmReady)}` },
-          'dev.reload': { value: median(r.reload), pairs: r.reload.length, detail: `median of ${r.reload.length} saves, max ${fmtS(Math.max(...r.reload))}; host's own load ${fmtS(median(r.hostReload))}` },
+          'dev.ready': {
+            value: median(r.ready),
+            pairs: n,
+            detail: `median of ${n} starts, max ${fmtS(Math.max(...r.ready))}; warm scan cache ${fmtS(r.warmReady)}`,
+          },
+          'dev.reload': {
+            value: median(r.reload),
+            pairs: r.reload.length,
+            detail: `median of ${r.reload.length} saves, max ${fmtS(Math.max(...r.reload))}; host's own load ${fmtS(median(r.hostReload))}`,
+          },
         },
       };
     },
@@ -139,7 +158,14 @@ const GROUPS = {
     async run(n) {
       const r = await measureTestVsPytest({ pairs: n });
       return {
-        baselines: [{ name: 'python -m pytest -q (bare, analytics)', ms: median(r.bare), runs: n, note: `${r.python.path} ${r.python.version}, pytest ${r.python.pytest}` }],
+        baselines: [
+          {
+            name: 'python -m pytest -q (bare, analytics)',
+            ms: median(r.bare),
+            runs: n,
+            note: `${r.python.path} ${r.python.version}, pytest ${r.python.pytest}`,
+          },
+        ],
         figures: { test: { value: pairedRatio(r.bare, r.test), detail: `test ${fmtS(median(r.test))} vs pytest ${fmtS(median(r.bare))}` } },
       };
     },

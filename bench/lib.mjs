@@ -205,7 +205,10 @@ export function timeCli(args, opts = {}) {
 
 /** The load average (1, 5, 15 min) as one string, for the report's first line. */
 export function loadAverage() {
-  return os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  return os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 }
 
 /**

@@ -33,7 +33,10 @@ function main() {
   const tmp = temp.dir;
   symlinkSync(path.join(REPO, 'node_modules'), path.join(tmp, 'node_modules'));
   const minimal = path.join(tmp, 'minimal.mjs');
-  writeFileSync(minimal, "import { Command } from 'commander';\nnew Command('x').option('--json').command('a').action(() => {});\nnew Command('x').parse(['node', 'x', '--help']);\n");
+  writeFileSync(
+    minimal,
+    "import { Command } from 'commander';\nnew Command('x').option('--json').command('a').action(() => {});\nnew Command('x').parse(['node', 'x', '--help']);\n",
+  );
 
   const cases = [
     ['node -e 0', [process.execPath, '-e', '0']],

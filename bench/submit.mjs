@@ -51,7 +51,8 @@ const sha256 = (b) => createHash('sha256').update(b).digest('hex');
 function manifest(name, version) {
   return `plugin:\n  name: ${name}\n  version: "${version}"\n  author: Bench\n  description: "Benchmark payload"\nmetadata:\n  category: utility\n  license: MIT\npermissions:\n  required: [message_read]\n  optional: []\nhooks:\n  - message_sent\n`;
 }
-const PLUGIN_PY = 'from plexichat_plugin_sdk import Plugin, hook\n\n\nclass BenchPlugin(Plugin):\n    @hook("message_sent")\n    def on_message(self, event):\n        return None\n';
+const PLUGIN_PY =
+  'from plexichat_plugin_sdk import Plugin, hook\n\n\nclass BenchPlugin(Plugin):\n    @hook("message_sent")\n    def on_message(self, event):\n        return None\n';
 
 /** A file of `bytes` random bytes, streamed to disk while hashed. */
 async function makePayload(file, bytes) {
@@ -179,12 +180,21 @@ export async function measureSubmit({ sizes = [100, 300], rounds = 3, verbose = 
               }),
             );
             const r = await timed('curl', [
-              '-sS', '-o', '/dev/null', '-w', '%{http_code}',
-              '-H', `Authorization: Bearer ${dev}`,
-              '-H', `Idempotency-Key: bench-${randomBytes(6).toString('hex')}`,
-              '-H', `X-Content-SHA256: ${curlArchive.sha256}`,
-              '-F', `listing=<${listingPath};type=application/json`,
-              '-F', `archive=@${curlArchive.zipPath};type=application/zip`,
+              '-sS',
+              '-o',
+              '/dev/null',
+              '-w',
+              '%{http_code}',
+              '-H',
+              `Authorization: Bearer ${dev}`,
+              '-H',
+              `Idempotency-Key: bench-${randomBytes(6).toString('hex')}`,
+              '-H',
+              `X-Content-SHA256: ${curlArchive.sha256}`,
+              '-F',
+              `listing=<${listingPath};type=application/json`,
+              '-F',
+              `archive=@${curlArchive.zipPath};type=application/zip`,
               `${server.url}/api/v1/plugins/${curlName}/submissions`,
             ]);
             if (r.stdout.trim() !== '201') throw new Error(`curl upload answered ${r.stdout} ${r.stderr}`);
@@ -206,7 +216,8 @@ export async function measureSubmit({ sizes = [100, 300], rounds = 3, verbose = 
             const doc = JSON.parse(r.stdout);
             if (doc.existing !== false || doc.submission?.state !== 'pending') throw new Error(`unexpected submit result ${r.stdout}`);
             cliRuns.push(r);
-            if (verbose) for (const line of r.stderr.split('\n').filter((l) => l.startsWith('debug: listing') || l.startsWith('debug: upload'))) log(`    ${line}`);
+            if (verbose)
+              for (const line of r.stderr.split('\n').filter((l) => l.startsWith('debug: listing') || l.startsWith('debug: upload'))) log(`    ${line}`);
             return r;
           };
           const [first, second] = round % 2 === 1 ? [viaCurl, viaCli] : [viaCli, viaCurl];
@@ -249,7 +260,10 @@ async function main() {
   const VERBOSE = process.argv.includes('--verbose');
   const roundsAt = argv.indexOf('--rounds');
   const ROUNDS = roundsAt === -1 ? 3 : Math.max(1, Number(argv[roundsAt + 1]) || 3);
-  const sizesMb = argv.filter((a, i) => roundsAt === -1 || (i !== roundsAt && i !== roundsAt + 1)).map(Number).filter((n) => n > 0);
+  const sizesMb = argv
+    .filter((a, i) => roundsAt === -1 || (i !== roundsAt && i !== roundsAt + 1))
+    .map(Number)
+    .filter((n) => n > 0);
   const SIZES = sizesMb.length ? sizesMb : [100, 300];
   requireBuild(path.join('core', 'package', 'integrity.js'));
   requireGnuTime();

@@ -74,8 +74,22 @@ async function startServer() {
   const dataDir = path.join(root, 'marketplace');
   server = spawn(
     process.execPath,
-    [BIN, '--json', 'marketplace', 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir,
-      '--developer-token', devToken, '--reviewer-token', revToken],
+    [
+      BIN,
+      '--json',
+      'marketplace',
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--developer-token',
+      devToken,
+      '--reviewer-token',
+      revToken,
+    ],
     { env: baseEnv, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let serverLog = '';
@@ -162,10 +176,27 @@ try {
   const name = 'demo_analytics';
   const dir = path.join(root, name);
 
-  await step('init: scaffold a plugin', ['init', name, '--name', name, '--template', 'analytics', '--category', 'analytics',
-    '--description', 'Channel activity analytics for the demo', '--author', 'Demo Team', '--yes'], { cwd: root });
+  await step(
+    'init: scaffold a plugin',
+    [
+      'init',
+      name,
+      '--name',
+      name,
+      '--template',
+      'analytics',
+      '--category',
+      'analytics',
+      '--description',
+      'Channel activity analytics for the demo',
+      '--author',
+      'Demo Team',
+      '--yes',
+    ],
+    { cwd: root },
+  );
   await step('validate: manifest and code checks', ['validate'], { cwd: dir });
-  await step('test: the plugin\'s pytest suite', ['test'], { cwd: dir });
+  await step("test: the plugin's pytest suite", ['test'], { cwd: dir });
   await step('check: the CI gate (pr profile)', ['check', '--profile', 'pr'], { cwd: dir });
   // The key goes to the demo's own XDG_CONFIG_HOME; build signs with it by default.
   const pubKey = path.join(root, 'config', 'plexichat-plugin', 'signing-key.pem.pub');

@@ -35,14 +35,17 @@ export function longFunctions(limit = 100) {
     const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
     const visit = (node) => {
       const isFn =
-        ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isArrowFunction(node) ||
-        ts.isFunctionExpression(node) || ts.isConstructorDeclaration(node);
+        ts.isFunctionDeclaration(node) ||
+        ts.isMethodDeclaration(node) ||
+        ts.isArrowFunction(node) ||
+        ts.isFunctionExpression(node) ||
+        ts.isConstructorDeclaration(node);
       if (isFn && node.body) {
         const start = sf.getLineAndCharacterOfPosition(node.getStart(sf)).line;
         const end = sf.getLineAndCharacterOfPosition(node.end).line;
         const lines = end - start + 1;
         if (lines > limit) {
-          const stmt = ts.isArrowFunction(node) || ts.isFunctionExpression(node) ? node.parent?.parent?.parent ?? node : node;
+          const stmt = ts.isArrowFunction(node) || ts.isFunctionExpression(node) ? (node.parent?.parent?.parent ?? node) : node;
           const leading = text.slice(Math.max(0, stmt.getFullStart()), stmt.getStart(sf));
           const reason = /\/\/\s*long-function:\s*(\S.*)/.exec(leading)?.[1];
           out.push({ file: path.relative(root, file), line: start + 1, name: nameOf(node), lines, reason });

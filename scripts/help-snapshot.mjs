@@ -38,7 +38,10 @@ const walk = (cmd, prefix) => {
     walk(c, p);
   }
 };
-walk(createProgram(cliVersion(), async () => undefined), []);
+walk(
+  createProgram(cliVersion(), async () => undefined),
+  [],
+);
 
 const help = {};
 for (const p of ['', ...paths]) {

@@ -49,11 +49,18 @@ export function graph() {
   const edges = new Map();
   for (const f of files) {
     const rel = path.relative(src, f).split(path.sep).join('/');
-    const text = fs.readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    const text = fs
+      .readFileSync(f, 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/^\s*\/\/.*$/gm, '');
     const deps = new Set();
     for (const m of text.matchAll(IMPORT)) {
       const spec = m[1] ?? m[2];
-      const target = path.relative(src, path.resolve(path.dirname(f), spec)).split(path.sep).join('/').replace(/\.js$/, '.ts');
+      const target = path
+        .relative(src, path.resolve(path.dirname(f), spec))
+        .split(path.sep)
+        .join('/')
+        .replace(/\.js$/, '.ts');
       if (!target.startsWith('..')) deps.add(target);
     }
     edges.set(rel, [...deps].sort());

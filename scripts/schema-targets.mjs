@@ -35,7 +35,9 @@ export function validatorSource(target) {
   const make = standaloneCode.default ?? standaloneCode;
   const code = make(ajv, ajv.compile(schema));
   if (/\brequire\(|\bfrom\s*["']ajv/.test(code)) {
-    throw new Error(`${target.schema}: the generated validator needs ajv at run time; ajv is a dev dependency: use keywords whose code is self-contained (e.g. a pattern, not minLength)`);
+    throw new Error(
+      `${target.schema}: the generated validator needs ajv at run time; ajv is a dev dependency: use keywords whose code is self-contained (e.g. a pattern, not minLength)`,
+    );
   }
   return [
     '// @ts-nocheck',

@@ -74,7 +74,5 @@ export class CancelledError extends CliError {
 
 /** Node system error code (ENOENT, EACCES ...) of an unknown error, if any. */
 export function errnoCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof (err).code === 'string'
-    ? (err as { code: string }).code
-    : undefined;
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? (err as { code: string }).code : undefined;
 }

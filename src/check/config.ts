@@ -68,7 +68,10 @@ export function parseCheckConfig(text: string, file = CONFIG_FILE): CheckConfig 
   }
   const rules: Record<string, RuleSetting> = {};
   for (const [id, setting] of Object.entries((data as ProjectConfig).check?.rules ?? {})) {
-    rules[id] = typeof setting === 'string' ? { severity: setting } : { severity: setting.severity, ...(setting.reason !== undefined ? { reason: setting.reason.trim() } : {}) };
+    rules[id] =
+      typeof setting === 'string'
+        ? { severity: setting }
+        : { severity: setting.severity, ...(setting.reason !== undefined ? { reason: setting.reason.trim() } : {}) };
   }
   return { rules };
 }
@@ -96,7 +99,12 @@ function problemOf(issue: SchemaIssue, data: unknown, file: string): Problem | u
   if (path.length === 2) {
     if (keyword === 'propertyNames') {
       const id = String(issue.params.propertyName);
-      return problem(`${JSON.stringify(id)} is not a rule id (<check>/<CODE>, e.g. validate/UNIMPLEMENTED_HOOK)`, 'rule ids are printed with every finding of plexichat-plugin check', [...path, id], true);
+      return problem(
+        `${JSON.stringify(id)} is not a rule id (<check>/<CODE>, e.g. validate/UNIMPLEMENTED_HOOK)`,
+        'rule ids are printed with every finding of plexichat-plugin check',
+        [...path, id],
+        true,
+      );
     }
     if (keyword === 'pattern') return undefined; // the propertyNames issue names the key
     return problem('check.rules must map rule ids to a level', 'e.g. docs/PLACEHOLDER: warning');

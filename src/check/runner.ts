@@ -66,7 +66,10 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const LEVEL = { error: 'error', warning: 'warning', info: 'note' } as const;
 
 /** A validate diagnostic (or a bandit note) as a finding of this check, at its place. */
-function fromDiagnostic(check: CheckId, d: Pick<Diagnostic, 'code' | 'message' | 'hint' | 'file' | 'line' | 'column'> & { severity: keyof typeof LEVEL }): Finding {
+function fromDiagnostic(
+  check: CheckId,
+  d: Pick<Diagnostic, 'code' | 'message' | 'hint' | 'file' | 'line' | 'column'> & { severity: keyof typeof LEVEL },
+): Finding {
   return {
     ruleId: `${check}/${d.code}`,
     level: LEVEL[d.severity],
@@ -108,7 +111,10 @@ async function securityCheck(ctx: Ctx, st: State): Promise<Partial> {
   const findings: Finding[] = r.diagnostics.map((d) => fromDiagnostic('security', d));
   const how = `bandit (${r.summary.command?.join(' ') ?? 'bandit'})`;
   const summary = `${how}: ${plural(r.summary.findings, 'finding')}, failing at ${r.summary.failOn} severity and above`;
-  return { ...done(findings, summary, summary), data: { tool: r.summary.tool, command: r.summary.command, findings: r.summary.findings, failOn: r.summary.failOn } };
+  return {
+    ...done(findings, summary, summary),
+    data: { tool: r.summary.tool, command: r.summary.command, findings: r.summary.findings, failOn: r.summary.failOn },
+  };
 }
 
 const NO_PYTHON = new Set(['PYTHON_NOT_FOUND', 'PYTEST_NOT_FOUND', 'PYTHON_TOO_OLD']);
@@ -124,7 +130,10 @@ async function testCheck(ctx: Ctx, st: State): Promise<Partial> {
       r.exitCode === 0
         ? []
         : [{ ruleId: 'test/FAILED', level: 'error', message: `tests failed: ${counts}`, hint: 'run `plexichat-plugin test` to see the failures' }];
-    return { ...done(findings, counts, `tests failed: ${counts}`), data: { passed: r.passed, failed: r.failed, errors: r.errors, skipped: r.skipped, total: r.total } };
+    return {
+      ...done(findings, counts, `tests failed: ${counts}`),
+      data: { passed: r.passed, failed: r.failed, errors: r.errors, skipped: r.skipped, total: r.total },
+    };
   } catch (err) {
     if (err instanceof CliError && NO_PYTHON.has(err.code)) return skipped(`${err.message}${err.hint ? ` (${err.hint})` : ''}`);
     const findings = fromError('test', err);
@@ -151,7 +160,13 @@ function buildFindings(check: 'build' | 'verify', err: unknown): Finding[] {
       }));
     }
     if (d.problems?.length) {
-      return d.problems.map((p) => ({ ruleId: `${check}/${p.code}`, level: 'error' as const, message: p.message, hint: err.hint, ...(p.path ? { file: p.path } : {}) }));
+      return d.problems.map((p) => ({
+        ruleId: `${check}/${p.code}`,
+        level: 'error' as const,
+        message: p.message,
+        hint: err.hint,
+        ...(p.path ? { file: p.path } : {}),
+      }));
     }
   }
   return fromError(check, err);
@@ -187,7 +202,10 @@ async function verifyCheck(st: State): Promise<Partial> {
     level: f.severity,
     message: f.entry !== undefined ? `${JSON.stringify(f.entry)}: ${f.message}` : f.message,
   }));
-  return { ...done(findings, `archive OK (${v.entries} entries, sha256 ${v.sha256.slice(0, 12)}…)`, 'the marketplace would refuse the archive'), data: { sha256: v.sha256, size: v.size } };
+  return {
+    ...done(findings, `archive OK (${v.entries} entries, sha256 ${v.sha256.slice(0, 12)}…)`, 'the marketplace would refuse the archive'),
+    data: { sha256: v.sha256, size: v.size },
+  };
 }
 
 /** A text file without its BOM; undefined when it does not exist. */
@@ -209,13 +227,30 @@ async function changelogCheck(ctx: Ctx, st: State): Promise<Partial> {
   if (text === undefined) return done([{ ruleId: 'changelog/MISSING', level: 'error', message: 'CHANGELOG.md is missing', hint, file }], '', 'no CHANGELOG.md');
   const section = changelogSection(text, v);
   if (section === undefined) {
-    return done([{ ruleId: 'changelog/NO_SECTION', level: 'error', message: `CHANGELOG.md has no section for ${v}`, hint, file, line: 1 }], '', `no section for ${v}`);
+    return done(
+      [{ ruleId: 'changelog/NO_SECTION', level: 'error', message: `CHANGELOG.md has no section for ${v}`, hint, file, line: 1 }],
+      '',
+      `no section for ${v}`,
+    );
   }
   const lines = text.split(/\r?\n/);
   // The heading line: the same rule (changelogSection) applied to each heading alone.
   const line = lines.findIndex((l) => /^#{1,6}\s/.test(l) && changelogSection(l, v) !== undefined) + 1;
   if (section === '') {
-    return done([{ ruleId: 'changelog/EMPTY_SECTION', level: 'error', message: `the CHANGELOG.md section for ${v} is empty`, hint: 'say what changed in this version', file, line }], '', 'the section is empty');
+    return done(
+      [
+        {
+          ruleId: 'changelog/EMPTY_SECTION',
+          level: 'error',
+          message: `the CHANGELOG.md section for ${v} is empty`,
+          hint: 'say what changed in this version',
+          file,
+          line,
+        },
+      ],
+      '',
+      'the section is empty',
+    );
   }
   const findings: Finding[] = findPlaceholders(section).map((p) => ({
     ruleId: 'changelog/PLACEHOLDER',
@@ -232,10 +267,35 @@ async function docsCheck(ctx: Ctx): Promise<Partial> {
   const file = 'docs/README.md';
   const text = await readText(path.join(ctx.cwd, file));
   if (text === undefined) {
-    return done([{ ruleId: 'docs/MISSING', level: 'error', message: 'docs/README.md is missing', hint: 'write it: it becomes the long description on the marketplace', file }], '', 'docs/README.md is missing');
+    return done(
+      [
+        {
+          ruleId: 'docs/MISSING',
+          level: 'error',
+          message: 'docs/README.md is missing',
+          hint: 'write it: it becomes the long description on the marketplace',
+          file,
+        },
+      ],
+      '',
+      'docs/README.md is missing',
+    );
   }
   if (text.trim() === '') {
-    return done([{ ruleId: 'docs/EMPTY', level: 'error', message: 'docs/README.md is empty', hint: 'describe the plugin, its settings and its permissions', file, line: 1 }], '', 'docs/README.md is empty');
+    return done(
+      [
+        {
+          ruleId: 'docs/EMPTY',
+          level: 'error',
+          message: 'docs/README.md is empty',
+          hint: 'describe the plugin, its settings and its permissions',
+          file,
+          line: 1,
+        },
+      ],
+      '',
+      'docs/README.md is empty',
+    );
   }
   const findings: Finding[] = findPlaceholders(text).map((p) => ({
     ruleId: 'docs/PLACEHOLDER',
@@ -281,7 +341,8 @@ async function permissionsCheck(ctx: Ctx, st: State, accepted: string[]): Promis
   if (!st.manifest) return skipped('the manifest has errors (see validate), so its permissions cannot be compared');
   const found = await lookup(ctx, st);
   if (found.state === 'unavailable') return skipped(found.reason);
-  if (found.state === 'none') return { status: 'passed', summary: `nothing published yet on ${found.marketplace}: no earlier permissions to compare with`, findings: [] };
+  if (found.state === 'none')
+    return { status: 'passed', summary: `nothing published yet on ${found.marketplace}: no earlier permissions to compare with`, findings: [] };
   if (!found.summary) return skipped(`the marketplace at ${found.marketplace} does not expose the manifest summary of ${st.name} ${found.version}`);
   const diff = diffSummaries(found.summary, manifestSummary(st.manifest));
   const required = st.manifest.permissions?.required ?? [];
@@ -298,7 +359,10 @@ async function permissionsCheck(ctx: Ctx, st: State, accepted: string[]): Promis
   });
   const lines = describeDiff(diff);
   const acceptedHere = diff.newlyRequired.filter((p) => accepted.includes(p));
-  const summary = diff.newlyRequired.length === 0 ? `no newly required permission since ${found.version}` : `newly required since ${found.version}: ${diff.newlyRequired.join(', ')}${acceptedHere.length ? ` (accepted: ${acceptedHere.join(', ')})` : ''}`;
+  const summary =
+    diff.newlyRequired.length === 0
+      ? `no newly required permission since ${found.version}`
+      : `newly required since ${found.version}: ${diff.newlyRequired.join(', ')}${acceptedHere.length ? ` (accepted: ${acceptedHere.join(', ')})` : ''}`;
   return { ...done(findings, summary, summary), data: { diff, changes: lines, accepted: acceptedHere } };
 }
 

@@ -54,10 +54,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('verify dist/greeter-1.0.0.zip --key signing-key.pem.pub', "and its signature against the signer's key"),
     ex('verify greeter-1.0.0.zip --keyring keyring.json --signature greeter.sig', 'against a keyring, signature elsewhere'),
   ],
-  keys: [
-    ex('keys generate', 'create the default signing key pair'),
-    ex('keys generate --out ci-key.pem', 'a key pair for CI, in this folder'),
-  ],
+  keys: [ex('keys generate', 'create the default signing key pair'), ex('keys generate --out ci-key.pem', 'a key pair for CI, in this folder')],
   'keys generate': [
     ex('keys generate', 'signing-key.pem (and .pub) in the user config dir'),
     ex('keys generate --out ci-key.pem', 'ci-key.pem and ci-key.pem.pub here'),
@@ -75,10 +72,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('check --format sarif --output check.sarif', 'findings for code scanning'),
     ex('check --format github --accept-permission file_write', 'annotations; accept a new permission'),
   ],
-  deploy: [
-    ex('deploy render', 'the Dockerfile and both k8s manifests'),
-    ex('deploy render --check --helm', 'CI: exit 1 with a diff when the files are stale'),
-  ],
+  deploy: [ex('deploy render', 'the Dockerfile and both k8s manifests'), ex('deploy render --check --helm', 'CI: exit 1 with a diff when the files are stale')],
   'deploy render': [
     ex('deploy render', 'the Dockerfile and k8s/<env>-deployment.yaml for staging and production'),
     ex('deploy render --env production --image registry.example.com/greeter --helm', 'production only, with a Helm chart'),
@@ -90,14 +84,8 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('dev --port 8080 --user alice --permissions message_read,file_write', 'as alice, with these permissions'),
     ex('dev --keep-state --no-reload', 'load once, keep storage'),
   ],
-  sdk: [
-    ex('sdk wheel --out dist', 'the SDK as a wheel, for pip'),
-    ex('--json sdk wheel', "the wheel's path and sha256 as JSON"),
-  ],
-  'sdk wheel': [
-    ex('sdk wheel', 'write plexichat_plugin_sdk-<version>-py3-none-any.whl here'),
-    ex('sdk wheel --out dist', 'into dist/'),
-  ],
+  sdk: [ex('sdk wheel --out dist', 'the SDK as a wheel, for pip'), ex('--json sdk wheel', "the wheel's path and sha256 as JSON")],
+  'sdk wheel': [ex('sdk wheel', 'write plexichat_plugin_sdk-<version>-py3-none-any.whl here'), ex('sdk wheel --out dist', 'into dist/')],
   marketplace: [
     ex('marketplace login', 'store a token'),
     ex('marketplace submit', 'upload the archive for review'),
@@ -112,10 +100,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('marketplace logout', 'forget the stored token'),
     ex('--marketplace http://127.0.0.1:8080 marketplace logout', 'for another marketplace'),
   ],
-  'marketplace whoami': [
-    ex('marketplace whoami', 'who the token belongs to, and its role'),
-    ex('--json marketplace whoami', 'as JSON'),
-  ],
+  'marketplace whoami': [ex('marketplace whoami', 'who the token belongs to, and its role'), ex('--json marketplace whoami', 'as JSON')],
   'marketplace prepare': [
     ex('marketplace prepare', 'dist/<name>-<version>.listing.json, checked'),
     ex('marketplace prepare --archive release/greeter-1.0.0.zip', 'for an archive made with build --out release'),
@@ -141,10 +126,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('marketplace publish', 'the approved submission of this version'),
     ex('marketplace publish sub_4f2a9c01d3e5b7a8 --channel beta', 'one submission, to beta'),
   ],
-  'marketplace info': [
-    ex('marketplace info greeter', 'the published versions of a plugin'),
-    ex('--json marketplace info greeter', 'as JSON'),
-  ],
+  'marketplace info': [ex('marketplace info greeter', 'the published versions of a plugin'), ex('--json marketplace info greeter', 'as JSON')],
   'marketplace keys': [
     ex('marketplace keys add ~/.config/plexichat-plugin/signing-key.pem.pub', 'register your public key'),
     ex('marketplace keys list', 'your keys, revoked ones too'),
@@ -153,10 +135,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('marketplace keys add ~/.config/plexichat-plugin/signing-key.pem.pub', 'register a public key'),
     ex('marketplace keys add ci-key.pem.pub --expires 2027-12-31', 'a key that signs nothing from 2027-12-31'),
   ],
-  'marketplace keys list': [
-    ex('marketplace keys list', 'your registered keys'),
-    ex('--json marketplace keys list', 'as JSON'),
-  ],
+  'marketplace keys list': [ex('marketplace keys list', 'your registered keys'), ex('--json marketplace keys list', 'as JSON')],
   'marketplace keys revoke': [
     ex('marketplace keys revoke 3f9a1c0d5e7b2a64', 'refuse new uploads signed with this key'),
     ex('--json marketplace keys revoke 3f9a1c0d5e7b2a64', 'as JSON'),

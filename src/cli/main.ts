@@ -156,8 +156,7 @@ function dispatcher(proc: Process, signal: AbortSignal, run: Run): Runner {
     // A command that already printed its JSON document (marketplace serve) returns undefined.
     if (flags.json) {
       if (result !== undefined) out.writeJson(result as object);
-    }
-    else mod.render?.(result, ctx);
+    } else mod.render?.(result, ctx);
     run.code = mod.exitCode?.(result) ?? ExitCode.ok;
   };
 }

@@ -23,11 +23,7 @@ export interface CommandModule<O, R> {
   renderError?(err: unknown, ctx: Ctx): void;
 }
 
-export type Runner = <O, R>(
-  load: () => Promise<CommandModule<O, R>>,
-  opts: O,
-  command: Command,
-) => Promise<void>;
+export type Runner = <O, R>(load: () => Promise<CommandModule<O, R>>, opts: O, command: Command) => Promise<void>;
 
 function int(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -81,9 +77,7 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('--license <spdx>', 'licence identifier, e.g. MIT')
     .option('-y, --yes', 'do not prompt; use flags and defaults')
     .option('-f, --force', 'scaffold into a non-empty directory, replacing files it generates')
-    .action((dir: string | undefined, opts: Record<string, unknown>, cmd: Command) =>
-      runner(() => import('../commands/init.js'), { dir, ...opts }, cmd),
-    );
+    .action((dir: string | undefined, opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/init.js'), { dir, ...opts }, cmd));
 
   program
     .command('validate')
@@ -91,10 +85,10 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('--strict', 'treat warnings as errors')
     .option('--against <archive|published>', "list permission, hook and endpoint changes since an earlier archive (.zip) or the latest 'published' version")
     .option('--security', "also run bandit (Python's security linter) over src/: HIGH findings are errors, MEDIUM warnings, LOW notes")
-    .addOption(new Option('--fail-on <severity>', 'with --security: the lowest bandit severity that fails validation (default high)').choices(['low', 'medium', 'high']))
-    .action((opts: Record<string, unknown>, cmd: Command) =>
-      runner(() => import('../commands/validate.js'), opts, cmd),
-    );
+    .addOption(
+      new Option('--fail-on <severity>', 'with --security: the lowest bandit severity that fails validation (default high)').choices(['low', 'medium', 'high']),
+    )
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/validate.js'), opts, cmd));
 
   program
     .command('test')
@@ -103,9 +97,7 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('--python <path>', 'Python interpreter to use (or PLEXICHAT_PYTHON)')
     .option('--coverage', 'measure coverage (needs pytest-cov)')
     .option('--timeout <seconds>', 'kill the test run after this many seconds', seconds)
-    .action((pytestArgs: string[], opts: Record<string, unknown>, cmd: Command) =>
-      runner(() => import('../commands/test.js'), { pytestArgs, ...opts }, cmd),
-    );
+    .action((pytestArgs: string[], opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/test.js'), { pytestArgs, ...opts }, cmd));
 
   program
     .command('build')
@@ -127,9 +119,7 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('--key <pubkey-file>', "check the signature against this public key (the signer's .pub)")
     .option('--keyring <file>', 'check the signature against the keys of this keyring (docs/signing.md)')
     .option('--signature <file>', 'the signature document (default: <archive>.sig)')
-    .action((archive: string, opts: Record<string, unknown>, cmd: Command) =>
-      runner(() => import('../commands/verify.js'), { archive, ...opts }, cmd),
-    );
+    .action((archive: string, opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/verify.js'), { archive, ...opts }, cmd));
 
   const keys = program.command('keys').description('Ed25519 signing keys for signed archives');
   keys
@@ -147,9 +137,7 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('--note <text>', 'a line for the CHANGELOG.md section (repeatable)', collect)
     .option('--git', 'commit the two files and tag v<version> (needs a clean work tree)')
     .option('--dry-run', 'check everything and show what would change, write nothing')
-    .action((bump: string, opts: Record<string, unknown>, cmd: Command) =>
-      runner(() => import('../commands/version.js'), { bump, ...opts }, cmd),
-    );
+    .action((bump: string, opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/version.js'), { bump, ...opts }, cmd));
 
   program
     .command('check')
@@ -200,33 +188,23 @@ export function createProgram(version: string, runner: Runner): Command {
   mp.command('login')
     .description('store a marketplace token (prompted on a TTY, or --token-stdin)')
     .option('--token-stdin', 'read the token from standard input')
-    .action((opts: Record<string, unknown>, cmd: Command) =>
-      runner(() => import('../commands/marketplace/login.js'), opts, cmd),
-    );
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/login.js'), opts, cmd));
   mp.command('logout')
     .description('forget the stored token')
-    .action((opts: Record<string, unknown>, cmd: Command) =>
-      runner(() => import('../commands/marketplace/logout.js'), opts, cmd),
-    );
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/logout.js'), opts, cmd));
   mp.command('whoami')
     .description('show who the token belongs to')
-    .action((opts: Record<string, unknown>, cmd: Command) =>
-      runner(() => import('../commands/marketplace/whoami.js'), opts, cmd),
-    );
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/whoami.js'), opts, cmd));
   mp.command('prepare')
     .description('write the marketplace listing next to the archive and check it is complete')
     .option('--archive <path>', 'use this archive (made with `build --out`) instead of dist/<name>-<version>.zip')
-    .action((opts: Record<string, unknown>, cmd: Command) =>
-      runner(() => import('../commands/marketplace/prepare.js'), opts, cmd),
-    );
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/prepare.js'), opts, cmd));
   mp.command('submit')
     .description('upload the archive and listing for review')
     .option('--archive <path>', 'upload this archive (made with `build --out`) instead of dist/<name>-<version>.zip')
     .option('--timeout <seconds>', 'give up after this many seconds in all, retries included (default 600)', seconds)
     .option('--accept-permission <name>', 'submit although this permission is newly required since the published version (repeatable)', collect)
-    .action((opts: Record<string, unknown>, cmd: Command) =>
-      runner(() => import('../commands/marketplace/submit.js'), opts, cmd),
-    );
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/submit.js'), opts, cmd));
   mp.command('status')
     .argument('[id]', 'submission id (default: every submission of the current plugin)')
     .description('show the review state')
@@ -241,9 +219,7 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('--approve', 'approve the submission')
     .option('--reject', 'reject the submission')
     .option('--notes <text>', 'notes for the developer')
-    .action((id: string, opts: Record<string, unknown>, cmd: Command) =>
-      runner(() => import('../commands/marketplace/review.js'), { id, ...opts }, cmd),
-    );
+    .action((id: string, opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/review.js'), { id, ...opts }, cmd));
   mp.command('publish')
     .argument('[id]', 'submission id (default: the approved submission of the current version)')
     .description('publish an approved submission')
@@ -254,9 +230,7 @@ export function createProgram(version: string, runner: Runner): Command {
   mp.command('info')
     .argument('<name>', 'plugin name')
     .description('show the published versions of a plugin')
-    .action((name: string, opts: Record<string, unknown>, cmd: Command) =>
-      runner(() => import('../commands/marketplace/info.js'), { name, ...opts }, cmd),
-    );
+    .action((name: string, opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/info.js'), { name, ...opts }, cmd));
   const mkeys = mp.command('keys').description('publisher keys the marketplace checks signed uploads against');
   mkeys
     .command('add')
@@ -269,9 +243,7 @@ export function createProgram(version: string, runner: Runner): Command {
   mkeys
     .command('list')
     .description('show your registered keys, revoked ones too')
-    .action((opts: Record<string, unknown>, cmd: Command) =>
-      runner(() => import('../commands/marketplace/keys.js').then((m) => m.list), opts, cmd),
-    );
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/keys.js').then((m) => m.list), opts, cmd));
   mkeys
     .command('revoke')
     .argument('<key-id>', 'the key id (16 hex digits)')
@@ -284,9 +256,7 @@ export function createProgram(version: string, runner: Runner): Command {
     .description('download a published archive, verifying both signatures before writing it')
     .option('-o, --out <dir>', 'folder to write <name>-<version>.zip (and its .sig) into (default: the current one)')
     .option('--keyring <file>', "trust only these marketplace keys (a saved GET /api/v1/keys), not the server's list")
-    .action((spec: string, opts: Record<string, unknown>, cmd: Command) =>
-      runner(() => import('../commands/marketplace/download.js'), { spec, ...opts }, cmd),
-    );
+    .action((spec: string, opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/download.js'), { spec, ...opts }, cmd));
   mp.command('serve')
     .description('run the development marketplace on this machine')
     .option('--host <host>', 'address to listen on (default: 127.0.0.1)')
@@ -296,17 +266,13 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('--reviewer-token <token>', 'accept this reviewer token')
     .option('--auto-approve', 'approve every valid submission at once')
     .option('--max-upload-mb <n>', 'largest accepted archive in MB (default: 100)', int('--max-upload-mb', 1, 10_000))
-    .action((opts: Record<string, unknown>, cmd: Command) =>
-      runner(() => import('../commands/marketplace/serve.js'), opts, cmd),
-    );
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/serve.js'), opts, cmd));
 
   program
     .command('completion')
     .argument('<shell>', 'bash, zsh or fish')
     .description('print a shell completion script')
-    .action((shell: string, _opts: Record<string, unknown>, cmd: Command) =>
-      runner(() => import('./completion.js'), { shell, program: cmd }, cmd),
-    );
+    .action((shell: string, _opts: Record<string, unknown>, cmd: Command) => runner(() => import('./completion.js'), { shell, program: cmd }, cmd));
 
   return program;
 }

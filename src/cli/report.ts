@@ -26,10 +26,7 @@ function commandOf(program: Command, argv: string[]): Command {
 }
 
 /** --json with --help, --version, or a command group without its subcommand. */
-export function reportJsonHelp(
-  err: CommanderError,
-  s: { program: Command; argv: string[]; printed: string; version: string; out: Output },
-): number {
+export function reportJsonHelp(err: CommanderError, s: { program: Command; argv: string[]; printed: string; version: string; out: Output }): number {
   if (err.code === 'commander.version') {
     s.out.writeJson({ version: s.version });
     return ExitCode.ok;
@@ -44,7 +41,10 @@ export function reportJsonHelp(
   }
   if (err.code === 'commander.help') {
     const names = subcommands.map((c) => c.name).join(', ');
-    return report(new UsageError(`${path} needs a subcommand: ${names}`, { code: 'MISSING_SUBCOMMAND', hint: `run ${path} --help`, details: { subcommands } }), s.out);
+    return report(
+      new UsageError(`${path} needs a subcommand: ${names}`, { code: 'MISSING_SUBCOMMAND', hint: `run ${path} --help`, details: { subcommands } }),
+      s.out,
+    );
   }
   return report(err, s.out);
 }

@@ -56,7 +56,7 @@ function hasManifest(dir: string): boolean {
 
 /** The nearest directory at or above dir holding config/plugin.yaml, or undefined. */
 export function findProjectRoot(dir: string): string | undefined {
-  for (let d = dir; ; ) {
+  for (let d = dir; ;) {
     if (hasManifest(d)) return d;
     const up = path.dirname(d);
     if (up === d) return undefined;

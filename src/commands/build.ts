@@ -65,13 +65,25 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
   // --out as the user typed it (userPath); the default dist/ is the project's.
   const outDir = opts.out !== undefined ? userPath(ctx, opts.out) : path.join(projectDir, 'dist');
   // Decided before anything is packed: `--sign` without a key writes nothing.
-  const key = await signingKeyForBuild({ sign: opts.sign, keyFile: opts.key, keyPath: opts.key === undefined ? undefined : userPath(ctx, opts.key), env: ctx.env });
+  const key = await signingKeyForBuild({
+    sign: opts.sign,
+    keyFile: opts.key,
+    keyPath: opts.key === undefined ? undefined : userPath(ctx, opts.key),
+    env: ctx.env,
+  });
   const created = await checkOutDir(outDir, opts.out, !opts.dryRun);
   try {
     const result = await buildInto(outDir, opts, ctx, mtime);
     if (key) result.warnings.push(...key.warnings);
     if (result.archive) {
-      const built = { archive: result.archive, sha256File: result.sha256File, sha256: result.sha256, size: result.size, contentsSha256: contents.get(result), plugin: result.plugin };
+      const built = {
+        archive: result.archive,
+        sha256File: result.sha256File,
+        sha256: result.sha256,
+        size: result.size,
+        contentsSha256: contents.get(result),
+        plugin: result.plugin,
+      };
       const doc = await finishBuildSignature(built, key, ctx.clock.now());
       if (doc && key) result.signature = { file: signatureFileOf(result.archive), keyId: doc.key_id, keySource: key.source };
     }

@@ -44,7 +44,10 @@ async function loadConfig(dir: string): Promise<{ config: CheckConfig; file?: st
     text = await fs.readFile(path.join(dir, CONFIG_FILE), 'utf8');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return { config: { rules: {} } };
-    throw new UsageError(`cannot read ${CONFIG_FILE} (${errnoCode(err) ?? (err as Error).message})`, { code: 'CONFIG_UNREADABLE', hint: 'check the file permissions' });
+    throw new UsageError(`cannot read ${CONFIG_FILE} (${errnoCode(err) ?? (err as Error).message})`, {
+      code: 'CONFIG_UNREADABLE',
+      hint: 'check the file permissions',
+    });
   }
   try {
     return { config: parseCheckConfig(text), file: CONFIG_FILE };
@@ -74,7 +77,8 @@ export async function run(opts: CheckOptions, ctx: Ctx): Promise<CheckResult> {
     throw new UsageError(`--json and --format ${format} ask for two different documents`, { hint: 'use one: --format json is the same as --json' });
   }
   if (ctx.flags.json) format = 'json';
-  if (opts.output && format === 'text') throw new UsageError('--output needs --format json, sarif or github', { hint: 'e.g. --format sarif --output check.sarif' });
+  if (opts.output && format === 'text')
+    throw new UsageError('--output needs --format json, sarif or github', { hint: 'e.g. --format sarif --output check.sarif' });
   const output = opts.output === undefined ? undefined : { file: userPath(ctx, opts.output), at: outputTarget(opts.output) };
   // The checks take a while: a --output that cannot be written fails before they run.
   if (output) await writingTo(output.at, () => probeWrite(output.file));
@@ -109,7 +113,13 @@ export async function run(opts: CheckOptions, ctx: Ctx): Promise<CheckResult> {
     allowSkipped: Boolean(opts.allowSkipped),
     ...(file ? { config: file } : {}),
     checks,
-    counts: { error: tally('error'), warning: tally('warning'), note: tally('note'), suppressed: all.filter((f) => f.suppressed).length, skipped: checks.filter((c) => c.status === 'skipped').length },
+    counts: {
+      error: tally('error'),
+      warning: tally('warning'),
+      note: tally('note'),
+      suppressed: all.filter((f) => f.suppressed).length,
+      skipped: checks.filter((c) => c.status === 'skipped').length,
+    },
   };
   const document = format === 'text' ? undefined : await formatted(report, format, ctx);
   if (output && document !== undefined) {
@@ -130,7 +140,10 @@ async function formatted(r: CheckReport, format: Exclude<Format, 'text'>, ctx: C
     const log = toSarif(r, { toolVersion: cliVersion(), root: pathToFileURL(`${ctx.cwd}${path.sep}`).href });
     return `${JSON.stringify(log, null, 2)}\n`;
   }
-  if (format === 'github') return githubLines(r).map((l) => `${l}\n`).join('');
+  if (format === 'github')
+    return githubLines(r)
+      .map((l) => `${l}\n`)
+      .join('');
   return `${JSON.stringify(jsonDocument(r), null, 2)}\n`;
 }
 
@@ -176,13 +189,16 @@ function renderText(r: CheckReport, ctx: Ctx): void {
 export function render(r: CheckResult, ctx: Ctx): void {
   const how = rendering.get(r) ?? { format: 'text' as const };
   if (how.output) {
-    ctx.out.result(`wrote ${how.output} (${how.format}): check ${r.ok ? 'passed' : 'failed'}, ${r.counts.error} errors, ${r.counts.warning} warnings, ${r.counts.skipped} skipped`);
+    ctx.out.result(
+      `wrote ${how.output} (${how.format}): check ${r.ok ? 'passed' : 'failed'}, ${r.counts.error} errors, ${r.counts.warning} warnings, ${r.counts.skipped} skipped`,
+    );
     return;
   }
   if (how.document === undefined) return renderText(r, ctx);
   ctx.out.stdout.write(how.document);
   // The annotations are for the runner; a person reading the log gets the summary on stderr.
-  if (how.format === 'github') ctx.out.info(`check ${r.ok ? 'passed' : 'failed'}: ${r.counts.error} errors, ${r.counts.warning} warnings, ${r.counts.skipped} skipped`);
+  if (how.format === 'github')
+    ctx.out.info(`check ${r.ok ? 'passed' : 'failed'}: ${r.counts.error} errors, ${r.counts.warning} warnings, ${r.counts.skipped} skipped`);
 }
 
 export function exitCode(r: CheckResult): number {

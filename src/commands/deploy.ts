@@ -290,15 +290,23 @@ export async function run(opts: DeployRenderOptions, ctx: Ctx): Promise<DeployRe
   if (blocked.length > 0 && !opts.force) {
     const lines = blocked.map((f) => {
       const old = onDisk.get(f.path)!;
-      const why = old === NOT_REGULAR ? NOT_REGULAR.trim().slice(1, -1) : fileState(old) === 'foreign' ? 'not made by deploy render' : 'edited by hand since it was rendered';
+      const why =
+        old === NOT_REGULAR
+          ? NOT_REGULAR.trim().slice(1, -1)
+          : fileState(old) === 'foreign'
+            ? 'not made by deploy render'
+            : 'edited by hand since it was rendered';
       return `${f.path}: ${why}`;
     });
     for (const l of lines.slice(0, -1)) ctx.out.error(l);
-    throw new WorkFailedError(`${lines[lines.length - 1]}; ${blocked.length} file${blocked.length === 1 ? '' : 's'} would be overwritten; nothing was written`, {
-      code: 'HAND_EDITED',
-      hint: 'move your changes into config/plugin.yaml (or the flags) and pass --force to replace the files, or render into another --out',
-      details: { files: blocked.map((f) => f.path) },
-    });
+    throw new WorkFailedError(
+      `${lines[lines.length - 1]}; ${blocked.length} file${blocked.length === 1 ? '' : 's'} would be overwritten; nothing was written`,
+      {
+        code: 'HAND_EDITED',
+        hint: 'move your changes into config/plugin.yaml (or the flags) and pass --force to replace the files, or render into another --out',
+        details: { files: blocked.map((f) => f.path) },
+      },
+    );
   }
 
   for (const f of rendered) {
@@ -307,7 +315,11 @@ export async function run(opts: DeployRenderOptions, ctx: Ctx): Promise<DeployRe
     if (old !== undefined) entry.onDisk = fileState(old);
     result.files.push(entry);
   }
-  await writeAll(projectDir, rendered.filter((f) => onDisk.get(f.path) !== f.content), out);
+  await writeAll(
+    projectDir,
+    rendered.filter((f) => onDisk.get(f.path) !== f.content),
+    out,
+  );
   result.warnings.push(...(await packedDeployFiles(projectDir, out, manifest)));
   return result;
 }
@@ -338,7 +350,7 @@ async function packedDeployFiles(projectDir: string, out: string, manifest: Mani
   const reserved = reservedPaths(out, manifest);
   const hits = list.files.map((f) => f.path).filter((p) => reserved.files.has(p) || reserved.dirs.some((d) => p.startsWith(d)));
   if (hits.length === 0) return [];
-  const top = [...new Set(hits.map((p) => (reserved.dirs.find((d) => p.startsWith(d)) ?? p)))];
+  const top = [...new Set(hits.map((p) => reserved.dirs.find((d) => p.startsWith(d)) ?? p))];
   return [`\`plexichat-plugin build\` packs the deploy files into the plugin archive: add ${top.join(', ')} to .pluginignore`];
 }
 
@@ -351,7 +363,8 @@ export function render(r: DeployResult, ctx: Ctx): void {
     }
     out.result(r.diff!.replace(/\n$/, ''));
     for (const f of r.files.filter((x) => x.status !== 'up-to-date')) {
-      const why = f.status === 'missing' ? 'missing' : f.onDisk === 'hand-edited' ? 'edited by hand' : f.onDisk === 'foreign' ? 'not made by deploy render' : 'stale';
+      const why =
+        f.status === 'missing' ? 'missing' : f.onDisk === 'hand-edited' ? 'edited by hand' : f.onDisk === 'foreign' ? 'not made by deploy render' : 'stale';
       out.error(`${f.path}: ${why}`);
     }
     out.error('the deploy files are out of date: run `plexichat-plugin deploy render` and commit the result');

@@ -39,7 +39,10 @@ export interface DevResult {
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|::1|\[::1\])$/i;
 
 export function parsePermissions(text: string): string[] {
-  const list = text.split(',').map((p) => p.trim()).filter(Boolean);
+  const list = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   for (const p of list) {
     if (!PERMISSION_NAMES.includes(p)) {
       throw new UsageError(`unknown permission '${p}' in --permissions${didYouMean(p, PERMISSION_NAMES)}`, {
@@ -90,14 +93,13 @@ async function choosePython(opts: DevOptions, ctx: Ctx): Promise<string> {
 export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undefined> {
   const { host, user, permissions } = checkOptions(opts);
   const { out } = ctx;
-  const [{ DevSession, checkProject }, { renderEvent, renderReady, renderState }, { WATCHED }, { loadManifest }, python] =
-    await Promise.all([
-      import('../dev/session.js'),
-      import('../dev/render.js'),
-      import('../dev/watcher.js'),
-      import('../core/manifest/index.js'),
-      choosePython(opts, ctx),
-    ]);
+  const [{ DevSession, checkProject }, { renderEvent, renderReady, renderState }, { WATCHED }, { loadManifest }, python] = await Promise.all([
+    import('../dev/session.js'),
+    import('../dev/render.js'),
+    import('../dev/watcher.js'),
+    import('../core/manifest/index.js'),
+    choosePython(opts, ctx),
+  ]);
 
   // Only errors in the manifest stop dev from starting; they need no Python to find.
   const parsed = await loadManifest(ctx.cwd);
@@ -130,8 +132,7 @@ export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undef
         const { traceback: _internal, ...rest } = e;
         out.writeJsonLine(rest);
       } else out.writeJsonLine(e);
-    }
-    else if (e.event !== 'ready') renderEvent(e, out, state);
+    } else if (e.event !== 'ready') renderEvent(e, out, state);
   };
   const session = new DevSession(
     {
@@ -165,7 +166,10 @@ export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undef
     throw err;
   }
   if (!out.json) renderReady(ready, out, opts.reload === false ? [] : WATCHED);
-  void checking.then((initial) => session.reportDiagnostics(initial.diagnostics), () => undefined);
+  void checking.then(
+    (initial) => session.reportDiagnostics(initial.diagnostics),
+    () => undefined,
+  );
   await new Promise<void>((resolve) => {
     if (done.signal.aborted || ctx.signal.aborted) return resolve();
     done.signal.addEventListener('abort', () => resolve(), { once: true });

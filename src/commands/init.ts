@@ -6,16 +6,7 @@
 import path from 'node:path';
 import { userPath, type Ctx } from '../io/context.js';
 import { CATEGORIES } from '../core/catalog.js';
-import {
-  INITIAL_VERSION,
-  ScaffoldConflictError,
-  inspectTarget,
-  isCategory,
-  listTemplates,
-  scaffold,
-  titleOf,
-  type TemplateInfo,
-} from '../core/scaffold.js';
+import { INITIAL_VERSION, ScaffoldConflictError, inspectTarget, isCategory, listTemplates, scaffold, titleOf, type TemplateInfo } from '../core/scaffold.js';
 import { suggestPluginName as suggestName, whyNotPluginName as checkName } from '../core/plugin-name.js';
 import { suggest as suggestClosest } from '../core/suggest.js';
 import { CancelledError, UsageError, WorkFailedError } from '../errors.js';
@@ -182,9 +173,7 @@ interface Answers {
 /** Step 3: ask for what the flags did not give (only on an interactive terminal). */
 async function askMissing(opts: InitOptions, given: ReturnType<typeof checkFlags>, target: string, templates: TemplateInfo[], ctx: Ctx): Promise<Answers> {
   const guess = suggestName(path.basename(target)) ?? (checkName(path.basename(target)) ? undefined : path.basename(target));
-  const name =
-    opts.name ??
-    (await askText(ctx, { flag: '--name', message: 'Plugin name (snake_case):', default: guess, validate: validateName }));
+  const name = opts.name ?? (await askText(ctx, { flag: '--name', message: 'Plugin name (snake_case):', default: guess, validate: validateName }));
   const category =
     opts.category ??
     (await askSelect(ctx, {
@@ -211,9 +200,7 @@ async function askMissing(opts: InitOptions, given: ReturnType<typeof checkFlags
   const defaultAuthor = `The ${name} authors`;
   const author =
     given.author ??
-    (ctx.interactive
-      ? checkLine('author', await askText(ctx, { flag: '--author', message: 'Author:', default: defaultAuthor }), 200)
-      : defaultAuthor);
+    (ctx.interactive ? checkLine('author', await askText(ctx, { flag: '--author', message: 'Author:', default: defaultAuthor }), 200) : defaultAuthor);
   return {
     name,
     category,
@@ -244,7 +231,15 @@ async function write(a: Answers, tpl: TemplateInfo, target: string, shown: strin
         template: a.template,
       },
     });
-    return { dir: target, name: a.name, category: a.category, template: a.template, files: res.files, replaced: res.replaced, ...(res.backup ? { backup: res.backup } : {}) };
+    return {
+      dir: target,
+      name: a.name,
+      category: a.category,
+      template: a.template,
+      files: res.files,
+      replaced: res.replaced,
+      ...(res.backup ? { backup: res.backup } : {}),
+    };
   } catch (err) {
     if (ctx.signal.aborted) throw new CancelledError('Cancelled; nothing was written');
     if (err instanceof ScaffoldConflictError) {

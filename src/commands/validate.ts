@@ -6,7 +6,6 @@ import { verbatim } from '../io/json-document.js';
 import { diffLines, type AgainstResult } from '../release/diff.js';
 import { renderDiagnostics } from '../project/render-diagnostics.js';
 
-
 export interface ValidateOptions {
   strict?: boolean;
   /** An earlier archive (.zip) or 'published': list what changed since then. */
@@ -19,7 +18,10 @@ export interface ValidateOptions {
 
 export async function run(opts: ValidateOptions, ctx: Ctx): Promise<ValidationReport & { against?: AgainstResult }> {
   if (opts.failOn && !opts.security) {
-    throw new UsageError('--fail-on applies to the security review: add --security', { code: 'USAGE', hint: 'plexichat-plugin validate --security --fail-on medium' });
+    throw new UsageError('--fail-on applies to the security review: add --security', {
+      code: 'USAGE',
+      hint: 'plexichat-plugin validate --security --fail-on medium',
+    });
   }
   const security = opts.security ? { failOn: opts.failOn ?? 'high' } : undefined;
   const report = await validateProject(ctx.cwd, { env: ctx.env, strict: opts.strict, security });

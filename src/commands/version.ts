@@ -54,7 +54,10 @@ async function readOptional(file: string): Promise<Buffer | undefined> {
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT') return undefined;
-    throw new WorkFailedError(`cannot read ${path.basename(file)} (${code ?? (err as Error).message})`, { code: 'READ_FAILED', hint: 'check the file permissions' });
+    throw new WorkFailedError(`cannot read ${path.basename(file)} (${code ?? (err as Error).message})`, {
+      code: 'READ_FAILED',
+      hint: 'check the file permissions',
+    });
   }
 }
 
@@ -63,7 +66,9 @@ function releaseDate(ctx: Ctx): string {
   const epoch = ctx.env.SOURCE_DATE_EPOCH;
   if (epoch !== undefined && epoch !== '') {
     if (!/^\d+$/.test(epoch.trim())) {
-      throw new UsageError(`SOURCE_DATE_EPOCH must be a whole number of seconds, got ${JSON.stringify(epoch)}`, { hint: 'unset it, or set it to e.g. $(git log -1 --format=%ct)' });
+      throw new UsageError(`SOURCE_DATE_EPOCH must be a whole number of seconds, got ${JSON.stringify(epoch)}`, {
+        hint: 'unset it, or set it to e.g. $(git log -1 --format=%ct)',
+      });
     }
     return isoDate(Number(epoch) * 1000);
   }
@@ -80,7 +85,10 @@ async function planBump(manifestFile: string, opts: VersionOptions, ctx: Ctx) {
     });
   }
   if (raw.length > MAX_MANIFEST_BYTES) {
-    throw new WorkFailedError(`${MANIFEST_PATH} is larger than ${MAX_MANIFEST_BYTES} bytes`, { code: 'MANIFEST_TOO_LARGE', hint: 'run `plexichat-plugin validate`' });
+    throw new WorkFailedError(`${MANIFEST_PATH} is larger than ${MAX_MANIFEST_BYTES} bytes`, {
+      code: 'MANIFEST_TOO_LARGE',
+      hint: 'run `plexichat-plugin validate`',
+    });
   }
   const text = raw.toString('utf8');
   try {
@@ -248,5 +256,6 @@ export function render(r: VersionResult, ctx: Ctx): void {
     out.info(`  marketplace  not compared: ${r.published.reason}`);
   }
   if (r.git) out.result(`  git  ${r.git.commit ? `committed ${r.git.commit.slice(0, 12)}, tagged ${r.git.tag}` : `would commit and tag ${r.git.tag}`}`);
-  if (r.changelog.empty) out.warn(`the CHANGELOG.md section for ${r.to} is empty; add notes (--note) before submitting: marketplace prepare refuses an empty section`);
+  if (r.changelog.empty)
+    out.warn(`the CHANGELOG.md section for ${r.to} is empty; add notes (--note) before submitting: marketplace prepare refuses an empty section`);
 }

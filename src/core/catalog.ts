@@ -4,17 +4,7 @@
  * two in step.
  */
 
-export const CATEGORIES = [
-  'analytics',
-  'automation',
-  'bots',
-  'communication',
-  'integration',
-  'moderation',
-  'productivity',
-  'security',
-  'utility',
-] as const;
+export const CATEGORIES = ['analytics', 'automation', 'bots', 'communication', 'integration', 'moderation', 'productivity', 'security', 'utility'] as const;
 
 /** Events a plugin can subscribe to with @hook('<name>'). */
 export const HOOKS: Record<string, string> = {

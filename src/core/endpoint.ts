@@ -54,9 +54,7 @@ const RULES: readonly Rule[] = [
       ? { reason: 'has a space or control character', hint: `write the path with URL path characters only, e.g. ${suggestion(p)}` }
       : undefined,
   (p) =>
-    p.includes('\\')
-      ? { reason: 'has a backslash, which some servers read as /', hint: `separate segments with / only, e.g. ${suggestion(p)}` }
-      : undefined,
+    p.includes('\\') ? { reason: 'has a backslash, which some servers read as /', hint: `separate segments with / only, e.g. ${suggestion(p)}` } : undefined,
   (p) =>
     /%(25)*(2e|2f|5c)/i.test(p)
       ? {
@@ -66,7 +64,10 @@ const RULES: readonly Rule[] = [
       : undefined,
   (p) =>
     p.split('/').some((s) => s === '.' || s === '..')
-      ? { reason: `has a '.' or '..' segment, so it does not stay under ${ENDPOINT_PREFIX} once normalised`, hint: `write the path without dot segments, e.g. ${suggestion(p)}` }
+      ? {
+          reason: `has a '.' or '..' segment, so it does not stay under ${ENDPOINT_PREFIX} once normalised`,
+          hint: `write the path without dot segments, e.g. ${suggestion(p)}`,
+        }
       : undefined,
   (p) =>
     !p.startsWith(ENDPOINT_PREFIX)
@@ -76,13 +77,13 @@ const RULES: readonly Rule[] = [
     segments(p).includes('')
       ? { reason: "has an empty segment ('//' or a trailing slash)", hint: `write one / between segments and none at the end, e.g. ${suggestion(p)}` }
       : undefined,
-  (p) =>
-    p.includes('%')
-      ? { reason: 'has percent-encoding', hint: `write the path with plain URL path characters, e.g. ${suggestion(p)}` }
-      : undefined,
+  (p) => (p.includes('%') ? { reason: 'has percent-encoding', hint: `write the path with plain URL path characters, e.g. ${suggestion(p)}` } : undefined),
   (p) =>
     !segments(p).every((s) => SEGMENT.test(s))
-      ? { reason: 'has characters that are not URL path characters', hint: `use letters, digits and - . _ ~ { } : @ ! $ & ' ( ) * + , ; = only, e.g. ${suggestion(p)}` }
+      ? {
+          reason: 'has characters that are not URL path characters',
+          hint: `use letters, digits and - . _ ~ { } : @ ! $ & ' ( ) * + , ; = only, e.g. ${suggestion(p)}`,
+        }
       : undefined,
 ];
 

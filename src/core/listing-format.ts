@@ -28,7 +28,24 @@ function invalid(message: string): ListingFormatError {
 }
 
 /** The keys in the order they are checked: the first problem is reported. */
-const KEYS = ['name', 'version', 'description', 'category', 'long_description', 'changelog', 'license', 'homepage', 'author', 'tags', 'permissions', 'permissions_summary', 'archive', 'archive.file', 'archive.sha256', 'archive.size'];
+const KEYS = [
+  'name',
+  'version',
+  'description',
+  'category',
+  'long_description',
+  'changelog',
+  'license',
+  'homepage',
+  'author',
+  'tags',
+  'permissions',
+  'permissions_summary',
+  'archive',
+  'archive.file',
+  'archive.sha256',
+  'archive.size',
+];
 
 const MESSAGES: Record<string, string> = {
   long_description: '"long_description" must be a string',

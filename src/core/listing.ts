@@ -190,7 +190,13 @@ function descriptionPart(manifest: Manifest): Part<string> {
   const description = nonEmpty(manifest.plugin.description);
   if (!description) {
     return {
-      problems: [{ code: 'EMPTY_DESCRIPTION', message: 'plugin.description in config/plugin.yaml is empty', hint: 'write a one-line description of what the plugin does' }],
+      problems: [
+        {
+          code: 'EMPTY_DESCRIPTION',
+          message: 'plugin.description in config/plugin.yaml is empty',
+          hint: 'write a one-line description of what the plugin does',
+        },
+      ],
     };
   }
   return {
@@ -212,10 +218,15 @@ function categoryPart(manifest: Manifest): Part<string> {
 async function readmePart(file: string): Promise<Part<string>> {
   const readme = await readText(file);
   if (readme === undefined) {
-    return { problems: [{ code: 'NO_README', message: 'docs/README.md is missing', hint: 'write docs/README.md: it becomes the long description on the marketplace' }] };
+    return {
+      problems: [{ code: 'NO_README', message: 'docs/README.md is missing', hint: 'write docs/README.md: it becomes the long description on the marketplace' }],
+    };
   }
   if (readme.trim() === '') {
-    return { value: readme, problems: [{ code: 'EMPTY_README', message: 'docs/README.md is empty', hint: 'describe the plugin, its settings and its permissions' }] };
+    return {
+      value: readme,
+      problems: [{ code: 'EMPTY_README', message: 'docs/README.md is empty', hint: 'describe the plugin, its settings and its permissions' }],
+    };
   }
   return {
     value: readme,
@@ -232,17 +243,27 @@ async function changelogPart(file: string, version: string): Promise<Part<string
   const text = await readText(file);
   if (text === undefined) {
     return {
-      problems: [{ code: 'NO_CHANGELOG', message: 'CHANGELOG.md is missing', hint: `create CHANGELOG.md with a section "## [${version}]" describing this version` }],
+      problems: [
+        { code: 'NO_CHANGELOG', message: 'CHANGELOG.md is missing', hint: `create CHANGELOG.md with a section "## [${version}]" describing this version` },
+      ],
     };
   }
   const section = changelogSection(text, version);
   if (section === undefined) {
     return {
-      problems: [{ code: 'NO_CHANGELOG_ENTRY', message: `CHANGELOG.md has no entry for version ${version}`, hint: `add a section "## [${version}]" that says what changed` }],
+      problems: [
+        {
+          code: 'NO_CHANGELOG_ENTRY',
+          message: `CHANGELOG.md has no entry for version ${version}`,
+          hint: `add a section "## [${version}]" that says what changed`,
+        },
+      ],
     };
   }
   if (section === '') {
-    return { problems: [{ code: 'EMPTY_CHANGELOG_ENTRY', message: `the CHANGELOG.md entry for ${version} is empty`, hint: 'say what changed in this version' }] };
+    return {
+      problems: [{ code: 'EMPTY_CHANGELOG_ENTRY', message: `the CHANGELOG.md entry for ${version} is empty`, hint: 'say what changed in this version' }],
+    };
   }
   return {
     value: section,

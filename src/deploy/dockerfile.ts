@@ -38,11 +38,7 @@ export function hostCommand(port = CONTAINER_PORT): string[] {
 
 /** The health check command (Python's standard library: no curl in slim images). */
 export function healthCheckCommand(port = CONTAINER_PORT): string[] {
-  return [
-    'python3',
-    '-c',
-    `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${port}${HEALTH_PATH}', timeout=2)`,
-  ];
+  return ['python3', '-c', `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${port}${HEALTH_PATH}', timeout=2)`];
 }
 
 export interface DockerfileInput {
@@ -54,7 +50,10 @@ export interface DockerfileInput {
 
 /** A value inside a double-quoted Dockerfile word: no expansion, one line. */
 function quoted(value: string): string {
-  return `"${value.replace(/\s+/g, ' ').trim().replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
+  return `"${value
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
 }
 
 function execForm(args: string[]): string {

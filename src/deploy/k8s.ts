@@ -37,8 +37,7 @@ export function configSha256(manifest: Manifest): string {
 export function containerResources(manifest: Manifest): EnvParams['resources'] {
   const r = manifest.resources;
   if (!r || (!r.limits && !r.requests)) return undefined;
-  const conv = (m?: Record<string, string | number>) =>
-    m ? Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v).trim()])) : undefined;
+  const conv = (m?: Record<string, string | number>) => (m ? Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v).trim()])) : undefined);
   const out: NonNullable<EnvParams['resources']> = {};
   const limits = conv(r.limits);
   const requests = conv(r.requests);

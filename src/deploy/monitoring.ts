@@ -91,7 +91,11 @@ function schemaMessage(issue: SchemaIssue, data: unknown, file: string): [code: 
   }
   if (block === 'labels') {
     if (path.length === 2) return ['MONITORING_SHAPE', 'monitoring.labels must be a mapping of label names to values', 'e.g. labels: { release: prometheus }'];
-    return ['INVALID_LABEL', `'${String(i)}: ${String(value)}' is not a valid Kubernetes label`, 'names and values: letters, digits, - _ . (at most 63), values as strings'];
+    return [
+      'INVALID_LABEL',
+      `'${String(i)}: ${String(value)}' is not a valid Kubernetes label`,
+      'names and values: letters, digits, - _ . (at most 63), values as strings',
+    ];
   }
   // monitoring.alerts
   if (path.length === 2) return ['MONITORING_SHAPE', 'monitoring.alerts must be a list', 'each alert has name:, condition: and severity:'];
@@ -99,7 +103,8 @@ function schemaMessage(issue: SchemaIssue, data: unknown, file: string): [code: 
   const member = missing ?? field;
   if (path.length === 3 && missing === undefined) return ['MONITORING_SHAPE', 'an alert must be a mapping', 'give it name:, condition: and severity:'];
   if (member === 'name') return ['ALERT_NAME', 'the alert needs a name with letters or digits', 'e.g. name: "High Error Rate"'];
-  if (member === 'condition') return ['ALERT_CONDITION', 'the alert needs a condition (a PromQL expression)', 'e.g. condition: "rate(plugin_errors[5m]) > 0.1"'];
+  if (member === 'condition')
+    return ['ALERT_CONDITION', 'the alert needs a condition (a PromQL expression)', 'e.g. condition: "rate(plugin_errors[5m]) > 0.1"'];
   if (member === 'severity') return ['ALERT_SEVERITY', `severity '${String(value)}' is not one of ${SEVERITIES.join(', ')}`, 'e.g. severity: "warning"'];
   if (member === 'for') return ['ALERT_FOR', `for '${String(value)}' is not a Prometheus duration`, 'e.g. for: "5m"'];
   return ['MONITORING_SHAPE', `${dotted(path)} ${issue.message}`, `see docs/deploy.md for the format of ${file}`];
@@ -125,7 +130,12 @@ function labelsOf(m: MonitoringFile['monitoring'], at: At): Labels {
   for (const [k, v] of Object.entries(m.labels)) {
     if (typeof v !== 'string') continue; // the schema reported it
     if (!LABEL_NAME.test(k) || !LABEL_VALUE.test(v)) {
-      at(['monitoring', 'labels', k], 'INVALID_LABEL', `'${k}: ${v}' is not a valid Kubernetes label`, 'names and values: letters, digits, - _ . (at most 63), values as strings');
+      at(
+        ['monitoring', 'labels', k],
+        'INVALID_LABEL',
+        `'${k}: ${v}' is not a valid Kubernetes label`,
+        'names and values: letters, digits, - _ . (at most 63), values as strings',
+      );
     } else labels[k] = v;
   }
   return labels;
@@ -164,7 +174,8 @@ function alertOf(a: AlertEntry, i: number, seen: Set<string>, at: At): Alert | u
 
 export function parseMonitoring(text: string, file = MONITORING_PATH): MonitoringParse {
   const diagnostics: Diagnostic[] = [];
-  const fail = (code: string, message: string, hint: string, line = 0, column = 0) => diagnostics.push({ severity: 'error', code, message, hint, file, line, column });
+  const fail = (code: string, message: string, hint: string, line = 0, column = 0) =>
+    diagnostics.push({ severity: 'error', code, message, hint, file, line, column });
   if (Buffer.byteLength(text) > MAX_BYTES) {
     fail('MONITORING_TOO_LARGE', `${file} is larger than ${MAX_BYTES} bytes`, 'keep it to the metrics and alerts lists');
     return { diagnostics };
@@ -270,7 +281,12 @@ export function translateCondition(expr: string, scope: { plugin: string; enviro
       const fam = hostMetric(name);
       if (!fam && name !== 'up') return false;
       const matchersNode = node.getChild('LabelMatchers');
-      const inner = matchersNode ? expr.slice(matchersNode.from + 1, matchersNode.to - 1).trim().replace(/,\s*$/, '') : '';
+      const inner = matchersNode
+        ? expr
+            .slice(matchersNode.from + 1, matchersNode.to - 1)
+            .trim()
+            .replace(/,\s*$/, '')
+        : '';
       const named = new Set<string>();
       if (matchersNode) {
         for (let c = matchersNode.firstChild; c; c = c.nextSibling) {
@@ -278,10 +294,7 @@ export function translateCondition(expr: string, scope: { plugin: string; enviro
           if (ln) named.add(expr.slice(ln.from, ln.to));
         }
       }
-      const extra = [
-        ...(named.has('plugin') ? [] : [`plugin="${scope.plugin}"`]),
-        ...(named.has('environment') ? [] : [`environment="${scope.environment}"`]),
-      ];
+      const extra = [...(named.has('plugin') ? [] : [`plugin="${scope.plugin}"`]), ...(named.has('environment') ? [] : [`environment="${scope.environment}"`])];
       const matchers = `{${[inner, ...extra].filter(Boolean).join(', ')}}`;
       let text: string;
       if (!fam) text = `up${matchers}`;
@@ -346,9 +359,7 @@ export function serviceMonitor(cfg: MonitoringConfig, p: MonitoringParams): ISer
             { action: 'replace', targetLabel: 'plugin', replacement: p.pluginName },
             { action: 'replace', targetLabel: 'environment', replacement: p.environment },
           ],
-          ...(keep.length > 0
-            ? { metricRelabelings: [{ action: 'keep', sourceLabels: ['__name__'], regex: `(${keep.join('|')})` }] }
-            : {}),
+          ...(keep.length > 0 ? { metricRelabelings: [{ action: 'keep', sourceLabels: ['__name__'], regex: `(${keep.join('|')})` }] } : {}),
         },
       ],
     },

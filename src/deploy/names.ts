@@ -45,13 +45,7 @@ export interface Labels {
 }
 
 /** The standard app.kubernetes.io labels plus the plugin and environment. */
-export function standardLabels(o: {
-  pluginName: string;
-  version: string;
-  instance: string;
-  env: string;
-  managedBy: string;
-}): Labels {
+export function standardLabels(o: { pluginName: string; version: string; instance: string; env: string; managedBy: string }): Labels {
   return {
     'app.kubernetes.io/name': dnsLabel(kebabName(o.pluginName)),
     'app.kubernetes.io/instance': o.instance,
@@ -79,5 +73,8 @@ export const MANAGED_BY = 'plexichat-plugin';
  * allowed there, so `+` becomes `_` (as Helm charts do), at most 63 characters.
  */
 export function labelValue(value: string): string {
-  return value.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 63).replace(/[^A-Za-z0-9]+$/, '');
+  return value
+    .replace(/[^A-Za-z0-9_.-]/g, '_')
+    .slice(0, 63)
+    .replace(/[^A-Za-z0-9]+$/, '');
 }

@@ -52,10 +52,7 @@ export interface HostOptions {
  * echo them on stdout; the CLI is the one owner of the stream it prints.
  */
 export type HostCommand =
-  | { op: 'reload'; manifest?: unknown; changed: string[] }
-  | { op: 'reject'; event: HostEvent }
-  | { op: 'validated'; event: HostEvent }
-  | { op: 'stop' };
+  { op: 'reload'; manifest?: unknown; changed: string[] } | { op: 'reject'; event: HostEvent } | { op: 'validated'; event: HostEvent } | { op: 'stop' };
 
 export function hostArgs(o: HostOptions): string[] {
   const args = ['-m', 'plexichat_plugin_sdk.host', '--project', o.project, '--host', o.host, '--port', String(o.port), '--control', 'stdin'];

@@ -48,9 +48,7 @@ export function renderReady(e: HostEvent, out: Output, watching: readonly string
     out.result(`  hooks      ${hooks.length ? hooks.map(inline).join(', ') : c.dim('none')}`);
     if (hooks.length) out.result(c.dim(`             fire one: curl -X POST ${str(e.url)}/__dev/hooks/${inline(hooks[0])}`));
     if (endpoints.length === 0) out.result(`  endpoints  ${c.dim('none')}`);
-    endpoints.forEach((ep, i) =>
-      out.result(`  ${i === 0 ? 'endpoints ' : '          '} ${ep.methods.join(',').padEnd(4)} ${str(e.url)}${inline(ep.path)}`),
-    );
+    endpoints.forEach((ep, i) => out.result(`  ${i === 0 ? 'endpoints ' : '          '} ${ep.methods.join(',').padEnd(4)} ${str(e.url)}${inline(ep.path)}`));
   }
   const caller = (e.caller ?? {}) as { user?: string; permissions?: string[] };
   const perms = caller.permissions?.length ? caller.permissions.map(inline).join(', ') : 'no permission';
@@ -130,7 +128,9 @@ export function renderEvent(e: HostEvent, out: Output, state: RenderState): void
     case 'reloaded': {
       const changed = (e.changed as string[] | undefined) ?? [];
       const after = changed.length ? ` after ${changed.map(inline).join(', ')}` : '';
-      out.result(`${t} ${c.green('reloaded')} ${inline(str(e.plugin))} ${inline(str(e.version))} in ${str(e.duration_ms)} ms${after}${e.kept_state ? ' (state kept)' : ''}`);
+      out.result(
+        `${t} ${c.green('reloaded')} ${inline(str(e.plugin))} ${inline(str(e.version))} in ${str(e.duration_ms)} ms${after}${e.kept_state ? ' (state kept)' : ''}`,
+      );
       return;
     }
     case 'validated': {
@@ -163,7 +163,10 @@ export function renderEvent(e: HostEvent, out: Output, state: RenderState): void
       out.result(`${t} ${c.red(label)} ${where(f)}${inline(str(f.message))}`);
       renderFailure(f, out);
       renderTraceback(e, out);
-      renderDiagnostics(((Array.isArray(e.diagnostics) ? e.diagnostics : []) as Diagnostic[]).filter((d) => d.severity === 'error'), out);
+      renderDiagnostics(
+        ((Array.isArray(e.diagnostics) ? e.diagnostics : []) as Diagnostic[]).filter((d) => d.severity === 'error'),
+        out,
+      );
       out.result(
         serving
           ? c.dim(`    still serving ${inline(serving.plugin)} ${inline(str(serving.version))} (the last good version); save a fix to reload`)
@@ -174,12 +177,16 @@ export function renderEvent(e: HostEvent, out: Output, state: RenderState): void
     case 'request': {
       const status = Number(e.status);
       const paint = status >= 500 ? c.red : status >= 400 ? c.yellow : c.green;
-      out.result(`${t} ${inline(str(e.method))} ${inline(str(e.path))} ${paint(String(status))} ${str(e.duration_ms)} ms${e.user ? c.dim(` (${inline(str(e.user))})`) : ''}`);
+      out.result(
+        `${t} ${inline(str(e.method))} ${inline(str(e.path))} ${paint(String(status))} ${str(e.duration_ms)} ms${e.user ? c.dim(` (${inline(str(e.user))})`) : ''}`,
+      );
       return;
     }
     case 'hook': {
       const err = e.error as { type?: string; message?: string; file?: string; line?: number } | undefined;
-      const detail = err ? ` ${where(err)}${inline(str(err.type))}: ${inline(str(err.message))}` : ` (${str(e.handlers)} handler${e.handlers === 1 ? '' : 's'})`;
+      const detail = err
+        ? ` ${where(err)}${inline(str(err.type))}: ${inline(str(err.message))}`
+        : ` (${str(e.handlers)} handler${e.handlers === 1 ? '' : 's'})`;
       out.result(`${t} hook ${inline(str(e.hook))} ${e.status === 'ok' ? c.green('ok') : c.red('error')} ${str(e.duration_ms)} ms${detail}`);
       return;
     }
@@ -192,7 +199,9 @@ export function renderEvent(e: HostEvent, out: Output, state: RenderState): void
       return;
     }
     case 'host_exited':
-      out.result(`${t} ${c.red('the plugin host exited')} (${inline(str(e.code ?? e.signal))})${e.restarting ? '; restarting it' : '; save a file to start it again'}`);
+      out.result(
+        `${t} ${c.red('the plugin host exited')} (${inline(str(e.code ?? e.signal))})${e.restarting ? '; restarting it' : '; save a file to start it again'}`,
+      );
       return;
     default:
       // stopping, stopped: nothing to say in human mode

@@ -182,7 +182,9 @@ export class DevSession {
           const tail = host.stderrLines.slice(-5).join('\n');
           reject(
             new WorkFailedError(
-              r.error === 'ENOENT' ? `cannot run ${this.o.python} (not found)` : `the plugin host exited before it was ready (${r.code ?? r.signal ?? r.error})`,
+              r.error === 'ENOENT'
+                ? `cannot run ${this.o.python} (not found)`
+                : `the plugin host exited before it was ready (${r.code ?? r.signal ?? r.error})`,
               { code: 'DEV_HOST_FAILED', hint: tail ? `its last output: ${tail}` : 'run with --verbose to see the host output' },
             ),
           );
@@ -282,7 +284,13 @@ export class DevSession {
       // The CLI found the errors, so it reports them; the host only keeps serving the last good version.
       const first = blocking[0];
       const more = blocking.length > 1 ? ` (and ${blocking.length - 1} more)` : '';
-      const error = { kind: 'validation', message: `${first.code} ${first.message}${more}`, file: first.file, line: first.line || undefined, column: first.column || undefined };
+      const error = {
+        kind: 'validation',
+        message: `${first.code} ${first.message}${more}`,
+        file: first.file,
+        line: first.line || undefined,
+        column: first.column || undefined,
+      };
       const event: HostEvent = { event: 'reload_failed', time: now(), initial: false, error, diagnostics, changed, serving: this.serving };
       this.o.emit(event);
       host.send({ op: 'reject', event });

@@ -130,12 +130,7 @@ export class Output {
  * Decide colour once (NO_COLOR is honoured here; chalk would not):
  * FORCE_COLOR wins, then --no-color / NO_COLOR / --json / non-TTY turn it off.
  */
-export function wantColor(opts: {
-  env: NodeJS.ProcessEnv;
-  noColorFlag: boolean;
-  json: boolean;
-  isTTY: boolean;
-}): boolean {
+export function wantColor(opts: { env: NodeJS.ProcessEnv; noColorFlag: boolean; json: boolean; isTTY: boolean }): boolean {
   const force = opts.env.FORCE_COLOR;
   if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
   if (opts.noColorFlag || opts.json) return false;

@@ -31,19 +31,13 @@ function requireInteractive(ctx: Ctx, flag: string, what: string): void {
   }
 }
 
-export async function askText(
-  ctx: Ctx,
-  opts: { flag: string; message: string; default?: string; validate?: (v: string) => true | string },
-): Promise<string> {
+export async function askText(ctx: Ctx, opts: { flag: string; message: string; default?: string; validate?: (v: string) => true | string }): Promise<string> {
   requireInteractive(ctx, opts.flag, opts.message.replace(/[:?]\s*$/, '').toLowerCase());
   const { input } = await import('@inquirer/prompts');
   return guard(() => input({ message: opts.message, default: opts.default, validate: opts.validate }, { signal: ctx.signal }));
 }
 
-export async function askSelect(
-  ctx: Ctx,
-  opts: { flag: string; message: string; choices: Choice[]; default?: string },
-): Promise<string> {
+export async function askSelect(ctx: Ctx, opts: { flag: string; message: string; choices: Choice[]; default?: string }): Promise<string> {
   requireInteractive(ctx, opts.flag, opts.message.replace(/[:?]\s*$/, '').toLowerCase());
   const { select } = await import('@inquirer/prompts');
   return guard(() => select({ message: opts.message, choices: opts.choices, default: opts.default }, { signal: ctx.signal }));

@@ -10,11 +10,7 @@ import { makeDir } from '../io/make-dir.js';
  * (src/io/atomic.ts: temp file in the same directory, fsync, rename), after
  * creating its directory with dirMode; write errors become one clear line.
  */
-export async function writeFileAtomic(
-  file: string,
-  content: string | Buffer,
-  opts: { mode?: number; dirMode?: number } = {},
-): Promise<void> {
+export async function writeFileAtomic(file: string, content: string | Buffer, opts: { mode?: number; dirMode?: number } = {}): Promise<void> {
   try {
     const dir = path.dirname(file);
     await makeDir(dir, { mode: opts.dirMode });

@@ -239,12 +239,7 @@ export class MarketplaceClient {
   }
 
   /** GET …/download into `sink` (called afresh on every attempt). */
-  async download(
-    name: string,
-    version: string,
-    sink: (body: NodeJS.ReadableStream) => Promise<void>,
-    deadlineMs = 600_000,
-  ): Promise<{ sha256?: string }> {
+  async download(name: string, version: string, sink: (body: NodeJS.ReadableStream) => Promise<void>, deadlineMs = 600_000): Promise<{ sha256?: string }> {
     const a = await this.transport.call('GET', `/plugins/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/download`, {
       retry: 'idempotent',
       deadlineMs,

@@ -134,10 +134,7 @@ export function insecureAllowed(env: NodeJS.ProcessEnv): boolean {
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 }
 
-export async function resolveMarketplace(opts: {
-  flag?: string;
-  env: NodeJS.ProcessEnv;
-}): Promise<MarketplaceTarget> {
+export async function resolveMarketplace(opts: { flag?: string; env: NodeJS.ProcessEnv }): Promise<MarketplaceTarget> {
   const insecure = insecureAllowed(opts.env);
   if (opts.flag) return { baseUrl: normaliseMarketplaceUrl(opts.flag, { insecure, source: '--marketplace' }), source: 'flag' };
   const fromEnv = opts.env.PLEXICHAT_MARKETPLACE_URL;

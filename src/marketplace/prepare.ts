@@ -183,15 +183,15 @@ export function renderRefused(err: unknown, ctx: Ctx): void {
   if (!(err instanceof CliError) || typeof err.details?.archive !== 'string' || !Array.isArray(err.details.findings)) return;
   const findings = err.details.findings as VerifyFinding[];
   const last = findings.filter((f) => f.severity === 'error').at(-1);
-  renderFindings(findings.filter((f) => f !== last), ctx);
+  renderFindings(
+    findings.filter((f) => f !== last),
+    ctx,
+  );
 }
 
 export function renderProblems(r: PrepareResult, ctx: Ctx): void {
-  ctx.out.error(
-    `the listing for ${r.name} ${r.version} is not ready: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`,
-  );
+  ctx.out.error(`the listing for ${r.name} ${r.version} is not ready: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`);
   for (const p of r.problems) {
     ctx.out.note(`  - ${p.message}\n    ${ctx.out.c.dim(`fix: ${p.hint}`)}`);
   }
 }
-

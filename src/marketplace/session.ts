@@ -22,7 +22,9 @@ export async function openSession(
   let token: ResolvedToken | undefined;
   if (opts.explicitToken !== undefined) token = { token: opts.explicitToken, source: 'env' };
   else if (opts.token !== 'none') token = await requireToken(ctx.env, target.baseUrl);
-  ctx.out.debug(`marketplace ${target.baseUrl} (from ${target.source})${token ? `, token from ${token.source === 'env' ? 'PLEXICHAT_TOKEN' : 'the credentials file'}` : ''}`);
+  ctx.out.debug(
+    `marketplace ${target.baseUrl} (from ${target.source})${token ? `, token from ${token.source === 'env' ? 'PLEXICHAT_TOKEN' : 'the credentials file'}` : ''}`,
+  );
   const client = new MarketplaceClient({
     baseUrl: target.baseUrl,
     token: token?.token,
@@ -36,11 +38,7 @@ export async function openSession(
 }
 
 /** Run fn with a session and always release its connections. */
-export async function withSession<T>(
-  ctx: Ctx,
-  opts: Parameters<typeof openSession>[1],
-  fn: (s: Session) => Promise<T>,
-): Promise<T> {
+export async function withSession<T>(ctx: Ctx, opts: Parameters<typeof openSession>[1], fn: (s: Session) => Promise<T>): Promise<T> {
   const s = await openSession(ctx, opts);
   try {
     return await fn(s);

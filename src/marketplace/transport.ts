@@ -314,7 +314,10 @@ export class Transport {
       });
       if (opts.sink && res.statusCode >= 200 && res.statusCode < 300) {
         await opts.sink(res.body, res.headers);
-        return { kind: 'answer', answer: { status: res.statusCode, headers: res.headers, json: undefined, requestId: headerString(res.headers['x-request-id']) } };
+        return {
+          kind: 'answer',
+          answer: { status: res.statusCode, headers: res.headers, json: undefined, requestId: headerString(res.headers['x-request-id']) },
+        };
       }
       return { kind: 'answer', answer: await toAnswer(res) };
     } catch (error) {

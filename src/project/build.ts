@@ -152,7 +152,10 @@ export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild
 }
 
 /** The writer's facts as verify takes them; the manifest's bytes when they are the ones packed. */
-async function writerFacts(project: Project, packed: { integrity: { path: string; size: number; sha256: string }[]; listingBytes: Buffer }): Promise<KnownMembers> {
+async function writerFacts(
+  project: Project,
+  packed: { integrity: { path: string; size: number; sha256: string }[]; listingBytes: Buffer },
+): Promise<KnownMembers> {
   const members = new Map(packed.integrity.map((f) => [f.path, { size: f.size, sha256: f.sha256 }]));
   const packedManifest = members.get(MANIFEST_PATH);
   const same = packedManifest !== undefined && (await project.manifestSha256().catch(() => undefined)) === packedManifest.sha256;

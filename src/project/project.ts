@@ -34,7 +34,11 @@ export function loadProject(dir: string, env: NodeJS.ProcessEnv): Project {
     }),
     files: once(async () => (await import('../core/package/file-list.js')).listProjectFiles(dir)),
     validation: once(async () => (await import('./validate.js')).validateProject(dir, { env, project })),
-    manifestSha256: once(async () => createHash('sha256').update(await manifestBytes()).digest('hex')),
+    manifestSha256: once(async () =>
+      createHash('sha256')
+        .update(await manifestBytes())
+        .digest('hex'),
+    ),
   };
   return project;
 }
@@ -47,4 +51,3 @@ export async function parsedOf(project: ProjectSources): Promise<{ sha256: strin
     return undefined;
   }
 }
-

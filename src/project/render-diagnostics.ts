@@ -37,4 +37,3 @@ export function renderDiagnostics(r: Pick<ValidationReport, 'errors' | 'warnings
     r.infos.forEach(paint);
   }
 }
-

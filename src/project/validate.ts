@@ -66,7 +66,15 @@ async function sourceFiles(dir: string, project?: ProjectSources): Promise<{ fil
   const py = (p: string) => p.startsWith('src/') && p.endsWith('.py');
   const diagnostics: Diagnostic[] = list.problems
     .filter((p) => p.code === 'UNREADABLE' && py(p.path))
-    .map((p) => ({ severity: 'warning', code: 'UNREADABLE_SOURCE', message: p.message, hint: 'fix or remove the file (a dangling link?)', file: p.path, line: 0, column: 0 }));
+    .map((p) => ({
+      severity: 'warning',
+      code: 'UNREADABLE_SOURCE',
+      message: p.message,
+      hint: 'fix or remove the file (a dangling link?)',
+      file: p.path,
+      line: 0,
+      column: 0,
+    }));
   return { files: list.files.filter((f) => py(f.path)).map((f) => ({ rel: f.path, abs: f.abs })), diagnostics };
 }
 

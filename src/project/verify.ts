@@ -63,10 +63,11 @@ export async function verifyArchiveFile(o: VerifyFileOptions): Promise<VerifyRes
   } catch (err) {
     if (err instanceof WorkFailedError) throw err;
     const code = errnoCode(err);
-    throw new WorkFailedError(
-      code === 'ENOENT' ? `${o.shown} not found` : `cannot read ${o.shown} (${code ?? (err as Error).message})`,
-      { code: 'ARCHIVE_NOT_FOUND', hint: 'build one with `plexichat-plugin build`, or check the path', cause: err },
-    );
+    throw new WorkFailedError(code === 'ENOENT' ? `${o.shown} not found` : `cannot read ${o.shown} (${code ?? (err as Error).message})`, {
+      code: 'ARCHIVE_NOT_FOUND',
+      hint: 'build one with `plexichat-plugin build`, or check the path',
+      cause: err,
+    });
   }
   const keys = await o.keys?.();
   // One run: the marketplace's checks, each member inflated once, the file hashed beside them.
@@ -131,4 +132,3 @@ export function renderFindings(findings: readonly VerifyFinding[], ctx: Pick<Ctx
     else ctx.out.warn(line);
   }
 }
-

@@ -80,11 +80,7 @@ export function venvCandidates(env: NodeJS.ProcessEnv, cwd = '.'): string[] {
 }
 
 /** A pinned interpreter (flag, then PLEXICHAT_PYTHON), resolved against cwd when relative. */
-export function pinnedPython(
-  env: NodeJS.ProcessEnv,
-  explicit: string | undefined,
-  cwd = '.',
-): { path: string; source: 'flag' | 'env' } | undefined {
+export function pinnedPython(env: NodeJS.ProcessEnv, explicit: string | undefined, cwd = '.'): { path: string; source: 'flag' | 'env' } | undefined {
   const pinned = explicit ?? (env.PLEXICHAT_PYTHON || undefined);
   if (!pinned) return undefined;
   const p = path.isAbsolute(pinned) || !pinned.includes('/') ? pinned : path.resolve(cwd, pinned);
@@ -129,7 +125,11 @@ export interface ProbeInfo {
   sites: string[];
 }
 
-export async function probePython(p: string, env: NodeJS.ProcessEnv, opts: { cwd?: string; modules?: string[]; real?: boolean } = {}): Promise<ProbeInfo | undefined> {
+export async function probePython(
+  p: string,
+  env: NodeJS.ProcessEnv,
+  opts: { cwd?: string; modules?: string[]; real?: boolean } = {},
+): Promise<ProbeInfo | undefined> {
   const r = await runPython(p, ['-c', PROBE, ...(opts.modules ?? [])], { env, cwd: opts.cwd, timeoutMs: 20_000 });
   if (r.code !== 0) return undefined;
   try {

@@ -50,10 +50,11 @@ export function importedNames(text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(IMPORT)) {
     if (m[1]) out.push(m[1]);
-    else for (const part of m[2].split(',')) {
-      const name = /^\s*\(?\s*([A-Za-z_]\w*)/.exec(part)?.[1];
-      if (name) out.push(name);
-    }
+    else
+      for (const part of m[2].split(',')) {
+        const name = /^\s*\(?\s*([A-Za-z_]\w*)/.exec(part)?.[1];
+        if (name) out.push(name);
+      }
   }
   return out;
 }

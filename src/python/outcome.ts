@@ -42,9 +42,7 @@ export interface OutcomeContext {
 function collectionFailed(s: PytestSummary, at: OutcomeContext, details: Record<string, unknown>): WorkFailedError {
   const first = describeCollection(s.collectionErrors[0], at.root);
   const more = s.collectionErrors.length > 1 ? ` (and ${s.collectionErrors.length - 1} more)` : '';
-  const missing = s.collectionErrors
-    .map((e) => /^No module named '([^'.]+)/.exec(e.message ?? '')?.[1])
-    .find((m) => m !== undefined);
+  const missing = s.collectionErrors.map((e) => /^No module named '([^'.]+)/.exec(e.message ?? '')?.[1]).find((m) => m !== undefined);
   return new WorkFailedError(`pytest could not collect the tests: ${first}${more}`, {
     code: 'COLLECTION_ERROR',
     hint: missing
@@ -95,10 +93,11 @@ function exitError(r: RunPytestResult, at: OutcomeContext): Error | undefined {
   }
   const known = r.exitCode === undefined ? undefined : STOPPED[r.exitCode];
   if (known) return new WorkFailedError(known.message, { code: known.code, hint: known.hint, details });
-  return new WorkFailedError(
-    r.exitCode === undefined ? `pytest was killed by ${r.signal ?? 'a signal'}` : `pytest exited with code ${r.exitCode}`,
-    { code: 'PYTEST_FAILED', hint: "see pytest's output above", details },
-  );
+  return new WorkFailedError(r.exitCode === undefined ? `pytest was killed by ${r.signal ?? 'a signal'}` : `pytest exited with code ${r.exitCode}`, {
+    code: 'PYTEST_FAILED',
+    hint: "see pytest's output above",
+    details,
+  });
 }
 
 /** The summary of a run that finished, or the error (thrown) that says why it did not. */
@@ -106,13 +105,10 @@ export function pytestOutcome(r: RunPytestResult, at: OutcomeContext): PytestSum
   const err = exitError(r, at);
   if (err) throw err;
   if (!r.summary) {
-    throw new WorkFailedError(
-      r.reportError ? `pytest's JUnit report could not be read: ${r.reportError}` : 'pytest wrote no JUnit report',
-      {
-        code: 'NO_REPORT',
-        hint: 'a plugin or option of pytest may have changed the report (e.g. junit_family in pytest.ini); run with --verbose to see the command',
-      },
-    );
+    throw new WorkFailedError(r.reportError ? `pytest's JUnit report could not be read: ${r.reportError}` : 'pytest wrote no JUnit report', {
+      code: 'NO_REPORT',
+      hint: 'a plugin or option of pytest may have changed the report (e.g. junit_family in pytest.ini); run with --verbose to see the command',
+    });
   }
   return r.summary;
 }

@@ -81,7 +81,7 @@ export async function runProcesses(rootPid: number, marker: string): Promise<Run
   const tree = new Set<number>([rootPid]);
   for (const pid of tree) for (const c of children.get(pid) ?? []) tree.add(c);
   const needle = Buffer.from(`${RUN_MARKER_ENV}=${marker}\0`);
-  const marked = async (pid: number) => ((await fs.readFile(`/proc/${pid}/environ`).catch(() => undefined))?.includes(needle) ?? false);
+  const marked = async (pid: number) => (await fs.readFile(`/proc/${pid}/environ`).catch(() => undefined))?.includes(needle) ?? false;
   const out: RunProcess[] = [];
   for (const s of stats) {
     if (tree.has(s.pid) || s.pgid === rootPid || (await marked(s.pid))) {

@@ -99,10 +99,7 @@ async function readManifest(root: string, env: NodeJS.ProcessEnv): Promise<Recor
     const hit = await cache.readCached<Record<string, unknown>>(dir, root, key, 'manifest');
     if (hit && typeof hit === 'object' && !Array.isArray(hit)) return hit;
   }
-  const [{ parseManifest, MANIFEST_PATH }, { location }] = await Promise.all([
-    import('../core/manifest/index.js'),
-    import('../core/manifest/format.js'),
-  ]);
+  const [{ parseManifest, MANIFEST_PATH }, { location }] = await Promise.all([import('../core/manifest/index.js'), import('../core/manifest/format.js')]);
   const parsed = parseManifest(bytes, MANIFEST_PATH);
   if (parsed.data && dir) await cache.writeCached(dir, root, key, parsed.data, 'manifest');
   return manifestData(parsed, location);
@@ -155,14 +152,14 @@ export async function runTests(opts: TestOptions, ctx: Ctx, input: RunTestsInput
   const manifest = () => (reading ??= input.manifest ? input.manifest() : readManifest(root, ctx.env));
   // pytest starts before the manifest is read, and waits for it (python/pytest.ts);
   // a manifest error is still the one reported, before any other.
-  const py = await choosePytestPython({ env: ctx.env, explicit: userProgram(ctx, opts.python), cwd: ctx.cwd }).catch(
-    async (err: unknown) => {
-      await manifest();
-      throw err;
-    },
-  );
+  const py = await choosePytestPython({ env: ctx.env, explicit: userProgram(ctx, opts.python), cwd: ctx.cwd }).catch(async (err: unknown) => {
+    await manifest();
+    throw err;
+  });
   if (py.source === 'venv') ctx.out.info(`python: ${py.path} (the plugin's virtual environment; Python ${py.version}, pytest ${py.pytest})`);
-  ctx.out.debug(`python: ${py.path} (${py.version}, pytest ${py.pytest}, from ${py.source})${py.missing.length ? `; cannot import: ${py.missing.join(", ")}` : ""}`);
+  ctx.out.debug(
+    `python: ${py.path} (${py.version}, pytest ${py.pytest}, from ${py.source})${py.missing.length ? `; cannot import: ${py.missing.join(', ')}` : ''}`,
+  );
 
   const userArgs = opts.pytestArgs ?? [];
   const extra: string[] = [];
@@ -227,4 +224,3 @@ export async function runTests(opts: TestOptions, ctx: Ctx, input: RunTestsInput
     hookCoverage: hookCoverage(r.reports[HOOK_COVERAGE_REPORT]),
   };
 }
-

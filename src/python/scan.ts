@@ -22,8 +22,7 @@ export type { DecoratorKind, DecoratorUse, DynamicDecorator, PluginClass, PySynt
 import type { ScanResult } from '../core/checks/scan-result.js';
 
 export type ScanOutcome =
-  | { ok: true; result: ScanResult; python: string }
-  | { ok: false; reason: 'not-found' | 'not-runnable'; tried: string[]; detail?: string };
+  { ok: true; result: ScanResult; python: string } | { ok: false; reason: 'not-found' | 'not-runnable'; tried: string[]; detail?: string };
 
 /** The scanner, a real module shipped next to this one (the build copies src/python/*.py into dist/). */
 const SCANNER = fileURLToPath(new URL('./scan.py', import.meta.url));
@@ -78,10 +77,7 @@ async function failureDetail(python: string, env: NodeJS.ProcessEnv, said: strin
  * skipped). No separate probe: the scan is the only Python process
  * `validate` starts.
  */
-export async function scanProject(
-  projectDir: string,
-  opts: { env: NodeJS.ProcessEnv; python?: string; files: SourceFile[] },
-): Promise<ScanOutcome> {
+export async function scanProject(projectDir: string, opts: { env: NodeJS.ProcessEnv; python?: string; files: SourceFile[] }): Promise<ScanOutcome> {
   const pinned = pinnedPython(opts.env, opts.python, projectDir);
   const candidates = pinned ? [pinned.path] : pathCandidates(opts.env);
   const cache = candidates.length ? cacheDir(opts.env) : undefined;

@@ -138,7 +138,7 @@ function zip(entries: [string, Buffer][], mtime?: number): Buffer {
     dir.writeUInt32LE(body.length, 20);
     dir.writeUInt32LE(data.length, 24);
     dir.writeUInt16LE(nameBytes.length, 28);
-    dir.writeUInt32LE(((0o100644 << 16) >>> 0), 38); // regular file, rw-r--r--
+    dir.writeUInt32LE((0o100644 << 16) >>> 0, 38); // regular file, rw-r--r--
     dir.writeUInt32LE(offset, 42);
     locals.push(head, nameBytes, body);
     central.push(dir, nameBytes);

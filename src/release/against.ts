@@ -9,7 +9,16 @@ import fs from 'node:fs/promises';
 import { userPath, type Ctx } from '../io/context.js';
 import { NetworkError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { askSelect } from '../io/prompt.js';
-import { describeDiff, diffSummaries, manifestSummary, unaccepted, type AgainstResult, type DiffBase, type ManifestDiff, type ManifestSummary } from './diff.js';
+import {
+  describeDiff,
+  diffSummaries,
+  manifestSummary,
+  unaccepted,
+  type AgainstResult,
+  type DiffBase,
+  type ManifestDiff,
+  type ManifestSummary,
+} from './diff.js';
 
 export type { AgainstResult, DiffBase } from './diff.js';
 import { latestPublished } from './published.js';
@@ -22,10 +31,10 @@ async function archiveSummary(ctx: Ctx, given: string): Promise<{ file: string; 
     if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
   } catch (err) {
     const code = errnoCode(err);
-    throw new UsageError(
-      code === 'ENOENT' ? `--against ${given}: no such archive` : `--against ${given}: cannot read it (${code ?? (err as Error).message})`,
-      { code: 'AGAINST_NOT_FOUND', hint: "pass an earlier plugin archive (.zip), or 'published' for the marketplace's latest version" },
-    );
+    throw new UsageError(code === 'ENOENT' ? `--against ${given}: no such archive` : `--against ${given}: cannot read it (${code ?? (err as Error).message})`, {
+      code: 'AGAINST_NOT_FOUND',
+      hint: "pass an earlier plugin archive (.zip), or 'published' for the marketplace's latest version",
+    });
   }
   const { verifyArchive } = await import('../core/package/verify.js');
   const report = await verifyArchive(file);
@@ -53,10 +62,13 @@ export async function publishedBase(ctx: Ctx, name: string): Promise<{ base: Dif
   }
   if (found.state === 'none') return { base: { kind: 'none', marketplace: found.marketplace } };
   if (!found.summary) {
-    throw new NetworkError(`the marketplace at ${found.marketplace} does not say what ${name} ${found.version} asks for (no manifest summary in GET /plugins/${name})`, {
-      code: 'NO_MANIFEST_SUMMARY',
-      hint: 'the marketplace predates manifest summaries (docs/marketplace-api.md); compare with an archive instead: --against <file.zip>',
-    });
+    throw new NetworkError(
+      `the marketplace at ${found.marketplace} does not say what ${name} ${found.version} asks for (no manifest summary in GET /plugins/${name})`,
+      {
+        code: 'NO_MANIFEST_SUMMARY',
+        hint: 'the marketplace predates manifest summaries (docs/marketplace-api.md); compare with an archive instead: --against <file.zip>',
+      },
+    );
   }
   return { base: { kind: 'published', marketplace: found.marketplace, version: found.version }, summary: found.summary };
 }

@@ -35,10 +35,20 @@ const PRE_ID = /^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$/;
  */
 export function nextVersion(current: string, bump: string, pre?: string): string {
   if (!semver.valid(current)) {
-    throw new BumpError(`the current version ${JSON.stringify(current)} is not a semantic version`, 'VERSION_INVALID', 'write plugin.version as "X.Y.Z" in config/plugin.yaml (quoted)', false);
+    throw new BumpError(
+      `the current version ${JSON.stringify(current)} is not a semantic version`,
+      'VERSION_INVALID',
+      'write plugin.version as "X.Y.Z" in config/plugin.yaml (quoted)',
+      false,
+    );
   }
   if (pre !== undefined && (!PRE_ID.test(pre) || /^\d+$/.test(pre))) {
-    throw new BumpError(`--pre ${JSON.stringify(pre)} is not a prerelease identifier`, 'USAGE', 'use letters, digits and hyphens, e.g. --pre rc or --pre beta', true);
+    throw new BumpError(
+      `--pre ${JSON.stringify(pre)} is not a prerelease identifier`,
+      'USAGE',
+      'use letters, digits and hyphens, e.g. --pre rc or --pre beta',
+      true,
+    );
   }
   let next: string | null;
   if ((BUMPS as readonly string[]).includes(bump)) {
@@ -54,16 +64,31 @@ export function nextVersion(current: string, bump: string, pre?: string): string
   } else {
     const v = bump.startsWith('v') ? bump.slice(1) : bump;
     if (!semver.valid(v) || semver.clean(v) !== v) {
-      throw new BumpError(`${JSON.stringify(bump)} is neither patch, minor, major nor a version X.Y.Z`, 'USAGE', 'e.g. plexichat-plugin version minor, or plexichat-plugin version 2.0.0', true);
+      throw new BumpError(
+        `${JSON.stringify(bump)} is neither patch, minor, major nor a version X.Y.Z`,
+        'USAGE',
+        'e.g. plexichat-plugin version minor, or plexichat-plugin version 2.0.0',
+        true,
+      );
     }
     if (pre !== undefined && semver.prerelease(v)) {
-      throw new BumpError(`${v} is a prerelease already; --pre ${pre} cannot be added to it`, 'USAGE', `pass ${semver.coerce(v)?.version}-${pre}.0 or drop --pre`, true);
+      throw new BumpError(
+        `${v} is a prerelease already; --pre ${pre} cannot be added to it`,
+        'USAGE',
+        `pass ${semver.coerce(v)?.version}-${pre}.0 or drop --pre`,
+        true,
+      );
     }
     next = pre === undefined ? v : `${v}-${pre}.0`;
   }
   if (!next) throw new BumpError(`cannot bump ${current} by ${bump}`, 'USAGE', 'use patch, minor, major or X.Y.Z', true);
   if (!semver.gt(next, current)) {
-    throw new BumpError(`${next} is not greater than the current version ${current}`, 'VERSION_NOT_NEWER', 'a new version must be greater than the current one: use patch, minor, major or a higher X.Y.Z', false);
+    throw new BumpError(
+      `${next} is not greater than the current version ${current}`,
+      'VERSION_NOT_NEWER',
+      'a new version must be greater than the current one: use patch, minor, major or a higher X.Y.Z',
+      false,
+    );
   }
   return next;
 }
@@ -87,7 +112,12 @@ export function locateVersion(text: string): VersionLocation {
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const pos = lineCounter.linePos(e.pos[0]);
-    throw new BumpError(`config/plugin.yaml:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`, 'MANIFEST_SYNTAX', 'fix the YAML first (`plexichat-plugin validate` shows every problem)', false);
+    throw new BumpError(
+      `config/plugin.yaml:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`,
+      'MANIFEST_SYNTAX',
+      'fix the YAML first (`plexichat-plugin validate` shows every problem)',
+      false,
+    );
   }
   const node = doc.getIn(['plugin', 'version'], true);
   if (node === undefined) {
@@ -97,7 +127,12 @@ export function locateVersion(text: string): VersionLocation {
     throw new BumpError('plugin.version in config/plugin.yaml is not a single value', 'VERSION_INVALID', 'write it as version: "X.Y.Z"', false);
   }
   if (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') {
-    throw new BumpError('plugin.version is written as a block scalar (| or >), which cannot be edited in place', 'VERSION_INVALID', 'write it on one line: version: "X.Y.Z"', false);
+    throw new BumpError(
+      'plugin.version is written as a block scalar (| or >), which cannot be edited in place',
+      'VERSION_INVALID',
+      'write it on one line: version: "X.Y.Z"',
+      false,
+    );
   }
   const [start, end] = node.range;
   const pos = lineCounter.linePos(start);
@@ -106,14 +141,18 @@ export function locateVersion(text: string): VersionLocation {
 
 /** The manifest text with plugin.version set to `version`, written in the scalar's own quoting style. */
 export function replaceVersion(text: string, loc: VersionLocation, version: string): string {
-  const source =
-    loc.style === 'QUOTE_DOUBLE' ? JSON.stringify(version) : loc.style === 'QUOTE_SINGLE' ? `'${version}'` : version;
+  const source = loc.style === 'QUOTE_DOUBLE' ? JSON.stringify(version) : loc.style === 'QUOTE_SINGLE' ? `'${version}'` : version;
   const next = text.slice(0, loc.start) + source + text.slice(loc.end);
   // The splice must read back as exactly the new version (a plain scalar that YAML would read as
   // something else, or a range that did not cover the value, would show up here).
   const check = locateVersion(next);
   if (check.value !== version) {
-    throw new BumpError(`internal: the edited manifest reads plugin.version as ${JSON.stringify(check.value)}`, 'VERSION_EDIT_FAILED', 'please report this; nothing was written', false);
+    throw new BumpError(
+      `internal: the edited manifest reads plugin.version as ${JSON.stringify(check.value)}`,
+      'VERSION_EDIT_FAILED',
+      'please report this; nothing was written',
+      false,
+    );
   }
   return next;
 }

@@ -44,8 +44,7 @@ export interface ManifestDiff {
   unchanged: boolean;
 }
 
-const strings = (v: unknown): string[] =>
-  Array.isArray(v) ? [...new Set(v.filter((x): x is string => typeof x === 'string'))].sort() : [];
+const strings = (v: unknown): string[] => (Array.isArray(v) ? [...new Set(v.filter((x): x is string => typeof x === 'string'))].sort() : []);
 
 /** The summary of a manifest (or of manifest-shaped data: non-string entries are ignored). */
 export function manifestSummary(m: Pick<Manifest, 'plugin' | 'permissions' | 'hooks' | 'endpoints'>): ManifestSummary {
@@ -104,7 +103,8 @@ export function parseDiff(v: unknown): ManifestDiff | undefined {
     hooks,
     endpoints,
     newlyRequired: [...added, ...moved].filter((c) => c.to === 'required').map((c) => c.name),
-    unchanged: added.length + removed.length + moved.length + hooks.added.length + hooks.removed.length + endpoints.added.length + endpoints.removed.length === 0,
+    unchanged:
+      added.length + removed.length + moved.length + hooks.added.length + hooks.removed.length + endpoints.added.length + endpoints.removed.length === 0,
   };
 }
 
@@ -120,7 +120,9 @@ function setDiff(before: string[], after: string[]): { added: string[]; removed:
 }
 
 export function diffSummaries(before: ManifestSummary, after: ManifestSummary): ManifestDiff {
-  const names = [...new Set([...before.permissions.required, ...before.permissions.optional, ...after.permissions.required, ...after.permissions.optional])].sort();
+  const names = [
+    ...new Set([...before.permissions.required, ...before.permissions.optional, ...after.permissions.required, ...after.permissions.optional]),
+  ].sort();
   const added: PermissionChange[] = [];
   const removed: PermissionChange[] = [];
   const moved: PermissionChange[] = [];

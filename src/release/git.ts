@@ -50,7 +50,10 @@ export async function checkGit(cwd: string, env: NodeJS.ProcessEnv, tag: string)
   if (status.code !== 0) throw new GitError(`git status failed: ${firstLine(status)}`, 'GIT_FAILED', 'check the repository with `git status`');
   const dirty = status.stdout.split('\n').filter((l) => l.trim() !== '');
   if (dirty.length > 0) {
-    const files = dirty.slice(0, 5).map((l) => l.slice(3)).join(', ');
+    const files = dirty
+      .slice(0, 5)
+      .map((l) => l.slice(3))
+      .join(', ');
     throw new GitError(
       `--git needs a clean work tree; uncommitted changes in ${files}${dirty.length > 5 ? ` and ${dirty.length - 5} more` : ''}`,
       'GIT_DIRTY',
@@ -63,7 +66,11 @@ export async function checkGit(cwd: string, env: NodeJS.ProcessEnv, tag: string)
   }
   const ident = await git(['var', 'GIT_COMMITTER_IDENT'], cwd, env);
   if (ident.code !== 0) {
-    throw new GitError('git does not know who you are, so it cannot commit', 'GIT_NO_IDENTITY', 'set it: git config user.name "Your Name" && git config user.email you@example.com');
+    throw new GitError(
+      'git does not know who you are, so it cannot commit',
+      'GIT_NO_IDENTITY',
+      'set it: git config user.name "Your Name" && git config user.email you@example.com',
+    );
   }
   return { root, tag };
 }
@@ -74,11 +81,16 @@ export async function commitAndTag(plan: GitPlan, files: string[], message: stri
   const add = await git(['add', '--', ...rel], plan.root, env);
   if (add.code !== 0) throw new GitError(`git add failed: ${firstLine(add)}`, 'GIT_FAILED', 'see `git status`');
   const commit = await git(['commit', '-m', message, '--', ...rel], plan.root, env);
-  if (commit.code !== 0) throw new GitError(`git commit failed: ${firstLine(commit)}`, 'GIT_COMMIT_FAILED', 'a commit hook may have refused it; see `git status`');
+  if (commit.code !== 0)
+    throw new GitError(`git commit failed: ${firstLine(commit)}`, 'GIT_COMMIT_FAILED', 'a commit hook may have refused it; see `git status`');
   const tag = await git(['tag', '-a', plan.tag, '-m', message], plan.root, env);
   const head = await git(['rev-parse', 'HEAD'], plan.root, env);
   if (tag.code !== 0) {
-    throw new GitError(`committed ${head.stdout.trim().slice(0, 12)}, but git tag ${plan.tag} failed: ${firstLine(tag)}`, 'GIT_TAG_FAILED', `tag it by hand: git tag -a ${plan.tag} -m "${message}"`);
+    throw new GitError(
+      `committed ${head.stdout.trim().slice(0, 12)}, but git tag ${plan.tag} failed: ${firstLine(tag)}`,
+      'GIT_TAG_FAILED',
+      `tag it by hand: git tag -a ${plan.tag} -m "${message}"`,
+    );
   }
   return { commit: head.stdout.trim(), tag: plan.tag };
 }

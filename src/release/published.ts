@@ -20,10 +20,7 @@ export type PublishedLookup =
 const LOOKUP_LIMITS = { attemptTimeoutMs: 10_000, requestDeadlineMs: 20_000 };
 
 export async function latestPublished(ctx: Ctx, name: string): Promise<PublishedLookup> {
-  const [{ resolveMarketplace }, { openSession }] = await Promise.all([
-    import('../marketplace/config.js'),
-    import('../marketplace/session.js'),
-  ]);
+  const [{ resolveMarketplace }, { openSession }] = await Promise.all([import('../marketplace/config.js'), import('../marketplace/session.js')]);
   try {
     await resolveMarketplace({ flag: ctx.flags.marketplace, env: ctx.env });
   } catch (err) {

@@ -159,9 +159,7 @@ export class MarketDb {
   }
 
   submissionOf(plugin: string, version: string): SubmissionRow | undefined {
-    return this.db.prepare('SELECT * FROM submissions WHERE plugin = ? AND version = ?').get(plugin, version) as
-      | SubmissionRow
-      | undefined;
+    return this.db.prepare('SELECT * FROM submissions WHERE plugin = ? AND version = ?').get(plugin, version) as SubmissionRow | undefined;
   }
 
   submissions(filter: { plugin?: string; owner?: string; state?: State } = {}): SubmissionRow[] {
@@ -184,9 +182,7 @@ export class MarketDb {
   }
 
   published(plugin: string): SubmissionRow[] {
-    return this.db
-      .prepare("SELECT * FROM submissions WHERE plugin = ? AND state = 'published'")
-      .all(plugin) as SubmissionRow[];
+    return this.db.prepare("SELECT * FROM submissions WHERE plugin = ? AND state = 'published'").all(plugin) as SubmissionRow[];
   }
 
   count(plugin?: string): number {
@@ -209,9 +205,7 @@ export class MarketDb {
   }
 
   idempotency(user: string, key: string, now: number): IdempotencyRow | undefined {
-    const row = this.db.prepare('SELECT * FROM idempotency WHERE user = ? AND key = ?').get(user, key) as
-      | IdempotencyRow
-      | undefined;
+    const row = this.db.prepare('SELECT * FROM idempotency WHERE user = ? AND key = ?').get(user, key) as IdempotencyRow | undefined;
     return row && row.expires_at > now ? row : undefined;
   }
 
@@ -246,9 +240,7 @@ export class MarketDb {
       alongside?.(row);
       if (idem) {
         this.db
-          .prepare(
-            'INSERT OR REPLACE INTO idempotency (user, key, fingerprint, status, body, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-          )
+          .prepare('INSERT OR REPLACE INTO idempotency (user, key, fingerprint, status, body, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
           .run(row.owner, idem.key, idem.fingerprint, idem.status, idem.body(row), idem.expiresAt);
       }
       return { kind: 'inserted' as const, row };

@@ -101,7 +101,9 @@ export class ServerSigning {
       }
       const row: KeyRow = { key_id: keyId, owner, public_key: publicKeyBase64(publicKey), created_at: this.iso(), expires_at: expiresAt, revoked_at: null };
       this.db
-        .prepare('INSERT INTO publisher_keys (key_id, owner, public_key, created_at, expires_at, revoked_at) VALUES (@key_id, @owner, @public_key, @created_at, @expires_at, @revoked_at)')
+        .prepare(
+          'INSERT INTO publisher_keys (key_id, owner, public_key, created_at, expires_at, revoked_at) VALUES (@key_id, @owner, @public_key, @created_at, @expires_at, @revoked_at)',
+        )
         .run(row);
       return { record: record(row), created: true };
     });
@@ -111,7 +113,8 @@ export class ServerSigning {
   /** Revoke one of the owner's keys (the first revocation time is kept). */
   revoke(owner: string, keyId: string): KeyRecord {
     const row = this.keyRow(keyId);
-    if (!row || row.owner !== owner) throw new ApiError(404, 'KEY_NOT_FOUND', `you have no key ${keyId.slice(0, 40)}; \`plexichat-plugin marketplace keys list\` shows yours`);
+    if (!row || row.owner !== owner)
+      throw new ApiError(404, 'KEY_NOT_FOUND', `you have no key ${keyId.slice(0, 40)}; \`plexichat-plugin marketplace keys list\` shows yours`);
     if (row.revoked_at === null) {
       row.revoked_at = this.iso();
       this.db.prepare('UPDATE publisher_keys SET revoked_at = ? WHERE key_id = ?').run(row.revoked_at, keyId);

@@ -68,12 +68,7 @@ export class ArchiveStore {
    * Stream `source` into `file`, hashing and counting. Stops writing once
    * more than `cap` bytes arrived (truncated: true); the caller answers 413.
    */
-  async receive(
-    source: Readable,
-    file: string,
-    cap: number,
-    opts: { signal?: AbortSignal; failAfter?: number } = {},
-  ): Promise<Received> {
+  async receive(source: Readable, file: string, cap: number, opts: { signal?: AbortSignal; failAfter?: number } = {}): Promise<Received> {
     count('archive.hash');
     const hash = createHash('sha256');
     let size = 0;

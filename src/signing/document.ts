@@ -88,7 +88,20 @@ export function serializeSignature(doc: SignatureDocument): string {
 }
 
 /** The fields in the order a reader checks them: the first problem is reported. */
-const FIELDS = ['format', 'algorithm', 'role', 'key_id', 'plugin.name', 'plugin.version', 'archive.sha256', 'archive.size', 'contents.sha256', 'publisher', 'created_at', 'signature'];
+const FIELDS = [
+  'format',
+  'algorithm',
+  'role',
+  'key_id',
+  'plugin.name',
+  'plugin.version',
+  'archive.sha256',
+  'archive.size',
+  'contents.sha256',
+  'publisher',
+  'created_at',
+  'signature',
+];
 
 /** Parse and shape-check a signature document (schemas/files/signature.schema.json); throws an Error with a one-line reason. */
 export function parseSignature(data: Buffer | string): SignatureDocument {

@@ -63,7 +63,8 @@ async function readSmall(file: string, what: string, shown: string): Promise<str
     });
   }
   if (!st.isFile()) throw new UsageError(`${what} ${shown} is not a file`, { code: 'KEY_FILE_UNREADABLE', hint: 'pass the path of a key file' });
-  if (st.size > MAX_KEY_FILE_BYTES) throw new UsageError(`${what} ${shown} is over 1 MiB: not a key file`, { code: 'KEY_FILE_UNREADABLE', hint: 'check the path' });
+  if (st.size > MAX_KEY_FILE_BYTES)
+    throw new UsageError(`${what} ${shown} is over 1 MiB: not a key file`, { code: 'KEY_FILE_UNREADABLE', hint: 'check the path' });
   try {
     return await fs.readFile(file, 'utf8');
   } catch (err) {
@@ -273,7 +274,12 @@ export async function finishBuildSignature(
     return await signArchiveFile(built.archive, built.plugin, key, now, known);
   } catch (err) {
     await Promise.all([built.archive, built.sha256File, sigFile].filter((f): f is string => Boolean(f)).map((f) => removeBuildFile(f)));
-    const at = { action: `write the signature ${path.basename(sigFile)}`, dir: path.dirname(sigFile), flag: '--out <dir>', suffix: '; the archive was removed' };
+    const at = {
+      action: `write the signature ${path.basename(sigFile)}`,
+      dir: path.dirname(sigFile),
+      flag: '--out <dir>',
+      suffix: '; the archive was removed',
+    };
     throw (
       outputDirError(err, at) ??
       new WorkFailedError(`cannot write the signature ${path.basename(sigFile)} (${errnoCode(err) ?? (err as Error).message}); the archive was removed`, {

@@ -92,7 +92,8 @@ export function parseKeyring(text: string): TrustedKey[] {
   } catch (err) {
     throw new Error(`it is not valid JSON (${(err as Error).message})`);
   }
-  if (!isObject(doc) || !Array.isArray(doc.keys)) throw new DocumentError('it has no "keys" list (expected { "keys": [ { "key_id", "public_key", ... } ] })', isObject(doc) ? ['keys'] : []);
+  if (!isObject(doc) || !Array.isArray(doc.keys))
+    throw new DocumentError('it has no "keys" list (expected { "keys": [ { "key_id", "public_key", ... } ] })', isObject(doc) ? ['keys'] : []);
   return doc.keys.map((k, i) => {
     try {
       return parseKeyRecord(k, i);

@@ -16,14 +16,7 @@ import type { ArchiveFacts } from './archive.js';
 import { signatureMatches, type SignatureDocument, type SignatureRole } from './document.js';
 import type { TrustedKey } from './keyring.js';
 
-export type SignatureCode =
-  | 'SIGNATURE_MISSING'
-  | 'SIGNATURE_MALFORMED'
-  | 'SIGNATURE_INVALID'
-  | 'UNKNOWN_KEY'
-  | 'KEY_REVOKED'
-  | 'KEY_EXPIRED'
-  | 'WRONG_PLUGIN';
+export type SignatureCode = 'SIGNATURE_MISSING' | 'SIGNATURE_MALFORMED' | 'SIGNATURE_INVALID' | 'UNKNOWN_KEY' | 'KEY_REVOKED' | 'KEY_EXPIRED' | 'WRONG_PLUGIN';
 
 export interface SignatureProblem {
   code: SignatureCode;
@@ -38,9 +31,7 @@ export interface SignatureNote {
   message: string;
 }
 
-export type SignatureCheck =
-  | { ok: true; key?: TrustedKey; notes: SignatureNote[] }
-  | ({ ok: false; notes: SignatureNote[] } & SignatureProblem);
+export type SignatureCheck = { ok: true; key?: TrustedKey; notes: SignatureNote[] } | ({ ok: false; notes: SignatureNote[] } & SignatureProblem);
 
 export interface CheckInput {
   doc: SignatureDocument;
@@ -107,7 +98,7 @@ function keyStep(c: Checking): SignatureProblem | undefined {
     return {
       code: 'UNKNOWN_KEY',
       message: `${what} was made with key ${doc.key_id}, which is not ${known.length === 0 ? 'trusted (no keys given)' : `among the trusted keys (${known.join(', ')})`}`,
-      hint: 'pass the signer\'s public key with --key <file> or a keyring with --keyring <file>; on the marketplace, register it with `plexichat-plugin marketplace keys add <pubkey-file>`',
+      hint: "pass the signer's public key with --key <file> or a keyring with --keyring <file>; on the marketplace, register it with `plexichat-plugin marketplace keys add <pubkey-file>`",
       details: { key_id: doc.key_id, trusted: known },
     };
   }
@@ -147,7 +138,7 @@ function validityStep(c: Checking): SignatureProblem | undefined {
     return {
       code: 'KEY_EXPIRED',
       message: `key ${key.keyId} expired on ${key.expiresAt}; ${when}, after it expired`,
-      hint: 'sign with a key that is still valid, or extend the key\'s expiry in the keyring',
+      hint: "sign with a key that is still valid, or extend the key's expiry in the keyring",
       details: { key_id: key.keyId, expires_at: key.expiresAt, signed_at: at },
     };
   }
@@ -182,7 +173,7 @@ function archiveStep({ doc, input }: Checking): SignatureProblem | undefined {
       `its member list (plexichat-integrity.json) differs from the signed one (signed ${shortDigest(doc.contents.sha256)}, now ${shortDigest(facts.contentsSha256)}): members were added, removed or changed`,
     );
   } else if (archiveDiffers) {
-    parts.push('its member list is the signed one, so a member\'s bytes or a member outside the list changed');
+    parts.push("its member list is the signed one, so a member's bytes or a member outside the list changed");
   }
   return {
     code: 'SIGNATURE_INVALID',

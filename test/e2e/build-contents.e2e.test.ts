@@ -15,7 +15,6 @@ import { startDevServer } from '../helpers/dev-server.js';
 import { tempDir, writeTree, type Tree } from '../helpers/temp-project.js';
 import { exists, PLUGIN_PY, project, ZIP } from './build-helpers.js';
 
-
 /** Entry names of an archive, through Python's zipfile. */
 async function entries(file: string): Promise<string[]> {
   const r = await execa('python3', ['-c', 'import sys, zipfile; print("\\n".join(zipfile.ZipFile(sys.argv[1]).namelist()))', file]);
@@ -34,8 +33,7 @@ async function shell(script: string, cwd: string) {
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
-
-describe('build never packs the CLI\'s own output', () => {
+describe("build never packs the CLI's own output", () => {
   it.each([
     ['--json build > build.json', 'build.json'],
     ['build > out.txt 2>&1', 'out.txt'],
@@ -171,7 +169,9 @@ describe('build refuses an archive the marketplace would refuse (nothing written
   });
 
   it('--out into a folder the rules drop anyway, a new folder, or one holding only old archives: built', async () => {
-    const dir = await tempDir(project({ tests: { 'test_x.py': 'def test(): pass\n' }, releases: { 'demo_plugin-0.9.0.zip': 'x', 'demo_plugin-0.9.0.zip.sha256': 'x' } }));
+    const dir = await tempDir(
+      project({ tests: { 'test_x.py': 'def test(): pass\n' }, releases: { 'demo_plugin-0.9.0.zip': 'x', 'demo_plugin-0.9.0.zip.sha256': 'x' } }),
+    );
     for (const out of ['tests', 'new/sub', 'releases', 'build']) {
       const r = await runMain(['build', '--out', out], { cwd: dir });
       expect(r.exitCode, `${out}: ${r.stderr}`).toBe(0);

@@ -72,8 +72,14 @@ describe('build --out that cannot be written', () => {
   it('the mapping for every filesystem code: space problems say what happened, the rest CANNOT_WRITE with --out', () => {
     const at = { action: 'write the archive to dist', dir: 'dist', flag: '--out <dir>', suffix: '; nothing was written' };
     const err = (code: string) => Object.assign(new Error(code), { code, path: 'dist/x.zip' });
-    expect(outputDirError(err('ENOSPC'), at)).toMatchObject({ code: 'NO_SPACE', message: 'no space left on the device while writing to dist; nothing was written' });
-    expect(outputDirError(err('EDQUOT'), at)).toMatchObject({ code: 'NO_SPACE', message: 'the disk quota is used up while writing to dist; nothing was written' });
+    expect(outputDirError(err('ENOSPC'), at)).toMatchObject({
+      code: 'NO_SPACE',
+      message: 'no space left on the device while writing to dist; nothing was written',
+    });
+    expect(outputDirError(err('EDQUOT'), at)).toMatchObject({
+      code: 'NO_SPACE',
+      message: 'the disk quota is used up while writing to dist; nothing was written',
+    });
     for (const code of ['EACCES', 'EPERM', 'EROFS', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'EMFILE', 'EIO', 'EXDEV']) {
       const e = outputDirError(err(code), at)!;
       expect(e.code, code).toBe('CANNOT_WRITE');

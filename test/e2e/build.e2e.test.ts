@@ -9,7 +9,6 @@ import { listFiles, tempDir, writeTree, type Tree } from '../helpers/temp-projec
 import { manifestYaml } from '../helpers/zip-fixtures.js';
 import { exists, PLUGIN_PY, project, ZIP } from './build-helpers.js';
 
-
 /** What Python's zipfile sees: [name, size, unix mode, date_time]; testzip() must pass. */
 async function pythonList(file: string): Promise<[string, number, number, number[]][]> {
   const code =
@@ -22,9 +21,10 @@ async function pythonList(file: string): Promise<[string, number, number, number
 }
 
 async function sha256(file: string): Promise<string> {
-  return createHash('sha256').update(await fs.readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await fs.readFile(file))
+    .digest('hex');
 }
-
 
 describe('build', () => {
   it('packs config, src, docs and CHANGELOG with an integrity listing; zipfile, unzip -t and verify accept it', async () => {
@@ -44,14 +44,7 @@ describe('build', () => {
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/✔ built dist\/demo_plugin-1\.0\.0\.zip/);
     const names = (await pythonList(path.join(dir, ZIP))).map((e) => e[0]);
-    expect(names).toEqual([
-      'CHANGELOG.md',
-      'config/plugin.yaml',
-      'docs/README.md',
-      'src/__init__.py',
-      'src/plugin.py',
-      'plexichat-integrity.json',
-    ]);
+    expect(names).toEqual(['CHANGELOG.md', 'config/plugin.yaml', 'docs/README.md', 'src/__init__.py', 'src/plugin.py', 'plexichat-integrity.json']);
     const unzip = await execa('unzip', ['-t', ZIP], { cwd: dir, reject: false });
     expect(unzip.exitCode).toBe(0);
     expect(unzip.stdout).toMatch(/No errors detected/);
@@ -93,9 +86,7 @@ describe('build', () => {
     // The same sources written in reverse order, under umask 077, owned by another user.
     const b = await tempDir();
     const files = (await listFiles(a)).filter((f) => !f.startsWith('dist/')).reverse();
-    const script = files
-      .map((f) => `mkdir -p "$(dirname '${f}')" && cp '${path.join(a, f)}' '${f}'`)
-      .join(' && ');
+    const script = files.map((f) => `mkdir -p "$(dirname '${f}')" && cp '${path.join(a, f)}' '${f}'`).join(' && ');
     await execa('sh', ['-c', `umask 077 && ${script} && chmod 700 src/run.sh`], { cwd: b });
     if (process.getuid?.() === 0) await execa('chown', ['-R', '65534:65534', b]);
     expect((await fs.stat(path.join(b, 'src/plugin.py'))).mode & 0o777).toBe(0o600);

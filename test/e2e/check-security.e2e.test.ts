@@ -72,7 +72,9 @@ describe('check: security', () => {
     const off = await project({ 'src/tools.py': RISKY, '.plexichat.yaml': config });
     const r = await runMain(['--json', 'check'], { cwd: off, env: offline });
     expect(r.exitCode, r.stdout).toBe(0);
-    expect(security(JSON.parse(r.stdout)).findings.find((f) => f.ruleId === 'security/BANDIT_B602')).toMatchObject({ suppressed: { reason: 'the command is a constant' } });
+    expect(security(JSON.parse(r.stdout)).findings.find((f) => f.ruleId === 'security/BANDIT_B602')).toMatchObject({
+      suppressed: { reason: 'the command is a constant' },
+    });
 
     const ignored = await project({ 'src/tools.py': RISKY });
     await fs.appendFile(path.join(ignored, '.pluginignore'), '\nsrc/tools.py\n');

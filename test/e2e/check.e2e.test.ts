@@ -121,7 +121,10 @@ describe('check findings and formats', () => {
   it('--format sarif is valid SARIF 2.1.0 (official schema), with rules, locations and the config suppression', async (ctx) => {
     requires(ctx, 'bandit'); // the security step passes only where bandit runs
     const dir = await broken();
-    await fs.writeFile(path.join(dir, '.plexichat.yaml'), 'check:\n  rules:\n    docs/PLACEHOLDER:\n      severity: off\n      reason: the README is written by the docs team\n');
+    await fs.writeFile(
+      path.join(dir, '.plexichat.yaml'),
+      'check:\n  rules:\n    docs/PLACEHOLDER:\n      severity: off\n      reason: the README is written by the docs team\n',
+    );
     const r = await runMain(['check', '--format', 'sarif', '--output', 'check.sarif'], { cwd: dir, env: offline });
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toContain('wrote check.sarif (sarif): check failed, 2 errors');
@@ -137,7 +140,9 @@ describe('check findings and formats', () => {
       level: 'error',
       locations: [{ physicalLocation: { artifactLocation: { uri: 'config/plugin.yaml', uriBaseId: 'SRCROOT' }, region: { startLine: 10, startColumn: 13 } } }],
     });
-    expect(byRule('docs/PLACEHOLDER').suppressions).toEqual([{ kind: 'external', status: 'accepted', justification: 'the README is written by the docs team' }]);
+    expect(byRule('docs/PLACEHOLDER').suppressions).toEqual([
+      { kind: 'external', status: 'accepted', justification: 'the README is written by the docs team' },
+    ]);
     expect(run.tool.driver.rules[byRule('changelog/NO_SECTION').ruleIndex].id).toBe('changelog/NO_SECTION');
     expect(run.properties.checks.find((c: { id: string }) => c.id === 'security').status).toBe('passed');
 
@@ -169,7 +174,9 @@ describe('check findings and formats', () => {
     expect(doc.config).toBe('.plexichat.yaml');
     const findings = doc.checks.flatMap((c: { findings: unknown[] }) => c.findings);
     expect(findings).toContainEqual(expect.objectContaining({ ruleId: 'validate/UNKNOWN_CATEGORY', level: 'warning', configuredFrom: 'error' }));
-    expect(findings).toContainEqual(expect.objectContaining({ ruleId: 'changelog/NO_SECTION', suppressed: { reason: 'the changelog is written at release time' } }));
+    expect(findings).toContainEqual(
+      expect.objectContaining({ ruleId: 'changelog/NO_SECTION', suppressed: { reason: 'the changelog is written at release time' } }),
+    );
     expect(findings).toContainEqual(expect.objectContaining({ ruleId: 'docs/PLACEHOLDER', level: 'note' }));
     expect(doc.counts).toMatchObject({ error: 0, suppressed: 1 });
   });

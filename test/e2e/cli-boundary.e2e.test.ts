@@ -16,7 +16,12 @@ describe('--json is always one JSON document', () => {
     const v = await runMain(['--json', '--version']);
     expect(v.exitCode).toBe(0);
     expect(JSON.parse(v.stdout)).toMatchObject({ schemaVersion: 1, version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
-    for (const args of [['--json', '--help'], ['--json', 'build', '--help'], ['--json', 'help', 'build'], ['--json', 'marketplace', 'submit', '--help']]) {
+    for (const args of [
+      ['--json', '--help'],
+      ['--json', 'build', '--help'],
+      ['--json', 'help', 'build'],
+      ['--json', 'marketplace', 'submit', '--help'],
+    ]) {
       const r = await runMain(args);
       expect(r.exitCode, args.join(' ')).toBe(0);
       const doc = JSON.parse(r.stdout);

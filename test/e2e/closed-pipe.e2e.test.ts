@@ -59,7 +59,11 @@ async function runClosedBefore(args: string[], opts: { cwd?: string; both?: bool
   if (typeof err === 'number') fs.closeSync(err);
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  return finish(child, () => '', () => stderr);
+  return finish(
+    child,
+    () => '',
+    () => stderr,
+  );
 }
 
 /** Run the CLI, read its stdout up to the first line, then close the pipe (`| head -1`). */
@@ -80,7 +84,11 @@ function runHeadOne(args: string[], opts: { cwd?: string } = {}): Promise<Closed
     }
   });
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return finish(child, () => `${first}`, () => stderr).then((r) => ({ ...r, read: total }));
+  return finish(
+    child,
+    () => `${first}`,
+    () => stderr,
+  ).then((r) => ({ ...r, read: total }));
 }
 
 /** Every command path of the program, from the program itself (`marketplace keys add`, ...). */
@@ -205,7 +213,10 @@ describe('files are written whole or not at all when the reader goes away', () =
 
   it('version with stdout and stderr closed: exit 141; manifest and changelog both bumped or both untouched', async () => {
     const dir = await project();
-    const before = { manifest: await fsp.readFile(path.join(dir, 'config', 'plugin.yaml'), 'utf8'), log: await fsp.readFile(path.join(dir, 'CHANGELOG.md'), 'utf8') };
+    const before = {
+      manifest: await fsp.readFile(path.join(dir, 'config', 'plugin.yaml'), 'utf8'),
+      log: await fsp.readFile(path.join(dir, 'CHANGELOG.md'), 'utf8'),
+    };
     const r = await runClosedBefore(['version', 'minor', '--note', 'a change'], { cwd: dir, both: true });
     expect(r.code).toBe(141);
     const manifest = await fsp.readFile(path.join(dir, 'config', 'plugin.yaml'), 'utf8');

@@ -19,7 +19,12 @@ async function script(shell: string): Promise<string> {
 }
 
 async function bashComplete(file: string, line: string): Promise<string[]> {
-  const r = await execa('bash', ['-c', `source "${file}"; read -ra COMP_WORDS <<< "$1"; [ "\${1: -1}" = " " ] && COMP_WORDS+=(""); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _plexichat_plugin; printf '%s\\n' "\${COMPREPLY[@]}"`, '_', line]);
+  const r = await execa('bash', [
+    '-c',
+    `source "${file}"; read -ra COMP_WORDS <<< "$1"; [ "\${1: -1}" = " " ] && COMP_WORDS+=(""); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _plexichat_plugin; printf '%s\\n' "\${COMPREPLY[@]}"`,
+    '_',
+    line,
+  ]);
   return r.stdout.split('\n').filter(Boolean);
 }
 
@@ -41,7 +46,10 @@ describe('completion', () => {
     requires(ctx, 'fish');
     const file = await script('fish');
     await execa('fish', ['-n', file]);
-    const r = await execa('fish', ['-c', `source ${file}; complete -C "plexichat-plugin mark"; complete -C "plexichat-plugin marketplace su"; complete -C "plexichat-plugin build --o"`]);
+    const r = await execa('fish', [
+      '-c',
+      `source ${file}; complete -C "plexichat-plugin mark"; complete -C "plexichat-plugin marketplace su"; complete -C "plexichat-plugin build --o"`,
+    ]);
     const words = r.stdout.split('\n').map((l) => l.split('\t')[0]);
     expect(words).toEqual(expect.arrayContaining(['marketplace', 'submit', '--out']));
   });
@@ -50,7 +58,10 @@ describe('completion', () => {
     requires(ctx, 'zsh');
     const file = await script('zsh');
     await execa('zsh', ['-n', file]);
-    const r = await execa('zsh', ['-c', `source ${file}; setopt ksharrays; COMP_WORDS=(plexichat-plugin marketplace su); COMP_CWORD=2; _plexichat_plugin; print -l -- "\${COMPREPLY[@]}"`]);
+    const r = await execa('zsh', [
+      '-c',
+      `source ${file}; setopt ksharrays; COMP_WORDS=(plexichat-plugin marketplace su); COMP_CWORD=2; _plexichat_plugin; print -l -- "\${COMPREPLY[@]}"`,
+    ]);
     expect(r.stdout.split('\n')).toEqual(expect.arrayContaining(['submit', 'status', 'publish']));
     expect(r.stdout.split('\n')).not.toContain('init');
   });

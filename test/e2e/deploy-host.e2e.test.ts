@@ -145,9 +145,17 @@ describe('deploy render: the generated entrypoint, run directly', () => {
       expect(JSON.parse(r.text)).toMatchObject({ status: 'ok', plugin: 'deploy_probe', version: '2.1.0' });
     }
     // The HEALTHCHECK command itself, against this host's port.
-    const hc: string[] = JSON.parse(instruction('HEALTHCHECK').getArgumentsContent()!.replace(/^.*?CMD\s+/, ''));
+    const hc: string[] = JSON.parse(
+      instruction('HEALTHCHECK')
+        .getArgumentsContent()!
+        .replace(/^.*?CMD\s+/, ''),
+    );
     const port = new URL(base).port;
-    const r = await execa(PYTHON, hc.slice(1).map((a) => a.replace(':8080/', `:${port}/`)), { reject: false });
+    const r = await execa(
+      PYTHON,
+      hc.slice(1).map((a) => a.replace(':8080/', `:${port}/`)),
+      { reject: false },
+    );
     expect(r.exitCode, r.stderr).toBe(0);
 
     // The endpoint, with the settings from the ConfigMap's manifest.
@@ -186,7 +194,12 @@ describe('deploy render: the generated entrypoint, run directly', () => {
     expect([...names].sort()).toEqual(
       expect.arrayContaining(['plugin_api_calls_total', 'plugin_errors_total', 'plugin_response_time_seconds_bucket', 'plugin_active_users']),
     );
-    const served = new Set(after.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]));
+    const served = new Set(
+      after
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => l.split(/[{ ]/)[0]),
+    );
     for (const n of names) expect(served, n).toContain(n);
   });
   it('its alert rules (for:, compound conditions) pass promtool check rules', async (ctx) => {

@@ -77,7 +77,11 @@ describe('deploy render', () => {
       // A template's file list is the templates' business: its ignore file is checked against build below.
       if (name !== 'runbook') files.delete('.dockerignore');
       const g = await expectGolden(name, files);
-      expect(g, 'if the change is intended: UPDATE_GOLDEN=1 npx vitest run test/e2e/deploy.e2e.test.ts, and review the diff').toEqual({ missing: [], extra: [], differ: [] });
+      expect(g, 'if the change is intended: UPDATE_GOLDEN=1 npx vitest run test/e2e/deploy.e2e.test.ts, and review the diff').toEqual({
+        missing: [],
+        extra: [],
+        differ: [],
+      });
     });
   }
 
@@ -152,7 +156,11 @@ describe('deploy render', () => {
         }
         const key = (o: Record<string, unknown>) => `${String(o.kind)}/${(o.metadata as { name: string }).name}`;
         expect(fromChart.map(key).sort(), `${name} ${env}`).toEqual(plain.map(key).sort());
-        for (const o of plain) expect(fromChart.find((c) => key(c) === key(o)), `${name} ${env} ${key(o)}`).toEqual(o);
+        for (const o of plain)
+          expect(
+            fromChart.find((c) => key(c) === key(o)),
+            `${name} ${env} ${key(o)}`,
+          ).toEqual(o);
       }
     }
   });
@@ -165,7 +173,10 @@ describe('deploy render', () => {
       const args = new Map(df.getInitialARGs().map((a) => [a.getProperty()!.getName(), a.getProperty()!.getValue() ?? '']));
       expect(df.getFROMs().length).toBe(2);
       for (const from of df.getFROMs()) {
-        const ref = from.getArgumentsContent()!.split(/\s+/)[0].replace(/\$\{(\w+)\}/g, (_, n: string) => args.get(n) ?? '');
+        const ref = from
+          .getArgumentsContent()!
+          .split(/\s+/)[0]
+          .replace(/\$\{(\w+)\}/g, (_, n: string) => args.get(n) ?? '');
         expect(ref, name).toMatch(/^[a-z0-9./-]+:[\w][\w.-]*$/);
         expect(ref, name).not.toMatch(/:latest$/);
       }
@@ -193,7 +204,12 @@ describe('deploy render', () => {
     const expected: Record<string, string[]> = { runbook: ['config/monitoring.yaml', 'config/plugin.yaml', 'src/__init__.py', 'src/plugin.py'] };
     for (const [name, { dir, files }] of Object.entries(cases)) {
       if (name === 'runbook') {
-        expect(files.get('.dockerignore')!.split('\n').filter((l) => l.startsWith('!'))).toEqual([...expected.runbook.map((f) => `!${f}`), '!.plexichat/sdk']);
+        expect(
+          files
+            .get('.dockerignore')!
+            .split('\n')
+            .filter((l) => l.startsWith('!')),
+        ).toEqual([...expected.runbook.map((f) => `!${f}`), '!.plexichat/sdk']);
         continue;
       }
       const dry = await runMain(['--json', 'build', '--dry-run'], { cwd: dir });
@@ -360,14 +376,31 @@ describe('deploy render', () => {
   it('--env, --out, --image and --base-image', async () => {
     const dir = await runbookProject();
     const r = await runMain(
-      ['--json', 'deploy', 'render', '--env', 'staging', '--out', 'deploy', '--image', 'registry.example.com:5000/team/aa', '--base-image', 'python:3.11.9-slim-bookworm'],
+      [
+        '--json',
+        'deploy',
+        'render',
+        '--env',
+        'staging',
+        '--out',
+        'deploy',
+        '--image',
+        'registry.example.com:5000/team/aa',
+        '--base-image',
+        'python:3.11.9-slim-bookworm',
+      ],
       { cwd: dir },
     );
     expect(r.exitCode, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.image).toBe('registry.example.com:5000/team/aa:1.0.0');
     const written = doc.files.map((f: { path: string }) => f.path).filter((p: string) => !p.includes('.plexichat/sdk/'));
-    expect(written).toEqual(['deploy/Dockerfile', 'deploy/Dockerfile.dockerignore', 'deploy/k8s/staging-deployment.yaml', 'deploy/k8s/staging-monitoring.yaml']);
+    expect(written).toEqual([
+      'deploy/Dockerfile',
+      'deploy/Dockerfile.dockerignore',
+      'deploy/k8s/staging-deployment.yaml',
+      'deploy/k8s/staging-monitoring.yaml',
+    ]);
     const df = await fs.readFile(path.join(dir, 'deploy/Dockerfile'), 'utf8');
     expect(df).toContain('ARG BASE_IMAGE=python:3.11.9-slim-bookworm');
     expect(df).toContain('mv /context/deploy/.plexichat/sdk /out/sdk');

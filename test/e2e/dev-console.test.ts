@@ -182,7 +182,10 @@ describe('dev console at /__dev/ (headless Chromium)', () => {
       expect(payload.scroll).toBeLessThanOrEqual(payload.client);
 
       // A validation error (an undeclared permission): the plugin runs, but the pill turns red.
-      await atomicWrite(path.join(dir, 'src', 'plugin.py'), pluginSource('v2').replace('require_permission("message_read")', 'require_permission("analytics_read")'));
+      await atomicWrite(
+        path.join(dir, 'src', 'plugin.py'),
+        pluginSource('v2').replace('require_permission("message_read")', 'require_permission("analytics_read")'),
+      );
       await expect.poll(() => page.textContent('#status'), { timeout: 20_000 }).toBe('serving (generation 2), 1 error');
       expect(await page.getAttribute('#status', 'class')).toBe('errors');
       const errLi = page.locator('#findings li.error');
@@ -190,7 +193,12 @@ describe('dev console at /__dev/ (headless Chromium)', () => {
       expect(await errLi.locator('.sev').textContent()).toBe('error');
       expect(await errLi.textContent()).toMatch(/src\/plugin\.py:\d+:\d+ UNDECLARED_PERMISSION/);
       expect(await errLi.evaluate((e) => getComputedStyle(e).color)).toBe('rgb(198, 40, 40)');
-      expect(await page.locator('#findings li.warning').first().evaluate((e) => getComputedStyle(e).color)).toBe('rgb(154, 103, 0)');
+      expect(
+        await page
+          .locator('#findings li.warning')
+          .first()
+          .evaluate((e) => getComputedStyle(e).color),
+      ).toBe('rgb(154, 103, 0)');
 
       // A syntax error: the line and a caret under the pill; the log's lines in red.
       const lines = pluginSource('v3').split('\n');

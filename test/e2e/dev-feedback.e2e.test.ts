@@ -88,7 +88,10 @@ describe('dev --json: each save reports what changed', () => {
     mark = dev.events.length;
     await atomicWrite(
       path.join(dir, 'src', 'plugin.py'),
-      pluginSource('v5').replace('    @endpoint("/api/v1/dev_counter/count"', '    @hook("user_login")\n    def on_login(self, data):\n        return 1\n\n    @endpoint("/api/v1/dev_counter/count"'),
+      pluginSource('v5').replace(
+        '    @endpoint("/api/v1/dev_counter/count"',
+        '    @hook("user_login")\n    def on_login(self, data):\n        return 1\n\n    @endpoint("/api/v1/dev_counter/count"',
+      ),
     );
     const resolved = await dev.waitFor((e) => e.event === 'validated' && Array.isArray(e.resolved) && e.resolved.length > 0, { from: mark });
     expect(resolved.resolved).toEqual([expect.objectContaining({ code: 'UNIMPLEMENTED_HOOK' })]);
@@ -201,7 +204,10 @@ describe('dev (terminal): each save reports what changed', () => {
     expect(out).not.toMatch(INTERNAL);
 
     mark = dev.stdoutText.length;
-    await atomicWrite(path.join(dir, 'src', 'plugin.py'), pluginSource('v3').replace('count = self.storage.get("count", 0) + 1', 'count = self.storage.get("count", 0) + 1\n        raise ValueError("no count")'));
+    await atomicWrite(
+      path.join(dir, 'src', 'plugin.py'),
+      pluginSource('v3').replace('count = self.storage.get("count", 0) + 1', 'count = self.storage.get("count", 0) + 1\n        raise ValueError("no count")'),
+    );
     await stdoutAfter(dev, mark, /reloaded/);
     await http(`${url}/__dev/hooks/message_sent`, { method: 'POST' });
     out = await stdoutAfter(dev, mark, /hook message_sent error/);

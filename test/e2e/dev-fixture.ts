@@ -121,10 +121,12 @@ export class EventProcess {
       this.stderr += b.toString('utf8');
       this.wake();
     });
-    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
-      this.wake();
-      resolve({ code, signal });
-    }));
+    this.exited = new Promise((resolve) =>
+      child.on('exit', (code, signal) => {
+        this.wake();
+        resolve({ code, signal });
+      }),
+    );
   }
 
   private wake(): void {

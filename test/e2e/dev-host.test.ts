@@ -109,7 +109,10 @@ describe('plugin host (python3 -m plexichat_plugin_sdk.host)', () => {
 
   it('answers 503 on /healthz when the plugin fails to load, naming file and line', async () => {
     const dir = await counterProject();
-    await fs.writeFile(path.join(dir, 'src', 'plugin.py'), 'from plexichat_plugin_sdk import Plugin\n\nclass Broken(Plugin):\n    def __init__(self):\n        super().__init__()\n        raise ValueError("no database configured")\n');
+    await fs.writeFile(
+      path.join(dir, 'src', 'plugin.py'),
+      'from plexichat_plugin_sdk import Plugin\n\nclass Broken(Plugin):\n    def __init__(self):\n        super().__init__()\n        raise ValueError("no database configured")\n',
+    );
     const host = startHost(dir, ['--no-console']);
     const failed = await host.waitFor((e) => e.event === 'reload_failed');
     expect(failed).toMatchObject({ initial: true, error: { kind: 'init', file: 'src/plugin.py', line: 6 } });
@@ -183,11 +186,9 @@ describe('hook sample payloads', () => {
   it('exist for exactly the hooks of the catalogue, and docs/dev.md lists the same ones', async () => {
     const { HOOK_NAMES } = await import('../../src/core/catalog.js');
     const { sdkPythonPath } = await import('../../src/python/pytest.js');
-    const { stdout } = await run(
-      'python3',
-      ['-c', 'import json; from plexichat_plugin_sdk.host_samples import SAMPLE_PAYLOADS as S; print(json.dumps(S))'],
-      { env: { ...process.env, PYTHONPATH: sdkPythonPath() } },
-    );
+    const { stdout } = await run('python3', ['-c', 'import json; from plexichat_plugin_sdk.host_samples import SAMPLE_PAYLOADS as S; print(json.dumps(S))'], {
+      env: { ...process.env, PYTHONPATH: sdkPythonPath() },
+    });
     const samples = JSON.parse(stdout) as Record<string, unknown>;
     expect(Object.keys(samples).sort()).toEqual([...HOOK_NAMES].sort());
     const doc = await fs.readFile(new URL('../../docs/dev.md', import.meta.url), 'utf8');

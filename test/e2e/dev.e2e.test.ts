@@ -9,18 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasStackTrace, runCli } from '../helpers/run-cli.js';
-import {
-  MANIFEST,
-  atomicWrite,
-  cleanupAll,
-  counterProject,
-  groupGone,
-  http,
-  pluginSource,
-  startCli,
-  type DevEvent,
-  type EventProcess,
-} from './dev-fixture.js';
+import { MANIFEST, atomicWrite, cleanupAll, counterProject, groupGone, http, pluginSource, startCli, type DevEvent, type EventProcess } from './dev-fixture.js';
 
 afterAll(cleanupAll);
 
@@ -116,7 +105,11 @@ describe('plexichat-plugin dev --json', () => {
     mark = dev.events.length;
     await atomicWrite(path.join(dir, 'config', 'plugin.yaml'), MANIFEST.replace('version: "1.0.0"', 'version: "1.0"'));
     const invalid = await nextReload(dev, mark);
-    expect(invalid).toMatchObject({ event: 'reload_failed', error: { kind: 'validation', file: 'config/plugin.yaml', line: 3 }, changed: ['config/plugin.yaml'] });
+    expect(invalid).toMatchObject({
+      event: 'reload_failed',
+      error: { kind: 'validation', file: 'config/plugin.yaml', line: 3 },
+      changed: ['config/plugin.yaml'],
+    });
     const diags = invalid.diagnostics as Array<{ code: string; file: string; line: number; severity: string }>;
     expect(diags).toContainEqual(expect.objectContaining({ code: 'INVALID_VERSION', file: 'config/plugin.yaml', line: 3, severity: 'error' }));
     expect((await count(ready.url)).version).toBe('v5');
@@ -139,7 +132,13 @@ describe('plexichat-plugin dev --json', () => {
     }
     const deadline = Date.now() + 20_000;
     while ((await http(`${ready.url}${COUNT}`, { headers: asReader })).json<{ version: string }>().version !== 'burst50') {
-      if (Date.now() > deadline) throw new Error(`burst50 never served; events: ${dev.events.slice(mark).map((e) => e.event).join(',')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `burst50 never served; events: ${dev.events
+            .slice(mark)
+            .map((e) => e.event)
+            .join(',')}`,
+        );
       await nextReload(dev, dev.events.length).catch(() => undefined);
     }
     // Let a reload that is still queued arrive before counting (bounded).
@@ -173,12 +172,13 @@ describe('plexichat-plugin dev --json', () => {
     expect(first.diagnostics).toEqual([]);
     const mark = dev.events.length;
     // An undeclared permission: validate reports an error, but the plugin runs.
-    await atomicWrite(path.join(dir, 'src', 'plugin.py'), pluginSource('v2').replace('require_permission("message_read")', 'require_permission("analytics_read")'));
+    await atomicWrite(
+      path.join(dir, 'src', 'plugin.py'),
+      pluginSource('v2').replace('require_permission("message_read")', 'require_permission("analytics_read")'),
+    );
     expect(await nextReload(dev, mark)).toMatchObject({ event: 'reloaded' });
     const validated = await dev.waitFor((e) => e.event === 'validated', { from: mark });
-    expect(validated.diagnostics).toContainEqual(
-      expect.objectContaining({ severity: 'error', code: 'UNDECLARED_PERMISSION', file: 'src/plugin.py' }),
-    );
+    expect(validated.diagnostics).toContainEqual(expect.objectContaining({ severity: 'error', code: 'UNDECLARED_PERMISSION', file: 'src/plugin.py' }));
     const r = await http(`${ready.url}${COUNT}`, { headers: { 'X-PlexiChat-Permissions': 'analytics_read' } });
     expect(r.json()).toMatchObject({ version: 'v2' });
     await dev.stop();
@@ -420,7 +420,10 @@ describe('dev stops whatever the plugin started', () => {
     await fs.writeFile(path.join(dir, 'src', 'plugin.py'), SPAWNING_PLUGIN);
     await fs.writeFile(path.join(dir, 'config', 'plugin.yaml'), MANIFEST.replace('  - /api/v1/dev_counter/boom\n', ''));
     const { dev, ready } = await startDev(dir);
-    const pids = (await fs.readFile(path.join(dir, 'pids.txt'), 'utf8')).trim().split('\n').map((l) => Number(l.split(' ')[1]));
+    const pids = (await fs.readFile(path.join(dir, 'pids.txt'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => Number(l.split(' ')[1]));
     dev.child.kill('SIGKILL');
     await dev.exited;
     expect(await allEnded([...pids, Number(ready.pid)], 5_000)).toEqual([]);

@@ -246,7 +246,9 @@ describe('signed submit, counter-signature, download', () => {
       const empty = await tempDir();
       const r = await cli(['marketplace', 'download', `${name}@1.0.0`, '--out', empty]);
       expect(r.exitCode).toBe(1);
-      expect(r.stderr).toMatch(/error: refusing .* 1\.0\.0: the archive changed after signing: the archive's sha256 differs from the signed one .*; nothing was written/);
+      expect(r.stderr).toMatch(
+        /error: refusing .* 1\.0\.0: the archive changed after signing: the archive's sha256 differs from the signed one .*; nothing was written/,
+      );
       expect(r.stderr).toMatch(/hint: the marketplace served bytes that are not the ones that were signed/);
       expect(await fs.readdir(empty)).toEqual([]);
       // Into the folder holding the good copy: it stays as it was.
@@ -261,7 +263,10 @@ describe('signed submit, counter-signature, download', () => {
 
     // A keyring pinned to another key: the counter-signature's key is unknown.
     const ring = path.join(await tempDir(), 'ring.json');
-    const pub = (await fs.readFile(stranger.pub, 'utf8')).split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+    const pub = (await fs.readFile(stranger.pub, 'utf8'))
+      .split('\n')
+      .filter((l) => l && !l.startsWith('-----'))
+      .join('');
     await fs.writeFile(ring, JSON.stringify({ keys: [{ public_key: pub }] }));
     const empty = await tempDir();
     const pinned = await cli(['--json', 'marketplace', 'download', `${name}@1.0.0`, '--out', empty, '--keyring', ring]);

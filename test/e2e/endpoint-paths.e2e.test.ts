@@ -165,7 +165,8 @@ describe('test refuses them (the SDK will not register the path)', () => {
   });
 });
 
-const archive = (endpoints: string[]) => pluginZip({ files: { 'config/plugin.yaml': `${manifestYaml()}endpoints:\n${endpoints.map((e) => `  - '${e}'`).join('\n')}\n` } });
+const archive = (endpoints: string[]) =>
+  pluginZip({ files: { 'config/plugin.yaml': `${manifestYaml()}endpoints:\n${endpoints.map((e) => `  - '${e}'`).join('\n')}\n` } });
 
 describe('verify refuses a crafted archive whose manifest declares one', () => {
   it.each(ESCAPING)('%j', async (p) => {
@@ -191,15 +192,18 @@ describe('the development marketplace refuses the upload', () => {
   let srv!: DevServer;
   useDevServer((s) => (srv = s));
 
-  it.each(['/api/v1/../../admin/users', '/api/v1/%2e%2e/admin', '/api/v1/a%2fb', '/api/v1/a\\b', '/api/v1//admin'])('%j: 422 INVALID_ARCHIVE, nothing stored', async (p) => {
-    const before = srv.countSubmissions('demo_plugin');
-    const r = await submit(srv.url, srv.developer, 'demo_plugin', archive([p]));
-    expect(r.status).toBe(422);
-    expect(r.body.error.code).toBe('INVALID_ARCHIVE');
-    expect(r.body.error.message).toContain(`endpoint '${p}'`);
-    expect(r.body.error.findings.map((f: { code: string }) => f.code)).toContain('INVALID_ENDPOINT');
-    expect(srv.countSubmissions('demo_plugin')).toBe(before);
-  });
+  it.each(['/api/v1/../../admin/users', '/api/v1/%2e%2e/admin', '/api/v1/a%2fb', '/api/v1/a\\b', '/api/v1//admin'])(
+    '%j: 422 INVALID_ARCHIVE, nothing stored',
+    async (p) => {
+      const before = srv.countSubmissions('demo_plugin');
+      const r = await submit(srv.url, srv.developer, 'demo_plugin', archive([p]));
+      expect(r.status).toBe(422);
+      expect(r.body.error.code).toBe('INVALID_ARCHIVE');
+      expect(r.body.error.message).toContain(`endpoint '${p}'`);
+      expect(r.body.error.findings.map((f: { code: string }) => f.code)).toContain('INVALID_ENDPOINT');
+      expect(srv.countSubmissions('demo_plugin')).toBe(before);
+    },
+  );
 
   it('accepts the same plugin with a good path', async () => {
     const r = await submit(srv.url, srv.developer, 'demo_plugin', archive(['/api/v1/demo/status']));

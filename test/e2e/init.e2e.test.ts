@@ -59,7 +59,21 @@ describe('init', () => {
   it('--json gives { dir, name, template, files } and the analytics template', async () => {
     const root = await tempDir();
     const r = await runMain(
-      ['--json', 'init', 'stats', '--name', 'stats_plugin', '--category', 'analytics', '--template', 'analytics', '--author', 'Ada "A" Lovelace', '--description', 'Counts: things'],
+      [
+        '--json',
+        'init',
+        'stats',
+        '--name',
+        'stats_plugin',
+        '--category',
+        'analytics',
+        '--template',
+        'analytics',
+        '--author',
+        'Ada "A" Lovelace',
+        '--description',
+        'Counts: things',
+      ],
       { cwd: root },
     );
     expect(r.exitCode, r.stderr).toBe(0);

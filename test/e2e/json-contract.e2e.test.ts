@@ -25,7 +25,10 @@ const SCHEMAS = fileURLToPath(new URL('../../schemas/', import.meta.url));
 const SHARED = ['common', 'error'];
 
 const ajv = new Ajv2020({ strict: true, allErrors: true });
-const schemaFiles = fs.readdirSync(SCHEMAS).filter((f) => f.endsWith('.schema.json')).sort();
+const schemaFiles = fs
+  .readdirSync(SCHEMAS)
+  .filter((f) => f.endsWith('.schema.json'))
+  .sort();
 const schemas = new Map<string, Record<string, unknown>>();
 for (const f of schemaFiles) {
   const schema = JSON.parse(fs.readFileSync(path.join(SCHEMAS, f), 'utf8')) as Record<string, unknown>;
@@ -259,7 +262,9 @@ describe('the --json contract: project commands', () => {
     expect(stopped.code, dev.stderr).toBe(0);
     const lines = dev.stdoutText.trim().split('\n');
     for (const line of lines) checkDoc('dev', JSON.parse(line) as Record<string, unknown>, { exit: 0 }, line);
-    expect(new Set(dev.events.map((e) => e.event))).toEqual(new Set(['ready', 'validated', 'request', 'hook', 'log', 'reloaded', 'reload_failed', 'stopping', 'stopped']));
+    expect(new Set(dev.events.map((e) => e.event))).toEqual(
+      new Set(['ready', 'validated', 'request', 'hook', 'log', 'reloaded', 'reload_failed', 'stopping', 'stopped']),
+    );
     expectDoc('dev', await json(['dev', '--host', '0.0.0.0'], { cwd: dir }), { exit: 2, error: 'USAGE' });
   });
 });
@@ -282,7 +287,10 @@ describe('the --json contract: marketplace commands against the development mark
   it('login, whoami, logout', async () => {
     const login = expectDoc('marketplace-login', await json(['marketplace', 'login', '--token-stdin'], { env: mp, input: srv.developer }), { exit: 0 });
     expect(login).toMatchObject({ role: 'developer' });
-    expectDoc('marketplace-login', await json(['marketplace', 'login', '--token-stdin'], { env: mp, input: 'pcx_not_a_token' }), { exit: 4, error: 'UNAUTHORIZED' });
+    expectDoc('marketplace-login', await json(['marketplace', 'login', '--token-stdin'], { env: mp, input: 'pcx_not_a_token' }), {
+      exit: 4,
+      error: 'UNAUTHORIZED',
+    });
     expectDoc('marketplace-whoami', await json(['marketplace', 'whoami'], { env: mp }), { exit: 0 });
     expectDoc('marketplace-logout', await json(['marketplace', 'logout'], { env: mp }), { exit: 0 });
     expectDoc('marketplace-logout', await json(['marketplace', 'logout'], { env: mp }), { exit: 0 });
@@ -292,10 +300,15 @@ describe('the --json contract: marketplace commands against the development mark
   it('keys add, list, revoke', async () => {
     const key = path.join(root, `${name}-market.pem`);
     expect((await json(['keys', 'generate', '--out', key])).exitCode).toBe(0);
-    const added = expectDoc('marketplace-keys-add', await json(['marketplace', 'keys', 'add', `${key}.pub`, '--expires', '2099-01-01'], { env: dev() }), { exit: 0 });
+    const added = expectDoc('marketplace-keys-add', await json(['marketplace', 'keys', 'add', `${key}.pub`, '--expires', '2099-01-01'], { env: dev() }), {
+      exit: 0,
+    });
     const keyId = (added.key as { keyId: string }).keyId;
     expectDoc('marketplace-keys-add', await json(['marketplace', 'keys', 'add', `${key}.pub`], { env: dev() }), { exit: 0 });
-    expectDoc('marketplace-keys-add', await json(['marketplace', 'keys', 'add', path.join(root, 'none.pub')], { env: dev() }), { exit: 2, error: 'KEY_FILE_UNREADABLE' });
+    expectDoc('marketplace-keys-add', await json(['marketplace', 'keys', 'add', path.join(root, 'none.pub')], { env: dev() }), {
+      exit: 2,
+      error: 'KEY_FILE_UNREADABLE',
+    });
     const listed = expectDoc('marketplace-keys-list', await json(['marketplace', 'keys', 'list'], { env: dev() }), { exit: 0 });
     expect(listed.keys).toEqual([expect.objectContaining({ keyId })]);
     expectDoc('marketplace-keys-list', await json(['marketplace', 'keys', 'list'], { env: mp }), { exit: 4, error: 'NOT_LOGGED_IN' });
@@ -319,12 +332,17 @@ describe('the --json contract: marketplace commands against the development mark
     expectDoc('marketplace-submit', await json(['marketplace', 'submit'], { cwd: dir, env: dev() }), { exit: 0 });
     expectDoc('marketplace-status', await json(['marketplace', 'status'], { cwd: dir, env: dev() }), { exit: 0 });
     expectDoc('marketplace-status', await json(['marketplace', 'status', id], { cwd: dir, env: dev() }), { exit: 0 });
-    expectDoc('marketplace-status', await json(['marketplace', 'status', 'sub_0000000000000000'], { cwd: dir, env: dev() }), { exit: 1, error: 'SUBMISSION_NOT_FOUND' });
+    expectDoc('marketplace-status', await json(['marketplace', 'status', 'sub_0000000000000000'], { cwd: dir, env: dev() }), {
+      exit: 1,
+      error: 'SUBMISSION_NOT_FOUND',
+    });
     expectDoc('marketplace-publish', await json(['marketplace', 'publish', id], { cwd: dir, env: dev() }), { exit: 1, error: 'NOT_APPROVED' });
 
     expectDoc('marketplace-review', await json(['marketplace', 'review', id, '--reject'], { env: reviewer() }), { exit: 2, error: 'USAGE' });
     expectDoc('marketplace-review', await json(['marketplace', 'review', id, '--approve'], { env: dev() }), { exit: 4, error: 'FORBIDDEN_ROLE' });
-    const reviewed = expectDoc('marketplace-review', await json(['marketplace', 'review', id, '--approve', '--notes', 'fine'], { env: reviewer() }), { exit: 0 });
+    const reviewed = expectDoc('marketplace-review', await json(['marketplace', 'review', id, '--approve', '--notes', 'fine'], { env: reviewer() }), {
+      exit: 0,
+    });
     expect(reviewed).toMatchObject({ decision: 'approve', submission: { state: 'approved' } });
     const waited = expectDoc('marketplace-status', await json(['marketplace', 'status', '--wait', '--timeout', '30'], { cwd: dir, env: dev() }), { exit: 0 });
     expect(waited).toMatchObject({ waited: true, submission: { state: 'approved' } });
@@ -339,18 +357,26 @@ describe('the --json contract: marketplace commands against the development mark
     const into = await tempDir();
     const downloaded = expectDoc('marketplace-download', await json(['marketplace', 'download', name, '--out', into], { env: mp }), { exit: 0 });
     expect(downloaded).toMatchObject({ version: '0.1.0', countersignature: { keyId: expect.any(String) }, publisher: null });
-    expectDoc('marketplace-download', await json(['marketplace', 'download', `${name}@9.9.9`, '--out', into], { env: mp }), { exit: 1, error: 'VERSION_NOT_FOUND' });
+    expectDoc('marketplace-download', await json(['marketplace', 'download', `${name}@9.9.9`, '--out', into], { env: mp }), {
+      exit: 1,
+      error: 'VERSION_NOT_FOUND',
+    });
 
     // The next version: an archive verify refuses is an error; a --wait that ends in a rejection is a verdict (exit 1).
     expect((await json(['version', 'minor', '--note', 'More'], { cwd: dir, env: mp })).exitCode).toBe(0);
     expect((await json(['build', '--no-sign'], { cwd: dir })).exitCode).toBe(0);
     const junk = path.join(dir, 'dist', 'junk.zip');
     await fsp.writeFile(junk, 'not a zip\n');
-    expectDoc('marketplace-prepare', await json(['marketplace', 'prepare', '--archive', junk], { cwd: dir, env: dev() }), { exit: 1, error: 'ARCHIVE_REFUSED' });
+    expectDoc('marketplace-prepare', await json(['marketplace', 'prepare', '--archive', junk], { cwd: dir, env: dev() }), {
+      exit: 1,
+      error: 'ARCHIVE_REFUSED',
+    });
     expectDoc('marketplace-submit', await json(['marketplace', 'submit', '--archive', junk], { cwd: dir, env: dev() }), { exit: 1, error: 'ARCHIVE_REFUSED' });
     const next = expectDoc('marketplace-submit', await json(['marketplace', 'submit'], { cwd: dir, env: dev() }), { exit: 0 });
     const nextId = (next.submission as { id: string }).id;
-    const rejected = expectDoc('marketplace-review', await json(['marketplace', 'review', nextId, '--reject', '--notes', 'not yet'], { env: reviewer() }), { exit: 0 });
+    const rejected = expectDoc('marketplace-review', await json(['marketplace', 'review', nextId, '--reject', '--notes', 'not yet'], { env: reviewer() }), {
+      exit: 0,
+    });
     expect(rejected).toMatchObject({ decision: 'reject', submission: { state: 'rejected', notes: 'not yet' } });
     const verdict = expectDoc('marketplace-status', await json(['marketplace', 'status', '--wait', '--timeout', '30'], { cwd: dir, env: dev() }), { exit: 1 });
     expect(verdict).toMatchObject({ waited: true, submission: { id: nextId, state: 'rejected' } });

@@ -87,14 +87,18 @@ describe('--archive <path>', () => {
     expect((await fs.readdir(path.join(dir, 'out'))).sort()).toEqual([`${name}-1.0.0.zip`, `${name}-1.0.0.zip.sha256`]);
   });
 
-  it('not a zip, an empty file, a zip that is not a plugin: exit 1 with verify\'s diagnostics, nothing written or sent', async () => {
+  it("not a zip, an empty file, a zip that is not a plugin: exit 1 with verify's diagnostics, nothing written or sent", async () => {
     const { dir, name } = await builtInto('out');
     await fs.writeFile(path.join(dir, 'out', 'text.zip'), 'just some text\n');
     await fs.writeFile(path.join(dir, 'out', 'empty.zip'), '');
     await fs.writeFile(path.join(dir, 'out', 'nomanifest.zip'), pluginZip({ name, omit: ['config/plugin.yaml'] }));
     await fs.writeFile(path.join(dir, 'out', 'nocode.zip'), pluginZip({ name, omit: ['src/plugin.py', 'src/__init__.py'] }));
     const cases: [string, RegExp, string][] = [
-      ['out/text.zip', /out\/text\.zip would be refused by the marketplace: not a readable zip archive: .* \[BAD_ZIPFILE\]; nothing was sent/, 'ARCHIVE_REFUSED'],
+      [
+        'out/text.zip',
+        /out\/text\.zip would be refused by the marketplace: not a readable zip archive: .* \[BAD_ZIPFILE\]; nothing was sent/,
+        'ARCHIVE_REFUSED',
+      ],
       ['out/empty.zip', /the listing is not ready|out\/empty\.zip is empty/, 'LISTING_INCOMPLETE'],
       ['out/nomanifest.zip', /would be refused by the marketplace: .*config\/plugin\.yaml.* \[MANIFEST_MISSING\]/, 'ARCHIVE_REFUSED'],
       ['out/nocode.zip', /would be refused by the marketplace: .* \[CODE_MISSING\]/, 'ARCHIVE_REFUSED'],
@@ -163,7 +167,9 @@ describe('submit runs verify first', () => {
       expect(lines[lines.length - 1]).toBe(
         `error: dist/${name}-1.0.0.zip would be refused by the marketplace: ${lastFinding}${verifyLines.length > 1 ? ` (and ${verifyLines.length - 1} more, above)` : ''}; nothing was sent`,
       );
-      expect(r.stderr).toMatch(new RegExp(`hint: rebuild it with \`plexichat-plugin build\`; \`plexichat-plugin verify dist/${name}-1\\.0\\.0\\.zip\` runs the same checks`));
+      expect(r.stderr).toMatch(
+        new RegExp(`hint: rebuild it with \`plexichat-plugin build\`; \`plexichat-plugin verify dist/${name}-1\\.0\\.0\\.zip\` runs the same checks`),
+      );
     }
     const j = await mp(dir, ['submit'], true);
     const doc = JSON.parse(j.stdout);
@@ -174,7 +180,7 @@ describe('submit runs verify first', () => {
     await expect(fs.stat(path.join(dir, 'dist', `${name}-1.0.0.listing.json`))).rejects.toThrow();
   });
 
-  it('a .sig that is not a signature document: refused locally with verify\'s code, nothing sent', async () => {
+  it("a .sig that is not a signature document: refused locally with verify's code, nothing sent", async () => {
     const name = uniqueName('badsig');
     const dir = await pluginProject({ name });
     await fs.writeFile(path.join(dir, 'dist', `${name}-1.0.0.zip.sig`), '{"format": "other/9"}\n');

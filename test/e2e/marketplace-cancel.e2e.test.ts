@@ -48,7 +48,8 @@ async function interruptAfterStored(base: string, holdMs: number, signal: NodeJS
   return { name, dir, r: await child };
 }
 
-const SENT_NOTICE = /^warning: Ctrl-C: the archive was sent; waiting up to 5\.0s for the marketplace's answer \(Ctrl-C again stops now; the submission may then exist: `plexichat-plugin marketplace status` shows it\)$/m;
+const SENT_NOTICE =
+  /^warning: Ctrl-C: the archive was sent; waiting up to 5\.0s for the marketplace's answer \(Ctrl-C again stops now; the submission may then exist: `plexichat-plugin marketplace status` shows it\)$/m;
 
 describe('Ctrl-C during marketplace submit says what the marketplace holds', () => {
   it('after the body was sent and no answer within 5 s: exit 130, "may have stored", and a re-run finds that one submission', async () => {

@@ -48,9 +48,7 @@ export interface TestProxy {
  * connection lost mid-upload. `stallAfterBytes` stops forwarding instead (a network
  * that hangs mid-upload).
  */
-export async function startProxy(
-  opts: { dropAfterBytes?: number; dropConnections?: number; stallAfterBytes?: number } = {},
-): Promise<TestProxy> {
+export async function startProxy(opts: { dropAfterBytes?: number; dropConnections?: number; stallAfterBytes?: number } = {}): Promise<TestProxy> {
   const requests: string[] = [];
   const sockets = new Set<net.Socket>();
   let dropped = 0;

@@ -74,7 +74,25 @@ describe('the plugin lifecycle', () => {
     const r = await execa(process.execPath, [script], { reject: false, env: { NO_COLOR: '1' }, timeout: 120_000 });
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/all 17 steps passed/);
-    for (const step of ['init', 'validate', 'test', 'check', 'keys generate', 'build', 'verify', 'deploy render', 'login', 'keys add', 'prepare', 'submit', 'review', 'status', 'publish', 'info', 'download']) {
+    for (const step of [
+      'init',
+      'validate',
+      'test',
+      'check',
+      'keys generate',
+      'build',
+      'verify',
+      'deploy render',
+      'login',
+      'keys add',
+      'prepare',
+      'submit',
+      'review',
+      'status',
+      'publish',
+      'info',
+      'download',
+    ]) {
       expect(r.stdout).toContain(`✔ ${step}:`);
     }
     const root = /working in (\S+)/.exec(r.stdout)![1];

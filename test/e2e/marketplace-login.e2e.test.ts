@@ -53,7 +53,11 @@ describe('marketplace login / whoami / logout', () => {
     // login remembered the marketplace: no flag or env needed any more
     expect(JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8'))).toEqual({ marketplace: srv.url });
 
-    for (const args of [['marketplace', 'whoami'], ['--verbose', 'marketplace', 'whoami'], ['--json', 'marketplace', 'whoami']]) {
+    for (const args of [
+      ['marketplace', 'whoami'],
+      ['--verbose', 'marketplace', 'whoami'],
+      ['--json', 'marketplace', 'whoami'],
+    ]) {
       const who = await runMain(args, { env });
       expect(who.exitCode, who.stderr).toBe(0);
       expect(who.stdout).toMatch(/dev-[0-9a-f]{8}/);

@@ -52,7 +52,7 @@ async function nothingStored(name: string): Promise<void> {
 }
 
 describe('submit checks a large archive while it is sent', () => {
-  it('a good one is uploaded once, listed with build\'s digest, and its listing written', async () => {
+  it("a good one is uploaded once, listed with build's digest, and its listing written", async () => {
     const { dir, name, zip } = await largeProject();
     const r = await submit(dir);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -64,12 +64,14 @@ describe('submit checks a large archive while it is sent', () => {
     expect(srv.requests.filter((q) => q.route === 'submit' && q.url.includes(name)).map((q) => q.status)).toEqual([201]);
   });
 
-  it('a member damaged after build (with a matching .sha256): refused with verify\'s finding, the upload stopped, nothing stored', async () => {
+  it("a member damaged after build (with a matching .sha256): refused with verify's finding, the upload stopped, nothing stored", async () => {
     const { dir, name } = await largeProject();
     await damage(path.join(dir, 'dist', `${name}-1.0.0.zip`), 'fresh-correct');
     const r = await submit(dir);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/would be refused by the marketplace: .*\[(BAD_CRC|INTEGRITY_MISMATCH)\].*; the upload was stopped before it ended; nothing was stored/);
+    expect(r.stderr).toMatch(
+      /would be refused by the marketplace: .*\[(BAD_CRC|INTEGRITY_MISMATCH)\].*; the upload was stopped before it ended; nothing was stored/,
+    );
     expect(r.stderr).toMatch(/hint: rebuild it with `plexichat-plugin build`/);
     expect(hasStackTrace(r.stderr)).toBe(false);
     await nothingStored(name);
@@ -83,7 +85,9 @@ describe('submit checks a large archive while it is sent', () => {
     expect(r.exitCode).toBe(1);
     const doc = JSON.parse(r.stdout) as { error: { code: string; message: string } };
     expect(doc.error.code).toBe('ARCHIVE_CHANGED');
-    expect(doc.error.message).toMatch(/does not match dist\/\S+\.zip\.sha256 \(changed after build\?\); the upload was stopped before it ended; nothing was stored/);
+    expect(doc.error.message).toMatch(
+      /does not match dist\/\S+\.zip\.sha256 \(changed after build\?\); the upload was stopped before it ended; nothing was stored/,
+    );
     await nothingStored(name);
   });
 

@@ -114,4 +114,3 @@ export async function pluginProject(spec: PluginSpec): Promise<string> {
   await build(dir);
   return dir;
 }
-

@@ -113,7 +113,12 @@ describe('every role refusal names the role needed and the role the token has', 
     const dir = await pluginProject({ name: uniqueName('vague') });
     srv.injectFault({ route: 'submit', kind: 'status', status: 403, code: 'FORBIDDEN_ROLE', message: 'not for you' });
     const r = await runMain(['marketplace', 'submit'], { cwd: dir, env: await as(srv.developer) });
-    expectOneError(r, 4, /HTTP 403 FORBIDDEN_ROLE: not for you/, /this token's role may not upload the archive: `plexichat-plugin marketplace whoami` shows its role/);
+    expectOneError(
+      r,
+      4,
+      /HTTP 403 FORBIDDEN_ROLE: not for you/,
+      /this token's role may not upload the archive: `plexichat-plugin marketplace whoami` shows its role/,
+    );
     expect(r.stderr).not.toMatch(/you need a/);
   });
 });

@@ -15,8 +15,7 @@ import { pluginZip } from '../helpers/zip-fixtures.js';
 let srv!: DevServer;
 useDevServer((s) => (srv = s));
 
-const zipOf = (name: string, version = '1.0.0', extra: Record<string, string> = {}) =>
-  pluginZip({ name, version, files: extra });
+const zipOf = (name: string, version = '1.0.0', extra: Record<string, string> = {}) => pluginZip({ name, version, files: extra });
 
 describe('auth and request ids', () => {
   it('GET /me names the caller and role; no token or a wrong token is 401 with WWW-Authenticate', async () => {
@@ -127,10 +126,9 @@ describe('the review and publish workflow', () => {
 
     // Only the owner publishes; a reviewer cannot; bad channel is 400.
     expect((await api(srv.url, 'POST', `/submissions/${sub.id}/publish`, { token: srv.reviewer, json: {} })).status).toBe(403);
-    expect(
-      (await api(srv.url, 'POST', `/submissions/${sub.id}/publish`, { token: srv.developer, json: { channel: 'nightly' } })).body
-        .error.code,
-    ).toBe('INVALID_CHANNEL');
+    expect((await api(srv.url, 'POST', `/submissions/${sub.id}/publish`, { token: srv.developer, json: { channel: 'nightly' } })).body.error.code).toBe(
+      'INVALID_CHANNEL',
+    );
     const published = await api(srv.url, 'POST', `/submissions/${sub.id}/publish`, { token: srv.developer, json: { channel: 'beta' } });
     expect(published.status).toBe(200);
     expect(published.body).toMatchObject({ state: 'published', channel: 'beta', published_at: expect.any(String) });
@@ -179,9 +177,7 @@ describe('the review and publish workflow', () => {
     expect(status.body).toMatchObject({ state: 'rejected', notes: 'Declare analytics_read.' });
     const pub = await api(srv.url, 'POST', `/submissions/${sub.id}/publish`, { token: srv.developer, json: {} });
     expect(pub.body.error).toMatchObject({ code: 'NOT_APPROVED', state: 'rejected' });
-    expect((await api(srv.url, 'GET', '/submissions/sub_0000000000000000', { token: srv.reviewer })).body.error.code).toBe(
-      'SUBMISSION_NOT_FOUND',
-    );
+    expect((await api(srv.url, 'GET', '/submissions/sub_0000000000000000', { token: srv.reviewer })).body.error.code).toBe('SUBMISSION_NOT_FOUND');
   });
 });
 
@@ -201,9 +197,7 @@ describe('ownership', () => {
 
     expect((await api(srv.url, 'GET', `/plugins/${name}/submissions`, { token: srv.developer2 })).body.error.code).toBe('NOT_OWNER');
     expect((await api(srv.url, 'GET', `/submissions/${first.body.id}`, { token: srv.developer2 })).status).toBe(403);
-    expect(
-      (await api(srv.url, 'POST', `/submissions/${first.body.id}/publish`, { token: srv.developer2, json: {} })).body.error.code,
-    ).toBe('NOT_OWNER');
+    expect((await api(srv.url, 'POST', `/submissions/${first.body.id}/publish`, { token: srv.developer2, json: {} })).body.error.code).toBe('NOT_OWNER');
     const mine = await api(srv.url, 'GET', '/submissions', { token: srv.developer2 });
     expect(mine.body.submissions.every((s: { owner: string }) => s.owner !== first.body.owner)).toBe(true);
     // The owner's own list; an unknown plugin's list is empty.

@@ -167,11 +167,7 @@ describe('a data dir that cannot be used: one line, exit 1, nothing left', () =>
     expectOneLine(await runMain(['marketplace', 'serve', '--port', port, '--data-dir', fresh]), /already in use/);
     await fs.mkdir(path.join(root, 'empty'));
     expectOneLine(await runMain(['marketplace', 'serve', '--port', port, '--data-dir', path.join(root, 'empty')]), /already in use/);
-    expectOneLine(
-      await runMain(['marketplace', 'serve', '--host', '192.0.2.1', '--data-dir', path.join(root, 'other')]),
-      /no such local address/,
-      2,
-    );
+    expectOneLine(await runMain(['marketplace', 'serve', '--host', '192.0.2.1', '--data-dir', path.join(root, 'other')]), /no such local address/, 2);
     expect(await tree(root)).toEqual(['empty/']);
   });
 });
@@ -182,10 +178,7 @@ describe('tokens: each role its own, what a Bearer header can carry', () => {
     const data = path.join(root, 'data');
     const cases: [string[], RegExp][] = [
       [['--developer-token', 'pcx_shared_token', '--reviewer-token', 'pcx_shared_token'], /same token .* developer and the reviewer role/],
-      [
-        ['--developer-token', 'pcx_first_token', '--developer-token', 'pcx_second_token', '--reviewer-token', 'pcx_second_token'],
-        /same token/,
-      ],
+      [['--developer-token', 'pcx_first_token', '--developer-token', 'pcx_second_token', '--reviewer-token', 'pcx_second_token'], /same token/],
       [['--developer-token', 'abc'], /at least 8 characters/],
       [['--reviewer-token', 'has a space in it'], /at least 8 characters/],
       [['--developer-token', 'pcx_tökén_long'], /printable ASCII/],
@@ -206,9 +199,9 @@ describe('tokens: each role its own, what a Bearer header can carry', () => {
     await expect(startServer({ dataDir: data, developerTokens: ['pcx_both_roles'], reviewerTokens: ['pcx_both_roles'] })).rejects.toThrow(
       /each role needs its own token/,
     );
-    await expect(
-      startServer({ dataDir: data, tokens: [{ token: 'pcx_spec_token', role: 'reviewer' }], developerTokens: ['pcx_spec_token'] }),
-    ).rejects.toThrow(/each role needs its own token/);
+    await expect(startServer({ dataDir: data, tokens: [{ token: 'pcx_spec_token', role: 'reviewer' }], developerTokens: ['pcx_spec_token'] })).rejects.toThrow(
+      /each role needs its own token/,
+    );
     expect(await tree(root)).toEqual([]);
     const h = await startServer({ dataDir: data, developerTokens: ['pcx_twice_given', 'pcx_twice_given'] });
     expect(h.tokens.developer).toEqual(['pcx_twice_given', 'pcx_twice_given']);

@@ -90,7 +90,13 @@ useDevServer((s) => (srv = s));
 /** Whether some folder above `dir` has a node_modules (Node would find packages there). */
 async function nodeModulesAbove(dir: string): Promise<boolean> {
   for (let cur = dir; ; cur = path.dirname(cur)) {
-    if (await fs.lstat(path.join(cur, 'node_modules')).then(() => true, () => false)) return true;
+    if (
+      await fs.lstat(path.join(cur, 'node_modules')).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
     if (path.dirname(cur) === cur) return false;
   }
 }
@@ -100,7 +106,13 @@ beforeAll(async () => {
   const bases = [os.tmpdir(), '/var/tmp', '/dev/shm', os.homedir()];
   let base: string | undefined;
   for (const b of bases) {
-    if ((await fs.stat(b).then((st) => st.isDirectory(), () => false)) && !(await nodeModulesAbove(b))) {
+    if (
+      (await fs.stat(b).then(
+        (st) => st.isDirectory(),
+        () => false,
+      )) &&
+      !(await nodeModulesAbove(b))
+    ) {
       base = b;
       break;
     }

@@ -116,8 +116,18 @@ describe('marketplace serve (process)', () => {
     const dir = await tempDir();
     const token = 'pcx_flag_test_developer';
     const proc = spawnServe([
-      '--json', '--host', '127.0.0.1', '--port', '0', '--data-dir', path.join(dir, 'data'),
-      '--max-upload-mb', '1', '--developer-token', token, '--auto-approve',
+      '--json',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--data-dir',
+      path.join(dir, 'data'),
+      '--max-upload-mb',
+      '1',
+      '--developer-token',
+      token,
+      '--auto-approve',
     ]);
     try {
       const doc = JSON.parse(await waitForStdout(proc, parses)) as { url: string; tokens: { developer: string[] } };

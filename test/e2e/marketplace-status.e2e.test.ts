@@ -26,7 +26,7 @@ async function submitted(base: string): Promise<{ dir: string; name: string; id:
 }
 
 describe('marketplace status', () => {
-  it('lists the current plugin\'s submissions from its directory, or shows one by id', async () => {
+  it("lists the current plugin's submissions from its directory, or shows one by id", async () => {
     const { dir, name, id } = await submitted('st');
     const list = await runMain(['--json', 'marketplace', 'status'], { cwd: dir, env: await dev() });
     expect(list.exitCode, list.stderr).toBe(0);
@@ -42,7 +42,7 @@ describe('marketplace status', () => {
     expect(JSON.parse(one.stdout).submission).toMatchObject({ id, state: 'pending' });
   });
 
-  it('an unknown id: exit 1; another developer\'s submission: exit 4', async () => {
+  it("an unknown id: exit 1; another developer's submission: exit 4", async () => {
     const { id } = await submitted('st');
     const unknown = await runMain(['marketplace', 'status', 'sub_0000000000000000'], { env: await dev() });
     expect(unknown.exitCode).toBe(1);

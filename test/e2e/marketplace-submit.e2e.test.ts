@@ -57,7 +57,7 @@ describe('marketplace prepare', () => {
 
   it('lists everything missing, exit 1, and writes nothing', async () => {
     const name = uniqueName('prep');
-    const dir = (await pluginProject({ name, version: '2.0.0', readme: 'TODO: write me\n', changelog: '## [1.0.0]\n- old\n' }));
+    const dir = await pluginProject({ name, version: '2.0.0', readme: 'TODO: write me\n', changelog: '## [1.0.0]\n- old\n' });
     await fs.rm(path.join(dir, 'dist'), { recursive: true });
     const r = await runMain(['marketplace', 'prepare'], { cwd: dir, env: await isolatedEnv() });
     expect(r.exitCode).toBe(1);
@@ -165,7 +165,9 @@ describe('marketplace submit', () => {
     await build(dir);
     const plain = await runMain(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
     expect(plain.exitCode, plain.stderr).toBe(0);
-    expect(plain.stderr).toMatch(/uploading \S+-1\.0\.1\.zip \(6\.\d MiB with its listing\)\n {2}25% .*\n {2}50% .*\n {2}75% .*\n {2}sent; the marketplace is checking the archive/);
+    expect(plain.stderr).toMatch(
+      /uploading \S+-1\.0\.1\.zip \(6\.\d MiB with its listing\)\n {2}25% .*\n {2}50% .*\n {2}75% .*\n {2}sent; the marketplace is checking the archive/,
+    );
     // eslint-disable-next-line no-control-regex -- no ANSI escape in plain output
     expect(plain.stderr).not.toMatch(/\x1b\[/);
   });

@@ -47,13 +47,10 @@ beforeAll(async () => {
   srv = await startDevServer();
   const target = new URL(srv.url);
   front = https.createServer({ key: KEY, cert: CERT }, (req, res) => {
-    const up = http.request(
-      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
+    const up = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
     up.on('error', () => res.destroy());
     req.pipe(up);
   });

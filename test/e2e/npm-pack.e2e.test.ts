@@ -31,13 +31,24 @@ describe('npm pack + npm install -g', () => {
     const pkg = path.join(work, 'package');
     writeShrinkwrap(pkg);
     await fs.rm(first);
-    const repacked = await execa('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: pkg, env: { npm_config_loglevel: 'error' } });
+    const repacked = await execa('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], {
+      cwd: pkg,
+      env: { npm_config_loglevel: 'error' },
+    });
     const tarball = path.join(work, (JSON.parse(repacked.stdout) as { filename: string; files: { path: string }[] }[])[0].filename);
     const listed = (JSON.parse(repacked.stdout) as { files: { path: string }[] }[])[0].files.map((f) => f.path);
-    for (const f of ['npm-shrinkwrap.json', 'bin/plexichat-plugin.js', 'bin/plexichat-plugin-cli.js', 'dist/cli/main.js', 'sdk/python/plexichat_plugin_sdk/__init__.py', 'templates/minimal/tox.ini', 'templates/minimal/_gitignore']) {
+    for (const f of [
+      'npm-shrinkwrap.json',
+      'bin/plexichat-plugin.js',
+      'bin/plexichat-plugin-cli.js',
+      'dist/cli/main.js',
+      'sdk/python/plexichat_plugin_sdk/__init__.py',
+      'templates/minimal/tox.ini',
+      'templates/minimal/_gitignore',
+    ]) {
       expect(listed, f).toContain(f);
     }
-    expect(listed.filter((f) => /^(test|src|bench)\//.test(f) || f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+    expect(listed.filter((f) => /^(test|src|bench)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
 
     const prefix = path.join(work, 'prefix');
     const install = await execa(
@@ -54,7 +65,12 @@ describe('npm pack + npm install -g', () => {
     for (const dev of ['typescript', 'vitest', 'execa', 'ajv', 'playwright-core', 'kubernetes-models']) expect(deps, dev).not.toContain(dev);
 
     // Only the prefix's bin, node and the system on PATH; a folder far from the checkout.
-    const env = { PATH: [path.join(prefix, 'bin'), path.dirname(process.execPath), '/usr/bin', '/bin'].join(path.delimiter), NO_COLOR: '1', CI: '1', PLEXICHAT_CACHE_DIR: 'off' };
+    const env = {
+      PATH: [path.join(prefix, 'bin'), path.dirname(process.execPath), '/usr/bin', '/bin'].join(path.delimiter),
+      NO_COLOR: '1',
+      CI: '1',
+      PLEXICHAT_CACHE_DIR: 'off',
+    };
     const run = (cmd: string, args: string[], cwd: string) => execa(cmd, args, { cwd, env, reject: false, timeout: 300_000 });
     const home = await tempDir();
     const version = await run('plexichat-plugin-cli', ['--version'], home);

@@ -45,11 +45,18 @@ async function members(dir: string): Promise<number> {
 describe('work done once', () => {
   it('check on the analytics template: the manifest parsed once, each archive member inflated once', async () => {
     const root = await tempDir({}, 'pxp-counts-');
-    const init = await runMain(['init', 'counted', '--name', 'counted_plugin', '--category', 'analytics', '--template', 'analytics', '--yes'], { cwd: root, env: { PLEXICHAT_MARKETPLACE_URL: undefined } });
+    const init = await runMain(['init', 'counted', '--name', 'counted_plugin', '--category', 'analytics', '--template', 'analytics', '--yes'], {
+      cwd: root,
+      env: { PLEXICHAT_MARKETPLACE_URL: undefined },
+    });
     expect(init.exitCode, init.stderr).toBe(0);
     const dir = path.join(root, 'counted');
     const n = await members(dir);
-    const { r, counts: c } = await counted(['--json', 'check'], dir, { PLEXICHAT_MARKETPLACE_URL: undefined, PLEXICHAT_TOKEN: undefined, PLEXICHAT_CACHE_DIR: 'off' });
+    const { r, counts: c } = await counted(['--json', 'check'], dir, {
+      PLEXICHAT_MARKETPLACE_URL: undefined,
+      PLEXICHAT_TOKEN: undefined,
+      PLEXICHAT_CACHE_DIR: 'off',
+    });
     const report = JSON.parse(r.stdout) as { checks: { id: string; status: string }[] };
     expect(report.checks.find((x) => x.id === 'verify')?.status, r.stderr).toBe('passed');
     expect(c['manifest.parse']).toBe(1);

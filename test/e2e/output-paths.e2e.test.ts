@@ -73,7 +73,12 @@ async function tree(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-async function expectFailure(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined> }, want: Expected, watched: string[]): Promise<void> {
+async function expectFailure(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string | undefined> },
+  want: Expected,
+  watched: string[],
+): Promise<void> {
   const before = await Promise.all(watched.map((d) => tree(d)));
   const r = await runMain(args, opts);
   expect(r.exitCode, r.stderr).toBe(want.exitCode);
@@ -148,7 +153,11 @@ describe('build --out', () => {
   });
   const cases: [Case, string, Expected][] = [
     // A folder value inside a file is the flag's fault: a usage error (exit 2), as it always was.
-    ['ENOTDIR', 'a-file/out', { exitCode: 2, error: /^error: the output folder a-file\/out is inside a file$/, hint: /pass --out with a folder path/, code: 'USAGE' }],
+    [
+      'ENOTDIR',
+      'a-file/out',
+      { exitCode: 2, error: /^error: the output folder a-file\/out is inside a file$/, hint: /pass --out with a folder path/, code: 'USAGE' },
+    ],
     ['ENAMETOOLONG', LONG, fsFailure('ENAMETOOLONG', /use the output folder n+/, '--out <dir>')],
     ['ELOOP', 'loop', fsFailure('ELOOP', /use the output folder loop/, '--out <dir>')],
     ['ELOOP', 'loop/out', fsFailure('ELOOP', /use the output folder loop\/out/, '--out <dir>')],
@@ -240,7 +249,11 @@ describe('marketplace download --out', () => {
     const dir = await tempDir({}, 'pxp-paths-');
     await writeSources(dir, { name, version: '1.0.0' });
     const dev = { ...env, PLEXICHAT_TOKEN: srv.developer };
-    for (const args of [['build', '--no-sign'], ['marketplace', 'submit'], ['marketplace', 'publish']]) {
+    for (const args of [
+      ['build', '--no-sign'],
+      ['marketplace', 'submit'],
+      ['marketplace', 'publish'],
+    ]) {
       const r = await runMain(args, { cwd: dir, env: dev });
       expect(r.exitCode, r.stderr).toBe(0);
     }
@@ -248,7 +261,16 @@ describe('marketplace download --out', () => {
 
   const cases: [Case, string, Expected][] = [
     // As for build: a folder value inside a file is the flag's fault (exit 2).
-    ['ENOTDIR', 'a-file/out', { exitCode: 2, error: /^error: the output folder a-file\/out does not exist or is not a folder$/, hint: /pass --out <dir> with an existing folder/, code: 'USAGE' }],
+    [
+      'ENOTDIR',
+      'a-file/out',
+      {
+        exitCode: 2,
+        error: /^error: the output folder a-file\/out does not exist or is not a folder$/,
+        hint: /pass --out <dir> with an existing folder/,
+        code: 'USAGE',
+      },
+    ],
     ['ENAMETOOLONG', LONG, fsFailure('ENAMETOOLONG', /write the archive to n+/, '--out <dir>')],
     ['ELOOP', 'loop', fsFailure('ELOOP', /write the archive to loop/, '--out <dir>')],
     ['EISDIR', 'in-the-way', fsFailure('EISDIR', new RegExp(`write ${name}-1\\.0\\.0\\.zip to in-the-way`), '--out <dir>')],

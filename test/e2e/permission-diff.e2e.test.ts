@@ -128,7 +128,12 @@ describe('the permission diff against the development marketplace', () => {
 
     const accepted = await ok(dir, ['--json', 'marketplace', 'submit', '--accept-permission', 'admin_access'], env);
     const sub = JSON.parse(accepted.stdout);
-    expect(sub.permissionDiff).toMatchObject({ from: { version: '1.0.0' }, to: { version: '1.1.0' }, newlyRequired: ['admin_access'], accepted: ['admin_access'] });
+    expect(sub.permissionDiff).toMatchObject({
+      from: { version: '1.0.0' },
+      to: { version: '1.1.0' },
+      newlyRequired: ['admin_access'],
+      accepted: ['admin_access'],
+    });
     expect(srv.countSubmissions(name)).toBe(2);
 
     // The reviewer sees the diff the server computed, and what the developer accepted.
@@ -138,13 +143,19 @@ describe('the permission diff against the development marketplace', () => {
       '\n  changes since 1.0.0 (the latest published version):\n    + permission admin_access (required)  NEW REQUIRED PERMISSION (accepted by the developer)\n',
     );
     const statusJson = JSON.parse((await ok(dir, ['--json', 'marketplace', 'status', sub.submission.id], env)).stdout);
-    expect(statusJson.submission.permissionDiff).toMatchObject({ newlyRequired: ['admin_access'], permissions: { added: [{ name: 'admin_access', to: 'required' }] } });
+    expect(statusJson.submission.permissionDiff).toMatchObject({
+      newlyRequired: ['admin_access'],
+      permissions: { added: [{ name: 'admin_access', to: 'required' }] },
+    });
     expect(statusJson.submission.acceptedPermissions).toEqual(['admin_access']);
     expect(statusJson.submission.manifest.permissions).toEqual({ required: ['admin_access', 'message_read'], optional: [] });
 
     // The marketplace exposes the published version's manifest summary.
     const info = await fetch(`${srv.api}/plugins/${name}`).then((r) => r.json());
-    expect(info.versions[0]).toMatchObject({ version: '1.0.0', manifest: { name, version: '1.0.0', permissions: { required: ['message_read'], optional: [] }, hooks: ['message_sent'] } });
+    expect(info.versions[0]).toMatchObject({
+      version: '1.0.0',
+      manifest: { name, version: '1.0.0', permissions: { required: ['message_read'], optional: [] }, hooks: ['message_sent'] },
+    });
 
     // validate --against published reads that summary.
     const against = await ok(dir, ['validate', '--against', 'published'], env);
@@ -189,7 +200,13 @@ describe('the permission diff against the development marketplace', () => {
     expect(sub.permissionDiff).toMatchObject({
       newlyRequired: [],
       accepted: [],
-      permissions: { moved: [{ name: 'message_read', from: 'required', to: 'optional' }], removed: [{ name: 'channel_read', from: 'optional' }, { name: 'user_data_read', from: 'required' }] },
+      permissions: {
+        moved: [{ name: 'message_read', from: 'required', to: 'optional' }],
+        removed: [
+          { name: 'channel_read', from: 'optional' },
+          { name: 'user_data_read', from: 'required' },
+        ],
+      },
     });
   });
 

@@ -77,7 +77,10 @@ describe('PLEXICHAT_PYTHON: validate, build and test agree', () => {
         const r = await runMain([cmd], { cwd: dir, env: { PLEXICHAT_PYTHON: pin } });
         const what = `${cmd} with ${pin}: ${r.stderr}`;
         expect(r.exitCode, what).toBe(1);
-        expect(r.stderr.split('\n').filter((l) => l.startsWith('error: ')), what).toEqual([`error: ${message}`]);
+        expect(
+          r.stderr.split('\n').filter((l) => l.startsWith('error: ')),
+          what,
+        ).toEqual([`error: ${message}`]);
         expect(r.stderr, what).toContain(`hint: ${hint}`);
         expect(r.stderr, what).not.toMatch(/import ast|scan\.py|def |sys\.argv|Unknown option/);
         expect(hasStackTrace(r.stderr), what).toBe(false);
@@ -113,7 +116,10 @@ describe('PLEXICHAT_PYTHON: validate, build and test agree', () => {
     const doc = JSON.parse(v.stdout);
     expect(doc.codeChecks).toBe('skipped');
     expect(doc.warnings).toEqual([
-      expect.objectContaining({ code: 'CODE_CHECKS_SKIPPED', message: `no usable Python interpreter (${path.join(bin, 'python')}: Python 2.7.18; 3.8 or newer is needed): the code checks were skipped` }),
+      expect.objectContaining({
+        code: 'CODE_CHECKS_SKIPPED',
+        message: `no usable Python interpreter (${path.join(bin, 'python')}: Python 2.7.18; 3.8 or newer is needed): the code checks were skipped`,
+      }),
     ]);
   });
 });

@@ -24,7 +24,16 @@ describe("README: A plugin's life", () => {
     const home = await tempDir();
     const child = execa('bash', ['-euo', 'pipefail', '-c', script], {
       cwd: root,
-      env: { PATH: await cliPath(), HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_DATA_HOME: path.join(home, '.local/share'), NO_COLOR: '1', CI: '1', PLEXICHAT_TOKEN: undefined, PLEXICHAT_MARKETPLACE_URL: undefined },
+      env: {
+        PATH: await cliPath(),
+        HOME: home,
+        XDG_CONFIG_HOME: path.join(home, '.config'),
+        XDG_DATA_HOME: path.join(home, '.local/share'),
+        NO_COLOR: '1',
+        CI: '1',
+        PLEXICHAT_TOKEN: undefined,
+        PLEXICHAT_MARKETPLACE_URL: undefined,
+      },
       reject: false,
       detached: true,
       timeout: 600_000,

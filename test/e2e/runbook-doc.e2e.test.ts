@@ -23,7 +23,15 @@ describe('docs/runbook.md', () => {
     const home = await tempDir();
     const r = await execa('bash', ['-euo', 'pipefail', '-c', script], {
       cwd: root,
-      env: { PATH: await cliPath(), HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), NO_COLOR: '1', CI: '1', RUNBOOK: RUNBOOK_PLUGIN, PLEXICHAT_MARKETPLACE_URL: undefined },
+      env: {
+        PATH: await cliPath(),
+        HOME: home,
+        XDG_CONFIG_HOME: path.join(home, '.config'),
+        NO_COLOR: '1',
+        CI: '1',
+        RUNBOOK: RUNBOOK_PLUGIN,
+        PLEXICHAT_MARKETPLACE_URL: undefined,
+      },
       reject: false,
       timeout: 600_000,
     });

@@ -16,7 +16,6 @@ import { pythonWith, requiresEach, RUNBOOK_PLUGIN as RUNBOOK } from '../helpers/
 import { runMain } from '../helpers/run-main.js';
 import { tempDir } from '../helpers/temp-project.js';
 
-
 const PASSING = [
   'test_plugin.py::test_plugin_initialization',
   'test_plugin.py::test_track_login',

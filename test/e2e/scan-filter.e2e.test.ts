@@ -35,7 +35,8 @@ async function scan(tree: Record<string, string>): Promise<ScanOut> {
 
 const PLUGIN = 'from plexichat_plugin_sdk import Plugin, hook\n\n\nclass P(Plugin):\n    @hook("message_sent")\n    def on(self, e):\n        return None\n';
 /** A module that imports the SDK's names and uses the same words as its own variables (what bench/build.mjs generates). */
-const PLAIN = 'from plexichat_plugin_sdk import Plugin, hook\n\n\ndef hook_value_1(hook, endpoint_3):\n    hook = endpoint_3.get("hook_x", 1)\n    if hook > 2:\n        return {"hook": hook}\n    return hook.get(1)\n';
+const PLAIN =
+  'from plexichat_plugin_sdk import Plugin, hook\n\n\ndef hook_value_1(hook, endpoint_3):\n    hook = endpoint_3.get("hook_x", 1)\n    if hook > 2:\n        return {"hook": hook}\n    return hook.get(1)\n';
 
 describe('the scanner parses only what can register something', () => {
   it('modules that only import the SDK are not parsed', async () => {

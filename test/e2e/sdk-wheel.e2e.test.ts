@@ -81,7 +81,10 @@ describe('sdk wheel', () => {
     expect(bare.exitCode, bare.stdout + bare.stderr).toBe(0);
     expect(bare.stdout).toMatch(/\d+ passed/);
     expect(bare.stdout).toMatch(/hooks 1\/1 exercised/);
-    const where = await execa(path.join(dir, 'plugin-env/bin/python'), ['-c', 'import plexichat_plugin_sdk; print(plexichat_plugin_sdk.__file__)'], { cwd: '/', env });
+    const where = await execa(path.join(dir, 'plugin-env/bin/python'), ['-c', 'import plexichat_plugin_sdk; print(plexichat_plugin_sdk.__file__)'], {
+      cwd: '/',
+      env,
+    });
     expect(where.stdout).toContain(path.join(dir, 'plugin-env'));
 
     // test (and dev) use the plugin's own venv first when it has pytest, and say so.

@@ -139,7 +139,10 @@ describe('build --sign', () => {
     const dir = await tempDir({}, 'pxp-sign-');
     await writeSources(dir, { name: 'delta_plugin' });
     const emptyHome = await tempDir();
-    const r = await runMain(['build', '--sign'], { cwd: dir, env: { CI: 'true', XDG_CONFIG_HOME: emptyHome, HOME: emptyHome, PLEXICHAT_SIGNING_KEY: undefined } });
+    const r = await runMain(['build', '--sign'], {
+      cwd: dir,
+      env: { CI: 'true', XDG_CONFIG_HOME: emptyHome, HOME: emptyHome, PLEXICHAT_SIGNING_KEY: undefined },
+    });
     outputs.push(r.stdout, r.stderr);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/error: --sign was given but there is no signing key; nothing was built/);
@@ -148,7 +151,10 @@ describe('build --sign', () => {
     expect(await listFiles(dir)).not.toContainEqual(expect.stringMatching(/^dist\//));
     // An existing dist/ stays as it was.
     await fs.mkdir(path.join(dir, 'dist'));
-    const again = await runMain(['--json', 'build', '--sign'], { cwd: dir, env: { XDG_CONFIG_HOME: emptyHome, HOME: emptyHome, PLEXICHAT_SIGNING_KEY: undefined } });
+    const again = await runMain(['--json', 'build', '--sign'], {
+      cwd: dir,
+      env: { XDG_CONFIG_HOME: emptyHome, HOME: emptyHome, PLEXICHAT_SIGNING_KEY: undefined },
+    });
     expect(again.exitCode).toBe(1);
     expect(JSON.parse(again.stdout).error.code).toBe('SIGNING_KEY_MISSING');
     expect(await fs.readdir(path.join(dir, 'dist'))).toEqual([]);
@@ -162,7 +168,9 @@ describe('build --sign', () => {
       const r = await cli(['build'], { cwd: dir, env: { PLEXICHAT_SIGNING_KEY: value, XDG_CONFIG_HOME: await tempDir() } });
       expect(r.exitCode).toBe(2);
       expect(r.stderr).toMatch(/error: PLEXICHAT_SIGNING_KEY is not usable: it holds a multi-line PEM key; it must be one line/);
-      expect(r.stderr).toContain(`hint: store the key on one line, the PEM's base64 body without the ----- lines: PLEXICHAT_SIGNING_KEY="$(grep -v -- ----- signing-key.pem | tr -d '\\n')"`);
+      expect(r.stderr).toContain(
+        `hint: store the key on one line, the PEM's base64 body without the ----- lines: PLEXICHAT_SIGNING_KEY="$(grep -v -- ----- signing-key.pem | tr -d '\\n')"`,
+      );
       expect(r.stdout + r.stderr).not.toContain(fx.canary);
       expect(await listFiles(dir)).not.toContainEqual(expect.stringMatching(/^dist\//));
     }
@@ -231,7 +239,9 @@ describe('verify <archive> --key / --keyring', () => {
     await fs.writeFile(archive, bytes);
     const r = await cli(['verify', archive, '--key', fx.pubFile]);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/error: the archive changed after signing: the archive's sha256 differs from the signed one \(signed [0-9a-f]{16}… \d+ bytes, now [0-9a-f]{16}… \d+ bytes\)/);
+    expect(r.stderr).toMatch(
+      /error: the archive changed after signing: the archive's sha256 differs from the signed one \(signed [0-9a-f]{16}… \d+ bytes, now [0-9a-f]{16}… \d+ bytes\)/,
+    );
     expect(r.stderr).toMatch(/\[SIGNATURE_INVALID\]/);
     expect(r.stdout).toMatch(/the signature does not verify \[SIGNATURE_INVALID\]/);
     expect(hasStackTrace(r.stderr)).toBe(false);
@@ -262,7 +272,9 @@ describe('verify <archive> --key / --keyring', () => {
     await rezip(relisted, { drop: ['docs/README.md'], add: { 'plexichat-integrity.json': JSON.stringify(listing) } });
     const r3 = await cli(['verify', relisted, '--key', fx.pubFile]);
     expect(r3.exitCode).toBe(1);
-    expect(r3.stderr).toMatch(/its member list \(plexichat-integrity.json\) differs from the signed one \(signed [0-9a-f]{16}…, now [0-9a-f]{16}…\): members were added, removed or changed \[SIGNATURE_INVALID\]/);
+    expect(r3.stderr).toMatch(
+      /its member list \(plexichat-integrity.json\) differs from the signed one \(signed [0-9a-f]{16}…, now [0-9a-f]{16}…\): members were added, removed or changed \[SIGNATURE_INVALID\]/,
+    );
   });
 
   it("plugin A's signature on plugin B → WRONG_PLUGIN naming both", async () => {
@@ -272,7 +284,14 @@ describe('verify <archive> --key / --keyring', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/error: the signature is for alpha_plugin 1\.0\.0, but the archive holds beta_plugin 1\.0\.0 \[WRONG_PLUGIN\]/);
     // Also through --signature.
-    const other = await cli(['verify', path.join(fx.b, 'beta_plugin-1.0.0.zip'), '--key', fx.pubFile, '--signature', path.join(fx.a, 'alpha_plugin-1.0.0.zip.sig')]);
+    const other = await cli([
+      'verify',
+      path.join(fx.b, 'beta_plugin-1.0.0.zip'),
+      '--key',
+      fx.pubFile,
+      '--signature',
+      path.join(fx.a, 'alpha_plugin-1.0.0.zip.sig'),
+    ]);
     expect(other.exitCode).toBe(1);
     expect(other.stderr).toMatch(/\[WRONG_PLUGIN\]/);
   });
@@ -281,7 +300,9 @@ describe('verify <archive> --key / --keyring', () => {
     const archive = path.join(fx.a, 'alpha_plugin-1.0.0.zip');
     const unknown = await cli(['verify', archive, '--key', `${fx.otherKey}.pub`]);
     expect(unknown.exitCode).toBe(1);
-    expect(unknown.stderr).toMatch(new RegExp(`the signature was made with key ${fx.keyId}, which is not among the trusted keys \\([0-9a-f]{16}\\) \\[UNKNOWN_KEY\\]`));
+    expect(unknown.stderr).toMatch(
+      new RegExp(`the signature was made with key ${fx.keyId}, which is not among the trusted keys \\([0-9a-f]{16}\\) \\[UNKNOWN_KEY\\]`),
+    );
 
     const unsigned = await copyOf(fx.a, 'alpha_plugin-1.0.0');
     await fs.rm(`${unsigned}.sig`);
@@ -296,7 +317,11 @@ describe('verify <archive> --key / --keyring', () => {
     await fs.writeFile(`${edited}.sig`, JSON.stringify({ ...sig, created_at: '2020-01-01T00:00:00.000Z' }));
     const e = await cli(['verify', edited, '--key', fx.pubFile]);
     expect(e.exitCode).toBe(1);
-    expect(e.stderr).toMatch(new RegExp(`the signature does not match its signed fields \\(the .sig was edited after signing, or not made by key ${fx.keyId}\\) \\[SIGNATURE_INVALID\\]`));
+    expect(e.stderr).toMatch(
+      new RegExp(
+        `the signature does not match its signed fields \\(the .sig was edited after signing, or not made by key ${fx.keyId}\\) \\[SIGNATURE_INVALID\\]`,
+      ),
+    );
 
     await fs.writeFile(`${edited}.sig`, JSON.stringify({ ...sig, format: 'other/9' }));
     const m = await cli(['verify', edited, '--key', fx.pubFile]);
@@ -310,10 +335,18 @@ describe('verify <archive> --key / --keyring', () => {
   it('keyring: KEY_REVOKED and KEY_EXPIRED give both dates; a revocation after the signature still verifies (KEY_REVOKED_LATER)', async () => {
     const archive = path.join(fx.a, 'alpha_plugin-1.0.0.zip');
     const sig = JSON.parse(await fs.readFile(`${archive}.sig`, 'utf8'));
-    const publicKey = (await fs.readFile(fx.pubFile, 'utf8')).split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+    const publicKey = (await fs.readFile(fx.pubFile, 'utf8'))
+      .split('\n')
+      .filter((l) => l && !l.startsWith('-----'))
+      .join('');
     const ring = async (record: Record<string, unknown>) => {
       const file = path.join(await tempDir(), 'keyring.json');
-      await fs.writeFile(file, JSON.stringify({ keys: [{ key_id: fx.keyId, algorithm: 'ed25519', public_key: publicKey, created_at: null, expires_at: null, revoked_at: null, ...record }] }));
+      await fs.writeFile(
+        file,
+        JSON.stringify({
+          keys: [{ key_id: fx.keyId, algorithm: 'ed25519', public_key: publicKey, created_at: null, expires_at: null, revoked_at: null, ...record }],
+        }),
+      );
       return file;
     };
     const before = '2020-01-01T00:00:00.000Z';
@@ -321,7 +354,9 @@ describe('verify <archive> --key / --keyring', () => {
 
     const revoked = await cli(['verify', archive, '--keyring', await ring({ revoked_at: before })]);
     expect(revoked.exitCode).toBe(1);
-    expect(revoked.stderr).toContain(`key ${fx.keyId} was revoked on ${before}; the signature was made on ${sig.created_at}, after the revocation [KEY_REVOKED]`);
+    expect(revoked.stderr).toContain(
+      `key ${fx.keyId} was revoked on ${before}; the signature was made on ${sig.created_at}, after the revocation [KEY_REVOKED]`,
+    );
 
     const later = await cli(['verify', archive, '--keyring', await ring({ revoked_at: after })]);
     expect(later.exitCode, later.stderr).toBe(0);

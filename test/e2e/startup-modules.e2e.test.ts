@@ -37,7 +37,17 @@ const NOT_FOR_HELP = [
   /^node:v8$/,
 ];
 
-const HELP_RUNS = [[['--help']], [['-h']], [['help']], [['--version']], [['-V']], [['build', '--help']], [['marketplace', 'submit', '--help']], [['keys', 'generate', '-h']], [['help', 'init']]];
+const HELP_RUNS = [
+  [['--help']],
+  [['-h']],
+  [['help']],
+  [['--version']],
+  [['-V']],
+  [['build', '--help']],
+  [['marketplace', 'submit', '--help']],
+  [['keys', 'generate', '-h']],
+  [['help', 'init']],
+];
 
 describe('start-up: what --help and --version load', () => {
   it.each(HELP_RUNS)('%j through commander loads no command, no error reporting, no node:v8', async (args) => {
@@ -57,10 +67,13 @@ describe('start-up: what --help and --version load', () => {
     expect(fast.modules.filter((m) => /commander/.test(m))).toEqual([]);
   });
 
-  it.each([[['help', 'marketplace', 'serve']], [['--json', '--help']], [['build', '--help', '--json']], [['nosuch', '--help']]])('%j is answered by commander', async (args) => {
-    const r = await loaded(args);
-    expect(r.modules).toContain('dist/cli/program.js');
-  });
+  it.each([[['help', 'marketplace', 'serve']], [['--json', '--help']], [['build', '--help', '--json']], [['nosuch', '--help']]])(
+    '%j is answered by commander',
+    async (args) => {
+      const r = await loaded(args);
+      expect(r.modules).toContain('dist/cli/program.js');
+    },
+  );
 
   it('a command run loads what it needs: the wasm flag, the output, the context and its command module', async () => {
     const dir = await tempDir();

@@ -83,7 +83,10 @@ describe('text from the marketplace', () => {
     const notes = 'x\n\u001b[31mRED\u0007 \u001b]0;title\u0007';
     const rev = await runMain(['marketplace', 'review', id, '--reject', '--notes', notes], { env: await isolatedEnv(srv.env(srv.reviewer)) });
     expect(rev.exitCode, rev.stderr).toBe(0);
-    for (const args of [['marketplace', 'status', id], ['marketplace', 'status']]) {
+    for (const args of [
+      ['marketplace', 'status', id],
+      ['marketplace', 'status'],
+    ]) {
       const r = await runMain(args, { cwd: dir, env: dev });
       const all = r.stdout + r.stderr;
       expect(all).not.toMatch(RAW);

@@ -35,14 +35,15 @@ async function addTracers(dir: string): Promise<{ conftest: string; test: string
   const conftest = path.join(dir, 'conftest-ran');
   const test = path.join(dir, 'test-ran');
   await fs.appendFile(path.join(dir, 'conftest.py'), `\nprint("CONFTEST IMPORTED")\nopen(${JSON.stringify(conftest)}, "w").close()\n`);
-  await fs.writeFile(
-    path.join(dir, 'tests/test_tracer.py'),
-    `def test_tracer():\n    print("TEST RAN")\n    open(${JSON.stringify(test)}, "w").close()\n`,
-  );
+  await fs.writeFile(path.join(dir, 'tests/test_tracer.py'), `def test_tracer():\n    print("TEST RAN")\n    open(${JSON.stringify(test)}, "w").close()\n`);
   return { conftest, test };
 }
 
-const exists = (p: string) => fs.stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  fs.stat(p).then(
+    () => true,
+    () => false,
+  );
 
 /** Processes whose working directory is `dir` (pytest runs in the plugin root). */
 async function processesIn(dir: string): Promise<number[]> {
@@ -57,11 +58,21 @@ async function processesIn(dir: string): Promise<number[]> {
 
 describe('test: pytest starts while the manifest is read', () => {
   const unreadable: [string, (dir: string) => Promise<void>, string, RegExp][] = [
-    ['a YAML syntax error', (d) => fs.writeFile(path.join(d, 'config/plugin.yaml'), 'plugin:\n  name: "unclosed\n'), 'MANIFEST_SYNTAX', /config\/plugin\.yaml:\d+:\d+/],
+    [
+      'a YAML syntax error',
+      (d) => fs.writeFile(path.join(d, 'config/plugin.yaml'), 'plugin:\n  name: "unclosed\n'),
+      'MANIFEST_SYNTAX',
+      /config\/plugin\.yaml:\d+:\d+/,
+    ],
     ['a list, not a mapping', (d) => fs.writeFile(path.join(d, 'config/plugin.yaml'), '- plugin\n- metadata\n'), 'MANIFEST_INVALID', /mapping/],
     ['an empty file', (d) => fs.writeFile(path.join(d, 'config/plugin.yaml'), ''), 'MANIFEST_INVALID', /empty/i],
     ['a duplicate key', (d) => fs.appendFile(path.join(d, 'config/plugin.yaml'), '\nplugin:\n  name: again\n'), 'MANIFEST_SYNTAX', /plugin/],
-    ['bytes that are not UTF-8', (d) => fs.writeFile(path.join(d, 'config/plugin.yaml'), Buffer.from([0x70, 0x6c, 0x75, 0x67, 0x69, 0x6e, 0x3a, 0x20, 0xff, 0xfe, 0x0a])), 'MANIFEST', /plugin\.yaml/],
+    [
+      'bytes that are not UTF-8',
+      (d) => fs.writeFile(path.join(d, 'config/plugin.yaml'), Buffer.from([0x70, 0x6c, 0x75, 0x67, 0x69, 0x6e, 0x3a, 0x20, 0xff, 0xfe, 0x0a])),
+      'MANIFEST',
+      /plugin\.yaml/,
+    ],
     ['a file over the size limit', (d) => fs.writeFile(path.join(d, 'config/plugin.yaml'), `# ${'x'.repeat(2 * 1024 * 1024)}\n`), 'MANIFEST', /plugin\.yaml/],
   ];
 

@@ -179,10 +179,7 @@ describe('test', () => {
 
   it('a failing test gives exit 1 with pytest failure output', async () => {
     const dir = await initProject('minimal');
-    await fs.writeFile(
-      path.join(dir, 'tests/test_broken.py'),
-      'def test_answer():\n    assert 6 * 7 == 41, "arithmetic is off"\n',
-    );
+    await fs.writeFile(path.join(dir, 'tests/test_broken.py'), 'def test_answer():\n    assert 6 * 7 == 41, "arithmetic is off"\n');
     const r = await runMain(['test'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/FAILED tests\/test_broken\.py::test_answer/);
@@ -296,7 +293,10 @@ describe('test', () => {
       const bare = await interpreter({});
       const full = await interpreter({ needed_mod: 'X = 1\n' });
       const dir = await projectImporting(['needed_mod']);
-      const r = await runMain(['--json', 'test'], { cwd: dir, env: { PLEXICHAT_PYTHON: undefined, PATH: [bare.dir, full.dir, process.env.PATH].join(path.delimiter) } });
+      const r = await runMain(['--json', 'test'], {
+        cwd: dir,
+        env: { PLEXICHAT_PYTHON: undefined, PATH: [bare.dir, full.dir, process.env.PATH].join(path.delimiter) },
+      });
       expect(r.exitCode, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout).python.path).toBe(path.join(full.dir, 'python3'));
     });
@@ -342,7 +342,10 @@ describe('test', () => {
       const withPsutil = '/usr/bin/python3';
       expect((await execa(withPsutil, ['-c', 'import psutil'], { reject: false })).exitCode, 'this test needs python3-psutil for /usr/bin/python3').toBe(0);
       const bare = await interpreter({});
-      const r = await runMain(['--verbose', 'test'], { cwd: dir, env: { PLEXICHAT_PYTHON: undefined, PATH: [bare.dir, '/usr/bin', process.env.PATH].join(path.delimiter) } });
+      const r = await runMain(['--verbose', 'test'], {
+        cwd: dir,
+        env: { PLEXICHAT_PYTHON: undefined, PATH: [bare.dir, '/usr/bin', process.env.PATH].join(path.delimiter) },
+      });
       expect(r.stderr).toContain('python: /usr/bin/python3 ');
       expect(r.stderr).not.toMatch(/No module named 'psutil'/);
     });
@@ -376,13 +379,15 @@ describe('test', () => {
     expect(await isGone(Number(await fs.readFile(pidFile, 'utf8')))).toBe(true);
   });
 
-  it('--timeout also stops what left pytest\'s process group (a setsid child, a double-forked daemon) and says what it stopped', async () => {
+  it("--timeout also stops what left pytest's process group (a setsid child, a double-forked daemon) and says what it stopped", async () => {
     const dir = await initProject('minimal');
     const pids = await addEscapingTests(dir, { setsid: true, daemon: true });
     try {
       const r = await runCli(['--json', 'test', '--timeout', '5'], { cwd: dir });
       expect(r.exitCode).toBe(1);
-      expect(r.stderr).toMatch(/did not finish within 5 s; pytest and the \d+ other process(es)? found running for it were stopped \(2 outside its process group\)/);
+      expect(r.stderr).toMatch(
+        /did not finish within 5 s; pytest and the \d+ other process(es)? found running for it were stopped \(2 outside its process group\)/,
+      );
       expect(r.stderr).not.toMatch(/every process/);
       const doc = JSON.parse(r.stdout);
       expect(doc.error.code).toBe('TIMEOUT');
@@ -447,7 +452,10 @@ describe('test', () => {
     const dir = await initProject('analytics');
     let withCov: string | undefined;
     for (const candidate of [python, '/usr/bin/python3']) {
-      if ((await hasModule(candidate, 'pytest', process.env).catch(() => false)) && (await hasModule(candidate, 'pytest_cov', process.env).catch(() => false))) {
+      if (
+        (await hasModule(candidate, 'pytest', process.env).catch(() => false)) &&
+        (await hasModule(candidate, 'pytest_cov', process.env).catch(() => false))
+      ) {
         withCov = candidate;
         break;
       }
@@ -469,10 +477,7 @@ describe('test', () => {
   it('the manifest reaches the SDK as JSON, parsed by the CLI: anchors and block scalars work under test', async () => {
     const dir = await initProject('minimal');
     const file = path.join(dir, 'config/plugin.yaml');
-    const yaml = (await fs.readFile(file, 'utf8')).replace(
-      /settings:\n {2}greeting: .*\n/,
-      'settings:\n  greeting: &g |\n    Hello\n    there\n  again: *g\n',
-    );
+    const yaml = (await fs.readFile(file, 'utf8')).replace(/settings:\n {2}greeting: .*\n/, 'settings:\n  greeting: &g |\n    Hello\n    there\n  again: *g\n');
     await fs.writeFile(file, yaml);
     await fs.writeFile(
       path.join(dir, 'tests/test_yaml.py'),

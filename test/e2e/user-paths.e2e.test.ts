@@ -39,7 +39,11 @@ async function ok(args: string[], cwd: string) {
   return r;
 }
 
-const exists = (p: string) => fs.stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  fs.stat(p).then(
+    () => true,
+    () => false,
+  );
 
 /** A plugin project (no archive yet) with an empty subfolder work/ beside its docs/. */
 async function project(prefix = 'paths'): Promise<{ root: string; sub: string; name: string; zip: string }> {
@@ -52,7 +56,7 @@ async function project(prefix = 'paths'): Promise<{ root: string; sub: string; n
   return { root, sub, name, zip: `${name}-1.0.0.zip` };
 }
 
-describe('from a subfolder of the plugin: typed paths are the shell\'s, defaults the project\'s', () => {
+describe("from a subfolder of the plugin: typed paths are the shell's, defaults the project's", () => {
   it('build --out and --key, verify <archive> --key --keyring --signature, validate --against', async () => {
     const { root, sub, zip } = await project();
     // A key kept outside the project (build refuses to pack one), named relative to work/.
@@ -162,7 +166,7 @@ describe('-C <dir>: typed paths are relative to <dir>, wherever the process runs
 });
 
 describe('marketplace commands (the development marketplace)', () => {
-  it('prepare and submit --archive from a subfolder and with -C; the default archive still the project\'s; publish; download --out --keyring; keys add', async () => {
+  it("prepare and submit --archive from a subfolder and with -C; the default archive still the project's; publish; download --out --keyring; keys add", async () => {
     const { root, sub, name, zip } = await project('paths_mp');
     await ok(['build', '--out', '../out', '--no-sign'], sub);
     await ok(['build', '--no-sign'], sub);

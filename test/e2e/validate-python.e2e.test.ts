@@ -78,134 +78,188 @@ describe('the code checks follow every way a name is bound to the SDK decorators
   const cases: { name: string; py: string; files?: Tree; expect: { code: string; at: string; value: string } }[] = [
     {
       name: 'from ... import require_permission as rp',
-      py: plugin('from plexichat_plugin_sdk.security import require_permission as rp', `
+      py: plugin(
+        'from plexichat_plugin_sdk.security import require_permission as rp',
+        `
     @rp("admin_access")
     def admin(self, request):
-        pass`),
+        pass`,
+      ),
       expect: { code: 'UNDECLARED_PERMISSION', at: '@rp("admin_access")', value: 'admin_access' },
     },
     {
       name: 'from plexichat_plugin_sdk import hook as h',
-      py: plugin('from plexichat_plugin_sdk import hook as h', `
+      py: plugin(
+        'from plexichat_plugin_sdk import hook as h',
+        `
     @h("user_login")
     def on_login(self, data):
-        pass`),
+        pass`,
+      ),
       expect: { code: 'UNDECLARED_HOOK', at: '@h("user_login")', value: 'user_login' },
     },
     {
       name: 'import plexichat_plugin_sdk as sdk; @sdk.hook',
-      py: plugin('import plexichat_plugin_sdk as sdk', `
+      py: plugin(
+        'import plexichat_plugin_sdk as sdk',
+        `
     @sdk.hook('user_login')
     def on_login(self, data):
-        pass`),
+        pass`,
+      ),
       expect: { code: 'UNDECLARED_HOOK', at: "@sdk.hook('user_login')", value: 'user_login' },
     },
     {
       name: 'from plexichat_plugin_sdk import security; @security.require_permission',
-      py: plugin('from plexichat_plugin_sdk import security', `
+      py: plugin(
+        'from plexichat_plugin_sdk import security',
+        `
     @security.require_permission('admin_access')
     def admin(self, request):
-        pass`),
+        pass`,
+      ),
       expect: { code: 'UNDECLARED_PERMISSION', at: '@security.require_permission', value: 'admin_access' },
     },
     {
       name: 'import plexichat_plugin_sdk.security as sec (a module alias)',
-      py: plugin('import plexichat_plugin_sdk.security as sec', `
+      py: plugin(
+        'import plexichat_plugin_sdk.security as sec',
+        `
     @sec.require_permission('admin_access')
     def admin(self, request):
-        pass`),
+        pass`,
+      ),
       expect: { code: 'UNDECLARED_PERMISSION', at: '@sec.require_permission', value: 'admin_access' },
     },
     {
       name: 'import plexichat_plugin_sdk.security; the dotted name',
-      py: plugin('import plexichat_plugin_sdk.security', `
+      py: plugin(
+        'import plexichat_plugin_sdk.security',
+        `
     @plexichat_plugin_sdk.security.require_permission('admin_access')
     def admin(self, request):
-        pass`),
+        pass`,
+      ),
       expect: { code: 'UNDECLARED_PERMISSION', at: '@plexichat_plugin_sdk.security', value: 'admin_access' },
     },
     {
       name: 're-assignment h = hook at module level',
-      py: plugin('from plexichat_plugin_sdk import hook', `
+      py: plugin(
+        'from plexichat_plugin_sdk import hook',
+        `
     @h('user_login')
     def on_login(self, data):
-        pass`, 'h = hook'),
+        pass`,
+        'h = hook',
+      ),
       expect: { code: 'UNDECLARED_HOOK', at: "@h('user_login')", value: 'user_login' },
     },
     {
       name: 're-assignment in the class body',
-      py: plugin('from plexichat_plugin_sdk.security import require_permission', `
+      py: plugin(
+        'from plexichat_plugin_sdk.security import require_permission',
+        `
     needs = require_permission
 
     @needs('admin_access')
     def admin(self, request):
-        pass`),
+        pass`,
+      ),
       expect: { code: 'UNDECLARED_PERMISSION', at: "@needs('admin_access')", value: 'admin_access' },
     },
     {
       name: 'a decorator built once: admin_only = require_permission(...)',
-      py: plugin('from plexichat_plugin_sdk.security import require_permission', `
+      py: plugin(
+        'from plexichat_plugin_sdk.security import require_permission',
+        `
     @admin_only
     def admin(self, request):
-        pass`, "admin_only = require_permission('admin_access')"),
+        pass`,
+        "admin_only = require_permission('admin_access')",
+      ),
       expect: { code: 'UNDECLARED_PERMISSION', at: '@admin_only', value: 'admin_access' },
     },
     {
       name: 'every name given to require_permission, not only the first',
-      py: plugin('from plexichat_plugin_sdk.security import require_permission', `
+      py: plugin(
+        'from plexichat_plugin_sdk.security import require_permission',
+        `
     @require_permission('message_read', 'admin_access')
     def admin(self, request):
-        pass`),
+        pass`,
+      ),
       expect: { code: 'UNDECLARED_PERMISSION', at: "@require_permission('message_read', 'admin_access')", value: 'admin_access' },
     },
     {
       name: "getattr(sdk, 'hook') with a literal name",
-      py: plugin('import plexichat_plugin_sdk as sdk', `
+      py: plugin(
+        'import plexichat_plugin_sdk as sdk',
+        `
     @on('user_login')
     def on_login(self, data):
-        pass`, "on = getattr(sdk, 'hook')"),
+        pass`,
+        "on = getattr(sdk, 'hook')",
+      ),
       expect: { code: 'UNDECLARED_HOOK', at: "@on('user_login')", value: 'user_login' },
     },
     {
       name: 'a star import',
-      py: plugin('from plexichat_plugin_sdk import *', `
+      py: plugin(
+        'from plexichat_plugin_sdk import *',
+        `
     @hook('user_login')
     def on_login(self, data):
-        pass`),
+        pass`,
+      ),
       expect: { code: 'UNDECLARED_HOOK', at: "@hook('user_login')", value: 'user_login' },
     },
     {
       name: 'a submodule of the SDK',
-      py: plugin('from plexichat_plugin_sdk.plugin import hook as when', `
+      py: plugin(
+        'from plexichat_plugin_sdk.plugin import hook as when',
+        `
     @when('user_login')
     def on_login(self, data):
-        pass`),
+        pass`,
+      ),
       expect: { code: 'UNDECLARED_HOOK', at: "@when('user_login')", value: 'user_login' },
     },
     {
       name: 'the call form hook(name)(function) in the class body',
-      py: plugin('from plexichat_plugin_sdk import hook', `
+      py: plugin(
+        'from plexichat_plugin_sdk import hook',
+        `
     def on_login(self, data):
         pass
-    on_login = hook('user_login')(on_login)`),
+    on_login = hook('user_login')(on_login)`,
+      ),
       expect: { code: 'UNDECLARED_HOOK', at: "hook('user_login')(on_login)", value: 'user_login' },
     },
     {
       name: "a re-export through the plugin's own module (relative import)",
-      py: plugin('from .decorators import on, admin_only', `
+      py: plugin(
+        'from .decorators import on, admin_only',
+        `
     @on('user_login')
     @admin_only
     def on_login(self, data):
-        pass`),
-      files: { 'decorators.py': "from plexichat_plugin_sdk import hook as on\nfrom plexichat_plugin_sdk.security import require_permission\nadmin_only = require_permission('admin_access')\n" },
+        pass`,
+      ),
+      files: {
+        'decorators.py':
+          "from plexichat_plugin_sdk import hook as on\nfrom plexichat_plugin_sdk.security import require_permission\nadmin_only = require_permission('admin_access')\n",
+      },
       expect: { code: 'UNDECLARED_HOOK', at: "@on('user_login')", value: 'user_login' },
     },
     {
       name: 'a re-export two modules away, through a package (absolute src. import)',
-      py: plugin('from src.common import on', `
+      py: plugin(
+        'from src.common import on',
+        `
     @on('user_login')
     def on_login(self, data):
-        pass`),
+        pass`,
+      ),
       files: { common: { '__init__.py': 'from .deco import on\n', 'deco.py': 'import plexichat_plugin_sdk as s\non = s.hook\n' } },
       expect: { code: 'UNDECLARED_HOOK', at: "@on('user_login')", value: 'user_login' },
     },
@@ -258,64 +312,91 @@ describe('where the scanner cannot tell, it says DYNAMIC_DECORATOR instead of st
   const cases: { name: string; py: string; at: string; reason: RegExp }[] = [
     {
       name: 'getattr with a computed name',
-      py: plugin('import plexichat_plugin_sdk as sdk', `
+      py: plugin(
+        'import plexichat_plugin_sdk as sdk',
+        `
     @deco('user_login')
     def f(self, data):
-        pass`, "KIND = 'hook'\ndeco = getattr(sdk, KIND)"),
+        pass`,
+        "KIND = 'hook'\ndeco = getattr(sdk, KIND)",
+      ),
       at: "@deco('user_login')",
       reason: /getattr\(\) with a name that is not a string literal/,
     },
     {
       name: 'a binding chosen by a condition',
-      py: plugin('import os\nfrom plexichat_plugin_sdk import hook, endpoint', `
+      py: plugin(
+        'import os\nfrom plexichat_plugin_sdk import hook, endpoint',
+        `
     @deco('user_login')
     def f(self, data):
-        pass`, "deco = hook if os.environ.get('X') else endpoint"),
+        pass`,
+        "deco = hook if os.environ.get('X') else endpoint",
+      ),
       at: "@deco('user_login')",
       reason: /chosen by a condition/,
     },
     {
       name: 'different bindings on different paths',
-      py: plugin('import os\nfrom plexichat_plugin_sdk import hook', `
+      py: plugin(
+        'import os\nfrom plexichat_plugin_sdk import hook',
+        `
     @deco('user_login')
     def f(self, data):
-        pass`, "if os.environ.get('X'):\n    deco = hook\nelse:\n    def deco(name):\n        return lambda f: f"),
+        pass`,
+        "if os.environ.get('X'):\n    deco = hook\nelse:\n    def deco(name):\n        return lambda f: f",
+      ),
       at: "@deco('user_login')",
       reason: /different things on different paths/,
     },
     {
       name: "a wrapper function named like the SDK's decorator",
-      py: plugin('import plexichat_plugin_sdk as sdk', `
+      py: plugin(
+        'import plexichat_plugin_sdk as sdk',
+        `
     @hook('user_login')
     def f(self, data):
-        pass`, 'def hook(name):\n    return sdk.hook(name)'),
+        pass`,
+        'def hook(name):\n    return sdk.hook(name)',
+      ),
       at: "@hook('user_login')",
       reason: /is the function hook\(\) at src\/plugin\.py:\d+, not plexichat_plugin_sdk's hook/,
     },
     {
       name: 'a decorator looked up in a dict',
-      py: plugin('from plexichat_plugin_sdk import hook', `
+      py: plugin(
+        'from plexichat_plugin_sdk import hook',
+        `
     @TABLE['h']('user_login')
     def f(self, data):
-        pass`, "TABLE = {'h': hook}"),
+        pass`,
+        "TABLE = {'h': hook}",
+      ),
       at: "@TABLE['h']('user_login')",
       reason: /involving/,
     },
     {
       name: "a decorator made by another function's call",
-      py: plugin('import functools\nfrom plexichat_plugin_sdk import hook', `
+      py: plugin(
+        'import functools\nfrom plexichat_plugin_sdk import hook',
+        `
     @login
     def f(self, data):
-        pass`, "login = functools.partial(hook, 'user_login')()"),
+        pass`,
+        "login = functools.partial(hook, 'user_login')()",
+      ),
       at: '@login',
       reason: /involving hook|the result of/,
     },
     {
       name: 'the SDK decorator applied without its argument',
-      py: plugin('from plexichat_plugin_sdk import hook', `
+      py: plugin(
+        'from plexichat_plugin_sdk import hook',
+        `
     @hook
     def f(self, data):
-        pass`),
+        pass`,
+      ),
       at: '@hook',
       reason: /applied without its argument/,
     },
@@ -330,10 +411,13 @@ describe('where the scanner cannot tell, it says DYNAMIC_DECORATOR instead of st
   }
 
   it('a fallback for a missing SDK (except ImportError) does not make the real import dynamic', async () => {
-    const py = plugin('try:\n    from plexichat_plugin_sdk import hook\nexcept ImportError:\n    hook = None', `
+    const py = plugin(
+      'try:\n    from plexichat_plugin_sdk import hook\nexcept ImportError:\n    hook = None',
+      `
     @hook('user_login')
     def f(self, data):
-        pass`);
+        pass`,
+    );
     const { all } = await validate({ src: { 'plugin.py': py } });
     expect(all.map((d) => d.code)).toEqual(['UNDECLARED_HOOK']);
   });
@@ -508,7 +592,10 @@ class Risky(Plugin):
         subprocess.call(cmd, shell=True)  # nosec B602
         return eval(cmd)
 `;
-  const line = (text: string, n = 0) => RISKY.split('\n').map((l, i) => [l, i + 1] as const).filter(([l]) => l.includes(text))[n][1];
+  const line = (text: string, n = 0) =>
+    RISKY.split('\n')
+      .map((l, i) => [l, i + 1] as const)
+      .filter(([l]) => l.includes(text))[n][1];
 
   it('HIGH is an error, MEDIUM a warning, LOW a note, at the line with a fix; # nosec is honoured; --json carries them', async () => {
     const { exitCode, doc, stdout } = await validate({ src: { 'plugin.py': RISKY } }, {}, ['--security']);
@@ -532,7 +619,9 @@ class Risky(Plugin):
     expect(medium.doc.infos.map((d: Diag) => d.code)).toEqual(['BANDIT_B404']);
     const low = await validate({ src: { 'plugin.py': RISKY } }, {}, ['--security', '--fail-on', 'low']);
     expect(low.doc.errors).toHaveLength(3);
-    const onlyLow = await validate({ src: { 'plugin.py': 'import subprocess\nfrom plexichat_plugin_sdk import Plugin\n\nclass P(Plugin):\n    pass\n' } }, {}, ['--security']);
+    const onlyLow = await validate({ src: { 'plugin.py': 'import subprocess\nfrom plexichat_plugin_sdk import Plugin\n\nclass P(Plugin):\n    pass\n' } }, {}, [
+      '--security',
+    ]);
     expect(onlyLow.exitCode).toBe(0);
     expect(onlyLow.doc.infos).toHaveLength(1);
     const bad = await runMain(['validate', '--fail-on', 'medium'], { cwd: onlyLow.dir });
@@ -542,7 +631,9 @@ class Risky(Plugin):
   });
 
   it('files .pluginignore drops are not reviewed', async () => {
-    const { exitCode, doc } = await validate({ src: { 'plugin.py': plugin('', ''), 'tools.py': RISKY }, '.pluginignore': 'src/tools.py\n' }, {}, ['--security']);
+    const { exitCode, doc } = await validate({ src: { 'plugin.py': plugin('', ''), 'tools.py': RISKY }, '.pluginignore': 'src/tools.py\n' }, {}, [
+      '--security',
+    ]);
     expect(exitCode, JSON.stringify(doc)).toBe(0);
     expect(doc.security.findings).toBe(0);
   });
@@ -552,7 +643,9 @@ class Risky(Plugin):
     const banditDir = await tempDir();
     const real = onPath('bandit')!;
     await fs.symlink(real, path.join(banditDir, 'bandit'));
-    const viaPath = await validate({ src: { 'plugin.py': RISKY } }, { PLEXICHAT_PYTHON: undefined, PATH: [masked, banditDir].join(path.delimiter) }, ['--security']);
+    const viaPath = await validate({ src: { 'plugin.py': RISKY } }, { PLEXICHAT_PYTHON: undefined, PATH: [masked, banditDir].join(path.delimiter) }, [
+      '--security',
+    ]);
     expect(viaPath.doc.security.command).toEqual([path.join(banditDir, 'bandit')]);
     expect(viaPath.doc.errors.map((d: Diag) => d.code)).toEqual(['BANDIT_B602']);
 

@@ -107,8 +107,18 @@ describe('validate', () => {
 
   const syntaxCases: [string, string, RegExp, number][] = [
     ['a tab', 'plugin:\n\tname: "x"\n', /config\/plugin\.yaml:2:1 error MANIFEST_SYNTAX tabs are not allowed/i, 2],
-    ['an unclosed quote', 'plugin:\n  name: "abc\n  version: "1.0.0"\nmetadata:\n  category: utility\n', /config\/plugin\.yaml:\d+:\d+ error MANIFEST_SYNTAX/, 0],
-    ['a duplicate key', GOOD_YAML.replace('  version: "1.0.0"\n', '  version: "1.0.0"\n  version: "1.0.1"\n'), /config\/plugin\.yaml:4:3 error MANIFEST_DUPLICATE_KEY/, 4],
+    [
+      'an unclosed quote',
+      'plugin:\n  name: "abc\n  version: "1.0.0"\nmetadata:\n  category: utility\n',
+      /config\/plugin\.yaml:\d+:\d+ error MANIFEST_SYNTAX/,
+      0,
+    ],
+    [
+      'a duplicate key',
+      GOOD_YAML.replace('  version: "1.0.0"\n', '  version: "1.0.0"\n  version: "1.0.1"\n'),
+      /config\/plugin\.yaml:4:3 error MANIFEST_DUPLICATE_KEY/,
+      4,
+    ],
     ['5,000 nested brackets', '['.repeat(5000), /error MANIFEST_SYNTAX/, 0],
   ];
   for (const [what, yaml, pattern, line] of syntaxCases) {
@@ -130,9 +140,19 @@ describe('validate', () => {
     ['empty', '', 'MANIFEST_EMPTY', /empty/],
     ['only comments', '# nothing here\n', 'MANIFEST_EMPTY', /empty/],
     ['binary', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00, 0x00, 0xff, 0xfe]), 'MANIFEST_BINARY', /not text/],
-    ['invalid UTF-8', Buffer.concat([Buffer.from('plugin:\n  name: "a'), Buffer.from([0xc3, 0x28]), Buffer.from('"\n')]), 'MANIFEST_ENCODING', /not valid UTF-8 \(byte offset 18\)/],
+    [
+      'invalid UTF-8',
+      Buffer.concat([Buffer.from('plugin:\n  name: "a'), Buffer.from([0xc3, 0x28]), Buffer.from('"\n')]),
+      'MANIFEST_ENCODING',
+      /not valid UTF-8 \(byte offset 18\)/,
+    ],
     ['two documents', `${GOOD_YAML}---\nplugin: {}\n`, 'MANIFEST_MULTI_DOCUMENT', /more than one YAML document/],
-    ['an alias bomb', `a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n`, 'MANIFEST_ALIASES', /could not be read/],
+    [
+      'an alias bomb',
+      `a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n`,
+      'MANIFEST_ALIASES',
+      /could not be read/,
+    ],
     ['too large', `${GOOD_YAML}settings:\n  blob: "${'x'.repeat(70_000)}"\n`, 'MANIFEST_TOO_LARGE', /limit is 65536/],
   ];
   for (const [what, content, code, message] of shapeCases) {
@@ -193,7 +213,12 @@ describe('validate', () => {
   const catalogueCases: [string, string, string, string][] = [
     ['category', GOOD_YAML.replace('category: "utility"', 'category: "analytcs"'), 'UNKNOWN_CATEGORY', "did you mean 'analytics'?"],
     ['hook', GOOD_YAML.replace('  - message_sent\n', '  - message_sent\n  - user_logn\n'), 'UNKNOWN_HOOK', "did you mean 'user_login'?"],
-    ['permission', GOOD_YAML.replace('    - message_read\n', '    - message_read\n    - analytics_reed\n'), 'UNKNOWN_PERMISSION', "did you mean 'analytics_read'?"],
+    [
+      'permission',
+      GOOD_YAML.replace('    - message_read\n', '    - message_read\n    - analytics_reed\n'),
+      'UNKNOWN_PERMISSION',
+      "did you mean 'analytics_read'?",
+    ],
   ];
   for (const [what, yaml, code, suggestion] of catalogueCases) {
     it(`an unknown ${what} is an error suggesting the closest valid name`, async () => {
@@ -238,7 +263,9 @@ resources:
     def secret(self, request):
         return {}
 `;
-    const dir = await project(GOOD_YAML, { src: { 'plugin.py': py, 'more': { 'x.py': "from plexichat_plugin_sdk import hook\n@hook('channel_join')\ndef f(d):\n    pass\n" } } });
+    const dir = await project(GOOD_YAML, {
+      src: { 'plugin.py': py, more: { 'x.py': "from plexichat_plugin_sdk import hook\n@hook('channel_join')\ndef f(d):\n    pass\n" } },
+    });
     const { doc } = await validateJson(dir);
     expect(doc.errors).toEqual(
       expect.arrayContaining([
@@ -325,7 +352,12 @@ class HelloWorldPlugin(Plugin):
     expect(doc.errors).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ code: 'UNKNOWN_HOOK', file: 'src/plugin.py', line: 17, message: expect.stringContaining("did you mean 'user_login'?") }),
-        expect.objectContaining({ code: 'UNKNOWN_PERMISSION', file: 'src/plugin.py', line: 21, message: expect.stringContaining("did you mean 'analytics_read'?") }),
+        expect.objectContaining({
+          code: 'UNKNOWN_PERMISSION',
+          file: 'src/plugin.py',
+          line: 21,
+          message: expect.stringContaining("did you mean 'analytics_read'?"),
+        }),
       ]),
     );
     expect(doc.warnings).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'DYNAMIC_DECORATOR', file: 'src/plugin.py', line: 25 })]));

@@ -24,9 +24,34 @@ function rng(seed: number): () => number {
 
 function names(): string[] {
   const fixed = [
-    'abc', 'abc_', '_abc', 'ab', 'a_b', 'a__b', 'abc_def', 'abc__def', 'abc1', '1abc', 'a1_2b', 'abc_1',
-    'Abc', 'abc-def', 'abc.def', 'abc def', 'x'.repeat(64), 'x'.repeat(65), `a${'_b'.repeat(31)}`, 'advanced_analytics',
-    'über', 'abc\u0000', 'ab_', 'a_', 'aaa_', 'a1', 'a11', '__init__',
+    'abc',
+    'abc_',
+    '_abc',
+    'ab',
+    'a_b',
+    'a__b',
+    'abc_def',
+    'abc__def',
+    'abc1',
+    '1abc',
+    'a1_2b',
+    'abc_1',
+    'Abc',
+    'abc-def',
+    'abc.def',
+    'abc def',
+    'x'.repeat(64),
+    'x'.repeat(65),
+    `a${'_b'.repeat(31)}`,
+    'advanced_analytics',
+    'über',
+    'abc\u0000',
+    'ab_',
+    'a_',
+    'aaa_',
+    'a1',
+    'a11',
+    '__init__',
   ];
   const next = rng(9);
   const alphabet = 'abcz019_____A-.';

@@ -20,10 +20,7 @@ class Capture extends PassThrough {
   }
 }
 
-export async function runMain(
-  args: string[],
-  opts: { cwd?: string; env?: Record<string, string | undefined>; input?: string } = {},
-): Promise<CliResult> {
+export async function runMain(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; input?: string } = {}): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CI: '1', PLEXICHAT_CACHE_DIR: 'off' };
   delete env.FORCE_COLOR;
   for (const [k, v] of Object.entries(opts.env ?? {})) {

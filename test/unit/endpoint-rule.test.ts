@@ -88,7 +88,7 @@ const PIECES = ['/', '//', '.', '..', '%2e', '%2E', '%2f', '%5c', '%25', '\\', '
 
 function generated(n: number, seed = 7): string[] {
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
     let p = rnd() < 0.7 ? ENDPOINT_PREFIX : '';

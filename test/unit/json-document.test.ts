@@ -29,10 +29,16 @@ describe('jsonDocument', () => {
     });
   });
 
-  it('never changes values, and prints a verbatim value (the user\'s own map keys) as it is', () => {
+  it("never changes values, and prints a verbatim value (the user's own map keys) as it is", () => {
     const manifest = verbatim({ settings: { max_items: { type: 'integer' } } });
     const doc = jsonDocument({ state: 'in_review', code: 'NOT_APPROVED', hooks: ['user_login'], manifest });
-    expect(doc).toEqual({ schemaVersion: 1, state: 'in_review', code: 'NOT_APPROVED', hooks: ['user_login'], manifest: { settings: { max_items: { type: 'integer' } } } });
+    expect(doc).toEqual({
+      schemaVersion: 1,
+      state: 'in_review',
+      code: 'NOT_APPROVED',
+      hooks: ['user_login'],
+      manifest: { settings: { max_items: { type: 'integer' } } },
+    });
   });
 
   it('leaves out undefined fields, as JSON does', () => {

@@ -52,7 +52,9 @@ describe('parseManifest (pure)', () => {
   });
 
   it('accepts PEP 440 requirements with extras and markers', () => {
-    const r = parseManifest(`${base}dependencies:\n  python: "~=3.9"\n  packages:\n    - "requests[socks]>=2.0,<3"\n    - "numpy>=1.21; python_version >= '3.8'"\n    - attrs\n`);
+    const r = parseManifest(
+      `${base}dependencies:\n  python: "~=3.9"\n  packages:\n    - "requests[socks]>=2.0,<3"\n    - "numpy>=1.21; python_version >= '3.8'"\n    - attrs\n`,
+    );
     expect(r.diagnostics).toEqual([]);
   });
 });

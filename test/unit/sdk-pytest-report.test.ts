@@ -44,9 +44,7 @@ describe('pytest JUnit report', () => {
   it('finds where a syntax error that stopped collection is', () => {
     const s = parseJunitXml(COLLECTION);
     expect(s.errors).toBe(1);
-    expect(s.collectionErrors).toEqual([
-      { node: 'tests.test_b', file: '/tmp/p/src/plugin.py', line: 12, kind: 'SyntaxError', message: "expected ':'" },
-    ]);
+    expect(s.collectionErrors).toEqual([{ node: 'tests.test_b', file: '/tmp/p/src/plugin.py', line: 12, kind: 'SyntaxError', message: "expected ':'" }]);
   });
 
   it('names the exception of other collection errors', () => {

@@ -1,15 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  className,
-  defaultTemplatesRoot,
-  inspectTarget,
-  listTemplates,
-  renderText,
-  scaffold,
-  type ScaffoldVars,
-} from '../../src/core/scaffold.js';
+import { className, defaultTemplatesRoot, inspectTarget, listTemplates, renderText, scaffold, type ScaffoldVars } from '../../src/core/scaffold.js';
 import { suggestPluginName as suggestName } from '../../src/core/plugin-name.js';
 import { suggest as suggestClosest } from '../../src/core/suggest.js';
 import { listFiles, tempDir } from '../helpers/temp-project.js';
@@ -61,9 +53,7 @@ describe('scaffold core', () => {
   it('a failure while moving into a new directory leaves nothing behind', async () => {
     const root = await tempDir();
     const tpl = (await listTemplates()).find((t) => t.name === 'minimal')!;
-    await expect(
-      scaffold({ templateDir: tpl.dir, target: path.join(root, 'deep/er/p'), vars }, failingRename(1)),
-    ).rejects.toThrow(/disk full/);
+    await expect(scaffold({ templateDir: tpl.dir, target: path.join(root, 'deep/er/p'), vars }, failingRename(1))).rejects.toThrow(/disk full/);
     expect(await fs.readdir(root)).toEqual([]);
   });
 
@@ -71,9 +61,7 @@ describe('scaffold core', () => {
     const root = await tempDir({ p: { src: { 'plugin.py': '# mine\n' }, 'notes.txt': 'x' } });
     const tpl = (await listTemplates()).find((t) => t.name === 'minimal')!;
     // with force: renames are backup(src/plugin.py) and moves; fail late
-    await expect(
-      scaffold({ templateDir: tpl.dir, target: path.join(root, 'p'), vars, force: true }, failingRename(8)),
-    ).rejects.toThrow(/disk full/);
+    await expect(scaffold({ templateDir: tpl.dir, target: path.join(root, 'p'), vars, force: true }, failingRename(8))).rejects.toThrow(/disk full/);
     expect(await listFiles(root)).toEqual(['p/notes.txt', 'p/src/plugin.py']);
     expect(await fs.readFile(path.join(root, 'p/src/plugin.py'), 'utf8')).toBe('# mine\n');
     expect((await fs.readdir(path.join(root, 'p'))).sort()).toEqual(['notes.txt', 'src']);
@@ -85,9 +73,7 @@ describe('scaffold core', () => {
     const tpl = (await listTemplates()).find((t) => t.name === 'minimal')!;
     const ac = new AbortController();
     ac.abort(new Error('stop'));
-    await expect(scaffold({ templateDir: tpl.dir, target: path.join(root, 'p'), vars, signal: ac.signal })).rejects.toThrow(
-      /stop/,
-    );
+    await expect(scaffold({ templateDir: tpl.dir, target: path.join(root, 'p'), vars, signal: ac.signal })).rejects.toThrow(/stop/);
     expect(await fs.readdir(root)).toEqual([]);
   });
 

@@ -30,7 +30,10 @@ describe('the import graph of src/', () => {
   });
 
   it('finds a command importing another (the rule is not vacuous)', () => {
-    const fake = new Map([['commands/a.ts', ['commands/marketplace/b.ts']], ['commands/marketplace/b.ts', []]]);
+    const fake = new Map([
+      ['commands/a.ts', ['commands/marketplace/b.ts']],
+      ['commands/marketplace/b.ts', []],
+    ]);
     expect(commandImports(fake)).toEqual([{ from: 'commands/a.ts', to: 'commands/marketplace/b.ts' }]);
   });
 });

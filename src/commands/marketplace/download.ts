@@ -47,7 +47,9 @@ function parseSpec(spec: string): { name: string; version?: string } {
   const name = at > 0 ? spec.slice(0, at) : spec;
   const version = at > 0 ? spec.slice(at + 1) : undefined;
   if (!isPluginName(name)) {
-    throw new UsageError(`${JSON.stringify(name.slice(0, 80))} is not a plugin name: ${whyNotPluginName(name)}`, { hint: 'e.g. marketplace download advanced_analytics@1.2.0' });
+    throw new UsageError(`${JSON.stringify(name.slice(0, 80))} is not a plugin name: ${whyNotPluginName(name)}`, {
+      hint: 'e.g. marketplace download advanced_analytics@1.2.0',
+    });
   }
   if (version !== undefined && (!semver.valid(version) || version.startsWith('v'))) {
     throw new UsageError(`${JSON.stringify(version.slice(0, 40))} is not a semantic version`, { hint: 'e.g. marketplace download advanced_analytics@1.2.0' });
@@ -83,7 +85,11 @@ function parseDoc(raw: unknown, what: string, name: string, version: string): Si
   try {
     return parseSignature(JSON.stringify(raw));
   } catch (err) {
-    throw refused(name, version, { code: 'SIGNATURE_MALFORMED', message: `${what} is not a signature document (${(err as Error).message})`, hint: 'report this to the marketplace' });
+    throw refused(name, version, {
+      code: 'SIGNATURE_MALFORMED',
+      message: `${what} is not a signature document (${(err as Error).message})`,
+      hint: 'report this to the marketplace',
+    });
   }
 }
 
@@ -100,7 +106,11 @@ function sinkInto(tmp: AtomicFile, name: string, version: string) {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       pos += chunk.length;
       if (pos > VERIFY_DEFAULTS.maxArchiveBytes) {
-        throw refused(name, version, { code: 'ARCHIVE_TOO_LARGE', message: `the archive is over ${VERIFY_DEFAULTS.maxArchiveBytes} bytes`, hint: 'report this to the marketplace' });
+        throw refused(name, version, {
+          code: 'ARCHIVE_TOO_LARGE',
+          message: `the archive is over ${VERIFY_DEFAULTS.maxArchiveBytes} bytes`,
+          hint: 'report this to the marketplace',
+        });
       }
       await tmp.handle.write(chunk, 0, chunk.length, pos - chunk.length);
     }
@@ -161,14 +171,7 @@ export async function run(opts: DownloadOptions, ctx: Ctx): Promise<DownloadResu
   });
 }
 
-async function check(o: {
-  tmp: AtomicFile;
-  name: string;
-  version: string;
-  sigs: VersionSignatures;
-  marketKeys: TrustedKey[];
-  pinned: boolean;
-}) {
+async function check(o: { tmp: AtomicFile; name: string; version: string; sigs: VersionSignatures; marketKeys: TrustedKey[]; pinned: boolean }) {
   const { name, version } = o;
   const { verifyArchive } = await import('../../core/package/verify.js');
   const report = await verifyArchive(o.tmp.tempPath, { hashFile: true });
@@ -176,7 +179,11 @@ async function check(o: {
   const plugin = report.manifest ? { name: report.manifest.plugin.name, version: report.manifest.plugin.version } : undefined;
   const warnings: string[] = [];
   if (o.sigs.marketplace === null) {
-    throw refused(name, version, { code: 'SIGNATURE_MISSING', message: 'the marketplace has no counter-signature for it', hint: 'report this to the marketplace' });
+    throw refused(name, version, {
+      code: 'SIGNATURE_MISSING',
+      message: 'the marketplace has no counter-signature for it',
+      hint: 'report this to the marketplace',
+    });
   }
   const counter = parseDoc(o.sigs.marketplace, "the marketplace's counter-signature", name, version);
   const c1 = checkSignature({
@@ -190,18 +197,29 @@ async function check(o: {
   if (!c1.ok) {
     throw refused(name, version, {
       ...c1,
-      hint: c1.code === 'UNKNOWN_KEY' && o.pinned ? 'the marketplace signed with a key your --keyring does not hold: refresh it from GET /api/v1/keys if you trust the new key' : c1.hint,
+      hint:
+        c1.code === 'UNKNOWN_KEY' && o.pinned
+          ? 'the marketplace signed with a key your --keyring does not hold: refresh it from GET /api/v1/keys if you trust the new key'
+          : c1.hint,
     });
   }
 
   let publisherDoc: SignatureDocument | undefined;
   if (counter.publisher) {
     if (o.sigs.publisher === null) {
-      throw refused(name, version, { code: 'SIGNATURE_MISSING', message: `the counter-signature vouches for a publisher signature (key ${counter.publisher.key_id}) that the marketplace did not send`, hint: 'try again; report it if it persists' });
+      throw refused(name, version, {
+        code: 'SIGNATURE_MISSING',
+        message: `the counter-signature vouches for a publisher signature (key ${counter.publisher.key_id}) that the marketplace did not send`,
+        hint: 'try again; report it if it persists',
+      });
     }
     publisherDoc = parseDoc(o.sigs.publisher, 'the publisher signature', name, version);
     if (publisherDoc.key_id !== counter.publisher.key_id || signatureDigest(publisherDoc) !== counter.publisher.signature_sha256) {
-      throw refused(name, version, { code: 'SIGNATURE_INVALID', message: 'the publisher signature is not the one the counter-signature vouches for (signature digest differs)', hint: 'report this to the marketplace' });
+      throw refused(name, version, {
+        code: 'SIGNATURE_INVALID',
+        message: 'the publisher signature is not the one the counter-signature vouches for (signature digest differs)',
+        hint: 'report this to the marketplace',
+      });
     }
     const keys = o.sigs.publisherKey ? [parseKeyRecord(o.sigs.publisherKey)] : [];
     const c2 = checkSignature({
@@ -222,7 +240,11 @@ async function check(o: {
   const errors = report.findings.filter((f) => f.severity === 'error');
   if (errors.length > 0) {
     const f = errors[0];
-    throw refused(name, version, { code: 'INVALID_ARCHIVE', message: `the archive fails the archive checks: ${f.entry ? `${JSON.stringify(f.entry)}: ` : ''}${f.message} [${f.code}]`, hint: 'report this to the marketplace' });
+    throw refused(name, version, {
+      code: 'INVALID_ARCHIVE',
+      message: `the archive fails the archive checks: ${f.entry ? `${JSON.stringify(f.entry)}: ` : ''}${f.message} [${f.code}]`,
+      hint: 'report this to the marketplace',
+    });
   }
   return { counter, publisherDoc, warnings, sha256: facts.sha256, size: facts.size };
 }

@@ -44,7 +44,9 @@ export async function run(opts: LoginOptions, ctx: Ctx): Promise<LoginResult> {
   if (opts.tokenStdin) {
     token = (await readStdin(ctx.stdin)).trim();
     if (!token) {
-      throw new UsageError('no token on standard input', { hint: 'pipe the token in: `printf %s "$TOKEN" | plexichat-plugin marketplace login --token-stdin`' });
+      throw new UsageError('no token on standard input', {
+        hint: 'pipe the token in: `printf %s "$TOKEN" | plexichat-plugin marketplace login --token-stdin`',
+      });
     }
   } else if (ctx.interactive) {
     token = (await askSecret(ctx, { flag: '--token-stdin', message: `Token for ${target.baseUrl}:` })).trim();

@@ -22,9 +22,7 @@ export interface PublishResult {
 
 function notApproved(s: Submission): WorkFailedError {
   const why =
-    s.state === 'rejected'
-      ? `it was rejected${s.notes ? `: ${s.notes}` : ''}`
-      : `it is ${s.state === 'in_review' ? 'in review' : s.state}, not approved`;
+    s.state === 'rejected' ? `it was rejected${s.notes ? `: ${s.notes}` : ''}` : `it is ${s.state === 'in_review' ? 'in review' : s.state}, not approved`;
   return new WorkFailedError(`cannot publish ${s.plugin} ${s.version} (${s.id}): ${why}`, {
     code: 'NOT_APPROVED',
     hint:

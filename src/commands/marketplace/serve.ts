@@ -92,14 +92,11 @@ function missingError(missing: MissingPackage[]): CliError {
   const native = missing.some((m) => m.name === 'better-sqlite3')
     ? '; better-sqlite3 needs a prebuilt binary for this Node or python3, make and a C++ compiler'
     : '';
-  return new WorkFailedError(
-    `marketplace serve needs ${what.join(', ')}: optional dependencies of plexichat-plugin-cli that are missing`,
-    {
-      code: 'SERVER_DEPS_MISSING',
-      hint: `run npm install ${install} where plexichat-plugin-cli is installed (add -g for a global install)${native}`,
-      details: { missing: missing.map((m) => ({ name: m.name, range: m.range, state: m.state })) },
-    },
-  );
+  return new WorkFailedError(`marketplace serve needs ${what.join(', ')}: optional dependencies of plexichat-plugin-cli that are missing`, {
+    code: 'SERVER_DEPS_MISSING',
+    hint: `run npm install ${install} where plexichat-plugin-cli is installed (add -g for a global install)${native}`,
+    details: { missing: missing.map((m) => ({ name: m.name, range: m.range, state: m.state })) },
+  });
 }
 
 /** The server module, or a one-line error naming what to install. */

@@ -66,10 +66,13 @@ async function signatureFor(archivePath: string, sha256: string): Promise<{ text
   }
   if (!doc) return undefined;
   if (doc.archive.sha256 !== sha256) {
-    throw new WorkFailedError(`${path.basename(file)} was made for another archive (sha256 ${doc.archive.sha256.slice(0, 16)}…, this one is ${sha256.slice(0, 16)}…)`, {
-      code: 'SIGNATURE_INVALID',
-      hint: 'build again with `plexichat-plugin build --sign`, so the archive and its .sig match',
-    });
+    throw new WorkFailedError(
+      `${path.basename(file)} was made for another archive (sha256 ${doc.archive.sha256.slice(0, 16)}…, this one is ${sha256.slice(0, 16)}…)`,
+      {
+        code: 'SIGNATURE_INVALID',
+        hint: 'build again with `plexichat-plugin build --sign`, so the archive and its .sig match',
+      },
+    );
   }
   return { text: serializeSignature(doc), keyId: doc.key_id };
 }

@@ -72,7 +72,13 @@ function dynamicUse(u: DecoratorUse): Diagnostic {
 function invalidEndpoint(u: DecoratorUse & { value: string }): Diagnostic | undefined {
   const problem = u.kind === 'endpoint' ? endpointProblem(u.value) : undefined;
   if (!problem) return undefined;
-  return { severity: 'error', code: 'INVALID_ENDPOINT', message: `endpoint '${u.value}' served by ${u.function}() ${problem.reason}`, hint: problem.hint, ...at(u) };
+  return {
+    severity: 'error',
+    code: 'INVALID_ENDPOINT',
+    message: `endpoint '${u.value}' served by ${u.function}() ${problem.reason}`,
+    hint: problem.hint,
+    ...at(u),
+  };
 }
 
 function undeclared(m: Lists, u: DecoratorUse & { value: string }): Diagnostic | undefined {
@@ -163,7 +169,8 @@ function registeredTwice(uses: DecoratorUse[]): Diagnostic[] {
 export function crossCheck(m: Lists, scan: Pick<ScanResult, 'uses' | 'dynamic'>, locator: Locator | undefined): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const u of scan.uses) {
-    const d = u.value === null ? dynamicUse(u) : (invalidEndpoint(u as DecoratorUse & { value: string }) ?? undeclared(m, u as DecoratorUse & { value: string }));
+    const d =
+      u.value === null ? dynamicUse(u) : (invalidEndpoint(u as DecoratorUse & { value: string }) ?? undeclared(m, u as DecoratorUse & { value: string }));
     if (d) out.push(d);
   }
   out.push(...(scan.dynamic ?? []).map(unboundDecorator));

@@ -37,7 +37,7 @@ function invalidUtf8Offset(buf: Buffer): number {
   } catch {
     // find where: a simple scan of lead and continuation bytes
   }
-  for (let i = 0; i < buf.length; ) {
+  for (let i = 0; i < buf.length;) {
     const b = buf[i];
     if (b < 0x80) {
       i += 1;

@@ -84,13 +84,21 @@ function pluginRules({ m, add, ok }: RuleContext): void {
   if (str(plugin.name) && ok(['plugin', 'name'])) {
     const n = plugin.name;
     if (!isPluginName(n)) {
-      const fixed = n.trim().toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').replace(/^(\d)/, 'p_$1').slice(0, 64);
+      const fixed = n
+        .trim()
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '_')
+        .replace(/^_+|_+$/g, '')
+        .replace(/^(\d)/, 'p_$1')
+        .slice(0, 64);
       add(
         'error',
         'INVALID_NAME',
         ['plugin', 'name'],
         `plugin.name '${n}' is not a valid plugin name (snake_case, 3-64 characters, ${NAME_PATTERN.source})`,
-        isPluginName(fixed) ? `use snake_case, e.g. name: "${fixed}"` : 'use snake_case: lower-case letters, digits and single underscores, starting with a letter',
+        isPluginName(fixed)
+          ? `use snake_case, e.g. name: "${fixed}"`
+          : 'use snake_case: lower-case letters, digits and single underscores, starting with a letter',
       );
     }
   }
@@ -109,11 +117,23 @@ function pluginRules({ m, add, ok }: RuleContext): void {
   }
   for (const field of ['author', 'description'] as const) {
     if (str(plugin[field]) && ok(['plugin', field]) && plugin[field].trim() === '') {
-      add('error', field === 'author' ? 'EMPTY_AUTHOR' : 'EMPTY_DESCRIPTION', ['plugin', field], `plugin.${field} is empty`, `write it, e.g. ${EXAMPLES[`plugin.${field}`]}`);
+      add(
+        'error',
+        field === 'author' ? 'EMPTY_AUTHOR' : 'EMPTY_DESCRIPTION',
+        ['plugin', field],
+        `plugin.${field} is empty`,
+        `write it, e.g. ${EXAMPLES[`plugin.${field}`]}`,
+      );
     }
   }
   if (str(plugin.description) && /\b(TODO|FIXME|TBD)\b/.test(plugin.description)) {
-    add('warning', 'PLACEHOLDER', ['plugin', 'description'], 'plugin.description still holds placeholder text', 'describe what the plugin does; the marketplace shows it');
+    add(
+      'warning',
+      'PLACEHOLDER',
+      ['plugin', 'description'],
+      'plugin.description still holds placeholder text',
+      'describe what the plugin does; the marketplace shows it',
+    );
   }
 }
 
@@ -136,7 +156,13 @@ function metadataRules({ m, add, ok }: RuleContext): void {
     });
   }
   if (str(meta.homepage) && ok(['metadata', 'homepage']) && !isHttpUrl(meta.homepage)) {
-    add('error', 'INVALID_URL', ['metadata', 'homepage'], `metadata.homepage '${meta.homepage}' is not an http(s) URL`, 'use a full URL such as https://example.com/my-plugin');
+    add(
+      'error',
+      'INVALID_URL',
+      ['metadata', 'homepage'],
+      `metadata.homepage '${meta.homepage}' is not an http(s) URL`,
+      'use a full URL such as https://example.com/my-plugin',
+    );
   }
   if (str(meta.license) && meta.license.trim() === '') {
     add('error', 'EMPTY_LICENSE', ['metadata', 'license'], 'metadata.license is empty', 'use an SPDX identifier such as MIT or Apache-2.0');
@@ -160,7 +186,13 @@ function dependencyRules({ m, add, ok }: RuleContext): void {
     if (str(v) && ok(['dependencies', field])) {
       const isRange = semver.validRange(v, { loose: true }) !== null || (field === 'python' && PEP440_SPECIFIER_SET.test(v));
       if (!isRange) {
-        add('error', 'INVALID_RANGE', ['dependencies', field], `dependencies.${field} '${v}' is not a version range`, `use a range such as ${field} : ">=${field === 'core' ? '2.0.0' : '3.8'}"`.replace(' :', ':'));
+        add(
+          'error',
+          'INVALID_RANGE',
+          ['dependencies', field],
+          `dependencies.${field} '${v}' is not a version range`,
+          `use a range such as ${field} : ">=${field === 'core' ? '2.0.0' : '3.8'}"`.replace(' :', ':'),
+        );
       }
     }
   }
@@ -169,10 +201,22 @@ function dependencyRules({ m, add, ok }: RuleContext): void {
     deps.packages.forEach((p: unknown, i: number) => {
       if (!str(p)) return;
       if (!PEP440_REQUIREMENT.test(p.trim())) {
-        add('error', 'INVALID_REQUIREMENT', ['dependencies', 'packages', i], `'${p}' is not a PEP 440 requirement`, 'write it as name[extras]>=version, e.g. pandas>=1.3.0');
+        add(
+          'error',
+          'INVALID_REQUIREMENT',
+          ['dependencies', 'packages', i],
+          `'${p}' is not a PEP 440 requirement`,
+          'write it as name[extras]>=version, e.g. pandas>=1.3.0',
+        );
         names.push('');
       } else {
-        names.push(p.trim().split(/[\s[(~=!<>;]/)[0].toLowerCase().replace(/[-_.]+/g, '-'));
+        names.push(
+          p
+            .trim()
+            .split(/[\s[(~=!<>;]/)[0]
+            .toLowerCase()
+            .replace(/[-_.]+/g, '-'),
+        );
       }
     });
     dupes(names, (i, n) => {
@@ -189,7 +233,13 @@ function permissionRules({ m, add }: RuleContext): void {
     if (!Array.isArray(list)) continue;
     list.forEach((p: unknown, i: number) => {
       if (str(p) && !PERMISSION_NAMES.includes(p)) {
-        add('error', 'UNKNOWN_PERMISSION', ['permissions', kind, i], `unknown permission '${p}'${didYouMean(p, PERMISSION_NAMES)}`, 'use a permission from the catalogue (docs/catalogues.md)');
+        add(
+          'error',
+          'UNKNOWN_PERMISSION',
+          ['permissions', kind, i],
+          `unknown permission '${p}'${didYouMean(p, PERMISSION_NAMES)}`,
+          'use a permission from the catalogue (docs/catalogues.md)',
+        );
       }
     });
     dupes(list, (i, p) => add('warning', 'DUPLICATE_PERMISSION', ['permissions', kind, i], `permission '${p}' is listed twice`, 'remove the duplicate'));
@@ -219,7 +269,13 @@ function resourceRules({ m, add }: RuleContext): void {
       const q = String(v);
       const pattern = k === 'cpu' ? CPU_QUANTITY : BYTES_QUANTITY;
       if (!pattern.test(q)) {
-        add('error', 'INVALID_QUANTITY', path, `resources.${kind}.${k} '${q}' is not a valid quantity`, k === 'cpu' ? 'use cores or millicores, e.g. "500m" or "1"' : 'use a byte quantity, e.g. "256Mi" or "1Gi"');
+        add(
+          'error',
+          'INVALID_QUANTITY',
+          path,
+          `resources.${kind}.${k} '${q}' is not a valid quantity`,
+          k === 'cpu' ? 'use cores or millicores, e.g. "500m" or "1"' : 'use a byte quantity, e.g. "256Mi" or "1Gi"',
+        );
         continue;
       }
       parsed[kind][k] = k === 'cpu' ? parseCpu(q) : parseBytes(q);
@@ -228,7 +284,13 @@ function resourceRules({ m, add }: RuleContext): void {
   for (const [k, req] of Object.entries(parsed.requests)) {
     const lim = parsed.limits[k];
     if (lim !== undefined && req > lim) {
-      add('error', 'REQUEST_OVER_LIMIT', ['resources', 'requests', k], `resources.requests.${k} is larger than resources.limits.${k}`, 'a request must not exceed its limit');
+      add(
+        'error',
+        'REQUEST_OVER_LIMIT',
+        ['resources', 'requests', k],
+        `resources.requests.${k} is larger than resources.limits.${k}`,
+        'a request must not exceed its limit',
+      );
     }
   }
 }
@@ -271,7 +333,14 @@ function schemaError(e: SchemaIssue, data: unknown, at: Locator, add: Add, badTy
     case 'additionalProperties': {
       const extra = String((e.params as { additionalProperty: string }).additionalProperty);
       const known = KNOWN_KEYS[name] ?? [];
-      add('warning', 'UNKNOWN_FIELD', [...path, extra], `unknown field '${dotted([...path, extra])}'${didYouMean(extra, known)}`, known.length ? `fields here: ${known.join(', ')}` : undefined, true);
+      add(
+        'warning',
+        'UNKNOWN_FIELD',
+        [...path, extra],
+        `unknown field '${dotted([...path, extra])}'${didYouMean(extra, known)}`,
+        known.length ? `fields here: ${known.join(', ')}` : undefined,
+        true,
+      );
       return;
     }
     case 'type': {
@@ -319,8 +388,20 @@ function parseBytes(q: string): number {
   if (!m) return NaN;
   const n = Number(m[1]);
   const units: Record<string, number> = {
-    '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-    Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+    '': 1,
+    k: 1e3,
+    K: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    P: 1e15,
+    E: 1e18,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    Pi: 2 ** 50,
+    Ei: 2 ** 60,
   };
   if (m[2].startsWith('e')) return n * 10 ** Number(m[2].slice(1));
   return n * (units[m[2]] ?? NaN);

@@ -172,7 +172,10 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
     return outcome;
   } catch (err) {
     await tmp.abort();
-    const mapped = err instanceof CliError ? undefined : outputDirError(err, { action: `write the archive to ${o.outDir}`, dir: o.outDir, flag: '--out <dir>', suffix: '; nothing was written' });
+    const mapped =
+      err instanceof CliError
+        ? undefined
+        : outputDirError(err, { action: `write the archive to ${o.outDir}`, dir: o.outDir, flag: '--out <dir>', suffix: '; nothing was written' });
     throw mapped ?? err;
   }
 }
@@ -188,12 +191,7 @@ function refuseSecrets(outcome: BuildOutcome, found: SecretFinding[]): void {
   }
 }
 
-async function runPack(
-  o: BuildArchiveOptions,
-  list: FileList,
-  allow: ReadonlySet<string>,
-  sink?: (chunk: Buffer) => Promise<void>,
-) {
+async function runPack(o: BuildArchiveOptions, list: FileList, allow: ReadonlySet<string>, sink?: (chunk: Buffer) => Promise<void>) {
   try {
     return await pack({
       files: list.files,
@@ -210,10 +208,7 @@ async function runPack(
     if (err instanceof PackReadError) {
       throw new WorkFailedError(err.message, {
         code: err.code === 'CHANGED' ? 'FILE_CHANGED' : 'UNREADABLE',
-        hint:
-          err.code === 'CHANGED'
-            ? 'run the build again when nothing is writing to the project'
-            : `make ${err.file} readable, or add it to .pluginignore`,
+        hint: err.code === 'CHANGED' ? 'run the build again when nothing is writing to the project' : `make ${err.file} readable, or add it to .pluginignore`,
         cause: err,
       });
     }

@@ -37,7 +37,10 @@ interface BuiltinRule {
   matches: (name: string, o: ClassifyOptions) => boolean;
 }
 
-const named = (...names: string[]) => (n: string) => names.includes(n);
+const named =
+  (...names: string[]) =>
+  (n: string) =>
+    names.includes(n);
 const dirRule = (where: BuiltinRule['where'], why: string, ...names: string[]): BuiltinRule => ({
   kind: 'dir',
   where,

@@ -205,7 +205,10 @@ class Walker {
     probe.walkDir(abs, rel);
     const theirs = probe.out.files.filter((f) => !BUILD_OUTPUT.test(f.path));
     if (theirs.length === 0) return;
-    const shown = theirs.slice(0, 3).map((f) => showName(f.path)).join(', ');
+    const shown = theirs
+      .slice(0, 3)
+      .map((f) => showName(f.path))
+      .join(', ');
     this.problem(
       'OUT_DIR_INSIDE',
       `${rel}/`,
@@ -253,11 +256,7 @@ class Walker {
       const prev = seen.get(key);
       if (prev === undefined) seen.set(key, name);
       else if (prev !== name) {
-        this.problem(
-          'NAME_TWIN',
-          name,
-          `${showName(prev)} and ${showName(name)} differ only in case or Unicode normalization (same case-insensitive path)`,
-        );
+        this.problem('NAME_TWIN', name, `${showName(prev)} and ${showName(name)} differ only in case or Unicode normalization (same case-insensitive path)`);
       }
     };
     const dirs = new Set<string>();

@@ -21,9 +21,7 @@ export type IntegrityFile = IntegrityListing['files'][number];
 /** Deterministic text of a listing: files sorted by path, fixed key order, one file per line. */
 export function serializeIntegrity(plugin: { name: string; version: string }, files: IntegrityFile[]): Buffer {
   const sorted = [...files].sort((a, b) => compareNames(a.path, b.path));
-  const lines = sorted.map(
-    (f) => `    { "path": ${JSON.stringify(f.path)}, "size": ${f.size}, "sha256": "${f.sha256}" }`,
-  );
+  const lines = sorted.map((f) => `    { "path": ${JSON.stringify(f.path)}, "size": ${f.size}, "sha256": "${f.sha256}" }`);
   const text =
     '{\n' +
     `  "format": "${INTEGRITY_FORMAT}",\n` +

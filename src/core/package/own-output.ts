@@ -87,7 +87,13 @@ function openFiles(procDir: string): OpenFile[] {
     try {
       const st = fs.statSync(path.join(procDir, 'fd', fd), { bigint: true });
       const flags = /^flags:\s*([0-7]+)/m.exec(readText(path.join(procDir, 'fdinfo', fd)) ?? '')?.[1];
-      out.push({ dev: Number(st.dev), ino: Number(st.ino), fifo: st.isFIFO(), file: st.isFile(), writes: flags !== undefined && (Number.parseInt(flags, 8) & 3) !== 0 });
+      out.push({
+        dev: Number(st.dev),
+        ino: Number(st.ino),
+        fifo: st.isFIFO(),
+        file: st.isFile(),
+        writes: flags !== undefined && (Number.parseInt(flags, 8) & 3) !== 0,
+      });
     } catch {
       // closed meanwhile
     }

@@ -197,7 +197,13 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
       const sha256 = createHash('sha256').update(listing).digest('hex');
       members.push({ path: INTEGRITY_PATH, size: listing.length, crc32, sha256, compressedSize: out.length, method: DEFLATE, mode: 0o644, offset });
       await writer.finish();
-      return { secrets, integrity, bytesIn: bytesDone, entries: members.length, written: { members, listingBytes: listing, ...(manifest ? { manifestBytes: manifest } : {}) } };
+      return {
+        secrets,
+        integrity,
+        bytesIn: bytesDone,
+        entries: members.length,
+        written: { members, listingBytes: listing, ...(manifest ? { manifestBytes: manifest } : {}) },
+      };
     }
   } finally {
     // Let in-flight reads settle so no file descriptor outlives the pack.
@@ -350,9 +356,7 @@ async function writeChunk(writer: ZipWriter, f: PackFile, job: Job, p: Prepared,
 /** Read `len` bytes at `pos`; for the last chunk also check the file did not grow. */
 async function readChunk(f: PackFile, pos: number, len: number, last: boolean): Promise<Buffer> {
   const fd = await new Promise<number>((resolve, reject) =>
-    fs.open(f.abs, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0), (err, fd) =>
-      err ? reject(readError(f, err)) : resolve(fd),
-    ),
+    fs.open(f.abs, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0), (err, fd) => (err ? reject(readError(f, err)) : resolve(fd))),
   );
   try {
     const want = last ? len + 1 : len;

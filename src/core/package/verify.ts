@@ -268,7 +268,12 @@ function checkExpansion(r: Run): 'stop' | void {
   for (const c of r.checked) {
     const { compressedSize, uncompressedSize } = c.entry;
     if (uncompressedSize > RATIO_FLOOR && uncompressedSize > r.limits.maxRatio * Math.max(compressedSize, 1)) {
-      r.add('error', 'ZIP_BOMB_RATIO', `expands ${Math.round(uncompressedSize / Math.max(compressedSize, 1))}x, over the limit of ${r.limits.maxRatio}x`, c.name);
+      r.add(
+        'error',
+        'ZIP_BOMB_RATIO',
+        `expands ${Math.round(uncompressedSize / Math.max(compressedSize, 1))}x, over the limit of ${r.limits.maxRatio}x`,
+        c.name,
+      );
       c.readable = false;
     }
   }
@@ -282,7 +287,12 @@ function findManifest(r: Run): void {
   if (!r.manifestEntry) {
     const nested = r.checked.find((c) => c.name.endsWith(`/${MANIFEST_PATH}`));
     if (nested) {
-      r.add('error', 'MANIFEST_NOT_AT_ROOT', `the manifest is at ${showName(nested.name)}, not ${MANIFEST_PATH}: zip the contents, not the folder`, nested.name);
+      r.add(
+        'error',
+        'MANIFEST_NOT_AT_ROOT',
+        `the manifest is at ${showName(nested.name)}, not ${MANIFEST_PATH}: zip the contents, not the folder`,
+        nested.name,
+      );
     } else {
       const f = MANIFEST_MISSING;
       r.add(f.severity, f.code, f.message);

@@ -240,15 +240,7 @@ function zip64Extra(values: number[]): Buffer {
   return b;
 }
 
-function localHeader(
-  r: CentralRecord,
-  date: number,
-  time: number,
-  extra: Buffer,
-  csize: number,
-  usize: number,
-  crc: number,
-): Buffer {
+function localHeader(r: CentralRecord, date: number, time: number, extra: Buffer, csize: number, usize: number, crc: number): Buffer {
   const h = Buffer.alloc(30);
   h.writeUInt32LE(0x04034b50, 0);
   h.writeUInt16LE(r.zip64Local ? 45 : 20, 4);

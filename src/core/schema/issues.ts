@@ -48,7 +48,10 @@ function pointerToPath(pointer: string): Path {
 
 /** `metadata.tags[2]`. */
 export function dotted(path: Path): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : p))
+    .join('.')
+    .replace(/\.\[/g, '[');
 }
 
 /** A value's kind as messages name it. */

@@ -28,9 +28,7 @@ export interface YamlNames {
 
 /** The file's one document as data, with its locator; `empty` when it holds nothing (or only comments). */
 export type YamlRead =
-  | { ok: true; empty: false; data: unknown; doc: Document.Parsed; locator: Locator }
-  | { ok: true; empty: true }
-  | { ok: false; problems: YamlProblem[] };
+  { ok: true; empty: false; data: unknown; doc: Document.Parsed; locator: Locator } | { ok: true; empty: true } | { ok: false; problems: YamlProblem[] };
 
 const lower = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 

@@ -26,7 +26,8 @@ export function keyHandlers(core: ServerCore): RouteHandlers<'marketplaceKeys' |
 
     async addKey(req, reply) {
       const b = body(req);
-      if (typeof b.public_key !== 'string') throw new ApiError(400, 'INVALID_KEY', '"public_key" is required: the PEM or one-line base64 of an Ed25519 public key');
+      if (typeof b.public_key !== 'string')
+        throw new ApiError(400, 'INVALID_KEY', '"public_key" is required: the PEM or one-line base64 of an Ed25519 public key');
       let key;
       try {
         key = parsePublicKeyText(b.public_key);

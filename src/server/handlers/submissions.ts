@@ -43,9 +43,7 @@ function parseReview(req: FastifyRequest): { decision: Decision; notes: string }
   return { decision, notes };
 }
 
-export function submissionHandlers(
-  core: ServerCore,
-): RouteHandlers<'listPluginSubmissions' | 'listSubmissions' | 'getSubmission' | 'review' | 'publish'> {
+export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginSubmissions' | 'listSubmissions' | 'getSubmission' | 'review' | 'publish'> {
   const { db } = core;
   const iso = () => new Date(core.now()).toISOString();
   return {
@@ -108,20 +106,12 @@ export function submissionHandlers(
       const row = visible(req, db.submission(id), id);
       if (row.state === 'published') {
         if (row.channel === channel) return toApi(row);
-        throw new ApiError(
-          409,
-          'ALREADY_PUBLISHED',
-          `${row.plugin} ${row.version} is already published on the ${row.channel} channel`,
-          { state: row.state },
-        );
+        throw new ApiError(409, 'ALREADY_PUBLISHED', `${row.plugin} ${row.version} is already published on the ${row.channel} channel`, { state: row.state });
       }
       if (row.state !== 'approved') {
-        throw new ApiError(
-          409,
-          'NOT_APPROVED',
-          `${row.plugin} ${row.version} is ${row.state}, not approved; only an approved submission can be published`,
-          { state: row.state },
-        );
+        throw new ApiError(409, 'NOT_APPROVED', `${row.plugin} ${row.version} is ${row.state}, not approved; only an approved submission can be published`, {
+          state: row.state,
+        });
       }
       // A publisher key revoked since the upload blocks the publish; the marketplace counter-signs what it publishes.
       core.signing.checkPublish(row);

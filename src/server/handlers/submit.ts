@@ -102,9 +102,15 @@ function enterFlight(core: ServerCore, head: Head): string | undefined {
   if (head.key === undefined) return undefined;
   const flight = `${head.caller.user}\n${head.key}`;
   if (core.inflight.has(flight)) {
-    throw new ApiError(409, 'IDEMPOTENCY_IN_FLIGHT', 'a request with this Idempotency-Key is still being processed', {}, {
-      'Retry-After': '1',
-    });
+    throw new ApiError(
+      409,
+      'IDEMPOTENCY_IN_FLIGHT',
+      'a request with this Idempotency-Key is still being processed',
+      {},
+      {
+        'Retry-After': '1',
+      },
+    );
   }
   core.inflight.add(flight);
   return flight;
@@ -167,8 +173,11 @@ async function receiveParts(core: ServerCore, req: FastifyRequest, temp: string,
       } else if (part.fieldname === 'listing' && got.listingBytes === undefined) {
         got.listingBytes = await readSmallPart(part, got, LISTING_MAX, () => new ApiError(422, 'INVALID_LISTING', 'listing: larger than 1 MiB'));
       } else if (part.fieldname === 'signature' && got.signatureBytes === undefined) {
-        got.signatureBytes = await readSmallPart(part, got, SIGNATURE_MAX, () =>
-          new ApiError(422, 'SIGNATURE_MALFORMED', `signature: larger than ${SIGNATURE_MAX} bytes`),
+        got.signatureBytes = await readSmallPart(
+          part,
+          got,
+          SIGNATURE_MAX,
+          () => new ApiError(422, 'SIGNATURE_MALFORMED', `signature: larger than ${SIGNATURE_MAX} bytes`),
         );
       } else {
         if (part.type === 'file') part.file.resume();
@@ -226,7 +235,12 @@ function checkListing(name: string, parts: Parts): string {
 }
 
 /** The same archive checks `plexichat-plugin verify` runs, and the manifest against the upload. */
-async function verifyUpload(core: ServerCore, temp: string, name: string, version: string): Promise<{ summary?: ManifestSummary; listingSha256: string | null }> {
+async function verifyUpload(
+  core: ServerCore,
+  temp: string,
+  name: string,
+  version: string,
+): Promise<{ summary?: ManifestSummary; listingSha256: string | null }> {
   const report = await core.verify(temp, { maxArchiveBytes: core.maxUploadBytes, expect: { name, version } });
   const errors = report.findings.filter((f) => f.severity === 'error');
   if (!report.ok || errors.length > 0) {
@@ -238,12 +252,9 @@ async function verifyUpload(core: ServerCore, temp: string, name: string, versio
   }
   const m = report.manifest?.plugin;
   if (m && (m.name !== name || m.version !== version)) {
-    throw new ApiError(
-      422,
-      'INVALID_ARCHIVE',
-      `the archive's config/plugin.yaml says ${m.name} ${m.version}, but the upload is ${name} ${version}`,
-      { findings: [{ code: 'MANIFEST_MISMATCH', message: 'manifest name/version differ from the upload' }] },
-    );
+    throw new ApiError(422, 'INVALID_ARCHIVE', `the archive's config/plugin.yaml says ${m.name} ${m.version}, but the upload is ${name} ${version}`, {
+      findings: [{ code: 'MANIFEST_MISMATCH', message: 'manifest name/version differ from the upload' }],
+    });
   }
   return { summary: report.manifest ? manifestSummary(report.manifest) : undefined, listingSha256: report.listingSha256 ?? null };
 }
@@ -303,14 +314,7 @@ function newRow(core: ServerCore, head: Head, parts: Parts, version: string, sum
   };
 }
 
-async function commit(
-  core: ServerCore,
-  reply: FastifyReply,
-  head: Head,
-  parts: Parts,
-  cleanup: Cleanup,
-  phase: (label: string) => string[],
-) {
+async function commit(core: ServerCore, reply: FastifyReply, head: Head, parts: Parts, cleanup: Cleanup, phase: (label: string) => string[]) {
   const { db } = core;
   const { name, key, caller } = head;
   const { received } = parts;
@@ -343,17 +347,16 @@ async function commit(
   const row = newRow(core, head, parts, version, summary);
   const result = db.insertSubmission(
     row,
-    key === undefined
-      ? undefined
-      : { key, fingerprint, status: 201, body: (r) => JSON.stringify({ ...toApi(r), existing: false }), expiresAt: c.idemExpires },
+    key === undefined ? undefined : { key, fingerprint, status: 201, body: (r) => JSON.stringify({ ...toApi(r), existing: false }), expiresAt: c.idemExpires },
     (r) => core.signing.recordUpload(r.id, signed),
   );
   if (result.kind === 'not-owner') throw notOwner(name);
   if (result.kind === 'exists') return answerExisting(c, result.row);
-  core.log(
-    `submission: ${name} ${version} (${row.id}) ${row.state}, ${received.size} bytes, sha256 ${short(received.sha256)}… (${phases.join(', ')})`,
-  );
-  return reply.code(201).type(JSON_TYPE).send(JSON.stringify({ ...toApi(result.row), existing: false }));
+  core.log(`submission: ${name} ${version} (${row.id}) ${row.state}, ${received.size} bytes, sha256 ${short(received.sha256)}… (${phases.join(', ')})`);
+  return reply
+    .code(201)
+    .type(JSON_TYPE)
+    .send(JSON.stringify({ ...toApi(result.row), existing: false }));
 }
 
 // ---- the route ----------------------------------------------------------

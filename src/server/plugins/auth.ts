@@ -19,9 +19,15 @@ function authenticate(req: FastifyRequest, tokens: TokenTable, now: number): voi
   const token = bearer(req.headers.authorization);
   if (token === undefined) {
     if (access === 'public') return;
-    throw new ApiError(401, 'UNAUTHENTICATED', 'missing bearer token: send Authorization: Bearer <token>', {}, {
-      'WWW-Authenticate': 'Bearer',
-    });
+    throw new ApiError(
+      401,
+      'UNAUTHENTICATED',
+      'missing bearer token: send Authorization: Bearer <token>',
+      {},
+      {
+        'WWW-Authenticate': 'Bearer',
+      },
+    );
   }
   const found = token === '' ? undefined : tokens.lookup(token, now);
   if (found === undefined || found === 'expired') {

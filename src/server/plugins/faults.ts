@@ -47,7 +47,10 @@ async function apply(fault: FaultKind, req: FastifyRequest, reply: FastifyReply,
       req.holdAnswerMs = fault.ms;
       return false;
     case 'answer':
-      await reply.code(fault.status ?? 200).type('application/json; charset=utf-8').send(JSON.stringify(fault.json));
+      await reply
+        .code(fault.status ?? 200)
+        .type('application/json; charset=utf-8')
+        .send(JSON.stringify(fault.json));
       return true;
   }
 }

@@ -34,10 +34,16 @@ const lifecycle: FastifyPluginAsync<LifecycleOptions> = async (app, { state, req
   app.addHook('onRequest', async (req, reply) => {
     reply.header('X-Request-Id', req.id);
     if (state.stopping) {
-      throw new ApiError(503, 'UNAVAILABLE', 'the marketplace is shutting down; retry shortly', {}, {
-        'Retry-After': '1',
-        Connection: 'close',
-      });
+      throw new ApiError(
+        503,
+        'UNAVAILABLE',
+        'the marketplace is shutting down; retry shortly',
+        {},
+        {
+          'Retry-After': '1',
+          Connection: 'close',
+        },
+      );
     }
   });
 

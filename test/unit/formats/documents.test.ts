@@ -24,7 +24,12 @@ const thrown = (fn: () => unknown): string => {
 };
 
 describe('the integrity listing (schemas/files/integrity.schema.json)', () => {
-  const good = { format: 'plexichat-plugin-integrity/1', algorithm: 'sha256', plugin: { name: 'p_one', version: '1.0.0' }, files: [{ path: 'a', size: 1, sha256: hex('a') }] };
+  const good = {
+    format: 'plexichat-plugin-integrity/1',
+    algorithm: 'sha256',
+    plugin: { name: 'p_one', version: '1.0.0' },
+    files: [{ path: 'a', size: 1, sha256: hex('a') }],
+  };
   const parse = (o: unknown) => thrown(() => parseIntegrity(Buffer.from(JSON.stringify(o))));
 
   it('reads what serializeIntegrity writes', () => {
@@ -108,7 +113,10 @@ describe('keyrings and key records (schemas/files/keyring.schema.json)', () => {
   it('reads a keyring and an API record into trusted keys', () => {
     const [k] = parseKeyring(ring(record));
     expect(k).toMatchObject({ keyId: record.key_id, expiresAt: null, revokedAt: null, owner: 'dev-1' });
-    expect(parseKeyRecord({ public_key: record.public_key, expires_at: '2027-01-01T00:00:00Z' })).toMatchObject({ keyId: record.key_id, expiresAt: '2027-01-01T00:00:00Z' });
+    expect(parseKeyRecord({ public_key: record.public_key, expires_at: '2027-01-01T00:00:00Z' })).toMatchObject({
+      keyId: record.key_id,
+      expiresAt: '2027-01-01T00:00:00Z',
+    });
   });
 
   it.each([
@@ -175,7 +183,11 @@ describe('the listing (schemas/files/listing.schema.json)', () => {
     ['a list as author', { ...good, author: [] }, 'listing: "author" must be a string or null'],
     ['tags that are not text', { ...good, tags: [1] }, 'listing: "tags" must be an array of strings'],
     ['permissions as a list', { ...good, permissions: [] }, 'listing: "permissions" must be { "required": [strings], "optional": [strings] }'],
-    ['a summary without descriptions', { ...good, permissions_summary: [{ name: 'x', required: true }] }, 'listing: "permissions_summary" must be [{ "name": string, "required": boolean, "description": string }]'],
+    [
+      'a summary without descriptions',
+      { ...good, permissions_summary: [{ name: 'x', required: true }] },
+      'listing: "permissions_summary" must be [{ "name": string, "required": boolean, "description": string }]',
+    ],
     ['an empty archive file name', { ...good, archive: { ...good.archive, file: '' } }, 'listing: "archive.file" must be a non-empty string'],
     ['a size as text', { ...good, archive: { ...good.archive, size: '10' } }, 'listing: "archive.size" must be a whole number of bytes'],
     ['a version that is not semver', { ...good, version: '1.0' }, 'listing: "version" "1.0" is not a semantic version'],

@@ -19,17 +19,13 @@ function usageMessage(fn: () => unknown): string {
 describe('marketplace URL', () => {
   it('normalises: no trailing slash, an /api/v1 suffix is tolerated', () => {
     expect(normaliseMarketplaceUrl('http://127.0.0.1:4870/', { insecure: false, source: 'x' })).toBe('http://127.0.0.1:4870');
-    expect(normaliseMarketplaceUrl('https://m.example.com/base/api/v1/', { insecure: false, source: 'x' })).toBe(
-      'https://m.example.com/base',
-    );
+    expect(normaliseMarketplaceUrl('https://m.example.com/base/api/v1/', { insecure: false, source: 'x' })).toBe('https://m.example.com/base');
     expect(normaliseMarketplaceUrl('http://localhost:1', { insecure: false, source: 'x' })).toBe('http://localhost:1');
     expect(normaliseMarketplaceUrl('http://[::1]:1', { insecure: false, source: 'x' })).toBe('http://[::1]:1');
   });
 
   it('refuses plain http to another host unless PLEXICHAT_INSECURE opts in', () => {
-    expect(usageMessage(() => normaliseMarketplaceUrl('http://m.example.com', { insecure: false, source: 'x' }))).toMatch(
-      /plain http to m\.example\.com/,
-    );
+    expect(usageMessage(() => normaliseMarketplaceUrl('http://m.example.com', { insecure: false, source: 'x' }))).toMatch(/plain http to m\.example\.com/);
     expect(normaliseMarketplaceUrl('http://m.example.com', { insecure: true, source: 'x' })).toBe('http://m.example.com');
   });
 

@@ -64,7 +64,17 @@ describe('ownOutputFiles', () => {
       [
         { pid: 100, pgrp: 7, comm: 'node', fds: { 1: [pipe, '0100001'] } },
         // tee: reads the pipe, writes build.txt, reads input.txt, has rw.db open read-write
-        { pid: 101, pgrp: 7, comm: 'tee', fds: { 0: [pipe, '0100000'], 3: [path.join(root, 'build.txt'), '0101101'], 4: [path.join(root, 'input.txt'), '0100000'], 5: [path.join(root, 'rw.db'), '02'] } },
+        {
+          pid: 101,
+          pgrp: 7,
+          comm: 'tee',
+          fds: {
+            0: [pipe, '0100000'],
+            3: [path.join(root, 'build.txt'), '0101101'],
+            4: [path.join(root, 'input.txt'), '0100000'],
+            5: [path.join(root, 'rw.db'), '02'],
+          },
+        },
         // another pipeline in our group, on another pipe
         { pid: 102, pgrp: 7, comm: 'cat', fds: { 0: [other, '0100000'], 1: [path.join(root, 'unrelated.txt'), '0100001'] } },
         // our pipe, but another process group
@@ -84,7 +94,14 @@ describe('ownOutputFiles', () => {
     const root = await tempDir();
     const pipe = path.join(root, 'pipe');
     execFileSync('mkfifo', [pipe]);
-    const { proc } = await fakeProc([{ pid: 100, pgrp: 7 }, { pid: 101, pgrp: 7, fds: { 0: [pipe, '0'], 1: [path.join(root, 'gone'), '1'] } }], 100, root);
+    const { proc } = await fakeProc(
+      [
+        { pid: 100, pgrp: 7 },
+        { pid: 101, pgrp: 7, fds: { 0: [pipe, '0'], 1: [path.join(root, 'gone'), '1'] } },
+      ],
+      100,
+      root,
+    );
     fs.writeFileSync(path.join(proc, '101', 'stat'), 'garbage');
     expect(ownOutputFiles({ stdout: { ...id(pipe), kind: 'fifo' } }, proc)).toEqual([]);
     fs.writeFileSync(path.join(proc, '101', 'stat'), '101 (x) S 1 7 7');

@@ -107,7 +107,9 @@ describe('pack', () => {
 const CHUNK_EDGE = 1024 * 1024;
 
 /** Python's zipfile: every member's header facts and sha256, in archive order. */
-async function pythonFacts(file: string): Promise<{ path: string; size: number; crc32: number; compressedSize: number; method: number; mode: number; offset: number; sha256: string }[]> {
+async function pythonFacts(
+  file: string,
+): Promise<{ path: string; size: number; crc32: number; compressedSize: number; method: number; mode: number; offset: number; sha256: string }[]> {
   const code =
     'import hashlib, json, sys, zipfile\n' +
     'z = zipfile.ZipFile(sys.argv[1])\n' +

@@ -33,9 +33,8 @@ describe('entry names', () => {
 });
 
 describe('.pluginignore patterns', () => {
-  it.each(['*.log', '!keep.log', 'build/', '/root-only', 'a/**/b', '[abc].py', '[!a-z]x', '\\#literal', 'x[[:digit:]]'])(
-    'accepts %j',
-    (p) => expect(badPattern(p)).toBeUndefined(),
+  it.each(['*.log', '!keep.log', 'build/', '/root-only', 'a/**/b', '[abc].py', '[!a-z]x', '\\#literal', 'x[[:digit:]]'])('accepts %j', (p) =>
+    expect(badPattern(p)).toBeUndefined(),
   );
   it.each([
     ['src/[abc', 'never closed'],
@@ -67,9 +66,7 @@ describe('secrets', () => {
   it('by content, with line numbers and without the value', () => {
     const found = scanSecrets(
       'src/x.py',
-      Buffer.from(
-        'a = 1\n-----BEGIN OPENSSH PRIVATE KEY-----\nb\nT = "ghp_' + 'Z'.repeat(36) + '"\nhttps://hooks.slack.com/services/T000/B000/XXXX\n',
-      ),
+      Buffer.from('a = 1\n-----BEGIN OPENSSH PRIVATE KEY-----\nb\nT = "ghp_' + 'Z'.repeat(36) + '"\nhttps://hooks.slack.com/services/T000/B000/XXXX\n'),
     );
     expect(found.map((f) => [f.rule, f.line])).toEqual([
       ['private-key', 2],

@@ -108,7 +108,12 @@ describe('verifyArchive', () => {
 
   it('refuses encrypted entries and unknown compression methods', async () => {
     const r = await verifyBuf(
-      pluginZip({ unlisted: [{ name: 'src/enc.py', data: 'x', flags: 1 }, { name: 'src/bz.py', data: 'x', method: 12 }] }),
+      pluginZip({
+        unlisted: [
+          { name: 'src/enc.py', data: 'x', flags: 1 },
+          { name: 'src/bz.py', data: 'x', method: 12 },
+        ],
+      }),
     );
     expect(codes(r)).toEqual(expect.arrayContaining(['ENCRYPTED_ENTRY', 'UNSUPPORTED_COMPRESSION']));
   });
@@ -135,9 +140,7 @@ describe('verifyArchive', () => {
   it('refuses names that are not UTF-8 flagged or whose Unicode Path extra disagrees', async () => {
     const r = await verifyBuf(
       pluginZip({
-        unlisted: [
-          { name: Buffer.from([0x73, 0x72, 0x63, 0x2f, 0x82, 0x2e, 0x70, 0x79]), data: 'x' },
-        ],
+        unlisted: [{ name: Buffer.from([0x73, 0x72, 0x63, 0x2f, 0x82, 0x2e, 0x70, 0x79]), data: 'x' }],
       }),
     );
     expect(codes(r)).toContain('NAME_ENCODING');
@@ -171,7 +174,10 @@ describe('requiredParts (build --dry-run: what verify would say from the names a
     [['config/plugin.yaml'], ['CODE_MISSING']],
     [['src/plugin.py'], ['MANIFEST_MISSING']],
     [[], ['MANIFEST_MISSING', 'CODE_MISSING']],
-    [['x/config/plugin.yaml', 'src/a.txt'], ['MANIFEST_MISSING', 'CODE_MISSING']],
+    [
+      ['x/config/plugin.yaml', 'src/a.txt'],
+      ['MANIFEST_MISSING', 'CODE_MISSING'],
+    ],
   ])('%j: %j', (names, expected) => {
     expect(requiredParts(names).map((f) => f.code)).toEqual(expected);
   });
