@@ -13,6 +13,7 @@
  * help comes from (their size and mtime), e.g. after a bare `tsc`.
  * Imports nothing but node:fs: it runs before anything else loads.
  */
+import { READER_GONE_EXIT } from '../io/closed-pipe.js';
 import { readFileSync, statSync } from 'node:fs';
 
 export interface HelpSnapshot {
@@ -56,8 +57,9 @@ export function helpPath(args: readonly string[]): string | undefined {
 }
 
 interface Out {
-  stdout: { isTTY?: boolean; write(s: string): unknown };
+  stdout: { isTTY?: boolean; write(s: string): unknown; once?(event: 'error', listener: () => void): unknown };
   env: NodeJS.ProcessEnv;
+  exitCode?: number | string | null;
 }
 
 /** Prints help or the version from the snapshot and returns true, or returns false (commander must answer). */
@@ -71,6 +73,10 @@ export function printFromSnapshot(argv: readonly string[], proc: Out): boolean {
   if (!snap) return false;
   const text = version ? `${snap.version}\n` : snap.help[path!];
   if (text === undefined) return false;
+  // A reader that went away (`| head`, a closed pipe): quiet, exit 141, as io/closed-pipe.ts ends every other command.
+  proc.stdout.once?.('error', () => {
+    proc.exitCode = READER_GONE_EXIT;
+  });
   proc.stdout.write(text);
   return true;
 }
