@@ -403,7 +403,8 @@ describe('dev stops whatever the plugin started', () => {
       const started = Date.now();
       if (how === 'reader gone') {
         dev.child.stdout!.destroy();
-        await http(`${ready.url}/healthz`).catch(() => undefined);
+        // A call of the plugin's endpoint is a `request` event: dev's next write finds the reader gone.
+        await http(`${ready.url}/api/v1/dev_counter/count`).catch(() => undefined);
       } else dev.child.kill(how);
       const exit = await dev.exited;
       const took = Date.now() - started;

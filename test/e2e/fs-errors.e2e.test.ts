@@ -64,7 +64,7 @@ describe('init', () => {
     const mounted = await mountTmpfs(mnt, 'size=4m');
     const r = await runMain(['init', mnt, ...INIT]);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect((await fs.readdir(mnt)).sort()).toEqual(['.gitignore', '.pluginignore', 'CHANGELOG.md', 'config', 'conftest.py', 'docs', 'src', 'tests']);
+    expect((await fs.readdir(mnt)).sort()).toEqual(['.gitignore', '.pluginignore', 'CHANGELOG.md', 'config', 'conftest.py', 'docs', 'src', 'tests', 'tox.ini']);
     // Nothing staged is left next to the mount point either.
     expect((await fs.readdir(root)).filter((n) => n.startsWith('.'))).toEqual([]);
     if (!mounted) expect(process.getuid?.()).not.toBe(0);
