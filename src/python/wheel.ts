@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { DEFLATE, ZipWriter } from '../core/package/zip-writer.js';
 import { sdkPythonPath } from './pytest.js';
 import { MIN_PYTHON_TEXT } from './version.js';
 
@@ -90,66 +91,18 @@ export async function buildSdkWheel(opts: { generator: string; root?: string; mt
   return {
     name: `${SDK_PACKAGE}-${version}-py3-none-any.whl`,
     version,
-    bytes: zip(entries, opts.mtime),
+    bytes: await zip(entries, opts.mtime),
     files: entries.map(([n]) => n),
   };
 }
 
-/** DOS date and time of Unix seconds (UTC), clamped to the zip format's 1980 floor. */
-function dosTime(unix: number | undefined): { date: number; time: number } {
-  const d = new Date(Math.max(unix ?? 0, 315532800) * 1000);
-  return {
-    date: ((d.getUTCFullYear() - 1980) << 9) | ((d.getUTCMonth() + 1) << 5) | d.getUTCDate(),
-    time: (d.getUTCHours() << 11) | (d.getUTCMinutes() << 5) | (d.getUTCSeconds() >> 1),
-  };
-}
-
-/** A small deflated zip, entries in the order given (files of a few hundred KiB: no zip64). */
-function zip(entries: [string, Buffer][], mtime?: number): Buffer {
-  const { date, time } = dosTime(mtime);
-  const locals: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
+/** A small deflated zip, entries in the order given, through the archive writer build uses (core/package/zip-writer.ts). */
+async function zip(entries: [string, Buffer][], mtime?: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const writer = new ZipWriter((chunk) => void chunks.push(chunk), { mtime });
   for (const [name, data] of entries) {
-    const nameBytes = Buffer.from(name, 'utf8');
-    const body = zlib.deflateRawSync(data, { level: 9 });
-    const crc = zlib.crc32(data);
-    const head = Buffer.alloc(30);
-    head.writeUInt32LE(0x04034b50, 0);
-    head.writeUInt16LE(20, 4); // version needed: 2.0 (deflate)
-    head.writeUInt16LE(0x0800, 6); // UTF-8 names
-    head.writeUInt16LE(8, 8); // deflate
-    head.writeUInt16LE(time, 10);
-    head.writeUInt16LE(date, 12);
-    head.writeUInt32LE(crc, 14);
-    head.writeUInt32LE(body.length, 18);
-    head.writeUInt32LE(data.length, 22);
-    head.writeUInt16LE(nameBytes.length, 26);
-    head.writeUInt16LE(0, 28);
-    const dir = Buffer.alloc(46);
-    dir.writeUInt32LE(0x02014b50, 0);
-    dir.writeUInt16LE((3 << 8) | 20, 4); // made by: Unix, 2.0
-    dir.writeUInt16LE(20, 6);
-    dir.writeUInt16LE(0x0800, 8);
-    dir.writeUInt16LE(8, 10);
-    dir.writeUInt16LE(time, 12);
-    dir.writeUInt16LE(date, 14);
-    dir.writeUInt32LE(crc, 16);
-    dir.writeUInt32LE(body.length, 20);
-    dir.writeUInt32LE(data.length, 24);
-    dir.writeUInt16LE(nameBytes.length, 28);
-    dir.writeUInt32LE((0o100644 << 16) >>> 0, 38); // regular file, rw-r--r--
-    dir.writeUInt32LE(offset, 42);
-    locals.push(head, nameBytes, body);
-    central.push(dir, nameBytes);
-    offset += head.length + nameBytes.length + body.length;
+    await writer.addEntry(name, 0o644, DEFLATE, zlib.crc32(data), data.length, zlib.deflateRawSync(data, { level: 9 }));
   }
-  const dirBytes = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(dirBytes.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, dirBytes, end]);
+  await writer.finish();
+  return Buffer.concat(chunks);
 }
