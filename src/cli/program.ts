@@ -119,6 +119,7 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('--key <pubkey-file>', "check the signature against this public key (the signer's .pub)")
     .option('--keyring <file>', 'check the signature against the keys of this keyring (docs/signing.md)')
     .option('--signature <file>', 'the signature document (default: <archive>.sig)')
+    .option('--expect <name[@version]>', 'the plugin (and version) the archive must be; WRONG_PLUGIN otherwise')
     .action((archive: string, opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/verify.js'), { archive, ...opts }, cmd));
 
   const keys = program.command('keys').description('Ed25519 signing keys for signed archives');

@@ -5,7 +5,9 @@
  * when the archive passes (warnings allowed), 1 when any check fails.
  */
 import { userPath, type Ctx } from '../io/context.js';
+import semver from 'semver';
 import { UsageError } from '../errors.js';
+import { parsePluginSpec } from '../core/plugin-name.js';
 import type { TrustedKey } from '../signing/keyring.js';
 import { readKeyringFile, readPublicKeyFile } from '../signing/files.js';
 import { renderFindings, verifyArchiveFile, type VerifyResult } from '../project/verify.js';
@@ -20,11 +22,19 @@ export interface VerifyCommandOptions {
   keyring?: string;
   /** The signature document (default: <archive>.sig). */
   signature?: string;
+  /** The plugin the archive must be: `name` or `name@version` (WRONG_PLUGIN otherwise). */
+  expect?: string;
 }
 
 export async function run(opts: VerifyCommandOptions, ctx: Ctx): Promise<VerifyResult> {
   if (opts.key !== undefined && opts.keyring !== undefined) {
     throw new UsageError('pass either --key or --keyring, not both', { hint: 'put every key you trust in one keyring file' });
+  }
+  let expected: { name: string; version?: string } | undefined;
+  if (opts.expect !== undefined) {
+    const r = parsePluginSpec(opts.expect, (v) => semver.valid(v) !== null);
+    if ('problem' in r) throw new UsageError(`--expect: ${r.problem}`, { hint: 'e.g. --expect greeter@1.0.0 (or just the name)' });
+    expected = r;
   }
   const keys = async (): Promise<TrustedKey[] | undefined> => {
     if (opts.key !== undefined) return [await readPublicKeyFile(opts.key, userPath(ctx, opts.key))];
@@ -35,6 +45,7 @@ export async function run(opts: VerifyCommandOptions, ctx: Ctx): Promise<VerifyR
     file: userPath(ctx, opts.archive),
     shown: opts.archive,
     keys,
+    expected,
     ...(opts.signature !== undefined ? { signatureFile: userPath(ctx, opts.signature), signatureShown: opts.signature } : {}),
   });
 }

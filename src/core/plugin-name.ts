@@ -49,3 +49,18 @@ export function artefactStem(name: string, version: string): string {
 export function archiveFileName(name: string, version: string): string {
   return `${artefactStem(name, version)}.zip`;
 }
+
+/**
+ * `name[@version]` as `download` and `verify --expect` take it: the name and
+ * the version, or why it is not one (the caller words the usage error).
+ */
+export function parsePluginSpec(spec: string, isVersion: (v: string) => boolean): { name: string; version?: string } | { problem: string } {
+  const at = spec.lastIndexOf('@');
+  const name = at > 0 ? spec.slice(0, at) : spec;
+  const version = at > 0 ? spec.slice(at + 1) : undefined;
+  if (!isPluginName(name)) return { problem: `${JSON.stringify(name.slice(0, 80))} is not a plugin name: ${whyNotPluginName(name)}` };
+  if (version !== undefined && (!isVersion(version) || version.startsWith('v'))) {
+    return { problem: `${JSON.stringify(version.slice(0, 40))} is not a semantic version` };
+  }
+  return version === undefined ? { name } : { name, version };
+}

@@ -25,6 +25,7 @@ import { isObject, pick, serverCode, type Answer } from './answer.js';
 import { unexpectedResponse } from './http-errors.js';
 import { multipartBody } from './multipart.js';
 import { parseKeyRecord, type KeyRecord } from '../signing/keyring.js';
+import { expectedPluginProblem } from '../signing/verify.js';
 import { Transport, type TransportOptions } from './transport.js';
 
 export type { RetryInfo } from './transport.js';
@@ -180,7 +181,11 @@ export class MarketplaceClient {
       deadlineMs: this.requestDeadlineMs,
       what: `read plugin ${name}`,
     });
-    return this.expectPlugin(a);
+    const p = this.expectPlugin(a);
+    // A listing of another plugin is not this plugin's: its versions and owner are not shown or used.
+    const wrong = expectedPluginProblem({ name }, { name: p.name }, "the marketplace's listing");
+    if (wrong) throw new WorkFailedError(`refusing the listing of ${name}: ${wrong.message}`, { code: wrong.code, hint: wrong.hint, details: wrong.details });
+    return p;
   }
 
   // ---- signing keys and signatures (docs/signing.md) ---------------------

@@ -11,7 +11,7 @@ import { WorkFailedError, errnoCode } from '../errors.js';
 import { verifyArchive, type VerifyFinding, type VerifyOptions } from '../core/package/verify.js';
 import { factsOf } from '../signing/archive.js';
 import type { TrustedKey } from '../signing/keyring.js';
-import { checkSignature } from '../signing/verify.js';
+import { checkSignature, expectedPluginProblem, type ExpectedPlugin } from '../signing/verify.js';
 import { readSignatureFile, signatureFileOf } from '../signing/files.js';
 
 export interface VerifyFileOptions {
@@ -21,6 +21,8 @@ export interface VerifyFileOptions {
   shown: string;
   /** Trusted keys (--key or --keyring), read after the archive is found; none: the signer is not checked. */
   keys?: () => Promise<TrustedKey[] | undefined>;
+  /** The plugin (and version) the archive must be (`verify --expect`): its manifest and signature must name it. */
+  expected?: ExpectedPlugin;
   /** The signature document's absolute path (default: <file>.sig). */
   signatureFile?: string;
   /** The signature document as the user named it (default: <shown>.sig). */
@@ -78,6 +80,8 @@ export async function verifyArchiveFile(o: VerifyFileOptions): Promise<VerifyRes
   const shownSig = o.signatureShown ?? `${o.shown}.sig`;
   const signature: VerifySignature = { status: 'unsigned', file: shownSig };
   const findings = [...report.findings];
+  const wrong = o.expected && plugin && expectedPluginProblem(o.expected, plugin, "the archive's manifest");
+  if (wrong) findings.push({ severity: 'error', code: wrong.code, message: wrong.message });
   let doc;
   try {
     doc = await readSignatureFile(sigFile);
@@ -87,7 +91,7 @@ export async function verifyArchiveFile(o: VerifyFileOptions): Promise<VerifyRes
   }
   if (doc) {
     Object.assign(signature, { key_id: doc.key_id, plugin: doc.plugin, created_at: doc.created_at });
-    const check = checkSignature({ doc, facts: digest, plugin, keys });
+    const check = checkSignature({ doc, facts: digest, plugin, keys, expected: o.expected });
     for (const n of check.notes) findings.push({ severity: 'warning', code: n.code, message: n.message });
     if (check.ok) signature.status = keys ? 'verified' : 'unchecked';
     else {

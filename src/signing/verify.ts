@@ -48,6 +48,35 @@ export interface CheckInput {
   what?: string;
   /** Says what `at` is, in messages (default: "<what> was made on <at>"). */
   when?: string;
+  /** The plugin the caller asked for (a download's name@version): the document must name it (WRONG_PLUGIN). */
+  expected?: ExpectedPlugin;
+}
+
+/** What a caller asked for: a name, and a version when one was asked for (or resolved from a listing). */
+export interface ExpectedPlugin {
+  name: string;
+  version?: string;
+}
+
+/**
+ * The one rule for "is this the plugin that was asked for": `what` (a
+ * signature document, an archive's manifest, a listing) names `actual`;
+ * WRONG_PLUGIN unless its name, and its version when one was asked for, are
+ * the ones expected. Every download, info and verify with an expectation
+ * applies it to each thing that names a plugin.
+ */
+export function expectedPluginProblem(expected: ExpectedPlugin, actual: { name: string; version?: string }, what: string): SignatureProblem | undefined {
+  const nameOk = actual.name === expected.name;
+  const versionOk = expected.version === undefined || actual.version === expected.version;
+  if (nameOk && versionOk) return undefined;
+  const asked = expected.version === undefined ? expected.name : `${expected.name} ${expected.version}`;
+  const got = actual.version === undefined || expected.version === undefined ? actual.name : `${actual.name} ${actual.version}`;
+  return {
+    code: 'WRONG_PLUGIN',
+    message: `${what} is for ${got}, but ${asked} was asked for`,
+    hint: 'the marketplace answered with another plugin or version than the one asked for: do not install it; report it to the marketplace',
+    details: { expected, actual },
+  };
 }
 
 /** Short form of a digest for messages. */
@@ -156,6 +185,11 @@ function pluginStep({ doc, input, what }: Checking): SignatureProblem | undefine
   };
 }
 
+/** The document names the plugin and version the caller asked for. */
+function expectedStep({ doc, input, what }: Checking): SignatureProblem | undefined {
+  return input.expected ? expectedPluginProblem(input.expected, doc.plugin, what) : undefined;
+}
+
 /** The archive is the one that was signed: its sha256 and size, and its member list's sha256. */
 function archiveStep({ doc, input }: Checking): SignatureProblem | undefined {
   const { facts } = input;
@@ -188,7 +222,7 @@ function archiveStep({ doc, input }: Checking): SignatureProblem | undefined {
 }
 
 /** The checks in the order of the module comment; the first problem answers. */
-const STEPS: readonly Step[] = [roleStep, keyStep, validityStep, pluginStep, archiveStep];
+const STEPS: readonly Step[] = [roleStep, keyStep, validityStep, expectedStep, pluginStep, archiveStep];
 
 export function checkSignature(input: CheckInput): SignatureCheck {
   const c: Checking = { input, doc: input.doc, what: input.what ?? 'the signature', notes: [] };

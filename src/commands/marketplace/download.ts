@@ -13,7 +13,7 @@ import { userPath, type Ctx } from '../../io/context.js';
 import { UsageError, WorkFailedError, errnoCode } from '../../errors.js';
 import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } from '../../io/atomic.js';
 import { outputDirError, writingTo, type OutputTarget } from '../../io/fs-errors.js';
-import { archiveFileName, isPluginName, whyNotPluginName } from '../../core/plugin-name.js';
+import { archiveFileName, parsePluginSpec } from '../../core/plugin-name.js';
 import { VERIFY_DEFAULTS } from '../../core/package/limits.js';
 import type { VersionSignatures } from '../../marketplace/client.js';
 import { withSession } from '../../marketplace/session.js';
@@ -21,7 +21,7 @@ import { factsOf } from '../../signing/archive.js';
 import { parseSignature, serializeSignature, type SignatureDocument } from '../../signing/document.js';
 import { readKeyringFile, signatureFileOf } from '../../signing/files.js';
 import { parseKeyRecord, type TrustedKey } from '../../signing/keyring.js';
-import { checkSignature, signatureDigest, type SignatureCheck } from '../../signing/verify.js';
+import { checkSignature, expectedPluginProblem, signatureDigest, type SignatureCheck } from '../../signing/verify.js';
 
 export interface DownloadOptions {
   spec: string;
@@ -43,18 +43,9 @@ export interface DownloadResult {
 }
 
 function parseSpec(spec: string): { name: string; version?: string } {
-  const at = spec.lastIndexOf('@');
-  const name = at > 0 ? spec.slice(0, at) : spec;
-  const version = at > 0 ? spec.slice(at + 1) : undefined;
-  if (!isPluginName(name)) {
-    throw new UsageError(`${JSON.stringify(name.slice(0, 80))} is not a plugin name: ${whyNotPluginName(name)}`, {
-      hint: 'e.g. marketplace download advanced_analytics@1.2.0',
-    });
-  }
-  if (version !== undefined && (!semver.valid(version) || version.startsWith('v'))) {
-    throw new UsageError(`${JSON.stringify(version.slice(0, 40))} is not a semantic version`, { hint: 'e.g. marketplace download advanced_analytics@1.2.0' });
-  }
-  return { name, version };
+  const r = parsePluginSpec(spec, (v) => semver.valid(v) !== null);
+  if ('problem' in r) throw new UsageError(r.problem, { hint: 'e.g. marketplace download advanced_analytics@1.2.0' });
+  return r;
 }
 
 /** The --out folder, as io/fs-errors.ts words a failure to write there. */
@@ -125,7 +116,12 @@ export async function run(opts: DownloadOptions, ctx: Ctx): Promise<DownloadResu
   return withSession(ctx, { token: 'none' }, async ({ client, target }) => {
     let version = spec.version;
     if (version === undefined) {
-      const info = await client.plugin(spec.name);
+      const info = await client.plugin(spec.name).catch((err: unknown) => {
+        if (err instanceof WorkFailedError && err.code === 'WRONG_PLUGIN') {
+          throw new WorkFailedError(`${err.message}; nothing was written`, { code: err.code, hint: err.hint, details: err.details });
+        }
+        throw err;
+      });
       version = info.versions[0]?.version;
       if (version === undefined) {
         throw new WorkFailedError(`${spec.name} has no published version`, { code: 'NOT_PUBLISHED', hint: 'publish one first, or check the name' });
@@ -177,6 +173,7 @@ async function check(o: { tmp: AtomicFile; name: string; version: string; sigs: 
   const report = await verifyArchive(o.tmp.tempPath, { hashFile: true });
   const facts = factsOf(report)!;
   const plugin = report.manifest ? { name: report.manifest.plugin.name, version: report.manifest.plugin.version } : undefined;
+  const expected = { name, version };
   const warnings: string[] = [];
   if (o.sigs.marketplace === null) {
     throw refused(name, version, {
@@ -193,6 +190,7 @@ async function check(o: { tmp: AtomicFile; name: string; version: string; sigs: 
     keys: o.marketKeys,
     role: 'marketplace',
     what: "the marketplace's counter-signature",
+    expected,
   });
   if (!c1.ok) {
     throw refused(name, version, {
@@ -229,6 +227,7 @@ async function check(o: { tmp: AtomicFile; name: string; version: string; sigs: 
       keys,
       // The marketplace vouches for when it published: a key revoked later does not undo earlier releases.
       at: counter.created_at,
+      expected,
       what: 'the publisher signature',
       when: `the version was published on ${counter.created_at}`,
     });
@@ -237,6 +236,9 @@ async function check(o: { tmp: AtomicFile; name: string; version: string; sigs: 
   } else {
     warnings.push(`${name} ${version} was published unsigned: only the marketplace's counter-signature vouches for it`);
   }
+  // The archive's own manifest names what was asked for too (the signatures name it, and name the manifest's plugin).
+  const wrong = plugin && expectedPluginProblem(expected, plugin, "the archive's manifest");
+  if (wrong) throw refused(name, version, wrong);
   const errors = report.findings.filter((f) => f.severity === 'error');
   if (errors.length > 0) {
     const f = errors[0];
