@@ -1,7 +1,11 @@
 /**
  * Tokens. The server keeps only the sha256 of each token and compares
- * digests in constant time; a token's user id is derived from its digest,
- * so the same token is the same user across restarts.
+ * digests in constant time. A token's user id is its role and its full
+ * digest (`dev-<64 hex>`), stored per token in the data dir (db.ts
+ * identities) so the same token is the same user across restarts and two
+ * tokens are never one user. Data dirs from before, whose owners are
+ * `dev-<first 8 hex>`, keep their owners: the first token whose short id
+ * owns data there is mapped to it (see MarketDb.identity).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Role } from '../core/roles.js';
@@ -33,9 +37,22 @@ function digest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
-export function userIdOf(token: string, role: Role): string {
-  return `${role === 'developer' ? 'dev' : 'rev'}-${digest(token).toString('hex').slice(0, 8)}`;
+function rolePrefix(role: Role): string {
+  return role === 'developer' ? 'dev' : 'rev';
 }
+
+/** A token's user id: its role and the full sha256 of the token (never the token). */
+export function userIdOf(token: string, role: Role): string {
+  return `${rolePrefix(role)}-${digest(token).toString('hex')}`;
+}
+
+/** The short id of data dirs from before the full digest: `dev-<first 8 hex>`. Two tokens can share it. */
+export function legacyUserIdOf(token: string, role: Role): string {
+  return `${rolePrefix(role)}-${digest(token).toString('hex').slice(0, 8)}`;
+}
+
+/** Maps a token (its role and digest) to its stored user id; the default is userIdOf's. */
+export type IdentityResolver = (spec: { role: Role; id: string; legacyId: string }) => string;
 
 /** What a token must be: what a Bearer header can carry (printable ASCII, no spaces), at least 8 long. */
 const TOKEN_RE = /^[\x21-\x7e]{8,}$/;
@@ -69,16 +86,26 @@ export class TokenError extends Error {
 export class TokenTable {
   private readonly entries: Entry[];
 
+  private readonly specs: TokenSpec[];
+
   /** Throws TokenError for tokens tokenProblem() refuses. */
   constructor(specs: TokenSpec[]) {
     const problem = tokenProblem(specs);
     if (problem) throw new TokenError(problem);
+    this.specs = specs;
     this.entries = specs.map((s) => ({
       digest: digest(s.token),
       user: userIdOf(s.token, s.role),
       role: s.role,
       expiresAt: s.expiresAt,
     }));
+  }
+
+  /** Give each token the user id the data dir stores for it (a short id of an older data dir, or its full one). */
+  resolveIds(resolve: IdentityResolver): void {
+    this.specs.forEach((s, i) => {
+      this.entries[i].user = resolve({ role: s.role, id: userIdOf(s.token, s.role), legacyId: legacyUserIdOf(s.token, s.role) });
+    });
   }
 
   /** The caller for a presented token, 'expired', or undefined. Checks every entry (no early exit). */

@@ -97,6 +97,12 @@ CREATE TABLE IF NOT EXISTS signatures (
   publisher_key TEXT,
   marketplace TEXT
 );
+-- Who a token is (server/auth.ts): its role and full sha256 ("dev-<64 hex>"), mapped to the user id its
+-- data is owned by: the same id, or, in data dirs from before, the short id ("dev-<8 hex>") it had then.
+CREATE TABLE IF NOT EXISTS identities (
+  id TEXT PRIMARY KEY,
+  user TEXT NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS idempotency (
   user TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -148,6 +154,33 @@ export class MarketDb {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * The user id of a token (its full id and its short id of older data
+   * dirs): the one stored for it; else its short id when data here is owned
+   * by that id and no other token took it (a data dir from before the full
+   * ids: its owner keeps its plugins, submissions and keys); else its full
+   * id. Stored, so a later token with the same short id is someone else.
+   */
+  identity(spec: { id: string; legacyId: string }): string {
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT user FROM identities WHERE id = ?').get(spec.id) as { user: string } | undefined;
+      if (row) return row.user;
+      const legacy = spec.legacyId;
+      const taken = this.db.prepare('SELECT 1 FROM identities WHERE user = ?').get(legacy) !== undefined;
+      const owns =
+        !taken &&
+        this.db
+          .prepare(
+            `SELECT 1 FROM plugins WHERE owner = @u UNION ALL SELECT 1 FROM submissions WHERE owner = @u OR reviewer = @u
+             UNION ALL SELECT 1 FROM publisher_keys WHERE owner = @u UNION ALL SELECT 1 FROM idempotency WHERE user = @u LIMIT 1`,
+          )
+          .get({ u: legacy }) !== undefined;
+      const user = owns ? legacy : spec.id;
+      this.db.prepare('INSERT INTO identities (id, user) VALUES (?, ?)').run(spec.id, user);
+      return user;
+    })();
   }
 
   plugin(name: string): PluginRow | undefined {

@@ -121,6 +121,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   try {
     await storage.trackNew(path.join(dataDir, MARKETPLACE_KEY_FILE));
     signing = await openSigning(dataDir, db.db, now);
+    tokens.resolveIds((t) => db.identity(t));
   } catch (err) {
     await undo();
     throw new DataDirError(dataDir, err);

@@ -77,7 +77,7 @@ describe('tokens', () => {
       { token: 'pcx_old_one_token', role: 'developer', expiresAt: 1000 },
     ]);
     expect(t.lookup('pcx_dev_one_token', 0)).toEqual({ user: userIdOf('pcx_dev_one_token', 'developer'), role: 'developer' });
-    expect(t.lookup('pcx_rev_one_token', 0)).toMatchObject({ role: 'reviewer', user: expect.stringMatching(/^rev-[0-9a-f]{8}$/) });
+    expect(t.lookup('pcx_rev_one_token', 0)).toMatchObject({ role: 'reviewer', user: expect.stringMatching(/^rev-[0-9a-f]{64}$/) });
     expect(t.lookup('pcx_dev_one_tokeN', 0)).toBeUndefined();
     expect(t.lookup('pcx_old_one_token', 999)).toMatchObject({ role: 'developer' });
     expect(t.lookup('pcx_old_one_token', 1000)).toBe('expired');
