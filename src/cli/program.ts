@@ -238,6 +238,7 @@ export function createProgram(version: string, runner: Runner): Command {
     .argument('<pubkey-file>', 'public key file (the .pub that `keys generate` wrote)')
     .description('register a public key with your account')
     .option('--expires <time>', 'the key signs nothing at or after this date/time (ISO 8601)')
+    .option('--key <file>', 'its private key, to prove you hold it (default: the file beside the .pub, else PLEXICHAT_SIGNING_KEY or the default key)')
     .action((file: string, opts: Record<string, unknown>, cmd: Command) =>
       runner(() => import('../commands/marketplace/keys.js').then((m) => m.add), { file, ...opts }, cmd),
     );

@@ -196,10 +196,10 @@ export class MarketplaceClient {
     return this.expectKeys(a);
   }
 
-  /** POST /me/keys: register a publisher key. */
-  async addKey(publicKey: string, expiresAt: string | null): Promise<{ key: KeyRecord; existing: boolean }> {
+  /** POST /me/keys: register a publisher key, with the proof that the caller holds its private key (signing/key-proof.ts). */
+  async addKey(publicKey: string, expiresAt: string | null, proof: string): Promise<{ key: KeyRecord; existing: boolean }> {
     const a = await this.transport.call('POST', '/me/keys', {
-      body: { json: { public_key: publicKey, expires_at: expiresAt } },
+      body: { json: { public_key: publicKey, expires_at: expiresAt, proof } },
       retry: 'refused-only',
       deadlineMs: this.requestDeadlineMs,
       what: 'register the key',

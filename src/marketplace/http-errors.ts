@@ -61,6 +61,9 @@ function conflictHint(code: string | undefined): string {
   if (code === 'VERSION_EXISTS') {
     return 'a version is never replaced: bump plugin.version in config/plugin.yaml, add a CHANGELOG entry, rebuild and submit';
   }
+  if (code === 'KEY_TAKEN') {
+    return 'this public key is registered to another developer account: generate your own with `plexichat-plugin keys generate` and register its .pub';
+  }
   if (code === 'NOT_APPROVED') return 'only an approved submission can be published: check it with `plexichat-plugin marketplace status`';
   return 'check the submission with `plexichat-plugin marketplace status`';
 }

@@ -6,9 +6,11 @@
 import { userPath, type Ctx } from '../../io/context.js';
 import { UsageError } from '../../errors.js';
 import { withSession } from '../../marketplace/session.js';
-import { readPublicKeyFile } from '../../signing/files.js';
+import fs from 'node:fs/promises';
+import { findSigningKey, readPublicKeyFile, SIGNING_KEY_ENV, type SigningKey } from '../../signing/files.js';
 import { KEY_ID_PATTERN, publicKeyBase64 } from '../../signing/keys.js';
-import type { KeyRecord } from '../../signing/keyring.js';
+import type { KeyRecord, TrustedKey } from '../../signing/keyring.js';
+import { signKeyProof } from '../../signing/key-proof.js';
 
 export interface KeysResult {
   marketplace: string;
@@ -38,12 +40,59 @@ function state(k: KeyRecord): string {
   return 'valid';
 }
 
+async function exists(file: string): Promise<boolean> {
+  try {
+    return (await fs.stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The private key of the key being registered, to sign the proof of
+ * possession with: --key <file>; else the file the .pub was written beside;
+ * else PLEXICHAT_SIGNING_KEY or the default key file, when it is that key.
+ */
+async function privateKeyOf(key: TrustedKey, opts: { file: string; key?: string }, ctx: Ctx): Promise<SigningKey> {
+  const tried: string[] = [];
+  const explicit = opts.key !== undefined;
+  const candidates: (() => Promise<SigningKey | undefined>)[] = [];
+  if (opts.key !== undefined) {
+    const keyFile = opts.key;
+    candidates.push(() => findSigningKey({ keyFile, keyPath: userPath(ctx, keyFile), env: ctx.env }));
+  } else {
+    const beside = opts.file.endsWith('.pub') ? opts.file.slice(0, -'.pub'.length) : undefined;
+    if (beside !== undefined && (await exists(userPath(ctx, beside)))) {
+      candidates.push(() => findSigningKey({ keyFile: beside, keyPath: userPath(ctx, beside), env: ctx.env }));
+    }
+    candidates.push(() => findSigningKey({ env: ctx.env }));
+  }
+  for (const next of candidates) {
+    const found = await next();
+    if (!found) continue;
+    for (const w of found.warnings) ctx.out.warn(w);
+    if (found.keyId === key.keyId) return found;
+    tried.push(`${found.source} is key ${found.keyId}`);
+    if (explicit) break;
+  }
+  throw new UsageError(
+    `registering key ${key.keyId} needs its private key, to prove you hold it${tried.length ? ` (${tried.join('; ')})` : ''}; nothing was registered`,
+    {
+      code: 'KEY_PROOF_NO_PRIVATE_KEY',
+      hint: `pass --key <private-key-file> (the file \`keys generate\` wrote beside ${opts.file}), or set ${SIGNING_KEY_ENV}; the private key is only used to sign, never sent`,
+    },
+  );
+}
+
 export const add = {
-  async run(opts: { file: string; expires?: string }, ctx: Ctx): Promise<KeyResult> {
+  async run(opts: { file: string; expires?: string; key?: string }, ctx: Ctx): Promise<KeyResult> {
     const key = await readPublicKeyFile(opts.file, userPath(ctx, opts.file));
     const expires = expiresAt(opts.expires, ctx.clock.now());
+    const signer = await privateKeyOf(key, opts, ctx);
     return withSession(ctx, { token: 'required' }, async ({ client, target }) => {
-      const r = await client.addKey(publicKeyBase64(key.publicKey), expires);
+      // The proof names who registers it: the marketplace refuses it for anyone else (signing/key-proof.ts).
+      const me = await client.me();
+      const r = await client.addKey(publicKeyBase64(key.publicKey), expires, signKeyProof(signer.privateKey, me.user));
       return { marketplace: target.baseUrl, key: r.key, existing: r.existing };
     });
   },

@@ -7,6 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import { callerOf, type RouteHandlers, type ServerCore } from '../core.js';
 import { ApiError } from '../errors.js';
 import { KeyFormatError, parsePublicKeyText } from '../../signing/keys.js';
+import { KEY_PROOF_FORMAT, keyProofMatches } from '../../signing/key-proof.js';
 import { checkName, checkVersion } from './values.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
@@ -39,7 +40,26 @@ export function keyHandlers(core: ServerCore): RouteHandlers<'marketplaceKeys' |
       if (expires !== null && (typeof expires !== 'string' || !ISO.test(expires) || Number.isNaN(Date.parse(expires)))) {
         throw new ApiError(400, 'BAD_REQUEST', '"expires_at" must be null or an ISO 8601 UTC time such as 2027-01-31T00:00:00.000Z');
       }
-      const { record, created } = signing.addKey(callerOf(req).user, key, expires);
+      if (expires !== null && Date.parse(expires) <= core.now()) {
+        throw new ApiError(400, 'KEY_EXPIRED', `"expires_at" ${expires} is in the past: the key could sign nothing`, { expires_at: expires });
+      }
+      // Proof of possession: the key's signature over the caller's id and the key id (signing/key-proof.ts).
+      const user = callerOf(req).user;
+      if (b.proof === undefined || b.proof === null) {
+        throw new ApiError(
+          400,
+          'KEY_PROOF_REQUIRED',
+          `"proof" is required: the key's signature over {"developer":"${user}","format":"${KEY_PROOF_FORMAT}","key_id":…} (docs/signing.md)`,
+        );
+      }
+      if (typeof b.proof !== 'string' || !keyProofMatches(key, user, b.proof)) {
+        throw new ApiError(
+          400,
+          'KEY_PROOF_INVALID',
+          `"proof" is not this key's signature over your developer id ${user}: only the holder of the private key can register it`,
+        );
+      }
+      const { record, created } = signing.addKey(user, key, expires);
       if (created) core.log(`key: ${record.key_id} added by ${record.owner}`);
       return reply.code(created ? 201 : 200).send({ ...record, existing: !created });
     },
