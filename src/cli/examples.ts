@@ -147,7 +147,8 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   ],
   'marketplace serve': [
     ex('marketplace serve', 'a development marketplace on a free port'),
-    ex('marketplace serve --port 8080 --developer-token dev --reviewer-token rev', 'fixed port and tokens'),
+    ex('marketplace serve --port 8080 --tokens-file tokens.txt', 'fixed port; tokens from a file ("developer <token>" lines)'),
+    ex('marketplace serve --developer-token dev-token-0001 --reviewer-token review-token-0001', 'tokens as flags (ps shows them)'),
     ex('marketplace serve --data-dir /tmp/market --auto-approve --max-upload-mb 20', 'throw-away data, no review'),
   ],
   completion: [

@@ -266,6 +266,7 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('--data-dir <dir>', 'where the database and archives live (default: ~/.local/share/plexichat-plugin/marketplace)')
     .option('--developer-token <token>', 'accept this developer token (repeatable)', collect)
     .option('--reviewer-token <token>', 'accept this reviewer token')
+    .option('--tokens-file <file>', 'accept the tokens of this file: "developer <token>" / "reviewer <token>" lines (not shown by ps, unlike the flags)')
     .option('--auto-approve', 'approve every valid submission at once')
     .option('--max-upload-mb <n>', 'largest accepted archive in MB (default: 100)', int('--max-upload-mb', 1, 10_000))
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/serve.js'), opts, cmd));

@@ -8,7 +8,7 @@ import { CommanderError, type Command } from 'commander';
 import { CliError, ExitCode, UsageError } from '../errors.js';
 import type { Output } from '../io/output.js';
 import { fsError } from '../io/fs-errors.js';
-import { redact } from '../io/redact.js';
+import { redact, redactDeep } from '../io/redact.js';
 import { inline } from '../io/terminal.js';
 import { commandPath } from './command-path.js';
 import { examplesOf } from './examples.js';
@@ -60,9 +60,8 @@ export function report(err: unknown, out: Output): number {
   }
   if (err instanceof CliError) {
     if (out.json) {
-      out.writeJson({
-        error: { code: err.code, message: redact(err.message), hint: err.hint, exitCode: err.exitCode, ...err.details },
-      });
+      // Every field: a server's words reach the message, the hint and the details (request id, code, findings).
+      out.writeJson({ error: redactDeep({ code: err.code, message: err.message, hint: err.hint, exitCode: err.exitCode, ...err.details }) });
     }
     // One line: a message may carry a server's or a file's text, so its line breaks are shown, not obeyed.
     out.error(inline(redact(err.message)));

@@ -17,3 +17,17 @@ export function redact(text: string): string {
   for (const secret of known) s = s.split(secret).join('[redacted]');
   return s;
 }
+
+/**
+ * A value with every string in it redacted (object keys too), for documents
+ * that carry text a server or a file chose: the --json error document, whose
+ * fields (request id, server code, findings, hint) are all such text.
+ */
+export function redactDeep<T>(value: T, depth = 0): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (depth > 32 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v: unknown) => redactDeep(v, depth + 1)) as T;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[redact(k)] = redactDeep(v, depth + 1);
+  return out as T;
+}

@@ -242,7 +242,8 @@ export class Transport {
     if (!retryable) throw failure;
     return {
       failure,
-      reason: `HTTP ${a.status}${code ? ` ${code}` : ''}${a.requestId ? ` (request id ${a.requestId})` : ''}`,
+      // The server's code is its text: redacted like the request id (a hostile server may echo the token).
+      reason: redact(`HTTP ${a.status}${code ? ` ${code}` : ''}${a.requestId ? ` (request id ${a.requestId})` : ''}`),
     };
   }
 
@@ -316,7 +317,7 @@ export class Transport {
         await opts.sink(res.body, res.headers);
         return {
           kind: 'answer',
-          answer: { status: res.statusCode, headers: res.headers, json: undefined, requestId: headerString(res.headers['x-request-id']) },
+          answer: { status: res.statusCode, headers: res.headers, json: undefined, requestId: requestIdOf(res.headers['x-request-id']) },
         };
       }
       return { kind: 'answer', answer: await toAnswer(res) };
@@ -347,7 +348,7 @@ export class Transport {
 
 /** A response as an Answer: its JSON body, or an `__unexpected` record of what came instead. */
 async function toAnswer(res: Dispatcher.ResponseData): Promise<Answer> {
-  const requestId = headerString(res.headers['x-request-id']);
+  const requestId = requestIdOf(res.headers['x-request-id']);
   const ct = headerString(res.headers['content-type']) ?? '';
   const { text, truncated } = await readBody(res.body, MAX_JSON_BYTES);
   let json: unknown;
@@ -373,8 +374,14 @@ async function toAnswer(res: Dispatcher.ResponseData): Promise<Answer> {
     status: res.statusCode,
     headers: res.headers,
     json,
-    requestId: requestId ?? (typeof bodyRequestId === 'string' ? bodyRequestId : undefined),
+    requestId: requestId ?? requestIdOf(bodyRequestId),
   };
+}
+
+/** A request id as the server sent it (header or body), redacted: a hostile server may echo the token in it. */
+function requestIdOf(value: unknown): string | undefined {
+  const s = typeof value === 'string' ? value : Array.isArray(value) ? headerString(value) : undefined;
+  return s === undefined ? undefined : redact(s);
 }
 
 /** Read a response body, at most `limit` bytes; the rest is discarded. */

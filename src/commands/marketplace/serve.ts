@@ -21,6 +21,8 @@ import { MANIFEST_PATH } from '../../core/manifest/types.js';
 import { CliError, errnoCode, UsageError, WorkFailedError } from '../../errors.js';
 import { userDir } from '../../io/dirs.js';
 import { fsProblem } from '../../io/fs-errors.js';
+import { NotRegularFileError, readRegularFile } from '../../io/read-file.js';
+import { registerSecret } from '../../io/redact.js';
 import { tokenProblem, type TokenSpec } from '../../server/auth.js';
 import type { MissingPackage } from '../../server/deps.js';
 import type { ServerHandle } from '../../server/index.js';
@@ -31,6 +33,8 @@ export interface ServeOptions {
   dataDir?: string;
   developerToken?: string[];
   reviewerToken?: string;
+  /** A file of `<role> <token>` lines (docs/marketplace-api.md, "Tokens"): tokens that ps does not show. */
+  tokensFile?: string;
   autoApprove?: boolean;
   maxUploadMb?: number;
 }
@@ -47,11 +51,72 @@ export const PROJECT_DATA_DIR = '.plexichat-marketplace';
 
 type Server = typeof import('../../server/index.js');
 
-function tokenSpecs(opts: ServeOptions): TokenSpec[] {
-  return [
+/** Environment variables with tokens (whitespace- or comma-separated): not visible in ps, as flags are. */
+export const TOKEN_ENV = { developer: 'PLEXICHAT_SERVE_DEVELOPER_TOKENS', reviewer: 'PLEXICHAT_SERVE_REVIEWER_TOKENS' } as const;
+const MAX_TOKENS_FILE_BYTES = 1024 * 1024;
+
+function envTokens(env: NodeJS.ProcessEnv): TokenSpec[] {
+  return (['developer', 'reviewer'] as const).flatMap((role) =>
+    (env[TOKEN_ENV[role]] ?? '')
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .map((token) => ({ token, role })),
+  );
+}
+
+/**
+ * --tokens-file: one `<role> <token>` per line (`developer` or `reviewer`),
+ * blank lines and `#` comments ignored. A bad line is named by its number,
+ * never by its token. A file others can read is said (chmod 600).
+ */
+async function fileTokens(given: string, ctx: Ctx): Promise<TokenSpec[]> {
+  const file = userPath(ctx, given);
+  let text: string;
+  try {
+    const buf = await readRegularFile(file, { shown: given, maxBytes: MAX_TOKENS_FILE_BYTES });
+    if (buf.length > MAX_TOKENS_FILE_BYTES) throw new UsageError(`--tokens-file ${given} is over 1 MiB: not a tokens file`, { code: 'BAD_TOKENS' });
+    text = buf.toString('utf8');
+  } catch (err) {
+    // A FIFO or a folder is a wrong flag value, as a missing file is.
+    if (err instanceof NotRegularFileError) throw new UsageError(`--tokens-file ${err.message}`, { code: err.code, hint: err.hint });
+    if (err instanceof CliError) throw err;
+    const code = errnoCode(err);
+    throw new UsageError(code === 'ENOENT' ? `--tokens-file ${given} not found` : `cannot read --tokens-file ${given} (${code ?? (err as Error).message})`, {
+      code: 'BAD_TOKENS',
+      hint: 'pass a file of "developer <token>" and "reviewer <token>" lines',
+    });
+  }
+  const specs: TokenSpec[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const m = /^(developer|reviewer)[ \t]+(\S+)$/.exec(line);
+    if (!m) {
+      throw new UsageError(`--tokens-file ${given} line ${i + 1} is not "developer <token>" or "reviewer <token>"`, {
+        code: 'BAD_TOKENS',
+        hint: 'one role and one token per line; # starts a comment',
+      });
+    }
+    specs.push({ token: m[2], role: m[1] as TokenSpec['role'] });
+  });
+  if (specs.length === 0) throw new UsageError(`--tokens-file ${given} has no tokens`, { code: 'BAD_TOKENS', hint: 'add "developer <token>" lines' });
+  const st = await fs.stat(file);
+  if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
+    ctx.out.warn(`--tokens-file ${given} can be read by other users (mode ${(st.mode & 0o777).toString(8)}): run chmod 600 ${given}`);
+  }
+  return specs;
+}
+
+/** The tokens from the flags, --tokens-file and the environment, together. */
+async function tokenSpecs(opts: ServeOptions, ctx: Ctx): Promise<TokenSpec[]> {
+  const specs: TokenSpec[] = [
     ...(opts.developerToken ?? []).map((token) => ({ token, role: 'developer' as const })),
     ...(opts.reviewerToken === undefined ? [] : [{ token: opts.reviewerToken, role: 'reviewer' as const }]),
+    ...(opts.tokensFile === undefined ? [] : await fileTokens(opts.tokensFile, ctx)),
+    ...envTokens(ctx.env),
   ];
+  for (const s of specs) registerSecret(s.token);
+  return specs;
 }
 
 /** The plugin project (a folder with config/plugin.yaml) that holds `dir`, if any. */
@@ -213,9 +278,10 @@ function announce(handle: ServerHandle, host: string, ctx: Ctx): void {
 export async function run(opts: ServeOptions, ctx: Ctx): Promise<ServeResult | undefined> {
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? 0;
-  const tokens = tokenSpecs(opts);
+  const tokens = await tokenSpecs(opts, ctx);
   const problem = tokenProblem(tokens);
-  if (problem) throw new UsageError(problem, { code: 'BAD_TOKENS', hint: 'omit the token flags to have tokens generated' });
+  if (problem)
+    throw new UsageError(problem, { code: 'BAD_TOKENS', hint: 'omit the token flags, --tokens-file and the token variables to have tokens generated' });
   const dataDir = await resolveDataDir(opts, ctx);
   const server = await loadServer();
   if (ctx.signal.aborted) return undefined;
