@@ -14,7 +14,7 @@ import { handlersFor } from './handlers/index.js';
 import { authPlugin } from './plugins/auth.js';
 import { faultsPlugin } from './plugins/faults.js';
 import { lifecyclePlugin } from './plugins/lifecycle.js';
-import { API_PREFIX, ROUTES, fastifyPath } from './routes.js';
+import { API_PREFIX, ROUTES, fastifyPath, mediaTypeProblem } from './routes.js';
 
 export interface AppParts {
   core: ServerCore;
@@ -68,6 +68,13 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
   await app.register(lifecyclePlugin, { state, requests: p.requests, log: core.log });
   await app.register(faultsPlugin, { faults: p.faults, state });
   await app.register(authPlugin, { tokens: p.tokens, now: core.now });
+  // After the token and role: a body of the wrong media type is refused before it is read.
+  const routeByName = new Map(ROUTES.map((r) => [r.name, r]));
+  app.addHook('onRequest', async (req) => {
+    const name = req.routeOptions.config.routeName;
+    const problem = mediaTypeProblem(name === undefined ? undefined : routeByName.get(name), req.headers);
+    if (problem) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', problem);
+  });
 
   app.setErrorHandler((err, req, reply) => {
     const e = toApiError(err, core.log);

@@ -29,7 +29,8 @@ export function toApiError(err: unknown, log: (l: string) => void): ApiError {
   if (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED') {
     return new ApiError(503, 'UNAVAILABLE', 'storage is busy; retry shortly', {}, { 'Retry-After': '1' });
   }
-  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') {
+  // A full disk under the archive store (ENOSPC, EDQUOT) or under the database (SQLITE_FULL): the same answer.
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT' || e.code === 'SQLITE_FULL') {
     log(`storage full: ${(err as Error).message}`);
     return new ApiError(503, 'UNAVAILABLE', 'the marketplace is out of disk space; retry later', {}, { 'Retry-After': '60' });
   }

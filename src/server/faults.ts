@@ -20,7 +20,7 @@ export type FaultKind =
   | { kind: 'delay-answer'; ms: number }
   /** Answer with this JSON body (default status 200) instead of processing: a server that breaks the contract. */
   | { kind: 'answer'; status?: number; json: unknown }
-  /** Submit only: writing the upload fails with ENOSPC after `afterBytes` (default 0), as on a full disk. */
+  /** Submit: writing the upload fails with ENOSPC after `afterBytes` (default 0), as on a full disk; other routes: the database write fails with SQLITE_FULL. */
   | { kind: 'disk-full'; afterBytes?: number };
 
 export type Fault = FaultKind & {

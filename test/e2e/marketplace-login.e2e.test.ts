@@ -41,7 +41,7 @@ describe('marketplace login / whoami / logout', () => {
     const env = await isolatedEnv();
     const login = await runMain(['--marketplace', srv.url, 'marketplace', 'login', '--token-stdin'], { env, input: `${DEV}\n` });
     expect(login.exitCode, login.stderr).toBe(0);
-    expect(login.stdout).toMatch(/Logged in to http:\/\/127\.0\.0\.1:\d+ as dev-[0-9a-f]{8} \(developer\)/);
+    expect(login.stdout).toMatch(/Logged in to http:\/\/127\.0\.0\.1:\d+ as dev-[0-9a-f]{64} \(developer\)/);
     noSecret(login);
 
     const dir = path.join(env.XDG_CONFIG_HOME!, 'plexichat-plugin');
@@ -60,7 +60,7 @@ describe('marketplace login / whoami / logout', () => {
     ]) {
       const who = await runMain(args, { env });
       expect(who.exitCode, who.stderr).toBe(0);
-      expect(who.stdout).toMatch(/dev-[0-9a-f]{8}/);
+      expect(who.stdout).toMatch(/dev-[0-9a-f]{64}/);
       noSecret(who);
     }
     const json = JSON.parse((await runMain(['--json', 'marketplace', 'whoami'], { env })).stdout);
@@ -224,7 +224,7 @@ describe('marketplace login / whoami / logout', () => {
     tty.send(`${DEV}\r`);
     const r = await tty.done();
     expect(r.exitCode, r.output).toBe(0);
-    expect(r.output).toMatch(/Logged in to .* as dev-[0-9a-f]{8} \(developer\)/);
+    expect(r.output).toMatch(/Logged in to .* as dev-[0-9a-f]{64} \(developer\)/);
     expect(r.output).not.toContain(DEV);
     const file = path.join(env.XDG_CONFIG_HOME!, 'plexichat-plugin', 'credentials.json');
     expect((await fs.stat(file)).mode & 0o777).toBe(0o600);

@@ -21,7 +21,7 @@ describe('auth and request ids', () => {
   it('GET /me names the caller and role; no token or a wrong token is 401 with WWW-Authenticate', async () => {
     const dev = await api(srv.url, 'GET', '/me', { token: srv.developer });
     expect(dev.status).toBe(200);
-    expect(dev.body).toEqual({ user: expect.stringMatching(/^dev-[0-9a-f]{8}$/), role: 'developer' });
+    expect(dev.body).toEqual({ user: expect.stringMatching(/^dev-[0-9a-f]{64}$/), role: 'developer' });
     expect((await api(srv.url, 'GET', '/me', { token: srv.reviewer })).body.role).toBe('reviewer');
 
     for (const token of [undefined, 'pcx_not_a_token']) {

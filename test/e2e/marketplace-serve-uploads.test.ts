@@ -172,7 +172,8 @@ describe('transport problems', () => {
     expect(extra.status).toBe(400);
     expect(extra.body.error.code).toBe('BAD_MULTIPART');
     const json = await api(srv.url, 'POST', `/plugins/${name}/submissions`, { token: srv.developer, json: { archive: 'x' } });
-    expect(json.body.error.code).toBe('BAD_MULTIPART');
+    expect(json.status).toBe(415);
+    expect(json.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
     const badName = await submit(srv.url, srv.developer, 'Bad-Name', zip);
     expect(badName.body.error.code).toBe('INVALID_NAME');
     // A listing sent as a file part with application/json works too.

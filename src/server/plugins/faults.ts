@@ -60,6 +60,13 @@ const faultsPlugin_: FastifyPluginAsync<FaultsOptions> = async (app, { faults, s
     const fault = faults.take(req.routeOptions.config.routeName);
     if (fault && (await apply(fault, req, reply, state))) return reply;
   });
+  // disk-full on a route that writes only to the database (keys, review, publish): its write fails as
+  // SQLite's does on a full disk, once the request is authenticated and its body read.
+  app.addHook('preHandler', async (req) => {
+    if (req.diskFullAfter !== undefined && req.routeOptions.config.routeName !== 'submit') {
+      throw Object.assign(new Error('database or disk is full (injected)'), { code: 'SQLITE_FULL' });
+    }
+  });
 };
 
 export const faultsPlugin = fp(faultsPlugin_, { name: 'marketplace-faults', dependencies: ['marketplace-lifecycle'] });
