@@ -155,12 +155,12 @@ async function readText(file: string, rel: string, followLinks = false): Promise
  * is read or written. (The file itself is never followed: a link where a
  * file goes is "not a regular file", replaced only with --force.)
  */
-async function refuseLinksOut(projectDir: string, files: readonly RenderedFile[]): Promise<void> {
+async function refuseLinksOut(projectDir: string, files: readonly string[]): Promise<void> {
   const root = await fs.realpath(projectDir);
   const inside = (p: string) => p === root || p.startsWith(root.endsWith(path.sep) ? root : `${root}${path.sep}`);
   const seen = new Set<string>();
   for (const f of files) {
-    const parts = f.path.split('/').slice(0, -1);
+    const parts = f.split('/').slice(0, -1);
     for (let i = 1; i <= parts.length; i++) {
       const rel = parts.slice(0, i).join('/');
       if (seen.has(rel)) continue;
@@ -304,6 +304,9 @@ export async function run(opts: DeployRenderOptions, ctx: Ctx): Promise<DeployRe
   const admitted = peers(opts);
 
   const manifest = await readManifest(projectDir, ctx);
+  // Before anything else looks into them (build's file list would follow no link either).
+  const reserved = reservedPaths(out, manifest);
+  await refuseLinksOut(projectDir, [...reserved.files, ...reserved.dirs.map((d) => `${d}templates/x`)]);
   const monitoring = await readMonitoring(projectDir, ctx);
   const packed = await packedFiles(projectDir, manifest, ctx);
   const { sdkPythonPath } = await import('../python/pytest.js');
@@ -333,7 +336,10 @@ export async function run(opts: DeployRenderOptions, ctx: Ctx): Promise<DeployRe
     warnings: [...packed.warnings],
   };
 
-  await refuseLinksOut(projectDir, rendered);
+  await refuseLinksOut(
+    projectDir,
+    rendered.map((f) => f.path),
+  );
   const onDisk = new Map<string, string | undefined>();
   for (const f of rendered) onDisk.set(f.path, await writingTo(fileTarget(f.path, out), () => readText(path.join(projectDir, f.path), f.path)));
 
