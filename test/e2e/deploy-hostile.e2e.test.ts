@@ -12,6 +12,7 @@ import { parser as promql } from '@prometheus-io/lezer-promql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as goTemplate } from '@evertdespiegeleer/go-template';
 import { stringify as yamlStringify } from 'yaml';
+import { DockerfileParser } from 'dockerfile-ast';
 import { hasStackTrace } from '../helpers/run-cli.js';
 import { requires } from '../helpers/requires.js';
 import { runMain } from '../helpers/run-main.js';
@@ -20,7 +21,7 @@ import { FIXTURES, readTree, renderChart, validateObject, yamlObjects } from './
 
 const PLUGIN = 'deploy_probe';
 /** Text that is a Go template action, a comment, a trim marker, a raw string, or spells the writer's placeholders. */
-const AUTHOR = 'Eve zzhelm0q0zz zzhelm1q3zz zzhelm9zz {{ .Release.Name }} {{- fail `x` -}}';
+const AUTHOR = 'Eve zzhelm0q0zz zzhelm1q3zz zzhelm9zz {{ .Release.Name }} {{- fail `x` -}} $HOME ${PATH} "q" \\ \\';
 const DESCRIPTION = 'Hostile {{/* c */}} `tick` }} {{ "{{" }} {{ printf "%s" .Values }} {{';
 const GREETING = '{{ .Values.environment }}{{';
 
@@ -126,6 +127,33 @@ describe('deploy render: the plugin text stays a value', () => {
     }
     const chart = yamlObjects(files.get('helm/deploy-probe/Chart.yaml')!)[0];
     expect(chart.description).toBe(DESCRIPTION);
+  });
+
+  it('Dockerfile: the author is one double-quoted LABEL value (no expansion, no new instruction)', () => {
+    const text = files.get('Dockerfile')!;
+    const df = DockerfileParser.parse(text);
+    expect(df.getInstructions().map((i) => i.getKeyword())).toEqual([
+      'ARG',
+      'FROM',
+      'COPY',
+      'RUN',
+      'FROM',
+      'LABEL',
+      'ENV',
+      'COPY',
+      'COPY',
+      'WORKDIR',
+      'USER',
+      'EXPOSE',
+      'HEALTHCHECK',
+      'ENTRYPOINT',
+    ]);
+    const label = df
+      .getInstructions()
+      .find((i) => i.getKeyword() === 'LABEL')!
+      .getArgumentsContent()!;
+    const escaped = AUTHOR.replace(/[\\"$]/g, (c) => `\\${c}`);
+    expect(label).toContain(`org.opencontainers.image.authors="${escaped}"`);
   });
 
   it('Prometheus annotations: a title with template actions is shown as written (Go text/template run over them)', async () => {
