@@ -372,3 +372,89 @@ describe('deploy render: no output path leads outside the project', () => {
     expect((await fs.lstat(path.join(dir, 'k8s/staging-deployment.yaml'))).isFile()).toBe(true);
   });
 });
+
+describe('deploy render: who may reach the deployed plugin', () => {
+  it('each environment gets a NetworkPolicy admitting only the platform and the scraper, on the host port; the Deployment mounts the Secret by name, no rendered file holds a secret', () => {
+    for (const env of ['staging', 'production']) {
+      const objects = yamlObjects(files.get(`k8s/${env}-deployment.yaml`)!) as any[];
+      const np = objects.find((o) => o.kind === 'NetworkPolicy');
+      const dep = objects.find((o) => o.kind === 'Deployment');
+      expect(np.spec.podSelector.matchLabels).toEqual(dep.spec.selector.matchLabels);
+      expect(np.spec.policyTypes).toEqual(['Ingress']);
+      expect(np.spec.ingress).toEqual([
+        {
+          from: [
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'plexichat' } },
+              podSelector: { matchLabels: { 'app.kubernetes.io/name': 'plexichat' } },
+            },
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+              podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+            },
+          ],
+          ports: [{ port: 'http', protocol: 'TCP' }],
+        },
+      ]);
+      const auth = dep.spec.template.spec.volumes.find((v: any) => v.name === 'auth');
+      expect(auth.secret).toMatchObject({ secretName: `${dep.metadata.name}-auth`, items: [{ key: 'secret', path: 'secret' }] });
+      expect(auth.secret.optional).toBeUndefined();
+      const c = dep.spec.template.spec.containers[0];
+      expect(c.volumeMounts).toContainEqual({ name: 'auth', mountPath: '/etc/plexichat-auth', readOnly: true });
+    }
+    for (const [f, text] of files) {
+      if (f.startsWith('src/') || f.startsWith('config/') || f.startsWith('tests/')) continue;
+      expect(text, f).not.toMatch(/^kind: Secret$/m);
+      expect(text, f).not.toMatch(/stringData|secretKeyRef/);
+    }
+    expect(files.get('helm/deploy-probe/templates/networkpolicy.yaml')).toContain('kind: NetworkPolicy');
+  });
+
+  it('values.yaml defaults to staging (the least): a release installed without -f is not production', () => {
+    const values = yamlObjects(files.get('helm/deploy-probe/values.yaml')!)[0];
+    expect(values).toMatchObject({ environment: 'staging', replicaCount: 1 });
+    expect(yamlObjects(files.get('helm/deploy-probe/values-production.yaml')!)[0]).toMatchObject({ environment: 'production', replicaCount: 2 });
+  });
+
+  it('--platform-namespace/-pods and --scraper-namespace/-pods set who is admitted; bad values are usage errors (exit 2, nothing written)', async () => {
+    const dir = await hostileProject();
+    const bad: [string[], RegExp][] = [
+      [['--platform-namespace', 'Bad_NS'], /--platform-namespace Bad_NS: not a namespace name/],
+      [['--scraper-namespace', ''], /--scraper-namespace : not a namespace name/],
+      [['--platform-pods', 'novalue'], /--platform-pods: 'novalue' is not a label name=value pair/],
+      [['--scraper-pods', 'app=a b'], /--scraper-pods: 'app=a b' is not a label/],
+      [['--scraper-pods', 'app=x,'], /--scraper-pods: '' is not a label/],
+    ];
+    for (const [args, msg] of bad) {
+      const r = await runMain(['deploy', 'render', ...args], { cwd: dir });
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(hasStackTrace(r.stderr)).toBe(false);
+    }
+    expect(await fs.readdir(dir)).not.toContain('k8s');
+    const r = await runMain(
+      [
+        'deploy',
+        'render',
+        '--env',
+        'staging',
+        '--platform-namespace',
+        'chat',
+        '--platform-pods',
+        'app=chat, tier=core',
+        '--scraper-namespace',
+        'obs',
+        '--scraper-pods',
+        'app.kubernetes.io/name=vmagent',
+      ],
+      { cwd: dir },
+    );
+    expect(r.exitCode, r.stderr).toBe(0);
+    const np = yamlObjects(await fs.readFile(path.join(dir, 'k8s/staging-deployment.yaml'), 'utf8')).find((o) => o.kind === 'NetworkPolicy') as any;
+    expect(np.spec.ingress[0].from).toEqual([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'chat' } }, podSelector: { matchLabels: { app: 'chat', tier: 'core' } } },
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'obs' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'vmagent' } } },
+    ]);
+    expect(() => validateObject(np)).not.toThrow();
+  });
+});
