@@ -95,7 +95,7 @@ async function send(target: string, headers: Record<string, string>, c: Pick<Cal
     signal: AbortSignal.timeout(10_000),
   });
   const text = await r.text();
-  return { status: r.status, text, json: text ? (JSON.parse(text)) : undefined };
+  return { status: r.status, text, json: text ? JSON.parse(text) : undefined };
 }
 
 /** A call the platform signed. */
@@ -386,6 +386,27 @@ describe('deploy render: the deployed host believes the caller only from a reque
     // Unchanged, it passes.
     const ok = await send(target, h(), base1);
     expect(ok.status).toBe(200);
+  });
+
+  it('a second X-PlexiChat-User (or Permissions, Signature) beside a signed one gets 401 duplicate_header', async () => {
+    const { connect } = await import('node:net');
+    const url = new URL(base);
+    for (const extra of ['X-PlexiChat-User', 'X-PlexiChat-Permissions', 'X-PlexiChat-Signature', 'X-PlexiChat-Nonce']) {
+      const h = signature(WHO, { user: 'alice', permissions: 'message_read' });
+      // Raw HTTP: a client library would fold the two values into one line.
+      const lines = [`GET ${WHO} HTTP/1.1`, `Host: ${url.host}`, 'Connection: close', ...Object.entries(h).map(([k, v]) => `${k}: ${v}`)];
+      lines.push(`${extra}: ${extra === 'X-PlexiChat-Signature' ? `v1=${'a'.repeat(64)}` : 'admin'}`);
+      const text = await new Promise<string>((resolve, reject) => {
+        const sock = connect(Number(url.port), url.hostname, () => sock.end(`${lines.join('\r\n')}\r\n\r\n`));
+        let got = '';
+        sock.on('data', (c: Buffer) => (got += c.toString()));
+        sock.on('end', () => resolve(got));
+        sock.on('error', reject);
+      });
+      const got = { status: Number(/^HTTP\/1\.[01] (\d+)/.exec(text)?.[1]), body: text.slice(text.indexOf('\r\n\r\n') + 4) };
+      expect(got.status, extra).toBe(401);
+      expect(JSON.parse(got.body).error, extra).toBe('duplicate_header');
+    }
   });
 
   it('replay: the same signed request a second time gets 401 replayed (also with another body or on another connection)', async () => {

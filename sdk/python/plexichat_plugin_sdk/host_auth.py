@@ -119,6 +119,12 @@ class RequestVerifier:
 
     def verify(self, method, target, headers, body):
         """None when the request is the platform's; AuthError otherwise."""
+        get_all = getattr(headers, "get_all", None)
+        if get_all is not None:
+            for name in (SIGNATURE_HEADER, TIMESTAMP_HEADER, NONCE_HEADER, USER_HEADER, PERMISSIONS_HEADER):
+                if len(get_all(name) or []) > 1:
+                    # One value is signed; a second one must not reach the plugin (or the identity).
+                    raise AuthError(401, "duplicate_header", "the request has %s more than once" % name)
         signature = headers.get(SIGNATURE_HEADER)
         timestamp = headers.get(TIMESTAMP_HEADER)
         nonce = headers.get(NONCE_HEADER)
