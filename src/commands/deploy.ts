@@ -168,7 +168,13 @@ async function refuseLinksOut(projectDir: string, files: readonly string[]): Pro
       const st = await fs.lstat(path.join(projectDir, rel)).catch(() => undefined);
       if (!st) break;
       if (!st.isSymbolicLink()) continue;
-      const target = await fs.realpath(path.join(projectDir, rel)).catch(() => undefined);
+      let target: string | undefined;
+      try {
+        target = await fs.realpath(path.join(projectDir, rel));
+      } catch (err) {
+        // A loop: the write says so (SYMLINK_LOOP) before anything is written.
+        if (errnoCode(err) === 'ELOOP') break;
+      }
       if (target !== undefined && inside(target)) continue;
       const where = target === undefined ? 'a symbolic link that leads nowhere' : `a symbolic link to ${target}, outside the project`;
       throw new WorkFailedError(`${rel} is ${where}: deploy render writes only inside the project; nothing was written`, {
