@@ -160,6 +160,10 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('--image <repo>', 'image repository; the tag is the plugin version (default: plexichat/<name>)')
     .option('--base-image <ref>', 'base image with a pinned tag or digest (default: a pinned python slim image)')
     .option('--helm', 'also render a Helm chart that renders to the same objects')
+    .option('--platform-namespace <ns>', "the NetworkPolicy admits the platform's pods from this namespace (default: plexichat)")
+    .option('--platform-pods <labels>', "the platform's pod labels, name=value[,...] (default: app.kubernetes.io/name=plexichat)")
+    .option('--scraper-namespace <ns>', "the NetworkPolicy admits the metrics scraper's pods from this namespace (default: monitoring)")
+    .option('--scraper-pods <labels>', "the scraper's pod labels, name=value[,...] (default: app.kubernetes.io/name=prometheus)")
     .option('--check', 'write nothing; exit 1 with a diff when the files on disk are not what would be rendered')
     .option('-f, --force', 'replace files edited by hand or not made by deploy render')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/deploy.js'), opts, cmd));

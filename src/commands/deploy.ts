@@ -19,7 +19,8 @@ import { loadManifest, formatDiagnostic, type Manifest } from '../core/manifest/
 import { fileState, type FileState } from '../deploy/header.js';
 import { baseImageProblem, repositoryProblem } from '../deploy/image-ref.js';
 import { MONITORING_PATH, parseMonitoring, type MonitoringConfig } from '../deploy/monitoring.js';
-import { ENVIRONMENTS, labelValue, type Environment } from '../deploy/names.js';
+import { ENVIRONMENTS, NAMESPACE, labelValue, parseLabels, type Environment } from '../deploy/names.js';
+import { DEFAULT_PEERS, type Peers } from '../deploy/k8s.js';
 import { defaultRepository, renderDeploy, reservedPaths, type RenderedFile, type SdkFile } from '../deploy/render.js';
 
 export interface DeployRenderOptions {
@@ -30,6 +31,10 @@ export interface DeployRenderOptions {
   helm?: boolean;
   check?: boolean;
   force?: boolean;
+  platformNamespace?: string;
+  platformPods?: string;
+  scraperNamespace?: string;
+  scraperPods?: string;
 }
 
 export type FileStatus =
@@ -79,6 +84,23 @@ function environments(values: string[] | undefined): Environment[] {
   return ENVIRONMENTS.filter((e) => values.includes(e));
 }
 
+/** --platform-namespace/-pods and --scraper-namespace/-pods: who the NetworkPolicy admits. */
+function peers(opts: DeployRenderOptions): Peers {
+  const one = (who: 'platform' | 'scraper', ns: string | undefined, pods: string | undefined) => {
+    if (ns !== undefined && !NAMESPACE.test(ns)) {
+      throw new UsageError(`--${who}-namespace ${ns}: not a namespace name`, { hint: 'lower-case letters, digits and -, e.g. --platform-namespace plexichat' });
+    }
+    const labels = pods === undefined ? DEFAULT_PEERS[who].pods : parseLabels(pods);
+    if (typeof labels === 'string') {
+      throw new UsageError(`--${who}-pods: ${labels}`, {
+        hint: `give the pods' labels as name=value[,name=value], e.g. --${who}-pods app.kubernetes.io/name=${who === 'platform' ? 'plexichat' : 'prometheus'}`,
+      });
+    }
+    return { namespace: ns ?? DEFAULT_PEERS[who].namespace, pods: labels };
+  };
+  return { platform: one('platform', opts.platformNamespace, opts.platformPods), scraper: one('scraper', opts.scraperNamespace, opts.scraperPods) };
+}
+
 /** --out (typed: userPath), as a folder relative to the project (the Docker build context), checked. */
 function outDir(projectDir: string, out: string | undefined, ctx: Ctx): string {
   if (out === undefined) return '';
@@ -123,6 +145,44 @@ async function readText(file: string, rel: string, followLinks = false): Promise
     if (code === 'ENOENT' || (code === 'ENOTDIR' && followLinks)) return undefined;
     if (!followLinks) throw err;
     throw new WorkFailedError(`cannot read ${rel} (${code ?? (err as Error).message})`, { code: 'UNREADABLE', hint: 'check the permissions' });
+  }
+}
+
+/**
+ * Every folder on the way to an output file, checked on its real path: a
+ * symbolic link among them (`k8s/`, `helm/`, `--out`'s folder, `.plexichat/`)
+ * that leads outside the project, or nowhere, stops the run before anything
+ * is read or written. (The file itself is never followed: a link where a
+ * file goes is "not a regular file", replaced only with --force.)
+ */
+async function refuseLinksOut(projectDir: string, files: readonly string[]): Promise<void> {
+  const root = await fs.realpath(projectDir);
+  const inside = (p: string) => p === root || p.startsWith(root.endsWith(path.sep) ? root : `${root}${path.sep}`);
+  const seen = new Set<string>();
+  for (const f of files) {
+    const parts = f.split('/').slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      const rel = parts.slice(0, i).join('/');
+      if (seen.has(rel)) continue;
+      seen.add(rel);
+      const st = await fs.lstat(path.join(projectDir, rel)).catch(() => undefined);
+      if (!st) break;
+      if (!st.isSymbolicLink()) continue;
+      let target: string | undefined;
+      try {
+        target = await fs.realpath(path.join(projectDir, rel));
+      } catch (err) {
+        // A loop: the write says so (SYMLINK_LOOP) before anything is written.
+        if (errnoCode(err) === 'ELOOP') break;
+      }
+      if (target !== undefined && inside(target)) continue;
+      const where = target === undefined ? 'a symbolic link that leads nowhere' : `a symbolic link to ${target}, outside the project`;
+      throw new WorkFailedError(`${rel} is ${where}: deploy render writes only inside the project; nothing was written`, {
+        code: 'OUTSIDE_PROJECT',
+        hint: `replace the link ${rel} with a folder (or remove it), or render into another --out`,
+        details: { path: rel, ...(target !== undefined ? { target } : {}) },
+      });
+    }
   }
 }
 
@@ -247,8 +307,12 @@ export async function run(opts: DeployRenderOptions, ctx: Ctx): Promise<DeployRe
     if (p) throw new UsageError(`--base-image: ${p}`, { hint: 'pin a tag or digest, e.g. --base-image python:3.12.11-slim-bookworm' });
   }
   if (opts.check && opts.force) throw new UsageError('--check and --force do not go together', { hint: '--check writes nothing' });
+  const admitted = peers(opts);
 
   const manifest = await readManifest(projectDir, ctx);
+  // Before anything else looks into them (build's file list would follow no link either).
+  const reserved = reservedPaths(out, manifest);
+  await refuseLinksOut(projectDir, [...reserved.files, ...reserved.dirs.map((d) => `${d}templates/x`)]);
   const monitoring = await readMonitoring(projectDir, ctx);
   const packed = await packedFiles(projectDir, manifest, ctx);
   const { sdkPythonPath } = await import('../python/pytest.js');
@@ -261,6 +325,7 @@ export async function run(opts: DeployRenderOptions, ctx: Ctx): Promise<DeployRe
     environments: envs,
     outDir: out,
     helm: Boolean(opts.helm),
+    peers: admitted,
     ...(monitoring ? { monitoring } : {}),
     ...(opts.image !== undefined ? { image: opts.image } : {}),
     ...(opts.baseImage !== undefined ? { baseImage: opts.baseImage } : {}),
@@ -277,6 +342,10 @@ export async function run(opts: DeployRenderOptions, ctx: Ctx): Promise<DeployRe
     warnings: [...packed.warnings],
   };
 
+  await refuseLinksOut(
+    projectDir,
+    rendered.map((f) => f.path),
+  );
   const onDisk = new Map<string, string | undefined>();
   for (const f of rendered) onDisk.set(f.path, await writingTo(fileTarget(f.path, out), () => readText(path.join(projectDir, f.path), f.path)));
 

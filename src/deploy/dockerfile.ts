@@ -16,6 +16,9 @@ export const IMAGE_PLUGIN_DIR = '/opt/plexichat/plugin';
 export const IMAGE_SDK_DIR = '/opt/plexichat/sdk';
 /** Where the ConfigMap's manifest is mounted (Kubernetes only). */
 export const IMAGE_CONFIG_DIR = '/etc/plexichat';
+/** Where the request-signing Secret is mounted (Kubernetes), and its key (the file's name). */
+export const IMAGE_AUTH_DIR = '/etc/plexichat-auth';
+export const AUTH_SECRET_KEY = 'secret';
 
 /** The plugin host's command line inside the image (the SDK's `plexichat_plugin_sdk.host`). */
 export function hostCommand(port = CONTAINER_PORT): string[] {
@@ -27,8 +30,10 @@ export function hostCommand(port = CONTAINER_PORT): string[] {
     IMAGE_PLUGIN_DIR,
     '--host',
     '0.0.0.0',
-    // The host refuses a non-loopback address without it: it has no authentication of its own.
-    '--allow-remote',
+    // Every call but /healthz and /metrics must carry the platform's signature made with this
+    // secret; the host does not start without it (docs/deploy.md: the Secret).
+    '--auth-secret-file',
+    `${IMAGE_AUTH_DIR}/${AUTH_SECRET_KEY}`,
     '--port',
     String(port),
     '--no-reload',

@@ -6,7 +6,8 @@
  * escaped, so `helm template` renders exactly these objects.
  */
 import type { Manifest } from '../core/manifest/index.js';
-import { configMap, deployment, service, type EnvParams } from './k8s.js';
+import { goTemplateLiteral } from './go-template.js';
+import { configMap, deployment, networkPolicy, service, type EnvParams, type Peers } from './k8s.js';
 import { prometheusRule, serviceMonitor, type MonitoringConfig } from './monitoring.js';
 import { instanceName, kebabName, standardLabels, type Environment } from './names.js';
 import { toYaml, toYamlDocuments } from './yaml-out.js';
@@ -17,17 +18,36 @@ export interface ChartInput {
   replicas: Record<Environment, number>;
   repository: string;
   tag: string;
+  peers: Peers;
   resources?: EnvParams['resources'];
   monitoring?: MonitoringConfig;
 }
 
-/** Placeholders: plain lower-case words the YAML writer never quotes, replaced by template actions. */
-class Actions {
+/**
+ * Template actions in YAML the writer serialises: each action is first a
+ * placeholder, a plain lower-case word the YAML writer never quotes, then
+ * `apply` escapes every literal `{{` of the text (the plugin's own text:
+ * its description, author, settings, alert titles, ...) and only then puts
+ * the actions in. The placeholders' prefix is one that occurs nowhere in
+ * the inputs (`zzhelm<k>q`, the smallest free k), so no text of the plugin
+ * can spell a placeholder and become an action; the same inputs give the
+ * same prefix, so the chart stays reproducible.
+ */
+export class Actions {
   private readonly list: string[] = [];
+  private readonly marker: string;
+  private readonly pattern: RegExp;
+  /** inputs: every text the templates may carry (JSON of the manifest, the monitoring config, flags). */
+  constructor(inputs: string) {
+    let k = 0;
+    while (inputs.includes(`zzhelm${k}q`)) k++;
+    this.marker = `zzhelm${k}q`;
+    this.pattern = new RegExp(`${this.marker}(\\d+)zz`, 'g');
+  }
   /** A placeholder for the template action `{{ expr }}`. */
   of(expr: string): string {
     this.list.push(`{{ ${expr} }}`);
-    return `zzhelm${this.list.length - 1}zz`;
+    return `${this.marker}${this.list.length - 1}zz`;
   }
   /** A placeholder for a value rendered as a quoted string. */
   quoted(expr: string): string {
@@ -35,7 +55,7 @@ class Actions {
   }
   /** The template text: literal `{{` escaped, then the placeholders replaced. */
   apply(yamlText: string): string {
-    return yamlText.replace(/\{\{/g, '{{ "{{" }}').replace(/zzhelm(\d+)zz/g, (_, i: string) => this.list[Number(i)]);
+    return goTemplateLiteral(yamlText).replace(this.pattern, (_, i: string) => this.list[Number(i)]);
   }
 }
 
@@ -61,14 +81,19 @@ export function renderChart(i: ChartInput): Map<string, string> {
     }),
   );
 
+  // The defaults are staging's, the least: an install without -f never runs as production
+  // (two replicas, production's alert scope) by mistake; production names its values file.
   const values: Record<string, unknown> = {
-    environment: 'production',
-    replicaCount: i.replicas.production,
+    environment: 'staging',
+    replicaCount: i.replicas.staging,
     image: { repository: i.repository, tag: i.tag },
     ...(i.resources ? { resources: i.resources } : {}),
     ...(i.monitoring ? { monitoring: { enabled: true } } : {}),
   };
-  files.set('values.yaml', `# Defaults (production). Per environment: -f values-<environment>.yaml\n${toYaml(values)}`);
+  files.set(
+    'values.yaml',
+    `# Defaults: staging's (the least). Production: -f values-production.yaml (per environment: -f values-<environment>.yaml)\n${toYaml(values)}`,
+  );
   for (const env of i.environments) {
     files.set(
       `values-${env}.yaml`,
@@ -80,7 +105,7 @@ export function renderChart(i: ChartInput): Map<string, string> {
     );
   }
 
-  const a = new Actions();
+  const a = new Actions(JSON.stringify([manifest, i.monitoring ?? null, i.repository, i.tag, i.environments, i.peers]));
   const resources = i.resources
     ? Object.fromEntries(
         Object.entries(i.resources).map(([kind, m]) => [
@@ -104,6 +129,7 @@ export function renderChart(i: ChartInput): Map<string, string> {
   files.set('templates/configmap.yaml', a.apply(toYaml(configMap(manifest, params))));
   files.set('templates/deployment.yaml', a.apply(toYaml(deployment(manifest, params))));
   files.set('templates/service.yaml', a.apply(toYaml(service(params))));
+  files.set('templates/networkpolicy.yaml', a.apply(toYaml(networkPolicy(params, i.peers))));
   if (i.monitoring) {
     const mp = {
       pluginName: manifest.plugin.name,

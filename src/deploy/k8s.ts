@@ -9,9 +9,10 @@
 import { createHash } from 'node:crypto';
 import type { IConfigMap, IService } from 'kubernetes-models/v1';
 import type { IDeployment } from 'kubernetes-models/apps/v1';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import type { Manifest } from '../core/manifest/index.js';
 import { MANIFEST_JSON_ENV } from '../python/pytest.js';
-import { IMAGE_CONFIG_DIR } from './dockerfile.js';
+import { AUTH_SECRET_KEY, IMAGE_AUTH_DIR, IMAGE_CONFIG_DIR } from './dockerfile.js';
 import { CONTAINER_PORT, HEALTH_PATH, RUN_AS, SERVICE_PORT, selectorLabels, type Labels } from './names.js';
 
 /** What varies between environments (and what the Helm chart takes from its values). */
@@ -50,6 +51,32 @@ export function configMapName(instance: string): string {
   return `${instance}-config`;
 }
 
+/**
+ * The Kubernetes Secret holding the plugin's request-signing secret (key
+ * `secret`), which the platform signs each call with and the SDK host checks.
+ * deploy render only refers to it: the value never appears in a rendered
+ * file (docs/deploy.md says how to create it).
+ */
+export function authSecretName(instance: string): string {
+  return `${instance}-auth`;
+}
+
+/** Who may connect to the plugin's pods: the platform and the metrics scraper (namespace and pod labels). */
+export interface Peers {
+  platform: Peer;
+  scraper: Peer;
+}
+export interface Peer {
+  namespace: string;
+  pods: Labels;
+}
+
+/** Defaults: PlexiChat in namespace `plexichat`, Prometheus in `monitoring` (override with the flags). */
+export const DEFAULT_PEERS: Peers = {
+  platform: { namespace: 'plexichat', pods: { 'app.kubernetes.io/name': 'plexichat' } },
+  scraper: { namespace: 'monitoring', pods: { 'app.kubernetes.io/name': 'prometheus' } },
+};
+
 export function configMap(manifest: Manifest, p: EnvParams): IConfigMap {
   return {
     apiVersion: 'v1',
@@ -82,6 +109,8 @@ export function deployment(manifest: Manifest, p: EnvParams): IDeployment {
             runAsNonRoot: true,
             runAsUser: RUN_AS,
             runAsGroup: RUN_AS,
+            // The Secret's file is readable by this group only (defaultMode 0440 below).
+            fsGroup: RUN_AS,
             seccompProfile: { type: 'RuntimeDefault' },
           },
           containers: [
@@ -102,12 +131,17 @@ export function deployment(manifest: Manifest, p: EnvParams): IDeployment {
               },
               volumeMounts: [
                 { name: 'config', mountPath: IMAGE_CONFIG_DIR, readOnly: true },
+                { name: 'auth', mountPath: IMAGE_AUTH_DIR, readOnly: true },
                 { name: 'tmp', mountPath: '/tmp' },
               ],
             },
           ],
           volumes: [
             { name: 'config', configMap: { name: configMapName(p.instance) } },
+            {
+              name: 'auth',
+              secret: { secretName: authSecretName(p.instance), items: [{ key: AUTH_SECRET_KEY, path: AUTH_SECRET_KEY }], defaultMode: 0o440 },
+            },
             { name: 'tmp', emptyDir: {} },
           ],
         },
@@ -125,6 +159,30 @@ export function service(p: EnvParams): IService {
       type: 'ClusterIP',
       selector: selectorLabels(p.labels),
       ports: [{ name: 'http', port: SERVICE_PORT, targetPort: 'http', protocol: 'TCP' }],
+    },
+  };
+}
+
+/**
+ * Only the platform and the metrics scraper reach the pods (on the host's
+ * port); everything else in the cluster is refused. The host checks each
+ * call's signature as well: this keeps the rest of the cluster from even
+ * trying, and keeps /metrics and /healthz to the scraper (the kubelet's
+ * probes are not subject to NetworkPolicy).
+ */
+export function networkPolicy(p: EnvParams, peers: Peers): INetworkPolicy {
+  const from = (peer: Peer) => ({
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': peer.namespace } },
+    podSelector: { matchLabels: peer.pods },
+  });
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: p.instance, labels: p.labels },
+    spec: {
+      podSelector: { matchLabels: selectorLabels(p.labels) },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [from(peers.platform), from(peers.scraper)], ports: [{ port: 'http', protocol: 'TCP' }] }],
     },
   };
 }

@@ -23,8 +23,9 @@ import type { Path } from '../core/yaml/locator.js';
 import { readYaml } from '../core/yaml/read.js';
 import type { Alert as AlertEntry, MonitoringFile } from './monitoring-schema-types.generated.js';
 import { validate as validateMonitoring } from './monitoring-schema-validator.generated.js';
+import { goTemplateLiteral } from './go-template.js';
 import { HOST_METRICS, RUNBOOK_NAMES, hostMetric } from './metrics.js';
-import { METRICS_PATH, selectorLabels, type Labels } from './names.js';
+import { LABEL_NAME, LABEL_VALUE, METRICS_PATH, selectorLabels, type Labels } from './names.js';
 
 export const MONITORING_PATH = 'config/monitoring.yaml';
 const MAX_BYTES = 64 * 1024;
@@ -65,8 +66,6 @@ export function alertName(title: string): string {
 
 type At = (path: Path, code: string, message: string, hint: string, key?: boolean) => void;
 
-const LABEL_NAME = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const ALERT_KEYS = 'an alert has name:, condition:, severity: and optionally for:';
 
 /**
@@ -228,7 +227,66 @@ function parse(expr: string) {
   return parser.parse(expr);
 }
 
-/** Why a condition is refused: not PromQL, or a plugin_* metric the host does not export. */
+/** The labels deploy render sets on every series it scrapes (ServiceMonitor relabelings) and scopes every selector by. */
+export const SCOPE_LABELS = ['plugin', 'environment'] as const;
+
+interface Matcher {
+  /** As written. */
+  text: string;
+  /** The label name (unquoted); undefined for a quoted metric name (`{"name"}`). */
+  label?: string;
+  op?: string;
+  /** The string value, unquoted. */
+  value?: string;
+}
+
+interface Selector {
+  /** The metric name: the identifier, a quoted name, or a `__name__="..."` matcher's value. */
+  name?: string;
+  /** Where the name came from: its matcher is dropped when the name is written as an identifier. */
+  nameMatcher?: Matcher;
+  matchers: Matcher[];
+}
+
+/** A PromQL string literal's value ('…', "…" with Go escapes, or `…`). */
+function stringValue(literal: string): string {
+  const q = literal[0];
+  const body = literal.slice(1, -1);
+  if (q === '`') return body;
+  try {
+    return JSON.parse(`"${body.replace(/\\'/g, "'").replace(/(?<!\\)"/g, '\\"')}"`) as string;
+  } catch {
+    return body;
+  }
+}
+
+/** The parts of a VectorSelector node. */
+function selectorOf(node: SyntaxNode, expr: string): Selector {
+  const text = (n: SyntaxNode | null) => (n ? expr.slice(n.from, n.to) : undefined);
+  const id = node.getChild('Identifier');
+  const sel: Selector = { matchers: [], ...(id ? { name: text(id) } : {}) };
+  const list = node.getChild('LabelMatchers');
+  for (let c = list?.firstChild ?? null; c; c = c.nextSibling) {
+    if (c.name === 'QuotedLabelName') {
+      // `{"metric.name"}`: the metric name, quoted.
+      const m: Matcher = { text: text(c)!, value: stringValue(text(c)!) };
+      sel.matchers.push(m);
+      if (!sel.name) Object.assign(sel, { name: m.value, nameMatcher: m });
+      continue;
+    }
+    if (c.name !== 'UnquotedLabelMatcher' && c.name !== 'QuotedLabelMatcher') continue;
+    const ln = c.getChild('LabelName') ?? c.getChild('QuotedLabelName');
+    const label = ln?.name === 'QuotedLabelName' ? stringValue(text(ln)!) : text(ln);
+    const op = text(c.getChild('MatchOp'));
+    const lit = text(c.getChild('StringLiteral'));
+    const m: Matcher = { text: text(c)!, ...(label !== undefined ? { label } : {}), ...(op ? { op } : {}), ...(lit ? { value: stringValue(lit) } : {}) };
+    sel.matchers.push(m);
+    if (!sel.name && label === '__name__' && op === '=' && m.value) Object.assign(sel, { name: m.value, nameMatcher: m });
+  }
+  return sel;
+}
+
+/** Why a condition is refused: not PromQL, a plugin_* metric the host does not export, or a matcher on a label render sets. */
 export function conditionProblem(expr: string): { message: string; hint: string } | undefined {
   const tree = parse(expr);
   let problem: { message: string; hint: string } | undefined;
@@ -243,8 +301,16 @@ export function conditionProblem(expr: string): { message: string; hint: string 
         return false;
       }
       if (n.name === 'VectorSelector') {
-        const id = n.node.getChild('Identifier');
-        const name = id ? expr.slice(id.from, id.to) : '';
+        const sel = selectorOf(n.node, expr);
+        const name = sel.name ?? '';
+        const env = sel.matchers.find((m) => m.label === 'environment');
+        if (env) {
+          problem = {
+            message: `the condition selects on the label 'environment' (${env.text}): deploy render scopes every selector to the environment it renders`,
+            hint: `remove ${env.text}; each environment's rules get environment="<env>" on every selector`,
+          };
+          return false;
+        }
         if (name.startsWith('plugin_') && !hostMetric(name)) {
           problem = { message: `'${name}' is not a metric the plugin host exports`, hint: `use one of: ${knownNames()}` };
           return false;
@@ -264,41 +330,44 @@ export function conditionProblem(expr: string): { message: string; hint: string 
   return problem;
 }
 
+const IDENTIFIER = /^[A-Za-z_:][A-Za-z0-9_:]*$/;
+
 /**
- * The condition with the host's metric names, each selector of a host
- * metric (or `up`) scoped to this plugin and environment unless it names
- * those labels itself. A bare histogram name means its 95th percentile over 5m.
+ * The condition with the host's metric names, and EVERY vector selector
+ * (whatever its form: `name`, `name{...}`, `{__name__="name"}`, `{"name"}`,
+ * `{__name__=~"..."}`, inside functions, aggregations, subqueries and binary
+ * operators) scoped to this plugin and environment: `plugin="<name>"` and
+ * `environment="<env>"` are added to its matchers (a matcher the condition
+ * writes on `plugin` stays, ANDed with render's, so it can only narrow; one
+ * on `environment` is refused by conditionProblem). A bare histogram name
+ * means its 95th percentile over 5m. A condition on `up` also fires when
+ * the target is gone (`or absent(up{...})`): `up == 0` alone has no series
+ * to compare once the pod or its Service has disappeared.
  */
 export function translateCondition(expr: string, scope: { plugin: string; environment: string }): string {
   const tree = parse(expr);
   const edits: { from: number; to: number; text: string }[] = [];
+  const scoped = `plugin="${scope.plugin}", environment="${scope.environment}"`;
+  let up = false;
   tree.iterate({
     enter(n) {
       if (n.name !== 'VectorSelector') return undefined;
       const node: SyntaxNode = n.node;
-      const id = node.getChild('Identifier');
-      const name = id ? expr.slice(id.from, id.to) : '';
+      const sel = selectorOf(node, expr);
+      const name = sel.name ?? '';
       const fam = hostMetric(name);
-      if (!fam && name !== 'up') return false;
-      const matchersNode = node.getChild('LabelMatchers');
-      const inner = matchersNode
-        ? expr
-            .slice(matchersNode.from + 1, matchersNode.to - 1)
-            .trim()
-            .replace(/,\s*$/, '')
-        : '';
-      const named = new Set<string>();
-      if (matchersNode) {
-        for (let c = matchersNode.firstChild; c; c = c.nextSibling) {
-          const ln = c.getChild('LabelName');
-          if (ln) named.add(expr.slice(ln.from, ln.to));
-        }
-      }
-      const extra = [...(named.has('plugin') ? [] : [`plugin="${scope.plugin}"`]), ...(named.has('environment') ? [] : [`environment="${scope.environment}"`])];
-      const matchers = `{${[inner, ...extra].filter(Boolean).join(', ')}}`;
+      if (name === 'up') up = true;
+      // Written as an identifier when it is one, so the name matcher goes.
+      const asIdentifier = sel.name !== undefined && IDENTIFIER.test(RUNBOOK_NAMES[name] ?? name);
+      const kept = sel.matchers
+        .filter((m) => !(asIdentifier && m === sel.nameMatcher))
+        .filter((m) => !(m.label === 'plugin' && m.op === '=' && m.value === scope.plugin));
+      const ownPlugin = sel.matchers.find((m) => m.label === 'plugin' && m.op === '=' && m.value === scope.plugin);
+      const extra = ownPlugin ? [ownPlugin.text, `environment="${scope.environment}"`] : [scoped];
+      const matchers = `{${[...kept.map((m) => m.text), ...extra].join(', ')}}`;
       let text: string;
-      if (!fam) text = `up${matchers}`;
-      else if (fam.type === 'histogram' && !fam.series.includes(name)) {
+      if (!asIdentifier) text = matchers;
+      else if (fam && fam.type === 'histogram' && !fam.series.includes(name)) {
         text = `histogram_quantile(0.95, sum by (le) (rate(${fam.name}_bucket${matchers}[5m])))`;
       } else text = `${RUNBOOK_NAMES[name] ?? name}${matchers}`;
       edits.push({ from: node.from, to: node.to, text });
@@ -307,7 +376,7 @@ export function translateCondition(expr: string, scope: { plugin: string; enviro
   });
   let out = expr;
   for (const e of edits.sort((a, b) => b.from - a.from)) out = out.slice(0, e.from) + e.text + out.slice(e.to);
-  return out;
+  return up ? `(${out}) or absent(up{${scoped}})` : out;
 }
 
 export interface MonitoringParams {
@@ -331,9 +400,10 @@ export function prometheusRule(cfg: MonitoringConfig, p: MonitoringParams): IPro
             expr: translateCondition(a.condition, { plugin: p.pluginName, environment: p.environment }),
             ...(a.for ? { for: a.for } : {}),
             labels: { severity: a.severity, plugin: p.pluginName, environment: p.environment },
+            // Prometheus runs annotations through Go's text/template: the user's text stays text.
             annotations: {
-              summary: a.title,
-              description: `${a.title}: ${p.pluginName} in ${p.environment} (${a.condition})`,
+              summary: goTemplateLiteral(a.title),
+              description: goTemplateLiteral(`${a.title}: ${p.pluginName} in ${p.environment} (${a.condition})`),
             },
           })),
         },

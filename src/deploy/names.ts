@@ -44,6 +44,25 @@ export interface Labels {
   [key: string]: string;
 }
 
+/** A Kubernetes label name (optional DNS prefix) and value. */
+export const LABEL_NAME = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+export const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+/** A namespace name (DNS-1123 label). */
+export const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** `k=v,k2=v2` as labels, or why not. */
+export function parseLabels(text: string): Labels | string {
+  const out: Labels = {};
+  for (const pair of text.split(',')) {
+    const eq = pair.indexOf('=');
+    const k = pair.slice(0, eq).trim();
+    const v = pair.slice(eq + 1).trim();
+    if (eq < 0 || !LABEL_NAME.test(k) || !LABEL_VALUE.test(v) || v === '') return `'${pair}' is not a label name=value pair`;
+    out[k] = v;
+  }
+  return out;
+}
+
 /** The standard app.kubernetes.io labels plus the plugin and environment. */
 export function standardLabels(o: { pluginName: string; version: string; instance: string; env: string; managedBy: string }): Labels {
   return {

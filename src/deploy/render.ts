@@ -8,7 +8,7 @@ import type { Manifest } from '../core/manifest/index.js';
 import { DEFAULT_BASE_IMAGE, renderDockerfile, renderDockerignore } from './dockerfile.js';
 import { withHeader } from './header.js';
 import { renderChart } from './helm.js';
-import { configMap, containerResources, deployment, service, type EnvParams } from './k8s.js';
+import { DEFAULT_PEERS, configMap, containerResources, deployment, networkPolicy, service, type EnvParams, type Peers } from './k8s.js';
 import { prometheusRule, serviceMonitor, type MonitoringConfig } from './monitoring.js';
 import { ENVIRONMENTS, MANAGED_BY, REPLICAS, instanceName, kebabName, labelValue, standardLabels, type Environment } from './names.js';
 import { toYamlDocuments } from './yaml-out.js';
@@ -32,6 +32,8 @@ export interface DeployInput {
   image?: string;
   baseImage?: string;
   helm?: boolean;
+  /** Who the NetworkPolicy admits (default DEFAULT_PEERS). */
+  peers?: Peers;
 }
 
 export interface RenderedFile {
@@ -92,6 +94,7 @@ export function renderDeploy(i: DeployInput): RenderedFile[] {
         configMap(manifest, params),
         deployment(manifest, params),
         service(params),
+        networkPolicy(params, i.peers ?? DEFAULT_PEERS),
       ])}`,
     );
     if (i.monitoring) {
@@ -113,6 +116,7 @@ export function renderDeploy(i: DeployInput): RenderedFile[] {
       replicas: REPLICAS,
       repository,
       tag,
+      peers: i.peers ?? DEFAULT_PEERS,
       ...(resources ? { resources } : {}),
       ...(i.monitoring ? { monitoring: i.monitoring } : {}),
     });

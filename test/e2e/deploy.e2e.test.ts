@@ -93,6 +93,7 @@ describe('deploy render', () => {
       'ConfigMap/advanced-analytics-staging-config',
       'Deployment/advanced-analytics-staging',
       'Service/advanced-analytics-staging',
+      'NetworkPolicy/advanced-analytics-staging',
     ]);
     const dep = production.find((o) => o.kind === 'Deployment') as any;
     expect(dep.metadata.name).toBe('advanced-analytics');
@@ -119,14 +120,14 @@ describe('deploy render', () => {
       for (const [f, text] of files) {
         if (!f.startsWith('k8s/')) continue;
         for (const obj of yamlObjects(text)) {
-          expect(['v1', 'apps/v1', 'monitoring.coreos.com/v1']).toContain(obj.apiVersion);
+          expect(['v1', 'apps/v1', 'networking.k8s.io/v1', 'monitoring.coreos.com/v1']).toContain(obj.apiVersion);
           expect(() => validateObject(obj), `${f} ${String(obj.kind)}`).not.toThrow();
           n++;
         }
       }
     }
-    // 3 cases x 2 environments x (ConfigMap, Deployment, Service) + the runbook's PrometheusRule and ServiceMonitor x 2
-    expect(n).toBe(22);
+    // 3 cases x 2 environments x (ConfigMap, Deployment, Service, NetworkPolicy) + the runbook's PrometheusRule and ServiceMonitor x 2
+    expect(n).toBe(28);
   });
 
   it('the schema check has teeth: a bad object is refused', () => {
@@ -191,7 +192,9 @@ describe('deploy render', () => {
       expect(hc).toContain('/healthz');
       const ep = JSON.parse(ins.find((i) => i.getKeyword() === 'ENTRYPOINT')!.getArgumentsContent()!);
       expect(ep.slice(0, 3)).toEqual(['python3', '-m', 'plexichat_plugin_sdk.host']);
-      expect(ep).toEqual(expect.arrayContaining(['--no-reload', '--no-console', '--host', '0.0.0.0', '--allow-remote']));
+      expect(ep).toEqual(expect.arrayContaining(['--no-reload', '--no-console', '--host', '0.0.0.0', '--auth-secret-file', '/etc/plexichat-auth/secret']));
+      // Never header trust on 0.0.0.0: the host checks the platform's signatures.
+      expect(ep).not.toContain('--allow-remote');
     }
     const rb = cases.runbook.files.get('Dockerfile')!;
     expect(rb).toContain('"pandas>=1.3.0", "scikit-learn>=1.0.0", "numpy>=1.21.0"');
@@ -246,7 +249,7 @@ describe('deploy render', () => {
       expect(r.stdout).toMatch(/SUCCESS: 3 rules found/);
       const exprs = Object.fromEntries(rule.spec.groups[0].rules.map((x: any) => [x.alert, x.expr]));
       expect(exprs).toEqual({
-        PluginDown: `up{plugin='advanced_analytics', environment="${env}"} == 0`,
+        PluginDown: `(up{plugin='advanced_analytics', environment="${env}"} == 0) or absent(up{plugin="advanced_analytics", environment="${env}"})`,
         HighErrorRate: `rate(plugin_errors_total{plugin="advanced_analytics", environment="${env}"}[5m]) > 0.1`,
         PerformanceDegradation: `histogram_quantile(0.95, sum by (le) (rate(plugin_response_time_seconds_bucket{plugin="advanced_analytics", environment="${env}"}[5m]))) > 2.0`,
       });

@@ -181,7 +181,17 @@ describe('deploy render --out', () => {
     ['ENAMETOOLONG', LONG, fsFailure('ENAMETOOLONG', /write n+\/[^ ]+/, '--out <dir>')],
     ['ELOOP', 'loop', fsFailure('ELOOP', /write loop\/[^ ]+/, '--out <dir>')],
     ['EISDIR', 'in-the-way', fsFailure('EISDIR', /write in-the-way\/k8s\/staging-deployment\.yaml/, '--out <dir>')],
-    ['/proc', 'proc-link', fsFailure('/proc', /write proc-link\/[^ ]+/, '--out <dir>')],
+    // A link out of the project is refused before anything is looked at (docs/deploy.md).
+    [
+      '/proc',
+      'proc-link',
+      {
+        exitCode: 1,
+        error: /^error: proc-link is a symbolic link to \/proc, outside the project: deploy render writes only inside the project; nothing was written$/,
+        hint: /replace the link proc-link with a folder \(or remove it\), or render into another --out/,
+        code: 'OUTSIDE_PROJECT',
+      },
+    ],
   ];
   it.each(cases)('%s (case %#)', async (c, out, want) => {
     if (c === 'EISDIR') await fs.mkdir(path.join(dir, 'in-the-way', 'k8s', 'staging-deployment.yaml'), { recursive: true });

@@ -1,7 +1,7 @@
 """The plugin host: serve a plugin project over HTTP, as the platform would.
 
     python3 -m plexichat_plugin_sdk.host --project <dir> [--host 127.0.0.1] [--port 0]
-        [--allow-remote] [--no-reload] [--no-console] [--keep-state]
+        [--allow-remote | --auth-secret-file FILE] [--no-reload] [--no-console] [--keep-state]
         [--user ID] [--permissions a,b] [--control stdin]
 
 Used by ``plexichat-plugin dev`` (which watches the files and tells the host
@@ -35,6 +35,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from .host_auth import AuthError, RequestVerifier, load_secret
 from .host_events import capture_output
 from .host_loader import LoadError, PluginLoader, plugin_frames, project_relpath
 from .host_metrics import UNMATCHED, HostMetrics
@@ -57,6 +58,16 @@ def is_loopback(host):
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _peer_is_loopback(address):
+    """Whether a connected peer is this machine (an IPv4-mapped ::ffff:127.x counts)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback
 
 
 def parse_permissions(text):
@@ -163,7 +174,16 @@ class Host(object):
         return None if gen is None else {"plugin": gen.name, "version": gen.version, "generation": gen.number}
 
     # -- identity ----------------------------------------------------------------
-    def identity(self, headers, gen):
+    def identity(self, headers, gen, trust="headers"):
+        """The caller: ``trust`` is "signed" (the platform signed the headers: they are all
+        there is, an absent permissions header means none), "headers" (a loopback caller of a
+        host without a secret: dev) or "default" (a remote caller of a host without a secret:
+        its identity headers are ignored, it is the --user/--permissions caller)."""
+        if trust == "signed":
+            perms_header = headers.get(PERMISSIONS_HEADER)
+            return headers.get(USER_HEADER) or None, parse_permissions(perms_header) if perms_header is not None else []
+        if trust != "headers":
+            headers = {}
         user = headers.get(USER_HEADER)
         if user is None:
             user = self.options.user or DEFAULT_USER
@@ -253,7 +273,7 @@ class Host(object):
         return body
 
     # -- endpoints ----------------------------------------------------------------
-    def call_endpoint(self, method, path, query, headers, body):
+    def call_endpoint(self, method, path, query, headers, body, trust="headers"):
         """(status, body, extra headers) for an endpoint call."""
         gen = self.generation
         started = time.perf_counter()
@@ -261,7 +281,7 @@ class Host(object):
         if gen is None:
             status, out, extra, label = 503, self._not_loaded(), {}, UNMATCHED
         else:
-            user, permissions = self.identity(headers, gen)
+            user, permissions = self.identity(headers, gen, trust)
             self.metrics.saw_user(user)
             rss = _rss_mb()
             if rss is not None:
@@ -373,8 +393,10 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    def _read_body(self):
-        """(ok, parsed JSON or None). Answers 400/413 itself when not ok."""
+    def _read_raw(self):
+        """(ok, body bytes), read once. Answers 411/400/413 itself when not ok."""
+        if getattr(self, "_raw_body", None) is not None:
+            return True, self._raw_body
         length = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             self._send(411, {"error": "length_required", "message": "send the body with a Content-Length"})
@@ -392,7 +414,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(413, {"error": "payload_too_large", "message": "the body is larger than %d bytes" % MAX_BODY_BYTES})
             self.close_connection = True
             return False, None
-        raw = self.rfile.read(n) if n else b""
+        self._raw_body = raw = self.rfile.read(n) if n else b""
+        return True, raw
+
+    def _read_body(self):
+        """(ok, parsed JSON or None). Answers 400/411/413 itself when not ok."""
+        ok, raw = self._read_raw()
+        if not ok:
+            return False, None
         if not raw.strip():
             return True, None
         try:
@@ -420,7 +449,26 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     # -- routing -------------------------------------------------------------------------
+    def _trust(self):
+        """How far the caller's identity headers are believed ("signed", "headers" or
+        "default", see Host.identity), or None once a refusal was sent (401: not signed
+        as the platform signs, with a secret). host_auth.py has the scheme."""
+        verifier = self.server.verifier
+        if verifier is None:
+            return "headers" if _peer_is_loopback(self.client_address[0]) else "default"
+        ok, raw = self._read_raw()
+        if not ok:
+            return None
+        try:
+            verifier.verify(self.command, self.path, self.headers, raw)
+        except AuthError as e:
+            self.close_connection = True
+            self._send(e.status, {"error": e.code, "message": e.message}, {"WWW-Authenticate": "PlexiChat-HMAC-SHA256"} if e.status == 401 else None)
+            return None
+        return "signed"
+
     def _dispatch(self):
+        self._raw_body = None
         if not self._allowed():
             return
         url = urlsplit(self.path)
@@ -435,6 +483,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, {"status": "ok", "plugin": gen.name, "version": gen.version})
         if path == "/metrics" and method in ("GET", "HEAD"):
             return self._send(200, host.metrics.render(), content_type="text/plain; version=0.0.4")
+        # Everything else is the platform's to call: signed, with a secret.
+        trust = self._trust()
+        if trust is None:
+            return
         if path.startswith("/hooks/") and method == "POST":
             return self._hook(unquote(path[len("/hooks/"):]), dev=False)
         if path == "/__dev" or path.startswith("/__dev/"):
@@ -445,7 +497,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not ok:
             return
         query = dict(parse_qsl(url.query, keep_blank_values=True))
-        status, out, extra = host.call_endpoint(method, path, query, self.headers, body)
+        status, out, extra = host.call_endpoint(method, path, query, self.headers, body, trust)
         self._send(status, out, extra)
 
     def _hook(self, name, dev):
@@ -535,6 +587,8 @@ class _Server(ThreadingHTTPServer):
         bound_host = address[0]
         port = self.server_address[1]
         self.loopback = is_loopback(bound_host)
+        secret = getattr(host_obj.options, "auth_secret", None)
+        self.verifier = RequestVerifier(secret) if secret else None
         shown = "[%s]" % bound_host if family_v6 else bound_host
         names = {"%s:%d" % (shown, port), "localhost:%d" % port, "127.0.0.1:%d" % port, "[::1]:%d" % port}
         self.host_names = {n.lower() for n in names}
@@ -546,7 +600,8 @@ def _parse_args(argv):
     p.add_argument("--project", required=True, help="the plugin project (the folder with config/plugin.yaml and src/)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default 0)")
-    p.add_argument("--allow-remote", action="store_true", help="allow a --host that is not loopback (the host has no authentication)")
+    p.add_argument("--allow-remote", action="store_true", help="allow a --host that is not loopback without --auth-secret-file (no authentication: remote callers' identity headers are ignored)")
+    p.add_argument("--auth-secret-file", default=None, help="believe a caller's identity only from requests the platform signed with the secret in this file (a deployed plugin; docs/sdk.md)")
     p.add_argument("--no-reload", action="store_true", help="load the plugin once; refuse reloads")
     p.add_argument("--no-console", action="store_true", help="no /__dev/ routes (console, event stream, dev hooks, reload)")
     p.add_argument("--keep-state", action="store_true", help="carry the plugin's storage across reloads")
@@ -558,8 +613,14 @@ def _parse_args(argv):
         p.error("--port must be between 0 and 65535")
     if not os.path.isdir(args.project):
         p.error("--project %s is not a directory" % args.project)
-    if not is_loopback(args.host) and not args.allow_remote:
-        p.error("--host %s is not a loopback address; the host has no authentication: add --allow-remote to listen there" % args.host)
+    args.auth_secret = None
+    if args.auth_secret_file is not None:
+        try:
+            args.auth_secret = load_secret(args.auth_secret_file)
+        except ValueError as e:
+            p.error(str(e))
+    if not is_loopback(args.host) and not args.allow_remote and args.auth_secret is None:
+        p.error("--host %s is not a loopback address; the host has no authentication: add --auth-secret-file (signed requests) or --allow-remote to listen there" % args.host)
     args.project = os.path.realpath(args.project)
     return args
 
@@ -680,8 +741,8 @@ def main(argv=None):
         os._exit(1)
     port = server.server_address[1]
     shown = "[%s]" % args.host if ":" in args.host else args.host
-    if not is_loopback(args.host):
-        warning = "listening on %s: the plugin host has no authentication; anyone who can reach this address can call the plugin" % args.host
+    if not is_loopback(args.host) and args.auth_secret is None:
+        warning = "listening on %s: the plugin host has no authentication; anyone who can reach this address can call the plugin (as the default caller: remote identity headers are ignored)" % args.host
         real_stderr.write("warning: %s\n" % warning)
         real_stderr.flush()
         bus.emit("log", level="warning", logger="host", message=warning)
