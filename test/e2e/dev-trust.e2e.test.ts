@@ -562,6 +562,8 @@ describe('class 15: dev --json, --host, and null hook bodies', () => {
       const doc = oneDocument(r.stdout);
       expect(doc.error.code).toBe('USAGE');
       expect(doc.error.message).toMatch(/is not an IP address or a host name/);
+    }
+    for (const bad of ['127.1', 'a b']) {
       const human = await runCli(['dev', '--host', bad], { cwd: dir });
       expect(human.exitCode).toBe(2);
       expect(human.stderr).toMatch(/^error: --host .* is not an IP address or a host name$/m);
