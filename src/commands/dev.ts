@@ -71,7 +71,9 @@ function checkOptions(opts: DevOptions): { host: string; allowHosts: string[]; u
   const allowHosts = (opts.allowHost ?? []).map((n) => n.trim());
   for (const n of allowHosts) {
     if (!HOST_NAME.test(n) && !parseListenHost(n)) {
-      throw new UsageError(`--allow-host ${JSON.stringify(n)} is not a host name`, { hint: 'give the name alone, without scheme, port or path: --allow-host dev.example.test' });
+      throw new UsageError(`--allow-host ${JSON.stringify(n)} is not a host name`, {
+        hint: 'give the name alone, without scheme, port or path: --allow-host dev.example.test',
+      });
     }
   }
   // eslint-disable-next-line no-control-regex -- a user name with a control character is refused
@@ -103,6 +105,38 @@ async function choosePython(opts: DevOptions, ctx: Ctx): Promise<string> {
   if (tooOld(found.python.version)) throw tooOldError(found.python.path, found.python.version);
   if (found.python.source === 'venv') ctx.out.info(`python: ${found.python.path} (the plugin's virtual environment; Python ${found.python.version})`);
   return found.python.path;
+}
+
+/**
+ * Where the session's events go: NDJSON lines under --json (the whole traceback only
+ * with --verbose), else human lines. Under --json, what comes before ready waits for
+ * it: a session that fails to start prints its one error document and nothing else.
+ */
+function eventWriter(out: Ctx['out'], render: (e: HostEvent) => void): { emit: (e: HostEvent) => void; drop: () => void } {
+  let held: HostEvent[] | undefined = out.json ? [] : undefined;
+  const emit = (e: HostEvent): void => {
+    if (held !== undefined) {
+      if (e.event !== 'ready') {
+        held.push(e);
+        return;
+      }
+      const before = held;
+      held = undefined;
+      for (const h of before) emit(h);
+    }
+    if (!out.json) {
+      if (e.event !== 'ready') render(e);
+    } else if (e.traceback !== undefined && !out.verbose) {
+      const { traceback: _internal, ...rest } = e;
+      out.writeJsonLine(rest);
+    } else out.writeJsonLine(e);
+  };
+  return {
+    emit,
+    drop: () => {
+      if (held !== undefined) held = [];
+    },
+  };
 }
 
 export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undefined> {
@@ -140,28 +174,8 @@ export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undef
   const onAbort = () => done.abort();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const state = renderState();
-  // Under --json, what comes before ready waits for it: a session that fails to start
-  // prints its one error document and nothing else.
-  let held: HostEvent[] | undefined = out.json ? [] : undefined;
-  const emit = (e: HostEvent) => {
-    if (held !== undefined) {
-      if (e.event === 'ready') {
-        const before = held;
-        held = undefined;
-        for (const h of before) emit(h);
-      } else {
-        held.push(e);
-        return;
-      }
-    }
-    if (out.json) {
-      // The whole traceback (the SDK's and importlib's frames too) only with --verbose.
-      if (e.traceback !== undefined && !out.verbose) {
-        const { traceback: _internal, ...rest } = e;
-        out.writeJsonLine(rest);
-      } else out.writeJsonLine(e);
-    } else if (e.event !== 'ready') renderEvent(e, out, state);
-  };
+  const events = eventWriter(out, (e) => renderEvent(e, out, state));
+  const emit = events.emit;
   const session = new DevSession(
     {
       python,
@@ -192,7 +206,7 @@ export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undef
     ready = await session.start();
   } catch (err) {
     await session.stop().catch(() => undefined);
-    held = [];
+    events.drop();
     throw err;
   }
   if (!out.json) renderReady(ready, out, opts.reload === false ? [] : WATCHED);

@@ -145,7 +145,7 @@ export class HostProcess {
   }
 
   /** The control channel: the host's fd 3. */
-  private get control(): NodeJS.WritableStream & { destroyed?: boolean; on(e: 'error', f: () => void): unknown } | undefined {
+  private get control(): (NodeJS.WritableStream & { destroyed?: boolean; on(e: 'error', f: () => void): unknown }) | undefined {
     return (this.started.child.stdio[3] ?? undefined) as (NodeJS.WritableStream & { destroyed?: boolean }) | undefined;
   }
 

@@ -135,7 +135,13 @@ export class DevSession {
             time: now(),
           }),
         onBack: () =>
-          this.o.emit({ event: 'log', level: 'info', logger: 'watcher', message: `the project folder ${this.o.project} is back: watching it again`, time: now() }),
+          this.o.emit({
+            event: 'log',
+            level: 'info',
+            logger: 'watcher',
+            message: `the project folder ${this.o.project} is back: watching it again`,
+            time: now(),
+          }),
       });
       await this.watcher.ready;
     }

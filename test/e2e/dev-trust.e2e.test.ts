@@ -100,13 +100,22 @@ function externalAddress(): string | undefined {
 }
 
 describe('class 8: the dev host refuses foreign Host names on every address', () => {
-  it('dev --host 0.0.0.0 --allow-remote: only this machine\'s names and addresses, and --allow-host names, are answered', async () => {
+  it("dev --host 0.0.0.0 --allow-remote: only this machine's names and addresses, and --allow-host names, are answered", async () => {
     const dir = await counterProject();
     const { dev, ready } = await startDev(dir, ['--host', '0.0.0.0', '--allow-remote', '--allow-host', 'dev.example.test']);
     const p = ready.port;
     const status = async (host: string, extra: Record<string, string> = {}) => (await raw(p, '/healthz', { Host: host, ...extra })).status;
     // DNS rebinding: a page at a name the attacker controls, now resolving to this machine.
-    for (const foreign of [`attacker.test:${p}`, 'attacker.test', `localhost.attacker.test:${p}`, `127.0.0.1.attacker.test:${p}`, `evil@127.0.0.1:${p}`, `203.0.113.7:${p}`, `[2001:db8::1]:${p}`, `dev.example.test.evil:${p}`]) {
+    for (const foreign of [
+      `attacker.test:${p}`,
+      'attacker.test',
+      `localhost.attacker.test:${p}`,
+      `127.0.0.1.attacker.test:${p}`,
+      `evil@127.0.0.1:${p}`,
+      `203.0.113.7:${p}`,
+      `[2001:db8::1]:${p}`,
+      `dev.example.test.evil:${p}`,
+    ]) {
       const r = await raw(p, '/healthz', { Host: foreign });
       expect([foreign, r.status]).toEqual([foreign, 403]);
       expect(JSON.parse(r.body)).toMatchObject({ error: 'forbidden_host' });
@@ -117,7 +126,16 @@ describe('class 8: the dev host refuses foreign Host names on every address', ()
     expect((await raw(p, '/hooks/message_sent', { Host: 'attacker.test' }, 'POST')).status).toBe(403);
     expect((await raw(p, '/__dev/api/info', { Host: 'attacker.test' })).status).toBe(403);
     // This machine: loopback in any spelling, its host name, its own addresses, and the names the user listed.
-    for (const own of [`127.0.0.1:${p}`, `localhost:${p}`, `LOCALHOST:${p}`, `[::1]:${p}`, '127.0.0.2', `${os.hostname()}:${p}`, `dev.example.test:${p}`, 'DEV.EXAMPLE.TEST']) {
+    for (const own of [
+      `127.0.0.1:${p}`,
+      `localhost:${p}`,
+      `LOCALHOST:${p}`,
+      `[::1]:${p}`,
+      '127.0.0.2',
+      `${os.hostname()}:${p}`,
+      `dev.example.test:${p}`,
+      'DEV.EXAMPLE.TEST',
+    ]) {
       expect([own, await status(own)]).toEqual([own, 200]);
     }
     const ext = externalAddress();
@@ -275,7 +293,10 @@ describe('class 8: plugin code cannot read the control channel', () => {
     await fs.writeFile(path.join(dir, 'config', 'plugin.yaml'), MANIFEST.replace('  - /api/v1/dev_counter/boom\n', ''));
     const env = { ...process.env, PYTHONPATH: sdkPythonPath() };
     const { spawn } = await import('node:child_process');
-    const child = spawn('python3', ['-m', 'plexichat_plugin_sdk.host', '--project', dir, '--control', 'stdin', '--no-console'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('python3', ['-m', 'plexichat_plugin_sdk.host', '--project', dir, '--control', 'stdin', '--no-console'], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stdin.write(`${JSON.stringify({ op: 'validated', event: { event: 'validated', diagnostics: [] } })}\n`);
@@ -361,7 +382,7 @@ async function pidsOf(dir: string, version: string): Promise<Record<string, numb
 }
 
 describe('class 12: every process the plugin started ends with its version', () => {
-  it('a reload ends the previous version\'s child, setsid child, forked setsid child and double-forked daemon; the new version\'s run on', async () => {
+  it("a reload ends the previous version's child, setsid child, forked setsid child and double-forked daemon; the new version's run on", async () => {
     const dir = await counterProject();
     await fs.writeFile(path.join(dir, 'src', 'plugin.py'), spawner('v1'));
     const { dev, ready } = await startDev(dir);
@@ -454,15 +475,21 @@ describe('class 12: dev keeps watching when src/ or config/ is replaced', () => 
     await fs.rename(config, `${config}.old`);
     await fs.writeFile(path.join(`${config}.old`, 'plugin.yaml'), MANIFEST.replace('greeting: "hello"', 'greeting: "moved back"'));
     await fs.rename(`${config}.old`, config);
-    await until('the new greeting', async () => (await http(`${ready.url}${COUNT}`, { headers: asReader })).json<{ greeting: string }>().greeting === 'moved back');
+    await until(
+      'the new greeting',
+      async () => (await http(`${ready.url}${COUNT}`, { headers: asReader })).json<{ greeting: string }>().greeting === 'moved back',
+    );
     mark = dev.events.length;
     await atomicWrite(path.join(config, 'plugin.yaml'), MANIFEST.replace('greeting: "hello"', 'greeting: "saved"'));
     await dev.waitFor((e) => e.event === 'reloaded' && JSON.stringify(e.changed) === '["config/plugin.yaml"]', { from: mark });
-    await until('the saved greeting', async () => (await http(`${ready.url}${COUNT}`, { headers: asReader })).json<{ greeting: string }>().greeting === 'saved');
+    await until(
+      'the saved greeting',
+      async () => (await http(`${ready.url}${COUNT}`, { headers: asReader })).json<{ greeting: string }>().greeting === 'saved',
+    );
     expect((await dev.stop()).code).toBe(0);
   });
 
-  it('git checkout of another branch (and of one without src/) and back: dev serves each branch\'s code', async () => {
+  it("git checkout of another branch (and of one without src/) and back: dev serves each branch's code", async () => {
     const dir = await counterProject('main-code');
     await git(dir, 'init', '-q');
     await git(dir, 'add', '-A');
@@ -578,7 +605,11 @@ describe('class 15: dev --json, --host, and null hook bodies', () => {
     const cases = [...LOOPBACK, ...REMOTE];
     const out = execFileSync(
       'python3',
-      ['-c', 'import json, sys; from plexichat_plugin_sdk.host_net import is_loopback; print(json.dumps([is_loopback(h) for h in json.loads(sys.argv[1])]))', JSON.stringify(cases)],
+      [
+        '-c',
+        'import json, sys; from plexichat_plugin_sdk.host_net import is_loopback; print(json.dumps([is_loopback(h) for h in json.loads(sys.argv[1])]))',
+        JSON.stringify(cases),
+      ],
       { env: { ...process.env, PYTHONPATH: sdkPythonPath() }, encoding: 'utf8' },
     );
     const python = JSON.parse(out) as boolean[];
@@ -589,7 +620,10 @@ describe('class 15: dev --json, --host, and null hook bodies', () => {
     const dir = await counterProject();
     await fs.writeFile(
       path.join(dir, 'src', 'plugin.py'),
-      `${pluginSource('v1')}\n    @hook("user_login")\n    def on_login(self, data):\n        return {"got": data}\n`.replace('from plexichat_plugin_sdk import Plugin, endpoint, hook', 'from plexichat_plugin_sdk import Plugin, endpoint, hook'),
+      `${pluginSource('v1')}\n    @hook("user_login")\n    def on_login(self, data):\n        return {"got": data}\n`.replace(
+        'from plexichat_plugin_sdk import Plugin, endpoint, hook',
+        'from plexichat_plugin_sdk import Plugin, endpoint, hook',
+      ),
     );
     await fs.writeFile(path.join(dir, 'config', 'plugin.yaml'), MANIFEST.replace('  - message_sent\n', '  - message_sent\n  - user_login\n'));
     const { dev, ready } = await startDev(dir);

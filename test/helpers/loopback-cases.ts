@@ -15,6 +15,34 @@ export const LOOPBACK = [
   '::FFFF:7F00:1',
   ' 127.0.0.1 ',
 ];
-export const REMOTE = ['0.0.0.0', '::', '[::]', '10.0.0.1', '192.168.1.5', '128.0.0.1', '::2', '::ffff:10.0.0.1', 'fe80::1', 'example.test', 'my-host', 'localhost.example', 'localhostx'];
-export const NOT_A_HOST = ['', ' ', 'a b', '127.1', '127.0.0.001', '999.1.1.1', 'http://localhost', 'localhost:8080', '[::1', '::1]', 'under_score.test', '-lead.test', 'x..y', '1.2.3'];
-
+export const REMOTE = [
+  '0.0.0.0',
+  '::',
+  '[::]',
+  '10.0.0.1',
+  '192.168.1.5',
+  '128.0.0.1',
+  '::2',
+  '::ffff:10.0.0.1',
+  'fe80::1',
+  'example.test',
+  'my-host',
+  'localhost.example',
+  'localhostx',
+];
+export const NOT_A_HOST = [
+  '',
+  ' ',
+  'a b',
+  '127.1',
+  '127.0.0.001',
+  '999.1.1.1',
+  'http://localhost',
+  'localhost:8080',
+  '[::1',
+  '::1]',
+  'under_score.test',
+  '-lead.test',
+  'x..y',
+  '1.2.3',
+];
