@@ -38,7 +38,7 @@ from .host_events import capture_output
 from .host_loader import LoadError, PluginLoader, plugin_frames, project_relpath
 from .host_metrics import UNMATCHED, HostMetrics
 from .host_net import HostNames, is_loopback
-from .host_procs import end_in_background, end_processes, own_processes
+from .host_procs import descendants, end_in_background, end_processes, own_processes
 from .host_samples import SAMPLE_PAYLOADS, sample_payload
 
 __all__ = ["Host", "main"]
@@ -103,13 +103,13 @@ class Host(object):
             old = self.generation
             carry = old.plugin.storage if (old is not None and self.options.keep_state) else None
             # What runs before the load was started by the version serving now (or earlier).
-            before = set(own_processes()) if not initial else None
+            before = set(descendants()) if not initial else None
             try:
                 gen = self.loader.load(manifest, carry)
             except LoadError as e:
                 if before is not None:
                     # What the failed version started before it failed goes; the old one's stays.
-                    end_in_background(set(own_processes()) - before)
+                    end_in_background(set(descendants()) - before)
                 self.failure = e.to_dict()
                 self.metrics.error("load")
                 # One event says it all: the user's file:line, the offending line, the plugin's own

@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 
-__all__ = ["MARKER_ENV", "own_processes", "end_processes"]
+__all__ = ["MARKER_ENV", "own_processes", "descendants", "end_processes", "end_in_background"]
 
 MARKER_ENV = "PLEXICHAT_DEV_SESSION"
 
@@ -84,6 +84,47 @@ def _start_of(pid):
     if len(fields) < 20 or fields[0] in ("Z", "X"):
         return None
     return fields[19]
+
+
+def _children(pid):
+    """Direct children of ``pid`` (of all its threads), or None where the kernel does not list them."""
+    out = []
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, task), "rb") as fh:
+                out.extend(int(x) for x in fh.read().split())
+        except FileNotFoundError:
+            if not os.path.isdir("/proc/%d/task/%s" % (pid, task)):
+                continue  # the thread ended meanwhile
+            return None
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def descendants():
+    """(pid, start) of the host's descendants, read from the children lists of each process
+    (a few files, not the whole process table: this runs before every reload). While the host
+    is a child subreaper, that is everything the plugin started. Falls back to own_processes()
+    where the kernel has no children lists."""
+    found = {}
+    frontier = [os.getpid()]
+    while frontier:
+        kids = _children(frontier.pop())
+        if kids is None:
+            return own_processes()
+        for pid in kids:
+            if pid in found:
+                continue
+            start = _start_of(pid)
+            if start is not None:
+                found[pid] = start
+                frontier.append(pid)
+    return sorted(found.items())
 
 
 def _signal(procs, signum):
