@@ -166,6 +166,10 @@ describe('class 8: the dev host refuses foreign Host names on every address', ()
     const container = await hostPort(['--host', '0.0.0.0', '--allow-remote', '--no-console']);
     expect((await raw(container.p, '/healthz', { Host: 'plugin.ns.svc.cluster.local:8080' })).status).toBe(200);
     await container.h.stop();
+    const v6 = await hostPort(['--host', '::', '--allow-remote']);
+    expect((await raw(v6.p, '/healthz', { Host: 'attacker.test' })).status).toBe(403);
+    expect((await raw(v6.p, '/healthz', { Host: `[::1]:${v6.p}` }, 'GET', undefined, '::1')).status).toBe(200);
+    await v6.h.stop();
     const loop = await hostPort(['--host', 'LOCALHOST', '--no-console']);
     expect((await raw(loop.p, '/healthz', { Host: 'attacker.test' })).status).toBe(403);
     expect((await raw(loop.p, '/healthz', { Host: `localhost:${loop.p}` })).status).toBe(200);
@@ -338,6 +342,8 @@ class Spawner(Plugin):
     def on_load(self):
         record("child", subprocess.Popen(["sleep", "300"]).pid)
         record("setsid", subprocess.Popen(["sleep", "301"], start_new_session=True).pid)
+        stubborn = [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)"]
+        record("stubborn", subprocess.Popen(stubborn, start_new_session=True).pid)
         pid = os.fork()
         if pid == 0:
             os.setsid()
@@ -364,6 +370,10 @@ class Spawner(Plugin):
 
     @endpoint("/api/v1/dev_counter/boom", methods=["GET"])
     def boom(self, request):
+        if request.query.get("spawn"):
+            # Started by a request, not by on_load: a child in a session of its own.
+            record("requested", subprocess.Popen(["sleep", "303"], start_new_session=True).pid)
+            return {"spawned": True}
         os._exit(3)
 `;
 
@@ -382,27 +392,28 @@ async function pidsOf(dir: string, version: string): Promise<Record<string, numb
 }
 
 describe('class 12: every process the plugin started ends with its version', () => {
-  it("a reload ends the previous version's child, setsid child, forked setsid child and double-forked daemon; the new version's run on", async () => {
+  it("a reload ends the previous version's child, setsid child, child ignoring SIGTERM, forked setsid child, double-forked daemon and a request's child; the new version's run on", async () => {
     const dir = await counterProject();
     await fs.writeFile(path.join(dir, 'src', 'plugin.py'), spawner('v1'));
     const { dev, ready } = await startDev(dir);
+    expect((await http(`${ready.url}/api/v1/dev_counter/boom?spawn=1`)).json()).toEqual({ spawned: true });
     const v1 = await pidsOf(dir, 'v1');
-    expect(Object.keys(v1).sort()).toEqual(['child', 'daemon', 'forksetsid', 'setsid']);
+    expect(Object.keys(v1).sort()).toEqual(['child', 'daemon', 'forksetsid', 'requested', 'setsid', 'stubborn']);
     let mark = dev.events.length;
     await atomicWrite(path.join(dir, 'src', 'plugin.py'), spawner('v2'));
     expect(await nextReload(dev, mark)).toMatchObject({ event: 'reloaded' });
     expect(await allEnded(Object.values(v1))).toEqual([]);
     const v2 = await pidsOf(dir, 'v2');
-    expect(Object.values(v2).filter(running)).toHaveLength(4);
+    expect(Object.values(v2).filter(running)).toHaveLength(5);
 
     // A version that fails in on_load: what it started ends; the serving version's processes stay.
     mark = dev.events.length;
     await atomicWrite(path.join(dir, 'src', 'plugin.py'), spawner('v3', true));
     expect(await nextReload(dev, mark)).toMatchObject({ event: 'reload_failed', serving: { generation: 2 } });
     const v3 = await pidsOf(dir, 'v3');
-    expect(Object.keys(v3)).toHaveLength(4);
+    expect(Object.keys(v3)).toHaveLength(5);
     expect(await allEnded(Object.values(v3))).toEqual([]);
-    expect(Object.values(v2).filter(running)).toHaveLength(4);
+    expect(Object.values(v2).filter(running)).toHaveLength(5);
     expect(await version(ready.url)).toBe('v2');
 
     expect((await dev.stop('SIGTERM')).code).toBe(0);
@@ -423,8 +434,8 @@ describe('class 12: every process the plugin started ends with its version', () 
     expect(await allEnded([...Object.values(first), firstHost])).toEqual([]);
     const all = (await fs.readFile(path.join(dir, 'pids.txt'), 'utf8')).trim().split('\n');
     const second = all.filter((l) => l.endsWith(` ${again.pid}`)).map((l) => Number(l.split(' ')[2]));
-    expect(second).toHaveLength(4);
-    expect(second.filter(running)).toHaveLength(4);
+    expect(second).toHaveLength(5);
+    expect(second.filter(running)).toHaveLength(5);
     dev.child.kill('SIGINT');
     expect((await dev.exited).code).toBe(0);
     expect(await allEnded([...second, again.pid])).toEqual([]);
