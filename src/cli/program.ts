@@ -174,6 +174,7 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('--port <port>', 'port to listen on; 0 picks a free one (default: 0)', int('port', 0, 65535))
     .option('--host <host>', 'address to listen on (default: 127.0.0.1; another needs --allow-remote)')
     .option('--allow-remote', 'allow a --host that is not loopback (the dev host has no authentication)')
+    .option('--allow-host <name>', "also answer requests made to this host name (repeatable; other names than this machine's are refused)", collect)
     .option('--user <id>', 'user id of calls without an X-PlexiChat-User header (default: dev_user)')
     .option('--permissions <list>', "comma-separated permissions of calls without an X-PlexiChat-Permissions header (default: the manifest's)")
     .option('--keep-state', "keep the plugin's storage across reloads")

@@ -11,6 +11,7 @@
  */
 import { userProgram, type Ctx } from '../io/context.js';
 import { PERMISSION_NAMES } from '../core/catalog.js';
+import { parseListenHost } from '../core/loopback.js';
 import { didYouMean } from '../core/suggest.js';
 import { UsageError, WorkFailedError } from '../errors.js';
 import { projectImports } from '../python/imports.js';
@@ -23,6 +24,7 @@ export interface DevOptions {
   host?: string;
   port?: number;
   allowRemote?: boolean;
+  allowHost?: string[];
   user?: string;
   permissions?: string;
   keepState?: boolean;
@@ -36,7 +38,7 @@ export interface DevResult {
   reloads: number;
 }
 
-const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|::1|\[::1\])$/i;
+const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\.?$/;
 
 export function parsePermissions(text: string): string[] {
   const list = text
@@ -53,19 +55,34 @@ export function parsePermissions(text: string): string[] {
   return [...new Set(list)];
 }
 
-function checkOptions(opts: DevOptions): { host: string; user?: string; permissions?: string[] } {
-  const host = (opts.host ?? '127.0.0.1').trim();
-  if (!LOOPBACK.test(host) && !opts.allowRemote) {
-    throw new UsageError(`--host ${host} is not a loopback address, and the dev host has no authentication`, {
+function checkOptions(opts: DevOptions): { host: string; allowHosts: string[]; user?: string; permissions?: string[] } {
+  const given = opts.host ?? '127.0.0.1';
+  const listen = parseListenHost(given);
+  if (!listen) {
+    throw new UsageError(`--host ${JSON.stringify(given)} is not an IP address or a host name`, {
+      hint: 'e.g. --host 127.0.0.1, --host ::1, --host localhost, or --host 0.0.0.0 --allow-remote (IPv4 in dotted-quad form)',
+    });
+  }
+  if (!listen.loopback && !opts.allowRemote) {
+    throw new UsageError(`--host ${listen.host} is not a loopback address, and the dev host has no authentication`, {
       hint: 'add --allow-remote to listen there anyway, or leave --host out (127.0.0.1)',
     });
+  }
+  const allowHosts = (opts.allowHost ?? []).map((n) => n.trim());
+  for (const n of allowHosts) {
+    if (!HOST_NAME.test(n) && !parseListenHost(n)) {
+      throw new UsageError(`--allow-host ${JSON.stringify(n)} is not a host name`, {
+        hint: 'give the name alone, without scheme, port or path: --allow-host dev.example.test',
+      });
+    }
   }
   // eslint-disable-next-line no-control-regex -- a user name with a control character is refused
   if (opts.user !== undefined && (opts.user.trim() === '' || opts.user.length > 128 || /[\u0000-\u001f\u007f,]/.test(opts.user))) {
     throw new UsageError('--user must be a user id on one line (1-128 characters, no commas)', { hint: 'e.g. --user user_1' });
   }
   return {
-    host: host.replace(/^\[(.*)\]$/, '$1'),
+    host: listen.host,
+    allowHosts,
     user: opts.user,
     permissions: opts.permissions === undefined ? undefined : parsePermissions(opts.permissions),
   };
@@ -90,8 +107,40 @@ async function choosePython(opts: DevOptions, ctx: Ctx): Promise<string> {
   return found.python.path;
 }
 
+/**
+ * Where the session's events go: NDJSON lines under --json (the whole traceback only
+ * with --verbose), else human lines. Under --json, what comes before ready waits for
+ * it: a session that fails to start prints its one error document and nothing else.
+ */
+function eventWriter(out: Ctx['out'], render: (e: HostEvent) => void): { emit: (e: HostEvent) => void; drop: () => void } {
+  let held: HostEvent[] | undefined = out.json ? [] : undefined;
+  const emit = (e: HostEvent): void => {
+    if (held !== undefined) {
+      if (e.event !== 'ready') {
+        held.push(e);
+        return;
+      }
+      const before = held;
+      held = undefined;
+      for (const h of before) emit(h);
+    }
+    if (!out.json) {
+      if (e.event !== 'ready') render(e);
+    } else if (e.traceback !== undefined && !out.verbose) {
+      const { traceback: _internal, ...rest } = e;
+      out.writeJsonLine(rest);
+    } else out.writeJsonLine(e);
+  };
+  return {
+    emit,
+    drop: () => {
+      if (held !== undefined) held = [];
+    },
+  };
+}
+
 export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undefined> {
-  const { host, user, permissions } = checkOptions(opts);
+  const { host, allowHosts, user, permissions } = checkOptions(opts);
   const { out } = ctx;
   const [{ DevSession, checkProject }, { renderEvent, renderReady, renderState }, { WATCHED }, { loadManifest }, python] = await Promise.all([
     import('../dev/session.js'),
@@ -125,15 +174,8 @@ export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undef
   const onAbort = () => done.abort();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const state = renderState();
-  const emit = (e: HostEvent) => {
-    if (out.json) {
-      // The whole traceback (the SDK's and importlib's frames too) only with --verbose.
-      if (e.traceback !== undefined && !out.verbose) {
-        const { traceback: _internal, ...rest } = e;
-        out.writeJsonLine(rest);
-      } else out.writeJsonLine(e);
-    } else if (e.event !== 'ready') renderEvent(e, out, state);
-  };
+  const events = eventWriter(out, (e) => renderEvent(e, out, state));
+  const emit = events.emit;
   const session = new DevSession(
     {
       python,
@@ -141,6 +183,7 @@ export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undef
       host,
       port: opts.port ?? 0,
       allowRemote: Boolean(opts.allowRemote),
+      allowHosts,
       user,
       permissions,
       keepState: Boolean(opts.keepState),
@@ -163,6 +206,7 @@ export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undef
     ready = await session.start();
   } catch (err) {
     await session.stop().catch(() => undefined);
+    events.drop();
     throw err;
   }
   if (!out.json) renderReady(ready, out, opts.reload === false ? [] : WATCHED);

@@ -5,10 +5,16 @@
  * them but stays the host's descendant; and a daemon that forks twice is
  * reparented to the host, which makes itself a child subreaper
  * (plexichat_plugin_sdk/host.py). A cgroup would hold them all, but is not
- * available to an unprivileged CLI. Where /proc is missing the process group
- * is all that is signalled.
+ * available to an unprivileged CLI. Once the host itself is gone (it crashed,
+ * or was killed), a daemon it had adopted is reparented to init: it is found
+ * by the session marker the CLI put in the host's environment (MARKER_ENV),
+ * which every child inherits unless it clears its environment. Where /proc is
+ * missing the process group is all that is signalled.
  */
 import fs from 'node:fs';
+
+/** The environment variable that marks the processes of one dev session (plexichat_plugin_sdk/host_procs.py reads it too). */
+export const MARKER_ENV = 'PLEXICHAT_DEV_SESSION';
 
 export interface ProcEntry {
   pid: number;
@@ -56,13 +62,23 @@ export function processTable(): ProcEntry[] | undefined {
   return out;
 }
 
+function hasMarker(pid: number, needle: Buffer): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/environ`).includes(needle);
+  } catch {
+    return false; // gone, or another user's
+  }
+}
+
 /**
  * The processes that belong to `root` (not root itself): its descendants, and
- * every process in its process group or session (found even after its parent
- * exited and it was reparented elsewhere).
+ * every process in its process group or session, or (with `marker`) carrying
+ * MARKER_ENV=marker in its environment; found even after its parent exited and
+ * it was reparented elsewhere.
  */
-export function belongingTo(root: number, table: ProcEntry[] | undefined = processTable()): ProcEntry[] {
+export function belongingTo(root: number, table: ProcEntry[] | undefined = processTable(), marker?: string): ProcEntry[] {
   if (!table) return [];
+  const needle = marker ? Buffer.from(`${MARKER_ENV}=${marker}\0`) : undefined;
   const children = new Map<number, ProcEntry[]>();
   for (const e of table) {
     const list = children.get(e.ppid) ?? [];
@@ -72,7 +88,7 @@ export function belongingTo(root: number, table: ProcEntry[] | undefined = proce
   const found = new Map<number, ProcEntry>();
   const queue = [root];
   for (const e of table) {
-    if (e.pid !== root && (e.pgid === root || e.sid === root)) {
+    if (e.pid !== root && (e.pgid === root || e.sid === root || (needle && e.pid !== process.pid && hasMarker(e.pid, needle)))) {
       queue.push(e.pid);
       found.set(e.pid, e);
     }

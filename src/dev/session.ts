@@ -11,7 +11,7 @@
  */
 import { loadManifest, MANIFEST_PATH, type Diagnostic, type ParsedManifest } from '../core/manifest/index.js';
 import { validateProject } from '../project/validate.js';
-import { WorkFailedError } from '../errors.js';
+import { UsageError, WorkFailedError } from '../errors.js';
 import type { Clock } from '../io/context.js';
 import { HostProcess, type HostEvent, type HostOptions, type ReadyEvent } from './host-process.js';
 import { watchProject, type ProjectWatcher } from './watcher.js';
@@ -126,6 +126,22 @@ export class DevSession {
         quietMs: this.o.quietMs,
         onBatch: (changed) => this.onChange(changed),
         onError: (err) => this.o.emit({ event: 'log', level: 'warning', logger: 'watcher', message: err.message, time: now() }),
+        onLost: () =>
+          this.o.emit({
+            event: 'log',
+            level: 'error',
+            logger: 'watcher',
+            message: `the project folder ${this.o.project} was moved or deleted: saves are not seen and the last loaded version keeps serving; move it back, or stop dev (Ctrl-C) and start it in the folder's new place`,
+            time: now(),
+          }),
+        onBack: () =>
+          this.o.emit({
+            event: 'log',
+            level: 'info',
+            logger: 'watcher',
+            message: `the project folder ${this.o.project} is back: watching it again`,
+            time: now(),
+          }),
       });
       await this.watcher.ready;
     }
@@ -177,6 +193,12 @@ export class DevSession {
           const w = this.waitingResult;
           this.waitingResult = undefined;
           w({ event: 'host_exited' });
+        }
+        if (!ready && r.code === 2 && !this.started) {
+          // The host refused its flags (argparse): a usage error, in its own words, on one line.
+          const said = host.stderrLines.filter((l) => / error: /.test(l)).at(-1) ?? host.stderrLines.at(-1) ?? 'the plugin host refused its options';
+          reject(new UsageError(said.replace(/^.*? error: /, ''), { hint: 'see plexichat-plugin dev --help' }));
+          return;
         }
         if (!ready) {
           const tail = host.stderrLines.slice(-5).join('\n');

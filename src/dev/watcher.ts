@@ -5,6 +5,14 @@
  * into one change. Changes are batched: a batch is handed over once no change
  * came for `quietMs` (or `maxWaitMs` after its first change), so a burst of
  * saves gives one reload and a file is read only after its writer paused.
+ *
+ * The project root is what is watched (with everything but src/ and config/
+ * ignored, so nothing else is read): src/ moved away and back, deleted and
+ * created again, or replaced by a `git checkout` is a change of its parent,
+ * seen like any other, and the new folder is watched. A watch on src/ itself
+ * would stay on the folder that went away and never report again. When the
+ * project folder itself goes (renamed, deleted), onLost says so, and the
+ * watch comes back (with a batch of everything) once a folder is there again.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -33,6 +41,12 @@ export interface WatchOptions {
   /** A batch of changed paths (relative, forward slashes, sorted). */
   onBatch(changed: string[]): void;
   onError(err: Error): void;
+  /** The project folder was renamed or deleted: saves cannot be seen until it is back. */
+  onLost?(): void;
+  /** The project folder is there again and watched (a batch of WATCHED follows). */
+  onBack?(): void;
+  /** How often a lost project folder is looked for (ms). */
+  lostPollMs?: number;
 }
 
 export interface ProjectWatcher {
@@ -72,38 +86,82 @@ export function watchProject(opts: WatchOptions): ProjectWatcher {
     if (batch.length) opts.onBatch(batch);
   };
 
-  const watcher: FSWatcher = watch(
-    WATCHED.map((d) => path.join(opts.root, d)),
-    {
-      ignoreInitial: true,
-      atomic: true,
-      ignored: (p: string) => {
-        const rel = path.relative(opts.root, p);
-        return rel !== '' && ignoredPath(rel);
-      },
-    },
-  );
-  watcher.on('all', (event, p) => {
-    if (closed) return;
-    const rel = path.relative(opts.root, p).split(path.sep).join('/');
-    if ((event === 'add' || event === 'addDir') && !pending.has(rel)) appeared.add(rel);
-    const now = Date.now();
-    if (pending.size === 0) first = now;
-    pending.add(rel);
+  const top = new Set<string>(WATCHED);
+  const isIgnored = (p: string) => {
+    const rel = path.relative(opts.root, p);
+    if (rel === '') return false;
+    const first = rel.split(path.sep)[0];
+    return !top.has(first) || ignoredPath(rel);
+  };
+  let watcher: FSWatcher;
+  let poll: NodeJS.Timeout | undefined;
+
+  const lost = () => {
+    // Everything under it reads as deleted: no batch for that, one message instead.
+    pending.clear();
+    appeared.clear();
     if (timer) clearTimeout(timer);
-    timer = setTimeout(flush, Math.max(0, Math.min(quiet, first + maxWait - now)));
-  });
-  watcher.on('error', (err) => opts.onError(err instanceof Error ? err : new Error(String(err))));
-  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+    timer = undefined;
+    const old = watcher;
+    releaseThrottles(old);
+    void old.close();
+    opts.onLost?.();
+    poll = setInterval(() => {
+      if (closed || !isDir(opts.root)) return;
+      clearInterval(poll);
+      poll = undefined;
+      watcher = arm();
+      void ready(watcher).then(() => {
+        if (closed) return;
+        opts.onBack?.();
+        opts.onBatch([...WATCHED]);
+      });
+    }, opts.lostPollMs ?? 500);
+    poll.unref();
+  };
+
+  const arm = (): FSWatcher => {
+    const w = watch(opts.root, { ignoreInitial: true, atomic: true, ignored: isIgnored });
+    w.on('all', (event, p) => {
+      if (closed || w !== watcher) return;
+      const rel = path.relative(opts.root, p).split(path.sep).join('/');
+      if (rel === '') {
+        if (event === 'unlinkDir') lost();
+        return;
+      }
+      if ((event === 'add' || event === 'addDir') && !pending.has(rel)) appeared.add(rel);
+      const now = Date.now();
+      if (pending.size === 0) first = now;
+      pending.add(rel);
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(flush, Math.max(0, Math.min(quiet, first + maxWait - now)));
+    });
+    w.on('error', (err) => opts.onError(err instanceof Error ? err : new Error(String(err))));
+    return w;
+  };
+  watcher = arm();
   return {
-    ready,
+    ready: ready(watcher),
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
+      if (poll) clearInterval(poll);
       releaseThrottles(watcher);
       await watcher.close();
     },
   };
+}
+
+function ready(w: FSWatcher): Promise<void> {
+  return new Promise<void>((resolve) => w.once('ready', () => resolve()));
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -11,6 +11,7 @@
  * another machine can be read by anyone on the way. (An environment variable
  * rather than a flag, so it is set once for a CI job or a shell session.)
  */
+import { isLoopback } from '../core/loopback.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode, UsageError } from '../errors.js';
@@ -82,10 +83,9 @@ export async function writePrivateFile(file: string, content: string): Promise<v
   await writeFileAtomic(file, content, { mode: 0o600, dirMode: 0o700 });
 }
 
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1)$/i;
-
+/** The loopback rule of core/loopback.ts, and names under `.localhost` (RFC 6761: they resolve to loopback). */
 export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK.test(hostname) || hostname.toLowerCase().endsWith('.localhost');
+  return isLoopback(hostname) || hostname.toLowerCase().endsWith('.localhost');
 }
 
 export interface MarketplaceTarget {

@@ -2,7 +2,7 @@
 
     python3 -m plexichat_plugin_sdk.host --project <dir> [--host 127.0.0.1] [--port 0]
         [--allow-remote | --auth-secret-file FILE] [--no-reload] [--no-console] [--keep-state]
-        [--user ID] [--permissions a,b] [--control stdin]
+        [--user ID] [--permissions a,b] [--allow-host NAME ...] [--control stdin|fd:N]
 
 Used by ``plexichat-plugin dev`` (which watches the files and tells the host
 when to reload) and as the entry point of a plugin's container. Standard
@@ -18,11 +18,10 @@ library only. The contract (routes, events, metrics) is in docs/dev.md:
 * unless --no-console: the dev console at ``/__dev/`` and its API
   (``/__dev/api/info``, ``/__dev/events``, ``/__dev/hooks/<hook>``, ``/__dev/reload``).
 
-SIGINT/SIGTERM (or the end of stdin with ``--control stdin``) stop it: exit 0.
+SIGINT/SIGTERM (or the end of the control channel with ``--control``) stop it: exit 0.
 """
 import argparse
 import difflib
-import ipaddress
 import json
 import os
 import queue
@@ -39,6 +38,8 @@ from .host_auth import AuthError, RequestVerifier, load_secret
 from .host_events import capture_output
 from .host_loader import LoadError, PluginLoader, plugin_frames, project_relpath
 from .host_metrics import UNMATCHED, HostMetrics
+from .host_net import HostNames, is_loopback
+from .host_procs import descendants, end_in_background, end_processes, own_processes
 from .host_samples import SAMPLE_PAYLOADS, sample_payload
 
 __all__ = ["Host", "main"]
@@ -49,15 +50,8 @@ DEFAULT_USER = "dev_user"
 MAX_BODY_BYTES = 1024 * 1024
 CONSOLE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "host_console.html")
 _SSE_KEEPALIVE_SECONDS = 15.0
-
-
-def is_loopback(host):
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+#: What _read_body gives for a request without a body (a JSON ``null`` body is None).
+NO_BODY = object()
 
 
 def _peer_is_loopback(address):
@@ -119,9 +113,14 @@ class Host(object):
             started = time.perf_counter()
             old = self.generation
             carry = old.plugin.storage if (old is not None and self.options.keep_state) else None
+            # What runs before the load was started by the version serving now (or earlier).
+            before = set(descendants()) if not initial else None
             try:
                 gen = self.loader.load(manifest, carry)
             except LoadError as e:
+                if before is not None:
+                    # What the failed version started before it failed goes; the old one's stays.
+                    end_in_background(set(descendants()) - before)
                 self.failure = e.to_dict()
                 self.metrics.error("load")
                 # One event says it all: the user's file:line, the offending line, the plugin's own
@@ -144,6 +143,10 @@ class Host(object):
                 err = old.close()
                 if err is not None:
                     self.bus.emit("log", level="warning", logger="host", message="on_unload of the previous version failed: %r" % (err,))
+            if before:
+                # The previous version's processes end with it (SIGTERM, SIGKILL after 0.5 s): they
+                # would otherwise hold its port and run its old code.
+                end_in_background(before)
             if not initial:
                 doc = gen.describe()
                 doc.update(
@@ -418,12 +421,12 @@ class _Handler(BaseHTTPRequestHandler):
         return True, raw
 
     def _read_body(self):
-        """(ok, parsed JSON or None). Answers 400/411/413 itself when not ok."""
+        """(ok, parsed JSON, or NO_BODY when there is none; a JSON null is None). Answers 400/411/413 itself when not ok."""
         ok, raw = self._read_raw()
         if not ok:
             return False, None
         if not raw.strip():
-            return True, None
+            return True, NO_BODY
         try:
             return True, json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as e:
@@ -431,21 +434,28 @@ class _Handler(BaseHTTPRequestHandler):
             return False, None
 
     def _allowed(self):
-        """Refuse cross-site browser requests and, on loopback, foreign Host headers
-        (DNS rebinding): the host has no authentication of its own."""
-        origin = self.headers.get("Origin")
-        own = self.server.origins
-        if origin is not None and origin != "null" and origin not in own:
-            self._send(403, {"error": "forbidden_origin", "message": "requests from %s are not allowed" % origin})
+        """Refuse foreign Host headers (DNS rebinding) and cross-site browser requests: the
+        host has no authentication of its own. The Host rule is in host_net.py; it holds on
+        every address (0.0.0.0 with --allow-remote too), except with --no-console on a
+        non-loopback address without --allow-host (a container: see docs/dev.md)."""
+        host = (self.headers.get("Host") or "").strip().lower()
+        if self.server.check_host and host and not self.server.names.allows(host):
+            shown = host.encode("ascii", "backslashreplace").decode("ascii")[:200] or "(none)"
+            self._send(
+                403,
+                {
+                    "error": "forbidden_host",
+                    "message": "Host %s is not this server; add --allow-host NAME to answer requests made to that name" % shown,
+                },
+            )
             return False
+        origin = self.headers.get("Origin")
         if origin == "null":
             self._send(403, {"error": "forbidden_origin", "message": "requests from an opaque origin are not allowed"})
             return False
-        if self.server.loopback:
-            host = (self.headers.get("Host") or "").lower()
-            if host and host not in self.server.host_names:
-                self._send(403, {"error": "forbidden_host", "message": "Host %s is not this server" % host})
-                return False
+        if origin is not None and origin.lower() not in self.server.origins and origin.lower() != "http://" + host:
+            self._send(403, {"error": "forbidden_origin", "message": "requests from %s are not allowed" % origin})
+            return False
         return True
 
     # -- routing -------------------------------------------------------------------------
@@ -497,14 +507,15 @@ class _Handler(BaseHTTPRequestHandler):
         if not ok:
             return
         query = dict(parse_qsl(url.query, keep_blank_values=True))
-        status, out, extra = host.call_endpoint(method, path, query, self.headers, body, trust)
+        status, out, extra = host.call_endpoint(method, path, query, self.headers, None if body is NO_BODY else body, trust)
         self._send(status, out, extra)
 
     def _hook(self, name, dev):
         ok, payload = self._read_body()
         if not ok:
             return
-        if payload is None:
+        # Only a request without a body gets the sample (or {}); a JSON null is a payload too.
+        if payload is NO_BODY:
             payload = sample_payload(name) if dev else {}
         status, out = self.host.fire_hook(name, payload)
         self._send(status, out)
@@ -577,7 +588,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, host_obj, stopping):
+    def __init__(self, address, host_obj, stopping, allowed_hosts=(), check_host=True):
         family_v6 = ":" in address[0]
         if family_v6:
             self.address_family = socket.AF_INET6
@@ -589,10 +600,11 @@ class _Server(ThreadingHTTPServer):
         self.loopback = is_loopback(bound_host)
         secret = getattr(host_obj.options, "auth_secret", None)
         self.verifier = RequestVerifier(secret) if secret else None
+        self.names = HostNames(bound_host, allowed_hosts)
+        self.check_host = check_host
         shown = "[%s]" % bound_host if family_v6 else bound_host
         names = {"%s:%d" % (shown, port), "localhost:%d" % port, "127.0.0.1:%d" % port, "[::1]:%d" % port}
-        self.host_names = {n.lower() for n in names}
-        self.origins = {"http://%s" % n for n in self.host_names}
+        self.origins = {"http://%s" % n.lower() for n in names}
 
 
 def _parse_args(argv):
@@ -602,12 +614,24 @@ def _parse_args(argv):
     p.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default 0)")
     p.add_argument("--allow-remote", action="store_true", help="allow a --host that is not loopback without --auth-secret-file (no authentication: remote callers' identity headers are ignored)")
     p.add_argument("--auth-secret-file", default=None, help="believe a caller's identity only from requests the platform signed with the secret in this file (a deployed plugin; docs/sdk.md)")
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host header is NAME (repeatable); other names are refused (DNS rebinding)",
+    )
     p.add_argument("--no-reload", action="store_true", help="load the plugin once; refuse reloads")
     p.add_argument("--no-console", action="store_true", help="no /__dev/ routes (console, event stream, dev hooks, reload)")
     p.add_argument("--keep-state", action="store_true", help="carry the plugin's storage across reloads")
     p.add_argument("--user", default=None, help="user id of calls without an X-PlexiChat-User header (default dev_user)")
     p.add_argument("--permissions", default=None, help="comma-separated permissions of calls without an X-PlexiChat-Permissions header (default: the permissions the manifest declares)")
-    p.add_argument("--control", choices=["stdin"], default=None, help="read reload commands from stdin (one JSON object per line); exit when stdin ends")
+    p.add_argument(
+        "--control",
+        default=None,
+        metavar="stdin|fd:N",
+        help="read reload commands (one JSON object per line) from stdin or file descriptor N; exit when it ends. The plugin's stdin is /dev/null either way",
+    )
     args = p.parse_args(argv)
     if not 0 <= args.port <= 65535:
         p.error("--port must be between 0 and 65535")
@@ -619,18 +643,65 @@ def _parse_args(argv):
             args.auth_secret = load_secret(args.auth_secret_file)
         except ValueError as e:
             p.error(str(e))
+    if args.control is not None and _control_fd(args.control) is None:
+        p.error("--control must be stdin or fd:N (N a file descriptor number, 0 or above 2)")
+    for name in args.allow_host:
+        if not name.strip() or any(c in name for c in " /\\@") or any(ord(c) < 33 or ord(c) == 127 for c in name):
+            p.error("--allow-host %r is not a host name" % name)
     if not is_loopback(args.host) and not args.allow_remote and args.auth_secret is None:
         p.error("--host %s is not a loopback address; the host has no authentication: add --auth-secret-file (signed requests) or --allow-remote to listen there" % args.host)
     args.project = os.path.realpath(args.project)
     return args
 
 
-def _control_loop(host, stop):
+def _control_fd(spec):
+    """'stdin' -> 0, 'fd:N' -> N (N not 1 or 2), else None."""
+    if spec == "stdin":
+        return 0
+    if spec.startswith("fd:") and spec[3:].isdigit():
+        n = int(spec[3:])
+        return n if n not in (1, 2) else None
+    return None
+
+
+def _take_control(spec):
+    """The control channel, moved out of the plugin's reach before any plugin code runs: the
+    descriptor it came on is duplicated to a private one that is not inherited (PEP 446) and
+    is closed in children forked without exec; the original is closed, and stdin becomes
+    /dev/null, so plugin code (or anything it starts) that reads stdin gets end-of-file and
+    never a control command. Returns a binary file, or None when the descriptor is not open."""
+    fd = _control_fd(spec)
+    try:
+        private = os.dup(fd)
+    except OSError:
+        return None
+    os.set_inheritable(private, False)
+    if hasattr(os, "register_at_fork"):
+        def _close_in_child(fd=private):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+        os.register_at_fork(after_in_child=_close_in_child)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    if null != 0:
+        os.close(null)
+    if fd != 0:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    return os.fdopen(private, "rb", buffering=0)
+
+
+def _control_loop(host, stop, channel):
     """Commands from the CLI, one JSON object per line: {"op": "reload", "manifest": {...},
     "changed": [...]}, {"op": "reject", "event": {...}}, {"op": "validated", "event": {...}},
     {"op": "stop"}. The CLI's own events (reject, validated) are shown in the console only:
     the CLI printed them already."""
-    for line in sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin:
+    for line in iter(channel.readline, b""):
         line = line.strip()
         if not line:
             continue
@@ -672,50 +743,14 @@ def _adopt_orphans():
         pass
 
 
-def _own_processes():
-    """Pids (other than this one) of the host's descendants and of its session and group, from /proc."""
-    me = os.getpid()
-    try:
-        sid, pgid = os.getsid(0), os.getpgid(0)
-        names = os.listdir("/proc")
-    except (OSError, AttributeError):
-        return []
-    table = {}
-    for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name, "rb") as fh:
-                text = fh.read().decode("ascii", "replace")
-        except OSError:
-            continue
-        fields = text[text.rfind(")") + 2:].split()
-        if len(fields) < 4 or fields[0] in ("Z", "X"):
-            continue
-        table[int(name)] = (int(fields[1]), int(fields[2]), int(fields[3]))
-    found = {pid for pid, (_, g, s) in table.items() if pid != me and ((sid == me and s == sid) or (pgid == me and g == pgid))}
-    frontier = [me] + list(found)
-    while frontier:
-        parent = frontier.pop()
-        for pid, (ppid, _, _) in table.items():
-            if ppid == parent and pid != me and pid not in found:
-                found.add(pid)
-                frontier.append(pid)
-    return sorted(found)
-
-
-def _end_own_processes():
-    """What the plugin started ends with the host (under ``dev``, even when the CLI was killed)."""
-    for pid in _own_processes():
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-
-
 def main(argv=None):
     args = _parse_args(sys.argv[1:] if argv is None else argv)
-    if args.control == "stdin":
+    channel = None
+    if args.control is not None:
+        channel = _take_control(args.control)
+        if channel is None:
+            sys.stderr.write("error: --control %s: that descriptor is not open\n" % args.control)
+            sys.exit(2)
         _adopt_orphans()
     os.chdir(args.project)
     stop = threading.Event()
@@ -730,7 +765,8 @@ def main(argv=None):
     signal.signal(signal.SIGINT, on_signal)
     host.load(initial=True)
     try:
-        server = _Server((args.host, args.port), host, stop)
+        check_host = not args.no_console or is_loopback(args.host) or bool(args.allow_host)
+        server = _Server((args.host, args.port), host, stop, args.allow_host, check_host)
     except OSError as e:
         code = {98: "PORT_IN_USE", 48: "PORT_IN_USE", 99: "ADDRESS_NOT_AVAILABLE", 13: "PERMISSION_DENIED"}.get(e.errno, "LISTEN_FAILED")
         message = "cannot listen on %s:%d: %s" % (args.host, args.port, e.strerror or e)
@@ -764,8 +800,8 @@ def main(argv=None):
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="http", daemon=True)
     thread.start()
     bus.emit("ready", **ready)
-    if args.control == "stdin":
-        threading.Thread(target=_control_loop, args=(host, stop), name="control", daemon=True).start()
+    if channel is not None:
+        threading.Thread(target=_control_loop, args=(host, stop, channel), name="control", daemon=True).start()
     while not stop.wait(0.5):
         pass
     bus.emit("stopping")
@@ -777,8 +813,9 @@ def main(argv=None):
         closer.start()
         closer.join(0.3)
     bus.flush()
-    if args.control == "stdin":
-        _end_own_processes()
+    if channel is not None:
+        # What the plugin started ends with the host (under `dev`, even when the CLI was killed).
+        end_processes(own_processes(), grace=0)
     # Plugin code may have started threads that would keep the interpreter alive.
     os._exit(0)
 
