@@ -13,7 +13,7 @@ import { createProgress } from '../io/progress.js';
 import { CliError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import type { Diagnostic } from '../core/manifest/types.js';
-import { buildProject, findingLine, secretLine, type BuildFailureDetails, type ProjectBuild } from '../project/build.js';
+import { buildProject, findingLine, secretLine, sourceDateEpoch, type BuildFailureDetails, type ProjectBuild } from '../project/build.js';
 import type { Decision } from '../core/package/file-list.js';
 import { finishBuildSignature, signatureFileOf, signingKeyForBuild } from '../signing/files.js';
 import { makeDir } from '../io/make-dir.js';
@@ -233,15 +233,4 @@ function outDirFailure(err: unknown, action: string, shown: string): CliError {
     outputDirError(err, { action, dir: shown, flag: '--out <dir>', suffix: '; nothing was written' }) ??
     new WorkFailedError(`cannot ${action} (${code ?? (err as Error).message})`, { hint: 'check the permissions, or pass --out <dir>' })
   );
-}
-
-function sourceDateEpoch(env: NodeJS.ProcessEnv): number | undefined {
-  const v = env.SOURCE_DATE_EPOCH;
-  if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v.trim())) {
-    throw new UsageError(`SOURCE_DATE_EPOCH must be a whole number of seconds, got ${JSON.stringify(v)}`, {
-      hint: 'unset it, or set it to e.g. $(git log -1 --format=%ct)',
-    });
-  }
-  return Number(v);
 }

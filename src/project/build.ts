@@ -250,3 +250,15 @@ function secretError(secrets: SecretFinding[], failure: BuildFailureDetails): Wo
     details: { ...failure, secrets },
   });
 }
+
+/** SOURCE_DATE_EPOCH as entry timestamps (seconds), or undefined; not a whole number is a usage error. */
+export function sourceDateEpoch(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v.trim())) {
+    throw new UsageError(`SOURCE_DATE_EPOCH must be a whole number of seconds, got ${JSON.stringify(v)}`, {
+      hint: 'unset it, or set it to e.g. $(git log -1 --format=%ct)',
+    });
+  }
+  return Number(v);
+}
