@@ -14,7 +14,7 @@ import { writeFileAtomic } from './atomic.js';
 import { currentManifest } from './project.js';
 import { loadProject, parsedOf, type Project } from '../project/project.js';
 import type { ProjectSources } from '../project/types.js';
-import type { Manifest } from '../core/manifest/types.js';
+import { MANIFEST_PATH, type Manifest } from '../core/manifest/types.js';
 import type { VerifyFinding } from '../core/package/verify.js';
 import { CliError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { fsError } from '../io/fs-errors.js';
@@ -80,18 +80,19 @@ export async function prepareListing(
   if (opts.rebuild) await rebuild(ctx, project);
   const given = opts.archive === undefined ? undefined : await givenArchive(ctx, opts.archive);
   const rel = (p: string) => projectRelative(ctx.cwd, p);
-  // Before the archive is listed (or sent): it must be what the project's sources would pack now.
+  // Before the archive is listed or sent: it must be what the project's sources would pack now
+  // (after verify's checks and the plugin/version match, which say more about a foreign archive).
   let freshness: Promise<void> | undefined;
-  const fresh = (file: string) => (freshness ??= refuseStale(ctx, project, file, opts.archive ?? rel(file)));
+  const fresh = (file: string) => (freshness ??= refuseStale(ctx, project, manifest, file, opts.archive ?? rel(file)));
   // One run over the archive: verify's checks, and the sha256 the listing carries, read together.
   let verifying: Promise<VerifyResult> | undefined;
   const verify = (file: string) =>
     (verifying ??= parsedOf(project).then((parsedManifest) => verifyArchiveFile({ file, shown: opts.archive ?? rel(file), parsedManifest })));
   let listedFrom: { sha256: string; size: number } | undefined;
   const digest = async (file: string) => {
-    await fresh(file);
     const side = opts.overlap ? await freshSidecar(file) : undefined;
     if (side && side.size >= OVERLAP_MIN_BYTES) {
+      await fresh(file); // before the upload starts: verify's checks run while it is sent
       listedFrom = side;
       verify(file).catch(() => undefined); // started now, judged in `checked`
       return { ...side, from: 'sidecar' as const };
@@ -136,6 +137,7 @@ export async function prepareListing(
     return { ...done, checked };
   }
   const signature = verifyLocally(await verify(built.paths.archive), shown, manifest);
+  await fresh(built.paths.archive);
   return { ...done, written: await write(), signature };
 }
 
@@ -176,14 +178,17 @@ async function rebuild(ctx: Ctx, project: Project): Promise<void> {
  * the same rule: the listing is made from this project's manifest and
  * CHANGELOG, so it must describe these files (docs/release.md).
  */
-async function refuseStale(ctx: Ctx, project: ProjectSources, file: string, shown: string): Promise<void> {
+async function refuseStale(ctx: Ctx, project: ProjectSources, manifest: Manifest, file: string, shown: string): Promise<void> {
   const [{ readIntegrityListing, archiveBirth, compareWithSources, isStale, describeStaleness }, { listProjectFiles }, { ownOutputFiles }] = await Promise.all([
     import('../core/package/freshness.js'),
     import('../core/package/file-list.js'),
     import('../core/package/own-output.js'),
   ]);
   const listing = await readIntegrityListing(file);
-  if (!listing) return; // verify's checks refuse an archive without a readable listing, with the reason
+  // Verify's checks refuse an archive without a readable listing or a manifest, and ARCHIVE_MISMATCH
+  // names another plugin's or version's archive: each with its own reason, not "stale".
+  if (!listing || listing.plugin.name !== manifest.plugin.name || listing.plugin.version !== manifest.plugin.version) return;
+  if (!listing.files.some((f) => f.path === MANIFEST_PATH)) return;
   const names = new Set(listing.files.map((f) => f.path));
   const includeTests = [...names].some((n) => n.startsWith('tests/') || n === 'conftest.py');
   const outDir = path.dirname(file);

@@ -204,6 +204,7 @@ describe('build refuses bad input', () => {
     const left = await runMain(['build'], { cwd: dir });
     expect(left.exitCode).toBe(0);
     expect(left.stderr).toMatch(/left out 1 file not part of a plugin: \.env /);
+    await fs.rm(path.join(dir, 'dist'), { recursive: true });
     await fs.writeFile(path.join(dir, '.pluginignore'), '!.env\n');
     const r = await expectRefused(dir, [], 1, /\.env \[env-file\]/);
     expect(r.stderr).not.toContain('hunter2');

