@@ -35,6 +35,7 @@ export async function run(opts: VerifyCommandOptions, ctx: Ctx): Promise<VerifyR
     file: userPath(ctx, opts.archive),
     shown: opts.archive,
     keys,
+    uncheckedAdvice: 'pass --key <pubkey-file> or --keyring <file>',
     ...(opts.signature !== undefined ? { signatureFile: userPath(ctx, opts.signature), signatureShown: opts.signature } : {}),
   });
 }
