@@ -158,7 +158,14 @@ async function rebuild(ctx: Ctx, project: Project): Promise<void> {
   const built = await buildProject({ projectDir: ctx.cwd, outDir, env: ctx.env, stdio: ctx.stdio?.(), mtime, signal: ctx.signal, project });
   const archive = built.outcome.archive!;
   await finishBuildSignature(
-    { archive: archive.path, sha256File: archive.sha256Path, sha256: archive.sha256, size: archive.size, contentsSha256: archive.contentsSha256, plugin: built.plugin },
+    {
+      archive: archive.path,
+      sha256File: archive.sha256Path,
+      sha256: archive.sha256,
+      size: archive.size,
+      contentsSha256: archive.contentsSha256,
+      plugin: built.plugin,
+    },
     key,
     ctx.clock.now(),
   );

@@ -216,7 +216,9 @@ describe('build refuses bad input', () => {
   });
 
   it('an .npmrc holding a token', async () => {
-    const dir = await tempDir(project({ src: { '__init__.py': '', 'plugin.py': PLUGIN_PY, '.npmrc': 'registry=https://example.invalid/\n//example.invalid/:_authToken=abc123\n' } }));
+    const dir = await tempDir(
+      project({ src: { '__init__.py': '', 'plugin.py': PLUGIN_PY, '.npmrc': 'registry=https://example.invalid/\n//example.invalid/:_authToken=abc123\n' } }),
+    );
     await expectRefused(dir, [], 1, /\.npmrc:2 \[npmrc-token\]/);
   });
 

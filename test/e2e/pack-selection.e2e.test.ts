@@ -93,7 +93,11 @@ describe('build leaves out what is not part of a plugin', () => {
 
   it('a `!pattern` line of .pluginignore opts a file or a folder in; an opted-in secret is still refused', async () => {
     const dir = await tempDir(
-      project({ '.pluginignore': '!notes.txt\n!assets/\nassets/*.psd\n', 'notes.txt': 'x\n', assets: { 'logo.png': 'png', 'logo.psd': 'psd', sub: { 'a.svg': '<svg/>' } } }),
+      project({
+        '.pluginignore': '!notes.txt\n!assets/\nassets/*.psd\n',
+        'notes.txt': 'x\n',
+        assets: { 'logo.png': 'png', 'logo.psd': 'psd', sub: { 'a.svg': '<svg/>' } },
+      }),
     );
     const r = await runMain(['build'], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(0);

@@ -343,10 +343,11 @@ function importedNames(files: readonly PackFile[]): Set<string> {
     }
     for (const m of text.matchAll(/^[ \t]*(?:from[ \t]+([A-Za-z_]\w*)[\w.]*[ \t]+import\b|import[ \t]+([^#\n;]+))/gm)) {
       if (m[1]) names.add(m[1]);
-      else for (const part of m[2].replace(/[()\\]/g, ' ').split(',')) {
-        const name = /^\s*([A-Za-z_]\w*)/.exec(part)?.[1];
-        if (name) names.add(name);
-      }
+      else
+        for (const part of m[2].replace(/[()\\]/g, ' ').split(',')) {
+          const name = /^\s*([A-Za-z_]\w*)/.exec(part)?.[1];
+          if (name) names.add(name);
+        }
     }
   }
   return names;

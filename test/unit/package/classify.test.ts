@@ -67,12 +67,23 @@ describe('classify: the built-in rules', () => {
     expect(classify(at(rel))).toEqual({ action: 'kept', rule });
   });
 
-  it.each([['notes.txt'], ['v.json'], ['scratch.py'], ['coverage.py'], ['hypothesis.txt'], ['data/coverage.csv'], ['config/other.yaml'], ['requirements.txt'], ['docs.md'], ['src.py'], ['srcx/a.py'], ['sub/README.md'], ['sub/LICENSE']])(
-    'leaves out %s (not part of a plugin)',
-    (rel) => {
-      expect(classify(at(rel))).toEqual({ action: 'left-out', rule: 'default: not part of a plugin' });
-    },
-  );
+  it.each([
+    ['notes.txt'],
+    ['v.json'],
+    ['scratch.py'],
+    ['coverage.py'],
+    ['hypothesis.txt'],
+    ['data/coverage.csv'],
+    ['config/other.yaml'],
+    ['requirements.txt'],
+    ['docs.md'],
+    ['src.py'],
+    ['srcx/a.py'],
+    ['sub/README.md'],
+    ['sub/LICENSE'],
+  ])('leaves out %s (not part of a plugin)', (rel) => {
+    expect(classify(at(rel))).toEqual({ action: 'left-out', rule: 'default: not part of a plugin' });
+  });
 
   it('a folder rule does not apply to a file of that name, nor a file rule to a folder', () => {
     expect(classify(at('src/.tox', false)).action).toBe('kept');
