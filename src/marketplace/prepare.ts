@@ -186,7 +186,7 @@ async function rebuild(ctx: Ctx, project: Project): Promise<void> {
  * CHANGELOG, so it must describe these files (docs/release.md).
  */
 async function refuseStale(ctx: Ctx, project: ProjectSources, manifest: Manifest, file: string, shown: string): Promise<void> {
-  const [{ readIntegrityListing, archiveBirth, compareWithSources, isStale, describeStaleness }, { listProjectFiles }, { ownOutputFiles }] = await Promise.all([
+  const [{ readIntegrityListing, compareWithSources, isStale, describeStaleness }, { listProjectFiles }, { ownOutputFiles }] = await Promise.all([
     import('../core/package/freshness.js'),
     import('../core/package/file-list.js'),
     import('../core/package/own-output.js'),
@@ -204,7 +204,7 @@ async function refuseStale(ctx: Ctx, project: ProjectSources, manifest: Manifest
   // A file packed with --allow-secret is still this project's file.
   if (list?.secrets.some((x) => names.has(x.file))) list = undefined;
   list ??= await listProjectFiles(project.dir, { includeTests, allowSecrets: names, outDir, exclude });
-  const diff = await compareWithSources(listing.files, list.files, await archiveBirth(file));
+  const diff = await compareWithSources(listing.files, list.files);
   if (!isStale(diff)) return;
   throw new WorkFailedError(`${shown} is stale: ${describeStaleness(diff)} since it was built; nothing was written or sent`, {
     code: 'STALE_ARCHIVE',

@@ -90,14 +90,31 @@ describe('prepare refuses an archive older than its sources', () => {
     expect(given.stderr).toMatch(/holds .* 1\.0\.0, but this project is .* 1\.0\.1/);
   });
 
+  it('a same-size edit is found also when the archive was copied after it (its timestamps are newer than the edit)', async () => {
+    const { dir, name } = await built();
+    const file = path.join(dir, 'docs', 'README.md');
+    const text = await fs.readFile(file, 'utf8');
+    await fs.writeFile(file, text.replace('Counts', 'Tallies'.slice(0, 6)));
+    expect((await fs.stat(file)).size).toBe(Buffer.byteLength(text));
+    const elsewhere = await tempDir({}, 'pxp-stale-copy-');
+    await fs.copyFile(path.join(dir, 'dist', `${name}-1.0.0.zip`), path.join(elsewhere, `${name}-1.0.0.zip`));
+    await expectStale(
+      dir,
+      path.join(elsewhere, `${name}-1.0.0.listing.json`),
+      /docs\/README\.md changed/,
+      '--archive',
+      path.join(elsewhere, `${name}-1.0.0.zip`),
+    );
+  });
+
   it('--json: the STALE_ARCHIVE error with what was added, removed and changed', async () => {
     const { dir } = await built();
     await fs.writeFile(path.join(dir, 'docs', 'USAGE.md'), '# Usage\n');
-    await fs.rm(path.join(dir, 'docs', 'README.md'));
+    await fs.rm(path.join(dir, 'src', '__init__.py'));
     const r = await prepare(dir, '--json');
     expect(r.exitCode).toBe(1);
     const doc = JSON.parse(r.stdout);
-    expect(doc.error).toMatchObject({ code: 'STALE_ARCHIVE', exitCode: 1, added: ['docs/USAGE.md'], removed: ['docs/README.md'], changed: [] });
+    expect(doc.error).toMatchObject({ code: 'STALE_ARCHIVE', exitCode: 1, added: ['docs/USAGE.md'], removed: ['src/__init__.py'], changed: [] });
   });
 
   it('not stale: files touched or rewritten with the same bytes, and files build leaves out', async () => {

@@ -8,10 +8,9 @@
  * ones uploaded.
  *
  * Cheap first: paths and sizes come from the listing and the walk (no
- * read). Only a file of the same size is hashed, and only when it may have
- * changed after the archive was begun: its change time (ctime, which no
- * tool sets back) or mtime is not older than the archive's birth time
- * (when the file system records one; else every same-size file is hashed).
+ * read); a file added, removed or of another size answers at once. Only
+ * files of the same size are hashed. Timestamps are not trusted to skip
+ * one: a copied or restored archive is newer than the edit it misses.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -55,20 +54,11 @@ export async function readIntegrityListing(file: string): Promise<IntegrityListi
   }
 }
 
-/** When the archive file was begun (its birth time), or undefined where the file system does not say. */
-export async function archiveBirth(file: string): Promise<number | undefined> {
-  const st = await fs.stat(file).catch(() => undefined);
-  if (!st || !(st.birthtimeMs > 0)) return undefined;
-  return st.birthtimeMs;
-}
-
 /**
  * What differs between the listing's members and the files that would be
- * packed now (the listing itself is not a project file). `since`: the
- * archive's birth time; a same-size file unchanged since before it is not
- * read.
+ * packed now (the listing itself is not a project file).
  */
-export async function compareWithSources(listed: IntegrityListing['files'], files: readonly PackFile[], since?: number): Promise<Staleness> {
+export async function compareWithSources(listed: IntegrityListing['files'], files: readonly PackFile[]): Promise<Staleness> {
   const byPath = new Map(listed.map((f) => [f.path, f]));
   const out: Staleness = { added: [], removed: [], changed: [] };
   const toHash: { file: PackFile; sha256: string }[] = [];
@@ -81,11 +71,18 @@ export async function compareWithSources(listed: IntegrityListing['files'], file
     else toHash.push({ file: f, sha256: was.sha256 });
   }
   for (const f of listed) if (!current.has(f.path)) out.removed.push(f.path);
-  const maybe = await Promise.all(toHash.map(async (h) => ((await mayHaveChanged(h.file.abs, since)) ? h : undefined)));
-  // One at a time: a project is small next to what a build reads, and the disk is shared.
-  for (const h of maybe) {
-    if (h && (await sha256Of(h.file.abs)) !== h.sha256) out.changed.push(h.file.path);
-  }
+  // Sizes already tell: no file is read.
+  if (out.added.length + out.removed.length + out.changed.length > 0) return out;
+  // A few at a time: reads overlap with hashing, memory stays small.
+  let next = 0;
+  const worker = async () => {
+    while (next < toHash.length) {
+      const h = toHash[next++];
+      if ((await sha256Of(h.file.abs)) !== h.sha256) out.changed.push(h.file.path);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, toHash.length) }, worker));
+  out.changed.sort();
   return out;
 }
 
@@ -98,12 +95,6 @@ export function describeStaleness(s: Staleness, max = 3): string {
   const part = (what: string, names: string[]) =>
     names.length === 0 ? [] : [`${names.slice(0, max).map(showName).join(', ')}${names.length > max ? ` and ${names.length - max} more` : ''} ${what}`];
   return [...part('changed', s.changed), ...part('added', s.added), ...part('removed', s.removed)].join(', ');
-}
-
-async function mayHaveChanged(file: string, since: number | undefined): Promise<boolean> {
-  if (since === undefined) return true;
-  const st = await fs.stat(file).catch(() => undefined);
-  return !st || Math.max(st.ctimeMs, st.mtimeMs) >= since;
 }
 
 /** sha256 of a regular file (a FIFO or device is never opened for reading: it counts as changed). */
