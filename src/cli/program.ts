@@ -204,10 +204,12 @@ export function createProgram(version: string, runner: Runner): Command {
   mp.command('prepare')
     .description('write the marketplace listing next to the archive and check it is complete')
     .option('--archive <path>', 'use this archive (made with `build --out`) instead of dist/<name>-<version>.zip')
+    .option('--rebuild', 'build dist/<name>-<version>.zip from the sources first (as `build` does)')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/prepare.js'), opts, cmd));
   mp.command('submit')
     .description('upload the archive and listing for review')
     .option('--archive <path>', 'upload this archive (made with `build --out`) instead of dist/<name>-<version>.zip')
+    .option('--rebuild', 'build dist/<name>-<version>.zip from the sources first (as `build` does)')
     .option('--timeout <seconds>', 'give up after this many seconds in all, retries included (default 600)', seconds)
     .option('--accept-permission <name>', 'submit although this permission is newly required since the published version (repeatable)', collect)
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/submit.js'), opts, cmd));

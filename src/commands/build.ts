@@ -13,7 +13,7 @@ import { createProgress } from '../io/progress.js';
 import { CliError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import type { Diagnostic } from '../core/manifest/types.js';
-import { buildProject, findingLine, secretLine, type BuildFailureDetails, type ProjectBuild } from '../project/build.js';
+import { buildProject, findingLine, secretLine, sourceDateEpoch, type BuildFailureDetails, type ProjectBuild } from '../project/build.js';
 import type { Decision } from '../core/package/file-list.js';
 import { finishBuildSignature, signatureFileOf, signingKeyForBuild } from '../signing/files.js';
 import { makeDir } from '../io/make-dir.js';
@@ -49,11 +49,16 @@ export interface BuildResult {
   /** --explain: every path seen and the rule that kept or dropped it. */
   explain?: Decision[];
   warnings: string[];
+  /** Files not part of a plugin and not opted in: not packed (docs/archive-format.md, "What goes in"). */
+  leftOut: string[];
   /** Validation warnings. */
   diagnostics: Diagnostic[];
   /** The signature written beside the archive (docs/signing.md). */
   signature?: { file: string; keyId: string; keySource: string };
 }
+
+/** The one line naming what was left out, said once per build (kept beside the result: --json has `leftOut`). */
+const leftOutLines = new WeakMap<BuildResult, string | undefined>();
 
 /** The integrity listing's sha256 of each built archive, for its signature (kept beside the result: not part of --json). */
 const contents = new WeakMap<BuildResult, string>();
@@ -128,8 +133,10 @@ async function buildInto(outDir: string, opts: BuildCommandOptions, ctx: Ctx, mt
     files: outcome.list.files.length,
     bytesIn: built.bytesIn,
     warnings: built.warnings,
+    leftOut: outcome.list.leftOut,
     diagnostics: built.diagnostics,
   };
+  leftOutLines.set(result, built.leftOut);
   if (opts.dryRun) result.list = outcome.list.files.map((f) => ({ path: f.path, size: f.size }));
   if (opts.explain) result.explain = outcome.list.decisions;
   if (outcome.archive) {
@@ -166,6 +173,8 @@ export function render(r: BuildResult, ctx: Ctx): void {
   const { out } = ctx;
   renderWarnings(r.diagnostics, r.warnings, ctx);
   if (r.explain) renderExplain(r.explain, ctx);
+  const leftOut = leftOutLines.get(r);
+  if (leftOut && !r.explain) out.info(leftOut);
   if (r.dryRun) {
     if (!r.explain) {
       const w = Math.max(...(r.list ?? []).map((f) => formatBytes(f.size).length), 1);
@@ -224,15 +233,4 @@ function outDirFailure(err: unknown, action: string, shown: string): CliError {
     outputDirError(err, { action, dir: shown, flag: '--out <dir>', suffix: '; nothing was written' }) ??
     new WorkFailedError(`cannot ${action} (${code ?? (err as Error).message})`, { hint: 'check the permissions, or pass --out <dir>' })
   );
-}
-
-function sourceDateEpoch(env: NodeJS.ProcessEnv): number | undefined {
-  const v = env.SOURCE_DATE_EPOCH;
-  if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v.trim())) {
-    throw new UsageError(`SOURCE_DATE_EPOCH must be a whole number of seconds, got ${JSON.stringify(v)}`, {
-      hint: 'unset it, or set it to e.g. $(git log -1 --format=%ct)',
-    });
-  }
-  return Number(v);
 }

@@ -46,6 +46,7 @@ export async function run(opts: VerifyCommandOptions, ctx: Ctx): Promise<VerifyR
     shown: opts.archive,
     keys,
     expected,
+    uncheckedAdvice: 'pass --key <pubkey-file> or --keyring <file>',
     ...(opts.signature !== undefined ? { signatureFile: userPath(ctx, opts.signature), signatureShown: opts.signature } : {}),
   });
 }

@@ -7,13 +7,14 @@
  * writes nothing and lists every problem.
  */
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { userPath, type Ctx } from '../io/context.js';
 import { buildListing, freshSidecar, projectRelative, serialiseListing, type Listing, type ListingProblem } from '../core/listing.js';
 import { writeFileAtomic } from './atomic.js';
 import { currentManifest } from './project.js';
-import { loadProject, parsedOf } from '../project/project.js';
+import { loadProject, parsedOf, type Project } from '../project/project.js';
 import type { ProjectSources } from '../project/types.js';
-import type { Manifest } from '../core/manifest/types.js';
+import { MANIFEST_PATH, type Manifest } from '../core/manifest/types.js';
 import type { VerifyFinding } from '../core/package/verify.js';
 import { CliError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { fsError } from '../io/fs-errors.js';
@@ -40,7 +41,9 @@ export interface PrepareOptions {
   /** An archive made with `build --out` (default: dist/<name>-<version>.zip). */
   archive?: string;
   /** The project when the caller has loaded it (submit): its manifest is parsed once. */
-  project?: ProjectSources;
+  project?: Project;
+  /** Build dist/<name>-<version>.zip from the sources first, as `build` does (signed when a key is configured). */
+  rebuild?: boolean;
   /**
    * Submit's overlap: a large archive (OVERLAP_MIN_BYTES and up) with a fresh
    * .sha256 from build is listed with that digest at once, and its checks run
@@ -68,9 +71,19 @@ export async function prepareListing(
   PrepareResult & { listingPath: string; archivePath: string; digestFrom?: 'sidecar' | 'hashed'; signature?: SignatureVerdict; checked?: PendingCheck }
 > {
   const project = opts.project ?? loadProject(ctx.cwd, ctx.env);
+  if (opts.rebuild && opts.archive !== undefined) {
+    throw new UsageError('--rebuild and --archive contradict each other', {
+      hint: '--rebuild builds dist/<name>-<version>.zip from the sources; to use another archive, build it with `plexichat-plugin build --out <dir>` and drop --rebuild',
+    });
+  }
   const manifest = await currentManifest(ctx, project);
+  if (opts.rebuild) await rebuild(ctx, project);
   const given = opts.archive === undefined ? undefined : await givenArchive(ctx, opts.archive);
   const rel = (p: string) => projectRelative(ctx.cwd, p);
+  // Before the archive is listed or sent: it must be what the project's sources would pack now
+  // (after verify's checks and the plugin/version match, which say more about a foreign archive).
+  let freshness: Promise<void> | undefined;
+  const fresh = (file: string) => (freshness ??= refuseStale(ctx, project, manifest, file, opts.archive ?? rel(file)));
   // One run over the archive: verify's checks, and the sha256 the listing carries, read together.
   let verifying: Promise<VerifyResult> | undefined;
   const verify = (file: string) =>
@@ -79,6 +92,7 @@ export async function prepareListing(
   const digest = async (file: string) => {
     const side = opts.overlap ? await freshSidecar(file) : undefined;
     if (side && side.size >= OVERLAP_MIN_BYTES) {
+      await fresh(file); // before the upload starts: verify's checks run while it is sent
       listedFrom = side;
       verify(file).catch(() => undefined); // started now, judged in `checked`
       return { ...side, from: 'sidecar' as const };
@@ -123,7 +137,80 @@ export async function prepareListing(
     return { ...done, checked };
   }
   const signature = verifyLocally(await verify(built.paths.archive), shown, manifest);
+  await fresh(built.paths.archive);
   return { ...done, written: await write(), signature };
+}
+
+/** --rebuild: `build` with its defaults (dist/, signed when a key is configured), its warnings and left-out line on stderr. */
+async function rebuild(ctx: Ctx, project: Project): Promise<void> {
+  const [{ buildProject, sourceDateEpoch }, { signingKeyForBuild, finishBuildSignature }] = await Promise.all([
+    import('../project/build.js'),
+    import('../signing/files.js'),
+  ]);
+  const outDir = path.join(ctx.cwd, 'dist');
+  const mtime = sourceDateEpoch(ctx.env);
+  const key = await signingKeyForBuild({ env: ctx.env });
+  try {
+    await fs.mkdir(outDir, { recursive: true });
+  } catch (err) {
+    throw fsError(err, 'create dist/') ?? err;
+  }
+  const built = await buildProject({ projectDir: ctx.cwd, outDir, env: ctx.env, stdio: ctx.stdio?.(), mtime, signal: ctx.signal, project });
+  const archive = built.outcome.archive!;
+  await finishBuildSignature(
+    {
+      archive: archive.path,
+      sha256File: archive.sha256Path,
+      sha256: archive.sha256,
+      size: archive.size,
+      contentsSha256: archive.contentsSha256,
+      plugin: built.plugin,
+    },
+    key,
+    ctx.clock.now(),
+  );
+  for (const w of [...(key?.warnings ?? []), ...built.warnings]) ctx.out.warn(w);
+  if (built.leftOut) ctx.out.info(built.leftOut);
+  const n = built.outcome.list.files.length;
+  ctx.out.info(`rebuilt ${projectRelative(ctx.cwd, archive.path)} (${n} file${n === 1 ? '' : 's'}${key ? ', signed' : ''})`);
+}
+
+/**
+ * An archive that no longer matches the sources it was built from (a file
+ * added, removed or changed since, the manifest included) is refused:
+ * STALE_ARCHIVE, exit 1, nothing written or sent. The project's file list
+ * is the one build uses (the Project value's, unless the archive was built
+ * with --include-tests, --allow-secret or into another output folder, which
+ * the comparison then follows). An archive given with --archive is held to
+ * the same rule: the listing is made from this project's manifest and
+ * CHANGELOG, so it must describe these files (docs/release.md).
+ */
+async function refuseStale(ctx: Ctx, project: ProjectSources, manifest: Manifest, file: string, shown: string): Promise<void> {
+  const [{ readIntegrityListing, compareWithSources, isStale, describeStaleness }, { listProjectFiles }, { ownOutputFiles }] = await Promise.all([
+    import('../core/package/freshness.js'),
+    import('../core/package/file-list.js'),
+    import('../core/package/own-output.js'),
+  ]);
+  const listing = await readIntegrityListing(file);
+  // Verify's checks refuse an archive without a readable listing or a manifest, and ARCHIVE_MISMATCH
+  // names another plugin's or version's archive: each with its own reason, not "stale".
+  if (!listing || listing.plugin.name !== manifest.plugin.name || listing.plugin.version !== manifest.plugin.version) return;
+  if (!listing.files.some((f) => f.path === MANIFEST_PATH)) return;
+  const names = new Set(listing.files.map((f) => f.path));
+  const includeTests = [...names].some((n) => n.startsWith('tests/') || n === 'conftest.py');
+  const outDir = path.dirname(file);
+  const exclude = ownOutputFiles(ctx.stdio?.());
+  let list = includeTests || exclude.length > 0 || path.resolve(outDir) !== path.resolve(project.dir, 'dist') ? undefined : await project.files();
+  // A file packed with --allow-secret is still this project's file.
+  if (list?.secrets.some((x) => names.has(x.file))) list = undefined;
+  list ??= await listProjectFiles(project.dir, { includeTests, allowSecrets: names, outDir, exclude });
+  const diff = await compareWithSources(listing.files, list.files);
+  if (!isStale(diff)) return;
+  throw new WorkFailedError(`${shown} is stale: ${describeStaleness(diff)} since it was built; nothing was written or sent`, {
+    code: 'STALE_ARCHIVE',
+    hint: 'run `plexichat-plugin build` again, or pass --rebuild',
+    details: { archive: shown, ...diff },
+  });
 }
 
 /** What a refusal found while the archive was being sent says: nothing reached the store. */

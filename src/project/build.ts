@@ -55,6 +55,8 @@ export interface ProjectBuild {
   warnings: string[];
   /** Bytes of the packed files. */
   bytesIn: number;
+  /** One line naming the files left out as not part of a plugin (said once), or undefined. */
+  leftOut?: string;
 }
 
 /** What a failed build's error carries in its details, for rendering and --json. */
@@ -82,7 +84,7 @@ export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild
     () => (validated = true),
     () => (validated = true),
   );
-  const [{ buildArchive }, { ownOutputFiles }] = await Promise.all([import('../core/package/build.js'), import('../core/package/own-output.js')]);
+  const [{ buildArchive, leftOutLine }, { ownOutputFiles }] = await Promise.all([import('../core/package/build.js'), import('../core/package/own-output.js')]);
   const exclude = ownOutputFiles(o.stdio);
   const verifying = import('../core/package/verify.js');
   verifying.catch(() => undefined);
@@ -148,7 +150,7 @@ export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild
     const missing = (await verifying).requiredParts(outcome.list.files.map((f) => f.path));
     if (missing.length > 0) throw archiveRefused(missing, failure);
   }
-  return { plugin, outcome, diagnostics: report.warnings, warnings, bytesIn };
+  return { plugin, outcome, diagnostics: report.warnings, warnings, bytesIn, leftOut: leftOutLine(outcome.list) };
 }
 
 /** The writer's facts as verify takes them; the manifest's bytes when they are the ones packed. */
@@ -247,4 +249,16 @@ function secretError(secrets: SecretFinding[], failure: BuildFailureDetails): Wo
     hint: 'remove it, add the file to .pluginignore, or pass --allow-secret <path> if it is not a secret',
     details: { ...failure, secrets },
   });
+}
+
+/** SOURCE_DATE_EPOCH as entry timestamps (seconds), or undefined; not a whole number is a usage error. */
+export function sourceDateEpoch(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v.trim())) {
+    throw new UsageError(`SOURCE_DATE_EPOCH must be a whole number of seconds, got ${JSON.stringify(v)}`, {
+      hint: 'unset it, or set it to e.g. $(git log -1 --format=%ct)',
+    });
+  }
+  return Number(v);
 }

@@ -29,6 +29,8 @@ export interface VerifyFileOptions {
   signatureShown?: string;
   /** The project's parsed manifest (verifyArchive's parsedManifest): the archive's copy is not parsed again when it is the same bytes. */
   parsedManifest?: VerifyOptions['parsedManifest'];
+  /** Without keys: how this command's user checks the signer (the SIGNATURE_UNCHECKED warning's advice); none: no warning. */
+  uncheckedAdvice?: string;
 }
 
 export interface VerifySignature {
@@ -91,7 +93,7 @@ export async function verifyArchiveFile(o: VerifyFileOptions): Promise<VerifyRes
   }
   if (doc) {
     Object.assign(signature, { key_id: doc.key_id, plugin: doc.plugin, created_at: doc.created_at });
-    const check = checkSignature({ doc, facts: digest, plugin, keys, expected: o.expected });
+    const check = checkSignature({ doc, facts: digest, plugin, keys, expected: o.expected, uncheckedAdvice: o.uncheckedAdvice });
     for (const n of check.notes) findings.push({ severity: 'warning', code: n.code, message: n.message });
     if (check.ok) signature.status = keys ? 'verified' : 'unchecked';
     else {

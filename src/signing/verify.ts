@@ -50,6 +50,14 @@ export interface CheckInput {
   when?: string;
   /** The plugin the caller asked for (a download's name@version): the document must name it (WRONG_PLUGIN). */
   expected?: ExpectedPlugin;
+  /**
+   * Without keys: what the caller's user can do to check the signer (the
+   * flags of that command, e.g. "pass --key <pubkey-file> or --keyring <file>").
+   * The SIGNATURE_UNCHECKED note is given only with it: a command with no
+   * way to check the signer (check, prepare, submit, whose marketplace checks
+   * it) says nothing the user cannot act on.
+   */
+  uncheckedAdvice?: string;
 }
 
 /** What a caller asked for: a name, and a version when one was asked for (or resolved from a listing). */
@@ -230,10 +238,10 @@ export function checkSignature(input: CheckInput): SignatureCheck {
     const problem = step(c);
     if (problem) return { ok: false, notes: c.notes, ...problem };
   }
-  if (!input.keys) {
+  if (!input.keys && input.uncheckedAdvice) {
     c.notes.push({
       code: 'SIGNATURE_UNCHECKED',
-      message: `${c.what} names this archive and key ${c.doc.key_id}, but who signed it was not checked: pass --key <pubkey-file> or --keyring <file>`,
+      message: `${c.what} names this archive and key ${c.doc.key_id}, but who signed it was not checked: ${input.uncheckedAdvice}`,
     });
   }
   return { ok: true, key: c.key, notes: c.notes };

@@ -43,7 +43,8 @@ describe("build never packs the CLI's own output", () => {
     ['build 2>&1 | tee -a logs/tee.txt > /dev/null', 'logs/tee.txt'],
     ['build 2>&1 | cat > catted.txt', 'catted.txt'],
   ])('`%s` in the plugin root: exit 0, %s is not in the archive', async (command, file) => {
-    const dir = await tempDir(project({ logs: { 'keep.txt': 'kept\n' } }));
+    // Opted in, so only the own-output rule can keep the file out.
+    const dir = await tempDir(project({ logs: { 'keep.txt': 'kept\n' }, '.pluginignore': '!*.txt\n!*.json\n!*.log\n!logs/\n' }));
     const r = await shell(`CLI ${command}`, dir);
     expect(r.exitCode).toBe(0);
     expect(await exists(path.join(dir, file))).toBe(true);
@@ -67,6 +68,7 @@ describe("build never packs the CLI's own output", () => {
     const dir = path.join(parent, 'plugin');
     await writeTree(dir, project());
     await fs.writeFile(path.join(dir, 'explain.txt'), '');
+    await fs.writeFile(path.join(dir, '.pluginignore'), '!*.txt\n');
     await fs.symlink('explain.txt', path.join(dir, 'alias.txt'));
     const r = await shell('CLI -C plugin build --dry-run --explain > plugin/explain.txt', parent);
     expect(r.exitCode).toBe(0);
@@ -76,7 +78,7 @@ describe("build never packs the CLI's own output", () => {
   });
 
   it('a file that is not the output keeps being packed, also when it is named like a log', async () => {
-    const dir = await tempDir(project({ 'build.txt': 'an earlier log\n' }));
+    const dir = await tempDir(project({ 'build.txt': 'an earlier log\n', '.pluginignore': '!build.txt\n' }));
     const r = await shell('CLI build > other.txt', dir);
     expect(r.exitCode).toBe(0);
     expect(await entries(path.join(dir, ZIP))).toContain('build.txt');
@@ -217,10 +219,10 @@ describe('the output folder may be a link', () => {
     const dir = path.join(parent, 'plugin');
     await writeTree(dir, project());
     await fs.mkdir(path.join(parent, 'elsewhere'));
-    await fs.symlink(path.join(parent, 'elsewhere'), path.join(dir, 'data'));
+    await fs.symlink(path.join(parent, 'elsewhere'), path.join(dir, 'src/data'));
     const r = await runMain(['build'], { cwd: dir });
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/data is a symlink to .*elsewhere, outside the project/);
+    expect(r.stderr).toMatch(/src\/data is a symlink to .*elsewhere, outside the project/);
   });
 });
 
@@ -240,7 +242,8 @@ describe('build --explain says what happened', () => {
     expect(r.stdout).toMatch(/^! src\/aws\.py +refused: secret: aws-access-key$/m);
     expect(r.stdout).toMatch(/^\+ keep\.log +kept: \.pluginignore:2: !keep\.log$/m);
     expect(r.stdout).toMatch(/^- drop\.log +dropped: \.pluginignore:1: \*\.log$/m);
-    expect(r.stdout).toMatch(/^\+ src\/plugin\.py +kept: default: not excluded$/m);
+    expect(r.stdout).toMatch(/^\+ src\/plugin\.py +kept: default: plugin code \(src\/\)$/m);
+    expect(r.stdout).toMatch(/^\+ notes\/a\.md +kept: \.pluginignore:4: !notes\/$/m);
     const json = JSON.parse((await runMain(['build', '--dry-run', '--explain', '--json'], { cwd: dir })).stdout);
     expect(json.error.explain).toContainEqual({ path: 'src/aws.py', action: 'refused', rule: 'secret: aws-access-key' });
   });

@@ -145,7 +145,7 @@ describe('build', () => {
   it('warns when the archive has more entries than the marketplace accepts', async () => {
     const data: Tree = {};
     for (let i = 0; i < 10_000; i++) data[`f${i}.txt`] = '';
-    const dir = await tempDir(project({ data }));
+    const dir = await tempDir(project({ data, '.pluginignore': '!data/\n' }));
     const r = await runMain(['build'], { cwd: dir });
     expect(r.exitCode).toBe(0);
     expect(r.stderr).toMatch(/warning: 10006 entries: the marketplace accepts at most 10000; drop files with \.pluginignore/);
@@ -199,16 +199,26 @@ describe('build refuses bad input', () => {
     expect(r.stderr).not.toContain('ABCDEFGHIJKLMNOP');
   });
 
-  it('an .env file (exit 1) unless .pluginignore drops it', async () => {
+  it('an .env file in src/ or opted in (exit 1) unless .pluginignore drops it; at the root it is left out, never read', async () => {
     const dir = await tempDir(project({ '.env': 'PASSWORD=hunter2\n' }));
+    const left = await runMain(['build'], { cwd: dir });
+    expect(left.exitCode).toBe(0);
+    expect(left.stderr).toMatch(/left out 1 file not part of a plugin: \.env /);
+    await fs.rm(path.join(dir, 'dist'), { recursive: true });
+    await fs.writeFile(path.join(dir, '.pluginignore'), '!.env\n');
     const r = await expectRefused(dir, [], 1, /\.env \[env-file\]/);
     expect(r.stderr).not.toContain('hunter2');
+    await fs.writeFile(path.join(dir, 'src/.env'), 'PASSWORD=hunter2\n');
+    await fs.writeFile(path.join(dir, '.pluginignore'), '');
+    await expectRefused(dir, [], 1, /src\/\.env \[env-file\]/);
     await fs.writeFile(path.join(dir, '.pluginignore'), '.env\n');
     expect((await runMain(['build'], { cwd: dir })).exitCode).toBe(0);
   });
 
   it('an .npmrc holding a token', async () => {
-    const dir = await tempDir(project({ '.npmrc': 'registry=https://example.invalid/\n//example.invalid/:_authToken=abc123\n' }));
+    const dir = await tempDir(
+      project({ src: { '__init__.py': '', 'plugin.py': PLUGIN_PY, '.npmrc': 'registry=https://example.invalid/\n//example.invalid/:_authToken=abc123\n' } }),
+    );
     await expectRefused(dir, [], 1, /\.npmrc:2 \[npmrc-token\]/);
   });
 

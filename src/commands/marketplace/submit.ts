@@ -30,6 +30,8 @@ export interface SubmitOptions {
   timeout?: number;
   /** Newly required permissions the developer accepts (src/release/against.ts, permissionGate). */
   acceptPermission?: string[];
+  /** Build the archive from the sources first (prepare's --rebuild). */
+  rebuild?: boolean;
 }
 
 export interface SubmitResult {
@@ -117,7 +119,7 @@ async function ready(opts: SubmitOptions, ctx: Ctx): Promise<Ready> {
   const [{ currentManifest }, { loadProject }] = await Promise.all([import('../../marketplace/project.js'), import('../../project/project.js')]);
   const project = loadProject(ctx.cwd, ctx.env);
   const manifest = await currentManifest(ctx, project);
-  const prep = await prepareListing(ctx, { archive: opts.archive, project, overlap: true });
+  const prep = await prepareListing(ctx, { archive: opts.archive, project, overlap: true, rebuild: opts.rebuild });
   ctx.out.debug(
     `listing ready and archive verified in ${ctx.clock.now() - t0} ms (sha256 ${prep.digestFrom === 'sidecar' ? "from build's .sha256 file" : 'computed'})`,
   );

@@ -11,6 +11,7 @@ import { CancelledError, CliError, WorkFailedError, errnoCode } from '../../erro
 import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } from '../../io/atomic.js';
 import { outputDirError } from '../../io/fs-errors.js';
 import { listProjectFiles, type FileIdentity, type FileList } from './file-list.js';
+export { leftOutLine } from './file-list.js';
 import { pack, PackReadError, type MemberFacts } from './pack.js';
 import type { IntegrityFile } from './integrity.js';
 import type { SecretFinding } from './secrets.js';

@@ -1,9 +1,12 @@
 /**
  * Which project paths go into the archive, decided by name alone: the
- * built-in excludes (one table, BUILTIN_RULES) and then .pluginignore.
+ * built-in excludes (one table, BUILTIN_RULES), then .pluginignore, then
+ * what a plugin is made of (PLUGIN_PARTS): a file that is none of these
+ * is left out unless a `!pattern` line of .pluginignore opts it in.
  * `classify` is pure; the walker in file-list.ts supplies the facts it
  * needs about each entry and handles what names cannot tell (symlinks,
- * special files, the output folder, the CLI's own output).
+ * special files, the output folder, the CLI's own output, a module at the
+ * root that the code imports).
  *
  * "Where is the rule for .hypothesis/?" grep this file for `.hypothesis`.
  */
@@ -25,7 +28,12 @@ export interface ClassifyOptions {
   ignore?: IgnoreRules;
 }
 
-export type Verdict = { action: 'dropped' | 'kept'; rule: string };
+/**
+ * kept: packed (a folder: walked); dropped: never packed (a folder: not
+ * walked); left-out: not part of a plugin and not opted in (a folder is
+ * walked, since a `!pattern` may opt in a file inside it).
+ */
+export type Verdict = { action: 'dropped' | 'kept' | 'left-out'; rule: string };
 
 interface BuiltinRule {
   kind: 'dir' | 'file';
@@ -138,16 +146,61 @@ export function builtinRule(e: EntryFacts, o: ClassifyOptions = {}): string | un
   return undefined;
 }
 
+/** The rule of a path that is not part of a plugin (build names these once: "left out …"). */
+export const LEFT_OUT_RULE = 'default: not part of a plugin';
+
+/** How a file is opted in (the left-out line and docs/archive-format.md say the same). */
+export const OPT_IN_HINT = `add a line \`!<path>\` to ${IGNORE_FILE} to pack one`;
+
+interface PluginPart {
+  /** What --explain says: `default: <what>`. */
+  what: string;
+  /** A path (relative, "/", folders without a trailing "/") this part covers. */
+  matches: (rel: string, isDir: boolean, o: ClassifyOptions) => boolean;
+}
+
+const under = (dir: string) => (rel: string) => rel === dir || rel.startsWith(`${dir}/`);
+const rootFile = (re: RegExp) => (rel: string, isDir: boolean) => !isDir && !rel.includes('/') && re.test(rel);
+
 /**
- * Pure: what the built-in rules, then .pluginignore, say about one entry.
- * Folders end with "/" in the rule text's sense (`.pluginignore` sees `rel/`).
+ * What a plugin folder holds (the runbook's layout, docs/archive-format.md):
+ * packed by default. Everything else is left out unless opted in. The
+ * manifest has no key to declare more files (its format is the runbook's),
+ * so opting in is done in .pluginignore with `!pattern` lines; a module at
+ * the root that the code under src/ imports is packed too (file-list.ts).
+ */
+export const PLUGIN_PARTS: readonly PluginPart[] = [
+  { what: 'the manifest (config/plugin.yaml)', matches: (rel) => rel === 'config/plugin.yaml' },
+  { what: 'monitoring (config/monitoring.yaml)', matches: (rel) => rel === 'config/monitoring.yaml' },
+  // config/ is walked for the two files above; its other files are judged one by one.
+  { what: 'the config folder', matches: (rel, isDir) => isDir && rel === 'config' },
+  { what: 'plugin code (src/)', matches: under('src') },
+  { what: 'documentation (docs/)', matches: under('docs') },
+  { what: 'tests (--include-tests)', matches: (rel, _d, o) => Boolean(o.includeTests) && (under('tests')(rel) || rel === 'conftest.py') },
+  { what: 'README', matches: rootFile(/^README([.-][^/]*)?$/i) },
+  { what: 'changelog', matches: rootFile(/^(CHANGELOG|CHANGES|HISTORY)([.-][^/]*)?$/i) },
+  { what: 'licence', matches: rootFile(/^(LICEN[CS]E|COPYING|NOTICE|AUTHORS)([.-][^/]*)?$/i) },
+];
+
+/** The part of a plugin a path belongs to, as --explain names it, or undefined. */
+export function partRule(rel: string, isDir: boolean, o: ClassifyOptions = {}): string | undefined {
+  const part = PLUGIN_PARTS.find((p) => p.matches(rel, isDir, o));
+  return part ? `default: ${part.what}` : undefined;
+}
+
+/**
+ * Pure: what the built-in rules, then .pluginignore, then the parts of a
+ * plugin say about one entry. Folders end with "/" in the rule text's
+ * sense (`.pluginignore` sees `rel/`).
  */
 export function classify(e: EntryFacts, o: ClassifyOptions = {}): Verdict {
   const builtin = builtinRule(e, o);
   if (builtin) return { action: 'dropped', rule: builtin };
   const ignored = ignoreVerdict(o.ignore, e.isDir ? `${e.rel}/` : e.rel);
   if (ignored) return ignored;
-  return { action: 'kept', rule: 'default: not excluded' };
+  const part = partRule(e.rel, e.isDir, o);
+  if (part) return { action: 'kept', rule: part };
+  return { action: 'left-out', rule: LEFT_OUT_RULE };
 }
 
 /** The marker rule for a folder holding `names`, or undefined. */

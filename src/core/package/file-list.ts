@@ -1,7 +1,10 @@
 /**
- * What goes into the archive: every file under the project root except what
- * the built-in rules and .pluginignore drop (classify.ts, pure), walked
- * here. The walk never follows a symlink out of the project, never opens
+ * What goes into the archive: the parts of a plugin (its manifest, code,
+ * docs, changelog, licence, README), what `!pattern` lines of .pluginignore
+ * opt in, and a module at the root that the code under src/ imports; minus
+ * what the built-in rules and .pluginignore drop (classify.ts, pure), walked
+ * here. Every other file is left out and listed (`leftOut`), for build to
+ * name once. The walk never follows a symlink out of the project, never opens
  * FIFOs, sockets or devices, never packs the output folder or a file the
  * CLI is writing its own output into, and records for each path it saw the
  * rule that kept or dropped it (for `build --explain`).
@@ -10,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WorkFailedError } from '../../errors.js';
 import { readRegularFileSync } from '../../io/read-file.js';
-import { classify, markerRule, type ClassifyOptions } from './classify.js';
+import { LEFT_OUT_RULE, OPT_IN_HINT, classify, markerRule, type ClassifyOptions } from './classify.js';
 import { IGNORE_FILE, parseIgnoreFile, type IgnoreRules } from './ignore-file.js';
 import { INTEGRITY_PATH, compareNames } from './integrity.js';
 import { checkEntryName, showName, twinKey } from './names.js';
@@ -25,7 +28,7 @@ export interface Decision {
   /** Relative path; folders end with "/". */
   path: string;
   action: Action;
-  /** Why, e.g. "default: not excluded", "built-in: __pycache__/ (Python cache)", ".pluginignore:3: *.log", "secret: env-file". */
+  /** Why, e.g. "default: plugin code (src/)", "default: not part of a plugin", "built-in: __pycache__/ (Python cache)", ".pluginignore:3: *.log", "secret: env-file". */
   rule: string;
 }
 
@@ -42,6 +45,8 @@ export interface FileList {
   secrets: SecretFinding[];
   problems: FileListProblem[];
   warnings: string[];
+  /** Files (a symlinked folder: "name/") not part of a plugin and not opted in: not packed, named once by build. */
+  leftOut: string[];
 }
 
 /** A file by identity (device and inode), e.g. the CLI's own stdout. */
@@ -93,7 +98,9 @@ function readIgnoreRules(root: string): IgnoreRules | undefined {
 }
 
 class Walker {
-  readonly out: FileList = { files: [], decisions: [], secrets: [], problems: [], warnings: [] };
+  readonly out: FileList = { files: [], decisions: [], secrets: [], problems: [], warnings: [], leftOut: [] };
+  /** Left-out regular files, decided at the end: a module at the root that src/ imports is packed after all. */
+  private readonly pending: { rel: string; abs: string; decision: Decision }[] = [];
   private readonly classifyOpts: ClassifyOptions;
   private readonly allow: ReadonlySet<string>;
   private readonly outDir?: string;
@@ -115,12 +122,19 @@ class Walker {
     } else {
       this.walkDir(this.root, '');
     }
+    this.settleLeftOut();
     this.findTwins();
     this.out.files.sort((a, b) => compareNames(a.path, b.path));
   }
 
   private decide(rel: string, action: Action, rule: string): void {
-    this.out.decisions.push({ path: rel, action, rule });
+    this.record(rel, action, rule);
+  }
+
+  private record(rel: string, action: Action, rule: string): Decision {
+    const d = { path: rel, action, rule };
+    this.out.decisions.push(d);
+    return d;
   }
 
   private problem(code: string, rel: string, message: string): void {
@@ -137,31 +151,69 @@ class Walker {
     }
   }
 
-  private walkDir(dirAbs: string, dirRel: string): void {
+  /** `optedIn`: the .pluginignore line that opted in a folder above, which opts in what it holds. */
+  private walkDir(dirAbs: string, dirRel: string, optedIn?: string): void {
     const entries = this.readDir(dirAbs, dirRel);
     if (!entries) return;
     const marker = dirRel !== '' ? markerRule(entries.map((e) => e.name)) : undefined;
     if (marker) return this.decide(`${dirRel}/`, 'dropped', marker);
-    for (const e of entries) this.visit(e, dirAbs, dirRel);
+    for (const e of entries) this.visit(e, dirAbs, dirRel, optedIn);
   }
 
-  private visit(e: fs.Dirent, dirAbs: string, dirRel: string): void {
+  private visit(e: fs.Dirent, dirAbs: string, dirRel: string, optedIn?: string): void {
     const rel = dirRel ? `${dirRel}/${e.name}` : e.name;
     const abs = path.join(dirAbs, e.name);
     // A link to a folder is judged as a folder by name first (a linked dist/, node_modules/).
     const link = e.isSymbolicLink() ? resolveLink(abs) : undefined;
     const isDir = e.isDirectory() || Boolean(link?.st?.isDirectory());
-    const verdict = classify({ rel, name: e.name, atRoot: dirRel === '', isDir }, this.classifyOpts);
+    let verdict = classify({ rel, name: e.name, atRoot: dirRel === '', isDir }, this.classifyOpts);
+    if (verdict.action === 'left-out' && optedIn) verdict = { action: 'kept', rule: optedIn };
     if (isDir && this.outDir && (link?.target ?? abs) === this.outDir) return this.outputFolder(abs, rel, verdict.action === 'dropped');
     if (verdict.action === 'dropped') return this.decide(isDir ? `${rel}/` : rel, 'dropped', verdict.rule);
+    if (verdict.action === 'left-out') return this.leftOut(e, abs, rel, isDir, Boolean(link));
     if (link) return this.linked(rel, link, verdict.rule);
-    if (isDir) return this.walkDir(abs, rel);
+    // A folder a `!pattern` opted in opts in what it holds; a part of a plugin (src/, docs/) covers its own.
+    if (isDir) return this.walkDir(abs, rel, verdict.rule.startsWith(IGNORE_FILE) ? verdict.rule : optedIn);
     if (!e.isFile()) {
       this.out.warnings.push(`skipped ${rel}: not a regular file (FIFO, socket or device)`);
       return this.decide(rel, 'skipped', 'special file (FIFO, socket or device)');
     }
     const st = this.stat(abs, rel, fs.lstatSync);
     if (st) this.admit(rel, abs, st, verdict.rule);
+  }
+
+  /**
+   * Not part of a plugin: a folder is walked (a `!pattern` may opt in a
+   * file inside it); a file is left out, unless it turns out to be a module
+   * the code imports (settleLeftOut). Never read, never refused.
+   */
+  private leftOut(e: fs.Dirent, abs: string, rel: string, isDir: boolean, isLink: boolean): void {
+    if (isDir && !isLink) return this.walkDir(abs, rel);
+    const decision = this.record(isDir ? `${rel}/` : rel, 'dropped', LEFT_OUT_RULE);
+    if (e.isFile()) this.pending.push({ rel, abs, decision });
+    else this.out.leftOut.push(decision.path);
+  }
+
+  /**
+   * A module at the project root (`helpers.py`, or a package folder with an
+   * `__init__.py`) that a file under src/ imports is code: packed. The
+   * others are left out. Only read when such a candidate exists.
+   */
+  private settleLeftOut(): void {
+    const top = (rel: string) => rel.split('/')[0];
+    const packages = new Set(this.pending.filter((p) => /^[^/]+\/__init__\.py$/.test(p.rel)).map((p) => top(p.rel)));
+    const moduleOf = (rel: string) => (packages.has(top(rel)) ? top(rel) : /^[A-Za-z_]\w*\.py$/.test(rel) ? rel.slice(0, -3) : undefined);
+    const candidates = new Set(this.pending.map((p) => moduleOf(p.rel)).filter((m): m is string => m !== undefined));
+    const imported = candidates.size > 0 ? importedNames(this.out.files.filter((f) => f.path.startsWith('src/') && f.path.endsWith('.py'))) : new Set<string>();
+    for (const p of this.pending) {
+      const m = moduleOf(p.rel);
+      if (m !== undefined && imported.has(m)) {
+        const st = this.stat(p.abs, p.rel, fs.lstatSync);
+        if (st) this.admit(p.rel, p.abs, st, `default: code imported by src/ (import ${m})`, p.decision);
+      } else {
+        this.out.leftOut.push(p.rel);
+      }
+    }
   }
 
   /** A symlink that no rule dropped: a file inside the project is packed with the target's bytes. */
@@ -189,7 +241,7 @@ class Walker {
       return this.decide(rel, 'skipped', 'symlink to a special file');
     }
     const how = `symlink to ${toPosix(path.relative(this.root, link.target))} inside the project, stored as a regular file`;
-    this.admit(rel, link.target, link.st, rule === 'default: not excluded' ? how : `${rule}; ${how}`);
+    this.admit(rel, link.target, link.st, `${rule}; ${how}`);
   }
 
   /**
@@ -225,26 +277,27 @@ class Walker {
     }
   }
 
-  /** A regular file no rule dropped: refused for its name or as a secret, else packed. */
-  private admit(rel: string, abs: string, st: fs.Stats, rule: string): void {
+  /** A regular file no rule dropped: refused for its name or as a secret, else packed. `into`: its decision, already listed. */
+  private admit(rel: string, abs: string, st: fs.Stats, rule: string, into?: Decision): void {
+    const decide = (action: Action, why: string) => void (into ? Object.assign(into, { action, rule: why }) : this.decide(rel, action, why));
     const own = this.exclude.get(idKey(st.dev, st.ino));
-    if (own) return this.decide(rel, 'dropped', `built-in: the CLI's own output (${own})`);
+    if (own) return decide('dropped', `built-in: the CLI's own output (${own})`);
     const name = rel.normalize('NFC');
     const problem = checkEntryName(name);
     if (problem) {
       this.problem(problem.code, rel, `${showName(rel)}: the file name ${problem.message}`);
-      return this.decide(rel, 'refused', `unsafe name: ${problem.message}`);
+      return decide('refused', `unsafe name: ${problem.message}`);
     }
     if (name === INTEGRITY_PATH) {
       this.problem('RESERVED_NAME', rel, `${rel} is reserved for the generated integrity listing`);
-      return this.decide(rel, 'refused', 'reserved name');
+      return decide('refused', 'reserved name');
     }
     const secret = secretByName(name);
     if (secret && !this.allow.has(name)) {
       this.out.secrets.push(secret);
-      return this.decide(rel, 'refused', `secret: ${secret.rule}`);
+      return decide('refused', `secret: ${secret.rule}`);
     }
-    this.decide(rel, 'kept', secret ? `${rule}; secret allowed by --allow-secret` : rule);
+    decide('kept', secret ? `${rule}; secret allowed by --allow-secret` : rule);
     this.out.files.push({ path: name, abs, size: st.size, mode: st.mode & 0o100 ? 0o755 : 0o644 });
   }
 
@@ -272,6 +325,48 @@ class Walker {
       exact.add(f.path);
     }
   }
+}
+
+/**
+ * The top-level names the Python files import (`import a.b, c as d`,
+ * `from a.b import x`; relative imports are the package's own). Read as
+ * text, line by line: a module at the root is packed when any file names it.
+ */
+function importedNames(files: readonly PackFile[]): Set<string> {
+  const names = new Set<string>();
+  for (const f of files) {
+    let text: string;
+    try {
+      text = readRegularFileSync(f.abs, { shown: f.path }).toString('utf8');
+    } catch {
+      continue; // packing reports an unreadable file
+    }
+    for (const m of text.matchAll(/^[ \t]*(?:from[ \t]+([A-Za-z_]\w*)[\w.]*[ \t]+import\b|import[ \t]+([^#\n;]+))/gm)) {
+      if (m[1]) names.add(m[1]);
+      else
+        for (const part of m[2].replace(/[()\\]/g, ' ').split(',')) {
+          const name = /^\s*([A-Za-z_]\w*)/.exec(part)?.[1];
+          if (name) names.add(name);
+        }
+    }
+  }
+  return names;
+}
+
+/** One line naming what was left out ("left out 3 files not part of a plugin: …"), or undefined. */
+export function leftOutLine(list: Pick<FileList, 'leftOut' | 'files'>, max = 5): string | undefined {
+  if (list.leftOut.length === 0) return undefined;
+  // A top-level folder none of whose files is packed is named once, as `folder/`.
+  const packedTop = new Set(list.files.map((f) => f.path.split('/')[0]));
+  const shown: string[] = [];
+  for (const p of list.leftOut) {
+    const parts = p.split('/');
+    const item = parts.length > 1 && !packedTop.has(parts[0]) ? `${parts[0]}/` : p;
+    if (!shown.includes(item)) shown.push(item);
+  }
+  const n = list.leftOut.length;
+  const names = shown.slice(0, max).map(showName).join(', ') + (shown.length > max ? `, … (${shown.length - max} more)` : '');
+  return `left out ${n} file${n === 1 ? '' : 's'} not part of a plugin: ${names} (${OPT_IN_HINT}; build --dry-run --explain shows every rule)`;
 }
 
 /** A symlink: its real target and the target's stats, or the error code that stopped either. */

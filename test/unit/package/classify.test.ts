@@ -50,17 +50,51 @@ describe('classify: the built-in rules', () => {
     expect(classify(at(`src/${rel}`, isDir)).action).toBe('kept');
   });
 
-  it.each([['src/plugin.py'], ['coverage.py'], ['docs/benchmarks.md'], ['hypothesis.txt'], ['data/coverage.csv']])('keeps %s', (rel) => {
-    expect(classify(at(rel))).toEqual({ action: 'kept', rule: 'default: not excluded' });
+  it.each([
+    ['src/plugin.py', 'default: plugin code (src/)'],
+    ['src/coverage.py', 'default: plugin code (src/)'],
+    ['src/data/table.csv', 'default: plugin code (src/)'],
+    ['docs/benchmarks.md', 'default: documentation (docs/)'],
+    ['config/plugin.yaml', 'default: the manifest (config/plugin.yaml)'],
+    ['config/monitoring.yaml', 'default: monitoring (config/monitoring.yaml)'],
+    ['CHANGELOG.md', 'default: changelog'],
+    ['README.md', 'default: README'],
+    ['readme.rst', 'default: README'],
+    ['LICENSE', 'default: licence'],
+    ['LICENCE.txt', 'default: licence'],
+    ['COPYING', 'default: licence'],
+  ])('keeps %s as a part of a plugin', (rel, rule) => {
+    expect(classify(at(rel))).toEqual({ action: 'kept', rule });
+  });
+
+  it.each([
+    ['notes.txt'],
+    ['v.json'],
+    ['scratch.py'],
+    ['coverage.py'],
+    ['hypothesis.txt'],
+    ['data/coverage.csv'],
+    ['config/other.yaml'],
+    ['requirements.txt'],
+    ['docs.md'],
+    ['src.py'],
+    ['srcx/a.py'],
+    ['sub/README.md'],
+    ['sub/LICENSE'],
+  ])('leaves out %s (not part of a plugin)', (rel) => {
+    expect(classify(at(rel))).toEqual({ action: 'left-out', rule: 'default: not part of a plugin' });
   });
 
   it('a folder rule does not apply to a file of that name, nor a file rule to a folder', () => {
-    expect(classify(at('.tox', false)).action).toBe('kept');
-    expect(classify(at('coverage.xml', true)).action).toBe('kept');
+    expect(classify(at('src/.tox', false)).action).toBe('kept');
+    expect(classify(at('src/coverage.xml', true)).action).toBe('kept');
+    expect(classify(at('.tox', false)).action).toBe('left-out');
   });
 
   it('tests/ is packed with --include-tests', () => {
     expect(classify(at('tests', true), { includeTests: true }).action).toBe('kept');
+    expect(classify(at('tests/test_a.py'), { includeTests: true }).action).toBe('kept');
+    expect(classify(at('conftest.py'), { includeTests: true }).action).toBe('kept');
     expect(builtinRule(at('tests', true))).toBe('built-in: tests/ (pass --include-tests to pack them)');
   });
 
@@ -77,6 +111,13 @@ describe('classify: .pluginignore', () => {
   it('names the line that drops a path', () => {
     expect(classify(at('debug.log'), { ignore })).toEqual({ action: 'dropped', rule: '.pluginignore:2: *.log' });
     expect(classify(at('secret.bin'), { ignore })).toEqual({ action: 'dropped', rule: '.pluginignore:6: secret*' });
+  });
+
+  it('a path no line and no part speaks of is left out; a `!` line opts it in', () => {
+    expect(classify(at('notes.txt'), { ignore })).toEqual({ action: 'left-out', rule: 'default: not part of a plugin' });
+    const optIn = parseIgnoreFile('!notes.txt\n!assets/**\n');
+    expect(classify(at('notes.txt'), { ignore: optIn })).toEqual({ action: 'kept', rule: '.pluginignore:1: !notes.txt' });
+    expect(classify(at('assets/logo.png'), { ignore: optIn })).toEqual({ action: 'kept', rule: '.pluginignore:2: !assets/**' });
   });
 
   it('names the `!` line that re-includes a path, not "not excluded"', () => {
