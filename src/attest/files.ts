@@ -37,12 +37,12 @@ export function provenanceFileOf(archive: string): string {
   return besideArchive(archive, '.intoto.jsonl');
 }
 
-/** A file's text, undefined when it does not exist (other errors are thrown). */
-export async function readIfExists(file: string, maxBytes: number): Promise<string | undefined> {
+/** A file's bytes, undefined when it does not exist (other errors are thrown). */
+export async function readIfExists(file: string, maxBytes: number): Promise<Buffer | undefined> {
   try {
     const st = await fs.stat(file);
     if (st.size > maxBytes) throw new Error(`it is over ${maxBytes} bytes`);
-    return await fs.readFile(file, 'utf8');
+    return await fs.readFile(file);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;

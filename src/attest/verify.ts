@@ -65,7 +65,8 @@ const REBUILD = 'rebuild and sign again (`plexichat-plugin build --sign`), or ge
 
 /** What the checks share: the findings and both statuses so far, and the SBOM's text when there is one. */
 interface Checking extends AttestationCheck {
-  sbomText?: string;
+  /** The SBOM's bytes (its sha256 is what the statement names). */
+  sbomBytes?: Buffer;
 }
 
 function fail(c: Checking, which: 'sbom' | 'provenance', code: string, message: string, hint: string): void {
@@ -83,14 +84,14 @@ export async function checkAttestations(o: AttestationInput): Promise<Attestatio
 /** The SBOM, when there is one, describes the archive. */
 async function checkSbom(o: AttestationInput, c: Checking): Promise<void> {
   try {
-    c.sbomText = await readIfExists(o.sbomFile, MAX_SBOM_BYTES);
+    c.sbomBytes = await readIfExists(o.sbomFile, MAX_SBOM_BYTES);
   } catch (err) {
     fail(c, 'sbom', 'SBOM_MALFORMED', `${o.sbomShown} cannot be read: ${(err as Error).message}`, REBUILD);
     return;
   }
-  if (c.sbomText === undefined) return;
+  if (c.sbomBytes === undefined) return;
   try {
-    const difference = sbomDifference(parseSbom(c.sbomText), o.archive);
+    const difference = sbomDifference(parseSbom(c.sbomBytes.toString('utf8')), o.archive);
     if (difference) fail(c, 'sbom', 'SBOM_MISMATCH', `the SBOM ${o.sbomShown} does not describe this archive: ${difference}`, REBUILD);
     else c.sbom.status = 'matches';
   } catch (err) {
@@ -102,7 +103,7 @@ async function checkSbom(o: AttestationInput, c: Checking): Promise<void> {
 async function checkProvenance(o: AttestationInput, c: Checking): Promise<void> {
   let envText: string | undefined;
   try {
-    envText = await readIfExists(o.provenanceFile, MAX_ENVELOPE_BYTES);
+    envText = (await readIfExists(o.provenanceFile, MAX_ENVELOPE_BYTES))?.toString('utf8');
   } catch (err) {
     fail(c, 'provenance', 'PROVENANCE_MALFORMED', `${o.provenanceShown} cannot be read: ${(err as Error).message}`, REBUILD);
     return;
@@ -147,12 +148,12 @@ async function checkProvenance(o: AttestationInput, c: Checking): Promise<void> 
   }
   // The SBOM as it was signed: the statement names it with its sha256.
   const signedSbom = statement.subjects.find((s) => s.name.endsWith('.cdx.json'));
-  if (signedSbom && c.sbomText !== undefined && c.sbom.status !== 'failed' && sha256Hex(c.sbomText) !== signedSbom.digest.sha256) {
+  if (signedSbom && c.sbomBytes !== undefined && c.sbom.status !== 'failed' && sha256Hex(c.sbomBytes) !== signedSbom.digest.sha256) {
     fail(
       c,
       'sbom',
       'SBOM_MISMATCH',
-      `the SBOM ${o.sbomShown} changed after the provenance was signed (signed sha256 ${signedSbom.digest.sha256.slice(0, 16)}…, now ${sha256Hex(c.sbomText).slice(0, 16)}…)`,
+      `the SBOM ${o.sbomShown} changed after the provenance was signed (signed sha256 ${signedSbom.digest.sha256.slice(0, 16)}…, now ${sha256Hex(c.sbomBytes).slice(0, 16)}…)`,
       REBUILD,
     );
   }
