@@ -306,6 +306,18 @@ describe('tampering fails verify, each with its own code', () => {
     expect(v.doc.provenance).toMatchObject({ status: 'failed', code: 'UNKNOWN_KEY' });
   });
 
+  it('marketplace prepare (and so submit) refuses an archive whose SBOM was edited, before anything is sent', async () => {
+    const dir = await tempDir({}, 'pxp-attest-');
+    await fs.cp(path.dirname(fx.a), dir, { recursive: true });
+    const sbomFile = path.join(dir, 'dist', `${A}.cdx.json`);
+    await fs.writeFile(sbomFile, (await fs.readFile(sbomFile, 'utf8')).replace('"MIT"', '"GPL-3.0-only"'));
+    const r = await cli(['--json', 'marketplace', 'prepare'], { cwd: dir, env: { PLEXICHAT_MARKETPLACE_URL: undefined, PLEXICHAT_TOKEN: undefined } });
+    expect(r.exitCode).toBe(1);
+    const error = JSON.parse(r.stdout).error;
+    expect(error.code).toBe('ARCHIVE_REFUSED');
+    expect(error.message).toMatch(/changed after the provenance was signed .*\[SBOM_MISMATCH\]/);
+  });
+
   it('a changed archive fails its signature, its SBOM and its provenance', async () => {
     const archive = await copyOf(fx.a, A);
     const bytes = await fs.readFile(archive);
