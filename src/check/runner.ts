@@ -366,6 +366,78 @@ async function permissionsCheck(ctx: Ctx, st: State, accepted: string[]): Promis
   return { ...done(findings, summary, summary), data: { diff, changes: lines, accepted: acceptedHere } };
 }
 
+/**
+ * Release only: the archive built in the temp folder gets the SBOM and the
+ * signed provenance a release build writes (with the key `build` would
+ * sign with), and verify's attestation checks accept them. A release
+ * without a signing key cannot carry provenance: an error, not a skip.
+ */
+async function attestCheck(ctx: Ctx, st: State): Promise<Partial> {
+  if (st.buildFailed || !st.built?.outcome.outcome.archive || !st.tmp) return skipped('build did not pass, so there is no archive to attest');
+  const [{ findSigningKey, SIGNING_KEY_ENV }, attest, { checkAttestations }, { trustedKey }] = await Promise.all([
+    import('../signing/files.js'),
+    import('../attest/files.js'),
+    import('../attest/verify.js'),
+    import('../signing/keyring.js'),
+  ]);
+  let key;
+  try {
+    key = await findSigningKey({ env: ctx.env });
+  } catch (err) {
+    return done(fromError('attest', err), '');
+  }
+  if (!key) {
+    return done(
+      [
+        {
+          ruleId: 'attest/NO_SIGNING_KEY',
+          level: 'error',
+          message: 'a release needs signed build provenance, and no signing key is configured',
+          hint: `set ${SIGNING_KEY_ENV} (one line) or create a key with \`plexichat-plugin keys generate\`; then \`plexichat-plugin build --sign\``,
+        },
+      ],
+      '',
+      'no signing key',
+    );
+  }
+  const { outcome, manifest } = st.built.outcome;
+  const archive = outcome.archive!;
+  const now = ctx.clock.now();
+  const input = {
+    archive: archive.path,
+    sha256: archive.sha256,
+    members: archive.members,
+    manifest,
+    parameters: { plugin: st.built.outcome.plugin, includeTests: false, allowSecrets: [], sourceDateEpoch: null },
+    projectDir: ctx.cwd,
+    env: ctx.env,
+    startedOn: now,
+    now,
+  };
+  const sbom = await attest.writeSbom(input);
+  await attest.writeProvenance(input, sbom, key);
+  const { createPublicKey } = await import('node:crypto');
+  const c = await checkAttestations({
+    sbomFile: sbom.file,
+    sbomShown: path.basename(sbom.file),
+    provenanceFile: attest.provenanceFileOf(archive.path),
+    provenanceShown: path.basename(attest.provenanceFileOf(archive.path)),
+    archiveName: path.basename(archive.path),
+    archive: {
+      sha256: archive.sha256,
+      members: new Map(archive.members.map((m) => [m.path, m])),
+      plugin: st.built.outcome.plugin,
+      packages: manifest.dependencies?.packages,
+    },
+    keys: [trustedKey(createPublicKey(key.privateKey))],
+  });
+  const findings: Finding[] = [
+    ...key.warnings.map((w) => ({ ruleId: 'attest/KEY_WARNING', level: 'warning' as const, message: w })),
+    ...c.findings.map((f) => ({ ruleId: `attest/${f.code}`, level: f.severity, message: f.message })),
+  ];
+  return done(findings, `SBOM and provenance signed with key ${key.keyId} (SLSA Build L1: signed on this machine)`, 'the attestations do not verify');
+}
+
 /** Run the profile's checks in order; `onDone` is told after each one. */
 export async function runChecks(
   ctx: Ctx,
@@ -399,6 +471,7 @@ export async function runChecks(
     docs: () => docsCheck(ctx),
     version: () => versionCheck(ctx, st),
     permissions: () => permissionsCheck(ctx, st, opts.acceptPermissions),
+    attest: () => after('verify').then(() => attestCheck(ctx, st)),
   };
   function start(id: CheckId): Promise<CheckOutcome> {
     let p = started.get(id);

@@ -18,6 +18,7 @@ export const CHECKS = [
   { id: 'docs', title: 'docs/README.md written (not the template text)', release: false },
   { id: 'version', title: 'the version is greater than the published one', release: true },
   { id: 'permissions', title: 'newly required permissions accepted', release: true },
+  { id: 'attest', title: 'an SBOM and signed build provenance (SLSA Build L1)', release: true },
 ] as const;
 export type CheckId = (typeof CHECKS)[number]['id'];
 

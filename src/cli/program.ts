@@ -101,13 +101,13 @@ export function createProgram(version: string, runner: Runner): Command {
 
   program
     .command('build')
-    .description('validate, then package dist/<name>-<version>.zip and its .sha256')
+    .description('validate, then package dist/<name>-<version>.zip, its .sha256 and its SBOM (.cdx.json)')
     .option('-o, --out <dir>', 'output directory (default: dist)')
     .option('--dry-run', 'list what would be packed, write nothing')
     .option('--explain', 'with --dry-run: show the rule that kept or dropped each file')
     .option('--include-tests', 'pack tests/ too')
     .option('--allow-secret <path>', 'pack this file although it looks like a secret; the path inside the project, as build prints it (repeatable)', collect)
-    .option('--sign', 'sign the archive (dist/<name>-<version>.zip.sig); fails when there is no key')
+    .option('--sign', 'sign the archive (.zip.sig) and its build provenance (.intoto.jsonl); fails when there is no key')
     .option('--no-sign', 'do not sign, even when a signing key is configured')
     .option('--key <file>', 'private key to sign with (else PLEXICHAT_SIGNING_KEY, else the default key file)')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/build.js'), opts, cmd));
@@ -115,7 +115,7 @@ export function createProgram(version: string, runner: Runner): Command {
   program
     .command('verify')
     .argument('<archive>', 'plugin archive (.zip)')
-    .description('check an archive the way the marketplace will, and its signature')
+    .description('check an archive the way the marketplace will, its signature, SBOM and provenance')
     .option('--key <pubkey-file>', "check the signature against this public key (the signer's .pub)")
     .option('--keyring <file>', 'check the signature against the keys of this keyring (docs/signing.md)')
     .option('--signature <file>', 'the signature document (default: <archive>.sig)')

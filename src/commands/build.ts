@@ -16,6 +16,7 @@ import type { Diagnostic } from '../core/manifest/types.js';
 import { buildProject, findingLine, secretLine, sourceDateEpoch, type BuildFailureDetails, type ProjectBuild } from '../project/build.js';
 import type { Decision } from '../core/package/file-list.js';
 import { finishBuildSignature, signatureFileOf, signingKeyForBuild } from '../signing/files.js';
+import type { ManifestView } from '../attest/files.js';
 import { makeDir } from '../io/make-dir.js';
 import { outputDirError } from '../io/fs-errors.js';
 
@@ -55,15 +56,26 @@ export interface BuildResult {
   diagnostics: Diagnostic[];
   /** The signature written beside the archive (docs/signing.md). */
   signature?: { file: string; keyId: string; keySource: string };
+  /** The CycloneDX SBOM written beside the archive, every build. */
+  sbom?: { file: string };
+  /** The signed build provenance (DSSE envelope of an in-toto SLSA statement), signed builds only. */
+  provenance?: { file: string; keyId: string; slsaLevel: string; commit?: string };
 }
 
 /** The one line naming what was left out, said once per build (kept beside the result: --json has `leftOut`). */
 const leftOutLines = new WeakMap<BuildResult, string | undefined>();
 
-/** The integrity listing's sha256 of each built archive, for its signature (kept beside the result: not part of --json). */
-const contents = new WeakMap<BuildResult, string>();
+/** What each built archive's attestations need (kept beside the result: not part of --json). */
+interface BuiltFacts {
+  /** The integrity listing's sha256, for the signature. */
+  contentsSha256: string;
+  members: { path: string; sha256: string }[];
+  manifest: ManifestView;
+}
+const contents = new WeakMap<BuildResult, BuiltFacts>();
 
 export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildResult> {
+  const startedOn = ctx.clock.now();
   const projectDir = ctx.cwd;
   const mtime = sourceDateEpoch(ctx.env);
 
@@ -81,16 +93,49 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
     const result = await buildInto(outDir, opts, ctx, mtime);
     if (key) result.warnings.push(...key.warnings);
     if (result.archive) {
+      const facts = contents.get(result)!;
       const built = {
         archive: result.archive,
         sha256File: result.sha256File,
         sha256: result.sha256,
         size: result.size,
-        contentsSha256: contents.get(result),
+        contentsSha256: facts.contentsSha256,
         plugin: result.plugin,
       };
-      const doc = await finishBuildSignature(built, key, ctx.clock.now());
-      if (doc && key) result.signature = { file: signatureFileOf(result.archive), keyId: doc.key_id, keySource: key.source };
+      const attest = await import('../attest/files.js');
+      const now = ctx.clock.now();
+      const input = {
+        archive: result.archive,
+        sha256: result.sha256!,
+        members: facts.members,
+        manifest: facts.manifest,
+        parameters: {
+          plugin: result.plugin,
+          includeTests: Boolean(opts.includeTests),
+          allowSecrets: opts.allowSecret ?? [],
+          sourceDateEpoch: mtime ?? null,
+        },
+        projectDir,
+        env: ctx.env,
+        startedOn,
+        now,
+      };
+      const sbom = await writeBeside(built, 'the SBOM', () => attest.writeSbom(input));
+      result.sbom = { file: sbom.file };
+      // A signature that cannot be written takes the archive with it (finishBuildSignature), and the SBOM too.
+      const doc = await finishBuildSignature(built, key, now).catch(async (err: unknown) => {
+        await attest.removeStale(sbom.file);
+        throw err;
+      });
+      if (doc && key) {
+        result.signature = { file: signatureFileOf(result.archive), keyId: doc.key_id, keySource: key.source };
+        result.provenance = await writeBeside(built, 'the provenance', () => attest.writeProvenance(input, sbom, key), [
+          sbom.file,
+          signatureFileOf(result.archive),
+        ]);
+      } else {
+        await attest.removeStale(attest.provenanceFileOf(result.archive));
+      }
     }
     return result;
   } catch (err) {
@@ -144,9 +189,33 @@ async function buildInto(outDir: string, opts: BuildCommandOptions, ctx: Ctx, mt
     result.sha256 = outcome.archive.sha256;
     result.size = outcome.archive.size;
     result.sha256File = outcome.archive.sha256Path;
-    contents.set(result, outcome.archive.contentsSha256);
+    contents.set(result, { contentsSha256: outcome.archive.contentsSha256, members: outcome.archive.members, manifest: built.manifest });
   }
   return result;
+}
+
+/**
+ * Write one of the attestation files beside the archive; when it cannot be
+ * written, the archive and everything written beside it go too (`also`), so
+ * a build never ends as a success without them.
+ */
+async function writeBeside<T>(built: { archive: string; sha256File?: string }, what: string, write: () => Promise<T>, also: string[] = []): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    const { removeStale, provenanceFileOf, sbomFileOf } = await import('../attest/files.js');
+    const files = [built.archive, built.sha256File, sbomFileOf(built.archive), provenanceFileOf(built.archive), ...also];
+    await Promise.all(files.filter((f): f is string => Boolean(f)).map((f) => removeStale(f)));
+    const dir = path.dirname(built.archive);
+    throw (
+      outputDirError(err, { action: `write ${what}`, dir, flag: '--out <dir>', suffix: '; the archive was removed' }) ??
+      new WorkFailedError(`cannot write ${what} beside the archive (${errnoCode(err) ?? (err as Error).message}); the archive was removed`, {
+        code: 'CANNOT_WRITE',
+        hint: 'check that the output folder is writable, then build again',
+        cause: err,
+      })
+    );
+  }
 }
 
 /** Validation warnings, then the build's own warnings (stderr). */
@@ -192,7 +261,9 @@ export function render(r: BuildResult, ctx: Ctx): void {
   out.result(`  in      ${formatBytes(r.bytesIn)}`);
   out.result(`  out     ${formatBytes(r.size!)}`);
   out.result(`  sha256  ${r.sha256}`);
+  if (r.sbom) out.result(`  sbom    ${path.basename(r.sbom.file)} (CycloneDX 1.6)`);
   if (r.signature) out.result(`  signed  key ${r.signature.keyId} (${r.signature.keySource}) → ${path.basename(r.signature.file)}`);
+  if (r.provenance) out.result(`  provenance  ${path.basename(r.provenance.file)} (${r.provenance.slsaLevel}: signed on this machine, not by a build service)`);
 }
 
 function renderExplain(decisions: Decision[], ctx: Ctx): void {

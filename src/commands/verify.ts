@@ -54,7 +54,8 @@ export async function run(opts: VerifyCommandOptions, ctx: Ctx): Promise<VerifyR
 export function render(r: VerifyResult, ctx: Ctx): void {
   const { out } = ctx;
   renderFindings(r.findings, ctx);
-  const errors = r.findings.filter((f) => f.severity === 'error' && f.code !== r.signature.code).length;
+  const own = new Set([r.signature.code, r.sbom.code, r.provenance.code]);
+  const errors = r.findings.filter((f) => f.severity === 'error' && !own.has(f.code)).length;
   const what = r.plugin ? `${r.plugin.name} ${r.plugin.version}` : r.archive;
   if (r.ok) {
     out.result(`${out.c.green('✔')} ${what}: archive OK (${r.entries} entries, ${r.uncompressedBytes} bytes unpacked)`);
@@ -63,6 +64,11 @@ export function render(r: VerifyResult, ctx: Ctx): void {
     if (s.status === 'verified') out.result(`  signed by key ${s.key_id} on ${s.created_at} (signature verified)`);
     else if (s.status === 'unchecked') out.result(`  signed by key ${s.key_id} on ${s.created_at} (signer not checked)`);
     else out.info('  not signed');
+    if (r.sbom.status === 'matches') out.result(`  sbom ${r.sbom.file} matches the archive`);
+    const p = r.provenance;
+    if (p.status === 'verified')
+      out.result(`  provenance signed by key ${p.key_id} on ${p.finished_on} (verified; ${p.slsa_level}: signed on the publisher's machine)`);
+    else if (p.status === 'unchecked') out.result(`  provenance names this archive, key ${p.key_id ?? 'unknown'} (signer not checked; ${p.slsa_level})`);
   } else {
     if (errors > 0) {
       out.result(`${out.c.red('✖')} ${what}: ${errors} problem${errors === 1 ? '' : 's'}; the marketplace would refuse this archive`);
@@ -70,6 +76,14 @@ export function render(r: VerifyResult, ctx: Ctx): void {
     if (r.signature.status === 'failed') {
       out.result(`${out.c.red('✖')} ${what}: the signature does not verify [${r.signature.code}]`);
       if (r.signature.hint) out.note(`  ${out.c.dim(`hint: ${r.signature.hint}`)}`);
+    }
+    for (const [what, a] of [
+      ['the SBOM', r.sbom],
+      ['the provenance', r.provenance],
+    ] as const) {
+      if (a.status !== 'failed') continue;
+      out.result(`${out.c.red('✖')} ${what}: ${what === 'the SBOM' ? 'does not match the archive' : 'does not verify'} [${a.code}]`);
+      if (a.hint) out.note(`  ${out.c.dim(`hint: ${a.hint}`)}`);
     }
   }
 }

@@ -12,7 +12,7 @@
 import type { StdioFiles } from '../io/context.js';
 import { CliError, UsageError, WorkFailedError } from '../errors.js';
 import { formatBytes } from '../io/bytes.js';
-import type { Diagnostic } from '../core/manifest/types.js';
+import type { Diagnostic, Manifest } from '../core/manifest/types.js';
 import type { ValidationReport } from './validate.js';
 import { loadProject, parsedOf, type Project } from './project.js';
 import type { KnownMembers } from '../core/package/verify.js';
@@ -57,6 +57,8 @@ export interface ProjectBuild {
   bytesIn: number;
   /** One line naming the files left out as not part of a plugin (said once), or undefined. */
   leftOut?: string;
+  /** The validated manifest (what the SBOM and the provenance say of the plugin). */
+  manifest: Manifest;
 }
 
 /** What a failed build's error carries in its details, for rendering and --json. */
@@ -150,7 +152,7 @@ export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild
     const missing = (await verifying).requiredParts(outcome.list.files.map((f) => f.path));
     if (missing.length > 0) throw archiveRefused(missing, failure);
   }
-  return { plugin, outcome, diagnostics: report.warnings, warnings, bytesIn, leftOut: leftOutLine(outcome.list) };
+  return { plugin, outcome, diagnostics: report.warnings, warnings, bytesIn, leftOut: leftOutLine(outcome.list), manifest: report.manifest };
 }
 
 /** The writer's facts as verify takes them; the manifest's bytes when they are the ones packed. */

@@ -6,6 +6,7 @@
  * flags and render.
  */
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { Ctx } from '../io/context.js';
 import { WorkFailedError, errnoCode } from '../errors.js';
 import { verifyArchive, type VerifyFinding, type VerifyOptions } from '../core/package/verify.js';
@@ -13,6 +14,8 @@ import { factsOf } from '../signing/archive.js';
 import type { TrustedKey } from '../signing/keyring.js';
 import { checkSignature, expectedPluginProblem, type ExpectedPlugin } from '../signing/verify.js';
 import { readSignatureFile, signatureFileOf } from '../signing/files.js';
+import { provenanceFileOf, sbomFileOf } from '../attest/files.js';
+import { checkAttestations, type ProvenanceStatus, type SbomStatus } from '../attest/verify.js';
 
 export interface VerifyFileOptions {
   /** The archive's absolute path. */
@@ -55,7 +58,13 @@ export interface VerifyResult {
   plugin?: { name: string; version: string };
   findings: VerifyFinding[];
   signature: VerifySignature;
+  /** The SBOM beside the archive (`<name>-<version>.cdx.json`). */
+  sbom: SbomStatus;
+  /** The signed build provenance beside the archive (`<name>-<version>.intoto.jsonl`). */
+  provenance: ProvenanceStatus;
 }
+
+export type { ProvenanceStatus, SbomStatus };
 
 export async function verifyArchiveFile(o: VerifyFileOptions): Promise<VerifyResult> {
   const { file } = o;
@@ -112,6 +121,16 @@ export async function verifyArchiveFile(o: VerifyFileOptions): Promise<VerifyRes
       hint: 'sign it with `plexichat-plugin build --sign`, or pass --signature <file> when the .sig is elsewhere',
     });
   }
+  const attest = await checkAttestations({
+    sbomFile: sbomFileOf(file),
+    sbomShown: sbomFileOf(o.shown),
+    provenanceFile: provenanceFileOf(file),
+    provenanceShown: provenanceFileOf(o.shown),
+    archiveName: path.basename(file),
+    archive: { sha256: digest.sha256, members: report.members, plugin, packages: report.manifest?.dependencies?.packages },
+    keys,
+  });
+  findings.push(...attest.findings);
   return {
     ok: !findings.some((f) => f.severity === 'error'),
     archive: o.shown,
@@ -122,6 +141,8 @@ export async function verifyArchiveFile(o: VerifyFileOptions): Promise<VerifyRes
     plugin,
     findings,
     signature,
+    sbom: attest.sbom,
+    provenance: attest.provenance,
   };
 }
 

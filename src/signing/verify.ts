@@ -154,32 +154,48 @@ function keyStep(c: Checking): SignatureProblem | undefined {
 function validityStep(c: Checking): SignatureProblem | undefined {
   const { doc, input, what, key } = c;
   if (!key) return undefined;
-  const at = input.at ?? doc.created_at;
+  const r = keyValidityAt(key, input.at ?? doc.created_at, what, input.when);
+  if (r.note) c.notes.push(r.note);
+  return r.problem;
+}
+
+/**
+ * Whether a trusted key was valid at `at` (when a signature was made):
+ * KEY_REVOKED or KEY_EXPIRED, or a KEY_REVOKED_LATER note. The one rule for
+ * signature documents and provenance envelopes. `when` says what `at` is.
+ */
+export function keyValidityAt(key: TrustedKey, at: string, what: string, when?: string): { problem?: SignatureProblem; note?: SignatureNote } {
   const atMs = Date.parse(at);
-  const when = input.when ?? `${what} was made on ${at}`;
+  const said = when ?? `${what} was made on ${at}`;
+  let note: SignatureNote | undefined;
   if (key.revokedAt !== null) {
     if (atMs >= Date.parse(key.revokedAt)) {
       return {
-        code: 'KEY_REVOKED',
-        message: `key ${key.keyId} was revoked on ${key.revokedAt}; ${when}, after the revocation`,
-        hint: 'sign with a key that is not revoked (`plexichat-plugin keys generate`, then `marketplace keys add`)',
-        details: { key_id: key.keyId, revoked_at: key.revokedAt, signed_at: at },
+        problem: {
+          code: 'KEY_REVOKED',
+          message: `key ${key.keyId} was revoked on ${key.revokedAt}; ${said}, after the revocation`,
+          hint: 'sign with a key that is not revoked (`plexichat-plugin keys generate`, then `marketplace keys add`)',
+          details: { key_id: key.keyId, revoked_at: key.revokedAt, signed_at: at },
+        },
       };
     }
-    c.notes.push({
+    note = {
       code: 'KEY_REVOKED_LATER',
-      message: `key ${key.keyId} was revoked on ${key.revokedAt}, after ${input.when ?? `${what} was made (${at})`}: it still verifies`,
-    });
+      message: `key ${key.keyId} was revoked on ${key.revokedAt}, after ${when ?? `${what} was made (${at})`}: it still verifies`,
+    };
   }
   if (key.expiresAt !== null && atMs >= Date.parse(key.expiresAt)) {
     return {
-      code: 'KEY_EXPIRED',
-      message: `key ${key.keyId} expired on ${key.expiresAt}; ${when}, after it expired`,
-      hint: "sign with a key that is still valid, or extend the key's expiry in the keyring",
-      details: { key_id: key.keyId, expires_at: key.expiresAt, signed_at: at },
+      note,
+      problem: {
+        code: 'KEY_EXPIRED',
+        message: `key ${key.keyId} expired on ${key.expiresAt}; ${said}, after it expired`,
+        hint: "sign with a key that is still valid, or extend the key's expiry in the keyring",
+        details: { key_id: key.keyId, expires_at: key.expiresAt, signed_at: at },
+      },
     };
   }
-  return undefined;
+  return { note };
 }
 
 /** The document names the archive's plugin and version. */

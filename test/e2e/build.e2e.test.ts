@@ -310,7 +310,7 @@ describe('build refuses bad input', () => {
     expect(after.some((n) => n.includes('.partial-'))).toBe(true);
     const again = await runMain(['build'], { cwd: dir });
     expect(again.exitCode).toBe(0);
-    expect((await fs.readdir(dist)).sort()).toEqual(['demo_plugin-1.0.0.zip', 'demo_plugin-1.0.0.zip.sha256']);
+    expect((await fs.readdir(dist)).sort()).toEqual(['demo_plugin-1.0.0.cdx.json', 'demo_plugin-1.0.0.zip', 'demo_plugin-1.0.0.zip.sha256']);
   });
 
   it('Ctrl-C (SIGINT) during a build exits 130 and leaves neither the archive nor a temp file', async () => {

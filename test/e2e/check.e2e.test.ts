@@ -13,7 +13,7 @@ import { hasStackTrace } from '../helpers/run-cli.js';
 import { requires } from '../helpers/requires.js';
 import { runMain } from '../helpers/run-main.js';
 import { offline, useScaffold } from '../helpers/scaffold.js';
-import { listFiles } from '../helpers/temp-project.js';
+import { listFiles, tempDir } from '../helpers/temp-project.js';
 
 const require = createRequire(import.meta.url);
 
@@ -81,22 +81,32 @@ describe('check --profile pr', () => {
 });
 
 describe('check --profile release', () => {
-  it('with no marketplace: reports the skipped checks and fails; --allow-skipped passes', async (ctx) => {
+  it('with no marketplace and no signing key: reports the skipped checks and the missing key, and fails; --allow-skipped with a key passes', async (ctx) => {
     requires(ctx, 'bandit'); // the security step passes only where bandit runs
     const dir = await copy();
-    const r = await runMain(['check', '--profile', 'release'], { cwd: dir, env: offline });
+    const home = await tempDir({}, 'pxp-check-home-');
+    const env = { ...offline, XDG_CONFIG_HOME: home, PLEXICHAT_SIGNING_KEY: undefined };
+    const r = await runMain(['check', '--profile', 'release'], { cwd: dir, env });
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/- version\s+skipped\s+no marketplace is configured/);
     expect(r.stdout).toMatch(/- permissions\s+skipped\s+no marketplace is configured/);
     expect(r.stdout).toContain('- error version/SKIPPED check version was skipped: no marketplace is configured');
     expect(r.stdout).toContain('- error permissions/SKIPPED check permissions was skipped');
     expect(r.stdout).not.toContain('security/SKIPPED');
-    expect(r.stdout).toContain('✖ check failed: 2 errors, 0 warnings, 2 skipped');
+    expect(r.stdout).toContain('- error attest/NO_SIGNING_KEY a release needs signed build provenance, and no signing key is configured');
+    expect(r.stdout).toContain('✖ check failed: 3 errors, 0 warnings, 2 skipped');
+    expect(await listFiles(dir)).not.toContainEqual(expect.stringMatching(/\.(cdx\.json|intoto\.jsonl)$/));
 
-    const allowed = await runMain(['--json', 'check', '--profile', 'release', '--allow-skipped'], { cwd: dir, env: offline });
+    const key = await runMain(['keys', 'generate'], { cwd: home, env });
+    expect(key.exitCode, key.stderr).toBe(0);
+    const allowed = await runMain(['--json', 'check', '--profile', 'release', '--allow-skipped'], { cwd: dir, env });
     expect(allowed.exitCode, allowed.stderr).toBe(0);
     const doc = JSON.parse(allowed.stdout);
     expect(doc.checks.filter((c: { status: string }) => c.status === 'skipped').map((c: { id: string }) => c.id)).toEqual(['version', 'permissions']);
+    expect(doc.checks.find((c: { id: string }) => c.id === 'attest')).toMatchObject({
+      status: 'passed',
+      summary: expect.stringMatching(/^SBOM and provenance signed with key [0-9a-f]{16} \(SLSA Build L1/),
+    });
     expect(doc.counts).toMatchObject({ error: 0, warning: 2, skipped: 2 });
   });
 });

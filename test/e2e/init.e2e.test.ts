@@ -101,7 +101,7 @@ describe('init', () => {
       expect(doc.warnings).toEqual([]);
       const b = await runMain(['build'], { cwd: path.join(root, 'p') });
       expect(b.exitCode, b.stderr).toBe(0);
-      expect(await listFiles(path.join(root, 'p/dist'))).toEqual([`v_${template}-0.1.0.zip`, `v_${template}-0.1.0.zip.sha256`]);
+      expect(await listFiles(path.join(root, 'p/dist'))).toEqual([`v_${template}-0.1.0.cdx.json`, `v_${template}-0.1.0.zip`, `v_${template}-0.1.0.zip.sha256`]);
     });
   }
 

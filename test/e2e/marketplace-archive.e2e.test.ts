@@ -84,7 +84,7 @@ describe('--archive <path>', () => {
       expect(JSON.parse(j.stdout).error).toMatchObject({ code: 'ARCHIVE_NOT_FOUND', exitCode: 2 });
     }
     expect(uploads(name)).toEqual([]);
-    expect((await fs.readdir(path.join(dir, 'out'))).sort()).toEqual([`${name}-1.0.0.zip`, `${name}-1.0.0.zip.sha256`]);
+    expect((await fs.readdir(path.join(dir, 'out'))).sort()).toEqual([`${name}-1.0.0.cdx.json`, `${name}-1.0.0.zip`, `${name}-1.0.0.zip.sha256`]);
   });
 
   it("not a zip, an empty file, a zip that is not a plugin: exit 1 with verify's diagnostics, nothing written or sent", async () => {

@@ -2,6 +2,7 @@
  * The permission and capability diff: `validate --against <archive>` and
  * `--against published`.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -225,7 +226,12 @@ describe('the permission diff against the development marketplace', () => {
     expect(byId('permissions')).toMatchObject({ status: 'failed', findings: [{ ruleId: 'permissions/NEW_PERMISSION', file: 'config/plugin.yaml' }] });
 
     await nextVersion(dir, name, { required: ['message_read', 'admin_access'], optional: [] });
-    const accepted = await cli(dir, ['check', '--profile', 'release', '--allow-skipped', '--accept-permission', 'admin_access'], env);
+    // A release also needs a signing key for its provenance (the attest check).
+    const key = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+    const accepted = await cli(dir, ['check', '--profile', 'release', '--allow-skipped', '--accept-permission', 'admin_access'], {
+      ...env,
+      PLEXICHAT_SIGNING_KEY: key,
+    });
     expect(accepted.exitCode, accepted.stdout).toBe(0);
     expect(accepted.stdout).toMatch(/✔ version\s+passed\s+1\.1\.0 > 1\.0\.0 \(published\)/);
     expect(accepted.stdout).toMatch(/✔ permissions\s+passed\s+newly required since 1\.0\.0: admin_access \(accepted: admin_access\)/);

@@ -51,7 +51,9 @@ describe('build --sign: a folder where the .sig goes', () => {
     const r = await runMain(['build', '--no-sign'], { cwd: dir, env });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(hasStackTrace(r.stderr)).toBe(false);
-    expect(await fs.readdir(path.join(dir, 'dist'))).toEqual(['sig_plugin-1.0.0.zip', 'sig_plugin-1.0.0.zip.sha256', 'sig_plugin-1.0.0.zip.sig'].sort());
+    expect(await fs.readdir(path.join(dir, 'dist'))).toEqual(
+      ['sig_plugin-1.0.0.cdx.json', 'sig_plugin-1.0.0.zip', 'sig_plugin-1.0.0.zip.sha256', 'sig_plugin-1.0.0.zip.sig'].sort(),
+    );
     expect((await fs.stat(path.join(dir, SIG, 'inside'))).isDirectory()).toBe(true);
   });
 });

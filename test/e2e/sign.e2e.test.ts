@@ -100,7 +100,13 @@ beforeAll(async () => {
 
 describe('build --sign', () => {
   it('writes <archive>.sig, the documented JSON, without changing a byte of the archive', async () => {
-    expect(await listFiles(fx.a)).toEqual(['alpha_plugin-1.0.0.zip', 'alpha_plugin-1.0.0.zip.sha256', 'alpha_plugin-1.0.0.zip.sig']);
+    expect(await listFiles(fx.a)).toEqual([
+      'alpha_plugin-1.0.0.cdx.json',
+      'alpha_plugin-1.0.0.intoto.jsonl',
+      'alpha_plugin-1.0.0.zip',
+      'alpha_plugin-1.0.0.zip.sha256',
+      'alpha_plugin-1.0.0.zip.sig',
+    ]);
     const sig = JSON.parse(await fs.readFile(path.join(fx.a, 'alpha_plugin-1.0.0.zip.sig'), 'utf8'));
     expect(Object.keys(sig)).toEqual(['format', 'role', 'algorithm', 'key_id', 'plugin', 'archive', 'contents', 'created_at', 'signature']);
     expect(sig).toMatchObject({
@@ -120,10 +126,10 @@ describe('build --sign', () => {
     const plain = await cli(['build', '--no-sign'], { cwd: copy, env: { SOURCE_DATE_EPOCH: '1700000000' } });
     expect(plain.exitCode, plain.stderr).toBe(0);
     expect(await fs.readFile(path.join(copy, 'dist/alpha_plugin-1.0.0.zip'))).toEqual(await fs.readFile(path.join(fx.a, 'alpha_plugin-1.0.0.zip')));
-    expect(await listFiles(path.join(copy, 'dist'))).toEqual(['alpha_plugin-1.0.0.zip', 'alpha_plugin-1.0.0.zip.sha256']);
+    expect(await listFiles(path.join(copy, 'dist'))).toEqual(['alpha_plugin-1.0.0.cdx.json', 'alpha_plugin-1.0.0.zip', 'alpha_plugin-1.0.0.zip.sha256']);
   });
 
-  it('signs by default with the configured key (--json names it); an unsigned rebuild removes the stale .sig', async () => {
+  it('signs by default with the configured key (--json names it); an unsigned rebuild removes the stale .sig and provenance', async () => {
     const dir = await tempDir({}, 'pxp-sign-');
     await writeSources(dir, { name: 'gamma_plugin' });
     const r = await cli(['--json', 'build'], { cwd: dir });
@@ -132,7 +138,7 @@ describe('build --sign', () => {
     expect(doc.signature).toMatchObject({ keyId: fx.keyId, keySource: fx.keyFile, file: path.join(dir, 'dist/gamma_plugin-1.0.0.zip.sig') });
     const off = await cli(['build', '--no-sign'], { cwd: dir });
     expect(off.exitCode).toBe(0);
-    expect(await listFiles(path.join(dir, 'dist'))).toEqual(['gamma_plugin-1.0.0.zip', 'gamma_plugin-1.0.0.zip.sha256']);
+    expect(await listFiles(path.join(dir, 'dist'))).toEqual(['gamma_plugin-1.0.0.cdx.json', 'gamma_plugin-1.0.0.zip', 'gamma_plugin-1.0.0.zip.sha256']);
   });
 
   it('in CI with no key: --sign is exit 1 and writes no archive, no .sha256, no .sig', async () => {

@@ -178,6 +178,15 @@ function isHttpUrl(text: string): boolean {
   }
 }
 
+/** The normalized project name of a PEP 508 requirement (PEP 503: lowercase, runs of -_. as one -): `Foo_Bar[x]>=1` -> `foo-bar`. */
+export function requirementName(requirement: string): string {
+  return requirement
+    .trim()
+    .split(/[\s[(~=!<>;@]/)[0]
+    .toLowerCase()
+    .replace(/[-_.]+/g, '-');
+}
+
 /** dependencies: core and python ranges, PEP 440 packages. */
 function dependencyRules({ m, add, ok }: RuleContext): void {
   const deps = isObj(m.dependencies) ? m.dependencies : {};
@@ -210,13 +219,7 @@ function dependencyRules({ m, add, ok }: RuleContext): void {
         );
         names.push('');
       } else {
-        names.push(
-          p
-            .trim()
-            .split(/[\s[(~=!<>;]/)[0]
-            .toLowerCase()
-            .replace(/[-_.]+/g, '-'),
-        );
+        names.push(requirementName(p));
       }
     });
     dupes(names, (i, n) => {
