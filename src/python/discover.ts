@@ -7,6 +7,7 @@
  */
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { pyenvTarget } from './pyenv.js';
 import { runPython } from './spawn.js';
 import { tooOld } from './version.js';
 
@@ -130,7 +131,8 @@ export async function probePython(
   env: NodeJS.ProcessEnv,
   opts: { cwd?: string; modules?: string[]; real?: boolean } = {},
 ): Promise<ProbeInfo | undefined> {
-  const r = await runPython(p, ['-c', PROBE, ...(opts.modules ?? [])], { env, cwd: opts.cwd, timeoutMs: 20_000 });
+  const run = pyenvTarget(p, env, opts.cwd ?? process.cwd()) ?? p;
+  const r = await runPython(run, ['-c', PROBE, ...(opts.modules ?? [])], { env, cwd: opts.cwd, timeoutMs: 20_000 });
   if (r.code !== 0) return undefined;
   try {
     const info = JSON.parse(r.stdout.trim()) as Record<string, unknown> | null;

@@ -13,6 +13,7 @@ import { WorkFailedError, type CliError } from '../errors.js';
 import { pathCandidates, pinnedPython, probePython } from './discover.js';
 import { notRunnableError, tooOldError } from './interpreter.js';
 import { cacheDir, fingerprint, readCached, writeCached, type SourceFile } from './scan-cache.js';
+import { pyenvTarget } from './pyenv.js';
 import { runPython } from './spawn.js';
 import { MIN_PYTHON_TEXT, tooOld } from './version.js';
 
@@ -92,7 +93,8 @@ export async function scanProject(projectDir: string, opts: { env: NodeJS.Proces
   let detail: string | undefined;
   for (const python of candidates) {
     tried.push(python);
-    const r = await runPython(python, ['-I', SCANNER, MIN_PYTHON_TEXT], {
+    // A pyenv shim is run as the interpreter it selects (no shell and pyenv scripts before Python), when that is plain to see.
+    const r = await runPython(pyenvTarget(python, opts.env, process.cwd()) ?? python, ['-I', SCANNER, MIN_PYTHON_TEXT], {
       env: { ...opts.env, PYTHONDONTWRITEBYTECODE: '1' },
       timeoutMs: 120_000,
       input,
