@@ -181,7 +181,8 @@ export type FindPythonResult =
  * import every module the project imports is taken; when none can import
  * them all, the one with pytest missing the fewest (PATH order breaks ties);
  * without pytest anywhere, the first that runs. A pyenv/asdf shim found on
- * PATH is run as the interpreter it selects (it costs a shell start per run).
+ * PATH is run as the interpreter it selects (it costs a shell start per run;
+ * the probe itself reads a plain pyenv choice from pyenv's files: pyenv.ts).
  */
 export async function findPython(opts: FindPythonOptions): Promise<FindPythonResult> {
   const pinned = pinnedPython(opts.env, opts.explicit, opts.cwd);
