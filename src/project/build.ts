@@ -77,9 +77,10 @@ export interface BuildFailureDetails {
 export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild> {
   const { projectDir } = o;
   const project = o.project ?? loadProject(projectDir, o.env);
+  // Validation first: it starts the Python scan before the manifest's modules load.
+  const validation = project.validation();
   const parsed = project.manifest();
   parsed.catch(() => undefined); // a missing manifest is reported through validation
-  const validation = project.validation();
   // Handled at once (before any await), so a rejection is never "unhandled"; awaited below.
   let validated = false;
   validation.then(
@@ -88,13 +89,14 @@ export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild
   );
   const [{ buildArchive, leftOutLine }, { ownOutputFiles }] = await Promise.all([import('../core/package/build.js'), import('../core/package/own-output.js')]);
   const exclude = ownOutputFiles(o.stdio);
-  const verifying = import('../core/package/verify.js');
-  verifying.catch(() => undefined);
   const stop = new AbortController();
   const signal = AbortSignal.any([o.signal, stop.signal]);
   // The name and version, to pack while validation still runs (a missing
   // manifest is reported by validation).
   const m = (await parsed.catch(() => undefined))?.manifest;
+  // Loaded once the scan runs (the manifest waits for it), for the archive checks at the end.
+  const verifying = import('../core/package/verify.js');
+  verifying.catch(() => undefined);
   const plugin = m ? { name: m.plugin.name, version: String(m.plugin.version) } : undefined;
   const packing = plugin
     ? buildArchive({

@@ -24,16 +24,28 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
 
 export function loadProject(dir: string, env: NodeJS.ProcessEnv): Project {
   const manifestBytes = once(async () => (await import('../core/manifest/read.js')).readManifestFile(dir));
+  // Once validation is asked for, the manifest's modules (yaml, semver, the schema) load only after the
+  // Python scan has started, so that process starts up while they load instead of after.
+  let scanGate: Promise<void> | undefined;
+  let scanStarted = () => {};
   const project: Project = {
     dir,
     env,
     manifestBytes,
     manifest: once(async () => {
+      await scanGate;
       const [{ parseManifest, MANIFEST_PATH }, bytes] = await Promise.all([import('../core/manifest/index.js'), manifestBytes()]);
       return parseManifest(bytes, MANIFEST_PATH);
     }),
     files: once(async () => (await import('../core/package/file-list.js')).listProjectFiles(dir)),
-    validation: once(async () => (await import('./validate.js')).validateProject(dir, { env, project })),
+    validation: once(async () => {
+      scanGate = new Promise<void>((resolve) => (scanStarted = resolve));
+      try {
+        return await (await import('./validate.js')).validateProject(dir, { env, project, onScanStarted: scanStarted });
+      } finally {
+        scanStarted();
+      }
+    }),
     manifestSha256: once(async () =>
       createHash('sha256')
         .update(await manifestBytes())

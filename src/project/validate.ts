@@ -48,6 +48,8 @@ export interface ValidateOptions {
   security?: { failOn: FailOn };
   /** The project loaded once for this run (its manifest and file list are read from it). */
   project?: ProjectSources;
+  /** Called once the Python scan has been started (or is known not to run), before the manifest is asked for. */
+  onScanStarted?: () => void;
 }
 
 function byLocation(a: Pick<Diagnostic, 'file' | 'line' | 'column' | 'code'>, b: Pick<Diagnostic, 'file' | 'line' | 'column' | 'code'>): number {
@@ -105,10 +107,14 @@ export async function reviewSecurity(
 
 /** The scan (and with --security the bandit review) of the files the archive holds, and the problems met listing them. */
 async function startScan(dir: string, opts: ValidateOptions) {
-  const { files, diagnostics } = await sourceFiles(dir, opts.project);
+  const listing = sourceFiles(dir, opts.project);
+  // The scanner starts while the files are listed (it reads them when they are).
+  const scanning: Promise<ScanOutcome> = scanProject(dir, { env: opts.env, python: opts.python, files: listing.then((l) => l.files) });
+  scanning.catch(() => undefined); // awaited below
+  const { files, diagnostics } = await listing;
   const security = opts.security ? securityReview(dir, { ...opts, security: opts.security }, files) : undefined;
   security?.catch(() => undefined); // awaited below
-  const outcome: ScanOutcome = await scanProject(dir, { env: opts.env, python: opts.python, files });
+  const outcome = await scanning;
   return { outcome, diagnostics, security: await security };
 }
 
@@ -160,6 +166,7 @@ export async function validateProject(dir: string, opts: ValidateOptions): Promi
     scanning = startScan(dir, opts);
     scanning.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   }
+  opts.onScanStarted?.();
   const parsed = opts.manifest ?? opts.project?.manifest() ?? import('../core/manifest/index.js').then(({ loadManifest }) => loadManifest(dir));
   const { manifest, diagnostics, data, locator } = await parsed;
   const all: Found[] = [...diagnostics];

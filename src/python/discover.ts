@@ -7,6 +7,7 @@
  */
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { pyenvTarget } from './pyenv.js';
 import { runPython } from './spawn.js';
 import { tooOld } from './version.js';
 
@@ -130,7 +131,8 @@ export async function probePython(
   env: NodeJS.ProcessEnv,
   opts: { cwd?: string; modules?: string[]; real?: boolean } = {},
 ): Promise<ProbeInfo | undefined> {
-  const r = await runPython(p, ['-c', PROBE, ...(opts.modules ?? [])], { env, cwd: opts.cwd, timeoutMs: 20_000 });
+  const run = pyenvTarget(p, env, opts.cwd ?? process.cwd()) ?? p;
+  const r = await runPython(run, ['-c', PROBE, ...(opts.modules ?? [])], { env, cwd: opts.cwd, timeoutMs: 20_000 });
   if (r.code !== 0) return undefined;
   try {
     const info = JSON.parse(r.stdout.trim()) as Record<string, unknown> | null;
@@ -179,7 +181,8 @@ export type FindPythonResult =
  * import every module the project imports is taken; when none can import
  * them all, the one with pytest missing the fewest (PATH order breaks ties);
  * without pytest anywhere, the first that runs. A pyenv/asdf shim found on
- * PATH is run as the interpreter it selects (it costs a shell start per run).
+ * PATH is run as the interpreter it selects (it costs a shell start per run;
+ * the probe itself reads a plain pyenv choice from pyenv's files: pyenv.ts).
  */
 export async function findPython(opts: FindPythonOptions): Promise<FindPythonResult> {
   const pinned = pinnedPython(opts.env, opts.explicit, opts.cwd);

@@ -13,6 +13,7 @@ import { WorkFailedError, type CliError } from '../errors.js';
 import { pathCandidates, pinnedPython, probePython } from './discover.js';
 import { notRunnableError, tooOldError } from './interpreter.js';
 import { cacheDir, fingerprint, readCached, writeCached, type SourceFile } from './scan-cache.js';
+import { pyenvTarget } from './pyenv.js';
 import { runPython } from './spawn.js';
 import { MIN_PYTHON_TEXT, tooOld } from './version.js';
 
@@ -77,26 +78,37 @@ async function failureDetail(python: string, env: NodeJS.ProcessEnv, said: strin
  * skipped). No separate probe: the scan is the only Python process
  * `validate` starts.
  */
-export async function scanProject(projectDir: string, opts: { env: NodeJS.ProcessEnv; python?: string; files: SourceFile[] }): Promise<ScanOutcome> {
+export async function scanProject(
+  projectDir: string,
+  opts: { env: NodeJS.ProcessEnv; python?: string; files: SourceFile[] | Promise<SourceFile[]> },
+): Promise<ScanOutcome> {
   const pinned = pinnedPython(opts.env, opts.python, projectDir);
   const candidates = pinned ? [pinned.path] : pathCandidates(opts.env);
   const cache = candidates.length ? cacheDir(opts.env) : undefined;
-  const script = cache ? await readFile(SCANNER, 'utf8').catch(() => undefined) : undefined;
-  const key = cache && script ? await fingerprint(opts.files, candidates, script) : undefined;
-  if (cache && key) {
-    const hit = await readCached<{ result: ScanResult; python: string }>(cache, projectDir, key);
-    if (hit) return { ok: true, result: hit.result, python: hit.python };
-  }
-  const input = JSON.stringify({ files: opts.files.map((f) => [f.rel, f.abs]) });
-  const tried: string[] = [];
-  let detail: string | undefined;
-  for (const python of candidates) {
-    tried.push(python);
-    const r = await runPython(python, ['-I', SCANNER, MIN_PYTHON_TEXT], {
+  const run = (python: string, input: string | Promise<string>) =>
+    // A pyenv shim is run as the interpreter it selects (no shell and pyenv scripts before Python), when that is plain to see.
+    runPython(pyenvTarget(python, opts.env, process.cwd()) ?? python, ['-I', SCANNER, MIN_PYTHON_TEXT], {
       env: { ...opts.env, PYTHONDONTWRITEBYTECODE: '1' },
       timeoutMs: 120_000,
       input,
     });
+  const inputOf = (files: SourceFile[]) => JSON.stringify({ files: files.map((f) => [f.rel, f.abs]) });
+  const listed = Promise.resolve(opts.files);
+  // Without a cache the first interpreter is started at once: it starts up while the files are listed, then reads them on stdin.
+  const early = !cache && candidates.length ? run(candidates[0], listed.then(inputOf)) : undefined;
+  const files = await listed;
+  const script = cache ? await readFile(SCANNER, 'utf8').catch(() => undefined) : undefined;
+  const key = cache && script ? await fingerprint(files, candidates, script) : undefined;
+  if (cache && key) {
+    const hit = await readCached<{ result: ScanResult; python: string }>(cache, projectDir, key);
+    if (hit) return { ok: true, result: hit.result, python: hit.python };
+  }
+  const input = inputOf(files);
+  const tried: string[] = [];
+  let detail: string | undefined;
+  for (const [i, python] of candidates.entries()) {
+    tried.push(python);
+    const r = i === 0 && early ? await early : await run(python, input);
     if (r.code === 0) {
       const result = parseResult(r.stdout);
       if (result) {

@@ -28,8 +28,11 @@ export interface SpawnOptions {
   /** Streams to copy the output into (left open); otherwise the caller reads child.stdout/stderr. */
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
-  /** Written to stdin, which is then closed; without it stdin is closed from the start. */
-  input?: string;
+  /**
+   * Written to stdin, which is then closed; without it stdin is closed from the start.
+   * A promise is written when it settles (the process starts meanwhile); when it rejects, the process is killed.
+   */
+  input?: string | Promise<string>;
   /** 'pipe': keep stdin open for the caller to write to (child.stdin). */
   stdin?: 'ignore' | 'pipe';
   /** Open a fourth pipe, the child's fd 3, for the caller to write to (child.stdio[3]). */
@@ -52,7 +55,12 @@ export function startPython(file: string, args: string[], opts: SpawnOptions): S
   });
   if (opts.input !== undefined) {
     child.stdin?.on('error', () => undefined); // a process that exits without reading: its exit code tells
-    child.stdin?.end(opts.input);
+    if (typeof opts.input === 'string') child.stdin?.end(opts.input);
+    else
+      opts.input.then(
+        (text) => child.stdin?.end(text),
+        () => child.kill('SIGKILL'),
+      );
   }
   if (opts.stdout) child.stdout?.pipe(opts.stdout, { end: false });
   if (opts.stderr) child.stderr?.pipe(opts.stderr, { end: false });
@@ -75,7 +83,7 @@ export interface RunOptions {
   timeoutMs: number;
   /** Killed when stdout or stderr grows past this; error 'ENOBUFS'. */
   maxBytes?: number;
-  input?: string;
+  input?: string | Promise<string>;
 }
 
 /** Run to completion and collect stdout and stderr. */
