@@ -189,6 +189,26 @@ export function createProgram(version: string, runner: Runner): Command {
     .option('--out <dir>', 'folder to write the wheel to (default: the current directory)')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/sdk.js'), opts, cmd));
 
+  const deps = program.command('deps').description("lock the plugin's Python dependencies (pylock.toml) and sync its .venv to the lock");
+  const pipFlags = (c: Command) =>
+    c
+      .option('--python <path>', 'the Python whose pip runs (or PLEXICHAT_PYTHON; default: the first python3 on PATH)')
+      .option('--index-url <url>', "the package index (pip's --index-url; pip.conf and PIP_INDEX_URL apply too)")
+      .option('--extra-index-url <url>', 'another index (repeatable)', collect)
+      .option('--find-links <dir|url>', 'a folder or page of distributions, e.g. an offline wheelhouse (repeatable)', collect)
+      .option('--no-index', 'use --find-links only, never an index');
+  pipFlags(
+    deps
+      .command('lock')
+      .description('resolve dependencies.packages with pip into pylock.toml (PEP 751): exact versions and sha256 of every file')
+      .option('--check', 'change nothing: fail (exit 1) when pylock.toml no longer satisfies config/plugin.yaml (for CI)')
+      .option('--python-version <x.y>', "a Python version to lock for (repeatable; default: the lock's own targets, else this machine's)", collect)
+      .option('--platform <tag>', 'a wheel platform to lock for, e.g. manylinux_2_17_x86_64 (repeatable; wheels only)', collect),
+  ).action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/deps/lock.js'), opts, cmd));
+  pipFlags(deps.command('sync').description('make .venv hold exactly the locked distributions (hash-checked) and the SDK; test, dev and check use it')).action(
+    (opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/deps/sync.js'), opts, cmd),
+  );
+
   const mp = program.command('marketplace').description('publish through the PlexiChat marketplace');
 
   mp.command('login')

@@ -19,6 +19,7 @@ const PROJECT_COMMANDS = new Set([
   'version',
   'check',
   'deploy',
+  'deps',
   'marketplace prepare',
   'marketplace submit',
   'marketplace status',

@@ -175,6 +175,13 @@ describe('the --json contract: project commands', () => {
     expectDoc('sdk-wheel', await json(['sdk', 'wheel', '--out', file]), { exit: 1, error: 'CANNOT_WRITE' });
   });
 
+  it('deps lock, deps sync: their documents on failure (their results are checked against the same schemas in deps.e2e)', async () => {
+    const dir = await project();
+    expectDoc('deps-lock', await json(['deps', 'lock', '--check'], { cwd: dir }), { exit: 1, error: 'LOCK_NOT_FOUND' });
+    expectDoc('deps-sync', await json(['deps', 'sync'], { cwd: dir }), { exit: 1, error: 'LOCK_NOT_FOUND' });
+    expectDoc('deps-lock', await json(['deps', 'lock', '--python-version', 'x'], { cwd: dir }), { exit: 2, error: 'USAGE' });
+  });
+
   it('test: passing, failing tests (a verdict, exit 1), tests that cannot be collected (an error)', async () => {
     const dir = await project();
     const passed = expectDoc('test', await json(['test'], { cwd: dir }), { exit: 0 });

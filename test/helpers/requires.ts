@@ -95,6 +95,8 @@ const TOOLS = {
   'pytest-cov': { present: () => !!pythonWith('pytest', 'pytest_cov'), install: apt('python3-pytest-cov') },
   pyyaml: { present: () => !!pythonWith('pytest', 'yaml'), install: apt('python3-yaml') },
   venv: { present: () => !!pythonWith('pytest', 'yaml', 'venv', 'ensurepip'), install: apt('python3-venv python3-yaml') },
+  // pip resolves and installs for `deps`; pytest and PyYAML are repacked from it as wheels, as there is no index here.
+  pip: { present: () => !!pythonWith('pip', 'venv', 'ensurepip', 'pytest', 'yaml'), install: apt('python3-pip python3-venv python3-pytest python3-yaml') },
   'psutil+cryptography': {
     present: () => !!pythonWith('pytest', 'psutil', 'cryptography'),
     install: apt('python3-psutil python3-cryptography'),
