@@ -14,6 +14,7 @@ import path from 'node:path';
 import semver from 'semver';
 import type { Ctx } from '../io/context.js';
 import { CancelledError, CliError, errnoCode } from '../errors.js';
+import { readRegularText } from '../io/read-file.js';
 import { changelogSection, findPlaceholders } from '../core/listing.js';
 import type { ParsedManifest } from '../core/manifest/index.js';
 import type { Diagnostic, Manifest } from '../core/manifest/types.js';
@@ -210,8 +211,9 @@ async function verifyCheck(st: State): Promise<Partial> {
 
 /** A text file without its BOM; undefined when it does not exist. */
 function readText(file: string): Promise<string | undefined> {
-  return fs.readFile(file, 'utf8').then(
-    (t) => t.replace(/^\uFEFF/, ''),
+  // The one reader: a FIFO, socket, device or folder is refused at once, never read.
+  return readRegularText(file, { shown: path.basename(file) }).then(
+    (t) => t,
     (err: unknown) => {
       if (errnoCode(err) === 'ENOENT') return undefined;
       throw err;

@@ -6,6 +6,7 @@
  * (dist/<name>-<version>.listing.json). When something is missing it
  * writes nothing and lists every problem.
  */
+import { readRegularText } from '../io/read-file.js';
 import fs from 'node:fs/promises';
 import { userPath, type Ctx } from '../io/context.js';
 import { buildListing, freshSidecar, projectRelative, serialiseListing, type Listing, type ListingProblem } from '../core/listing.js';
@@ -101,7 +102,7 @@ export async function prepareListing(
   const shown = { shown: opts.archive ?? base.archive.file, given: given !== undefined };
   const write = async () => {
     const text = serialiseListing(listing);
-    const current = await fs.readFile(built.paths.listing, 'utf8').catch(() => undefined);
+    const current = await readRegularText(built.paths.listing, { maxBytes: 1024 * 1024 }).catch(() => undefined);
     if (current !== text) await writeFileAtomic(built.paths.listing, text);
     return current !== text;
   };
