@@ -315,8 +315,19 @@ function lookup(ctx: Ctx, st: State): Promise<PublishedLookup> {
   return st.published;
 }
 
+/** The lookup, or the step failed with what the marketplace got wrong (a published version that is not semver). */
+async function lookupOrFail(ctx: Ctx, st: State, check: CheckId): Promise<PublishedLookup | Partial> {
+  try {
+    return await lookup(ctx, st);
+  } catch (err) {
+    const findings = fromError(check, err);
+    return done(findings, '', findings[0].message);
+  }
+}
+
 async function versionCheck(ctx: Ctx, st: State): Promise<Partial> {
-  const found = await lookup(ctx, st);
+  const found = await lookupOrFail(ctx, st, 'version');
+  if (!('state' in found)) return found;
   if (found.state === 'unavailable') return skipped(found.reason);
   if (found.state === 'none') return { status: 'passed', summary: `nothing of ${st.name} is published on ${found.marketplace} yet`, findings: [] };
   if (semver.valid(st.version) && semver.gt(st.version, found.version)) {
@@ -341,7 +352,8 @@ async function versionCheck(ctx: Ctx, st: State): Promise<Partial> {
 
 async function permissionsCheck(ctx: Ctx, st: State, accepted: string[]): Promise<Partial> {
   if (!st.manifest) return skipped('the manifest has errors (see validate), so its permissions cannot be compared');
-  const found = await lookup(ctx, st);
+  const found = await lookupOrFail(ctx, st, 'permissions');
+  if (!('state' in found)) return found;
   if (found.state === 'unavailable') return skipped(found.reason);
   if (found.state === 'none')
     return { status: 'passed', summary: `nothing published yet on ${found.marketplace}: no earlier permissions to compare with`, findings: [] };
