@@ -221,11 +221,23 @@ function readText(file: string): Promise<string | undefined> {
   );
 }
 
+/** A file a step reads; a FIFO, socket, device or folder in its place fails the step (with what to do), not the whole run. */
+async function readStep(check: CheckId, file: string): Promise<string | undefined | Partial> {
+  try {
+    return await readText(file);
+  } catch (err) {
+    const findings = fromError(check, err);
+    return done(findings, '', findings[0].message);
+  }
+}
+
 async function changelogCheck(ctx: Ctx, st: State): Promise<Partial> {
   const file = 'CHANGELOG.md';
-  const text = await readText(path.join(ctx.cwd, file));
+  const got = await readStep('changelog', path.join(ctx.cwd, file));
+  if (typeof got === 'object') return got;
+  const text = got;
   const v = st.version;
-  const hint = `add a section "## ${v} - YYYY-MM-DD" that says what changed (plexichat-plugin version writes one)`;
+  const hint = `add a section "## [${v}] - YYYY-MM-DD" that says what changed (plexichat-plugin version writes one)`;
   if (text === undefined) return done([{ ruleId: 'changelog/MISSING', level: 'error', message: 'CHANGELOG.md is missing', hint, file }], '', 'no CHANGELOG.md');
   const section = changelogSection(text, v);
   if (section === undefined) {
@@ -267,7 +279,9 @@ async function changelogCheck(ctx: Ctx, st: State): Promise<Partial> {
 
 async function docsCheck(ctx: Ctx): Promise<Partial> {
   const file = 'docs/README.md';
-  const text = await readText(path.join(ctx.cwd, file));
+  const got = await readStep('docs', path.join(ctx.cwd, file));
+  if (typeof got === 'object') return got;
+  const text = got;
   if (text === undefined) {
     return done(
       [
