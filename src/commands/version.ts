@@ -68,10 +68,13 @@ async function readTarget(file: string, shown: string, maxBytes: number): Promis
       real = await fs.realpath(file);
     } catch (err) {
       const target = await fs.readlink(file).catch(() => '?');
-      throw new WorkFailedError(`${shown} is a symbolic link to ${target}, which ${errnoCode(err) === 'ENOENT' ? 'does not exist' : `cannot be followed (${errnoCode(err) ?? (err as Error).message})`}`, {
-        code: 'BROKEN_LINK',
-        hint: `create ${target} (the link's target), or replace the link ${shown} with a file`,
-      });
+      throw new WorkFailedError(
+        `${shown} is a symbolic link to ${target}, which ${errnoCode(err) === 'ENOENT' ? 'does not exist' : `cannot be followed (${errnoCode(err) ?? (err as Error).message})`}`,
+        {
+          code: 'BROKEN_LINK',
+          hint: `create ${target} (the link's target), or replace the link ${shown} with a file`,
+        },
+      );
     }
   }
   try {
@@ -141,7 +144,10 @@ async function planBump(manifestFile: string, opts: VersionOptions, ctx: Ctx) {
 async function planChangelog(changelogFile: string, to: string, opts: VersionOptions, ctx: Ctx) {
   const { raw, real } = await readTarget(changelogFile, CHANGELOG_PATH, MAX_CHANGELOG_BYTES);
   if (raw && raw.length > MAX_CHANGELOG_BYTES) {
-    throw new WorkFailedError(`${CHANGELOG_PATH} is larger than ${MAX_CHANGELOG_BYTES} bytes`, { code: 'FILE_TOO_LARGE', hint: `check that ${CHANGELOG_PATH} is the changelog` });
+    throw new WorkFailedError(`${CHANGELOG_PATH} is larger than ${MAX_CHANGELOG_BYTES} bytes`, {
+      code: 'FILE_TOO_LARGE',
+      hint: `check that ${CHANGELOG_PATH} is the changelog`,
+    });
   }
   try {
     return { raw, real, changelog: addRelease(raw?.toString('utf8'), to, releaseDate(ctx), opts.note ?? []) };

@@ -46,7 +46,11 @@ async function readFile(file: string): Promise<CredentialsFile> {
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') return { version: 1, tokens: {} };
-    if (err instanceof CliError) throw new AuthError(err.message, { hint: 'make it a regular file (or remove it and log in again), or set PLEXICHAT_TOKEN', code: 'CREDENTIALS_UNREADABLE' });
+    if (err instanceof CliError)
+      throw new AuthError(err.message, {
+        hint: 'make it a regular file (or remove it and log in again), or set PLEXICHAT_TOKEN',
+        code: 'CREDENTIALS_UNREADABLE',
+      });
     throw new AuthError(`cannot read ${file}: ${code ?? String(err)}`, {
       hint: 'check the permissions of the file, or set PLEXICHAT_TOKEN',
       code: 'CREDENTIALS_UNREADABLE',

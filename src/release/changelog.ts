@@ -44,11 +44,15 @@ export function isoDate(ms: number): string {
 }
 
 /** Every line break Markdown renderers honour, and the other C0/C1 controls: folded into one space. */
+// eslint-disable-next-line no-control-regex -- the controls are what is folded
 const BREAKS = /[\r\n\u000b\u000c\u0085\u2028\u2029]+|[\u0000-\u0008\u000e-\u001f\u007f-\u009f]/g;
 
 /** A note as the one line of its list item; a note that would render as a heading (`- ## 8.8.8`) is refused. */
 export function noteText(note: string): string {
-  const text = note.replace(BREAKS, ' ').replace(/[ \t]+/g, ' ').trim();
+  const text = note
+    .replace(BREAKS, ' ')
+    .replace(/[ \t]+/g, ' ')
+    .trim();
   if (/^#{1,6}(?:[ \t]|$)/.test(text)) {
     throw new ChangelogError(
       `--note ${JSON.stringify(text)} would be a heading in CHANGELOG.md, not a note`,

@@ -186,7 +186,11 @@ export function signatureFileOf(archive: string): string {
 /** Read `<archive>.sig` (or the given file): undefined when it does not exist; throws an Error when malformed. */
 export async function readSignatureFile(file: string, shown = file): Promise<SignatureDocument | undefined> {
   // The one reader: a FIFO, socket, device or folder is refused at once (no hang), and at most the cap + 1 byte is read.
-  const data = await readOptionalFile(file, { shown, maxBytes: MAX_SIGNATURE_BYTES, hint: 'pass the signature document (the .sig) that `plexichat-plugin build --sign` wrote' });
+  const data = await readOptionalFile(file, {
+    shown,
+    maxBytes: MAX_SIGNATURE_BYTES,
+    hint: 'pass the signature document (the .sig) that `plexichat-plugin build --sign` wrote',
+  });
   return data && parseSignature(data);
 }
 

@@ -161,7 +161,9 @@ describe('every file the CLI reads: FIFO, /dev/zero, a folder, a socket', () => 
           const r = await runCli(c.args, { cwd: dir, env: env(), timeout: 20_000 });
           expect(r.exitCode, r.stderr).not.toBe(0);
           expect([1, 2]).toContain(r.exitCode);
-          expect(r.stderr).toMatch(/(is a named pipe \(FIFO\)|is a device|is a folder|is a socket|is not a regular file|a folder, not an archive|not a regular file, not an archive)/);
+          expect(r.stderr).toMatch(
+            /(is a named pipe \(FIFO\)|is a device|is a folder|is a socket|is not a regular file|a folder, not an archive|not a regular file, not an archive)/,
+          );
           expect(hasStackTrace(r.stderr)).toBe(false);
         } finally {
           await restore();

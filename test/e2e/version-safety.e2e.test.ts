@@ -183,6 +183,7 @@ describe('version --note stays one list item', () => {
       const log = await read(dir, 'CHANGELOG.md');
       expect(log).toBe(`# Changelog\n\n## [1.0.1] - ${DATE}\n\n- Fixed it ## 8.8.8 - forged\n`);
       // No line of the file starts a heading but the real ones.
+      // eslint-disable-next-line no-control-regex -- the breaks are what is tested
       expect(log.split(/\r\n|[\n\r\u0085\u2028\u2029\u000b\u000c]/).filter((l) => /^\s*#/.test(l))).toEqual(['# Changelog', `## [1.0.1] - ${DATE}`]);
     });
   }
