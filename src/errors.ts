@@ -10,6 +10,8 @@ export const ExitCode = {
   network: 3,
   auth: 4,
   cancelled: 130,
+  /** Ended by SIGTERM (128 + 15), as a shell reports a process the signal ended. */
+  terminated: 143,
 } as const;
 
 export interface CliErrorOptions {
@@ -65,7 +67,7 @@ export class AuthError extends CliError {
   }
 }
 
-/** Exit 130: the user cancelled (Ctrl-C at a prompt). */
+/** Exit 130: the user cancelled (Ctrl-C at a prompt); 143 when the run was ended by SIGTERM (cli/main.ts sets it). */
 export class CancelledError extends CliError {
   constructor(message = 'Cancelled', options: CliErrorOptions = {}) {
     super(message, ExitCode.cancelled, { code: 'CANCELLED', ...options });
@@ -75,4 +77,10 @@ export class CancelledError extends CliError {
 /** Node system error code (ENOENT, EACCES ...) of an unknown error, if any. */
 export function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? (err as { code: string }).code : undefined;
+}
+
+/** A cancellation that SIGTERM caused: the same error, exit 143 (docs/exit-codes.md). */
+export function terminatedBySigterm(err: CliError): CliError {
+  if (err.exitCode === ExitCode.cancelled) Object.defineProperty(err, 'exitCode', { value: ExitCode.terminated });
+  return err;
 }

@@ -14,6 +14,7 @@ import path from 'node:path';
 import semver from 'semver';
 import type { Ctx } from '../io/context.js';
 import { CancelledError, CliError, errnoCode } from '../errors.js';
+import { readRegularText } from '../io/read-file.js';
 import { changelogSection, findPlaceholders } from '../core/listing.js';
 import type { ParsedManifest } from '../core/manifest/index.js';
 import type { Diagnostic, Manifest } from '../core/manifest/types.js';
@@ -210,8 +211,9 @@ async function verifyCheck(st: State): Promise<Partial> {
 
 /** A text file without its BOM; undefined when it does not exist. */
 function readText(file: string): Promise<string | undefined> {
-  return fs.readFile(file, 'utf8').then(
-    (t) => t.replace(/^\uFEFF/, ''),
+  // The one reader: a FIFO, socket, device or folder is refused at once, never read.
+  return readRegularText(file, { shown: path.basename(file) }).then(
+    (t) => t,
     (err: unknown) => {
       if (errnoCode(err) === 'ENOENT') return undefined;
       throw err;
@@ -219,11 +221,23 @@ function readText(file: string): Promise<string | undefined> {
   );
 }
 
+/** A file a step reads; a FIFO, socket, device or folder in its place fails the step (with what to do), not the whole run. */
+async function readStep(check: CheckId, file: string): Promise<string | undefined | Partial> {
+  try {
+    return await readText(file);
+  } catch (err) {
+    const findings = fromError(check, err);
+    return done(findings, '', findings[0].message);
+  }
+}
+
 async function changelogCheck(ctx: Ctx, st: State): Promise<Partial> {
   const file = 'CHANGELOG.md';
-  const text = await readText(path.join(ctx.cwd, file));
+  const got = await readStep('changelog', path.join(ctx.cwd, file));
+  if (typeof got === 'object') return got;
+  const text = got;
   const v = st.version;
-  const hint = `add a section "## ${v} - YYYY-MM-DD" that says what changed (plexichat-plugin version writes one)`;
+  const hint = `add a section "## [${v}] - YYYY-MM-DD" that says what changed (plexichat-plugin version writes one)`;
   if (text === undefined) return done([{ ruleId: 'changelog/MISSING', level: 'error', message: 'CHANGELOG.md is missing', hint, file }], '', 'no CHANGELOG.md');
   const section = changelogSection(text, v);
   if (section === undefined) {
@@ -265,7 +279,9 @@ async function changelogCheck(ctx: Ctx, st: State): Promise<Partial> {
 
 async function docsCheck(ctx: Ctx): Promise<Partial> {
   const file = 'docs/README.md';
-  const text = await readText(path.join(ctx.cwd, file));
+  const got = await readStep('docs', path.join(ctx.cwd, file));
+  if (typeof got === 'object') return got;
+  const text = got;
   if (text === undefined) {
     return done(
       [
@@ -313,8 +329,19 @@ function lookup(ctx: Ctx, st: State): Promise<PublishedLookup> {
   return st.published;
 }
 
+/** The lookup, or the step failed with what the marketplace got wrong (a published version that is not semver). */
+async function lookupOrFail(ctx: Ctx, st: State, check: CheckId): Promise<PublishedLookup | Partial> {
+  try {
+    return await lookup(ctx, st);
+  } catch (err) {
+    const findings = fromError(check, err);
+    return done(findings, '', findings[0].message);
+  }
+}
+
 async function versionCheck(ctx: Ctx, st: State): Promise<Partial> {
-  const found = await lookup(ctx, st);
+  const found = await lookupOrFail(ctx, st, 'version');
+  if (!('state' in found)) return found;
   if (found.state === 'unavailable') return skipped(found.reason);
   if (found.state === 'none') return { status: 'passed', summary: `nothing of ${st.name} is published on ${found.marketplace} yet`, findings: [] };
   if (semver.valid(st.version) && semver.gt(st.version, found.version)) {
@@ -339,7 +366,8 @@ async function versionCheck(ctx: Ctx, st: State): Promise<Partial> {
 
 async function permissionsCheck(ctx: Ctx, st: State, accepted: string[]): Promise<Partial> {
   if (!st.manifest) return skipped('the manifest has errors (see validate), so its permissions cannot be compared');
-  const found = await lookup(ctx, st);
+  const found = await lookupOrFail(ctx, st, 'permissions');
+  if (!('state' in found)) return found;
   if (found.state === 'unavailable') return skipped(found.reason);
   if (found.state === 'none')
     return { status: 'passed', summary: `nothing published yet on ${found.marketplace}: no earlier permissions to compare with`, findings: [] };

@@ -4,7 +4,7 @@
  * is one, so --help and --version stay close to bare Node start-up).
  */
 import { CommanderError, type Command } from 'commander';
-import { ExitCode, UsageError } from '../errors.js';
+import { CancelledError, CliError, ExitCode, UsageError, terminatedBySigterm } from '../errors.js';
 import { cliVersion } from '../io/cli-version.js';
 import { READER_GONE_EXIT, watchClosedPipes } from '../io/closed-pipe.js';
 import type { Output } from '../io/output.js';
@@ -26,6 +26,9 @@ export interface Process {
   off(event: 'SIGINT' | 'SIGTERM', listener: (sig: NodeJS.Signals) => void): unknown;
   /** Forced exit for a second Ctrl-C or work that ignores the abort; absent in tests. */
   exit?(code: number): never | void;
+  /** With pid: the forced end raises the signal again (the real process has both). */
+  kill?(pid: number, signal: NodeJS.Signals): unknown;
+  pid?: number;
 }
 
 type ModeFlags = Pick<GlobalFlags, 'json' | 'verbose' | 'quiet' | 'color'>;
@@ -70,31 +73,46 @@ function globalFlags(command: Command): GlobalFlags {
 }
 
 /**
- * SIGINT/SIGTERM abort the running command; a second signal, or work that
- * ignores the abort for 10 s, exits through proc.exit.
+ * SIGINT/SIGTERM abort the running command: the abort's reason is a
+ * CancelledError, so work that throws it ends as a cancellation (exit 130,
+ * 143 for SIGTERM), never as a bug. A second signal, or work that ignores
+ * the abort for 10 s, ends the process at once: the signal's listeners are
+ * removed and the signal is raised again, so the system ends it (exit
+ * 128 + n as the shell reports it) without waiting for anything, not even
+ * a read stuck in the thread pool.
  */
-function trapSignals(proc: Process): { signal: AbortSignal; abort(reason: Error): void; release(): void } {
+function trapSignals(proc: Process): { signal: AbortSignal; abort(reason: Error): void; release(): void; received(): NodeJS.Signals | undefined } {
   const controller = new AbortController();
   let signals = 0;
+  let first: NodeJS.Signals | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) proc.exit?.(ExitCode.cancelled);
-    controller.abort(new Error(`received ${sig}`));
-    // Work that does not watch the signal still ends, after a grace period.
-    graceTimer = setTimeout(() => proc.exit?.(ExitCode.cancelled), 10_000);
-    graceTimer.unref();
+  const release = () => {
+    proc.off('SIGINT', onSignal);
+    proc.off('SIGTERM', onSignal);
+    if (graceTimer) clearTimeout(graceTimer);
   };
+  const force = (sig: NodeJS.Signals) => {
+    const code = sig === 'SIGTERM' ? ExitCode.terminated : ExitCode.cancelled;
+    if (!proc.kill || proc.pid === undefined) return void proc.exit?.(code);
+    release();
+    proc.kill(proc.pid, sig);
+  };
+  function onSignal(sig: NodeJS.Signals) {
+    signals += 1;
+    first ??= sig;
+    if (signals > 1) return force(sig);
+    controller.abort(new CancelledError(`Cancelled (${sig})`));
+    // Work that does not watch the signal still ends, after a grace period.
+    graceTimer = setTimeout(() => force(sig), 10_000);
+    graceTimer.unref();
+  }
   proc.on('SIGINT', onSignal);
   proc.on('SIGTERM', onSignal);
   return {
     signal: controller.signal,
     abort: (reason) => controller.abort(reason),
-    release() {
-      proc.off('SIGINT', onSignal);
-      proc.off('SIGTERM', onSignal);
-      if (graceTimer) clearTimeout(graceTimer);
-    },
+    release,
+    received: () => first,
   };
 }
 
@@ -204,6 +222,8 @@ export async function main(argv: string[], proc: Process = process): Promise<num
     await program.parseAsync(argv);
   } catch (err) {
     await pipes.settle();
+    // A run SIGTERM cancelled exits 143, its --json document saying so.
+    if (err instanceof CliError && signals.received() === 'SIGTERM') terminatedBySigterm(err);
     if (pipes.gone) run.code = READER_GONE_EXIT;
     else if (isPlainHelp(err, early.json)) run.code = ExitCode.ok;
     else {
@@ -216,6 +236,7 @@ export async function main(argv: string[], proc: Process = process): Promise<num
     signals.release();
   }
   await pipes.settle();
+  if (run.code === ExitCode.cancelled && signals.received() === 'SIGTERM') run.code = ExitCode.terminated;
   return pipes.gone ? READER_GONE_EXIT : run.code;
 }
 

@@ -8,11 +8,11 @@
  * --allow-skipped. `.plexichat.yaml` (`check.rules`) sets a rule's level or
  * turns it off with a reason. Exit 0 only when no error remains.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { userPath, type Ctx } from '../io/context.js';
-import { UsageError, errnoCode } from '../errors.js';
+import { CliError, UsageError, errnoCode } from '../errors.js';
+import { readRegularText } from '../io/read-file.js';
 import { cliVersion } from '../io/cli-version.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import { jsonDocument } from '../io/json-document.js';
@@ -38,12 +38,16 @@ export type CheckResult = CheckReport;
 /** How each result is rendered: kept beside it, so the --json document is the report alone. */
 const rendering = new WeakMap<CheckReport, { format: Format; document?: string; output?: string }>();
 
+/** Larger than this is not a check config. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
 async function loadConfig(dir: string): Promise<{ config: CheckConfig; file?: string }> {
   let text: string;
   try {
-    text = await fs.readFile(path.join(dir, CONFIG_FILE), 'utf8');
+    text = await readRegularText(path.join(dir, CONFIG_FILE), { shown: CONFIG_FILE, maxBytes: MAX_CONFIG_BYTES });
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return { config: { rules: {} } };
+    if (err instanceof CliError) throw err;
     throw new UsageError(`cannot read ${CONFIG_FILE} (${errnoCode(err) ?? (err as Error).message})`, {
       code: 'CONFIG_UNREADABLE',
       hint: 'check the file permissions',

@@ -12,7 +12,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { userPath, type Ctx } from '../io/context.js';
-import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { CliError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { readRegularText } from '../io/read-file.js';
 import { openAtomic, type AtomicFile } from '../io/atomic.js';
 import { folderInPlace, writingTo, type OutputTarget } from '../io/fs-errors.js';
 import { loadManifest, formatDiagnostic, type Manifest } from '../core/manifest/index.js';
@@ -138,9 +139,9 @@ async function readText(file: string, rel: string, followLinks = false): Promise
       if (!followLinks) return NOT_REGULAR;
       throw new WorkFailedError(`${rel} is not a regular file (a FIFO, socket or device)`, { code: 'NOT_REGULAR', hint: `replace ${rel} with a YAML file` });
     }
-    return await fs.readFile(file, 'utf8');
+    return await readRegularText(file, { shown: rel, code: 'NOT_REGULAR', hint: `replace ${rel} with a YAML file` });
   } catch (err) {
-    if (err instanceof WorkFailedError) throw err;
+    if (err instanceof CliError) throw err;
     const code = errnoCode(err);
     if (code === 'ENOENT' || (code === 'ENOTDIR' && followLinks)) return undefined;
     if (!followLinks) throw err;

@@ -13,7 +13,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
 import type { Ctx } from '../io/context.js';
-import { UsageError, WorkFailedError, errnoCode, type CliError } from '../errors.js';
+import { CliError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { fsError } from '../io/fs-errors.js';
+import { readRegularFile } from '../io/read-file.js';
 import { MANIFEST_PATH, MAX_MANIFEST_BYTES } from '../core/manifest/types.js';
 import { writeFileAtomic } from '../marketplace/atomic.js';
 import { BumpError, locateVersion, nextVersion, replaceVersion } from '../release/bump.js';
@@ -45,19 +47,43 @@ export const CHANGELOG_PATH = 'CHANGELOG.md';
 
 function fail(e: BumpError | ChangelogError | { message: string; code: string; hint: string }, usage = false): CliError {
   const opts = { code: e.code, hint: e.hint };
-  return usage || (e instanceof BumpError && e.usage) ? new UsageError(e.message, opts) : new WorkFailedError(e.message, opts);
+  return usage || ((e instanceof BumpError || e instanceof ChangelogError) && e.usage) ? new UsageError(e.message, opts) : new WorkFailedError(e.message, opts);
 }
 
-async function readOptional(file: string): Promise<Buffer | undefined> {
+/** Larger than this is not a changelog (read no further). */
+const MAX_CHANGELOG_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A file version reads and then rewrites, through the one reader (a FIFO,
+ * socket, device or folder is refused at once). A symbolic link is followed:
+ * `real` is where the new text is written (atomically, beside the target),
+ * so the link stays a link and its target gets the change. A link whose
+ * target is missing is refused: writing there would replace the link.
+ */
+async function readTarget(file: string, shown: string, maxBytes: number): Promise<{ raw?: Buffer; real: string }> {
+  const link = await fs.lstat(file).catch(() => undefined);
+  let real = file;
+  if (link?.isSymbolicLink()) {
+    try {
+      real = await fs.realpath(file);
+    } catch (err) {
+      const target = await fs.readlink(file).catch(() => '?');
+      throw new WorkFailedError(
+        `${shown} is a symbolic link to ${target}, which ${errnoCode(err) === 'ENOENT' ? 'does not exist' : `cannot be followed (${errnoCode(err) ?? (err as Error).message})`}`,
+        {
+          code: 'BROKEN_LINK',
+          hint: `create ${target} (the link's target), or replace the link ${shown} with a file`,
+        },
+      );
+    }
+  }
   try {
-    return await fs.readFile(file);
+    return { raw: await readRegularFile(real, { shown, maxBytes, over: 'truncate' }), real };
   } catch (err) {
+    if (err instanceof CliError) throw err;
     const code = errnoCode(err);
-    if (code === 'ENOENT') return undefined;
-    throw new WorkFailedError(`cannot read ${path.basename(file)} (${code ?? (err as Error).message})`, {
-      code: 'READ_FAILED',
-      hint: 'check the file permissions',
-    });
+    if (code === 'ENOENT') return { real };
+    throw fsError(err, `read ${shown}`) ?? err;
   }
 }
 
@@ -77,7 +103,7 @@ function releaseDate(ctx: Ctx): string {
 
 /** Step 1: the manifest and the new version, edited in memory (nothing is written before step 5). */
 async function planBump(manifestFile: string, opts: VersionOptions, ctx: Ctx) {
-  const raw = await readOptional(manifestFile);
+  const { raw, real } = await readTarget(manifestFile, MANIFEST_PATH, MAX_MANIFEST_BYTES);
   if (raw === undefined) {
     throw new WorkFailedError(`${MANIFEST_PATH} not found in ${ctx.cwd}`, {
       code: 'MANIFEST_NOT_FOUND',
@@ -107,7 +133,7 @@ async function planBump(manifestFile: string, opts: VersionOptions, ctx: Ctx) {
     const { parseManifest } = await import('../core/manifest/index.js');
     const parsed = parseManifest(edited, MANIFEST_PATH);
     const name = valueText((parsed.data?.plugin as { name?: unknown } | undefined)?.name ?? '');
-    return { raw, from, to, edited, line: loc.line, name };
+    return { raw, real, from, to, edited, line: loc.line, name };
   } catch (err) {
     if (err instanceof BumpError) throw fail(err);
     throw err;
@@ -116,9 +142,15 @@ async function planBump(manifestFile: string, opts: VersionOptions, ctx: Ctx) {
 
 /** Step 2: the changelog, computed in memory. */
 async function planChangelog(changelogFile: string, to: string, opts: VersionOptions, ctx: Ctx) {
-  const raw = await readOptional(changelogFile);
+  const { raw, real } = await readTarget(changelogFile, CHANGELOG_PATH, MAX_CHANGELOG_BYTES);
+  if (raw && raw.length > MAX_CHANGELOG_BYTES) {
+    throw new WorkFailedError(`${CHANGELOG_PATH} is larger than ${MAX_CHANGELOG_BYTES} bytes`, {
+      code: 'FILE_TOO_LARGE',
+      hint: `check that ${CHANGELOG_PATH} is the changelog`,
+    });
+  }
   try {
-    return { raw, changelog: addRelease(raw?.toString('utf8'), to, releaseDate(ctx), opts.note ?? []) };
+    return { raw, real, changelog: addRelease(raw?.toString('utf8'), to, releaseDate(ctx), opts.note ?? []) };
   } catch (err) {
     if (err instanceof ChangelogError) throw fail(err);
     throw err;
@@ -168,16 +200,17 @@ interface Planned {
 /** Step 5: write both files (and commit and tag); on any failure put back what was there. */
 async function writeRelease(p: Planned, result: VersionResult, ctx: Ctx): Promise<void> {
   const { manifestFile, changelogFile, bump, notes } = p;
-  const mode = (await fs.stat(manifestFile)).mode & 0o777;
-  const changelogMode = notes.raw ? (await fs.stat(changelogFile)).mode & 0o777 : 0o644;
+  // Written where the links point (bump.real, notes.real): a linked file stays a link, its target changed.
+  const mode = (await fs.stat(bump.real)).mode & 0o777;
+  const changelogMode = notes.raw ? (await fs.stat(notes.real)).mode & 0o777 : 0o644;
   const written: string[] = [];
   /** Put the files back as they were; false when that failed too. */
   const restore = async (): Promise<boolean> => {
     try {
-      if (written.includes(manifestFile)) await writeFileAtomic(manifestFile, bump.raw, { mode });
+      if (written.includes(manifestFile)) await writeFileAtomic(bump.real, bump.raw, { mode });
       if (written.includes(changelogFile)) {
-        if (notes.raw) await writeFileAtomic(changelogFile, notes.raw, { mode: changelogMode });
-        else await fs.rm(changelogFile, { force: true });
+        if (notes.raw) await writeFileAtomic(notes.real, notes.raw, { mode: changelogMode });
+        else await fs.rm(notes.real, { force: true });
       }
       return true;
     } catch {
@@ -192,10 +225,10 @@ async function writeRelease(p: Planned, result: VersionResult, ctx: Ctx): Promis
     );
   };
   try {
-    await writeFileAtomic(manifestFile, bump.edited, { mode });
+    await writeFileAtomic(bump.real, bump.edited, { mode });
     written.push(manifestFile);
     if (notes.changelog.action !== 'kept') {
-      await writeFileAtomic(changelogFile, notes.changelog.text, { mode: changelogMode });
+      await writeFileAtomic(notes.real, notes.changelog.text, { mode: changelogMode });
       written.push(changelogFile);
     }
   } catch (err) {
@@ -215,8 +248,42 @@ async function writeRelease(p: Planned, result: VersionResult, ctx: Ctx): Promis
   }
 }
 
+/** How long a run waits for another `version` on the same plugin before it gives up. */
+const LOCK_WAIT_MS = 30_000;
+
+/**
+ * One `version` at a time per plugin: a lock file (O_EXCL, holding the pid)
+ * named after the manifest's real path, in the temp folder (never in the
+ * project, where --git would see it). A second run waits for the first to
+ * end, then reads what it wrote; a lock left by a killed run is taken over.
+ */
+async function lockRelease(manifestFile: string, ctx: Ctx): Promise<{ release(): Promise<void> }> {
+  const [{ acquireLock }, os, { createHash }] = await Promise.all([import('../io/lock-file.js'), import('node:os'), import('node:crypto')]);
+  const real = await fs.realpath(manifestFile).catch(() => manifestFile);
+  const file = path.join(os.tmpdir(), `plexichat-plugin-version-${createHash('sha256').update(real).digest('hex').slice(0, 24)}.lock`);
+  const got = await acquireLock(file, { waitMs: LOCK_WAIT_MS, signal: ctx.signal });
+  if ('busy' in got) {
+    throw new WorkFailedError(
+      `another \`plexichat-plugin version\` is running on this plugin${got.pid ? ` (pid ${got.pid})` : ''}, still after ${LOCK_WAIT_MS / 1000} s; nothing was changed`,
+      { code: 'VERSION_BUSY', hint: `wait for it to end, then run again (a lock left by a run that was killed is taken over by itself: ${file})` },
+    );
+  }
+  return got.held;
+}
+
 export async function run(opts: VersionOptions, ctx: Ctx): Promise<VersionResult> {
   const manifestFile = path.join(ctx.cwd, MANIFEST_PATH);
+  if (opts.dryRun) return plan(opts, ctx, manifestFile);
+  const lock = await lockRelease(manifestFile, ctx);
+  try {
+    return await plan(opts, ctx, manifestFile);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Plan every change, check it, then (unless --dry-run) write it. */
+async function plan(opts: VersionOptions, ctx: Ctx, manifestFile: string): Promise<VersionResult> {
   const changelogFile = path.join(ctx.cwd, CHANGELOG_PATH);
   const bump = await planBump(manifestFile, opts, ctx);
   const notes = await planChangelog(changelogFile, bump.to, opts, ctx);

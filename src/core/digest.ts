@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs/promises';
+import { openRegularFile } from '../io/read-file.js';
 import { count } from '../io/counters.js';
 
 /**
@@ -12,7 +12,8 @@ export async function fileDigest(file: string): Promise<{ sha256: string; size: 
   const hash = createHash('sha256');
   const buf = Buffer.allocUnsafe(1024 * 1024);
   let size = 0;
-  const fh = await fs.open(file, 'r');
+  // Opened by the one reader: a FIFO or device in the archive's place is refused, never read forever.
+  const { handle: fh } = await openRegularFile(file);
   try {
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);

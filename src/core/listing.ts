@@ -110,7 +110,7 @@ export function findPlaceholders(text: string): { what: string; line: number }[]
 
 async function readText(file: string): Promise<string | undefined> {
   try {
-    return (await readRegularFile(file)).toString('utf8').replace(/^\uFEFF/, '');
+    return (await readRegularFile(file, { shown: path.basename(file) })).toString('utf8').replace(/^\uFEFF/, '');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;

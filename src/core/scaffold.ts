@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markCannotHold } from '../io/fs-errors.js';
 import { makeDir } from '../io/make-dir.js';
+import { readRegularText } from '../io/read-file.js';
 import { CATEGORIES } from './catalog.js';
 
 export const INITIAL_VERSION = '0.1.0';
@@ -45,7 +46,7 @@ export async function listTemplates(root = defaultTemplatesRoot()): Promise<Temp
     const dir = path.join(root, e.name);
     let meta: { description?: string; order?: number } = {};
     try {
-      meta = JSON.parse(await fs.readFile(path.join(dir, TEMPLATE_META), 'utf8')) as typeof meta;
+      meta = JSON.parse(await readRegularText(path.join(dir, TEMPLATE_META), { maxBytes: 64 * 1024 })) as typeof meta;
     } catch {
       // a template without metadata is still a template
     }
@@ -242,7 +243,7 @@ export async function scaffold(opts: ScaffoldOptions, deps: ScaffoldFs = realFs)
     for (const rel of await templateFiles(opts.templateDir)) {
       checkAbort();
       const out = outputName(rel);
-      const text = await fs.readFile(path.join(opts.templateDir, rel), 'utf8');
+      const text = await readRegularText(path.join(opts.templateDir, rel), { shown: rel });
       const dest = path.join(stagedRoot, out);
       await fs.mkdir(path.dirname(dest), { recursive: true });
       await fs.writeFile(dest, renderText(text, opts.vars, rel));

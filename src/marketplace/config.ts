@@ -12,9 +12,9 @@
  * rather than a flag, so it is set once for a CI job or a shell session.)
  */
 import { isLoopback } from '../core/loopback.js';
-import fs from 'node:fs/promises';
 import path from 'node:path';
-import { errnoCode, UsageError } from '../errors.js';
+import { CliError, errnoCode, UsageError } from '../errors.js';
+import { readRegularText } from '../io/read-file.js';
 import { userDir } from '../io/dirs.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -43,14 +43,18 @@ export function configFile(env: NodeJS.ProcessEnv): string | undefined {
   return dir && path.join(dir, 'config.json');
 }
 
+/** Larger than this is not a config file. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
 export async function readUserConfig(env: NodeJS.ProcessEnv): Promise<UserConfig> {
   const file = configFile(env);
   if (!file) return {};
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readRegularText(file, { maxBytes: MAX_CONFIG_BYTES });
   } catch (err) {
     if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return {};
+    if (err instanceof CliError) throw new UsageError(err.message, { hint: 'make it a regular file, or remove it', code: 'CONFIG_UNREADABLE' });
     throw new UsageError(`cannot read ${file}: ${errnoCode(err) ?? String(err)}`, {
       hint: 'check the permissions of your config directory',
       code: 'CONFIG_UNREADABLE',

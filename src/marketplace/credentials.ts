@@ -10,7 +10,8 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { AuthError, errnoCode } from '../errors.js';
+import { AuthError, CliError, errnoCode } from '../errors.js';
+import { readRegularText } from '../io/read-file.js';
 import { registerSecret } from '../io/redact.js';
 import { configDir, requireConfigDir, writePrivateFile } from './config.js';
 
@@ -32,16 +33,24 @@ export function credentialsFile(env: NodeJS.ProcessEnv): string | undefined {
   return dir && path.join(dir, 'credentials.json');
 }
 
+/** Larger than this is not a credentials file. */
+const MAX_CREDENTIALS_BYTES = 1024 * 1024;
+
 async function readFile(file: string): Promise<CredentialsFile> {
   let text: string;
   try {
     const st = await fs.stat(file);
     // An older or hand-made file readable by others is tightened, as npm does.
     if ((st.mode & 0o077) !== 0) await fs.chmod(file, 0o600).catch(() => undefined);
-    text = await fs.readFile(file, 'utf8');
+    text = await readRegularText(file, { maxBytes: MAX_CREDENTIALS_BYTES });
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') return { version: 1, tokens: {} };
+    if (err instanceof CliError)
+      throw new AuthError(err.message, {
+        hint: 'make it a regular file (or remove it and log in again), or set PLEXICHAT_TOKEN',
+        code: 'CREDENTIALS_UNREADABLE',
+      });
     throw new AuthError(`cannot read ${file}: ${code ?? String(err)}`, {
       hint: 'check the permissions of the file, or set PLEXICHAT_TOKEN',
       code: 'CREDENTIALS_UNREADABLE',

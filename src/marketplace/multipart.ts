@@ -3,8 +3,8 @@
  * streamed from disk. `stream()` makes a fresh stream for every attempt, so
  * a retried upload sends the same bytes again without holding them in memory.
  */
+import { openRegularFile } from '../io/read-file.js';
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
 import { Readable } from 'node:stream';
 
 /** Size of one read of the file, and how many such buffers take turns. */
@@ -22,7 +22,7 @@ const RING = 16;
  * caught: the marketplace checks the X-Content-SHA256 it is sent with.
  */
 async function* fileChunks(file: string, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
-  const fh = await fs.open(file, 'r');
+  const { handle: fh } = await openRegularFile(file);
   try {
     const ring = Array.from({ length: RING }, () => Buffer.allocUnsafe(CHUNK));
     for (let i = 0; ; i = (i + 1) % RING) {

@@ -6,6 +6,7 @@
  * (dist/<name>-<version>.listing.json). When something is missing it
  * writes nothing and lists every problem.
  */
+import { readRegularText } from '../io/read-file.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { userPath, type Ctx } from '../io/context.js';
@@ -115,7 +116,7 @@ export async function prepareListing(
   const shown = { shown: opts.archive ?? base.archive.file, given: given !== undefined };
   const write = async () => {
     const text = serialiseListing(listing);
-    const current = await fs.readFile(built.paths.listing, 'utf8').catch(() => undefined);
+    const current = await readRegularText(built.paths.listing, { maxBytes: 1024 * 1024 }).catch(() => undefined);
     if (current !== text) await writeFileAtomic(built.paths.listing, text);
     return current !== text;
   };

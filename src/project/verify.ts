@@ -8,7 +8,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Ctx } from '../io/context.js';
-import { WorkFailedError, errnoCode } from '../errors.js';
+import { CliError, WorkFailedError, errnoCode } from '../errors.js';
 import { verifyArchive, type VerifyFinding, type VerifyOptions } from '../core/package/verify.js';
 import { factsOf } from '../signing/archive.js';
 import type { TrustedKey } from '../signing/keyring.js';
@@ -16,6 +16,7 @@ import { checkSignature, expectedPluginProblem, type ExpectedPlugin } from '../s
 import { readSignatureFile, signatureFileOf } from '../signing/files.js';
 import { provenanceFileOf, sbomFileOf } from '../attest/files.js';
 import { checkAttestations, type ProvenanceStatus, type SbomStatus } from '../attest/verify.js';
+import { NotRegularFileError, openRegularFile } from '../io/read-file.js';
 
 export interface VerifyFileOptions {
   /** The archive's absolute path. */
@@ -69,12 +70,11 @@ export type { ProvenanceStatus, SbomStatus };
 export async function verifyArchiveFile(o: VerifyFileOptions): Promise<VerifyResult> {
   const { file } = o;
   try {
-    const st = await fs.stat(file);
-    if (!st.isFile()) {
-      throw new WorkFailedError(`${o.shown} is not a file`, { code: 'NOT_A_FILE', hint: 'pass the path of a .zip archive' });
-    }
+    // The one reader's check, on the open descriptor: a FIFO, socket, device or folder is refused at once.
+    const { handle } = await openRegularFile(file, { shown: o.shown, code: 'NOT_A_FILE', hint: 'pass the path of a .zip archive' });
+    await handle.close();
   } catch (err) {
-    if (err instanceof WorkFailedError) throw err;
+    if (err instanceof CliError) throw err;
     const code = errnoCode(err);
     throw new WorkFailedError(code === 'ENOENT' ? `${o.shown} not found` : `cannot read ${o.shown} (${code ?? (err as Error).message})`, {
       code: 'ARCHIVE_NOT_FOUND',
@@ -95,8 +95,9 @@ export async function verifyArchiveFile(o: VerifyFileOptions): Promise<VerifyRes
   if (wrong) findings.push({ severity: 'error', code: wrong.code, message: wrong.message });
   let doc;
   try {
-    doc = await readSignatureFile(sigFile);
+    doc = await readSignatureFile(sigFile, shownSig);
   } catch (err) {
+    if (err instanceof NotRegularFileError) throw err;
     findings.push({ severity: 'error', code: 'SIGNATURE_MALFORMED', message: `${shownSig} is not a signature document: ${(err as Error).message}` });
     Object.assign(signature, { status: 'failed', code: 'SIGNATURE_MALFORMED', hint: 'sign the archive again with `plexichat-plugin build --sign`' });
   }

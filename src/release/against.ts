@@ -5,9 +5,10 @@
  * --profile release`). Then the gate: newly required permissions stop a
  * submission unless each is accepted by flag or at a terminal prompt.
  */
-import fs from 'node:fs/promises';
 import { userPath, type Ctx } from '../io/context.js';
-import { NetworkError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { CliError, NetworkError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { fsError } from '../io/fs-errors.js';
+import { openRegularFile } from '../io/read-file.js';
 import { askSelect } from '../io/prompt.js';
 import {
   describeDiff,
@@ -26,15 +27,16 @@ import type { Manifest } from '../core/manifest/types.js';
 
 async function archiveSummary(ctx: Ctx, given: string): Promise<{ file: string; summary: ManifestSummary }> {
   const file = userPath(ctx, given);
+  const hint = "pass an earlier plugin archive (.zip), or 'published' for the marketplace's latest version";
   try {
-    const st = await fs.stat(file);
-    if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+    // The one reader's check: a FIFO, socket, device or folder is refused before the zip reader opens it.
+    const { handle } = await openRegularFile(file, { shown: `--against ${given}`, usage: true, hint });
+    await handle.close();
   } catch (err) {
+    if (err instanceof CliError) throw err;
     const code = errnoCode(err);
-    throw new UsageError(code === 'ENOENT' ? `--against ${given}: no such archive` : `--against ${given}: cannot read it (${code ?? (err as Error).message})`, {
-      code: 'AGAINST_NOT_FOUND',
-      hint: "pass an earlier plugin archive (.zip), or 'published' for the marketplace's latest version",
-    });
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UsageError(`--against ${given}: no such archive`, { code: 'AGAINST_NOT_FOUND', hint });
+    throw fsError(err, `read --against ${given}`) ?? err;
   }
   const { verifyArchive } = await import('../core/package/verify.js');
   const report = await verifyArchive(file);

@@ -6,7 +6,9 @@
  * errors: each caller decides whether that skips its check or stops it.
  */
 import type { Ctx } from '../io/context.js';
+import semver from 'semver';
 import { CliError, NetworkError } from '../errors.js';
+import { valueText } from '../io/value-text.js';
 import { parseSummary, type ManifestSummary } from './diff.js';
 
 export type PublishedLookup =
@@ -31,11 +33,11 @@ export async function latestPublished(ctx: Ctx, name: string): Promise<Published
   }
   const session = await openSession(ctx, { token: 'none', client: LOOKUP_LIMITS });
   const marketplace = session.target.baseUrl;
+  let latest: { version: unknown; manifest?: unknown };
   try {
     const info = await session.client.plugin(name);
-    const latest = info.versions[0];
-    if (!latest) return { state: 'none', marketplace };
-    return { state: 'found', marketplace, version: latest.version, summary: parseSummary(latest.manifest) };
+    if (!info.versions[0]) return { state: 'none', marketplace };
+    latest = info.versions[0];
   } catch (err) {
     if (err instanceof CliError && (err.code === 'PLUGIN_NOT_FOUND' || err.code === 'NOT_FOUND')) return { state: 'none', marketplace };
     if (err instanceof NetworkError) {
@@ -45,4 +47,12 @@ export async function latestPublished(ctx: Ctx, name: string): Promise<Published
   } finally {
     await session.client.close();
   }
+  // A version that is not semver cannot be compared: the marketplace's answer is wrong (exit 3), not a crash.
+  if (typeof latest.version !== 'string' || semver.valid(latest.version) === null) {
+    throw new NetworkError(
+      `the marketplace at ${marketplace} lists ${valueText(name)} version ${JSON.stringify(valueText(latest.version))}, which is not a semantic version (X.Y.Z)`,
+      { code: 'UNEXPECTED_RESPONSE', hint: 'the marketplace answered something no CLI can compare; report it to its operator, or run with no marketplace set' },
+    );
+  }
+  return { state: 'found', marketplace, version: latest.version, summary: parseSummary(latest.manifest) };
 }

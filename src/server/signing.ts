@@ -5,9 +5,9 @@
  * submit with the same rule the CLI's `verify` applies (src/signing/verify.ts),
  * and the counter-signature made on publish.
  */
+import { readRegularText } from '../io/read-file.js';
 import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Database as Db } from 'better-sqlite3';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -261,7 +261,7 @@ export async function openSigning(dataDir: string, db: Db, now: () => number): P
   const file = path.join(dataDir, MARKETPLACE_KEY_FILE);
   let privateKey: KeyObject;
   try {
-    privateKey = parsePrivateKeyText(await fs.readFile(file, 'utf8'));
+    privateKey = parsePrivateKeyText(await readRegularText(file, { maxBytes: 1024 * 1024 }));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
       throw new Error(`cannot use the marketplace signing key ${file}: ${(err as Error).message}`);

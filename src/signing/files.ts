@@ -8,7 +8,8 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { CliError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { readOptionalFile, readRegularText } from '../io/read-file.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { outputDirError } from '../io/fs-errors.js';
 import { registerSecret } from '../io/redact.js';
@@ -51,26 +52,21 @@ function protect(key: KeyObject): void {
 }
 
 async function readSmall(file: string, what: string, shown: string): Promise<string> {
-  let st;
   try {
-    st = await fs.stat(file);
+    // The one reader: a FIFO, socket, device or folder is refused before a byte is read, and only 1 MiB + 1 byte is ever read.
+    return await readRegularText(file, {
+      shown: `${what} ${shown}`,
+      maxBytes: MAX_KEY_FILE_BYTES,
+      usage: true,
+      code: 'KEY_FILE_UNREADABLE',
+      hint: `pass the path of a ${what.replace(/^the /, '')} file`,
+    });
   } catch (err) {
+    if (err instanceof CliError) throw err;
     const code = errnoCode(err);
     throw new UsageError(code === 'ENOENT' ? `${what} ${shown} not found` : `cannot read ${what} ${shown} (${code ?? (err as Error).message})`, {
       code: 'KEY_FILE_UNREADABLE',
-      hint: 'check the path',
-      cause: err,
-    });
-  }
-  if (!st.isFile()) throw new UsageError(`${what} ${shown} is not a file`, { code: 'KEY_FILE_UNREADABLE', hint: 'pass the path of a key file' });
-  if (st.size > MAX_KEY_FILE_BYTES)
-    throw new UsageError(`${what} ${shown} is over 1 MiB: not a key file`, { code: 'KEY_FILE_UNREADABLE', hint: 'check the path' });
-  try {
-    return await fs.readFile(file, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read ${what} ${shown} (${errnoCode(err) ?? (err as Error).message})`, {
-      code: 'KEY_FILE_UNREADABLE',
-      hint: 'check the permissions of the file',
+      hint: code === 'ENOENT' ? 'check the path' : 'check the path and the permissions of the file',
       cause: err,
     });
   }
@@ -188,17 +184,14 @@ export function signatureFileOf(archive: string): string {
 }
 
 /** Read `<archive>.sig` (or the given file): undefined when it does not exist; throws an Error when malformed. */
-export async function readSignatureFile(file: string): Promise<SignatureDocument | undefined> {
-  let data: Buffer;
-  try {
-    const st = await fs.stat(file);
-    if (st.size > MAX_SIGNATURE_BYTES) throw new Error(`it is over ${MAX_SIGNATURE_BYTES} bytes`);
-    data = await fs.readFile(file);
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-  return parseSignature(data);
+export async function readSignatureFile(file: string, shown = file): Promise<SignatureDocument | undefined> {
+  // The one reader: a FIFO, socket, device or folder is refused at once (no hang), and at most the cap + 1 byte is read.
+  const data = await readOptionalFile(file, {
+    shown,
+    maxBytes: MAX_SIGNATURE_BYTES,
+    hint: 'pass the signature document (the .sig) that `plexichat-plugin build --sign` wrote',
+  });
+  return data && parseSignature(data);
 }
 
 /** Sign an archive and write `<archive>.sig` atomically; returns the document. */

@@ -96,7 +96,7 @@ describe('version: CHANGELOG.md', () => {
     const r = await runMain(['version', 'minor', '--note', 'Added the weekly report', '--note', 'Fixed the retention setting'], { cwd: dir, env: offline });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain('advanced_analytics bumped 1.2.0 -> 1.3.0');
-    expect(await read(dir, 'CHANGELOG.md')).toBe(`# Changelog\n\n## 1.3.0 - ${DATE}\n\n- Added the weekly report\n- Fixed the retention setting\n`);
+    expect(await read(dir, 'CHANGELOG.md')).toBe(`# Changelog\n\n## [1.3.0] - ${DATE}\n\n- Added the weekly report\n- Fixed the retention setting\n`);
   });
 
   it('puts the new section above the earlier ones, below the title and preamble', async () => {
@@ -104,7 +104,7 @@ describe('version: CHANGELOG.md', () => {
     const dir = await project(await fs.readFile(path.join(GOLDEN, 'commented.yaml')), before);
     expect((await runMain(['version', 'patch', '--note', 'Fixed a crash'], { cwd: dir, env: offline })).exitCode).toBe(0);
     expect(await read(dir, 'CHANGELOG.md')).toBe(
-      `# Changelog\n\nAll notable changes.\n\n## 1.2.1 - ${DATE}\n\n- Fixed a crash\n\n## [1.2.0] - 2026-01-01\n\n- First.\n`,
+      `# Changelog\n\nAll notable changes.\n\n## [1.2.1] - ${DATE}\n\n- Fixed a crash\n\n## [1.2.0] - 2026-01-01\n\n- First.\n`,
     );
   });
 
@@ -113,9 +113,9 @@ describe('version: CHANGELOG.md', () => {
     const dir = await project(await fs.readFile(path.join(GOLDEN, 'commented.yaml')), before);
     const r = await runMain(['--json', 'version', 'minor', '--note', 'New chart'], { cwd: dir, env: offline });
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).changelog).toEqual({ file: 'CHANGELOG.md', action: 'unreleased', heading: `## 1.3.0 - ${DATE}`, empty: false });
+    expect(JSON.parse(r.stdout).changelog).toEqual({ file: 'CHANGELOG.md', action: 'unreleased', heading: `## [1.3.0] - ${DATE}`, empty: false });
     expect(await read(dir, 'CHANGELOG.md')).toBe(
-      `# Changelog\n\n## 1.3.0 - ${DATE}\n\n- Faster dashboard\n- New chart\n\n## [1.2.0] - 2026-01-01\n\n- First.\n`,
+      `# Changelog\n\n## [1.3.0] - ${DATE}\n\n- Faster dashboard\n- New chart\n\n## [1.2.0] - 2026-01-01\n\n- First.\n`,
     );
   });
 

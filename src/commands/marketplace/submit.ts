@@ -5,6 +5,7 @@
  * by --timeout. Re-running with the same archive finds the existing
  * submission (exit 0); the same version with another archive is refused.
  */
+import { NotRegularFileError } from '../../io/read-file.js';
 import { randomUUID } from 'node:crypto';
 import type { Ctx } from '../../io/context.js';
 import { CliError, WorkFailedError } from '../../errors.js';
@@ -59,8 +60,9 @@ async function signatureFor(archivePath: string, sha256: string): Promise<{ text
   const file = signatureFileOf(archivePath);
   let doc;
   try {
-    doc = await readSignatureFile(file);
+    doc = await readSignatureFile(file, path.basename(file));
   } catch (err) {
+    if (err instanceof NotRegularFileError) throw err;
     throw new WorkFailedError(`${path.basename(file)} is not a signature document: ${(err as Error).message}`, {
       code: 'SIGNATURE_MALFORMED',
       hint: 'build again with `plexichat-plugin build --sign`, or delete the .sig to submit unsigned',

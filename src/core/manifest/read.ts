@@ -15,7 +15,7 @@ export async function readManifestFile(projectDir: string): Promise<Buffer> {
   const abs = path.join(projectDir, MANIFEST_PATH);
   let buf: Buffer;
   try {
-    buf = await readRegularFile(abs, { shown: MANIFEST_PATH, maxBytes: MAX_MANIFEST_BYTES });
+    buf = await readRegularFile(abs, { shown: MANIFEST_PATH, maxBytes: MAX_MANIFEST_BYTES, over: 'truncate' });
   } catch (err) {
     if (err instanceof NotRegularFileError) throw err;
     const code = errnoCode(err);

@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { WorkFailedError } from '../../errors.js';
+import { CliError, WorkFailedError } from '../../errors.js';
 import { readRegularFileSync } from '../../io/read-file.js';
 import { LEFT_OUT_RULE, OPT_IN_HINT, classify, markerRule, type ClassifyOptions } from './classify.js';
 import { IGNORE_FILE, parseIgnoreFile, type IgnoreRules } from './ignore-file.js';
@@ -87,7 +87,7 @@ function readIgnoreRules(root: string): IgnoreRules | undefined {
   try {
     return parseIgnoreFile(readRegularFileSync(path.join(root, IGNORE_FILE), { shown: IGNORE_FILE }).toString('utf8'));
   } catch (err) {
-    if (err instanceof WorkFailedError) throw err;
+    if (err instanceof CliError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     throw new WorkFailedError(`cannot read ${IGNORE_FILE} (${code ?? (err as Error).message})`, {

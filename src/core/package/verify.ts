@@ -22,6 +22,7 @@ import { VERIFY_DEFAULTS } from './limits.js';
 import { checkEntryName, showName, twinKey } from './names.js';
 import { fileDigest } from '../digest.js';
 import { count } from '../../io/counters.js';
+import { openRegularFile } from '../../io/read-file.js';
 
 export interface VerifyOptions {
   /** Largest archive file accepted (default 512 MiB). */
@@ -609,7 +610,7 @@ async function readMember(r: Run, entry: Entry, keep: boolean, budget: number): 
 /** A stored member's bytes, where its local header says they start (yauzl's bounds check), as many as declared. */
 async function readStored(r: Run, entry: Entry, keep: boolean, budget: number): Promise<MemberData> {
   const { fileDataStart } = await r.zip!.readLocalFileHeaderPromise(entry, { minimal: true });
-  r.raw ??= { fh: await fs.open(r.file, 'r'), buf: Buffer.allocUnsafe(STORED_CHUNK) };
+  r.raw ??= { fh: (await openRegularFile(r.file)).handle, buf: Buffer.allocUnsafe(STORED_CHUNK) };
   const { fh, buf } = r.raw;
   const hash = createHash('sha256');
   const chunks: Buffer[] = [];
