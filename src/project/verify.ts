@@ -5,7 +5,6 @@
  * resolved paths and trusted keys and returns data; the commands parse
  * flags and render.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Ctx } from '../io/context.js';
 import { CliError, WorkFailedError, errnoCode } from '../errors.js';
