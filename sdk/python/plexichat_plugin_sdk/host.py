@@ -22,6 +22,7 @@ SIGINT/SIGTERM (or the end of the control channel with ``--control``) stop it: e
 """
 import argparse
 import difflib
+import ipaddress
 import json
 import os
 import queue
