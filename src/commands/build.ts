@@ -19,6 +19,7 @@ import { finishBuildSignature, signatureFileOf, signingKeyForBuild } from '../si
 import type { ManifestView } from '../attest/files.js';
 import { makeDir } from '../io/make-dir.js';
 import { outputDirError } from '../io/fs-errors.js';
+import { inline } from '../io/terminal.js';
 
 export interface BuildCommandOptions {
   out?: string;
@@ -247,7 +248,7 @@ export function render(r: BuildResult, ctx: Ctx): void {
   if (r.dryRun) {
     if (!r.explain) {
       const w = Math.max(...(r.list ?? []).map((f) => formatBytes(f.size).length), 1);
-      for (const f of r.list ?? []) out.result(`${formatBytes(f.size).padStart(w)}  ${f.path}`);
+      for (const f of r.list ?? []) out.result(`${formatBytes(f.size).padStart(w)}  ${inline(f.path)}`);
     }
     out.result(
       `${r.plugin.name} ${r.plugin.version}: ${r.files} file${r.files === 1 ? '' : 's'}, ${formatBytes(r.bytesIn)} would be packed (dry run, nothing written)`,
@@ -269,7 +270,7 @@ export function render(r: BuildResult, ctx: Ctx): void {
 function renderExplain(decisions: Decision[], ctx: Ctx): void {
   const mark: Record<Decision['action'], string> = { kept: '+', dropped: '-', refused: '!', skipped: '~' };
   const w = Math.max(...decisions.map((d) => d.path.length), 1);
-  for (const d of decisions) ctx.out.result(`${mark[d.action]} ${d.path.padEnd(w)}  ${d.action}: ${d.rule}`);
+  for (const d of decisions) ctx.out.result(inline(`${mark[d.action]} ${d.path.padEnd(w)}  ${d.action}: ${d.rule}`));
 }
 
 /** Check (and create) the output folder; true when this call created it. */

@@ -15,6 +15,7 @@ import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } fro
 import { outputDirError, writingTo, type OutputTarget } from '../../io/fs-errors.js';
 import { archiveFileName, parsePluginSpec } from '../../core/plugin-name.js';
 import { VERIFY_DEFAULTS } from '../../core/package/limits.js';
+import { quotedName } from '../../core/package/names.js';
 import type { VersionSignatures } from '../../marketplace/client.js';
 import { withSession } from '../../marketplace/session.js';
 import { factsOf } from '../../signing/archive.js';
@@ -22,6 +23,7 @@ import { parseSignature, serializeSignature, type SignatureDocument } from '../.
 import { readKeyringFile, signatureFileOf } from '../../signing/files.js';
 import { parseKeyRecord, type TrustedKey } from '../../signing/keyring.js';
 import { checkSignature, expectedPluginProblem, signatureDigest, type SignatureCheck } from '../../signing/verify.js';
+import { inline } from '../../io/terminal.js';
 
 export interface DownloadOptions {
   spec: string;
@@ -244,7 +246,7 @@ async function check(o: { tmp: AtomicFile; name: string; version: string; sigs: 
     const f = errors[0];
     throw refused(name, version, {
       code: 'INVALID_ARCHIVE',
-      message: `the archive fails the archive checks: ${f.entry ? `${JSON.stringify(f.entry)}: ` : ''}${f.message} [${f.code}]`,
+      message: `the archive fails the archive checks: ${f.entry ? `${quotedName(f.entry)}: ` : ''}${f.message} [${f.code}]`,
       hint: 'report this to the marketplace',
     });
   }
@@ -255,8 +257,8 @@ export function render(r: DownloadResult, ctx: Ctx): void {
   const { out } = ctx;
   for (const w of r.warnings) out.warn(w);
   const rel = path.relative(ctx.cwd, r.file);
-  out.result(`${out.c.green('✔')} downloaded ${r.plugin} ${r.version} → ${rel && !rel.startsWith('..') ? rel : r.file}`);
-  out.result(`  sha256     ${r.sha256}`);
-  out.result(`  marketplace counter-signature: key ${r.countersignature.key_id}, published ${r.countersignature.created_at} (verified)`);
-  if (r.publisher) out.result(`  publisher signature: key ${r.publisher.key_id}, signed ${r.publisher.created_at} (verified)`);
+  out.result(inline(`${out.c.green('✔')} downloaded ${r.plugin} ${r.version} → ${rel && !rel.startsWith('..') ? rel : r.file}`));
+  out.result(inline(`  sha256     ${r.sha256}`));
+  out.result(inline(`  marketplace counter-signature: key ${r.countersignature.key_id}, published ${r.countersignature.created_at} (verified)`));
+  if (r.publisher) out.result(inline(`  publisher signature: key ${r.publisher.key_id}, signed ${r.publisher.created_at} (verified)`));
 }
