@@ -276,8 +276,8 @@ describe('marketplace download --out', () => {
       'a-file/out',
       {
         exitCode: 2,
-        error: /^error: the output folder a-file\/out does not exist or is not a folder$/,
-        hint: /pass --out <dir> with an existing folder/,
+        error: /^error: the output folder a-file\/out is inside a file$/,
+        hint: /pass --out with a folder path/,
         code: 'USAGE',
       },
     ],
