@@ -129,10 +129,8 @@ export function manifestData(
  */
 async function coverageUnavailable(python: string, source: string, env: NodeJS.ProcessEnv): Promise<WorkFailedError> {
   const [{ hasModule, pathCandidates }, { runPython }] = await Promise.all([import('../python/discover.js'), import('../python/spawn.js')]);
-  // pytest-cov present but not importable: what it needs (coverage) is the missing package, not pytest-cov.
-  const present =
-    (await runPython(python, ['-c', "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('pytest_cov') else 1)"], { env, timeoutMs: 20_000 }))
-      .code === 0;
+  // pytest-cov installed (its distribution metadata is there) but not importable: what it needs (coverage) is the missing package.
+  const present = (await runPython(python, ['-c', "import importlib.metadata as m; m.version('pytest-cov')"], { env, timeoutMs: 20_000 })).code === 0;
   const missing = present && !(await hasModule(python, 'coverage', env)) ? 'coverage' : 'pytest-cov';
   let other: string | undefined;
   for (const p of pathCandidates(env)) {
