@@ -9,7 +9,7 @@ import path from 'node:path';
 import { userPath, type Ctx } from '../io/context.js';
 import { formatBytes } from '../io/bytes.js';
 import { createProgress } from '../io/progress.js';
-import { CliError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { CliError, WorkFailedError, errnoCode } from '../errors.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import type { Diagnostic } from '../core/manifest/types.js';
 import { buildProject, findingLine, secretLine, sourceDateEpoch, type BuildFailureDetails, type ProjectBuild } from '../project/build.js';
