@@ -3,14 +3,17 @@
  * `::error file=config/plugin.yaml,line=5,col=3::validate/UNKNOWN_HOOK unknown hook 'x'`.
  * Values are escaped as the Actions toolkit does (% CR LF in the message;
  * also : and , in a property), so a message cannot end the command early
- * or inject another one. Pure.
+ * or inject another one; every other control character, line separator or
+ * bidi control is then shown escaped as on the terminal (io/terminal.ts
+ * inline). Pure.
  */
 import type { Level } from './types.js';
+import { inline } from '../io/terminal.js';
 
 const COMMAND: Record<Level, string> = { error: 'error', warning: 'warning', note: 'notice' };
 
 function escapeData(s: string): string {
-  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  return inline(s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A'));
 }
 
 function escapeProperty(s: string): string {

@@ -277,7 +277,31 @@ async function changelogCheck(ctx: Ctx, st: State): Promise<Partial> {
   return done(findings, `section for ${v} found`, 'the section holds template text');
 }
 
-async function docsCheck(ctx: Ctx): Promise<Partial> {
+/**
+ * The template README `init` wrote, untouched: every template's
+ * docs/README.md as a pattern in which each `{{…}}` matches any text on its
+ * line (the name, title, description and version it was rendered with).
+ */
+async function unedited(text: string): Promise<string | undefined> {
+  const { listTemplates } = await import('../core/scaffold.js');
+  const norm = (t: string) => t.replace(/\r\n/g, '\n').trim();
+  for (const t of await listTemplates()) {
+    let tpl: string;
+    try {
+      tpl = await fs.readFile(path.join(t.dir, 'docs', 'README.md'), 'utf8');
+    } catch {
+      continue;
+    }
+    const pattern = norm(tpl)
+      .split(/\{\{[^}]*\}\}/)
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^\\n]*');
+    if (new RegExp(`^${pattern}$`).test(norm(text))) return t.name;
+  }
+  return undefined;
+}
+
+async function docsCheck(ctx: Ctx, profile: Profile): Promise<Partial> {
   const file = 'docs/README.md';
   const got = await readStep('docs', path.join(ctx.cwd, file));
   if (typeof got === 'object') return got;
@@ -311,6 +335,23 @@ async function docsCheck(ctx: Ctx): Promise<Partial> {
       ],
       '',
       'docs/README.md is empty',
+    );
+  }
+  const template = await unedited(text);
+  if (template !== undefined) {
+    // A warning on a pull request, an error for a release: the marketplace would show the template as the plugin's description.
+    return done(
+      [
+        {
+          ruleId: 'docs/UNEDITED',
+          level: profile === 'release' ? 'error' : 'warning',
+          message: `docs/README.md is the unedited ${template} template that init wrote`,
+          hint: 'describe what your plugin does, its settings and permissions: it becomes the long description on the marketplace',
+          file,
+          line: 1,
+        },
+      ],
+      'docs/README.md is the unedited template',
     );
   }
   const findings: Finding[] = findPlaceholders(text).map((p) => ({
@@ -496,7 +537,7 @@ export async function runChecks(
     build: () => after('validate').then(() => buildCheck(ctx, st)),
     verify: () => after('build').then(() => verifyCheck(st)),
     changelog: () => changelogCheck(ctx, st),
-    docs: () => docsCheck(ctx),
+    docs: () => docsCheck(ctx, opts.profile),
     version: () => versionCheck(ctx, st),
     permissions: () => permissionsCheck(ctx, st, opts.acceptPermissions),
     attest: () => after('verify').then(() => attestCheck(ctx, st)),

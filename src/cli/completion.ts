@@ -5,10 +5,18 @@
  * it from the shell's rc file (see README).
  *
  * The scripts complete command names at every level and the flags of the
- * command typed so far (global flags included); after a flag that takes a
- * value, and where a command takes a path, they fall back to file names.
+ * command typed so far (global flags included). After a flag that takes a
+ * value they offer its real values where the CLI knows them (`--category`,
+ * `--template`, `--env`, `--format`, `--profile`; the shells after
+ * `completion`), folders after a flag that takes a folder, file names after
+ * one that takes a file, and nothing after a free-text one (`--name`,
+ * `--note`, `--port`). File names with spaces stay one word.
  */
 import type { Command, Option } from 'commander';
+import { CATEGORIES } from '../core/catalog.js';
+import { listTemplates } from '../core/scaffold.js';
+import { FORMATS, PROFILES } from '../check/types.js';
+import { ENVIRONMENTS } from '../deploy/names.js';
 import { UsageError } from '../errors.js';
 import type { Ctx } from '../io/context.js';
 
@@ -16,22 +24,69 @@ export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
 const BINS = ['plexichat-plugin', 'plexichat-plugin-cli'];
 
+/** What follows a flag that takes a value: these words, a folder, a file, or free text (nothing offered). */
+export type ValueKind = { words: readonly string[]; files?: boolean } | 'dir' | 'file' | 'text';
+
 interface Node {
   /** Space-joined command path ('' for the program, 'marketplace submit'). */
   path: string;
   subcommands: { name: string; description: string }[];
-  options: { long?: string; short?: string; description: string; takesValue: boolean }[];
+  /** Words a positional argument takes (the shells after `completion`). */
+  args: readonly string[];
+  options: { long?: string; short?: string; description: string; takesValue: boolean; value: ValueKind }[];
 }
 
-function optionsOf(cmd: Command, inherited: Option[]): Node['options'] {
+/** The values the CLI accepts for a flag, by `command path|--flag`, and for a command's argument, by path. */
+export interface KnownValues {
+  flags: Record<string, readonly string[]>;
+  args: Record<string, readonly string[]>;
+}
+
+export async function knownValues(): Promise<KnownValues> {
+  const templates = (await listTemplates()).map((t) => t.name);
+  return {
+    flags: {
+      'init|--category': CATEGORIES,
+      'init|--template': templates,
+      'check|--profile': PROFILES,
+      'check|--format': FORMATS,
+      'deploy render|--env': ENVIRONMENTS,
+      'validate|--against': ['published'],
+    },
+    args: { completion: SHELLS },
+  };
+}
+
+// `<file>`, `<pubkey-file>`, `<path>`, `<archive|published>`; not `<profile>`.
+const FILE_VALUE = /(^|[-|])(file|path|archive)($|[-|])/;
+
+/** By the value's placeholder: `<dir>` a folder, `<file>`/`<path>`/`<archive>` a file, anything else free text. */
+function valueKind(o: Option, path: string, known: KnownValues): ValueKind {
+  const words = o.long ? known.flags[`${path}|${o.long}`] : undefined;
+  const placeholder = /<([^>]+)>|\[([^\]]+)\]/.exec(o.flags);
+  const p = (placeholder?.[1] ?? placeholder?.[2] ?? '').toLowerCase();
+  // `--against <archive|published>`: the word, or an archive's file name.
+  if (words) return { words, files: FILE_VALUE.test(p) };
+  if (/(^|-)dir$/.test(p)) return 'dir';
+  if (FILE_VALUE.test(p)) return 'file';
+  return 'text';
+}
+
+function optionsOf(cmd: Command, inherited: Option[], path: string, known: KnownValues): Node['options'] {
   return [...cmd.options, ...inherited]
     .filter((o) => !o.hidden)
-    .map((o) => ({ long: o.long, short: o.short, description: o.description, takesValue: o.required || o.optional }))
-    .concat([{ long: '--help', short: '-h', description: 'display help for command', takesValue: false }]);
+    .map((o) => ({
+      long: o.long,
+      short: o.short,
+      description: o.description,
+      takesValue: o.required || o.optional,
+      value: valueKind(o, inherited.includes(o) ? '' : path, known),
+    }))
+    .concat([{ long: '--help', short: '-h', description: 'display help for command', takesValue: false, value: 'text' }]);
 }
 
 /** Every command of the tree with its subcommands and options, parents first. */
-export function commandTree(program: Command): Node[] {
+export function commandTree(program: Command, known: KnownValues = { flags: {}, args: {} }): Node[] {
   const out: Node[] = [];
   const globals = program.options as Option[];
   const visit = (cmd: Command, path: string) => {
@@ -39,7 +94,8 @@ export function commandTree(program: Command): Node[] {
     out.push({
       path,
       subcommands: subs.map((c) => ({ name: c.name(), description: c.description() })),
-      options: optionsOf(cmd, cmd === program ? [] : globals),
+      args: known.args[path] ?? [],
+      options: optionsOf(cmd, cmd === program ? [] : globals, path, known),
     });
     for (const c of subs) visit(c, path ? `${path} ${c.name()}` : c.name());
   };
@@ -49,13 +105,34 @@ export function commandTree(program: Command): Node[] {
 
 const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** `case` arms: after these flags of this command, offer what they take. */
+function bashValueCases(tree: Node[]): string {
+  const arms: string[] = [];
+  for (const n of tree) {
+    for (const o of n.options.filter((x) => x.takesValue)) {
+      const flags = [o.long, o.short].filter(Boolean).map((f) => sq(`${n.path}|${f}`));
+      const v = o.value;
+      const action =
+        typeof v === 'object'
+          ? `_plexichat_plugin_words ${sq(v.words.join(' '))}${v.files ? '; _plexichat_plugin_files -f add' : ''}`
+          : v === 'dir'
+            ? '_plexichat_plugin_files -d'
+            : v === 'file'
+              ? '_plexichat_plugin_files -f'
+              : 'COMPREPLY=()';
+      arms.push(`    ${flags.join('|')}) ${action}; return 0 ;;`);
+    }
+  }
+  return arms.join('\n');
+}
+
 function bash(tree: Node[]): string {
   const paths = tree.filter((n) => n.path !== '').map((n) => sq(n.path));
-  const valueFlags = [...new Set(tree.flatMap((n) => n.options.filter((o) => o.takesValue).flatMap((o) => [o.long, o.short])))].filter(Boolean);
   const cases = tree
     .map((n) => {
-      const words = [...n.subcommands.map((s) => s.name), ...n.options.flatMap((o) => [o.long, o.short].filter(Boolean) as string[])];
-      return `    ${sq(n.path)}) words=${sq(words.join(' '))} ;;`;
+      const words = [...n.subcommands.map((s) => s.name), ...n.args];
+      const flags = n.options.flatMap((o) => [o.long, o.short].filter(Boolean) as string[]);
+      return `    ${sq(n.path)}) words=${sq(words.join(' '))} flags=${sq(flags.join(' '))} ;;`;
     })
     .join('\n');
   return `# bash completion for plexichat-plugin (generated by \`plexichat-plugin completion bash\`)
@@ -65,21 +142,40 @@ _plexichat_plugin_known() {
   esac
   return 1
 }
+# File or folder names, one per line, so a name with spaces stays one word (quoted by bash on insertion).
+_plexichat_plugin_files() {
+  local IFS=$'\n'
+  if [ "$2" = add ]; then COMPREPLY+=($(compgen "$1" -- "$cur")); else COMPREPLY=($(compgen "$1" -- "$cur")); fi
+  type compopt >/dev/null 2>&1 && compopt -o filenames 2>/dev/null
+  return 0
+}
+_plexichat_plugin_words() {
+  local IFS=$' \t\n'
+  COMPREPLY=($(compgen -W "$1" -- "$cur"))
+}
 _plexichat_plugin() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" path="" w i words=""
+  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" path="" w i words="" flags="" flag
   for ((i = 1; i < COMP_CWORD; i++)); do
     w="\${COMP_WORDS[i]}"
     case "$w" in -*) continue ;; esac
     if _plexichat_plugin_known "\${path:+$path }$w"; then path="\${path:+$path }$w"; fi
   done
   case "$prev" in
-    ${valueFlags.join('|')}) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+    -*)
+      # The flag's own command, or a global flag.
+      for flag in "$path|$prev" "|$prev"; do
+        case "$flag" in
+${bashValueCases(tree)}
+        esac
+      done
+      ;;
   esac
   case "$path" in
 ${cases}
   esac
-  COMPREPLY=($(compgen -W "$words" -- "$cur"))
-  if [ \${#COMPREPLY[@]} -eq 0 ] && [ "\${cur:0:1}" != "-" ]; then COMPREPLY=($(compgen -f -- "$cur")); fi
+  # Flags once a dash is typed; commands, argument values and files otherwise.
+  if [ "\${cur:0:1}" = "-" ]; then _plexichat_plugin_words "$flags"; else _plexichat_plugin_words "$words"; fi
+  if [ \${#COMPREPLY[@]} -eq 0 ] && [ "\${cur:0:1}" != "-" ]; then _plexichat_plugin_files -f; fi
   return 0
 }
 complete -o default -F _plexichat_plugin ${BINS.join(' ')}
@@ -93,6 +189,14 @@ function zsh(tree: Node[]): string {
 autoload -U +X compinit && compinit
 autoload -U +X bashcompinit && bashcompinit
 ${bash(tree)}`;
+}
+
+/** What fish offers after a flag: its values (-x: no files), folders, files (-r -F), or nothing (-x). */
+function fishValue(v: ValueKind): string {
+  if (typeof v === 'object') return v.files ? ` -r -F -a ${sq(v.words.join(' '))}` : ` -x -a ${sq(v.words.join(' '))}`;
+  if (v === 'dir') return ` -x -a ${sq('(__fish_complete_directories)')}`;
+  if (v === 'file') return ' -r -F';
+  return ' -x';
 }
 
 function fish(tree: Node[]): string {
@@ -118,17 +222,18 @@ function fish(tree: Node[]): string {
     for (const n of tree) {
       const cond = `-n ${sq(`test (__plexichat_plugin_path) = ${sq(n.path)}`)}`;
       for (const s of n.subcommands) lines.push(`complete -c ${bin} ${cond} -a ${sq(s.name)} -d ${sq(s.description)}`);
+      if (n.args.length) lines.push(`complete -c ${bin} ${cond} -a ${sq(n.args.join(' '))}`);
       for (const o of n.options) {
         const flags = [o.long ? `-l ${o.long.replace(/^--/, '')}` : '', o.short ? `-s ${o.short.replace(/^-/, '')}` : ''].filter(Boolean).join(' ');
-        lines.push(`complete -c ${bin} ${cond} ${flags}${o.takesValue ? ' -r -F' : ''} -d ${sq(o.description)}`);
+        lines.push(`complete -c ${bin} ${cond} ${flags}${o.takesValue ? fishValue(o.value) : ''} -d ${sq(o.description)}`);
       }
     }
   }
   return `${lines.join('\n')}\n`;
 }
 
-export function completionScript(shell: Shell, program: Command): string {
-  const tree = commandTree(program);
+export function completionScript(shell: Shell, program: Command, known?: KnownValues): string {
+  const tree = commandTree(program, known);
   return shell === 'bash' ? bash(tree) : shell === 'zsh' ? zsh(tree) : fish(tree);
 }
 
@@ -148,7 +253,7 @@ export async function run(opts: CompletionOptions, _ctx: Ctx): Promise<Completio
   }
   let root = opts.program;
   while (root.parent) root = root.parent;
-  return { shell: opts.shell as Shell, script: completionScript(opts.shell as Shell, root) };
+  return { shell: opts.shell as Shell, script: completionScript(opts.shell as Shell, root, await knownValues()) };
 }
 
 export function render(result: CompletionResult, ctx: Ctx): void {

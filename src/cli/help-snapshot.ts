@@ -15,6 +15,7 @@
  */
 import { READER_GONE_EXIT } from '../io/closed-pipe.js';
 import { readFileSync, statSync } from 'node:fs';
+import { programName, renameProgram } from './program-name.js';
 
 export interface HelpSnapshot {
   version: string;
@@ -71,7 +72,7 @@ export function printFromSnapshot(argv: readonly string[], proc: Out): boolean {
   if (proc.stdout.isTTY || proc.env.FORCE_COLOR !== undefined || proc.env.CLICOLOR_FORCE !== undefined) return false;
   const snap = readSnapshot();
   if (!snap) return false;
-  const text = version ? `${snap.version}\n` : snap.help[path!];
+  const text = version ? `${snap.version}\n` : snap.help[path!] && renameProgram(snap.help[path!], programName(argv[1]));
   if (text === undefined) return false;
   // A reader that went away (`| head`, a closed pipe): quiet, exit 141, as io/closed-pipe.ts ends every other command.
   proc.stdout.once?.('error', () => {

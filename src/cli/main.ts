@@ -9,6 +9,7 @@ import { cliVersion } from '../io/cli-version.js';
 import { READER_GONE_EXIT, watchClosedPipes } from '../io/closed-pipe.js';
 import type { Output } from '../io/output.js';
 import { createProgram, type Runner } from './program.js';
+import { programName, renameProgram } from './program-name.js';
 import type { Ctx, GlobalFlags } from '../io/context.js';
 
 /**
@@ -183,13 +184,13 @@ function dispatcher(proc: Process, signal: AbortSignal, run: Run): Runner {
  * Commander throws instead of exiting, and its help and version text go to
  * proc's streams; under --json that text is collected for one JSON document.
  */
-function routeHelpOutput(program: Command, proc: Process, json: boolean): () => string {
+function routeHelpOutput(program: Command, proc: Process, json: boolean, name: string): () => string {
   let printed = '';
   const configure = (cmd: Command) => {
     cmd.exitOverride();
     cmd.configureOutput({
-      writeOut: (s) => (json ? void (printed += s) : proc.stdout.write(s)),
-      writeErr: (s) => (json ? void (printed += s) : proc.stderr.write(s)),
+      writeOut: (s) => (json ? void (printed += renameProgram(s, name)) : proc.stdout.write(renameProgram(s, name))),
+      writeErr: (s) => (json ? void (printed += renameProgram(s, name)) : proc.stderr.write(renameProgram(s, name))),
       outputError: () => {
         /* printed by the boundary */
       },
@@ -215,8 +216,9 @@ export async function main(argv: string[], proc: Process = process): Promise<num
     signals.abort(new Error('the reader of the output went away'));
   });
   const version = cliVersion();
-  const program = createProgram(version, dispatcher(proc, signals.signal, run));
-  const printed = routeHelpOutput(program, proc, early.json);
+  const name = programName(argv[1]);
+  const program = createProgram(version, dispatcher(proc, signals.signal, run), name);
+  const printed = routeHelpOutput(program, proc, early.json, name);
   try {
     await refuseUnknownHelpTopic(program, argv);
     await program.parseAsync(argv);

@@ -47,8 +47,8 @@ function collect(value: string, previous: string[] | undefined): string[] {
 }
 
 // long-function: the registration table, one .command() block per command in help order; split, the CLI's surface could not be read in one place
-export function createProgram(version: string, runner: Runner): Command {
-  const program = new Command('plexichat-plugin');
+export function createProgram(version: string, runner: Runner, name = 'plexichat-plugin'): Command {
+  const program = new Command(name);
   program
     .description('Scaffold, validate, test, package and publish PlexiChat plugins.')
     .version(version, '-V, --version', 'print the version')

@@ -49,14 +49,37 @@ export function reportJsonHelp(err: CommanderError, s: { program: Command; argv:
   return report(err, s.out);
 }
 
+/**
+ * Commander's text as one line, worded as the CLI's own did-you-mean:
+ * "error: unknown command 'biuld'\n(Did you mean build?)" becomes
+ * "unknown command 'biuld' (did you mean 'build'?)".
+ */
+export function commanderMessage(text: string): string {
+  const [first = '', ...rest] = text
+    .replace(/^error:\s*/, '')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
+  let message = first;
+  for (const line of rest) {
+    const m = /^\(Did you mean (one of )?(.+?)\?\)$/.exec(line);
+    message += m
+      ? ` (did you mean ${m[1] ?? ''}${m[2]
+          .split(/,\s*/)
+          .map((s) => `'${s}'`)
+          .join(', ')}?)`
+      : `; ${line}`;
+  }
+  return message;
+}
+
 export function report(err: unknown, out: Output): number {
   if (err instanceof CommanderError) {
     if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') {
       return ExitCode.ok;
     }
     if (err.code === 'commander.help') return ExitCode.usage;
-    const message = err.message.replace(/^error:\s*/, '');
-    return report(new UsageError(message, { hint: 'run with --help to see the commands and flags' }), out);
+    return report(new UsageError(commanderMessage(err.message), { hint: 'run with --help to see the commands and flags' }), out);
   }
   if (err instanceof CliError) {
     if (out.json) {

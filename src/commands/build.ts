@@ -5,20 +5,20 @@
  * a result, draws the progress bar and renders the result, or what a
  * failure's error carries.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { userPath, type Ctx } from '../io/context.js';
 import { formatBytes } from '../io/bytes.js';
 import { createProgress } from '../io/progress.js';
-import { CliError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
+import { CliError, WorkFailedError, errnoCode } from '../errors.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import type { Diagnostic } from '../core/manifest/types.js';
 import { buildProject, findingLine, secretLine, sourceDateEpoch, type BuildFailureDetails, type ProjectBuild } from '../project/build.js';
 import type { Decision } from '../core/package/file-list.js';
 import { finishBuildSignature, signatureFileOf, signingKeyForBuild } from '../signing/files.js';
 import type { ManifestView } from '../attest/files.js';
-import { makeDir } from '../io/make-dir.js';
+import { dropCreatedOutDir, useOutDir } from '../io/out-dir.js';
 import { outputDirError } from '../io/fs-errors.js';
+import { inline } from '../io/terminal.js';
 
 export interface BuildCommandOptions {
   out?: string;
@@ -88,7 +88,7 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
     keyPath: opts.key === undefined ? undefined : userPath(ctx, opts.key),
     env: ctx.env,
   });
-  const created = await checkOutDir(outDir, opts.out, !opts.dryRun);
+  const created = await useOutDir(outDir, { given: opts.out, defaultShown: 'dist', create: !opts.dryRun });
   try {
     const result = await buildInto(outDir, opts, ctx, mtime);
     if (key) result.warnings.push(...key.warnings);
@@ -140,7 +140,7 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
     return result;
   } catch (err) {
     // A failed build leaves no empty output folder behind that it made itself.
-    if (created) await fs.rmdir(outDir).catch(() => undefined);
+    await dropCreatedOutDir(outDir, created);
     throw err;
   }
 }
@@ -247,7 +247,7 @@ export function render(r: BuildResult, ctx: Ctx): void {
   if (r.dryRun) {
     if (!r.explain) {
       const w = Math.max(...(r.list ?? []).map((f) => formatBytes(f.size).length), 1);
-      for (const f of r.list ?? []) out.result(`${formatBytes(f.size).padStart(w)}  ${f.path}`);
+      for (const f of r.list ?? []) out.result(`${formatBytes(f.size).padStart(w)}  ${inline(f.path)}`);
     }
     out.result(
       `${r.plugin.name} ${r.plugin.version}: ${r.files} file${r.files === 1 ? '' : 's'}, ${formatBytes(r.bytesIn)} would be packed (dry run, nothing written)`,
@@ -269,39 +269,6 @@ export function render(r: BuildResult, ctx: Ctx): void {
 function renderExplain(decisions: Decision[], ctx: Ctx): void {
   const mark: Record<Decision['action'], string> = { kept: '+', dropped: '-', refused: '!', skipped: '~' };
   const w = Math.max(...decisions.map((d) => d.path.length), 1);
-  for (const d of decisions) ctx.out.result(`${mark[d.action]} ${d.path.padEnd(w)}  ${d.action}: ${d.rule}`);
+  for (const d of decisions) ctx.out.result(inline(`${mark[d.action]} ${d.path.padEnd(w)}  ${d.action}: ${d.rule}`));
 }
 
-/** Check (and create) the output folder; true when this call created it. */
-async function checkOutDir(outDir: string, given: string | undefined, create: boolean): Promise<boolean> {
-  const shown = given ?? 'dist';
-  let st: Awaited<ReturnType<typeof fs.stat>>;
-  try {
-    st = await fs.stat(outDir);
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw outDirFailure(err, `use the output folder ${shown}`, shown);
-    if (!create) return false;
-    try {
-      await makeDir(outDir);
-      return true;
-    } catch (e) {
-      throw outDirFailure(e, `create the output folder ${shown}`, shown);
-    }
-  }
-  if (st.isDirectory()) return false;
-  const msg = `the output folder ${shown} exists and is not a folder`;
-  const hint = given ? 'pass --out with a folder path' : 'move the file named dist away, or pass --out <dir>';
-  throw given ? new UsageError(msg, { hint, code: 'OUT_NOT_A_DIR' }) : new WorkFailedError(msg, { hint, code: 'OUT_NOT_A_DIR' });
-}
-
-/** Why the output folder cannot be used: a folder path inside a file is the flag's fault, the rest as io/fs-errors.ts words it. */
-function outDirFailure(err: unknown, action: string, shown: string): CliError {
-  const code = errnoCode(err);
-  if (code === 'ENOTDIR' || code === 'EEXIST') {
-    return new UsageError(`the output folder ${shown} is inside a file`, { hint: 'pass --out with a folder path' });
-  }
-  return (
-    outputDirError(err, { action, dir: shown, flag: '--out <dir>', suffix: '; nothing was written' }) ??
-    new WorkFailedError(`cannot ${action} (${code ?? (err as Error).message})`, { hint: 'check the permissions, or pass --out <dir>' })
-  );
-}

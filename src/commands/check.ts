@@ -23,6 +23,7 @@ import { annotation } from '../check/github.js';
 import { runChecks } from '../check/runner.js';
 import { toSarif } from '../check/sarif.js';
 import { allFindings, FORMATS, PROFILES, type CheckOutcome, type CheckReport, type Finding, type Format, type Profile } from '../check/types.js';
+import { inline } from '../io/terminal.js';
 
 export interface CheckOptions {
   profile?: string;
@@ -90,7 +91,7 @@ export async function run(opts: CheckOptions, ctx: Ctx): Promise<CheckResult> {
   const accept = opts.acceptPermission ?? [];
 
   const { plugin, checks } = await runChecks(ctx, { profile, acceptPermissions: accept }, (c, i, n) => {
-    ctx.out.info(`[${i + 1}/${n}] ${c.id}: ${c.status}${c.summary ? ` (${c.summary})` : ''}`);
+    ctx.out.info(inline(`[${i + 1}/${n}] ${c.id}: ${c.status}${c.summary ? ` (${c.summary})` : ''}`));
   });
 
   // A skipped check is a finding: a warning, or an error under --profile release.
@@ -162,12 +163,12 @@ const MARK: Record<CheckOutcome['status'], string> = { passed: '✔', failed: '�
 function renderText(r: CheckReport, ctx: Ctx): void {
   const { out } = ctx;
   const paint = { passed: out.c.green, failed: out.c.red, skipped: out.c.yellow };
-  out.result(`check --profile ${r.profile}: ${r.plugin.name} ${r.plugin.version}${r.config ? ` (rules from ${r.config})` : ''}`);
+  out.result(inline(`check --profile ${r.profile}: ${r.plugin.name} ${r.plugin.version}${r.config ? ` (rules from ${r.config})` : ''}`));
   const w = Math.max(...r.checks.map((c) => c.id.length));
   for (const c of r.checks) {
-    out.result(`  ${paint[c.status](MARK[c.status])} ${c.id.padEnd(w)}  ${paint[c.status](c.status.padEnd(7))}  ${c.summary}`);
+    out.result(`  ${paint[c.status](MARK[c.status])} ${c.id.padEnd(w)}  ${paint[c.status](c.status.padEnd(7))}  ${inline(c.summary)}`);
     const changes = c.data?.changes;
-    if (Array.isArray(changes)) for (const l of changes) out.result(`      ${String(l)}`);
+    if (Array.isArray(changes)) for (const l of changes) out.result(`      ${inline(String(l))}`);
   }
   const shown = allFindings(r).filter((f) => !f.suppressed);
   if (shown.length) out.result();
@@ -184,7 +185,7 @@ function renderText(r: CheckReport, ctx: Ctx): void {
     out.result(f.level === 'note' ? text.replace(' warning ', ' note ') : text);
   }
   const suppressed = allFindings(r).filter((f) => f.suppressed);
-  for (const f of suppressed) out.info(`  (off in ${r.config}: ${f.ruleId}: ${f.suppressed!.reason})`);
+  for (const f of suppressed) out.info(inline(`  (off in ${r.config}: ${f.ruleId}: ${f.suppressed!.reason})`));
   out.result();
   const tail = `${r.counts.error} error${r.counts.error === 1 ? '' : 's'}, ${r.counts.warning} warning${r.counts.warning === 1 ? '' : 's'}, ${r.counts.skipped} skipped${r.counts.suppressed ? `, ${r.counts.suppressed} off by ${r.config}` : ''}`;
   out.result(r.ok ? `${out.c.green('✔')} check passed: ${tail}` : `${out.c.red('✖')} check failed: ${tail}`);
@@ -194,7 +195,9 @@ export function render(r: CheckResult, ctx: Ctx): void {
   const how = rendering.get(r) ?? { format: 'text' as const };
   if (how.output) {
     ctx.out.result(
-      `wrote ${how.output} (${how.format}): check ${r.ok ? 'passed' : 'failed'}, ${r.counts.error} errors, ${r.counts.warning} warnings, ${r.counts.skipped} skipped`,
+      inline(
+        `wrote ${how.output} (${how.format}): check ${r.ok ? 'passed' : 'failed'}, ${r.counts.error} errors, ${r.counts.warning} warnings, ${r.counts.skipped} skipped`,
+      ),
     );
     return;
   }

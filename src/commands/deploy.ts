@@ -23,6 +23,7 @@ import { MONITORING_PATH, parseMonitoring, type MonitoringConfig } from '../depl
 import { ENVIRONMENTS, NAMESPACE, labelValue, parseLabels, type Environment } from '../deploy/names.js';
 import { DEFAULT_PEERS, type Peers } from '../deploy/k8s.js';
 import { defaultRepository, renderDeploy, reservedPaths, type RenderedFile, type SdkFile } from '../deploy/render.js';
+import { inline } from '../io/terminal.js';
 
 export interface DeployRenderOptions {
   env?: string[];
@@ -440,10 +441,12 @@ export function render(r: DeployResult, ctx: Ctx): void {
     out.error('the deploy files are out of date: run `plexichat-plugin deploy render` and commit the result');
     return;
   }
-  for (const f of r.files.filter((x) => x.status !== 'unchanged')) out.result(`${f.status.padEnd(9)} ${f.path}`);
+  for (const f of r.files.filter((x) => x.status !== 'unchanged')) out.result(inline(`${f.status.padEnd(9)} ${f.path}`));
   const changed = r.files.filter((x) => x.status !== 'unchanged').length;
   out.result(
-    `${out.c.green('✔')} ${r.plugin.name} ${r.plugin.version} (${r.image}): ${changed} file${changed === 1 ? '' : 's'} written, ${r.files.length - changed} unchanged`,
+    inline(
+      `${out.c.green('✔')} ${r.plugin.name} ${r.plugin.version} (${r.image}): ${changed} file${changed === 1 ? '' : 's'} written, ${r.files.length - changed} unchanged`,
+    ),
   );
   for (const w of r.warnings) out.warn(w);
 }

@@ -181,16 +181,18 @@ async function askMissing(opts: InitOptions, given: ReturnType<typeof checkFlags
       message: 'Category:',
       choices: CATEGORIES.map((c) => ({ value: c })),
     }));
+  // A category with a template of its own name starts from that template (`--category analytics`: the analytics template).
+  const byCategory = templates.some((t) => t.name === category) ? category : DEFAULT_TEMPLATE;
   const template =
     opts.template ??
     (ctx.interactive
       ? await askSelect(ctx, {
           flag: '--template',
           message: 'Template:',
-          default: DEFAULT_TEMPLATE,
+          default: byCategory,
           choices: templates.map((t) => ({ value: t.name, description: t.description })),
         })
-      : DEFAULT_TEMPLATE);
+      : byCategory);
   const defaultDescription = `${titleOf(name)} plugin for PlexiChat`;
   const description =
     given.description ??

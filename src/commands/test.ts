@@ -7,6 +7,7 @@
 import type { Ctx } from '../io/context.js';
 import type { PytestSummary } from '../python/junit.js';
 import { runTests, type TestOptions, type TestResult } from '../python/run-tests.js';
+import { inline } from '../io/terminal.js';
 
 export type { CoverageSection, HookCoverage, TestOptions, TestResult } from '../python/run-tests.js';
 
@@ -28,7 +29,7 @@ export function render(result: TestResult, ctx: Ctx): void {
   const cov = result.coverage === undefined ? '' : ` (${result.coverage}% line coverage)`;
   if (result.exitCode === 0) ctx.out.success(`tests passed: ${counts(s)}${cov}`);
   else ctx.out.error(`tests failed: ${counts(s)}${cov}`);
-  for (const line of result.hookCoverage?.lines ?? []) ctx.out.info(`  ${line}`);
+  for (const line of result.hookCoverage?.lines ?? []) ctx.out.info(`  ${inline(line)}`);
 }
 
 export function exitCode(result: TestResult): number {

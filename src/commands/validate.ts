@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import { verbatim } from '../io/json-document.js';
 import { diffLines, type AgainstResult } from '../release/diff.js';
 import { renderDiagnostics } from '../project/render-diagnostics.js';
+import { inline } from '../io/terminal.js';
 
 export interface ValidateOptions {
   strict?: boolean;
@@ -41,7 +42,7 @@ export function render(r: ValidationReport & { against?: AgainstResult }, ctx: C
   renderDiagnostics(r, ctx);
   if (r.against) {
     if (r.errors.length || r.warnings.length) out.result();
-    for (const l of diffLines(r.against)) out.result(l);
+    for (const l of diffLines(r.against)) out.result(inline(l));
   }
   const n = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
   const notes = r.infos.length ? `, ${n(r.infos.length, 'note')}` : '';
@@ -49,11 +50,11 @@ export function render(r: ValidationReport & { against?: AgainstResult }, ctx: C
   if (r.errors.length || r.warnings.length || r.infos.length) out.result();
   if (r.security) {
     const how = r.security.command ? `bandit (${r.security.command.join(' ')})` : 'bandit (not found)';
-    out.result(out.c.dim(`security review: ${how}: ${n(r.security.findings, 'finding')}, failing at ${r.security.failOn} severity and above`));
+    out.result(out.c.dim(`security review: ${inline(how)}: ${n(r.security.findings, 'finding')}, failing at ${r.security.failOn} severity and above`));
   }
   if (r.ok) {
     const what = r.manifest ? `${r.manifest.plugin.name} ${r.manifest.plugin.version}` : 'the plugin';
-    out.result(`${out.c.green('✔')} ${what} is valid (${counts})`);
+    out.result(`${out.c.green('✔')} ${inline(what)} is valid (${counts})`);
   } else {
     out.result(`${out.c.red('✖')} validation failed: ${counts}`);
   }

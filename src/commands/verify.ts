@@ -11,6 +11,7 @@ import { parsePluginSpec } from '../core/plugin-name.js';
 import type { TrustedKey } from '../signing/keyring.js';
 import { readKeyringFile, readPublicKeyFile } from '../signing/files.js';
 import { renderFindings, verifyArchiveFile, type VerifyResult } from '../project/verify.js';
+import { inline } from '../io/terminal.js';
 
 export type { VerifyResult, VerifySignature } from '../project/verify.js';
 
@@ -56,26 +57,27 @@ export function render(r: VerifyResult, ctx: Ctx): void {
   renderFindings(r.findings, ctx);
   const own = new Set([r.signature.code, r.sbom.code, r.provenance.code]);
   const errors = r.findings.filter((f) => f.severity === 'error' && !own.has(f.code)).length;
-  const what = r.plugin ? `${r.plugin.name} ${r.plugin.version}` : r.archive;
+  // The name and version come from the archive's manifest: one line, whatever they hold.
+  const what = inline(r.plugin ? `${r.plugin.name} ${r.plugin.version}` : r.archive);
   if (r.ok) {
     out.result(`${out.c.green('✔')} ${what}: archive OK (${r.entries} entries, ${r.uncompressedBytes} bytes unpacked)`);
     out.result(`  sha256 ${r.sha256}`);
     const s = r.signature;
-    if (s.status === 'verified') out.result(`  signed by key ${s.key_id} on ${s.created_at} (signature verified)`);
-    else if (s.status === 'unchecked') out.result(`  signed by key ${s.key_id} on ${s.created_at} (signer not checked)`);
+    if (s.status === 'verified') out.result(inline(`  signed by key ${s.key_id} on ${s.created_at} (signature verified)`));
+    else if (s.status === 'unchecked') out.result(inline(`  signed by key ${s.key_id} on ${s.created_at} (signer not checked)`));
     else out.info('  not signed');
     if (r.sbom.status === 'matches') out.result(`  sbom ${r.sbom.file} matches the archive`);
     const p = r.provenance;
     if (p.status === 'verified')
-      out.result(`  provenance signed by key ${p.key_id} on ${p.finished_on} (verified; ${p.slsa_level}: signed on the publisher's machine)`);
-    else if (p.status === 'unchecked') out.result(`  provenance names this archive, key ${p.key_id ?? 'unknown'} (signer not checked; ${p.slsa_level})`);
+      out.result(inline(`  provenance signed by key ${p.key_id} on ${p.finished_on} (verified; ${p.slsa_level}: signed on the publisher's machine)`));
+    else if (p.status === 'unchecked') out.result(inline(`  provenance names this archive, key ${p.key_id ?? 'unknown'} (signer not checked; ${p.slsa_level})`));
   } else {
     if (errors > 0) {
       out.result(`${out.c.red('✖')} ${what}: ${errors} problem${errors === 1 ? '' : 's'}; the marketplace would refuse this archive`);
     }
     if (r.signature.status === 'failed') {
       out.result(`${out.c.red('✖')} ${what}: the signature does not verify [${r.signature.code}]`);
-      if (r.signature.hint) out.note(`  ${out.c.dim(`hint: ${r.signature.hint}`)}`);
+      if (r.signature.hint) out.note(`  ${out.c.dim(`hint: ${inline(r.signature.hint)}`)}`);
     }
     for (const [what, a] of [
       ['the SBOM', r.sbom],

@@ -22,6 +22,7 @@ import { BumpError, locateVersion, nextVersion, replaceVersion } from '../releas
 import { addRelease, ChangelogError, isoDate, type ChangelogAction } from '../release/changelog.js';
 import { latestPublished } from '../release/published.js';
 import { valueText } from '../io/value-text.js';
+import { inline } from '../io/terminal.js';
 
 export interface VersionOptions {
   bump: string;
@@ -308,21 +309,21 @@ async function plan(opts: VersionOptions, ctx: Ctx, manifestFile: string): Promi
 export function render(r: VersionResult, ctx: Ctx): void {
   const { out } = ctx;
   const verb = r.dryRun ? 'would bump' : 'bumped';
-  out.result(`${out.c.green('✔')} ${r.plugin} ${verb} ${r.from} -> ${r.to}${r.dryRun ? ' (dry run, nothing written)' : ''}`);
-  out.result(`  ${r.manifest.file}:${r.manifest.line}  version: ${r.to}`);
+  out.result(inline(`${out.c.green('✔')} ${r.plugin} ${verb} ${r.from} -> ${r.to}${r.dryRun ? ' (dry run, nothing written)' : ''}`));
+  out.result(inline(`  ${r.manifest.file}:${r.manifest.line}  version: ${r.to}`));
   const what: Record<ChangelogAction, string> = {
     created: 'created with',
     inserted: 'new section',
     unreleased: '[Unreleased] became',
     kept: 'kept the existing section',
   };
-  out.result(`  ${r.changelog.file}  ${what[r.changelog.action]} ${r.changelog.heading}`);
+  out.result(inline(`  ${r.changelog.file}  ${what[r.changelog.action]} ${r.changelog.heading}`));
   if (r.published.checked) {
-    out.result(`  marketplace  ${r.published.latest ? `latest published ${r.published.latest}` : 'nothing published yet'}`);
+    out.result(inline(`  marketplace  ${r.published.latest ? `latest published ${r.published.latest}` : 'nothing published yet'}`));
   } else {
-    out.info(`  marketplace  not compared: ${r.published.reason}`);
+    out.info(inline(`  marketplace  not compared: ${r.published.reason}`));
   }
-  if (r.git) out.result(`  git  ${r.git.commit ? `committed ${r.git.commit.slice(0, 12)}, tagged ${r.git.tag}` : `would commit and tag ${r.git.tag}`}`);
+  if (r.git) out.result(inline(`  git  ${r.git.commit ? `committed ${r.git.commit.slice(0, 12)}, tagged ${r.git.tag}` : `would commit and tag ${r.git.tag}`}`));
   if (r.changelog.empty)
     out.warn(`the CHANGELOG.md section for ${r.to} is empty; add notes (--note) before submitting: marketplace prepare refuses an empty section`);
 }

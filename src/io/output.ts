@@ -1,5 +1,5 @@
 import { jsonDocument } from './json-document.js';
-import { MARK_CLOSE, MARK_OPEN, terminalSafe } from './terminal.js';
+import { MARK_CLOSE, MARK_OPEN, inline, terminalSafe } from './terminal.js';
 
 /**
  * Colours: a fixed ANSI table instead of chalk. chalk costs ~6 ms of
@@ -94,20 +94,21 @@ export class Output {
     this.put(this.stderr, terminalSafe(`${line}\n`));
   }
 
+  /** One line: a line break inside it (from foreign text) is shown escaped, as are warn, error and debug lines. */
   success(line: string): void {
-    this.info(`${this.c.green('✔')} ${line}`);
+    this.info(`${this.c.green('✔')} ${inline(line)}`);
   }
 
   warn(line: string): void {
-    this.put(this.stderr, terminalSafe(`${this.c.yellow('warning:')} ${line}\n`));
+    this.put(this.stderr, terminalSafe(`${this.c.yellow('warning:')} ${inline(line)}\n`));
   }
 
   error(line: string): void {
-    this.put(this.stderr, terminalSafe(`${this.c.red('error:')} ${line}\n`));
+    this.put(this.stderr, terminalSafe(`${this.c.red('error:')} ${inline(line)}\n`));
   }
 
   debug(line: string): void {
-    if (this.verbose) this.put(this.stderr, terminalSafe(`${this.c.dim(`debug: ${line}`)}\n`));
+    if (this.verbose) this.put(this.stderr, terminalSafe(`${this.c.dim(`debug: ${inline(line)}`)}\n`));
   }
 
   /** Write the single JSON document of a --json run (schemaVersion and camelCase added here: docs/json.md). */

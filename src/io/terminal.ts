@@ -1,12 +1,22 @@
 /**
  * Text for a terminal. Every human line the CLI prints goes through
  * `terminalSafe` (in Output): control characters that are not the CLI's own
- * colours are shown as visible escapes (`\x1b`, `\x07`, `\u009b`), so a
- * reviewer's note, a server's error text or a file name cannot move the
- * cursor, recolour, retitle or clear the developer's terminal. The CLI's own
- * colours are private-use markers from the palette, turned into SGR codes
- * only after that. `inline` also escapes line breaks, for untrusted text that
- * must stay on its line. JSON output keeps the data (JSON escapes it).
+ * colours are shown as visible escapes (`\x1b`, `\x07`, `\u009b`), and so are
+ * bidirectional-text controls (U+202A..U+202E, U+2066..U+2069, U+200E/F,
+ * U+061C) and the Unicode line and paragraph separators, so a reviewer's
+ * note, a server's error text or a file name cannot move the cursor,
+ * recolour, retitle or clear the developer's terminal, or reorder what is
+ * shown. The CLI's own colours are private-use markers from the palette,
+ * turned into SGR codes only after that.
+ *
+ * The one rule for text the CLI did not write (server fields, manifest text,
+ * file names, suppression reasons, error messages, test names): it goes
+ * through `inline` (or `block` for multi-line notes), which also shows line
+ * breaks (LF, CR, NEL U+0085, U+2028, U+2029, VT, FF) escaped, so it stays on
+ * its line and cannot forge another line (a `::error::` workflow command, a
+ * "9.9.9 stable (signed by ...)" version line). Output.warn, error, success
+ * and debug apply `inline` to their whole line: they are one line by contract.
+ * JSON output keeps the data (JSON escapes it).
  */
 
 /**
@@ -18,11 +28,12 @@ const NONCE = Array.from({ length: 4 }, () => String.fromCharCode(0xe100 + Math.
 export const MARK_OPEN = `\uE000${NONCE}`;
 export const MARK_CLOSE = '\uE001';
 
-// C0 except \t and \n, DEL, C1, and the markers themselves when they come from outside.
+// C0 except \t and \n, DEL, C1, bidi controls, U+2028/2029.
 // eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
+// The same with \t and \n.
 // eslint-disable-next-line no-control-regex
-const UNSAFE_INLINE = /[\u0000-\u001f\u007f-\u009f]/g;
+const UNSAFE_INLINE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
 const MARKER = new RegExp(`${MARK_OPEN}(\\d{1,3})${MARK_CLOSE}`, 'g');
 
 function visible(ch: string): string {
@@ -33,7 +44,7 @@ function visible(ch: string): string {
   return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
 }
 
-/** Untrusted text for one line: every control character, line breaks included, made visible. */
+/** Untrusted text for one line: every control character, line breaks and bidi controls included, made visible. */
 export function inline(text: string): string {
   return text.replace(UNSAFE_INLINE, visible);
 }
@@ -54,7 +65,7 @@ export function terminalSafe(text: string): string {
 export function block(label: string, text: string): string {
   const pad = ' '.repeat(label.length);
   return text
-    .split(/\r\n|\n|\r/)
+    .split(/\r\n|[\n\r\u0085\u2028\u2029\v\f]/)
     .map((l, i) => `${i === 0 ? label : pad}${inline(l)}`)
     .join('\n');
 }

@@ -21,6 +21,7 @@ import { CliError, UsageError, WorkFailedError, errnoCode } from '../errors.js';
 import { fsError } from '../io/fs-errors.js';
 // The same checks as `plexichat-plugin verify` (one implementation), run before anything is written or sent.
 import { findingText, renderFindings, verifyArchiveFile, type VerifyResult, type VerifySignature } from '../project/verify.js';
+import { inline } from '../io/terminal.js';
 
 /** verify's verdict on the .sig beside the archive, with the message of its failure. */
 export type SignatureVerdict = VerifySignature & { message?: string };
@@ -280,6 +281,6 @@ export function renderRefused(err: unknown, ctx: Ctx): void {
 export function renderProblems(r: PrepareResult, ctx: Ctx): void {
   ctx.out.error(`the listing for ${r.name} ${r.version} is not ready: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}`);
   for (const p of r.problems) {
-    ctx.out.note(`  - ${p.message}\n    ${ctx.out.c.dim(`fix: ${p.hint}`)}`);
+    ctx.out.note(`  - ${inline(p.message)}\n    ${ctx.out.c.dim(`fix: ${inline(p.hint)}`)}`);
   }
 }

@@ -17,6 +17,7 @@
 import type { Ctx } from '../io/context.js';
 import { CancelledError } from '../errors.js';
 import { waitText } from './retry.js';
+import { inline } from '../io/terminal.js';
 
 /** How long an interrupted submit waits for the answer to a body it has sent in full. */
 export const ANSWER_GRACE_MS = 5000;
@@ -54,7 +55,7 @@ export class UploadCancelGuard {
   /** The answer came although Ctrl-C was pressed while it was awaited: say the submission was made. */
   answered(id: string): void {
     if (this.ctx.signal.aborted && !this.signal.aborted) {
-      this.ctx.out.info(`the marketplace answered after Ctrl-C: submission ${id} exists`);
+      this.ctx.out.info(inline(`the marketplace answered after Ctrl-C: submission ${id} exists`));
     }
   }
 

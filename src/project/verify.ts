@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Ctx } from '../io/context.js';
 import { CliError, WorkFailedError, errnoCode } from '../errors.js';
 import { verifyArchive, type VerifyFinding, type VerifyOptions } from '../core/package/verify.js';
+import { quotedName } from '../core/package/names.js';
 import { factsOf } from '../signing/archive.js';
 import type { TrustedKey } from '../signing/keyring.js';
 import { checkSignature, expectedPluginProblem, type ExpectedPlugin } from '../signing/verify.js';
@@ -148,7 +149,7 @@ export async function verifyArchiveFile(o: VerifyFileOptions): Promise<VerifyRes
 
 /** A finding as one line: `"entry": message [CODE]`. */
 export function findingText(f: VerifyFinding): string {
-  return `${f.entry !== undefined ? `${JSON.stringify(f.entry)}: ` : ''}${f.message} [${f.code}]`;
+  return `${f.entry !== undefined ? `${quotedName(f.entry)}: ` : ''}${f.message} [${f.code}]`;
 }
 
 /** Each finding as verify prints it, errors and warnings on stderr; submit and prepare show the same. */

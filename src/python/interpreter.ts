@@ -39,10 +39,12 @@ export function tooOldError(python: string, version: string): CliError {
  * findPython); else the error that says which of these failed.
  */
 export async function choosePytestPython(
-  opts: Omit<FindPythonOptions, 'wantPytest' | 'modules'> & { cwd: string },
+  opts: Omit<FindPythonOptions, 'wantPytest' | 'modules'> & { cwd: string; alsoNeeds?: string[] },
 ): Promise<PythonInfo & { tried: string[]; missing: string[] }> {
-  const modules = await projectImports(opts.cwd);
-  const found = await findPythonCached({ ...opts, modules, wantPytest: true, venv: true });
+  // What the run needs besides the project's imports (pytest_cov for --coverage) counts in the choice too.
+  const modules = [...(await projectImports(opts.cwd)), ...(opts.alsoNeeds ?? [])];
+  const { alsoNeeds: _alsoNeeds, ...find } = opts;
+  const found = await findPythonCached({ ...find, modules, wantPytest: true, venv: true });
   if (!found.ok) {
     if (found.reason === 'not-runnable') {
       throw notRunnableError({ path: found.path!, source: opts.explicit !== undefined ? 'flag' : 'env' });

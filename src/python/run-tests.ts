@@ -122,6 +122,31 @@ export function manifestData(
   });
 }
 
+/**
+ * --coverage on an interpreter that cannot import pytest_cov: name what is
+ * missing for it (pytest-cov itself, or the coverage package pytest-cov
+ * needs), and another interpreter on PATH that has it, when there is one.
+ */
+async function coverageUnavailable(python: string, source: string, env: NodeJS.ProcessEnv): Promise<WorkFailedError> {
+  const [{ hasModule, pathCandidates }, { runPython }] = await Promise.all([import('../python/discover.js'), import('../python/spawn.js')]);
+  // pytest-cov installed (its distribution metadata is there) but not importable: what it needs (coverage) is the missing package.
+  const present = (await runPython(python, ['-c', "import importlib.metadata as m; m.version('pytest-cov')"], { env, timeoutMs: 20_000 })).code === 0;
+  const missing = present && !(await hasModule(python, 'coverage', env)) ? 'coverage' : 'pytest-cov';
+  let other: string | undefined;
+  for (const p of pathCandidates(env)) {
+    if (p !== python && (await hasModule(p, 'pytest_cov', env).catch(() => false))) {
+      other = p;
+      break;
+    }
+  }
+  const install = `${python} -m pip install ${missing}`;
+  const pinned = source === 'flag' || source === 'env' || source === 'venv';
+  const hint = other
+    ? `pytest-cov is installed for ${other}: ${pinned ? `run with --python ${other}, or ` : ''}install it for this one: ${install}; or run without --coverage`
+    : `install it: ${missing === 'pytest-cov' ? DEBIAN_COV : 'sudo apt-get install -y python3-coverage'}  (Debian/Ubuntu)  or  ${install}; or run without --coverage`;
+  return new WorkFailedError(`--coverage needs ${missing}, which is not installed for ${python}`, { code: 'COVERAGE_UNAVAILABLE', hint });
+}
+
 /** Total line coverage from a Cobertura XML report (pytest-cov --cov-report=xml:...). */
 async function coveragePercent(report: string | undefined): Promise<number | undefined> {
   if (!report) return undefined;
@@ -152,7 +177,12 @@ export async function runTests(opts: TestOptions, ctx: Ctx, input: RunTestsInput
   const manifest = () => (reading ??= input.manifest ? input.manifest() : readManifest(root, ctx.env));
   // pytest starts before the manifest is read, and waits for it (python/pytest.ts);
   // a manifest error is still the one reported, before any other.
-  const py = await choosePytestPython({ env: ctx.env, explicit: userProgram(ctx, opts.python), cwd: ctx.cwd }).catch(async (err: unknown) => {
+  const py = await choosePytestPython({
+    env: ctx.env,
+    explicit: userProgram(ctx, opts.python),
+    cwd: ctx.cwd,
+    alsoNeeds: opts.coverage ? ['pytest_cov'] : [],
+  }).catch(async (err: unknown) => {
     await manifest();
     throw err;
   });
@@ -177,12 +207,7 @@ export async function runTests(opts: TestOptions, ctx: Ctx, input: RunTestsInput
 
   if (opts.coverage) {
     const [{ hasModule }] = await Promise.all([import('../python/discover.js'), manifest()]);
-    if (!(await hasModule(py.path, 'pytest_cov', ctx.env))) {
-      throw new WorkFailedError(`--coverage needs pytest-cov, which is not installed for ${py.path}`, {
-        code: 'COVERAGE_UNAVAILABLE',
-        hint: `install it: ${DEBIAN_COV}  (Debian/Ubuntu)  or  ${py.path} -m pip install pytest-cov; or run without --coverage`,
-      });
-    }
+    if (!(await hasModule(py.path, 'pytest_cov', ctx.env))) throw await coverageUnavailable(py.path, py.source, ctx.env);
     extra.push('--cov=src', '--cov-report=term-missing');
   }
 

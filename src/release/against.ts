@@ -24,6 +24,7 @@ import {
 export type { AgainstResult, DiffBase } from './diff.js';
 import { latestPublished } from './published.js';
 import type { Manifest } from '../core/manifest/types.js';
+import { inline } from '../io/terminal.js';
 
 async function archiveSummary(ctx: Ctx, given: string): Promise<{ file: string; summary: ManifestSummary }> {
   const file = userPath(ctx, given);
@@ -103,7 +104,7 @@ export async function permissionGate(ctx: Ctx, diff: ManifestDiff, acceptedByFla
   for (const p of diff.newlyRequired) if (acceptedByFlag.includes(p)) via[p] = 'flag';
   let missing = unaccepted(diff, acceptedByFlag);
   if (missing.length > 0 && ctx.interactive) {
-    for (const line of describeDiff(diff)) ctx.out.info(`  ${line}`);
+    for (const line of describeDiff(diff)) ctx.out.info(`  ${inline(line)}`);
     const answer = await askSelect(ctx, {
       flag: '--accept-permission',
       message: `${diff.to.name} ${diff.to.version} newly requires ${missing.join(', ')}; every admin who updates will be asked to grant ${missing.length === 1 ? 'it' : 'them'}. Submit anyway?`,

@@ -18,7 +18,10 @@ import { listFiles, tempDir } from '../helpers/temp-project.js';
 const require = createRequire(import.meta.url);
 
 /** A fresh scaffold (init --yes), made once and copied per test. */
-const copy = useScaffold('checked_plugin', 'pxp-check-');
+const scaffoldCopy = useScaffold('checked_plugin', 'pxp-check-');
+/** The scaffold with its docs written (an untouched docs/README.md is docs/UNEDITED: see its own test). */
+const WRITTEN_README = '# Checked Plugin\n\nCounts the messages sent in each channel.\n\n## Settings\n\n`greeting`: the text of the status endpoint.\n';
+const copy = (files: Record<string, string> = {}) => scaffoldCopy({ 'docs/README.md': WRITTEN_README, ...files });
 
 /** The scaffold with four problems at known places. */
 async function broken(): Promise<string> {
@@ -43,6 +46,23 @@ function sarifValidator() {
 }
 
 describe('check --profile pr', () => {
+  it("the untouched scaffold's docs/README.md is docs/UNEDITED: a warning on pr, an error on release", async () => {
+    const dir = await scaffoldCopy();
+    const pr = await runMain(['--json', 'check'], { cwd: dir, env: offline });
+    const docs = JSON.parse(pr.stdout).checks.find((c: { id: string }) => c.id === 'docs');
+    expect(docs).toMatchObject({ status: 'passed', summary: 'docs/README.md is the unedited template' });
+    expect(docs.findings).toEqual([expect.objectContaining({ ruleId: 'docs/UNEDITED', level: 'warning', file: 'docs/README.md', line: 1 })]);
+    expect(docs.findings[0].message).toBe('docs/README.md is the unedited minimal template that init wrote');
+    const release = await runMain(['check', '--profile', 'release', '--allow-skipped'], { cwd: dir, env: offline });
+    expect(release.exitCode).toBe(1);
+    expect(release.stdout).toMatch(/✖ docs\s+failed\s+docs\/README\.md is the unedited template/);
+    expect(release.stdout).toContain('error docs/UNEDITED docs/README.md is the unedited minimal template that init wrote');
+    // Any edit of its own text counts as written.
+    const edited = await scaffoldCopy({ 'docs/README.md': `${await fs.readFile(path.join(dir, 'docs/README.md'), 'utf8')}\nIt also counts edits.\n` });
+    const after = await runMain(['--json', 'check'], { cwd: edited, env: offline });
+    expect(JSON.parse(after.stdout).checks.find((c: { id: string }) => c.id === 'docs').findings).toEqual([]);
+  });
+
   it('passes on a fresh scaffold with no marketplace, each check reported', async (ctx) => {
     requires(ctx, 'bandit'); // the security step passes only where bandit runs
     const dir = await copy();

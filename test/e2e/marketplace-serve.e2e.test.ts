@@ -66,12 +66,13 @@ describe('marketplace serve (process)', () => {
     expect(doc.api).toBe(`${doc.url}/api/v1`);
     expect(doc.tokens.developer).toHaveLength(1);
     expect(doc.tokens.developer[0]).toMatch(/^pcx_[A-Za-z0-9_-]{32}$/);
-    expect(doc.tokens.reviewer).toMatch(/^pcx_/);
+    expect(doc.tokens.reviewer).toHaveLength(1);
+    expect(doc.tokens.reviewer[0]).toMatch(/^pcx_/);
 
     const me = await api(doc.url, 'GET', '/me', { token: doc.tokens.developer[0] });
     expect(me.status).toBe(200);
     expect(me.body.role).toBe('developer');
-    expect((await api(doc.url, 'GET', '/me', { token: doc.tokens.reviewer })).body.role).toBe('reviewer');
+    expect((await api(doc.url, 'GET', '/me', { token: doc.tokens.reviewer[0] })).body.role).toBe('reviewer');
     expect((await api(doc.url, 'GET', '/me', { token: 'pcx_wrong' })).status).toBe(401);
 
     proc.kill('SIGTERM');

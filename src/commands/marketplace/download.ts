@@ -10,11 +10,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import semver from 'semver';
 import { userPath, type Ctx } from '../../io/context.js';
-import { UsageError, WorkFailedError, errnoCode } from '../../errors.js';
+import { UsageError, WorkFailedError } from '../../errors.js';
 import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } from '../../io/atomic.js';
-import { outputDirError, writingTo, type OutputTarget } from '../../io/fs-errors.js';
+import { writingTo, type OutputTarget } from '../../io/fs-errors.js';
 import { archiveFileName, parsePluginSpec } from '../../core/plugin-name.js';
 import { VERIFY_DEFAULTS } from '../../core/package/limits.js';
+import { quotedName } from '../../core/package/names.js';
+import { dropCreatedOutDir, useOutDir } from '../../io/out-dir.js';
 import type { VersionSignatures } from '../../marketplace/client.js';
 import { withSession } from '../../marketplace/session.js';
 import { factsOf } from '../../signing/archive.js';
@@ -22,6 +24,7 @@ import { parseSignature, serializeSignature, type SignatureDocument } from '../.
 import { readKeyringFile, signatureFileOf } from '../../signing/files.js';
 import { parseKeyRecord, type TrustedKey } from '../../signing/keyring.js';
 import { checkSignature, expectedPluginProblem, signatureDigest, type SignatureCheck } from '../../signing/verify.js';
+import { inline } from '../../io/terminal.js';
 
 export interface DownloadOptions {
   spec: string;
@@ -51,17 +54,6 @@ function parseSpec(spec: string): { name: string; version?: string } {
 /** The --out folder, as io/fs-errors.ts words a failure to write there. */
 function outTarget(given: string | undefined, dir: string, what = 'the archive'): OutputTarget {
   return { action: `write ${what} to ${given ?? dir}`, dir: given ?? dir, flag: '--out <dir>', suffix: '; nothing was written' };
-}
-
-async function outDir(ctx: Ctx, given: string | undefined): Promise<string> {
-  const dir = userPath(ctx, given ?? '.');
-  try {
-    if ((await fs.stat(dir)).isDirectory()) return dir;
-  } catch (err) {
-    // A parent that is a file is a folder that does not exist: the flag's value is wrong.
-    if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') throw outputDirError(err, outTarget(given, dir)) ?? err;
-  }
-  throw new UsageError(`the output folder ${given ?? dir} does not exist or is not a folder`, { hint: 'pass --out <dir> with an existing folder' });
 }
 
 const TAMPERED = 'the marketplace served bytes that are not the ones that were signed: do not install them; report it to the marketplace';
@@ -111,8 +103,25 @@ function sinkInto(tmp: AtomicFile, name: string, version: string) {
 
 export async function run(opts: DownloadOptions, ctx: Ctx): Promise<DownloadResult> {
   const spec = parseSpec(opts.spec);
-  const dir = await outDir(ctx, opts.out);
   const pinned = opts.keyring !== undefined ? await readKeyringFile(opts.keyring, userPath(ctx, opts.keyring)) : undefined;
+  // A missing --out folder is created, as `build --out` does (io/out-dir.ts), and removed again when the download fails.
+  const dir = userPath(ctx, opts.out ?? '.');
+  const created = await useOutDir(dir, { given: opts.out, defaultShown: '.', create: true });
+  try {
+    return await download(spec, dir, pinned, opts, ctx);
+  } catch (err) {
+    await dropCreatedOutDir(dir, created);
+    throw err;
+  }
+}
+
+async function download(
+  spec: { name: string; version?: string },
+  dir: string,
+  pinned: TrustedKey[] | undefined,
+  opts: DownloadOptions,
+  ctx: Ctx,
+): Promise<DownloadResult> {
   return withSession(ctx, { token: 'none' }, async ({ client, target }) => {
     let version = spec.version;
     if (version === undefined) {
@@ -244,7 +253,7 @@ async function check(o: { tmp: AtomicFile; name: string; version: string; sigs: 
     const f = errors[0];
     throw refused(name, version, {
       code: 'INVALID_ARCHIVE',
-      message: `the archive fails the archive checks: ${f.entry ? `${JSON.stringify(f.entry)}: ` : ''}${f.message} [${f.code}]`,
+      message: `the archive fails the archive checks: ${f.entry ? `${quotedName(f.entry)}: ` : ''}${f.message} [${f.code}]`,
       hint: 'report this to the marketplace',
     });
   }
@@ -255,8 +264,8 @@ export function render(r: DownloadResult, ctx: Ctx): void {
   const { out } = ctx;
   for (const w of r.warnings) out.warn(w);
   const rel = path.relative(ctx.cwd, r.file);
-  out.result(`${out.c.green('✔')} downloaded ${r.plugin} ${r.version} → ${rel && !rel.startsWith('..') ? rel : r.file}`);
-  out.result(`  sha256     ${r.sha256}`);
-  out.result(`  marketplace counter-signature: key ${r.countersignature.key_id}, published ${r.countersignature.created_at} (verified)`);
-  if (r.publisher) out.result(`  publisher signature: key ${r.publisher.key_id}, signed ${r.publisher.created_at} (verified)`);
+  out.result(inline(`${out.c.green('✔')} downloaded ${r.plugin} ${r.version} → ${rel && !rel.startsWith('..') ? rel : r.file}`));
+  out.result(inline(`  sha256     ${r.sha256}`));
+  out.result(inline(`  marketplace counter-signature: key ${r.countersignature.key_id}, published ${r.countersignature.created_at} (verified)`));
+  if (r.publisher) out.result(inline(`  publisher signature: key ${r.publisher.key_id}, signed ${r.publisher.created_at} (verified)`));
 }

@@ -11,6 +11,7 @@ import { findSigningKey, readPublicKeyFile, SIGNING_KEY_ENV, type SigningKey } f
 import { KEY_ID_PATTERN, publicKeyBase64 } from '../../signing/keys.js';
 import type { KeyRecord, TrustedKey } from '../../signing/keyring.js';
 import { signKeyProof } from '../../signing/key-proof.js';
+import { inline } from '../../io/terminal.js';
 
 export interface KeysResult {
   marketplace: string;
@@ -98,7 +99,11 @@ export const add = {
   },
   render(r: KeyResult, ctx: Ctx): void {
     ctx.out.result(
-      r.existing ? `key ${r.key.key_id} was already registered (${state(r.key)})` : `${ctx.out.c.green('✔')} registered key ${r.key.key_id} (${state(r.key)})`,
+      inline(
+        r.existing
+          ? `key ${r.key.key_id} was already registered (${state(r.key)})`
+          : `${ctx.out.c.green('✔')} registered key ${r.key.key_id} (${state(r.key)})`,
+      ),
     );
     if (!r.key.revoked_at) ctx.out.info('uploads signed with it (`build --sign`, then `marketplace submit`) are checked against it');
   },
@@ -110,11 +115,11 @@ export const list = {
   },
   render(r: KeysResult, ctx: Ctx): void {
     if (r.keys.length === 0) {
-      ctx.out.result(`no keys registered on ${r.marketplace}`);
+      ctx.out.result(inline(`no keys registered on ${r.marketplace}`));
       ctx.out.info('add one: plexichat-plugin marketplace keys add <pubkey-file>');
       return;
     }
-    for (const k of r.keys) ctx.out.result(`${k.key_id}  ${state(k)}  added ${k.created_at ?? '?'}`);
+    for (const k of r.keys) ctx.out.result(inline(`${k.key_id}  ${state(k)}  added ${k.created_at ?? '?'}`));
   },
 };
 
@@ -129,7 +134,7 @@ export const revoke = {
     return withSession(ctx, { token: 'required' }, async ({ client, target }) => ({ marketplace: target.baseUrl, key: await client.revokeKey(id) }));
   },
   render(r: KeyResult, ctx: Ctx): void {
-    ctx.out.result(`key ${r.key.key_id} revoked on ${r.key.revoked_at}`);
+    ctx.out.result(inline(`key ${r.key.key_id} revoked on ${r.key.revoked_at}`));
     ctx.out.info('new uploads signed with it are refused; versions published before keep verifying');
   },
 };

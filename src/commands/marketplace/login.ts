@@ -10,6 +10,7 @@ import { askSecret } from '../../io/prompt.js';
 import { MarketplaceClient } from '../../marketplace/client.js';
 import { resolveMarketplace, writeUserConfig } from '../../marketplace/config.js';
 import { saveToken } from '../../marketplace/credentials.js';
+import { inline } from '../../io/terminal.js';
 
 export interface LoginOptions {
   tokenStdin?: boolean;
@@ -111,6 +112,6 @@ export async function run(opts: LoginOptions, ctx: Ctx): Promise<LoginResult> {
 }
 
 export function render(r: LoginResult, ctx: Ctx): void {
-  ctx.out.result(`Logged in to ${r.marketplace} as ${r.user} (${r.role}).`);
-  ctx.out.info(`Token saved in ${r.credentialsFile} (readable only by you).`);
+  ctx.out.result(inline(`Logged in to ${r.marketplace} as ${r.user} (${r.role}).`));
+  ctx.out.info(inline(`Token saved in ${r.credentialsFile} (readable only by you).`));
 }

@@ -8,6 +8,7 @@ import { WorkFailedError } from '../../errors.js';
 import type { Submission } from '../../marketplace/client.js';
 import { currentTarget } from '../../marketplace/project.js';
 import { withSession } from '../../marketplace/session.js';
+import { inline } from '../../io/terminal.js';
 
 export interface PublishOptions {
   id?: string;
@@ -63,9 +64,11 @@ export async function run(opts: PublishOptions, ctx: Ctx): Promise<PublishResult
 export function render(r: PublishResult, ctx: Ctx): void {
   const s = r.submission;
   ctx.out.result(
-    r.changed
-      ? `Published ${s.plugin} ${s.version} on the ${s.channel ?? 'stable'} channel (${s.id}).`
-      : `${s.plugin} ${s.version} was already published on the ${s.channel ?? 'stable'} channel (${s.id}).`,
+    inline(
+      r.changed
+        ? `Published ${s.plugin} ${s.version} on the ${s.channel ?? 'stable'} channel (${s.id}).`
+        : `${s.plugin} ${s.version} was already published on the ${s.channel ?? 'stable'} channel (${s.id}).`,
+    ),
   );
-  ctx.out.info(`see it with: plexichat-plugin marketplace info ${s.plugin}`);
+  ctx.out.info(inline(`see it with: plexichat-plugin marketplace info ${s.plugin}`));
 }

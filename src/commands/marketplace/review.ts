@@ -7,6 +7,7 @@ import type { Ctx } from '../../io/context.js';
 import { UsageError } from '../../errors.js';
 import type { Submission } from '../../marketplace/client.js';
 import { withSession } from '../../marketplace/session.js';
+import { inline } from '../../io/terminal.js';
 
 export interface ReviewOptions {
   id: string;
@@ -42,5 +43,5 @@ export async function run(opts: ReviewOptions, ctx: Ctx): Promise<ReviewResult> 
 
 export function render(r: ReviewResult, ctx: Ctx): void {
   const s = r.submission;
-  ctx.out.result(`${s.id} (${s.plugin} ${s.version}) is now ${s.state}.`);
+  ctx.out.result(inline(`${s.id} (${s.plugin} ${s.version}) is now ${s.state}.`));
 }

@@ -257,16 +257,17 @@ function listenError(err: unknown, host: string, port: number): CliError {
 }
 
 function announce(handle: ServerHandle, host: string, ctx: Ctx): void {
+  // Both roles as lists (the server accepts several of each): one shape for scripts (schemas/marketplace-serve.schema.json).
   const tokens = {
     developer: handle.generated.developer,
-    reviewer: handle.generated.reviewer[0] ?? null,
+    reviewer: handle.generated.reviewer,
   };
   if (ctx.flags.json) {
     ctx.out.writeJson({ url: handle.url, api: handle.api, data_dir: handle.dataDir, tokens });
   } else {
     ctx.out.result(`Marketplace listening on ${handle.url}`);
     for (const t of tokens.developer) ctx.out.result(`developer token: ${t}`);
-    if (tokens.reviewer) ctx.out.result(`reviewer token:  ${tokens.reviewer}`);
+    for (const t of tokens.reviewer) ctx.out.result(`reviewer token:  ${t}`);
     ctx.out.info(`data: ${handle.dataDir}`);
     ctx.out.info(`use it with: PLEXICHAT_MARKETPLACE_URL=${handle.url}  (Ctrl-C stops the server)`);
   }

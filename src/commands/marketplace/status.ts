@@ -57,7 +57,7 @@ export async function run(opts: StatusOptions, ctx: Ctx): Promise<StatusResult> 
       onPoll: (s) => {
         if (s.state !== lastState) {
           lastState = s.state;
-          ctx.out.info(`${s.id}: ${s.state}`);
+          ctx.out.info(inline(`${s.id}: ${s.state}`));
         }
       },
       // One line per outage, not one per poll.
@@ -96,7 +96,7 @@ function diffOf(s: Submission, ctx: Ctx, indent: string): void {
 export function render(r: StatusResult, ctx: Ctx): void {
   if ('submissions' in r) {
     if (r.submissions.length === 0) {
-      ctx.out.result(`No submissions of ${r.plugin} yet.`);
+      ctx.out.result(inline(`No submissions of ${r.plugin} yet.`));
       ctx.out.info('next: plexichat-plugin marketplace submit');
       return;
     }
@@ -111,7 +111,7 @@ export function render(r: StatusResult, ctx: Ctx): void {
   ctx.out.result(line(s));
   diffOf(s, ctx, '  ');
   if (s.notes) ctx.out.result(block('  reviewer notes: ', s.notes));
-  if (s.state === 'approved') ctx.out.info(`next: plexichat-plugin marketplace publish ${s.id}`);
+  if (s.state === 'approved') ctx.out.info(inline(`next: plexichat-plugin marketplace publish ${s.id}`));
   if (s.state === 'rejected') {
     if (r.waited) ctx.out.error(`${s.plugin} ${s.version} was rejected`);
     ctx.out.info('fix what the reviewer says, bump the version, build and submit again');

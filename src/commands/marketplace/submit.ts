@@ -23,6 +23,7 @@ import { serializeSignature } from '../../signing/document.js';
 import { readSignatureFile, signatureFileOf } from '../../signing/files.js';
 import type { SentDiff } from '../../release/against.js';
 import { describeDiff, type ManifestDiff } from '../../release/diff.js';
+import { inline } from '../../io/terminal.js';
 
 export interface SubmitOptions {
   /** An archive made with `build --out` (default: dist/<name>-<version>.zip). */
@@ -242,17 +243,17 @@ export function renderError(err: unknown, ctx: Ctx): void {
 export function render(r: SubmitResult, ctx: Ctx): void {
   const { id, state } = r.submission;
   if (r.existing) {
-    ctx.out.result(`${r.plugin} ${r.version} was already submitted with this archive: ${id} (${state}). Nothing new was created.`);
+    ctx.out.result(inline(`${r.plugin} ${r.version} was already submitted with this archive: ${id} (${state}). Nothing new was created.`));
   } else {
-    ctx.out.result(`Submitted ${r.plugin} ${r.version} for review: ${id} (${state}).`);
-    ctx.out.info(r.signedBy ? `  signed with key ${r.signedBy}` : '  not signed (no .sig beside the archive; see `plexichat-plugin build --sign`)');
+    ctx.out.result(inline(`Submitted ${r.plugin} ${r.version} for review: ${id} (${state}).`));
+    ctx.out.info(r.signedBy ? `  signed with key ${inline(r.signedBy)}` : '  not signed (no .sig beside the archive; see `plexichat-plugin build --sign`)');
   }
   const d = r.permissionDiff;
   if (d && !d.unchanged) {
-    ctx.out.result(`  changes since ${d.from.version}, shown to the reviewer:`);
-    for (const line of describeDiff(d)) ctx.out.result(`    ${line}`);
-    if (d.accepted.length) ctx.out.result(`  accepted: ${d.accepted.join(', ')}`);
+    ctx.out.result(inline(`  changes since ${d.from.version}, shown to the reviewer:`));
+    for (const line of describeDiff(d)) ctx.out.result(`    ${inline(line)}`);
+    if (d.accepted.length) ctx.out.result(inline(`  accepted: ${d.accepted.join(', ')}`));
   }
-  if (state === 'approved') ctx.out.info(`next: plexichat-plugin marketplace publish ${id}`);
-  else if (state !== 'published') ctx.out.info(`next: plexichat-plugin marketplace status ${id} --wait`);
+  if (state === 'approved') ctx.out.info(inline(`next: plexichat-plugin marketplace publish ${id}`));
+  else if (state !== 'published') ctx.out.info(inline(`next: plexichat-plugin marketplace status ${id} --wait`));
 }

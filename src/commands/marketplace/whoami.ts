@@ -1,6 +1,7 @@
 /** `marketplace whoami`: who the token in use belongs to (GET /me). */
 import type { Ctx } from '../../io/context.js';
 import { withSession } from '../../marketplace/session.js';
+import { inline } from '../../io/terminal.js';
 
 export interface WhoamiResult {
   marketplace: string;
@@ -22,6 +23,6 @@ export async function run(_opts: unknown, ctx: Ctx): Promise<WhoamiResult> {
 }
 
 export function render(r: WhoamiResult, ctx: Ctx): void {
-  ctx.out.result(`${r.user} (${r.role}) on ${r.marketplace}`);
+  ctx.out.result(inline(`${r.user} (${r.role}) on ${r.marketplace}`));
   ctx.out.info(`token from ${r.tokenSource}`);
 }

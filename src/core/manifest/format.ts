@@ -1,4 +1,5 @@
 import type { Diagnostic } from './types.js';
+import { inline } from '../../io/terminal.js';
 
 /** "file:line:col" (or just "file" when the finding is about the whole file). */
 export function location(d: Pick<Diagnostic, 'file' | 'line' | 'column'>): string {
@@ -6,8 +7,12 @@ export function location(d: Pick<Diagnostic, 'file' | 'line' | 'column'>): strin
   return d.column ? `${d.file}:${d.line}:${d.column}` : `${d.file}:${d.line}`;
 }
 
-/** One line: "config/plugin.yaml:3:9 error INVALID_VERSION message", then the hint. */
+/**
+ * One line: "config/plugin.yaml:3:9 error INVALID_VERSION message", then the
+ * hint on its own line. The file name, message and hint can carry manifest or
+ * code text (a value with a line break): each stays on its line (io/terminal.ts inline).
+ */
 export function formatDiagnostic(d: Diagnostic): string {
-  const head = `${location(d)} ${d.severity} ${d.code} ${d.message}`;
-  return d.hint ? `${head}\n    fix: ${d.hint}` : head;
+  const head = `${inline(location(d))} ${d.severity} ${d.code} ${inline(d.message)}`;
+  return d.hint ? `${head}\n    fix: ${inline(d.hint)}` : head;
 }

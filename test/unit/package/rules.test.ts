@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { badPattern, parseIgnoreFile } from '../../../src/core/package/file-list.js';
-import { checkEntryName, twinKey } from '../../../src/core/package/names.js';
+import { checkEntryName, showName, twinKey } from '../../../src/core/package/names.js';
 import { scanSecrets, secretByName } from '../../../src/core/package/secrets.js';
 import { dosDateTime } from '../../../src/core/package/zip-writer.js';
 import { parseIntegrity, serializeIntegrity } from '../../../src/core/package/integrity.js';
@@ -23,8 +23,26 @@ describe('entry names', () => {
     ['src/trailing.', 'NAME_WINDOWS'],
     ['src/space ', 'NAME_WINDOWS'],
     [`src/${'x'.repeat(256)}`, 'NAME_TOO_LONG'],
+    ['src/evil\u202eyp.txt', 'NAME_INVISIBLE_CHAR'],
+    ['src/a\u200bb', 'NAME_INVISIBLE_CHAR'],
+    ['src/a\u2060b', 'NAME_INVISIBLE_CHAR'],
+    ['\ufeffsrc/a', 'NAME_INVISIBLE_CHAR'],
+    ['src/a\u2800b', 'NAME_INVISIBLE_CHAR'],
+    ['src/a\ue000b', 'NAME_INVISIBLE_CHAR'],
+    ['src/a\u205fb', 'NAME_INVISIBLE_CHAR'],
+    ['src\u2215x', 'NAME_CONFUSABLE_CHAR'],
+    ['src\u29f5x', 'NAME_CONFUSABLE_CHAR'],
+    ['src\u2572x', 'NAME_CONFUSABLE_CHAR'],
+    ['src/x\u2024py', 'NAME_CONFUSABLE_CHAR'],
+    ['src/x\ufe52py', 'NAME_CONFUSABLE_CHAR'],
+    ['src/a\uff1ab', 'NAME_CONFUSABLE_CHAR'],
   ])('refuses %j (%s)', (n, code) => {
     expect(checkEntryName(n)?.code).toBe(code);
+  });
+  it('shows refused characters escaped and keeps letters', () => {
+    expect(showName('src/evil\u202eyp.txt')).toBe('"src/evil\\u202eyp.txt"');
+    expect(showName('src\u2215x')).toBe('"src\\u2215x"');
+    expect(showName('src/caf\u00e9 x.py')).toBe('"src/caf\u00e9 x.py"');
   });
   it('folds case and Unicode normalization for twins', () => {
     expect(twinKey('Docs/README.md')).toBe(twinKey('docs/readme.md'));
