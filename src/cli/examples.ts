@@ -84,6 +84,17 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('dev --port 8080 --user alice --permissions message_read,file_write', 'as alice, with these permissions'),
     ex('dev --keep-state --no-reload', 'load once, keep storage'),
   ],
+  deps: [ex('deps lock', 'pip resolves dependencies.packages into pylock.toml'), ex('deps sync', '.venv holds exactly the lock; test runs in it')],
+  'deps lock': [
+    ex('deps lock', 'pylock.toml for this machine'),
+    ex('deps lock --python-version 3.11 --platform manylinux_2_17_x86_64', 'for another platform (wheels only)'),
+    ex('deps lock --no-index --find-links wheels', 'offline, from a folder of wheels'),
+    ex('deps lock --check', 'CI: exit 1 when the lock no longer satisfies the manifest'),
+  ],
+  'deps sync': [
+    ex('deps sync', 'make .venv match pylock.toml (hash-checked)'),
+    ex('deps sync --index-url https://packages.example.com/simple', 'from a private index'),
+  ],
   sdk: [ex('sdk wheel --out dist', 'the SDK as a wheel, for pip'), ex('--json sdk wheel', "the wheel's path and sha256 as JSON")],
   'sdk wheel': [ex('sdk wheel', 'write plexichat_plugin_sdk-<version>-py3-none-any.whl here'), ex('sdk wheel --out dist', 'into dist/')],
   marketplace: [

@@ -9,15 +9,14 @@ import path from 'node:path';
 import { userPath, type Ctx } from '../io/context.js';
 import { formatBytes } from '../io/bytes.js';
 import { createProgress } from '../io/progress.js';
-import { CliError, WorkFailedError, errnoCode } from '../errors.js';
+import { CliError } from '../errors.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import type { Diagnostic } from '../core/manifest/types.js';
 import { buildProject, findingLine, secretLine, sourceDateEpoch, type BuildFailureDetails, type ProjectBuild } from '../project/build.js';
 import type { Decision } from '../core/package/file-list.js';
-import { finishBuildSignature, signatureFileOf, signingKeyForBuild } from '../signing/files.js';
+import { signingKeyForBuild } from '../signing/files.js';
 import type { ManifestView } from '../attest/files.js';
 import { dropCreatedOutDir, useOutDir } from '../io/out-dir.js';
-import { outputDirError } from '../io/fs-errors.js';
 import { inline } from '../io/terminal.js';
 
 export interface BuildCommandOptions {
@@ -94,48 +93,20 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
     if (key) result.warnings.push(...key.warnings);
     if (result.archive) {
       const facts = contents.get(result)!;
-      const built = {
-        archive: result.archive,
-        sha256File: result.sha256File,
-        sha256: result.sha256,
-        size: result.size,
-        contentsSha256: facts.contentsSha256,
-        plugin: result.plugin,
-      };
-      const attest = await import('../attest/files.js');
-      const now = ctx.clock.now();
-      const input = {
-        archive: result.archive,
-        sha256: result.sha256!,
-        members: facts.members,
-        manifest: facts.manifest,
-        parameters: {
-          plugin: result.plugin,
-          includeTests: Boolean(opts.includeTests),
-          allowSecrets: opts.allowSecret ?? [],
-          sourceDateEpoch: mtime ?? null,
+      const { finishBuild } = await import('../project/finish-build.js');
+      const done = await finishBuild(
+        { archive: result.archive, sha256File: result.sha256File, sha256: result.sha256!, size: result.size!, plugin: result.plugin, ...facts },
+        {
+          projectDir,
+          env: ctx.env,
+          key,
+          parameters: { plugin: result.plugin, includeTests: Boolean(opts.includeTests), allowSecrets: opts.allowSecret ?? [], sourceDateEpoch: mtime ?? null },
+          startedOn,
+          now: ctx.clock.now(),
+          flag: '--out <dir>',
         },
-        projectDir,
-        env: ctx.env,
-        startedOn,
-        now,
-      };
-      const sbom = await writeBeside(built, 'the SBOM', () => attest.writeSbom(input));
-      result.sbom = { file: sbom.file };
-      // A signature that cannot be written takes the archive with it (finishBuildSignature), and the SBOM too.
-      const doc = await finishBuildSignature(built, key, now).catch(async (err: unknown) => {
-        await attest.removeStale(sbom.file);
-        throw err;
-      });
-      if (doc && key) {
-        result.signature = { file: signatureFileOf(result.archive), keyId: doc.key_id, keySource: key.source };
-        result.provenance = await writeBeside(built, 'the provenance', () => attest.writeProvenance(input, sbom, key), [
-          sbom.file,
-          signatureFileOf(result.archive),
-        ]);
-      } else {
-        await attest.removeStale(attest.provenanceFileOf(result.archive));
-      }
+      );
+      Object.assign(result, done);
     }
     return result;
   } catch (err) {
@@ -194,30 +165,6 @@ async function buildInto(outDir: string, opts: BuildCommandOptions, ctx: Ctx, mt
   return result;
 }
 
-/**
- * Write one of the attestation files beside the archive; when it cannot be
- * written, the archive and everything written beside it go too (`also`), so
- * a build never ends as a success without them.
- */
-async function writeBeside<T>(built: { archive: string; sha256File?: string }, what: string, write: () => Promise<T>, also: string[] = []): Promise<T> {
-  try {
-    return await write();
-  } catch (err) {
-    const { removeStale, provenanceFileOf, sbomFileOf } = await import('../attest/files.js');
-    const files = [built.archive, built.sha256File, sbomFileOf(built.archive), provenanceFileOf(built.archive), ...also];
-    await Promise.all(files.filter((f): f is string => Boolean(f)).map((f) => removeStale(f)));
-    const dir = path.dirname(built.archive);
-    throw (
-      outputDirError(err, { action: `write ${what}`, dir, flag: '--out <dir>', suffix: '; the archive was removed' }) ??
-      new WorkFailedError(`cannot write ${what} beside the archive (${errnoCode(err) ?? (err as Error).message}); the archive was removed`, {
-        code: 'CANNOT_WRITE',
-        hint: 'check that the output folder is writable, then build again',
-        cause: err,
-      })
-    );
-  }
-}
-
 /** Validation warnings, then the build's own warnings (stderr). */
 function renderWarnings(diagnostics: Diagnostic[] | undefined, warnings: string[] | undefined, ctx: Ctx): void {
   if (!ctx.out.quiet) for (const d of diagnostics ?? []) ctx.out.stderr.write(`${formatDiagnostic(d)}\n`);
@@ -271,4 +218,3 @@ function renderExplain(decisions: Decision[], ctx: Ctx): void {
   const w = Math.max(...decisions.map((d) => d.path.length), 1);
   for (const d of decisions) ctx.out.result(inline(`${mark[d.action]} ${d.path.padEnd(w)}  ${d.action}: ${d.rule}`));
 }
-

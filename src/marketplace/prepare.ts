@@ -145,10 +145,7 @@ export async function prepareListing(
 
 /** --rebuild: `build` with its defaults (dist/, signed when a key is configured), its warnings and left-out line on stderr. */
 async function rebuild(ctx: Ctx, project: Project): Promise<void> {
-  const [{ buildProject, sourceDateEpoch }, { signingKeyForBuild, finishBuildSignature }] = await Promise.all([
-    import('../project/build.js'),
-    import('../signing/files.js'),
-  ]);
+  const [{ buildProject, sourceDateEpoch }, { signingKeyForBuild }] = await Promise.all([import('../project/build.js'), import('../signing/files.js')]);
   const outDir = path.join(ctx.cwd, 'dist');
   const mtime = sourceDateEpoch(ctx.env);
   const key = await signingKeyForBuild({ env: ctx.env });
@@ -157,19 +154,30 @@ async function rebuild(ctx: Ctx, project: Project): Promise<void> {
   } catch (err) {
     throw fsError(err, 'create dist/') ?? err;
   }
+  const startedOn = ctx.clock.now();
   const built = await buildProject({ projectDir: ctx.cwd, outDir, env: ctx.env, stdio: ctx.stdio?.(), mtime, signal: ctx.signal, project });
   const archive = built.outcome.archive!;
-  await finishBuildSignature(
+  const { finishBuild } = await import('../project/finish-build.js');
+  await finishBuild(
     {
       archive: archive.path,
       sha256File: archive.sha256Path,
       sha256: archive.sha256,
       size: archive.size,
       contentsSha256: archive.contentsSha256,
+      members: archive.members,
+      manifest: built.manifest,
       plugin: built.plugin,
     },
-    key,
-    ctx.clock.now(),
+    {
+      projectDir: ctx.cwd,
+      env: ctx.env,
+      key,
+      parameters: { plugin: built.plugin, includeTests: false, allowSecrets: [], sourceDateEpoch: mtime ?? null },
+      startedOn,
+      now: ctx.clock.now(),
+      flag: 'dist/',
+    },
   );
   for (const w of [...(key?.warnings ?? []), ...built.warnings]) ctx.out.warn(w);
   if (built.leftOut) ctx.out.info(built.leftOut);

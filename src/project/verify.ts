@@ -131,7 +131,8 @@ export async function verifyArchiveFile(o: VerifyFileOptions): Promise<VerifyRes
     archive: { sha256: digest.sha256, members: report.members, plugin, packages: report.manifest?.dependencies?.packages },
     keys,
   });
-  findings.push(...attest.findings);
+  // The files beside the archive come first: when the archive itself is damaged, its own finding is the one that sums it up (the last, as prepare and submit report it).
+  findings.unshift(...attest.findings);
   return {
     ok: !findings.some((f) => f.severity === 'error'),
     archive: o.shown,

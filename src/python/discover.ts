@@ -126,12 +126,23 @@ export interface ProbeInfo {
   sites: string[];
 }
 
+/** The process's folder, or undefined when it was deleted under it. */
+function currentDir(): string | undefined {
+  try {
+    return process.cwd();
+  } catch {
+    return undefined;
+  }
+}
+
 export async function probePython(
   p: string,
   env: NodeJS.ProcessEnv,
   opts: { cwd?: string; modules?: string[]; real?: boolean } = {},
 ): Promise<ProbeInfo | undefined> {
-  const run = pyenvTarget(p, env, opts.cwd ?? process.cwd()) ?? p;
+  const where = opts.cwd ?? currentDir();
+  // (A process whose folder was deleted runs the shim itself: pyenv decides from there as it would.)
+  const run = (where === undefined ? undefined : pyenvTarget(p, env, where)) ?? p;
   const r = await runPython(run, ['-c', PROBE, ...(opts.modules ?? [])], { env, cwd: opts.cwd, timeoutMs: 20_000 });
   if (r.code !== 0) return undefined;
   try {

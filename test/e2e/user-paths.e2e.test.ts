@@ -66,7 +66,9 @@ describe("from a subfolder of the plugin: typed paths are the shell's, defaults 
 
     const b = await ok(['build', '--out', '../out', '--sign', '--key', `${keys}/k.pem`], sub);
     expect(b.stderr).toContain(`using the plugin at ${root}`);
-    expect(await listFiles(path.join(root, 'out'))).toEqual([zip, `${zip}.sha256`, `${zip}.sig`]);
+    const stem = zip.replace(/\.zip$/, '');
+    // The archive, its digest and signature, and the SBOM and signed provenance beside it.
+    expect(await listFiles(path.join(root, 'out'))).toEqual([`${stem}.cdx.json`, `${stem}.intoto.jsonl`, zip, `${zip}.sha256`, `${zip}.sig`]);
     // The "built" line names a path that works from here.
     expect(b.stdout).toContain(`built ${path.join(root, 'out', zip)}`);
     const here = await ok(['build', '--out', 'here', '--no-sign'], sub);
@@ -119,12 +121,13 @@ describe("from a subfolder of the plugin: typed paths are the shell's, defaults 
 
   it('--allow-secret names a file of the project as build names it (project-relative), from a subfolder too', async () => {
     const { root, sub } = await project();
-    await fs.writeFile(path.join(root, 'config', 'sample.pem'), 'a placeholder, not a key\n');
+    // Under src/: packed by default (a stray at the root or in config/ is left out, not refused).
+    await fs.writeFile(path.join(root, 'src', 'sample.pem'), 'a placeholder, not a key\n');
     const refused = await cli(['build', '--no-sign'], sub);
     expect(refused.exitCode).toBe(1);
-    expect(refused.stderr).toContain('refusing to pack a likely secret: config/sample.pem');
-    await ok(['build', '--no-sign', '--allow-secret', 'config/sample.pem'], sub);
-    await ok(['-C', sub, 'build', '--no-sign', '--allow-secret', 'config/sample.pem'], root);
+    expect(refused.stderr).toContain('refusing to pack a likely secret: src/sample.pem');
+    await ok(['build', '--no-sign', '--allow-secret', 'src/sample.pem'], sub);
+    await ok(['-C', sub, 'build', '--no-sign', '--allow-secret', 'src/sample.pem'], root);
   });
 
   it('init [dir] and keys generate --out from where the user is', async () => {
