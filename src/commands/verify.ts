@@ -70,7 +70,8 @@ export function render(r: VerifyResult, ctx: Ctx): void {
     const p = r.provenance;
     if (p.status === 'verified')
       out.result(inline(`  provenance signed by key ${p.key_id} on ${p.finished_on} (verified; ${p.slsa_level}: signed on the publisher's machine)`));
-    else if (p.status === 'unchecked') out.result(inline(`  provenance names this archive, key ${p.key_id ?? 'unknown'} (signer not checked; ${p.slsa_level})`));
+    else if (p.status === 'unchecked')
+      out.result(inline(`  provenance names this archive, key ${p.key_id ?? 'unknown'} (signer not checked; ${p.slsa_level})`));
   } else {
     if (errors > 0) {
       out.result(`${out.c.red('✖')} ${what}: ${errors} problem${errors === 1 ? '' : 's'}; the marketplace would refuse this archive`);

@@ -63,7 +63,11 @@ describe('start-up: what --help and --version load', () => {
     const [fast, slow] = await Promise.all([loaded(args), loaded(args, { FORCE_COLOR: '0' })]);
     expect(fast.exitCode).toBe(0);
     expect(fast.stdout).toBe(slow.stdout);
-    expect(fast.modules.filter((m) => m.startsWith('dist/')).sort()).toEqual(['dist/cli/help-snapshot.js', 'dist/cli/program-name.js', 'dist/io/closed-pipe.js']);
+    expect(fast.modules.filter((m) => m.startsWith('dist/')).sort()).toEqual([
+      'dist/cli/help-snapshot.js',
+      'dist/cli/program-name.js',
+      'dist/io/closed-pipe.js',
+    ]);
     expect(fast.modules.filter((m) => /commander/.test(m))).toEqual([]);
   });
 
