@@ -76,12 +76,14 @@ async function makeProject(dir, name, version, payload, serializeIntegrity) {
     'docs/README.md': `# ${name}\n\nA benchmark plugin.\n`,
     'src/__init__.py': '',
     'src/plugin.py': PLUGIN_PY,
+    'CHANGELOG.md': `# Changelog\n\n## [${version}]\n- benchmark\n`,
   };
   for (const [rel, text] of Object.entries(small)) {
     await fs.mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
     await fs.writeFile(path.join(dir, rel), text);
   }
-  await fs.writeFile(path.join(dir, 'CHANGELOG.md'), `# Changelog\n\n## [${version}]\n- benchmark\n`);
+  // The payload is the project's own src/data.bin too (a hard link, no second copy): submit refuses an archive its sources no longer match.
+  await fs.link(payload.file, path.join(dir, 'src', 'data.bin')).catch(() => fs.copyFile(payload.file, path.join(dir, 'src', 'data.bin')));
   const files = Object.entries(small).map(([p, t]) => ({ path: p, size: Buffer.byteLength(t), sha256: sha256(Buffer.from(t)) }));
   files.push({ path: 'src/data.bin', size: payload.bytes, sha256: payload.sha256 });
   const integrity = serializeIntegrity({ name, version }, files);
