@@ -11,7 +11,7 @@
  * URL-safe base64, as the specification requires.
  */
 import { sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
-import { isObject } from '../core/schema/issues.js';
+import { isObject, parseSmallJson } from '../core/schema/issues.js';
 
 /** The payload type of an in-toto Statement. */
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
@@ -51,13 +51,7 @@ export function decodeBase64(text: string, what: string): Buffer {
 
 /** Parse an envelope's JSON (one line of a .intoto.jsonl, or a whole file); throws an Error with a one-line reason. */
 export function parseEnvelope(text: string): Envelope {
-  if (Buffer.byteLength(text) > MAX_ENVELOPE_BYTES) throw new Error(`it is over ${MAX_ENVELOPE_BYTES} bytes`);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (err) {
-    throw new Error(`it is not valid JSON (${(err as Error).message})`);
-  }
+  const doc = parseSmallJson(text, MAX_ENVELOPE_BYTES);
   if (!isObject(doc)) throw new Error('it is not a JSON object');
   if (typeof doc.payloadType !== 'string') throw new Error('"payloadType" is missing or not a string');
   if (typeof doc.payload !== 'string') throw new Error('"payload" is missing or not a string');

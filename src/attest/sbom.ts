@@ -19,7 +19,7 @@
  * only producer today.
  */
 import { requirementName } from '../core/manifest/rules.js';
-import { isObject } from '../core/schema/issues.js';
+import { isObject, parseSmallJson } from '../core/schema/issues.js';
 import { INTEGRITY_PATH } from '../core/package/integrity.js';
 
 export const SBOM_SPEC_VERSION = '1.6';
@@ -155,13 +155,7 @@ function propOf(c: Json, name: string): string | undefined {
 
 /** Parse an SBOM this CLI wrote; throws an Error with a one-line reason when it is not one. */
 export function parseSbom(text: string): SbomFacts {
-  if (Buffer.byteLength(text) > MAX_SBOM_BYTES) throw new Error(`it is over ${MAX_SBOM_BYTES} bytes`);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (err) {
-    throw new Error(`it is not valid JSON (${(err as Error).message})`);
-  }
+  const doc = parseSmallJson(text, MAX_SBOM_BYTES);
   if (!isObject(doc) || doc.bomFormat !== 'CycloneDX') throw new Error('it is not a CycloneDX document ("bomFormat" is not "CycloneDX")');
   if (typeof doc.specVersion !== 'string' || !/^1\.([6-9]|\d{2,})$/.test(doc.specVersion)) {
     throw new Error(`"specVersion" ${JSON.stringify(doc.specVersion)} is not 1.6 or newer`);

@@ -13,7 +13,7 @@
  */
 import { sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
 import { isPluginName } from '../core/plugin-name.js';
-import { firstMember, isObject, ruleIssue, schemaIssues } from '../core/schema/issues.js';
+import { firstMember, isObject, parseSmallJson, ruleIssue, schemaIssues } from '../core/schema/issues.js';
 import { ALGORITHM } from './keys.js';
 import type { SignatureDocument } from './signature-schema-types.generated.js';
 import { validate as validateSignature } from './signature-schema-validator.generated.js';
@@ -106,13 +106,7 @@ const FIELDS = [
 /** Parse and shape-check a signature document (schemas/files/signature.schema.json); throws an Error with a one-line reason. */
 export function parseSignature(data: Buffer | string): SignatureDocument {
   const text = typeof data === 'string' ? data : data.toString('utf8');
-  if (Buffer.byteLength(text) > MAX_SIGNATURE_BYTES) throw new Error(`it is over ${MAX_SIGNATURE_BYTES} bytes`);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (err) {
-    throw new Error(`it is not valid JSON (${(err as Error).message})`);
-  }
+  const doc = parseSmallJson(text, MAX_SIGNATURE_BYTES);
   if (!isObject(doc)) throw new Error('it is not a JSON object');
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- read field by field after schemaIssues below has checked the shape
   const o = doc as Record<string, any>;

@@ -113,3 +113,17 @@ export class DocumentError extends Error {
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/**
+ * The JSON of a small document this CLI reads (a signature document, an
+ * SBOM, a DSSE envelope): refused over `maxBytes`, a leading BOM dropped;
+ * throws an Error with a one-line reason.
+ */
+export function parseSmallJson(text: string, maxBytes: number): unknown {
+  if (Buffer.byteLength(text) > maxBytes) throw new Error(`it is over ${maxBytes} bytes`);
+  try {
+    return JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    throw new Error(`it is not valid JSON (${(err as Error).message})`);
+  }
+}
