@@ -48,6 +48,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('build --dry-run --explain', 'what would be packed, and the rule for each file'),
     ex('build --out release --sign', 'into release/, signed with the default key'),
     ex('build --allow-secret config/example.env', 'pack a file that looks like a secret'),
+    ex('build --wheels --split-platforms', 'pack the locked wheels, one archive per platform'),
   ],
   verify: [
     ex('verify dist/greeter-1.0.0.zip', 'check an archive as the marketplace will'),

@@ -110,6 +110,10 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--sign', 'sign the archive (.zip.sig) and its build provenance (.intoto.jsonl); fails when there is no key')
     .option('--no-sign', 'do not sign, even when a signing key is configured')
     .option('--key <file>', 'private key to sign with (else PLEXICHAT_SIGNING_KEY, else the default key file)')
+    .option('--wheels', 'pack the wheels pylock.toml locks under wheels/, checked against their sha256')
+    .option('--split-platforms', 'with --wheels: one archive per platform, <name>-<version>-<platform>.zip, when a wheel is platform-specific')
+    .option('--find-links <dir>', 'with --wheels: a wheelhouse to take wheels from before the cache and the index (repeatable)', collect)
+    .option('--index-url <url>', 'with --wheels: the index pip downloads a wheel missing from the cache from')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/build.js'), opts, cmd));
 
   program

@@ -12,7 +12,7 @@ import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } fro
 import { outputDirError } from '../../io/fs-errors.js';
 import { listProjectFiles, type FileIdentity, type FileList } from './file-list.js';
 export { leftOutLine } from './file-list.js';
-import { pack, PackReadError, type MemberFacts } from './pack.js';
+import { pack, PackReadError, type MemberFacts, type PackFile } from './pack.js';
 import type { IntegrityFile } from './integrity.js';
 import type { SecretFinding } from './secrets.js';
 import { archiveFileName } from '../plugin-name.js';
@@ -40,6 +40,10 @@ export interface BuildArchiveOptions {
    * still runs, and to run the marketplace's archive checks on what was made.)
    */
   beforeCommit?: (tempPath: string, packed: PackedFacts) => Promise<void>;
+  /** Generated members packed beside the project's files (build --wheels: the wheels and their section); the project may not pack these names. */
+  extra?: readonly PackFile[];
+  /** The archive's file name when not `<name>-<version>.zip` (a platform variant). */
+  fileName?: string;
 }
 
 /** What the writer knows of the archive it has just written: no one inflates it again to learn it. */
@@ -93,6 +97,7 @@ export function normalizeAllow(projectDir: string, value: string): string {
 export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome> {
   const allow = new Set((o.allowSecrets ?? []).map((a) => normalizeAllow(o.projectDir, a)));
   const list = await listProjectFiles(o.projectDir, { includeTests: o.includeTests, allowSecrets: allow, outDir: o.outDir, exclude: o.exclude });
+  addExtra(list, o.extra);
   const packed = new Set(list.files.map((f) => f.path));
   const unusedAllows = [...allow].filter((a) => !packed.has(a));
   const outcome: BuildOutcome = { list, secrets: [...list.secrets], unusedAllows, bytesIn: 0 };
@@ -107,7 +112,7 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
     return outcome;
   }
 
-  const finalPath = path.join(o.outDir, archiveName(o.plugin));
+  const finalPath = path.join(o.outDir, o.fileName ?? archiveName(o.plugin));
   await removeStalePartials(finalPath);
   let tmp: AtomicFile;
   try {
@@ -179,6 +184,19 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
         : outputDirError(err, { action: `write the archive to ${o.outDir}`, dir: o.outDir, flag: '--out <dir>', suffix: '; nothing was written' });
     throw mapped ?? err;
   }
+}
+
+/** Generated members join the list; a project file of the same folder is a problem (the generated ones win nowhere silently). */
+function addExtra(list: FileList, extra: readonly PackFile[] | undefined): void {
+  if (!extra?.length) return;
+  const dirs = new Set(extra.map((f) => f.path.split('/')[0]));
+  for (const f of list.files) {
+    const top = f.path.split('/')[0];
+    if (dirs.has(top) && f.path.includes('/')) {
+      list.problems.push({ code: 'RESERVED_NAME', path: f.path, message: `${f.path}: ${top}/ is reserved for the wheels build --wheels packs` });
+    }
+  }
+  list.files.push(...extra);
 }
 
 /** Secrets found in the content: recorded, and their files' decisions say "refused" (not "kept"). */
