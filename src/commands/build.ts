@@ -277,6 +277,8 @@ export function render(r: BuildResult, ctx: Ctx): void {
   if (r.sbom) out.result(`  sbom    ${path.basename(r.sbom.file)} (CycloneDX 1.6)`);
   if (r.signature) out.result(`  signed  key ${r.signature.keyId} (${r.signature.keySource}) → ${path.basename(r.signature.file)}`);
   if (r.provenance) out.result(`  provenance  ${path.basename(r.provenance.file)} (${r.provenance.slsaLevel}: signed on this machine, not by a build service)`);
+  if (r.wheels) out.result(`  wheels  ${r.wheels.length} (${r.platform}): ${r.wheels.map((w) => `${w.name} ${w.version}`).join(', ') || 'none'}`);
+  for (const v of r.variants ?? []) render({ ...v, diagnostics: [], warnings: [] }, ctx);
 }
 
 function renderExplain(decisions: Decision[], ctx: Ctx): void {
