@@ -47,7 +47,6 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('build', 'package dist/<name>-<version>.zip and its .sha256'),
     ex('build --dry-run --explain', 'what would be packed, and the rule for each file'),
     ex('build --out release --sign', 'into release/, signed with the default key'),
-    ex('build --allow-secret config/example.env', 'pack a file that looks like a secret'),
     ex('build --wheels --split-platforms', 'pack the locked wheels, one archive per platform'),
   ],
   verify: [

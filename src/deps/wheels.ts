@@ -48,10 +48,13 @@ function wheelsFor(lock: LockFile, targets: Target[]): WheelChoice[] {
     if (!wanted) continue;
     const files = (pkg.wheels ?? []).filter((w) => wheelFits(w.name, targets.map(toWheelTarget)));
     if (files.length === 0) {
-      throw new WorkFailedError(`${LOCK_FILE} has no wheel of ${pkg.name} ${pkg.version} for ${targets.map(platformName).join(', ')} (only an sdist, or other platforms)`, {
-        code: 'WHEEL_NOT_LOCKED',
-        hint: 'lock with wheels for that platform: plexichat-plugin deps lock --platform <tag> (or use a package that publishes wheels)',
-      });
+      throw new WorkFailedError(
+        `${LOCK_FILE} has no wheel of ${pkg.name} ${pkg.version} for ${targets.map(platformName).join(', ')} (only an sdist, or other platforms)`,
+        {
+          code: 'WHEEL_NOT_LOCKED',
+          hint: 'lock with wheels for that platform: plexichat-plugin deps lock --platform <tag> (or use a package that publishes wheels)',
+        },
+      );
     }
     for (const file of files) out.push({ pkg, file });
   }
@@ -143,10 +146,13 @@ async function download(o: FetchOptions, f: LockedFile, python: string): Promise
     const r = await runPip({ python, env: o.env, cwd: o.dir }, ['download', '--quiet', '--no-deps', '--dest', scratch, ...indexArgs(o.index), f.url!]);
     const got = (await readdir(scratch)).find((n) => n === f.name);
     if (r.code !== 0 || !got) {
-      throw new WorkFailedError(`${f.name} is not in the wheel cache and pip could not fetch it: ${r.code !== 0 ? pipSays(r) : 'pip gave another file'}; nothing was built`, {
-        code: 'WHEEL_UNAVAILABLE',
-        hint: 'give pip the index the lock was made from, or a wheelhouse that holds it (--find-links <dir>)',
-      });
+      throw new WorkFailedError(
+        `${f.name} is not in the wheel cache and pip could not fetch it: ${r.code !== 0 ? pipSays(r) : 'pip gave another file'}; nothing was built`,
+        {
+          code: 'WHEEL_UNAVAILABLE',
+          hint: 'give pip the index the lock was made from, or a wheelhouse that holds it (--find-links <dir>)',
+        },
+      );
     }
     const file = path.join(scratch, got);
     if ((await sha256Of(file)) !== f.hashes.sha256) throw await hashMismatch(f, f.url!);
@@ -189,7 +195,11 @@ export interface ExtraFile {
 }
 
 /** The members a variant adds: its wheels under wheels/ and the generated section (written into `scratch`). */
-export async function variantFiles(v: WheelVariant, files: ReadonlyMap<string, { abs: string; size: number }>, scratch: string): Promise<{ extra: ExtraFile[]; index: WheelIndex }> {
+export async function variantFiles(
+  v: WheelVariant,
+  files: ReadonlyMap<string, { abs: string; size: number }>,
+  scratch: string,
+): Promise<{ extra: ExtraFile[]; index: WheelIndex }> {
   const { writeFile } = await import('node:fs/promises');
   const index = wheelIndex(v, files);
   const dir = await mkdtemp(path.join(scratch, `${v.platform}-`));

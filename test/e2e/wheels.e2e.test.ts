@@ -188,13 +188,22 @@ describe('build --wheels --split-platforms', () => {
       // Another file under the locked name (the integrity listing rewritten to match).
       { name: 'tampered', spec: { put: { [alpha]: path.join(wheelhouse, 'alpha-1.0.0-py3-none-any.whl') } }, code: 'WHEEL_HASH_MISMATCH' },
       // A wheel that is not in the lock at all.
-      { name: 'unlisted', spec: { put: { 'wheels/delta-0.5.0-py3-none-any.whl': path.join(wheelhouse, 'delta-0.5.0-py3-none-any.whl') } }, code: 'WHEEL_UNLISTED' },
+      {
+        name: 'unlisted',
+        spec: { put: { 'wheels/delta-0.5.0-py3-none-any.whl': path.join(wheelhouse, 'delta-0.5.0-py3-none-any.whl') } },
+        code: 'WHEEL_UNLISTED',
+      },
       // The other platform's wheel, listed with its right hash: still the wrong platform.
       {
         name: 'platform',
         spec: {
           put: { [`wheels/gamma-1.0.0-cp311-cp311-${MAC}.whl`]: path.join(wheelhouse, `gamma-1.0.0-cp311-cp311-${MAC}.whl`) },
-          list: { path: `wheels/gamma-1.0.0-cp311-cp311-${MAC}.whl`, name: 'gamma', version: '1.0.0', sha256: mac.wheels.find((w) => w.name === 'gamma')!.sha256 },
+          list: {
+            path: `wheels/gamma-1.0.0-cp311-cp311-${MAC}.whl`,
+            name: 'gamma',
+            version: '1.0.0',
+            sha256: mac.wheels.find((w) => w.name === 'gamma')!.sha256,
+          },
         },
         code: 'WHEEL_PLATFORM_MISMATCH',
       },
@@ -232,12 +241,18 @@ describe('build --wheels', () => {
     expect(d.platform).toBe('any');
     expect((await cli(['verify', d.archive], dir)).exitCode).toBe(0);
     // A second build takes them from the cache: the index is not needed.
-    const again = await cli(['--json', 'build', '--wheels', '--index-url', 'http://127.0.0.1:9/simple'], dir, { XDG_CACHE_HOME: cache, PLEXICHAT_PYTHON: python });
+    const again = await cli(['--json', 'build', '--wheels', '--index-url', 'http://127.0.0.1:9/simple'], dir, {
+      XDG_CACHE_HOME: cache,
+      PLEXICHAT_PYTHON: python,
+    });
     expect(again.exitCode, again.stderr).toBe(0);
     // An empty cache and an index that does not answer: refused, nothing written.
     await fs.rm(path.join(dir, 'dist'), { recursive: true });
     const empty = await tempDir({}, 'pxp-cache-');
-    const off = await cli(['--json', 'build', '--wheels', '--index-url', 'http://127.0.0.1:9/simple'], dir, { XDG_CACHE_HOME: empty, PLEXICHAT_PYTHON: python });
+    const off = await cli(['--json', 'build', '--wheels', '--index-url', 'http://127.0.0.1:9/simple'], dir, {
+      XDG_CACHE_HOME: empty,
+      PLEXICHAT_PYTHON: python,
+    });
     expect(off.exitCode).toBe(1);
     expect(JSON.parse(off.stdout).error.code).toBe('WHEEL_UNAVAILABLE');
     await expect(fs.stat(path.join(dir, 'dist'))).rejects.toThrow();

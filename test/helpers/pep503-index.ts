@@ -56,4 +56,3 @@ export async function serveIndex(dir: string): Promise<Pep503Index> {
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}/simple`, hits, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
-

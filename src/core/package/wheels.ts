@@ -93,7 +93,8 @@ function parseIndex(bytes: Buffer): WheelIndex | string {
     return (err as Error).message;
   }
   if (!isObject(v) || typeof v.platform !== 'string' || !Array.isArray(v.targets) || !Array.isArray(v.wheels)) return 'it needs platform, targets and wheels';
-  for (const t of v.targets) if (!isObject(t) || typeof t.sysPlatform !== 'string' || typeof t.machine !== 'string') return 'a target needs sysPlatform and machine';
+  for (const t of v.targets)
+    if (!isObject(t) || typeof t.sysPlatform !== 'string' || typeof t.machine !== 'string') return 'a target needs sysPlatform and machine';
   for (const w of v.wheels) {
     if (!isObject(w) || typeof w.path !== 'string' || typeof w.sha256 !== 'string' || typeof w.name !== 'string' || typeof w.version !== 'string') {
       return 'a wheel needs path, name, version and sha256';
@@ -110,7 +111,11 @@ function parseIndex(bytes: Buffer): WheelIndex | string {
 export function checkWheels(indexBytes: Buffer | undefined, hashes: ReadonlyMap<string, { sha256: string }>): WheelFinding[] {
   const packed = [...hashes.keys()].filter((n) => n.startsWith(`${WHEELS_DIR}/`) && n.endsWith('.whl'));
   if (indexBytes === undefined) {
-    return packed.map((entry) => ({ code: 'WHEEL_UNLISTED', entry, message: `a wheel without ${WHEEL_INDEX_PATH}: build it with \`plexichat-plugin build --wheels\`` }));
+    return packed.map((entry) => ({
+      code: 'WHEEL_UNLISTED',
+      entry,
+      message: `a wheel without ${WHEEL_INDEX_PATH}: build it with \`plexichat-plugin build --wheels\``,
+    }));
   }
   const index = parseIndex(indexBytes);
   if (typeof index === 'string') return [{ code: 'WHEEL_INDEX_MALFORMED', entry: WHEEL_INDEX_PATH, message: `${WHEEL_INDEX_PATH}: ${index}` }];
@@ -128,10 +133,13 @@ export function checkWheels(indexBytes: Buffer | undefined, hashes: ReadonlyMap<
       out.push({
         code: 'WHEEL_PLATFORM_MISMATCH',
         entry,
-        message: tags ? `built for ${tags.join('.')}, not for this archive's platform (${index.platform})` : 'not a wheel file name (name-version-python-abi-platform.whl)',
+        message: tags
+          ? `built for ${tags.join('.')}, not for this archive's platform (${index.platform})`
+          : 'not a wheel file name (name-version-python-abi-platform.whl)',
       });
     }
   }
-  for (const w of index.wheels) if (!hashes.has(w.path)) out.push({ code: 'WHEEL_MISSING', entry: w.path, message: `listed in ${WHEEL_INDEX_PATH} but not in the archive` });
+  for (const w of index.wheels)
+    if (!hashes.has(w.path)) out.push({ code: 'WHEEL_MISSING', entry: w.path, message: `listed in ${WHEEL_INDEX_PATH} but not in the archive` });
   return out;
 }
