@@ -29,8 +29,9 @@ export async function run(opts: ValidateOptions, ctx: Ctx): Promise<ValidationRe
   // The manifest as the user wrote it: its settings and resources maps have keys of their choosing.
   if (report.manifest) verbatim(report.manifest);
   if (!opts.against || !report.manifest) return report;
-  const [{ diffAgainst }, { manifestSummary }] = await Promise.all([import('../release/against.js'), import('../release/diff.js')]);
-  return { ...report, against: await diffAgainst(ctx, opts.against, manifestSummary(report.manifest)) };
+  const [{ diffAgainst, currentDependencies }, { manifestSummary }] = await Promise.all([import('../release/against.js'), import('../release/diff.js')]);
+  const deps = await currentDependencies(ctx.cwd, report.manifest.dependencies?.packages);
+  return { ...report, against: await diffAgainst(ctx, opts.against, manifestSummary(report.manifest), deps) };
 }
 
 export function exitCode(r: ValidationReport): number {

@@ -10,6 +10,7 @@ import { CliError, NetworkError, UsageError, WorkFailedError, errnoCode } from '
 import { fsError } from '../io/fs-errors.js';
 import { openRegularFile } from '../io/read-file.js';
 import { askSelect } from '../io/prompt.js';
+import { dependencySummary, diffDependencies, type DependencySummary } from './deps-diff.js';
 import {
   describeDiff,
   diffSummaries,
@@ -26,7 +27,7 @@ import { latestPublished } from './published.js';
 import type { Manifest } from '../core/manifest/types.js';
 import { inline } from '../io/terminal.js';
 
-async function archiveSummary(ctx: Ctx, given: string): Promise<{ file: string; summary: ManifestSummary }> {
+async function archiveSummary(ctx: Ctx, given: string): Promise<{ file: string; summary: ManifestSummary; dependencies: DependencySummary }> {
   const file = userPath(ctx, given);
   const hint = "pass an earlier plugin archive (.zip), or 'published' for the marketplace's latest version";
   try {
@@ -48,7 +49,22 @@ async function archiveSummary(ctx: Ctx, given: string): Promise<{ file: string; 
       hint: 'pass an archive made by `plexichat-plugin build`',
     });
   }
-  return { file: given, summary: manifestSummary(report.manifest) };
+  const dependencies = dependencySummary(report.manifest.dependencies?.packages, report.wheels);
+  return { file: given, summary: manifestSummary(report.manifest), dependencies };
+}
+
+/**
+ * The project's dependencies now: the manifest's packages and, when there is
+ * a pylock.toml, its runtime packages (the dev group is never packed).
+ */
+export async function currentDependencies(dir: string, packages: readonly unknown[] | undefined): Promise<DependencySummary> {
+  const { readLock } = await import('../deps/lock.js');
+  const lock = await readLock(dir).catch((err: unknown) => {
+    if (err instanceof CliError && err.code === 'LOCK_NOT_FOUND') return undefined;
+    throw err;
+  });
+  const runtime = lock?.packages.filter((p) => !/'dev' in dependency_groups/.test(p.marker ?? ''));
+  return dependencySummary(packages, runtime);
 }
 
 /** The latest published version's summary; undefined when nothing is published. Errors when it cannot be known. */
@@ -77,13 +93,14 @@ export async function publishedBase(ctx: Ctx, name: string): Promise<{ base: Dif
 }
 
 /** `--against <archive.zip | published>` for the current manifest. */
-export async function diffAgainst(ctx: Ctx, against: string, current: ManifestSummary): Promise<AgainstResult> {
+export async function diffAgainst(ctx: Ctx, against: string, current: ManifestSummary, deps?: DependencySummary): Promise<AgainstResult> {
   if (against === 'published') {
     const { base, summary } = await publishedBase(ctx, current.name);
     return summary ? { base, diff: diffSummaries(summary, current) } : { base };
   }
-  const { file, summary } = await archiveSummary(ctx, against);
-  return { base: { kind: 'archive', file, version: summary.version }, diff: diffSummaries(summary, current) };
+  const { file, summary, dependencies } = await archiveSummary(ctx, against);
+  const base: DiffBase = { kind: 'archive', file, version: summary.version };
+  return { base, diff: diffSummaries(summary, current), ...(deps ? { dependencies: diffDependencies(dependencies, deps) } : {}) };
 }
 
 export interface GateOutcome {

@@ -7,6 +7,7 @@
  */
 import type { Manifest } from '../core/manifest/types.js';
 import { valueText } from '../io/value-text.js';
+import { dependencyLines, type DependencyDiff } from './deps-diff.js';
 
 export interface ManifestSummary {
   name: string;
@@ -193,6 +194,8 @@ export interface AgainstResult {
   base: DiffBase;
   /** Absent when there is nothing to compare with. */
   diff?: ManifestDiff;
+  /** Python packages added, removed or changed (range or locked version); absent when the base does not say (deps-diff.ts). */
+  dependencies?: DependencyDiff;
 }
 
 export function describeBase(b: DiffBase): string {
@@ -204,5 +207,6 @@ export function describeBase(b: DiffBase): string {
 /** Lines for a terminal: the base, then the changes. */
 export function diffLines(r: AgainstResult): string[] {
   if (!r.diff) return [`compared with: ${describeBase(r.base)}; nothing to compare`];
-  return [`changes since ${describeBase(r.base)}:`, ...describeDiff(r.diff).map((l) => `  ${l}`)];
+  const deps = r.dependencies && !r.dependencies.unchanged ? dependencyLines(r.dependencies) : [];
+  return [`changes since ${describeBase(r.base)}:`, ...[...describeDiff(r.diff), ...deps].map((l) => `  ${l}`)];
 }

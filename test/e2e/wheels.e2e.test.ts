@@ -287,3 +287,50 @@ describe('build --wheels', () => {
     expect([stale.exitCode, JSON.parse(stale.stdout).error.code]).toEqual([1, 'LOCK_STALE']);
   });
 });
+
+describe('the dependency diff (validate --against)', () => {
+  it('lists packages added, removed and changed (range, locked version, or both) since an archive', async () => {
+    const house = await tempDir({}, 'pxp-house-');
+    for (const f of await fs.readdir(wheelhouse)) if (!f.startsWith('gamma')) await fs.copyFile(path.join(wheelhouse, f), path.join(house, f));
+    await makeWheel(house, 'zeta', '1.0.0');
+    await makeWheel(house, 'epsilon', '0.1.0');
+    const dir = await plugin(['alpha>=1.0', 'delta', 'zeta']);
+    const relock = async () => expect((await cli(['deps', 'lock', '--python', python, '--no-index', '--find-links', house], dir)).exitCode).toBe(0);
+    await relock();
+    const built = await cli(['--json', 'build', '--wheels', '--out', 'base'], dir);
+    expect(built.exitCode, built.stderr).toBe(0);
+    const base = (JSON.parse(built.stdout) as BuildDoc).archive;
+    const plain = await cli(['--json', 'build', '--out', 'plain'], dir);
+    const plainArchive = (JSON.parse(plain.stdout) as BuildDoc).archive;
+    // A narrowed range (alpha: and its locked version), a widened one (delta: range only), one added, one removed,
+    // and a package pulled in by another whose locked version moved (beta 2.0.0 -> 2.1.0).
+    const manifest = path.join(dir, 'config', 'plugin.yaml');
+    const text = await fs.readFile(manifest, 'utf8');
+    await fs.writeFile(
+      manifest,
+      text.replace('- "alpha>=1.0"', '- "alpha>=1.0,<1.1"').replace('- "delta"', '- "delta>=0.1"').replace('- "zeta"', '- "epsilon"'),
+    );
+    await makeWheel(house, 'beta', '2.1.0');
+    await relock();
+    const r = await cli(['--json', 'validate', '--against', base], dir);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const deps = (JSON.parse(r.stdout) as { against: { dependencies: Record<string, { name: string; from?: object; to?: object }[]> } }).against.dependencies;
+    expect(deps.added).toEqual([{ name: 'epsilon', to: { range: 'epsilon', locked: '0.1.0' } }]);
+    expect(deps.removed).toEqual([{ name: 'zeta', from: { range: 'zeta', locked: '1.0.0' } }]);
+    expect(deps.changed).toEqual([
+      { name: 'alpha', from: { range: 'alpha>=1.0', locked: '1.1.0' }, to: { range: 'alpha>=1.0,<1.1', locked: '1.0.0' } },
+      { name: 'beta', from: { locked: '2.0.0' }, to: { locked: '2.1.0' } },
+      { name: 'delta', from: { range: 'delta', locked: '0.5.0' }, to: { range: 'delta>=0.1', locked: '0.5.0' } },
+    ]);
+    const human = await cli(['validate', '--against', base], dir);
+    expect(human.stdout).toMatch(/\+ package epsilon \(epsilon, locked 0\.1\.0\)/);
+    expect(human.stdout).toMatch(/~ package alpha: alpha>=1\.0, locked 1\.1\.0 -> alpha>=1\.0,<1\.1, locked 1\.0\.0/);
+    expect(human.stdout).toMatch(/~ package beta: locked 2\.0\.0 -> locked 2\.1\.0/);
+    expect(human.stdout).toMatch(/- package zeta \(was zeta, locked 1\.0\.0\)/);
+    // An archive without wheels says nothing of locked versions: only the ranges are compared.
+    const p = await cli(['--json', 'validate', '--against', plainArchive], dir);
+    const pd = (JSON.parse(p.stdout) as { against: { dependencies: { changed: { name: string }[]; added: { name: string }[] } } }).against.dependencies;
+    expect(pd.changed.map((c) => c.name)).toEqual(['alpha', 'delta']);
+    expect(pd.added.map((c) => c.name)).toEqual(['epsilon']);
+  });
+});

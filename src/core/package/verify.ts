@@ -10,7 +10,7 @@
  * hashing it for the integrity listing. Nothing is extracted to disk and
  * nothing is allocated from a declared size.
  */
-import { MAX_WHEEL_INDEX_BYTES, WHEEL_INDEX_PATH, checkWheels } from './wheels.js';
+import { MAX_WHEEL_INDEX_BYTES, WHEEL_INDEX_PATH, checkWheels, parseWheelIndex, type PackedWheel } from './wheels.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import zlib from 'node:zlib';
@@ -89,6 +89,8 @@ export interface VerifyReport {
   listingSha256: string | null;
   /** With hashFile: the whole file's sha256 and size. */
   archive?: { sha256: string; size: number };
+  /** build --wheels: the packed wheels as wheels/index.json lists them (absent without one, or when it is malformed). */
+  wheels?: PackedWheel[];
 }
 
 export { VERIFY_DEFAULTS };
@@ -204,6 +206,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
     members: run.hashes,
     listingSha256,
     ...(archive ? { archive } : {}),
+    ...wheelsOf(run.wheelIndexBytes),
   };
 }
 
@@ -421,6 +424,11 @@ function checkIntegrity(r: Run): void {
   if (m && (listing.plugin?.name !== m.plugin.name || listing.plugin?.version !== m.plugin.version)) {
     r.add('error', 'INTEGRITY_PLUGIN_MISMATCH', `${INTEGRITY_PATH} names a different plugin or version than the manifest`, INTEGRITY_PATH);
   }
+}
+
+function wheelsOf(bytes: Buffer | undefined): { wheels?: PackedWheel[] } {
+  const index = bytes && parseWheelIndex(bytes);
+  return typeof index === 'object' ? { wheels: index.wheels } : {};
 }
 
 /** Every packed wheel against the lock's hashes and the archive's platform (core/package/wheels.ts, the one rule). */

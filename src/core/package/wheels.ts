@@ -85,7 +85,8 @@ export interface WheelFinding {
   entry?: string;
 }
 
-function parseIndex(bytes: Buffer): WheelIndex | string {
+/** The section, or why it is not one. */
+export function parseWheelIndex(bytes: Buffer): WheelIndex | string {
   let v: unknown;
   try {
     v = parseSmallJson(bytes.toString('utf8'), MAX_WHEEL_INDEX_BYTES);
@@ -117,7 +118,7 @@ export function checkWheels(indexBytes: Buffer | undefined, hashes: ReadonlyMap<
       message: `a wheel without ${WHEEL_INDEX_PATH}: build it with \`plexichat-plugin build --wheels\``,
     }));
   }
-  const index = parseIndex(indexBytes);
+  const index = parseWheelIndex(indexBytes);
   if (typeof index === 'string') return [{ code: 'WHEEL_INDEX_MALFORMED', entry: WHEEL_INDEX_PATH, message: `${WHEEL_INDEX_PATH}: ${index}` }];
   const out: WheelFinding[] = [];
   const listed = new Map(index.wheels.map((w) => [w.path, w]));
