@@ -81,3 +81,33 @@ export function dependencyLines(d: DependencyDiff): string[] {
     ...d.removed.map((c) => `- package ${c.name} (was ${text(c.from)})`),
   ];
 }
+
+function parseSide(v: unknown): DependencySide | undefined | false {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  if ((o.range !== undefined && typeof o.range !== 'string') || (o.locked !== undefined && typeof o.locked !== 'string')) return false;
+  return { ...(typeof o.range === 'string' ? { range: o.range } : {}), ...(typeof o.locked === 'string' ? { locked: o.locked } : {}) };
+}
+
+function parseChanges(v: unknown): DependencyChange[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const out: DependencyChange[] = [];
+  for (const c of v as unknown[]) {
+    const o = c as Record<string, unknown> | null;
+    if (typeof o !== 'object' || o === null || typeof o.name !== 'string') return undefined;
+    const [from, to] = [parseSide(o.from), parseSide(o.to)];
+    if (from === false || to === false) return undefined;
+    out.push({ name: o.name, ...(from ? { from } : {}), ...(to ? { to } : {}) });
+  }
+  return out;
+}
+
+/** A dependency diff read back from JSON (a server answer: `permission_diff.dependencies`); undefined when it is not one. */
+export function parseDependencyDiff(v: unknown): DependencyDiff | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  const [added, removed, changed] = [parseChanges(o.added), parseChanges(o.removed), parseChanges(o.changed)];
+  if (!added || !removed || !changed) return undefined;
+  return { added, removed, changed, unchanged: added.length + removed.length + changed.length === 0 };
+}

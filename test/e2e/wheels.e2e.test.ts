@@ -295,6 +295,7 @@ describe('the dependency diff (validate --against)', () => {
     await makeWheel(house, 'zeta', '1.0.0');
     await makeWheel(house, 'epsilon', '0.1.0');
     const dir = await plugin(['alpha>=1.0', 'delta', 'zeta']);
+    await writeTree(dir, { docs: { 'README.md': '# Wheels demo\n\nPacks its wheels.\n' }, 'CHANGELOG.md': '# Changelog\n\n## [1.0.0]\n\n- first\n' });
     const relock = async () => expect((await cli(['deps', 'lock', '--python', python, '--no-index', '--find-links', house], dir)).exitCode).toBe(0);
     await relock();
     const built = await cli(['--json', 'build', '--wheels', '--out', 'base'], dir);
@@ -302,6 +303,13 @@ describe('the dependency diff (validate --against)', () => {
     const base = (JSON.parse(built.stdout) as BuildDoc).archive;
     const plain = await cli(['--json', 'build', '--out', 'plain'], dir);
     const plainArchive = (JSON.parse(plain.stdout) as BuildDoc).archive;
+    // 1.0.0 is published on the development marketplace.
+    const dev = srv.env(srv.developer);
+    const first = await cli(['--json', 'marketplace', 'submit', '--archive', base], dir, dev);
+    expect(first.exitCode, first.stdout + first.stderr).toBe(0);
+    const firstId = (JSON.parse(first.stdout) as { submission: { id: string } }).submission.id;
+    expect((await cli(['marketplace', 'review', firstId, '--approve'], dir, srv.env(srv.reviewer))).exitCode).toBe(0);
+    expect((await cli(['marketplace', 'publish', firstId], dir, dev)).exitCode).toBe(0);
     // A narrowed range (alpha: and its locked version), a widened one (delta: range only), one added, one removed,
     // and a package pulled in by another whose locked version moved (beta 2.0.0 -> 2.1.0).
     const manifest = path.join(dir, 'config', 'plugin.yaml');
@@ -332,5 +340,22 @@ describe('the dependency diff (validate --against)', () => {
     const pd = (JSON.parse(p.stdout) as { against: { dependencies: { changed: { name: string }[]; added: { name: string }[] } } }).against.dependencies;
     expect(pd.changed.map((c) => c.name)).toEqual(['alpha', 'delta']);
     expect(pd.added.map((c) => c.name)).toEqual(['epsilon']);
+
+    // 1.1.0 with those changes: submit lists them as the marketplace computed them, and the reviewer sees them in status.
+    await fs.writeFile(manifest, (await fs.readFile(manifest, 'utf8')).replace('version: 1.0.0', 'version: 1.1.0'));
+    await fs.writeFile(path.join(dir, 'CHANGELOG.md'), '# Changelog\n\n## [1.1.0]\n\n- new packages\n\n## [1.0.0]\n\n- first\n');
+    const next = await cli(['--json', 'build', '--wheels'], dir);
+    expect(next.exitCode, next.stderr).toBe(0);
+    const sub = await cli(['--json', 'marketplace', 'submit'], dir, dev);
+    expect(sub.exitCode, sub.stdout + sub.stderr).toBe(0);
+    const sd = JSON.parse(sub.stdout) as { submission: { id: string }; dependencyDiff: typeof deps };
+    expect(sd.dependencyDiff).toEqual({ ...deps, unchanged: false });
+    const review = await cli(['marketplace', 'status', sd.submission.id], dir, srv.env(srv.reviewer));
+    expect(review.exitCode, review.stderr).toBe(0);
+    expect(review.stdout).toMatch(/\+ package epsilon \(epsilon, locked 0\.1\.0\)/);
+    expect(review.stdout).toMatch(/- package zeta \(was zeta, locked 1\.0\.0\)/);
+    expect(review.stdout).toMatch(/~ package delta: delta, locked 0\.5\.0 -> delta>=0\.1, locked 0\.5\.0/);
+    const js = await cli(['--json', 'marketplace', 'status', sd.submission.id], dir, srv.env(srv.reviewer));
+    expect(JSON.stringify(JSON.parse(js.stdout))).toContain('"dependencies":{"added":[{"name":"epsilon"');
   });
 });

@@ -5,6 +5,7 @@
  * by --timeout. Re-running with the same archive finds the existing
  * submission (exit 0); the same version with another archive is refused.
  */
+import { dependencyLines, parseDependencyDiff, type DependencyDiff } from '../../release/deps-diff.js';
 import { NotRegularFileError } from '../../io/read-file.js';
 import { randomUUID } from 'node:crypto';
 import type { Ctx } from '../../io/context.js';
@@ -52,6 +53,8 @@ export interface SubmitResult {
   signedBy: string | null;
   /** What changed since the latest published version, and what was accepted; null for a first version. */
   permissionDiff: SentDiff | null;
+  /** Python packages added, removed or changed since the latest published version, as the marketplace computed it; null when it does not say. */
+  dependencyDiff: DependencyDiff | null;
 }
 
 export const DEFAULT_SUBMIT_TIMEOUT_S = 600;
@@ -210,6 +213,7 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
         submission: s,
         signedBy: signature?.keyId ?? null,
         permissionDiff: listing.permission_diff,
+        dependencyDiff: parseDependencyDiff((s.permission_diff as { dependencies?: unknown } | null | undefined)?.dependencies) ?? null,
       };
     });
   } finally {
@@ -253,6 +257,10 @@ export function render(r: SubmitResult, ctx: Ctx): void {
     ctx.out.result(inline(`  changes since ${d.from.version}, shown to the reviewer:`));
     for (const line of describeDiff(d)) ctx.out.result(`    ${inline(line)}`);
     if (d.accepted.length) ctx.out.result(inline(`  accepted: ${d.accepted.join(', ')}`));
+  }
+  if (r.dependencyDiff && !r.dependencyDiff.unchanged) {
+    ctx.out.result('  Python packages changed, shown to the reviewer:');
+    for (const line of dependencyLines(r.dependencyDiff)) ctx.out.result(`    ${inline(line)}`);
   }
   if (state === 'approved') ctx.out.info(inline(`next: plexichat-plugin marketplace publish ${id}`));
   else if (state !== 'published') ctx.out.info(inline(`next: plexichat-plugin marketplace status ${id} --wait`));

@@ -21,6 +21,8 @@ import { parseListing } from '../listing.js';
 import { MAX_SIGNATURE_BYTES } from '../../signing/document.js';
 import semver from 'semver';
 import { diffSummaries, manifestSummary, parseSummary, type ManifestDiff, type ManifestSummary } from '../../release/diff.js';
+import { archiveDependencies, dependencyDiffWithPublished } from '../deps-diff.js';
+import type { DependencySummary } from '../../release/deps-diff.js';
 import type { Received } from '../store.js';
 
 const KEY_RE = /^[\x20-\x7e]{1,255}$/;
@@ -256,14 +258,19 @@ async function verifyUpload(
       findings: [{ code: 'MANIFEST_MISMATCH', message: 'manifest name/version differ from the upload' }],
     });
   }
-  return { summary: report.manifest ? manifestSummary(report.manifest) : undefined, listingSha256: report.listingSha256 ?? null };
+  // The packages it declares and packs are kept beside the summary (server/deps-diff.ts).
+  const summary = report.manifest ? { ...manifestSummary(report.manifest), dependencies: archiveDependencies(report) } : undefined;
+  return { summary, listingSha256: report.listingSha256 ?? null };
 }
 
 /** What the upload asks for compared with the latest published version (the reviewer sees it). */
 function diffWithPublished(core: ServerCore, name: string, summary: ManifestSummary | undefined): ManifestDiff | undefined {
   const latest = core.db.published(name).sort((a, b) => semver.rcompare(a.version, b.version))[0];
-  const before = latest?.manifest ? parseSummary(JSON.parse(latest.manifest)) : undefined;
-  return before && summary ? diffSummaries(before, summary) : undefined;
+  const stored: unknown = latest?.manifest ? JSON.parse(latest.manifest) : undefined;
+  const before = stored ? parseSummary(stored) : undefined;
+  if (!before || !summary) return undefined;
+  const dependencies = dependencyDiffWithPublished(stored, (summary as { dependencies?: DependencySummary }).dependencies);
+  return { ...diffSummaries(before, summary), ...(dependencies ? { dependencies } : {}) };
 }
 
 interface Commit {
