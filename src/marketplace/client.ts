@@ -274,6 +274,9 @@ export class MarketplaceClient {
     rehash?: () => Promise<string>;
     /** The publisher signature document (the .sig), sent as the `signature` part. */
     signature?: string;
+    /** The SBOM (.cdx.json) and the provenance envelope (.intoto.jsonl) beside the archive, sent as the `sbom` and `provenance` parts. */
+    sbom?: string;
+    provenance?: string;
     /**
      * Checks still running on the archive (submit's overlap): the body's end
      * waits for them; when they reject, the upload is stopped before it ends
@@ -288,6 +291,8 @@ export class MarketplaceClient {
       [
         { name: 'listing', value: JSON.stringify(opts.listing), contentType: 'application/json' },
         ...(opts.signature !== undefined ? [{ name: 'signature', value: opts.signature }] : []),
+        ...(opts.sbom !== undefined ? [{ name: 'sbom', value: opts.sbom }] : []),
+        ...(opts.provenance !== undefined ? [{ name: 'provenance', value: opts.provenance }] : []),
       ],
       {
         name: 'archive',

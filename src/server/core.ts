@@ -12,6 +12,7 @@ import type { Access, RouteName } from './routes.js';
 import type { ArchiveStore } from './store.js';
 import type { VerifyFn } from './verify.js';
 import type { ServerSigning } from './signing.js';
+import type { ServerAttestations } from './attestations.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -35,6 +36,8 @@ export interface ServerCore {
   verify: VerifyFn;
   /** Publisher keys, upload signatures and the marketplace's counter-signature (signing.ts). */
   signing: ServerSigning;
+  /** The SBOMs and provenance envelopes that come with uploads (attestations.ts). */
+  attestations: ServerAttestations;
   autoApprove: boolean;
   maxUploadBytes: number;
   now: () => number;

@@ -81,7 +81,7 @@ export function keyHandlers(core: ServerCore): RouteHandlers<'marketplaceKeys' |
       const version = checkVersion(p.version);
       const row = db.submissionOf(name, version);
       if (!row || row.state !== 'published') throw new ApiError(404, 'VERSION_NOT_FOUND', `${name} ${version} is not published`);
-      return signing.signaturesOf(row);
+      return { ...signing.signaturesOf(row), attestations: core.attestations.servedOf(row) };
     },
   };
 }
