@@ -68,7 +68,10 @@ export function checkPublication(
   keys: TrustedKey[],
   expected: { plugin: { name: string; version: string }; digests: { archive: string; sbom?: string; provenance?: string } },
 ): PublicationCheck | undefined {
-  const bad = (why: string): PublicationCheck => ({ code: 'ATTESTATION_COUNTERSIGNATURE_INVALID', message: `the marketplace's counter-signature of the attestations ${why}` });
+  const bad = (why: string): PublicationCheck => ({
+    code: 'ATTESTATION_COUNTERSIGNATURE_INVALID',
+    message: `the marketplace's counter-signature of the attestations ${why}`,
+  });
   let env: Envelope;
   let statement: ReturnType<typeof publicationOf>;
   try {

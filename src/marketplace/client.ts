@@ -99,6 +99,8 @@ export interface VersionSignatures {
   publisher: unknown;
   publisherKey: KeyRecord | null;
   marketplace: unknown;
+  /** The SBOM's and provenance's digests, the provenance signer's key and the marketplace's counter-signature of them; null when none came with the version (unchecked). */
+  attestations: unknown;
 }
 
 /** An answer that is a record plus `existing` (POST /submissions, POST /me/keys), taken apart: the record alone is what was made or found. */
@@ -240,7 +242,33 @@ export class MarketplaceClient {
       publisher: j.publisher ?? null,
       publisherKey: pk === null || pk === undefined ? null : this.expectKey(a, pk),
       marketplace: j.marketplace ?? null,
+      attestations: j.attestations ?? null,
     };
+  }
+
+  /** GET …/sbom or …/provenance: the stored file's bytes (at most `maxBytes`). */
+  async attestationFile(name: string, version: string, kind: 'sbom' | 'provenance', maxBytes: number): Promise<Buffer> {
+    let bytes = Buffer.alloc(0);
+    await this.transport.call('GET', `/plugins/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/${kind}`, {
+      retry: 'idempotent',
+      deadlineMs: this.requestDeadlineMs,
+      what: `download the ${kind === 'sbom' ? 'SBOM' : 'provenance'} of ${name} ${version}`,
+      sink: async (body) => {
+        const chunks: Buffer[] = [];
+        let n = 0;
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          n += chunk.length;
+          if (n > maxBytes)
+            throw new WorkFailedError(`the ${kind} of ${name} ${version} is over ${maxBytes} bytes`, {
+              code: kind === 'sbom' ? 'SBOM_MALFORMED' : 'PROVENANCE_MALFORMED',
+              hint: 'report this to the marketplace',
+            });
+          chunks.push(chunk);
+        }
+        bytes = Buffer.concat(chunks);
+      },
+    });
+    return bytes;
   }
 
   /** GET …/download into `sink` (called afresh on every attempt). */

@@ -64,7 +64,7 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
   jsonParser(app);
   await app.register(multipart, {
     throwFileSizeLimit: false,
-    limits: { fileSize: core.maxUploadBytes + 1, fieldSize: ATTESTATION_PART_MAX, files: 2, fields: 4, parts: 5, headerPairs: 100 },
+    limits: { fileSize: core.maxUploadBytes + 1, fieldSize: ATTESTATION_PART_MAX, files: 4, fields: 4, parts: 5, headerPairs: 100 },
   });
   await app.register(lifecyclePlugin, { state, requests: p.requests, log: core.log });
   await app.register(faultsPlugin, { faults: p.faults, state });

@@ -77,7 +77,8 @@ function rowOf(submissionId: string, a: AcceptedAttestations): AttestationRow {
 function summary(r: AttestationRow): AttestationSummary {
   return {
     sbom: r.sbom_sha256 === null ? null : { sha256: r.sbom_sha256, size: r.sbom_size },
-    provenance: r.provenance_sha256 === null ? null : { sha256: r.provenance_sha256, size: r.provenance_size, key_id: r.provenance_key, slsa_level: SLSA_LEVEL },
+    provenance:
+      r.provenance_sha256 === null ? null : { sha256: r.provenance_sha256, size: r.provenance_size, key_id: r.provenance_key, slsa_level: SLSA_LEVEL },
     countersigned: r.marketplace !== null,
   };
 }
@@ -196,7 +197,11 @@ export class ServerAttestations {
     const sha = kind === 'sbom' ? r?.sbom_sha256 : r?.provenance_sha256;
     const size = kind === 'sbom' ? r?.sbom_size : r?.provenance_size;
     if (!sha || size === null || size === undefined) {
-      throw new ApiError(404, 'ATTESTATION_NOT_FOUND', `${row.plugin} ${row.version} was published without ${kind === 'sbom' ? 'an SBOM' : 'a provenance envelope'}`);
+      throw new ApiError(
+        404,
+        'ATTESTATION_NOT_FOUND',
+        `${row.plugin} ${row.version} was published without ${kind === 'sbom' ? 'an SBOM' : 'a provenance envelope'}`,
+      );
     }
     return { file: this.blobPath(sha, kind), sha256: sha, size };
   }

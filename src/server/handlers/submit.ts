@@ -227,7 +227,9 @@ function checkDigest(head: Head, received: Received): void {
 function fingerprintOf(name: string, parts: Parts): string {
   const digest = (b: Buffer | undefined) => (b ? createHash('sha256').update(b).digest('hex') : '-');
   const attested = parts.sbomBytes || parts.provenanceBytes ? `\n${digest(parts.sbomBytes)}\n${digest(parts.provenanceBytes)}` : '';
-  return createHash('sha256').update(`${name}\n${parts.received.sha256}\n${digest(parts.listingBytes)}${attested}`).digest('hex');
+  return createHash('sha256')
+    .update(`${name}\n${parts.received.sha256}\n${digest(parts.listingBytes)}${attested}`)
+    .digest('hex');
 }
 
 /** The listing, checked against the URL and the received archive; its version. */
@@ -370,7 +372,15 @@ async function commit(core: ServerCore, reply: FastifyReply, head: Head, parts: 
   const row = newRow(core, head, parts, version, summary);
   const result = db.insertSubmission(
     row,
-    key === undefined ? undefined : { key, fingerprint, status: 201, body: (r) => JSON.stringify({ ...toApi(r, core.attestations.summaryOfAccepted(attested)), existing: false }), expiresAt: c.idemExpires },
+    key === undefined
+      ? undefined
+      : {
+          key,
+          fingerprint,
+          status: 201,
+          body: (r) => JSON.stringify({ ...toApi(r, core.attestations.summaryOfAccepted(attested)), existing: false }),
+          expiresAt: c.idemExpires,
+        },
     (r) => {
       core.signing.recordUpload(r.id, signed);
       core.attestations.record(r.id, attested);
