@@ -210,6 +210,19 @@ export class MarketplaceClient {
     return { key: this.expectKey(a, record), existing };
   }
 
+  /** POST /me/keys/rollover: register the new key of a rollover statement (signing/rollover.ts). */
+  async rolloverKey(statement: unknown): Promise<{ key: KeyRecord; rolledOver: KeyRecord & { rolled_over_to?: string } }> {
+    const a = await this.transport.call('POST', '/me/keys/rollover', {
+      body: { json: { statement } },
+      retry: 'refused-only',
+      deadlineMs: this.requestDeadlineMs,
+      what: 'register the rollover',
+    });
+    const j = a.json;
+    if (!isObject(j)) throw this.unexpected(a, 'no rollover answer');
+    return { key: this.expectKey(a, j.key), rolledOver: this.expectKey(a, j.rolled_over) };
+  }
+
   /** GET /me/keys: the caller's keys. */
   async listKeys(): Promise<KeyRecord[]> {
     const a = await this.transport.call('GET', '/me/keys', { retry: 'idempotent', deadlineMs: this.requestDeadlineMs, what: 'list your keys' });

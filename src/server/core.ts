@@ -13,6 +13,7 @@ import type { ArchiveStore } from './store.js';
 import type { VerifyFn } from './verify.js';
 import type { ServerSigning } from './signing.js';
 import type { ServerAttestations } from './attestations.js';
+import type { ServerRollovers } from './rollover.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -38,6 +39,8 @@ export interface ServerCore {
   signing: ServerSigning;
   /** The SBOMs and provenance envelopes that come with uploads (attestations.ts). */
   attestations: ServerAttestations;
+  /** Key rollover statements (rollover.ts). */
+  rollovers: ServerRollovers;
   autoApprove: boolean;
   maxUploadBytes: number;
   now: () => number;

@@ -20,6 +20,7 @@ import { generateToken, TokenTable, type TokenSpec } from './auth.js';
 import { FaultQueue, type Fault } from './faults.js';
 import { defaultVerify, type VerifyFn } from './verify.js';
 import { MARKETPLACE_KEY_FILE, openSigning, type ServerSigning } from './signing.js';
+import { ServerRollovers } from './rollover.js';
 import { ATTESTATIONS_DIR, openAttestations, type ServerAttestations } from './attestations.js';
 import { buildApp } from './app.js';
 import type { RequestRecord, ServerCore, ServerState } from './core.js';
@@ -138,6 +139,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     verify: opts.verify ?? defaultVerify,
     signing,
     attestations,
+    rollovers: new ServerRollovers(db.db, signing, now),
     autoApprove: Boolean(opts.autoApprove),
     maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     now,

@@ -21,7 +21,8 @@ export type RouteName =
   | 'marketplaceKeys'
   | 'addKey'
   | 'listKeys'
-  | 'revokeKey';
+  | 'revokeKey'
+  | 'rolloverKey';
 
 export type Access = 'public' | 'token' | Role;
 
@@ -55,6 +56,7 @@ export const ROUTES: readonly RouteDef[] = [
   { name: 'addKey', method: 'POST', path: '/me/keys', access: 'developer', body: 'application/json' },
   { name: 'listKeys', method: 'GET', path: '/me/keys', access: 'developer' },
   { name: 'revokeKey', method: 'POST', path: '/me/keys/{key_id}/revoke', access: 'developer', body: 'application/json' },
+  { name: 'rolloverKey', method: 'POST', path: '/me/keys/rollover', access: 'developer', body: 'application/json' },
 ];
 
 /** `/plugins/{name}` → `/api/v1/plugins/:name` (fastify's form). */
