@@ -318,3 +318,55 @@ describe('marketplace download verifies the attestations and writes nothing on r
     }
   });
 });
+
+describe('what changed in the SBOM: validate --against and submit', () => {
+  async function withPackages(name: string, version: string, packages: string[]): Promise<Built> {
+    const dir = await tempDir({}, 'pxp-att-diff-');
+    await writeSources(dir, { name, version });
+    const manifest = path.join(dir, 'config', 'plugin.yaml');
+    await fs.appendFile(manifest, `dependencies:\n  packages: [${packages.map((p) => JSON.stringify(p)).join(', ')}]\n`);
+    const r = await cli(['build', '--sign', '--key', alice.file], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const base = path.join(dir, 'dist', `${name}-${version}`);
+    return { dir, name, version, archive: `${base}.zip`, sbom: `${base}.cdx.json`, provenance: `${base}.intoto.jsonl` };
+  }
+
+  it('components added, removed and with another requirement, against an archive and against the published version, in text and --json', async () => {
+    const name = uniqueName('sbom_diff');
+    const v1 = await withPackages(name, '1.0.0', ['requests>=2.31', 'six', 'idna==3.6']);
+    expect((await cli(['marketplace', 'submit'], { cwd: v1.dir })).exitCode).toBe(0);
+    expect((await cli(['marketplace', 'publish'], { cwd: v1.dir })).exitCode).toBe(0);
+    const v2 = await withPackages(name, '1.1.0', ['requests>=2.32', 'attrs', 'idna==3.6', 'packaging']);
+    const expected = {
+      added: [
+        { name: 'attrs', version: 'attrs' },
+        { name: 'packaging', version: 'packaging' },
+      ],
+      removed: [{ name: 'six', version: 'six' }],
+      changed: [{ name: 'requests', from: 'requests>=2.31', to: 'requests>=2.32' }],
+    };
+    for (const against of [v1.archive, 'published']) {
+      const r = await cli(['--json', 'validate', '--against', against], { cwd: v2.dir });
+      expect(r.exitCode, r.stdout).toBe(0);
+      expect(JSON.parse(r.stdout).against.sbomDiff).toEqual(expected);
+      const text = await cli(['validate', '--against', against], { cwd: v2.dir });
+      expect(text.stdout).toContain('+ component attrs attrs');
+      expect(text.stdout).toContain('- component six six');
+      expect(text.stdout).toContain('~ component requests requests>=2.31 → requests>=2.32');
+    }
+    const sub = await cli(['--json', 'marketplace', 'submit'], { cwd: v2.dir });
+    expect(sub.exitCode, sub.stdout).toBe(0);
+    expect(JSON.parse(sub.stdout).sbomDiff).toEqual(expected);
+  });
+
+  it('an archive without an SBOM beside it gives no SBOM diff; an unchanged one says so', async () => {
+    const name = uniqueName('sbom_same');
+    const v1 = await withPackages(name, '1.0.0', ['six']);
+    const v2 = await withPackages(name, '1.0.1', ['six']);
+    const same = await cli(['validate', '--against', v1.archive], { cwd: v2.dir });
+    expect(same.stdout).toContain('SBOM components: unchanged');
+    await fs.rm(v1.sbom);
+    const none = await cli(['--json', 'validate', '--against', v1.archive], { cwd: v2.dir });
+    expect(JSON.parse(none.stdout).against.sbomDiff).toBeUndefined();
+  });
+});

@@ -11,7 +11,8 @@ import type { Ctx } from '../../io/context.js';
 import { CliError, WorkFailedError } from '../../errors.js';
 import { formatBytes } from '../../io/bytes.js';
 import { createProgress, type Progress } from '../../io/progress.js';
-import type { RetryInfo, Submission } from '../../marketplace/client.js';
+import type { MarketplaceClient, RetryInfo, Submission } from '../../marketplace/client.js';
+import { sbomDiffLines, type SbomDiff } from '../../attest/sbom-diff.js';
 import { withSession } from '../../marketplace/session.js';
 import { waitText } from '../../marketplace/retry.js';
 import { fileDigest } from '../../core/digest.js';
@@ -54,6 +55,8 @@ export interface SubmitResult {
   attestations: { sbom: string | null; provenance: string | null };
   /** What changed since the latest published version, and what was accepted; null for a first version. */
   permissionDiff: SentDiff | null;
+  /** What changed in the SBOM's components since the latest published version's SBOM; null when either has none. */
+  sbomDiff: SbomDiff | null;
 }
 
 export const DEFAULT_SUBMIT_TIMEOUT_S = 600;
@@ -178,6 +181,7 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
   try {
     return await withSession(ctx, { token: 'required', client: { onRetry, signal: guard.signal } }, async ({ client, target }) => {
       const { prep, listing, signature, hold, attested } = await ready(opts, ctx);
+      const sbomDiff = await sbomSincePublished(client, listing, attested.sbom);
       const label = listing.archive.file;
       const key = randomUUID();
       ctx.out.debug(`Idempotency-Key ${key}`);
@@ -228,10 +232,25 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
         signedBy: signature?.keyId ?? null,
         attestations: { sbom: digestOf(attested.sbom), provenance: digestOf(attested.provenance) },
         permissionDiff: listing.permission_diff,
+        sbomDiff,
       };
     });
   } finally {
     guard.dispose();
+  }
+}
+
+/** The SBOM sent against the one the marketplace serves for the latest published version (none: null). */
+async function sbomSincePublished(client: MarketplaceClient, listing: Ready['listing'], sbom: string | undefined): Promise<SbomDiff | null> {
+  const from = listing.permission_diff?.from.version;
+  if (from === undefined || sbom === undefined) return null;
+  const [{ sbomComponents, diffComponents }, { MAX_SBOM_BYTES }] = await Promise.all([import('../../attest/sbom-diff.js'), import('../../attest/sbom.js')]);
+  const before = await client.attestationFile(listing.name, from, 'sbom', MAX_SBOM_BYTES).catch(() => undefined);
+  if (!before) return null;
+  try {
+    return diffComponents(sbomComponents(before.toString('utf8')), sbomComponents(sbom));
+  } catch {
+    return null;
   }
 }
 
@@ -278,6 +297,11 @@ export function render(r: SubmitResult, ctx: Ctx): void {
     ctx.out.result(inline(`  changes since ${d.from.version}, shown to the reviewer:`));
     for (const line of describeDiff(d)) ctx.out.result(`    ${inline(line)}`);
     if (d.accepted.length) ctx.out.result(inline(`  accepted: ${d.accepted.join(', ')}`));
+  }
+  if (r.sbomDiff && d) {
+    const lines = sbomDiffLines(r.sbomDiff);
+    ctx.out.result(inline(`  SBOM components since ${d.from.version}:${lines.length === 0 ? ' unchanged' : ''}`));
+    for (const line of lines) ctx.out.result(`    ${inline(line)}`);
   }
   if (state === 'approved') ctx.out.info(inline(`next: plexichat-plugin marketplace publish ${id}`));
   else if (state !== 'published') ctx.out.info(inline(`next: plexichat-plugin marketplace status ${id} --wait`));
