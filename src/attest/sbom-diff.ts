@@ -21,7 +21,7 @@ export interface SbomDiff {
 
 function requirementOf(c: Record<string, unknown>): string | undefined {
   if (!Array.isArray(c.properties)) return undefined;
-  const p = c.properties.find((x: unknown) => isObject(x) && x.name === 'plexichat:requirement');
+  const p: unknown = (c.properties as unknown[]).find((x) => isObject(x) && x.name === 'plexichat:requirement');
   return isObject(p) && typeof p.value === 'string' ? p.value : undefined;
 }
 
