@@ -51,7 +51,7 @@ function protect(key: KeyObject): void {
   for (const s of privateKeySecrets(key)) registerSecret(s);
 }
 
-async function readSmall(file: string, what: string, shown: string): Promise<string> {
+export async function readSmall(file: string, what: string, shown: string): Promise<string> {
   try {
     // The one reader: a FIFO, socket, device or folder is refused before a byte is read, and only 1 MiB + 1 byte is ever read.
     return await readRegularText(file, {

@@ -7,7 +7,7 @@ import { userPath, type Ctx } from '../../io/context.js';
 import { UsageError } from '../../errors.js';
 import { withSession } from '../../marketplace/session.js';
 import fs from 'node:fs/promises';
-import { findSigningKey, readPublicKeyFile, SIGNING_KEY_ENV, type SigningKey } from '../../signing/files.js';
+import { findSigningKey, readPublicKeyFile, readSmall, SIGNING_KEY_ENV, type SigningKey } from '../../signing/files.js';
 import { KEY_ID_PATTERN, publicKeyBase64 } from '../../signing/keys.js';
 import type { KeyRecord, TrustedKey } from '../../signing/keyring.js';
 import { signKeyProof } from '../../signing/key-proof.js';
@@ -151,9 +151,8 @@ export interface RolloverResult {
 
 export const rollover = {
   async run(opts: { file: string }, ctx: Ctx): Promise<RolloverResult> {
-    const { readRegularText } = await import('../../io/read-file.js');
     const { parseRollover } = await import('../../signing/rollover.js');
-    const text = await readRegularText(userPath(ctx, opts.file), { maxBytes: 64 * 1024 });
+    const text = await readSmall(userPath(ctx, opts.file), 'the rollover statement', opts.file);
     let statement;
     try {
       statement = parseRollover(text);
