@@ -30,8 +30,9 @@ export async function run(opts: ValidateOptions, ctx: Ctx): Promise<ValidationRe
   if (report.manifest) verbatim(report.manifest);
   if (!opts.against || !report.manifest) return report;
   const [{ diffAgainst, currentDependencies }, { manifestSummary }] = await Promise.all([import('../release/against.js'), import('../release/diff.js')]);
-  const deps = await currentDependencies(ctx.cwd, report.manifest.dependencies?.packages);
-  return { ...report, against: await diffAgainst(ctx, opts.against, manifestSummary(report.manifest), deps) };
+  const packages = report.manifest.dependencies?.packages;
+  const deps = await currentDependencies(ctx.cwd, packages);
+  return { ...report, against: await diffAgainst(ctx, opts.against, manifestSummary(report.manifest), packages, deps) };
 }
 
 export function exitCode(r: ValidationReport): number {

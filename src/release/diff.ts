@@ -5,6 +5,7 @@
  * marketplace (which stores the summary of every verified archive and
  * diffs a submission against the latest published version). Pure.
  */
+import { sbomDiffLines, type SbomDiff } from '../attest/sbom-diff.js';
 import type { Manifest } from '../core/manifest/types.js';
 import { valueText } from '../io/value-text.js';
 import { dependencyLines, type DependencyDiff } from './deps-diff.js';
@@ -196,6 +197,8 @@ export interface AgainstResult {
   diff?: ManifestDiff;
   /** Python packages added, removed or changed (range or locked version); absent when the base does not say (deps-diff.ts). */
   dependencies?: DependencyDiff;
+  /** What changed in the SBOM's components (attest/sbom-diff.ts); absent when the base has no SBOM. */
+  sbomDiff?: SbomDiff;
 }
 
 export function describeBase(b: DiffBase): string {
@@ -208,5 +211,7 @@ export function describeBase(b: DiffBase): string {
 export function diffLines(r: AgainstResult): string[] {
   if (!r.diff) return [`compared with: ${describeBase(r.base)}; nothing to compare`];
   const deps = r.dependencies && !r.dependencies.unchanged ? dependencyLines(r.dependencies) : [];
-  return [`changes since ${describeBase(r.base)}:`, ...[...describeDiff(r.diff), ...deps].map((l) => `  ${l}`)];
+  const sbom = r.sbomDiff ? sbomDiffLines(r.sbomDiff) : [];
+  const sbomPart = r.sbomDiff ? [sbom.length > 0 ? '  SBOM components:' : '  SBOM components: unchanged', ...sbom.map((l) => `    ${l}`)] : [];
+  return [`changes since ${describeBase(r.base)}:`, ...[...describeDiff(r.diff), ...deps].map((l) => `  ${l}`), ...sbomPart];
 }

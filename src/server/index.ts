@@ -10,6 +10,7 @@
  *   routes.ts     the route table (name, method, path, access)
  *   handlers/     one module per area; handlers/index.ts joins them by route name
  *   signing.ts    the marketplace's key, publisher keys, upload signatures, counter-signatures
+ *   attestations.ts  the SBOMs and provenance envelopes of uploads: checked, stored, counter-signed, served
  *   storage.ts    the data dir: store, database, start-up sweep; undone when a start fails
  *   deps.ts       which of the server's optional packages are missing (imports none of them)
  */
@@ -19,6 +20,8 @@ import { generateToken, TokenTable, type TokenSpec } from './auth.js';
 import { FaultQueue, type Fault } from './faults.js';
 import { defaultVerify, type VerifyFn } from './verify.js';
 import { MARKETPLACE_KEY_FILE, openSigning, type ServerSigning } from './signing.js';
+import { ServerRollovers } from './rollover.js';
+import { ATTESTATIONS_DIR, openAttestations, type ServerAttestations } from './attestations.js';
 import { buildApp } from './app.js';
 import type { RequestRecord, ServerCore, ServerState } from './core.js';
 
@@ -118,9 +121,12 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const storage = await openStorage(dataDir, now(), log);
   const { store, db, swept, undo } = storage;
   let signing: ServerSigning;
+  let attestations: ServerAttestations;
   try {
     await storage.trackNew(path.join(dataDir, MARKETPLACE_KEY_FILE));
     signing = await openSigning(dataDir, db.db, now);
+    await storage.trackNew(path.join(dataDir, ATTESTATIONS_DIR));
+    attestations = await openAttestations(dataDir, db.db, signing);
     tokens.resolveIds((t) => db.identity(t));
   } catch (err) {
     await undo();
@@ -132,6 +138,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     store,
     verify: opts.verify ?? defaultVerify,
     signing,
+    attestations,
+    rollovers: new ServerRollovers(db.db, signing, now),
     autoApprove: Boolean(opts.autoApprove),
     maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     now,

@@ -18,6 +18,7 @@ import { ALGORITHM, generateKeyPair, keyIdOf, parsePrivateKeyText, privateKeyPem
 import { checkSignature, signatureDigest } from '../signing/verify.js';
 import type { SubmissionRow } from './db.js';
 import { ApiError } from './errors.js';
+import { signEnvelope, type Envelope } from '../attest/dsse.js';
 
 export const MARKETPLACE_KEY_FILE = 'signing-key.pem';
 
@@ -88,6 +89,17 @@ export class ServerSigning {
     return this.db.prepare('SELECT * FROM publisher_keys WHERE key_id = ?').get(keyId) as KeyRow | undefined;
   }
 
+  /** A publisher key's record, whoever owns it. */
+  keyRecord(keyId: string): KeyRecord | undefined {
+    const row = this.keyRow(keyId);
+    return row ? record(row) : undefined;
+  }
+
+  /** A DSSE envelope over `body` signed with the marketplace's key (the attestations' counter-signature, attestations.ts). */
+  envelope(payloadType: string, body: Buffer): Envelope {
+    return signEnvelope(payloadType, body, this.privateKey, this.keyId);
+  }
+
   /** Register a developer's key: created, already theirs, or another developer's. */
   addKey(owner: string, publicKey: KeyObject, expiresAt: string | null): { record: KeyRecord; created: boolean } {
     const keyId = keyIdOf(publicKey);
@@ -122,7 +134,8 @@ export class ServerSigning {
     return record(row);
   }
 
-  private trustedOf(owner: string): TrustedKey[] {
+  /** The owner's keys as a verifier trusts them (revoked and expired ones carry their dates). */
+  trustedOf(owner: string): TrustedKey[] {
     return this.keysOf(owner).map((r, i) => parseKeyRecord(r, i));
   }
 

@@ -46,6 +46,7 @@ function parseReview(req: FastifyRequest): { decision: Decision; notes: string }
 export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginSubmissions' | 'listSubmissions' | 'getSubmission' | 'review' | 'publish'> {
   const { db } = core;
   const iso = () => new Date(core.now()).toISOString();
+  const api = (r: SubmissionRow) => toApi(r, core.attestations.summaryOf(r.id));
   return {
     async listPluginSubmissions(req) {
       const name = checkName((req.params as { name: string }).name);
@@ -54,7 +55,7 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
       if (plugin && caller.role === 'developer' && plugin.owner !== caller.user) {
         throw new ApiError(403, 'NOT_OWNER', `plugin ${name} belongs to another developer`);
       }
-      return { submissions: db.submissions({ plugin: name }).map(toApi) };
+      return { submissions: db.submissions({ plugin: name }).map(api) };
     },
 
     async listSubmissions(req) {
@@ -67,12 +68,12 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
         owner: caller.role === 'developer' ? caller.user : undefined,
         state: q.state as State | undefined,
       });
-      return { submissions: rows.map(toApi) };
+      return { submissions: rows.map(api) };
     },
 
     async getSubmission(req) {
       const id = (req.params as { id: string }).id;
-      return toApi(visible(req, db.submission(id), id));
+      return api(visible(req, db.submission(id), id));
     },
 
     async review(req) {
@@ -80,7 +81,7 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
       const { decision, notes } = parseReview(req);
       const row = visible(req, db.submission(id), id);
       const target: State = decision === 'approve' ? 'approved' : decision === 'reject' ? 'rejected' : 'in_review';
-      if (row.state === target) return toApi(row);
+      if (row.state === target) return api(row);
       const from: State[] = decision === 'claim' ? ['pending'] : ['pending', 'in_review'];
       if (!from.includes(row.state)) {
         throw new ApiError(409, 'WRONG_STATE', `submission ${row.id} is ${row.state}; cannot ${decision} it`, {
@@ -94,7 +95,7 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
         updated_at: iso(),
       });
       core.log(`review: ${row.plugin} ${row.version} (${row.id}) ${row.state} -> ${target}`);
-      return toApi(updated);
+      return api(updated);
     },
 
     async publish(req) {
@@ -105,7 +106,7 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
       }
       const row = visible(req, db.submission(id), id);
       if (row.state === 'published') {
-        if (row.channel === channel) return toApi(row);
+        if (row.channel === channel) return api(row);
         throw new ApiError(409, 'ALREADY_PUBLISHED', `${row.plugin} ${row.version} is already published on the ${row.channel} channel`, { state: row.state });
       }
       if (row.state !== 'approved') {
@@ -117,12 +118,14 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
       core.signing.checkPublish(row);
       const t = iso();
       const counter = await core.signing.counterSign(row, t, core.store.pathOf(row.sha256));
+      const attested = core.attestations.counterSign(row, t);
       const updated = db.db.transaction(() => {
         core.signing.recordCounterSignature(row, counter);
+        core.attestations.recordCounterSignature(row, attested);
         return db.update(row.id, { state: 'published', channel: channel, published_at: t, updated_at: t });
       })();
       core.log(`publish: ${row.plugin} ${row.version} (${row.id}) on ${channel}`);
-      return toApi(updated);
+      return api(updated);
     },
   };
 }
