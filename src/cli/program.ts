@@ -46,6 +46,17 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
+/** The flags that run a command over the plugins of a workspace (docs/workspace.md). */
+function workspaceFlags(c: Command): Command {
+  return c
+    .option('--all', 'in a workspace: run for every plugin (the default at the workspace root)')
+    .option('--plugin <name>', 'in a workspace: run for this plugin, by name or folder (repeatable)', collect)
+    .option('--affected', 'in a workspace: run for the plugins changed since --base (their files or a shared library they import)')
+    .option('--base <ref>', 'with --affected: the git commit, branch or tag to compare with')
+    .option('--head <ref>', 'with --affected: compare --base with this commit instead of the work tree')
+    .option('--jobs <n>', 'in a workspace: plugins run at once (default: the number of cores)', int('--jobs', 1, 64));
+}
+
 // long-function: the registration table, one .command() block per command in help order; split, the CLI's surface could not be read in one place
 export function createProgram(version: string, runner: Runner, name = 'plexichat-plugin'): Command {
   const program = new Command(name);
@@ -89,6 +100,7 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
       new Option('--fail-on <severity>', 'with --security: the lowest bandit severity that fails validation (default high)').choices(['low', 'medium', 'high']),
     )
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/validate.js'), opts, cmd));
+  workspaceFlags(program.commands.at(-1)!);
 
   program
     .command('test')
@@ -98,6 +110,7 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--coverage', 'measure coverage (needs pytest-cov)')
     .option('--timeout <seconds>', 'kill the test run after this many seconds', seconds)
     .action((pytestArgs: string[], opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/test.js'), { pytestArgs, ...opts }, cmd));
+  workspaceFlags(program.commands.at(-1)!);
 
   program
     .command('build')
@@ -111,6 +124,7 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--no-sign', 'do not sign, even when a signing key is configured')
     .option('--key <file>', 'private key to sign with (else PLEXICHAT_SIGNING_KEY, else the default key file)')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/build.js'), opts, cmd));
+  workspaceFlags(program.commands.at(-1)!);
 
   program
     .command('verify')
@@ -157,6 +171,7 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--accept-permission <name>', 'accept a newly required permission (repeatable)', collect)
     .option('-o, --output <file>', 'write the json, sarif or github document to this file')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/check.js'), opts, cmd));
+  workspaceFlags(program.commands.at(-1)!);
 
   program
     .command('deploy')

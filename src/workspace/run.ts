@@ -43,6 +43,8 @@ export interface RunOptions {
   jobs?: number;
   /** Folders put before PYTHONPATH for every plugin (the shared libraries). */
   pythonPath?: string[];
+  /** stdout carries a document (SARIF, annotations): every plugin's lines go to stderr. */
+  stdoutTaken?: boolean;
 }
 
 type Chunk = { to: 'stdout' | 'stderr'; text: string };
@@ -82,16 +84,16 @@ function failure<R>(err: unknown): Done<R> & { error: PluginRun<R>['error'] } {
   };
 }
 
-function printHeading(ctx: Ctx, m: Member): void {
+function printHeading(ctx: Ctx, m: Member, toStderr: boolean): void {
   const line = `── ${m.name} (${m.rel}) ──`;
-  if (ctx.out.json) ctx.out.info(ctx.out.c.bold(line));
+  if (toStderr) ctx.out.info(ctx.out.c.bold(line));
   else ctx.out.result(ctx.out.c.bold(line));
 }
 
 /** Print a plugin's buffered output: under --json all of it on stderr (stdout carries the one document). */
-function replay(ctx: Ctx, chunks: Chunk[]): void {
+function replay(ctx: Ctx, chunks: Chunk[], toStderr: boolean): void {
   if (ctx.out.muted) return;
-  for (const c of chunks) (c.to === 'stdout' && !ctx.out.json ? ctx.out.stdout : ctx.out.stderr).write(c.text);
+  for (const c of chunks) (c.to === 'stdout' && !toStderr ? ctx.out.stdout : ctx.out.stderr).write(c.text);
 }
 
 async function runOne<R>(m: Member, ctx: Ctx, op: Operation<R>, chunks: Chunk[], o: RunOptions): Promise<PluginRun<R>> {
@@ -117,10 +119,11 @@ export async function runPlugins<R>(members: readonly Member[], ctx: Ctx, op: Op
   const buffers = members.map(() => [] as Chunk[]);
   const runs = new Array<PluginRun<R> | undefined>(members.length);
   let printed = 0;
+  const toStderr = ctx.out.json || Boolean(o.stdoutTaken);
   const flush = () => {
     while (printed < members.length && runs[printed]) {
-      printHeading(ctx, members[printed]);
-      replay(ctx, buffers[printed]);
+      printHeading(ctx, members[printed], toStderr);
+      replay(ctx, buffers[printed], toStderr);
       printed += 1;
     }
   };
