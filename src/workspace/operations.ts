@@ -28,6 +28,7 @@ export function validateOp(o: { strict?: boolean }): Operation<ValidationReport>
     const r = await validateProject(ctx.cwd, { env: ctx.env, strict: o.strict });
     renderDiagnostics(r, ctx);
     const summary = `${r.ok ? 'valid' : 'invalid'}: ${n(r.errors.length, 'error')}, ${n(r.warnings.length, 'warning')}`;
+    ctx.out.result(r.ok ? `${ctx.out.c.green('✔')} ${summary}` : `${ctx.out.c.red('✖')} ${summary}`);
     return { exitCode: r.ok ? 0 : 1, summary, result: r };
   };
 }
