@@ -70,6 +70,7 @@ function globalFlags(command: Command): GlobalFlags {
     color: g.color !== false,
     cwd: typeof g.cwd === 'string' ? g.cwd : undefined,
     marketplace: typeof g.marketplace === 'string' ? g.marketplace : undefined,
+    target: typeof g.target === 'string' ? g.target : undefined,
   };
 }
 

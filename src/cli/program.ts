@@ -328,6 +328,14 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--max-upload-mb <n>', 'largest accepted archive in MB (default: 100)', int('--max-upload-mb', 1, 10_000))
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/serve.js'), opts, cmd));
 
+  // Every marketplace command but serve talks to a marketplace: --target names one (docs/workspace.md).
+  const targetFlag = (c: Command) => c.option('--target <name>', 'the named marketplace to use (targets: in plexichat-workspace.yaml or your config.json)');
+  for (const c of mp.commands) {
+    if (c.name() === 'serve') continue;
+    if (c.commands.length) c.commands.forEach(targetFlag);
+    else targetFlag(c);
+  }
+
   program
     .command('completion')
     .argument('<shell>', 'bash, zsh or fish')

@@ -96,7 +96,9 @@ export interface MarketplaceTarget {
   /** Normalised base URL without a trailing slash, e.g. https://market.example.com */
   baseUrl: string;
   /** Where it came from, for messages. */
-  source: 'flag' | 'env' | 'config';
+  source: 'flag' | 'env' | 'config' | 'target';
+  /** A named target (--target): where its token comes from (marketplace/targets.ts). */
+  named?: { name: string; tokenEnv?: string; credential?: string };
 }
 
 /** Normalise and check a marketplace URL. Throws UsageError naming what is wrong. */
@@ -138,8 +140,9 @@ export function insecureAllowed(env: NodeJS.ProcessEnv): boolean {
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 }
 
-export async function resolveMarketplace(opts: { flag?: string; env: NodeJS.ProcessEnv }): Promise<MarketplaceTarget> {
+export async function resolveMarketplace(opts: { flag?: string; env: NodeJS.ProcessEnv; target?: string; start?: string }): Promise<MarketplaceTarget> {
   const insecure = insecureAllowed(opts.env);
+  if (opts.target !== undefined) return resolveNamed(opts.target, opts.flag, { env: opts.env, start: opts.start ?? process.cwd(), insecure });
   if (opts.flag) return { baseUrl: normaliseMarketplaceUrl(opts.flag, { insecure, source: '--marketplace' }), source: 'flag' };
   const fromEnv = opts.env.PLEXICHAT_MARKETPLACE_URL;
   if (fromEnv) {
@@ -159,4 +162,13 @@ export async function resolveMarketplace(opts: { flag?: string; env: NodeJS.Proc
     hint: 'pass --marketplace <url>, set PLEXICHAT_MARKETPLACE_URL, or run `plexichat-plugin --marketplace <url> marketplace login` once to remember it',
     code: 'NO_MARKETPLACE_URL',
   });
+}
+
+/** --target NAME: the named marketplace's URL, and where its token comes from. */
+async function resolveNamed(name: string, flag: string | undefined, o: { env: NodeJS.ProcessEnv; start: string; insecure: boolean }): Promise<MarketplaceTarget> {
+  if (flag) throw new UsageError('--marketplace and --target name two marketplaces', { hint: 'use one of them' });
+  const { namedTarget } = await import('./targets.js');
+  const t = await namedTarget(name, o);
+  const baseUrl = normaliseMarketplaceUrl(t.url, { insecure: o.insecure, source: `target ${name} (${t.from})` });
+  return { baseUrl, source: 'target', named: { name, ...(t.tokenEnv ? { tokenEnv: t.tokenEnv } : {}), ...(t.credential ? { credential: t.credential } : {}) } };
 }

@@ -40,7 +40,7 @@ async function readStdin(stdin: Ctx['stdin']): Promise<string> {
 }
 
 export async function run(opts: LoginOptions, ctx: Ctx): Promise<LoginResult> {
-  const target = await resolveMarketplace({ flag: ctx.flags.marketplace, env: ctx.env });
+  const target = await resolveMarketplace({ flag: ctx.flags.marketplace, env: ctx.env, target: ctx.flags.target, start: ctx.start });
   let token: string;
   if (opts.tokenStdin) {
     token = (await readStdin(ctx.stdin)).trim();

@@ -14,7 +14,7 @@ export interface LogoutResult {
 }
 
 export async function run(_opts: unknown, ctx: Ctx): Promise<LogoutResult> {
-  const target = await resolveMarketplace({ flag: ctx.flags.marketplace, env: ctx.env });
+  const target = await resolveMarketplace({ flag: ctx.flags.marketplace, env: ctx.env, target: ctx.flags.target, start: ctx.start });
   const { removed, file } = await removeToken(ctx.env, target.baseUrl);
   return { marketplace: target.baseUrl, removed, credentialsFile: file, envTokenSet: Boolean(ctx.env.PLEXICHAT_TOKEN) };
 }
