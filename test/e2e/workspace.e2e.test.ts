@@ -263,3 +263,35 @@ describe('refusals', () => {
     });
   }
 });
+
+describe('init inside a workspace', () => {
+  it('adds the new plugin to plugins:, keeping the comments, when no glob covers it', async () => {
+    const dir = await repo();
+    const r = await runMain(['--json', 'init', 'extra/delta_four', '--name', 'delta_four', '--category', 'utility', '--yes'], { cwd: dir, env });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).workspace).toMatchObject({ entry: 'extra/delta_four', added: true });
+    const text = await fs.readFile(path.join(dir, 'plexichat-workspace.yaml'), 'utf8');
+    expect(text).toContain('# every plugin folder');
+    expect(text).toMatch(/- plugins\/\*[^\n]*\n\s+- extra\/delta_four\n/);
+    const d = JSON.parse((await runMain(['--json', 'validate', '--all'], { cwd: dir, env })).stdout) as Doc;
+    expect(names(d)).toContain('delta_four');
+  });
+
+  it('leaves the file alone when a glob covers the folder', async () => {
+    const dir = await repo();
+    const before = await fs.readFile(path.join(dir, 'plexichat-workspace.yaml'), 'utf8');
+    const r = await runMain(['init', 'plugins/delta_four', '--name', 'delta_four', '--category', 'utility', '--yes'], { cwd: dir, env });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/plexichat-workspace\.yaml already covers plugins\/delta_four/);
+    expect(await fs.readFile(path.join(dir, 'plexichat-workspace.yaml'), 'utf8')).toBe(before);
+  });
+
+  it('an invalid workspace file stops init before anything is written', async () => {
+    const dir = await repo();
+    await fs.writeFile(path.join(dir, 'plexichat-workspace.yaml'), 'plugins: plugins/*\n');
+    const r = await runMain(['init', 'plugins/delta_four', '--name', 'delta_four', '--category', 'utility', '--yes'], { cwd: dir, env });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/WORKSPACE|plexichat-workspace\.yaml:1/);
+    await expect(fs.stat(path.join(dir, 'plugins', 'delta_four'))).rejects.toThrow();
+  });
+});
