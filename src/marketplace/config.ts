@@ -140,9 +140,8 @@ export function insecureAllowed(env: NodeJS.ProcessEnv): boolean {
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 }
 
-export async function resolveMarketplace(opts: { flag?: string; env: NodeJS.ProcessEnv; target?: string; start?: string }): Promise<MarketplaceTarget> {
+export async function resolveMarketplace(opts: { flag?: string; env: NodeJS.ProcessEnv }): Promise<MarketplaceTarget> {
   const insecure = insecureAllowed(opts.env);
-  if (opts.target !== undefined) return resolveNamed(opts.target, opts.flag, { env: opts.env, start: opts.start ?? process.cwd(), insecure });
   if (opts.flag) return { baseUrl: normaliseMarketplaceUrl(opts.flag, { insecure, source: '--marketplace' }), source: 'flag' };
   const fromEnv = opts.env.PLEXICHAT_MARKETPLACE_URL;
   if (fromEnv) {
@@ -164,11 +163,3 @@ export async function resolveMarketplace(opts: { flag?: string; env: NodeJS.Proc
   });
 }
 
-/** --target NAME: the named marketplace's URL, and where its token comes from. */
-async function resolveNamed(name: string, flag: string | undefined, o: { env: NodeJS.ProcessEnv; start: string; insecure: boolean }): Promise<MarketplaceTarget> {
-  if (flag) throw new UsageError('--marketplace and --target name two marketplaces', { hint: 'use one of them' });
-  const { namedTarget } = await import('./targets.js');
-  const t = await namedTarget(name, o);
-  const baseUrl = normaliseMarketplaceUrl(t.url, { insecure: o.insecure, source: `target ${name} (${t.from})` });
-  return { baseUrl, source: 'target', named: { name, ...(t.tokenEnv ? { tokenEnv: t.tokenEnv } : {}), ...(t.credential ? { credential: t.credential } : {}) } };
-}

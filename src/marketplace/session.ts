@@ -5,7 +5,8 @@
  */
 import type { Ctx } from '../io/context.js';
 import { MarketplaceClient, type ClientOptions } from './client.js';
-import { resolveMarketplace, type MarketplaceTarget } from './config.js';
+import type { MarketplaceTarget } from './config.js';
+import { resolveTarget } from './targets.js';
 import { requireToken, targetToken, type ResolvedToken } from './credentials.js';
 
 export interface Session {
@@ -18,7 +19,7 @@ export async function openSession(
   ctx: Ctx,
   opts: { token?: 'required' | 'none'; explicitToken?: string; client?: Partial<ClientOptions> } = {},
 ): Promise<Session> {
-  const target = await resolveMarketplace({ flag: ctx.flags.marketplace, env: ctx.env, target: ctx.flags.target, start: ctx.start });
+  const target = await resolveTarget({ flag: ctx.flags.marketplace, env: ctx.env, target: ctx.flags.target, start: ctx.start });
   let token: ResolvedToken | undefined;
   if (opts.explicitToken !== undefined) token = { token: opts.explicitToken, source: 'env' };
   else if (opts.token !== 'none') token = target.named ? await targetToken(ctx.env, target.baseUrl, target.named) : await requireToken(ctx.env, target.baseUrl);

@@ -11,7 +11,7 @@
 import { UsageError } from '../errors.js';
 import { didYouMean } from '../core/suggest.js';
 import { findWorkspaceRoot, readWorkspace, type WorkspaceTarget } from '../workspace/file.js';
-import { configFile, readUserConfig } from './config.js';
+import { configFile, insecureAllowed, normaliseMarketplaceUrl, readUserConfig, resolveMarketplace, type MarketplaceTarget } from './config.js';
 
 export interface NamedTarget extends WorkspaceTarget {
   name: string;
@@ -47,4 +47,16 @@ export async function namedTarget(name: string, o: { env: NodeJS.ProcessEnv; sta
     code: 'UNKNOWN_TARGET',
     hint: known.length ? `the targets are: ${known.join(', ')}` : 'define targets: in plexichat-workspace.yaml or "targets" in your config.json (docs/workspace.md)',
   });
+}
+
+/**
+ * The marketplace a command talks to: --target NAME (a named target), else
+ * the --marketplace flag, PLEXICHAT_MARKETPLACE_URL or config.json (config.ts).
+ */
+export async function resolveTarget(o: { flag?: string; target?: string; env: NodeJS.ProcessEnv; start: string }): Promise<MarketplaceTarget> {
+  if (o.target === undefined) return resolveMarketplace({ flag: o.flag, env: o.env });
+  if (o.flag) throw new UsageError('--marketplace and --target name two marketplaces', { hint: 'use one of them' });
+  const t = await namedTarget(o.target, o);
+  const baseUrl = normaliseMarketplaceUrl(t.url, { insecure: insecureAllowed(o.env), source: `target ${o.target} (${t.from})` });
+  return { baseUrl, source: 'target', named: { name: o.target, ...(t.tokenEnv ? { tokenEnv: t.tokenEnv } : {}), ...(t.credential ? { credential: t.credential } : {}) } };
 }
