@@ -41,7 +41,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('test', "run the plugin's pytest suite"),
     ex('test -- -k dashboard -x', 'pass arguments to pytest'),
     ex('test --coverage --timeout 120', 'line coverage of src/; stop after 2 minutes'),
-    ex('test --affected --base main', "in a workspace: the plugins changed since main"),
+    ex('test --affected --base main', 'in a workspace: the plugins changed since main'),
   ],
   build: [
     ex('build', 'package dist/<name>-<version>.zip and its .sha256'),

@@ -78,7 +78,8 @@ function refuseSingleFlags(opts: WorkspaceOptions): void {
       throw new UsageError(`${flag} applies to one plugin, not to a workspace run`, { hint: `run it in the plugin's folder, or with -C <plugin folder>` });
     }
   }
-  if (opts.pytestArgs?.length) throw new UsageError('pytest arguments apply to one plugin, not to a workspace run', { hint: "run test in the plugin's folder" });
+  if (opts.pytestArgs?.length)
+    throw new UsageError('pytest arguments apply to one plugin, not to a workspace run', { hint: "run test in the plugin's folder" });
 }
 
 function checkFormat(opts: WorkspaceOptions, ctx: Ctx): string {
@@ -87,7 +88,8 @@ function checkFormat(opts: WorkspaceOptions, ctx: Ctx): string {
     throw new UsageError(`--format must be one of text, json, sarif, github (got ${JSON.stringify(format)})`, { hint: 'e.g. --format sarif' });
   }
   if (ctx.flags.json && format !== 'json') throw new UsageError(`--json and --format ${format} ask for two different documents`, { hint: 'use one' });
-  if (opts.output && format === 'text') throw new UsageError('--output needs --format json, sarif or github', { hint: 'e.g. --format sarif --output check.sarif' });
+  if (opts.output && format === 'text')
+    throw new UsageError('--output needs --format json, sarif or github', { hint: 'e.g. --format sarif --output check.sarif' });
   if (opts.profile !== undefined && !['pr', 'release'].includes(opts.profile)) {
     throw new UsageError(`--profile must be one of pr, release (got ${JSON.stringify(opts.profile)})`, { hint: 'e.g. --profile pr' });
   }
@@ -102,15 +104,20 @@ async function operationFor(opts: WorkspaceOptions, ws: Workspace, ctx: Ctx): Pr
       return testOp({ python: opts.python, timeout: opts.timeout, coverage: opts.coverage });
     case 'build': {
       const { signingKeyForBuild } = await import('../signing/files.js');
-      const key = await signingKeyForBuild({ sign: opts.sign, keyFile: opts.key, keyPath: opts.key === undefined ? undefined : userPath(ctx, opts.key), env: ctx.env });
-      return buildOp({ out: opts.out, includeTests: opts.includeTests, key, libraries: ws.libraries }) as Operation<unknown>;
+      const key = await signingKeyForBuild({
+        sign: opts.sign,
+        keyFile: opts.key,
+        keyPath: opts.key === undefined ? undefined : userPath(ctx, opts.key),
+        env: ctx.env,
+      });
+      return buildOp({ out: opts.out, includeTests: opts.includeTests, key, libraries: ws.libraries });
     }
     case 'check':
       return checkOp({
         profile: (opts.profile ?? 'pr') as 'pr' | 'release',
         allowSkipped: opts.allowSkipped,
         acceptPermissions: opts.acceptPermission ?? [],
-      }) as Operation<unknown>;
+      });
   }
 }
 
@@ -120,7 +127,10 @@ function checkDocument(format: string, r: WorkspaceResult, ws: Workspace): strin
     const log = mergedSarif(reports, { toolVersion: cliVersion(), root: pathToFileURL(`${ws.spec.root}${path.sep}`).href });
     return `${JSON.stringify(log, null, 2)}\n`;
   }
-  if (format === 'github') return mergedAnnotations(reports).map((l) => `${l}\n`).join('');
+  if (format === 'github')
+    return mergedAnnotations(reports)
+      .map((l) => `${l}\n`)
+      .join('');
   if (format === 'json') return `${JSON.stringify(jsonDocument(r), null, 2)}\n`;
   return undefined;
 }
@@ -139,15 +149,28 @@ async function openWorkspace(ctx: Ctx): Promise<Workspace> {
 export async function run(opts: WorkspaceOptions, ctx: Ctx): Promise<WorkspaceResult> {
   refuseSingleFlags(opts);
   const format = opts.command === 'check' ? checkFormat(opts, ctx) : 'text';
-  const output = opts.output === undefined ? undefined : { file: userPath(ctx, opts.output), at: { action: `write ${opts.output}`, dir: opts.output, flag: '--output <file>', suffix: '; nothing was written' } };
+  const output =
+    opts.output === undefined
+      ? undefined
+      : {
+          file: userPath(ctx, opts.output),
+          at: { action: `write ${opts.output}`, dir: opts.output, flag: '--output <file>', suffix: '; nothing was written' },
+        };
   if (output) await writingTo(output.at, () => probeWrite(output.file));
   const ws = await openWorkspace(ctx);
   if (ws.members.length === 0) {
-    throw new UsageError(`${WORKSPACE_FILE} names no plugin folder (a folder holding config/plugin.yaml)`, { code: 'NO_PLUGINS', hint: 'check the plugins: globs' });
+    throw new UsageError(`${WORKSPACE_FILE} names no plugin folder (a folder holding config/plugin.yaml)`, {
+      code: 'NO_PLUGINS',
+      hint: 'check the plugins: globs',
+    });
   }
   const sel = await selectMembers(ws, opts, ctx.env);
   const op = await operationFor(opts, ws, ctx);
-  const runs = await runPlugins(sel.members, ctx, op, { jobs: opts.jobs, pythonPath: libraryPaths(ws.libraries), stdoutTaken: format !== 'text' && !opts.output });
+  const runs = await runPlugins(sel.members, ctx, op, {
+    jobs: opts.jobs,
+    pythonPath: libraryPaths(ws.libraries),
+    stdoutTaken: format !== 'text' && !opts.output,
+  });
   const { members: _m, reasons, ...selection } = sel;
   const exitCode = worstExit(runs);
   const result: WorkspaceResult = {
@@ -185,7 +208,9 @@ export function render(r: WorkspaceResult, ctx: Ctx): void {
   }
   const failed = r.plugins.filter((p) => p.exitCode !== 0).length;
   const wrote = how.output ? `wrote ${how.output} (${how.format}); ` : '';
-  line(`${wrote}${r.command}: ${r.plugins.length - failed} of ${r.plugins.length} plugin${r.plugins.length === 1 ? '' : 's'} passed${failed ? `, ${failed} failed` : ''}`);
+  line(
+    `${wrote}${r.command}: ${r.plugins.length - failed} of ${r.plugins.length} plugin${r.plugins.length === 1 ? '' : 's'} passed${failed ? `, ${failed} failed` : ''}`,
+  );
 }
 
 export function exitCode(r: WorkspaceResult): number {

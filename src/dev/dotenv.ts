@@ -18,7 +18,8 @@ export function parseDotenv(text: string): Record<string, string> {
   text.split(/\r?\n/).forEach((raw, i) => {
     if (raw.trim() === '' || raw.trim().startsWith('#')) return;
     const m = LINE.exec(raw);
-    if (!m) throw new UsageError(`${DOTENV}:${i + 1}: not a KEY=VALUE line`, { code: 'DOTENV_INVALID', hint: 'write NAME=value, one per line (# starts a comment)' });
+    if (!m)
+      throw new UsageError(`${DOTENV}:${i + 1}: not a KEY=VALUE line`, { code: 'DOTENV_INVALID', hint: 'write NAME=value, one per line (# starts a comment)' });
     const v = m[2];
     const quoted = /^(['"])(.*)\1$/.exec(v);
     out[m[1]] = quoted ? quoted[2] : v.replace(/\s+#.*$/, '');

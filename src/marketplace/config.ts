@@ -162,4 +162,3 @@ export async function resolveMarketplace(opts: { flag?: string; env: NodeJS.Proc
     code: 'NO_MARKETPLACE_URL',
   });
 }
-

@@ -108,11 +108,18 @@ export function notLoggedIn(baseUrl: string): AuthError {
  * else the stored login of its credential URL (default: its own URL).
  * PLEXICHAT_TOKEN only when it is the variable named.
  */
-export async function targetToken(env: NodeJS.ProcessEnv, baseUrl: string, named: { name: string; tokenEnv?: string; credential?: string }): Promise<ResolvedToken> {
+export async function targetToken(
+  env: NodeJS.ProcessEnv,
+  baseUrl: string,
+  named: { name: string; tokenEnv?: string; credential?: string },
+): Promise<ResolvedToken> {
   if (named.tokenEnv) {
     const v = env[named.tokenEnv]?.trim();
     if (!v) {
-      throw new AuthError(`no token for target ${named.name}: ${named.tokenEnv} is not set`, { code: 'NOT_LOGGED_IN', hint: `set ${named.tokenEnv} to the token of ${baseUrl}` });
+      throw new AuthError(`no token for target ${named.name}: ${named.tokenEnv} is not set`, {
+        code: 'NOT_LOGGED_IN',
+        hint: `set ${named.tokenEnv} to the token of ${baseUrl}`,
+      });
     }
     registerSecret(v);
     return { token: v, source: 'env', ...(named.tokenEnv !== 'PLEXICHAT_TOKEN' ? { variable: named.tokenEnv } : {}) };
@@ -120,7 +127,11 @@ export async function targetToken(env: NodeJS.ProcessEnv, baseUrl: string, named
   const file = credentialsFile(env);
   const url = named.credential?.replace(/\/+$/, '') ?? baseUrl;
   const entry = file ? (await readFile(file)).tokens[url] : undefined;
-  if (!entry) throw new AuthError(`no token for target ${named.name}: not logged in to ${url}`, { code: 'NOT_LOGGED_IN', hint: `run \`plexichat-plugin marketplace login --target ${named.name}\`, or give the target a token-env` });
+  if (!entry)
+    throw new AuthError(`no token for target ${named.name}: not logged in to ${url}`, {
+      code: 'NOT_LOGGED_IN',
+      hint: `run \`plexichat-plugin marketplace login --target ${named.name}\`, or give the target a token-env`,
+    });
   return { token: entry.token, source: 'file', user: entry.user };
 }
 

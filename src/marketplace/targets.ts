@@ -22,14 +22,26 @@ export interface NamedTarget extends WorkspaceTarget {
 function userTargets(cfg: Record<string, unknown>, file: string): Record<string, WorkspaceTarget> {
   const t = cfg.targets;
   if (t === undefined) return {};
-  const bad = () => new UsageError(`${file}: targets must map names to { "url": ..., "token-env": ... }`, { code: 'CONFIG_CORRUPT', hint: 'see docs/workspace.md, "Named targets"' });
+  const bad = () =>
+    new UsageError(`${file}: targets must map names to { "url": ..., "token-env": ... }`, {
+      code: 'CONFIG_CORRUPT',
+      hint: 'see docs/workspace.md, "Named targets"',
+    });
   if (typeof t !== 'object' || t === null || Array.isArray(t)) throw bad();
   const out: Record<string, WorkspaceTarget> = {};
   for (const [name, v] of Object.entries(t as Record<string, unknown>)) {
     const o = v as Record<string, unknown>;
     if (typeof o !== 'object' || o === null || typeof o.url !== 'string') throw bad();
-    if ('token' in o) throw new UsageError(`${file}: targets.${name}: put the token in the credentials file or an environment variable, not here`, { code: 'CONFIG_CORRUPT', hint: 'use "token-env": "NAME" or `marketplace login --target NAME`' });
-    out[name] = { url: o.url, ...(typeof o['token-env'] === 'string' ? { tokenEnv: o['token-env'] } : {}), ...(typeof o.credential === 'string' ? { credential: o.credential } : {}) };
+    if ('token' in o)
+      throw new UsageError(`${file}: targets.${name}: put the token in the credentials file or an environment variable, not here`, {
+        code: 'CONFIG_CORRUPT',
+        hint: 'use "token-env": "NAME" or `marketplace login --target NAME`',
+      });
+    out[name] = {
+      url: o.url,
+      ...(typeof o['token-env'] === 'string' ? { tokenEnv: o['token-env'] } : {}),
+      ...(typeof o.credential === 'string' ? { credential: o.credential } : {}),
+    };
   }
   return out;
 }
@@ -45,7 +57,9 @@ export async function namedTarget(name: string, o: { env: NodeJS.ProcessEnv; sta
   const known = [...new Set([...Object.keys(fromWorkspace), ...Object.keys(fromUser)])].sort();
   throw new UsageError(`--target ${name}: no such marketplace target${didYouMean(name, known)}`, {
     code: 'UNKNOWN_TARGET',
-    hint: known.length ? `the targets are: ${known.join(', ')}` : 'define targets: in plexichat-workspace.yaml or "targets" in your config.json (docs/workspace.md)',
+    hint: known.length
+      ? `the targets are: ${known.join(', ')}`
+      : 'define targets: in plexichat-workspace.yaml or "targets" in your config.json (docs/workspace.md)',
   });
 }
 
@@ -58,5 +72,9 @@ export async function resolveTarget(o: { flag?: string; target?: string; env: No
   if (o.flag) throw new UsageError('--marketplace and --target name two marketplaces', { hint: 'use one of them' });
   const t = await namedTarget(o.target, o);
   const baseUrl = normaliseMarketplaceUrl(t.url, { insecure: insecureAllowed(o.env), source: `target ${o.target} (${t.from})` });
-  return { baseUrl, source: 'target', named: { name: o.target, ...(t.tokenEnv ? { tokenEnv: t.tokenEnv } : {}), ...(t.credential ? { credential: t.credential } : {}) } };
+  return {
+    baseUrl,
+    source: 'target',
+    named: { name: o.target, ...(t.tokenEnv ? { tokenEnv: t.tokenEnv } : {}), ...(t.credential ? { credential: t.credential } : {}) },
+  };
 }

@@ -28,8 +28,10 @@ async function gitLines(args: string[], cwd: string, env: NodeJS.ProcessEnv, wha
   if (r.code !== 0) {
     const why = first(r.stderr) || first(r.stdout);
     const bad = /unknown revision|bad revision|ambiguous argument|no merge base|not a valid/i.test(why);
-    if (bad) throw new UsageError(`--affected: ${what}: ${why}`, { code: 'BAD_REF', hint: 'pass a commit, branch or tag that exists here, e.g. --base origin/main' });
-    if (/not a git repository/i.test(why)) throw new UsageError('--affected needs a git work tree', { code: 'NOT_A_GIT_REPO', hint: 'run it inside the repository, or use --all' });
+    if (bad)
+      throw new UsageError(`--affected: ${what}: ${why}`, { code: 'BAD_REF', hint: 'pass a commit, branch or tag that exists here, e.g. --base origin/main' });
+    if (/not a git repository/i.test(why))
+      throw new UsageError('--affected needs a git work tree', { code: 'NOT_A_GIT_REPO', hint: 'run it inside the repository, or use --all' });
     throw new WorkFailedError(`git failed: ${why}`, { code: 'GIT_FAILED', hint: 'check the repository with `git status`' });
   }
   return r.stdout.split('\n').filter((l) => l !== '');

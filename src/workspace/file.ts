@@ -45,7 +45,7 @@ function isFile(p: string): boolean {
 
 /** The nearest folder at or above dir holding the workspace file, or undefined. */
 export function findWorkspaceRoot(dir: string): string | undefined {
-  for (let d = dir; ; ) {
+  for (let d = dir; ;) {
     if (isFile(path.join(d, WORKSPACE_FILE))) return d;
     const up = path.dirname(d);
     if (up === d) return undefined;

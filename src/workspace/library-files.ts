@@ -32,10 +32,13 @@ export async function libraryFiles(lib: Library): Promise<(PackFile & { rule: st
       if (!e.isFile() || SKIP_FILE.test(e.name)) continue;
       const secret = secretByName(entry);
       if (secret) {
-        throw new WorkFailedError(`${lib.rel}/${entry.slice(lib.name.length + 1)} looks like a secret (${secret.description}); a library is packed into every plugin that imports it`, {
-          code: 'SECRET_FOUND',
-          hint: 'move it out of the library folder',
-        });
+        throw new WorkFailedError(
+          `${lib.rel}/${entry.slice(lib.name.length + 1)} looks like a secret (${secret.description}); a library is packed into every plugin that imports it`,
+          {
+            code: 'SECRET_FOUND',
+            hint: 'move it out of the library folder',
+          },
+        );
       }
       const st = await fs.stat(abs);
       out.push({ path: entry, abs, size: st.size, mode: st.mode & 0o111 ? 0o755 : 0o644, rule });

@@ -38,7 +38,10 @@ export interface Workspace {
 const isGlob = (seg: string) => /[*?]/.test(seg);
 
 function segmentRegex(seg: string): RegExp {
-  const body = seg.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  const body = seg
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '[^/]*')
+    .replace(/\?/g, '[^/]');
   return new RegExp(`^${body}$`);
 }
 
@@ -50,10 +53,13 @@ async function isDir(p: string): Promise<boolean> {
 export async function expandPattern(root: string, pattern: string): Promise<string[]> {
   const segs = pattern.split('/').filter((s) => s !== '' && s !== '.');
   if (path.isAbsolute(pattern) || segs.includes('..') || segs.includes('**')) {
-    throw new UsageError(`${WORKSPACE_FILE}: ${JSON.stringify(pattern)} must be a folder inside the workspace, with * or ? in a segment (** is not supported)`, {
-      code: 'WORKSPACE_INVALID',
-      hint: 'e.g. plugins/*',
-    });
+    throw new UsageError(
+      `${WORKSPACE_FILE}: ${JSON.stringify(pattern)} must be a folder inside the workspace, with * or ? in a segment (** is not supported)`,
+      {
+        code: 'WORKSPACE_INVALID',
+        hint: 'e.g. plugins/*',
+      },
+    );
   }
   let found = [''];
   for (const seg of segs) {
@@ -105,7 +111,10 @@ export async function findMembers(spec: WorkspaceSpec): Promise<Member[]> {
   for (const m of members) {
     const twin = seen.get(m.name);
     if (twin) {
-      throw new UsageError(`two plugins of the workspace are named ${m.name} (${twin} and ${m.rel})`, { code: 'WORKSPACE_INVALID', hint: 'give each plugin its own plugin.name' });
+      throw new UsageError(`two plugins of the workspace are named ${m.name} (${twin} and ${m.rel})`, {
+        code: 'WORKSPACE_INVALID',
+        hint: 'give each plugin its own plugin.name',
+      });
     }
     seen.set(m.name, m.rel);
   }

@@ -95,7 +95,16 @@ export function buildOp(o: BuildOpOptions): Operation<WorkspaceBuild> {
     for (const w of built.warnings) ctx.out.warn(w);
     const a = built.outcome.archive!;
     const done = await finishBuild(
-      { archive: a.path, sha256File: a.sha256Path, sha256: a.sha256, size: a.size, plugin: built.plugin, contentsSha256: a.contentsSha256, members: a.members, manifest: built.manifest },
+      {
+        archive: a.path,
+        sha256File: a.sha256Path,
+        sha256: a.sha256,
+        size: a.size,
+        plugin: built.plugin,
+        contentsSha256: a.contentsSha256,
+        members: a.members,
+        manifest: built.manifest,
+      },
       {
         projectDir: m.dir,
         env: ctx.env,
@@ -135,7 +144,15 @@ function renderCheck(r: CheckReport, ctx: Ctx): void {
   const w = Math.max(...r.checks.map((c) => c.id.length));
   for (const c of r.checks) out.result(`  ${MARK[c.status]} ${c.id.padEnd(w)}  ${c.status.padEnd(7)}  ${inline(c.summary)}`);
   for (const f of allFindings(r).filter((x) => !x.suppressed)) {
-    const d = { severity: f.level === 'note' ? 'warning' : f.level, code: f.ruleId, message: f.message, hint: f.hint, file: f.file ?? '-', line: f.line ?? 0, column: f.column ?? 0 } as const;
+    const d = {
+      severity: f.level === 'note' ? 'warning' : f.level,
+      code: f.ruleId,
+      message: f.message,
+      hint: f.hint,
+      file: f.file ?? '-',
+      line: f.line ?? 0,
+      column: f.column ?? 0,
+    } as const;
     out.result(formatDiagnostic(d));
   }
 }

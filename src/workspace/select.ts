@@ -34,11 +34,13 @@ export function wantsWorkspace(f: SelectFlags): boolean {
 
 export function checkFlags(f: SelectFlags): void {
   const modes = [f.all && '--all', f.plugin?.length && '--plugin', f.affected && '--affected'].filter(Boolean);
-  if (modes.length > 1) throw new UsageError(`${modes.join(' and ')} choose plugins two ways`, { hint: 'use one of --all, --plugin NAME, --affected --base REF' });
+  if (modes.length > 1)
+    throw new UsageError(`${modes.join(' and ')} choose plugins two ways`, { hint: 'use one of --all, --plugin NAME, --affected --base REF' });
   if ((f.base !== undefined || f.head !== undefined) && !f.affected) {
     throw new UsageError(`${f.base !== undefined ? '--base' : '--head'} applies to --affected`, { hint: 'e.g. --affected --base origin/main' });
   }
-  if (f.affected && (f.base === undefined || f.base === '')) throw new UsageError('--affected needs --base REF', { hint: 'e.g. --affected --base origin/main' });
+  if (f.affected && (f.base === undefined || f.base === ''))
+    throw new UsageError('--affected needs --base REF', { hint: 'e.g. --affected --base origin/main' });
 }
 
 function byName(ws: Workspace, wanted: string[]): Member[] {

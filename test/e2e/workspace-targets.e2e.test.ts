@@ -25,7 +25,8 @@ async function workspace(targets: string): Promise<string> {
   return tempDir({ 'plexichat-workspace.yaml': `plugins: [plugins/*]\ntargets:\n${targets}` }, 'pxp-wst-');
 }
 
-const whoami = async (cwd: string, env: Record<string, string | undefined>, ...args: string[]) => runMain(['--json', 'marketplace', 'whoami', ...args], { cwd, env });
+const whoami = async (cwd: string, env: Record<string, string | undefined>, ...args: string[]) =>
+  runMain(['--json', 'marketplace', 'whoami', ...args], { cwd, env });
 
 describe('--target', () => {
   it('sends to the marketplace named, with the token its variable holds', async () => {
@@ -66,11 +67,46 @@ describe('--target', () => {
   });
 
   const refusals: [string, string, string[], Record<string, string>, number, RegExp][] = [
-    ['an unknown name', '  staging:\n    url: http://127.0.0.1:9\n', ['--target', 'stagin'], {}, 2, /--target stagin: no such marketplace target \(did you mean 'staging'\?\)/],
-    ['--target and --marketplace', '  staging:\n    url: http://127.0.0.1:9\n', ['--target', 'staging', '--marketplace', 'http://127.0.0.1:9'], {}, 2, /--marketplace and --target name two marketplaces/],
-    ['its variable unset', '  staging:\n    url: http://127.0.0.1:9\n    token-env: STAGING_TOKEN\n', ['--target', 'staging'], {}, 4, /no token for target staging: STAGING_TOKEN is not set/],
-    ['plain http to another host', '  prod:\n    url: http://marketplace.example\n    token-env: T\n', ['--target', 'prod'], { T: 'x' }, 2, /refusing to send a token over plain http/],
-    ['a token in the workspace file', '  prod:\n    url: https://m.example\n    token: abc\n', ['--target', 'prod'], {}, 2, /a token in plexichat-workspace\.yaml is refused/],
+    [
+      'an unknown name',
+      '  staging:\n    url: http://127.0.0.1:9\n',
+      ['--target', 'stagin'],
+      {},
+      2,
+      /--target stagin: no such marketplace target \(did you mean 'staging'\?\)/,
+    ],
+    [
+      '--target and --marketplace',
+      '  staging:\n    url: http://127.0.0.1:9\n',
+      ['--target', 'staging', '--marketplace', 'http://127.0.0.1:9'],
+      {},
+      2,
+      /--marketplace and --target name two marketplaces/,
+    ],
+    [
+      'its variable unset',
+      '  staging:\n    url: http://127.0.0.1:9\n    token-env: STAGING_TOKEN\n',
+      ['--target', 'staging'],
+      {},
+      4,
+      /no token for target staging: STAGING_TOKEN is not set/,
+    ],
+    [
+      'plain http to another host',
+      '  prod:\n    url: http://marketplace.example\n    token-env: T\n',
+      ['--target', 'prod'],
+      { T: 'x' },
+      2,
+      /refusing to send a token over plain http/,
+    ],
+    [
+      'a token in the workspace file',
+      '  prod:\n    url: https://m.example\n    token: abc\n',
+      ['--target', 'prod'],
+      {},
+      2,
+      /a token in plexichat-workspace\.yaml is refused/,
+    ],
   ];
   for (const [what, targets, args, extra, code, message] of refusals) {
     it(`refuses ${what} (exit ${code})`, async () => {

@@ -49,7 +49,10 @@ beforeAll(async () => {
     const file = path.join(template, 'plugins', name, 'src', 'plugin.py');
     await fs.writeFile(file, (await fs.readFile(file, 'utf8')).replace(/^import logging$/m, 'import logging\n\nfrom plexi_common import shout'));
     // A test that runs the library: it must be on the path.
-    await fs.writeFile(path.join(template, 'plugins', name, 'tests', 'test_common.py'), 'from plexi_common import shout\n\n\ndef test_shout():\n    assert shout("hi") == "HI"\n');
+    await fs.writeFile(
+      path.join(template, 'plugins', name, 'tests', 'test_common.py'),
+      'from plexi_common import shout\n\n\ndef test_shout():\n    assert shout("hi") == "HI"\n',
+    );
   }
   await fs.writeFile(path.join(template, 'plexichat-workspace.yaml'), WORKSPACE);
   await git(template, 'init', '-q');
@@ -79,7 +82,7 @@ describe('check --all', () => {
     for (const run of log.runs) expect(run.originalUriBaseIds.SRCROOT.uri).toBe(`file://${dir}/`);
     expect(r.stdout).toMatch(/check: 3 of 3 plugins passed/);
     // Output grouped: each plugin's heading once, in workspace order.
-    const heads = PLUGINS.map((n) => r.stderr.indexOf(`── ${n} (plugins/${n}) ──`) >= 0 ? r.stderr.indexOf(`── ${n}`) : r.stdout.indexOf(`── ${n}`));
+    const heads = PLUGINS.map((n) => (r.stderr.indexOf(`── ${n} (plugins/${n}) ──`) >= 0 ? r.stderr.indexOf(`── ${n}`) : r.stdout.indexOf(`── ${n}`)));
     expect(heads.every((h) => h >= 0)).toBe(true);
   }, 180_000);
 
@@ -243,8 +246,16 @@ describe('refusals', () => {
   });
 
   const files: [string, string, RegExp][] = [
-    ['a token value in a target', 'plugins: [plugins/*]\ntargets:\n  staging:\n    url: https://m.example\n    token: abc\n', /a token in plexichat-workspace\.yaml is refused/],
-    ['a password in a target', 'plugins: [plugins/*]\ntargets:\n  prod:\n    url: https://m.example\n    password: abc\n', /is refused \(the file is committed\)/],
+    [
+      'a token value in a target',
+      'plugins: [plugins/*]\ntargets:\n  staging:\n    url: https://m.example\n    token: abc\n',
+      /a token in plexichat-workspace\.yaml is refused/,
+    ],
+    [
+      'a password in a target',
+      'plugins: [plugins/*]\ntargets:\n  prod:\n    url: https://m.example\n    password: abc\n',
+      /is refused \(the file is committed\)/,
+    ],
     ['no plugins key', 'libraries: [libs/*]\n', /needs plugins:/],
     ['an unknown key', 'plugins: [plugins/*]\nplugin: x\n', /unknown key plugin/],
     ['a glob leaving the workspace', 'plugins: [../elsewhere/*]\n', /must be a folder inside the workspace/],
