@@ -117,6 +117,9 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
 }
 
 async function buildInto(outDir: string, opts: BuildCommandOptions, ctx: Ctx, mtime: number | undefined): Promise<BuildResult> {
+  // In a workspace: the shared libraries the plugin imports are packed too (docs/workspace.md).
+  const { workspaceLibraryFiles } = await import('../workspace/env.js');
+  const extraFiles = await workspaceLibraryFiles(ctx.cwd);
   const progress = createProgress(ctx, { label: 'packing', showAfterMs: 500, bigBytes: 16 * 1024 * 1024 });
   let built: ProjectBuild;
   try {
@@ -130,6 +133,7 @@ async function buildInto(outDir: string, opts: BuildCommandOptions, ctx: Ctx, mt
       dryRun: opts.dryRun,
       explain: opts.explain,
       mtime,
+      extraFiles,
       signal: ctx.signal,
       onProgress: progress.update,
       onPacked: (checking) => {

@@ -62,12 +62,17 @@ export async function run(opts: CheckOptions, ctx: Ctx): Promise<CheckResult> {
   const output = opts.output === undefined ? undefined : { file: userPath(ctx, opts.output), at: outputTarget(opts.output) };
   // The checks take a while: a --output that cannot be written fails before they run.
   if (output) await writingTo(output.at, () => probeWrite(output.file));
-  const report: CheckResult = await checkReport(ctx, {
-    profile,
-    allowSkipped: opts.allowSkipped,
-    acceptPermissions: opts.acceptPermission ?? [],
-    onCheck: (c, i, n) => ctx.out.info(inline(`[${i + 1}/${n}] ${c.id}: ${c.status}${c.summary ? ` (${c.summary})` : ''}`)),
-  });
+  // In a workspace, its shared libraries go on PYTHONPATH for the test step (docs/workspace.md).
+  const { workspaceEnv } = await import('../workspace/env.js');
+  const report: CheckResult = await checkReport(
+    { ...ctx, env: await workspaceEnv(ctx.cwd, ctx.env) },
+    {
+      profile,
+      allowSkipped: opts.allowSkipped,
+      acceptPermissions: opts.acceptPermission ?? [],
+      onCheck: (c, i, n) => ctx.out.info(inline(`[${i + 1}/${n}] ${c.id}: ${c.status}${c.summary ? ` (${c.summary})` : ''}`)),
+    },
+  );
   const document = format === 'text' ? undefined : await formatted(report, format, ctx);
   if (output && document !== undefined) {
     await writingTo(output.at, () => writeFileAtomic(output.file, document, { makeFolder: true }));

@@ -216,6 +216,21 @@ describe('inside one plugin folder', () => {
   }, 120_000);
 });
 
+describe('a plugin folder inside a workspace', () => {
+  it('build packs the imported library as build --all does, and check passes with it on the path', async () => {
+    const dir = await repo();
+    const plugin = path.join(dir, 'plugins', 'beta_two');
+    const b = await runMain(['--json', 'build', '--no-sign'], { cwd: plugin, env });
+    expect(b.exitCode, b.stderr).toBe(0);
+    const entries = await readZipEntries((JSON.parse(b.stdout) as { archive: string }).archive);
+    expect(entries.get('plexi_common/__init__.py')).toContain('def shout');
+    const c = await runMain(['--json', 'check'], { cwd: plugin, env });
+    expect(c.exitCode, c.stdout).toBe(0);
+    const g = await runMain(['--json', 'build', '--no-sign'], { cwd: path.join(dir, 'plugins', 'gamma_three'), env });
+    expect([...(await readZipEntries((JSON.parse(g.stdout) as { archive: string }).archive)).keys()].some((k) => k.startsWith('plexi_common/'))).toBe(false);
+  }, 120_000);
+});
+
 describe('refusals', () => {
   const cases: [string, string[], RegExp][] = [
     ['an unknown --plugin', ['validate', '--plugin', 'alpha_on'], /no such plugin in the workspace \(did you mean 'alpha_one'\?\)/],
