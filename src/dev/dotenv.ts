@@ -1,6 +1,6 @@
 /**
  * The plugin folder's `.env`, read by `dev` only (never by test, build or
- * check, and never packed: build refuses it as a secret). KEY=VALUE lines;
+ * check, and never packed: build leaves it out at the root, refuses it opted in). KEY=VALUE lines;
  * blank lines and `#` comments skipped; `export ` before a key allowed;
  * a value in single or double quotes taken as written inside them. A
  * variable already set in the environment wins over the file.

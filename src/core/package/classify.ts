@@ -104,7 +104,6 @@ export const BUILTIN_RULES: readonly BuiltinRule[] = [
   fileRule('root', 'version control', '.gitignore', /^\.git(ignore|attributes|modules)$/),
   fileRule('root', 'editor settings', '.editorconfig', /^\.editorconfig$/),
   fileRule('root', 'check configuration', '.plexichat.yaml', /^\.plexichat\.yaml$/),
-  fileRule('root', "dev's environment, read by dev only", '.env', /^\.env$/),
   fileRule('root', 'deploy render: container image', 'Dockerfile', /^(Dockerfile|\.dockerignore)$/),
   {
     kind: 'file',
