@@ -181,6 +181,9 @@ async function planWheelBuild(opts: BuildCommandOptions, ctx: Ctx): Promise<Whee
 }
 
 async function buildInto(outDir: string, opts: BuildCommandOptions, ctx: Ctx, mtime: number | undefined, variant?: WheelBuildVariant): Promise<BuildResult> {
+  // In a workspace: the shared libraries the plugin imports are packed too (docs/workspace.md).
+  const { workspaceLibraryFiles } = await import('../workspace/env.js');
+  const extraFiles = await workspaceLibraryFiles(ctx.cwd);
   const progress = createProgress(ctx, { label: 'packing', showAfterMs: 500, bigBytes: 16 * 1024 * 1024 });
   let built: ProjectBuild;
   try {
@@ -196,6 +199,7 @@ async function buildInto(outDir: string, opts: BuildCommandOptions, ctx: Ctx, mt
       mtime,
       extra: variant?.extra,
       fileName: variant?.fileName,
+      extraFiles,
       signal: ctx.signal,
       onProgress: progress.update,
       onPacked: (checking) => {

@@ -47,6 +47,8 @@ export interface BuildProjectOptions {
   /** Generated members (build --wheels) and the archive's name for a platform variant. */
   extra?: BuildArchiveOptions['extra'];
   fileName?: string;
+  /** Files from outside the project packed too (a workspace's shared libraries). */
+  extraFiles?: BuildArchiveOptions['extraFiles'];
 }
 
 export interface ProjectBuild {
@@ -113,6 +115,7 @@ export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild
         mtime: o.mtime,
         extra: o.extra,
         fileName: o.fileName,
+        extraFiles: o.extraFiles,
         signal,
         onProgress: o.onProgress,
         env: o.env,

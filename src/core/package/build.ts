@@ -14,6 +14,7 @@ import { outputDirError } from '../../io/fs-errors.js';
 import { listProjectFiles, type FileIdentity, type FileList } from './file-list.js';
 export { leftOutLine } from './file-list.js';
 import { pack, PackReadError, type MemberFacts, type PackFile } from './pack.js';
+import { compareNames } from './integrity.js';
 import type { IntegrityFile } from './integrity.js';
 import type { SecretFinding } from './secrets.js';
 import { archiveFileName } from '../plugin-name.js';
@@ -47,6 +48,8 @@ export interface BuildArchiveOptions {
   fileName?: string;
   /** With the environment, a build records its sources' stamps and digests in the per-user cache (source-record.ts). */
   env?: NodeJS.ProcessEnv;
+  /** Files from outside the project packed too (a workspace's shared libraries: docs/workspace.md), each with the rule that adds it. */
+  extraFiles?: readonly (PackFile & { rule: string })[];
 }
 
 /** What the writer knows of the archive it has just written: no one inflates it again to learn it. */
@@ -101,6 +104,7 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
   const allow = new Set((o.allowSecrets ?? []).map((a) => normalizeAllow(o.projectDir, a)));
   const list = await listProjectFiles(o.projectDir, { includeTests: o.includeTests, allowSecrets: allow, outDir: o.outDir, exclude: o.exclude });
   addExtra(list, o.extra);
+  if (o.extraFiles?.length) addExtraFiles(list, o.extraFiles);
   const packed = new Set(list.files.map((f) => f.path));
   const unusedAllows = [...allow].filter((a) => !packed.has(a));
   const outcome: BuildOutcome = { list, secrets: [...list.secrets], unusedAllows, bytesIn: 0 };
@@ -257,4 +261,18 @@ async function writeAll(handle: fs.FileHandle, bufs: Buffer[]): Promise<void> {
     }
     rest = next;
   }
+}
+
+/** Files from outside the project into the list; one whose entry path the project already has is a problem (nothing is built). */
+function addExtraFiles(list: FileList, extra: readonly (PackFile & { rule: string })[]): void {
+  const have = new Set(list.files.map((f) => f.path));
+  for (const { rule, ...f } of extra) {
+    if (have.has(f.path)) {
+      list.problems.push({ code: 'LIBRARY_CLASH', path: f.path, message: `${f.path} is both a file of the plugin and of ${rule}: rename one of them` });
+      continue;
+    }
+    list.files.push(f);
+    list.decisions.push({ path: f.path, action: 'kept', rule });
+  }
+  list.files.sort((a, b) => compareNames(a.path, b.path));
 }
