@@ -20,6 +20,9 @@ export const TARGETS = [
   { schema: 'signature.schema.json', out: 'src/signing/signature-schema', type: 'SignatureDocument' },
   { schema: 'keyring.schema.json', out: 'src/signing/keyring-schema', type: 'Keyring' },
   { schema: 'listing.schema.json', out: 'src/core/listing-schema', type: 'Listing' },
+  { schema: 'registry-root.schema.json', out: 'src/registry/root-schema', type: 'RegistryRoot' },
+  { schema: 'registry-shard.schema.json', out: 'src/registry/shard-schema', type: 'RegistryShard' },
+  { schema: 'registry-plugin.schema.json', out: 'src/registry/plugin-schema', type: 'RegistryPlugin' },
 ];
 
 const root = new URL('..', import.meta.url);
