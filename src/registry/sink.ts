@@ -5,7 +5,6 @@
  * writer (writer.ts) orders the writes: blobs first, the documents that name
  * them after, the root last.
  */
-import { pipeline } from 'node:stream/promises';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -55,7 +54,10 @@ export function dirSink(root: string): RegistrySink {
       return (await fs.stat(at(rel)).catch(() => undefined))?.isFile() === true;
     },
     put: (rel, data) => write(rel, (h) => h.writeFile(data)),
-    putStream: (rel, body) => write(rel, (h) => pipeline(body, h.createWriteStream({ autoClose: false }))),
+    putStream: (rel, body) =>
+      write(rel, async (h) => {
+        for await (const chunk of body as AsyncIterable<Buffer>) await h.write(chunk);
+      }),
     close: async () => undefined,
   };
 }

@@ -2,7 +2,7 @@
  * Writing a static registry (layout.ts) from a source of published plugins:
  * `marketplace index` and `serve --index-to` read the server's store through
  * an IndexSource (server/index-source.ts), `marketplace mirror` a set of
- * downloads it has verified. Order: the content-addressed blobs, then each
+ * downloads it has verified. Order: every content-addressed blob, then each
  * plugin's index, the catalogue shards, the keys, and the root last, so a
  * reader following the root never finds a name whose file is not there yet.
  * A file whose bytes are already there is not written again: a second run
@@ -94,9 +94,10 @@ class Run {
   }
 }
 
-async function writePlugin(run: Run, source: IndexSource, name: string): Promise<ShardEntry | undefined> {
-  const p = await source.plugin(name);
-  if (!p || p.versions.length === 0) return undefined;
+type Published = { name: string; owner: string | null; versions: IndexedVersion[] };
+
+/** A plugin's archives and publisher signatures (before any document names them). */
+async function writeBlobs(run: Run, source: IndexSource, p: Published): Promise<void> {
   for (const v of p.versions) {
     await run.blob(blobPath(v.sha256), async () => run.sink.putStream(blobPath(v.sha256), await source.blob(v.sha256), v.size));
     if (v.publisher) {
@@ -104,14 +105,18 @@ async function writePlugin(run: Run, source: IndexSource, name: string): Promise
       await run.blob(blobPath(sha256Hex(bytes)), () => run.sink.put(blobPath(sha256Hex(bytes)), bytes));
     }
   }
-  const rel = pluginIndexPath(name);
+}
+
+/** A plugin's index: the versions already in the registry and the source's (the source's win). */
+async function writeIndex(run: Run, p: Published): Promise<ShardEntry> {
+  const rel = pluginIndexPath(p.name);
   const before = await run.current(rel, (b) => parsePluginIndex(b, rel));
-  const merged = new Map<string, RegistryVersion>((before?.name === name ? before.versions : []).map((v) => [v.version, v]));
+  const merged = new Map<string, RegistryVersion>((before?.name === p.name ? before.versions : []).map((v) => [v.version, v]));
   for (const v of p.versions) merged.set(v.version, versionEntry(v));
-  const doc = pluginDocument(name, p.owner ?? before?.owner ?? null, [...merged.values()].sort(byVersion));
+  const doc = pluginDocument(p.name, p.owner ?? before?.owner ?? null, [...merged.values()].sort(byVersion));
   const bytes = documentBytes(doc);
   await run.document(rel, bytes);
-  run.report.plugins.push(name);
+  run.report.plugins.push(p.name);
   run.report.versions += p.versions.length;
   return shardEntry(doc, bytes);
 }
@@ -145,11 +150,14 @@ async function writeKeys(run: Run, keys: KeyRecord[]) {
 export async function writeRegistry(source: IndexSource, sink: RegistrySink, opts: { only?: string[] } = {}): Promise<IndexReport> {
   const run = new Run(sink);
   const names = opts.only ?? (await source.plugins());
-  const entries: ShardEntry[] = [];
+  const published: Published[] = [];
   for (const name of [...new Set(names)].sort()) {
-    const e = await writePlugin(run, source, name);
-    if (e) entries.push(e);
+    const p = await source.plugin(name);
+    if (p && p.versions.length > 0) published.push({ name, ...p });
   }
+  for (const p of published) await writeBlobs(run, source, p);
+  const entries: ShardEntry[] = [];
+  for (const p of published) entries.push(await writeIndex(run, p));
   const refs = await writeShards(run, entries);
   await writeKeys(run, await source.marketplaceKeys());
   const before = await run.current(ROOT_PATH, parseRoot);
