@@ -188,3 +188,9 @@ export async function fetchVerified(o: {
 export async function marketplaceKeysOf(reader: PluginReader, pinned: TrustedKey[] | undefined): Promise<TrustedKey[]> {
   return pinned ?? (await reader.marketplaceKeys()).map((r, i) => parseKeyRecord(r, i));
 }
+
+/** A refusal as download and mirror say it: the error's words and "; nothing was written" (once). */
+export function nothingWritten(err: unknown): unknown {
+  if (!(err instanceof WorkFailedError) || err.message.endsWith('nothing was written')) return err;
+  return new WorkFailedError(`${err.message}; nothing was written`, { code: err.code, hint: err.hint, details: err.details, cause: err });
+}

@@ -162,7 +162,7 @@ export class StaticRegistry implements PluginReader {
       const bytes = await this.bytes(sig.path, MAX_SIGNATURE_BYTES);
       if (!bytes) throw incomplete(`the publisher signature of ${name} ${version} (${sig.path}) is not in the registry`);
       if (sha256Hex(bytes) !== sig.sha256) {
-        throw new WorkFailedError(`refusing ${name} ${version}: the publisher signature file is not the one the index names (sha256 differs); nothing was written`, {
+        throw new WorkFailedError(`refusing ${name} ${version}: the publisher signature file is not the one the index names (sha256 differs)`, {
           code: 'SIGNATURE_INVALID',
           hint: 'the registry served bytes that are not the ones that were indexed: do not install them; report it to the registry',
         });
@@ -238,12 +238,12 @@ export class StaticRegistry implements PluginReader {
 }
 
 function invalid(message: string): WorkFailedError {
-  return new WorkFailedError(`the registry is not valid: ${message}; nothing was written`, {
+  return new WorkFailedError(`the registry is not valid: ${message}`, {
     code: 'REGISTRY_INVALID',
     hint: 'the registry was changed or damaged: do not install from it; report it to whoever runs it',
   });
 }
 
 function incomplete(message: string, hint = 'the registry is incomplete or was changed: re-run `marketplace index` or `mirror` into it'): WorkFailedError {
-  return new WorkFailedError(`${message}; nothing was written`, { code: 'REGISTRY_INCOMPLETE', hint });
+  return new WorkFailedError(message, { code: 'REGISTRY_INCOMPLETE', hint });
 }

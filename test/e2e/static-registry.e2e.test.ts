@@ -14,6 +14,7 @@
  * - `mirror` of two of three plugins from the server and from a registry,
  *   and a mirror that refuses a bad source and writes nothing.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
@@ -69,10 +70,10 @@ async function readJson<T = Record<string, unknown>>(file: string): Promise<T> {
   return JSON.parse(await fs.readFile(file, 'utf8')) as T;
 }
 
-/** Every file under dir with its bytes. */
+/** Every file under dir with the sha256 of its bytes. */
 async function snapshot(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const f of await listFiles(dir)) out.set(f, (await fs.readFile(path.join(dir, f))).toString('base64'));
+  for (const f of await listFiles(dir)) out.set(f, createHash('sha256').update(await fs.readFile(path.join(dir, f))).digest('hex'));
   return out;
 }
 
@@ -138,6 +139,7 @@ afterAll(async () => {
   await srv?.stop();
   await fs.rm(srv.dataDir, { recursive: true, force: true });
   await s3?.close();
+  await fs.rm(home, { recursive: true, force: true });
 });
 
 describe('serve --index-to, then marketplace index', () => {
@@ -191,8 +193,7 @@ describe('serve --index-to, then marketplace index', () => {
 
   it('marketplace index of the stopped server writes the same bytes as the server did, and a second run writes nothing', async () => {
     await srv.close();
-    const busy = await tempDir({}, 'pxp-reg-x-');
-    reg = path.join(busy, 'registry');
+    reg = path.join(home, 'registry');
     const r = await cli(['--json', 'marketplace', 'index', '--data-dir', srv.dataDir, '--to', reg]);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as { plugins: string[]; versions: number; written: string[] };
@@ -233,9 +234,9 @@ describe('download and info from a static registry', () => {
           web.hits.length = 0;
           const r = await cli(['--json', 'marketplace', 'download', 'qa_plugin', '--registry', registry, '--out', out, ...(pin ? ['--keyring', keyring] : [])]);
           expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-          const doc = JSON.parse(r.stdout) as { version: string; marketplace: string; publisher: { key_id: string } | null; countersignature: { key_id: string } };
+          const doc = JSON.parse(r.stdout) as { version: string; marketplace: string; publisher: { keyId: string } | null; countersignature: { keyId: string } };
           expect(doc.version).toBe('1.1.0');
-          expect(doc.publisher?.key_id).toMatch(/^[0-9a-f]{16}$/);
+          expect(doc.publisher?.keyId).toMatch(/^[0-9a-f]{16}$/);
           expect(await fs.readdir(out)).toEqual(['qa_plugin-1.1.0.zip', 'qa_plugin-1.1.0.zip.sig']);
           if (registry === web.url) {
             expect(web.hits.filter((h) => !h.startsWith('blobs/'))).toEqual(pin ? ['plugins/qa_plugin/index.json'] : ['plugins/qa_plugin/index.json', 'keys.json']);
@@ -305,7 +306,7 @@ describe('a tampered or lying registry is refused, nothing written', () => {
     // The index names another archive by its digest: the counter-signature is over the first one.
     const swapped = await copyOf(reg);
     await editIndex(swapped, 'qa_plugin', (d) => ({ ...d, versions: [{ ...d.versions[0], sha256: other.sha256, archive: other.archive }, ...d.versions.slice(1)] }));
-    await expectRefused(`file://${swapped}`, 'qa_plugin@1.1.0', 'SIGNATURE_INVALID');
+    await expectRefused(`file://${swapped}`, 'qa_plugin@1.1.0', 'WRONG_PLUGIN');
 
     const sig = await copyOf(reg);
     const sigFile = path.join(sig, top.publisher_signature!.path);

@@ -18,7 +18,7 @@ import { dropCreatedOutDir, useOutDir } from '../../io/out-dir.js';
 import { serializeSignature } from '../../signing/document.js';
 import { readKeyringFile, signatureFileOf } from '../../signing/files.js';
 import type { TrustedKey } from '../../signing/keyring.js';
-import { fetchVerified, marketplaceKeysOf, refused } from '../../marketplace/verified-download.js';
+import { fetchVerified, marketplaceKeysOf, nothingWritten, refused } from '../../marketplace/verified-download.js';
 import { withReader } from '../../registry/open.js';
 import { sha256Hex } from '../../signing/verify.js';
 import { provenanceFileOf, sbomFileOf } from '../../attest/files.js';
@@ -80,6 +80,11 @@ export async function run(opts: DownloadOptions, ctx: Ctx): Promise<DownloadResu
   }
 }
 
+/** A source that lies or is damaged: said with "nothing was written" (a missing plugin or version is not a refusal). */
+function refusal(err: unknown): unknown {
+  return err instanceof WorkFailedError && /^(REGISTRY_|WRONG_PLUGIN$|SIGNATURE_)/.test(err.code) ? nothingWritten(err) : err;
+}
+
 async function download(
   spec: { name: string; version?: string },
   dir: string,
@@ -91,10 +96,7 @@ async function download(
     let version = spec.version;
     if (version === undefined) {
       const info = await reader.plugin(spec.name).catch((err: unknown) => {
-        if (err instanceof WorkFailedError && err.code === 'WRONG_PLUGIN') {
-          throw new WorkFailedError(`${err.message}; nothing was written`, { code: err.code, hint: err.hint, details: err.details });
-        }
-        throw err;
+        throw refusal(err);
       });
       version = info.versions[0]?.version;
       if (version === undefined) {
@@ -108,7 +110,11 @@ async function download(
     const tmp = await writingTo(at, () => openAtomic(finalPath));
     try {
       const marketKeys = await marketplaceKeysOf(reader, pinned);
-      const result = await fetchVerified({ reader, name, version, tmp, marketKeys, pinned: pinned !== undefined, wrapSink: writingSink(at) });
+      const result = await fetchVerified({ reader, name, version, tmp, marketKeys, pinned: pinned !== undefined, wrapSink: writingSink(at) }).catch(
+        (err: unknown) => {
+          throw refusal(err);
+        },
+      );
       const { downloadAttestations } = await import('../../marketplace/download-attestations.js');
       const attested = await downloadAttestations({ client: reader, name, version, sigs: result.sigs, marketKeys, archiveName: path.basename(finalPath), archive: result.view });
       if ('code' in attested) throw refused(name, version, attested);

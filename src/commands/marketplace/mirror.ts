@@ -22,7 +22,7 @@ import { parsePluginSpec } from '../../core/plugin-name.js';
 import { readKeyringFile } from '../../signing/files.js';
 import { keyRecord, type KeyRecord, type TrustedKey } from '../../signing/keyring.js';
 import type { PluginInfo } from '../../marketplace/client.js';
-import { fetchVerified, marketplaceKeysOf, type PluginReader } from '../../marketplace/verified-download.js';
+import { fetchVerified, marketplaceKeysOf, nothingWritten, type PluginReader } from '../../marketplace/verified-download.js';
 import type { IndexedVersion } from '../../registry/layout.js';
 import { openMirrorSource } from '../../registry/open.js';
 import type { IndexSource } from '../../registry/writer.js';
@@ -79,7 +79,9 @@ async function fetchAll(reader: PluginReader, wanted: { name: string; version?: 
     for (const version of versions) {
       const tmp = await openAtomic(path.join(dir, `${w.name}-${version}.zip`));
       got.push({ name: w.name, tmp, entry: undefined as unknown as IndexedVersion });
-      const v = await fetchVerified({ reader, name: w.name, version, tmp, marketKeys: keys, pinned });
+      const v = await fetchVerified({ reader, name: w.name, version, tmp, marketKeys: keys, pinned }).catch((err: unknown) => {
+        throw nothingWritten(err);
+      });
       const listed = info.versions.find((x) => x.version === version);
       got[got.length - 1].entry = {
         version,
@@ -105,6 +107,16 @@ function verifiedSource(got: Fetched[], infos: Map<string, PluginInfo>, keys: Ke
   };
 }
 
+/** The keys the mirror was verified against, as records: the source's record of each (its created_at) with the trusted window. */
+async function keyRecords(reader: PluginReader, keys: TrustedKey[]): Promise<KeyRecord[]> {
+  const published = await reader.marketplaceKeys().catch(() => [] as KeyRecord[]);
+  return keys.map((k) => {
+    const own = keyRecord(k.publicKey, { expires_at: k.expiresAt, revoked_at: k.revokedAt, owner: k.owner });
+    const theirs = published.find((p) => p.key_id === k.keyId && p.public_key === own.public_key);
+    return { ...own, created_at: theirs?.created_at ?? null };
+  });
+}
+
 export async function run(opts: MirrorOptions, ctx: Ctx): Promise<MirrorResult> {
   if (opts.from === undefined || opts.to === undefined) {
     throw new UsageError('marketplace mirror needs --from <url> and --to <dir|s3://bucket/prefix>', { hint: 'e.g. marketplace mirror --from https://market.example.com --to ./registry greeter' });
@@ -120,7 +132,7 @@ export async function run(opts: MirrorOptions, ctx: Ctx): Promise<MirrorResult> 
     const wanted = await selection(registry ?? reader, specs);
     const keys = await marketplaceKeysOf(reader, pinned);
     const infos = await fetchAll(reader, wanted, keys, pinned !== undefined, dir, got);
-    const records = keys.map((k) => keyRecord(k.publicKey, { expires_at: k.expiresAt, revoked_at: k.revokedAt, owner: k.owner }));
+    const records = await keyRecords(reader, keys);
     const { writeRegistry } = await import('../../registry/writer.js');
     const report = await writeRegistry(verifiedSource(got, infos, records), sink, { only: [...infos.keys()] }).catch((err: unknown) => {
       throw err instanceof CliError ? err : registryWriteError(err, sink.label);
