@@ -175,7 +175,10 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   ],
   'marketplace mirror': [
     ex('marketplace mirror --from https://market.example.com --to ./registry greeter other_tool@2.0.0', 'two plugins, verified, for an air-gapped team'),
-    ex('marketplace mirror --from https://plugins.example.com/registry --to /media/usb/registry --keyring marketplace-keys.json', 'everything a registry lists, against a pinned key'),
+    ex(
+      'marketplace mirror --from https://plugins.example.com/registry --to /media/usb/registry --keyring marketplace-keys.json',
+      'everything a registry lists, against a pinned key',
+    ),
   ],
   'marketplace serve': [
     ex('marketplace serve', 'a development marketplace on a free port'),

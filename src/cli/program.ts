@@ -316,7 +316,9 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--to <dir|s3://bucket/prefix>', 'the static registry to write into (a folder is made if missing)')
     .option('--keyring <file>', "trust only these marketplace keys, not the source's published keys")
     .option('--s3-endpoint <url>', 'an S3-compatible store (or AWS_ENDPOINT_URL_S3); credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY')
-    .action((specs: string[], opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/mirror.js'), { specs, ...opts }, cmd));
+    .action((specs: string[], opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/marketplace/mirror.js'), { specs, ...opts }, cmd),
+    );
   mp.command('serve')
     .description('run the development marketplace on this machine')
     .option('--host <host>', 'address to listen on (default: 127.0.0.1)')

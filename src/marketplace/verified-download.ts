@@ -44,7 +44,11 @@ export interface Verified {
 export const TAMPERED = 'the marketplace served bytes that are not the ones that were signed: do not install them; report it to the marketplace';
 
 /** A failed check as the command's error: exit 1, the check's code, nothing written. */
-export function refused(name: string, version: string, c: Extract<SignatureCheck, { ok: false }> | { code: string; message: string; hint: string }): WorkFailedError {
+export function refused(
+  name: string,
+  version: string,
+  c: Extract<SignatureCheck, { ok: false }> | { code: string; message: string; hint: string },
+): WorkFailedError {
   const hint = c.code === 'SIGNATURE_INVALID' || c.code === 'WRONG_PLUGIN' ? TAMPERED : c.hint;
   return new WorkFailedError(`refusing ${name} ${version}: ${c.message}; nothing was written`, { code: c.code, hint });
 }
@@ -81,7 +85,14 @@ export function sinkInto(tmp: AtomicFile, name: string, version: string) {
   };
 }
 
-export async function verifyDownloaded(o: { file: string; name: string; version: string; sigs: VersionSignatures; marketKeys: TrustedKey[]; pinned: boolean }): Promise<Verified> {
+export async function verifyDownloaded(o: {
+  file: string;
+  name: string;
+  version: string;
+  sigs: VersionSignatures;
+  marketKeys: TrustedKey[];
+  pinned: boolean;
+}): Promise<Verified> {
   const { name, version } = o;
   const { verifyArchive } = await import('../core/package/verify.js');
   const report = await verifyArchive(o.file, { hashFile: true });
@@ -165,7 +176,6 @@ export async function verifyDownloaded(o: { file: string; name: string; version:
   const view = { sha256: facts.sha256, members: report.members, plugin, packages: report.manifest?.dependencies?.packages };
   return { counter, publisherDoc, warnings, sha256: facts.sha256, size: facts.size, view };
 }
-
 
 /** Fetch name@version from the reader into `tmp` and verify it (nothing is renamed into place here). */
 export async function fetchVerified(o: {

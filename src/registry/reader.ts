@@ -82,7 +82,7 @@ export class StaticRegistry implements PluginReader {
         details: { status: res.status },
       });
     }
-    return { body: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), size: Number(res.headers.get('content-length') ?? NaN) };
+    return { body: Readable.fromWeb(res.body), size: Number(res.headers.get('content-length') ?? NaN) };
   }
 
   /** A whole small file (at most `cap` bytes), or undefined when it is not there. */
@@ -150,7 +150,11 @@ export class StaticRegistry implements PluginReader {
 
   private async entry(name: string, version: string) {
     const v = (await this.index(name)).versions.find((e) => e.version === version);
-    if (!v) throw new WorkFailedError(`${name} ${version} is not in the registry ${this.baseUrl}`, { code: 'VERSION_NOT_FOUND', hint: `\`marketplace info ${name}\` lists its versions` });
+    if (!v)
+      throw new WorkFailedError(`${name} ${version} is not in the registry ${this.baseUrl}`, {
+        code: 'VERSION_NOT_FOUND',
+        hint: `\`marketplace info ${name}\` lists its versions`,
+      });
     return v;
   }
 
@@ -226,12 +230,13 @@ export class StaticRegistry implements PluginReader {
 
   /** Whether the URL holds a static registry (its root document is there). */
   async isRegistry(): Promise<boolean> {
-    return (await this.open(ROOT_PATH, DOC_TIMEOUT_MS)
-      .then((g) => {
-        g?.body.destroy();
-        return g !== undefined;
-      })
-      .catch(() => false)) as boolean;
+    try {
+      const g = await this.open(ROOT_PATH, DOC_TIMEOUT_MS);
+      g?.body.destroy();
+      return g !== undefined;
+    } catch {
+      return false;
+    }
   }
 
   async close(): Promise<void> {}

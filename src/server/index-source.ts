@@ -9,7 +9,6 @@ import path from 'node:path';
 import { writeRegistry, type IndexSource } from '../registry/writer.js';
 import type { RegistrySink } from '../registry/sink.js';
 import type { IndexedVersion } from '../registry/layout.js';
-import type { SignatureDocument } from '../signing/document.js';
 import { MarketDb, type SubmissionRow } from './db.js';
 import { openSigning, type ServerSigning } from './signing.js';
 import { ArchiveStore } from './store.js';
@@ -27,7 +26,7 @@ function indexed(row: SubmissionRow, signing: ServerSigning): IndexedVersion | u
     size: row.size,
     publisher: s.publisher,
     publisherKey: s.publisher_key,
-    countersignature: s.marketplace as SignatureDocument,
+    countersignature: s.marketplace,
   };
 }
 

@@ -27,6 +27,7 @@ import { listFiles, tempDir } from '../helpers/temp-project.js';
 import { startS3, type TestS3 } from '../helpers/s3-server.js';
 import { dirSink } from '../../src/registry/sink.js';
 import { writeSources } from './marketplace-plugin.js';
+import { cleanupAll, startCli } from './dev-fixture.js';
 
 let srv!: DevServer;
 let home: string;
@@ -60,7 +61,11 @@ async function cli(args: string[], opts: { cwd?: string; env?: Record<string, st
 async function publish(name: string, version: string): Promise<void> {
   const dir = await tempDir({}, 'pxp-reg-src-');
   await writeSources(dir, { name, version });
-  for (const step of [['build', '--sign', '--key', keyFile], ['marketplace', 'submit'], ['marketplace', 'publish']]) {
+  for (const step of [
+    ['build', '--sign', '--key', keyFile],
+    ['marketplace', 'submit'],
+    ['marketplace', 'publish'],
+  ]) {
     const r = await cli(step, { cwd: dir });
     expect(r.exitCode, `${step.join(' ')}: ${r.stderr}`).toBe(0);
   }
@@ -73,7 +78,13 @@ async function readJson<T = Record<string, unknown>>(file: string): Promise<T> {
 /** Every file under dir with the sha256 of its bytes. */
 async function snapshot(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const f of await listFiles(dir)) out.set(f, createHash('sha256').update(await fs.readFile(path.join(dir, f))).digest('hex'));
+  for (const f of await listFiles(dir))
+    out.set(
+      f,
+      createHash('sha256')
+        .update(await fs.readFile(path.join(dir, f)))
+        .digest('hex'),
+    );
   return out;
 }
 
@@ -151,7 +162,9 @@ describe('serve --index-to, then marketplace index', () => {
     const first = await readJson<{ versions: { version: string }[] }>(path.join(live, 'plugins/qa_plugin/index.json'));
     expect(first.versions.map((v) => v.version)).toEqual(['1.0.0']);
     await publish('qa_plugin', '1.1.0');
-    const second = await readJson<{ versions: { version: string; archive: string; publisher_signature: { path: string } }[] }>(path.join(live, 'plugins/qa_plugin/index.json'));
+    const second = await readJson<{ versions: { version: string; archive: string; publisher_signature: { path: string } }[] }>(
+      path.join(live, 'plugins/qa_plugin/index.json'),
+    );
     expect(second.versions.map((v) => v.version)).toEqual(['1.1.0', '1.0.0']);
     for (const v of second.versions) {
       await fs.access(path.join(live, v.archive));
@@ -177,7 +190,9 @@ describe('serve --index-to, then marketplace index', () => {
       { name: 'qa_plugin', versions: ['1.0.0'] },
       { name: 'other_tool', versions: ['2.0.0'] },
     ]);
-    expect((await readJson<{ versions: { version: string }[] }>(path.join(to, 'plugins/qa_plugin/index.json'))).versions.map((v) => v.version)).toEqual(['1.0.0']);
+    expect((await readJson<{ versions: { version: string }[] }>(path.join(to, 'plugins/qa_plugin/index.json'))).versions.map((v) => v.version)).toEqual([
+      '1.0.0',
+    ]);
     await expect(fs.access(path.join(to, 'plugins/qa_other'))).rejects.toThrow();
     // Without names, a server cannot be mirrored whole: it has no list of its plugins.
     const all = await cli(['--json', 'marketplace', 'mirror', '--from', srv.url, '--to', to]);
@@ -224,6 +239,31 @@ describe('serve --index-to, then marketplace index', () => {
   });
 });
 
+describe('marketplace serve --index-to, as a process', () => {
+  it('writes the registry before it listens, and refuses a start whose registry it cannot write', async () => {
+    const dir = await tempDir({}, 'pxp-reg-serve-');
+    const to = path.join(dir, 'reg');
+    const serve = startCli(dir, ['--json', 'marketplace', 'serve', '--port', '0', '--data-dir', path.join(dir, 'data'), '--index-to', to], {
+      XDG_CONFIG_HOME: home,
+    });
+    try {
+      await serve.waitFor(() => true, { timeoutMs: 30_000 });
+      expect(await readJson(path.join(to, 'registry.json'))).toEqual({ format: 'plexichat-registry/1', keys: 'keys.json', shards: [] });
+    } finally {
+      await serve.stop('SIGTERM');
+      cleanupAll();
+    }
+    const bad = await cli(
+      ['--json', 'marketplace', 'serve', '--data-dir', path.join(dir, 'data2'), '--index-to', 's3://no-such-bucket/reg', '--s3-endpoint', s3.endpoint],
+      {
+        env: s3.env,
+      },
+    );
+    expect([bad.exitCode, errorOf(bad).code], bad.stdout).toEqual([1, 'S3_NO_BUCKET']);
+    await expect(fs.access(path.join(dir, 'data2'))).rejects.toThrow();
+  }, 60_000);
+});
+
 describe('download and info from a static registry', () => {
   it('from file:// and from an http static server: both signatures verified, pinned or not, reading only the plugin index and its files', async () => {
     const web = await staticServer(reg);
@@ -234,12 +274,19 @@ describe('download and info from a static registry', () => {
           web.hits.length = 0;
           const r = await cli(['--json', 'marketplace', 'download', 'qa_plugin', '--registry', registry, '--out', out, ...(pin ? ['--keyring', keyring] : [])]);
           expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-          const doc = JSON.parse(r.stdout) as { version: string; marketplace: string; publisher: { keyId: string } | null; countersignature: { keyId: string } };
+          const doc = JSON.parse(r.stdout) as {
+            version: string;
+            marketplace: string;
+            publisher: { keyId: string } | null;
+            countersignature: { keyId: string };
+          };
           expect(doc.version).toBe('1.1.0');
           expect(doc.publisher?.keyId).toMatch(/^[0-9a-f]{16}$/);
           expect(await fs.readdir(out)).toEqual(['qa_plugin-1.1.0.zip', 'qa_plugin-1.1.0.zip.sig']);
           if (registry === web.url) {
-            expect(web.hits.filter((h) => !h.startsWith('blobs/'))).toEqual(pin ? ['plugins/qa_plugin/index.json'] : ['plugins/qa_plugin/index.json', 'keys.json']);
+            expect(web.hits.filter((h) => !h.startsWith('blobs/'))).toEqual(
+              pin ? ['plugins/qa_plugin/index.json'] : ['plugins/qa_plugin/index.json', 'keys.json'],
+            );
             expect(web.hits.some((h) => h.startsWith('catalogue/') || h === 'registry.json')).toBe(false);
           }
         }
@@ -252,7 +299,9 @@ describe('download and info from a static registry', () => {
         expect([i.name, i.versions.map((x) => `${x.version} ${x.channel}`)]).toEqual(['qa_plugin', ['1.1.0 stable', '1.0.0 stable']]);
       }
       // From the environment, as the other marketplace settings; the config file's `registry` too.
-      const env = await cli(['marketplace', 'info', 'other_tool'], { env: { PLEXICHAT_REGISTRY_URL: web.url, PLEXICHAT_MARKETPLACE_URL: 'http://127.0.0.1:9' } });
+      const env = await cli(['marketplace', 'info', 'other_tool'], {
+        env: { PLEXICHAT_REGISTRY_URL: web.url, PLEXICHAT_MARKETPLACE_URL: 'http://127.0.0.1:9' },
+      });
       expect(env.exitCode, env.stderr).toBe(0);
       expect(env.stdout).toMatch(/2\.0\.0 {2}stable/);
       await fs.mkdir(path.join(home, 'plexichat-plugin'), { recursive: true });
@@ -282,7 +331,13 @@ describe('download and info from a static registry', () => {
 
 interface Index {
   name: string;
-  versions: { version: string; sha256: string; archive: string; publisher_signature: { path: string; sha256: string } | null; countersignature: { signature: string } }[];
+  versions: {
+    version: string;
+    sha256: string;
+    archive: string;
+    publisher_signature: { path: string; sha256: string } | null;
+    countersignature: { signature: string };
+  }[];
 }
 
 async function editIndex(dir: string, name: string, edit: (doc: Index) => Index | string): Promise<void> {
@@ -305,7 +360,10 @@ describe('a tampered or lying registry is refused, nothing written', () => {
 
     // The index names another archive by its digest: the counter-signature is over the first one.
     const swapped = await copyOf(reg);
-    await editIndex(swapped, 'qa_plugin', (d) => ({ ...d, versions: [{ ...d.versions[0], sha256: other.sha256, archive: other.archive }, ...d.versions.slice(1)] }));
+    await editIndex(swapped, 'qa_plugin', (d) => ({
+      ...d,
+      versions: [{ ...d.versions[0], sha256: other.sha256, archive: other.archive }, ...d.versions.slice(1)],
+    }));
     await expectRefused(`file://${swapped}`, 'qa_plugin@1.1.0', 'WRONG_PLUGIN');
 
     const sig = await copyOf(reg);
@@ -414,18 +472,24 @@ describe('S3 (s3rver through the real AWS client)', () => {
       const got = await fetch(`${s3.endpoint}/registry/team/reg/${rel}`);
       expect(Buffer.from(await got.arrayBuffer()).equals(await fs.readFile(path.join(reg, rel))), rel).toBe(true);
     }
-    const again = await cli(['--json', 'marketplace', 'index', '--data-dir', srv.dataDir, '--to', 's3://registry/team/reg'], { env: { ...env, AWS_ENDPOINT_URL_S3: s3.endpoint } });
+    const again = await cli(['--json', 'marketplace', 'index', '--data-dir', srv.dataDir, '--to', 's3://registry/team/reg'], {
+      env: { ...env, AWS_ENDPOINT_URL_S3: s3.endpoint },
+    });
     expect(again.exitCode, again.stdout).toBe(0);
     expect((JSON.parse(again.stdout) as { written: string[] }).written).toEqual([]);
     const out = await tempDir({}, 'pxp-reg-out-');
     const d = await cli(['marketplace', 'download', 'qa_plugin@1.0.0', '--registry', `${s3.endpoint}/registry/team/reg`, '--out', out, '--keyring', keyring]);
     expect(d.exitCode, d.stderr).toBe(0);
     expect(await fs.readdir(out)).toEqual(['qa_plugin-1.0.0.zip', 'qa_plugin-1.0.0.zip.sig']);
-    const m = await cli(['--json', 'marketplace', 'mirror', '--from', `file://${reg}`, '--to', 's3://mirror', '--s3-endpoint', s3.endpoint, 'other_tool'], { env });
+    const m = await cli(['--json', 'marketplace', 'mirror', '--from', `file://${reg}`, '--to', 's3://mirror', '--s3-endpoint', s3.endpoint, 'other_tool'], {
+      env,
+    });
     expect(m.exitCode, m.stdout + m.stderr).toBe(0);
     const mi = await fetch(`${s3.endpoint}/mirror/plugins/other_tool/index.json`);
     expect(mi.status).toBe(200);
-    const nobucket = await cli(['--json', 'marketplace', 'index', '--data-dir', srv.dataDir, '--to', 's3://no-such-bucket/x', '--s3-endpoint', s3.endpoint], { env });
+    const nobucket = await cli(['--json', 'marketplace', 'index', '--data-dir', srv.dataDir, '--to', 's3://no-such-bucket/x', '--s3-endpoint', s3.endpoint], {
+      env,
+    });
     expect([nobucket.exitCode, errorOf(nobucket).code]).toEqual([1, 'S3_NO_BUCKET']);
   }, 120_000);
 });

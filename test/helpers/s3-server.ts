@@ -21,7 +21,7 @@ export interface TestS3 {
 
 export async function startS3(buckets: string[]): Promise<TestS3> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pxp-s3-'));
-  const mod = (await import('s3rver' as string)) as { default: new (o: object) => S3rverLike };
+  const mod = (await import('s3rver')) as { default: new (o: object) => S3rverLike };
   const server = new mod.default({ address: '127.0.0.1', port: 0, silent: true, directory: dir, configureBuckets: buckets.map((name) => ({ name })) });
   const { port } = await server.run();
   return {

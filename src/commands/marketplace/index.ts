@@ -31,7 +31,8 @@ export interface IndexResult {
 function dataDirOf(opts: IndexOptions, ctx: Ctx): string {
   if (opts.dataDir !== undefined) return userPath(ctx, opts.dataDir);
   const base = userDir('data', ctx.env);
-  if (base === undefined) throw new UsageError('no home folder to find the marketplace data in (HOME and XDG_DATA_HOME are not set)', { hint: 'pass --data-dir <dir>' });
+  if (base === undefined)
+    throw new UsageError('no home folder to find the marketplace data in (HOME and XDG_DATA_HOME are not set)', { hint: 'pass --data-dir <dir>' });
   return path.join(base, MARKETPLACE_DATA_DIR);
 }
 
@@ -54,7 +55,10 @@ async function openSource(dataDir: string) {
         hint: 'stop it and run index again, or let it keep the registry current: marketplace serve --index-to <dir|s3://…>',
       });
     }
-    throw new WorkFailedError(`cannot read the marketplace data in ${dataDir}: ${String((err as Error).message).split('\n')[0]}`, { code: 'DATA_DIR_UNUSABLE', hint: 'pass the --data-dir of `marketplace serve`' });
+    throw new WorkFailedError(`cannot read the marketplace data in ${dataDir}: ${String((err as Error).message).split('\n')[0]}`, {
+      code: 'DATA_DIR_UNUSABLE',
+      hint: 'pass the --data-dir of `marketplace serve`',
+    });
   }
 }
 
@@ -65,7 +69,11 @@ export async function run(opts: IndexOptions, ctx: Ctx): Promise<IndexResult> {
   const sink = await openSink(opts.to, { flag: '--to', endpoint: opts.s3Endpoint, env: ctx.env, cwd: ctx.cwd });
   try {
     const opened = await openSource(dataDir);
-    if (!opened) throw new UsageError(`${dataDir} holds no marketplace data (no marketplace.db)`, { code: 'NO_MARKETPLACE_DATA', hint: 'pass the --data-dir of `marketplace serve`' });
+    if (!opened)
+      throw new UsageError(`${dataDir} holds no marketplace data (no marketplace.db)`, {
+        code: 'NO_MARKETPLACE_DATA',
+        hint: 'pass the --data-dir of `marketplace serve`',
+      });
     try {
       const { writeRegistry } = await import('../../registry/writer.js');
       const report: IndexReport = await writeRegistry(opened.source, sink).catch((err: unknown) => {

@@ -53,7 +53,8 @@ interface Fetched {
 function parseSpecs(specs: string[]): { name: string; version?: string }[] {
   return specs.map((s) => {
     const r = parsePluginSpec(s, (v) => semver.valid(v) !== null);
-    if ('problem' in r) throw new UsageError(r.problem, { hint: 'e.g. marketplace mirror --from https://market.example.com --to ./registry greeter@1.2.0 other_tool' });
+    if ('problem' in r)
+      throw new UsageError(r.problem, { hint: 'e.g. marketplace mirror --from https://market.example.com --to ./registry greeter@1.2.0 other_tool' });
     return r;
   });
 }
@@ -119,7 +120,9 @@ async function keyRecords(reader: PluginReader, keys: TrustedKey[]): Promise<Key
 
 export async function run(opts: MirrorOptions, ctx: Ctx): Promise<MirrorResult> {
   if (opts.from === undefined || opts.to === undefined) {
-    throw new UsageError('marketplace mirror needs --from <url> and --to <dir|s3://bucket/prefix>', { hint: 'e.g. marketplace mirror --from https://market.example.com --to ./registry greeter' });
+    throw new UsageError('marketplace mirror needs --from <url> and --to <dir|s3://bucket/prefix>', {
+      hint: 'e.g. marketplace mirror --from https://market.example.com --to ./registry greeter',
+    });
   }
   const specs = parseSpecs(opts.specs ?? []);
   const pinned = opts.keyring !== undefined ? await readKeyringFile(opts.keyring, userPath(ctx, opts.keyring)) : undefined;

@@ -312,7 +312,8 @@ export async function run(opts: ServeOptions, ctx: Ctx): Promise<ServeResult | u
   } catch (err) {
     await registry?.close();
     if (err instanceof server.DataDirError) throw dataDirError(err.cause, dataDir);
-    if (err instanceof server.RegistryStartError) throw (await import('../../registry/errors.js')).registryWriteError(err.cause, registry!.label, '--index-to <dir|s3://…>');
+    if (err instanceof server.RegistryStartError)
+      throw (await import('../../registry/errors.js')).registryWriteError(err.cause, registry!.label, '--index-to <dir|s3://…>');
     throw listenError(err, host, port);
   }
   announce(handle, host, ctx);
