@@ -326,6 +326,37 @@ describe('download and info from a static registry', () => {
     }
     const down = await cli(['--json', 'marketplace', 'info', 'qa_plugin', '--registry', 'http://127.0.0.1:9/reg']);
     expect([down.exitCode, errorOf(down).code]).toEqual([3, 'UNREACHABLE']);
+    // A registry whose server fails, or sends an endless document: said, never read without bound.
+    let mode: 'fail' | 'huge' = 'fail';
+    const hostile = http.createServer((_req, res) => {
+      if (mode === 'fail') {
+        res.writeHead(500);
+        res.end('boom');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      let sent = 0;
+      const more = () => {
+        while (sent < 20 && res.write(chunk)) sent += 1;
+        if (sent >= 20) res.end();
+        else res.once('drain', () => ((sent += 1), more()));
+      };
+      more();
+    });
+    await new Promise<void>((r) => hostile.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}/reg`;
+    try {
+      const fail = await cli(['--json', 'marketplace', 'download', 'qa_plugin', '--registry', url, '--out', await tempDir()]);
+      expect([fail.exitCode, errorOf(fail).code]).toEqual([3, 'SERVER_ERROR']);
+      mode = 'huge';
+      const huge = await cli(['--json', 'marketplace', 'download', 'qa_plugin', '--registry', url, '--out', await tempDir()]);
+      expect([huge.exitCode, errorOf(huge).code]).toEqual([1, 'REGISTRY_INVALID']);
+      expect(errorOf(huge).message).toMatch(/larger than 8388608 bytes; nothing was written/);
+    } finally {
+      hostile.closeAllConnections();
+      await new Promise((r) => hostile.close(r));
+    }
   });
 });
 
