@@ -116,7 +116,15 @@ async function download(
         },
       );
       const { downloadAttestations } = await import('../../marketplace/download-attestations.js');
-      const attested = await downloadAttestations({ client: reader, name, version, sigs: result.sigs, marketKeys, archiveName: path.basename(finalPath), archive: result.view });
+      const attested = await downloadAttestations({
+        client: reader,
+        name,
+        version,
+        sigs: result.sigs,
+        marketKeys,
+        archiveName: path.basename(finalPath),
+        archive: result.view,
+      });
       if ('code' in attested) throw refused(name, version, attested);
       // Verified: the .sig and the attestations first (or stale ones removed), then the archive under its final name.
       const sigFile = signatureFileOf(finalPath);
