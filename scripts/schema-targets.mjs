@@ -21,6 +21,9 @@ export const TARGETS = [
   { schema: 'keyring.schema.json', out: 'src/signing/keyring-schema', type: 'Keyring' },
   { schema: 'listing.schema.json', out: 'src/core/listing-schema', type: 'Listing' },
   { schema: 'workspace.schema.json', out: 'src/workspace/workspace-schema', type: 'WorkspaceFile' },
+  { schema: 'registry-root.schema.json', out: 'src/registry/root-schema', type: 'RegistryRoot' },
+  { schema: 'registry-shard.schema.json', out: 'src/registry/shard-schema', type: 'RegistryShard' },
+  { schema: 'registry-plugin.schema.json', out: 'src/registry/plugin-schema', type: 'RegistryPlugin' },
 ];
 
 const root = new URL('..', import.meta.url);

@@ -67,7 +67,7 @@ function valueKind(o: Option, path: string, known: KnownValues): ValueKind {
   const p = (placeholder?.[1] ?? placeholder?.[2] ?? '').toLowerCase();
   // `--against <archive|published>`: the word, or an archive's file name.
   if (words) return { words, files: FILE_VALUE.test(p) };
-  if (/(^|-)dir$/.test(p)) return 'dir';
+  if (/(^|-)dir($|\|)/.test(p)) return 'dir';
   if (FILE_VALUE.test(p)) return 'file';
   return 'text';
 }

@@ -142,7 +142,11 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('marketplace publish', 'the approved submission of this version'),
     ex('marketplace publish sub_4f2a9c01d3e5b7a8 --channel beta', 'one submission, to beta'),
   ],
-  'marketplace info': [ex('marketplace info greeter', 'the published versions of a plugin'), ex('--json marketplace info greeter', 'as JSON')],
+  'marketplace info': [
+    ex('marketplace info greeter', 'the published versions of a plugin'),
+    ex('--json marketplace info greeter', 'as JSON'),
+    ex('marketplace info greeter --registry file:///srv/registry', 'from a static registry'),
+  ],
   'marketplace keys': [
     ex('marketplace keys add ~/.config/plexichat-plugin/signing-key.pem.pub', 'register your public key'),
     ex('marketplace keys list', 'your keys, revoked ones too'),
@@ -164,12 +168,25 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('marketplace download greeter', 'the highest published version, verified'),
     ex('marketplace download greeter@1.2.0 --out vendor', 'one version into vendor/'),
     ex('marketplace download greeter --keyring marketplace-keys.json', 'trust only these marketplace keys'),
+    ex('marketplace download greeter --registry https://plugins.example.com/registry', 'from a static registry, verified the same way'),
+  ],
+  'marketplace index': [
+    ex('marketplace index --to ./registry', 'the static registry of the default data dir, into a folder'),
+    ex('marketplace index --data-dir ./market --to s3://plugins/registry', 'into an S3 bucket (AWS_* credentials)'),
+  ],
+  'marketplace mirror': [
+    ex('marketplace mirror --from https://market.example.com --to ./registry greeter other_tool@2.0.0', 'two plugins, verified, for an air-gapped team'),
+    ex(
+      'marketplace mirror --from https://plugins.example.com/registry --to /media/usb/registry --keyring marketplace-keys.json',
+      'everything a registry lists, against a pinned key',
+    ),
   ],
   'marketplace serve': [
     ex('marketplace serve', 'a development marketplace on a free port'),
     ex('marketplace serve --port 8080 --tokens-file tokens.txt', 'fixed port; tokens from a file ("developer <token>" lines)'),
     ex('marketplace serve --developer-token dev-token-0001 --reviewer-token review-token-0001', 'tokens as flags (ps shows them)'),
     ex('marketplace serve --data-dir /tmp/market --auto-approve --max-upload-mb 20', 'throw-away data, no review'),
+    ex('marketplace serve --index-to /srv/registry', 'keep a static registry current on every publish'),
   ],
   completion: [
     ex('completion bash > ~/.local/share/bash-completion/completions/plexichat-plugin', 'bash'),

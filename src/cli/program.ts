@@ -285,6 +285,7 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
   mp.command('info')
     .argument('<name>', 'plugin name')
     .description('show the published versions of a plugin')
+    .option('--registry <url>', 'read a static registry (https://… or file://…; or PLEXICHAT_REGISTRY_URL) instead of the marketplace server')
     .action((name: string, opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/info.js'), { name, ...opts }, cmd));
   const mkeys = mp.command('keys').description('publisher keys the marketplace checks signed uploads against');
   mkeys
@@ -319,7 +320,24 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .description('download a published archive, verifying both signatures before writing it')
     .option('-o, --out <dir>', 'folder to write <name>-<version>.zip (and its .sig) into (default: the current one)')
     .option('--keyring <file>', "trust only these marketplace keys (a saved GET /api/v1/keys), not the server's list")
+    .option('--registry <url>', 'read a static registry (https://… or file://…; or PLEXICHAT_REGISTRY_URL) instead of the marketplace server')
     .action((spec: string, opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/download.js'), { spec, ...opts }, cmd));
+  mp.command('index')
+    .description('write the static registry of a development marketplace (stopped) from its data dir')
+    .option('--to <dir|s3://bucket/prefix>', 'where to write the registry (a folder is made if missing)')
+    .option('--data-dir <dir>', 'the data dir of `marketplace serve` (default: ~/.local/share/plexichat-plugin/marketplace)')
+    .option('--s3-endpoint <url>', 'an S3-compatible store (or AWS_ENDPOINT_URL_S3); credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY')
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/index.js'), opts, cmd));
+  mp.command('mirror')
+    .argument('[name[@version]...]', 'plugins to copy (default: all the source lists; every version unless @version)')
+    .description('copy published plugins from a marketplace or static registry into a static registry, verified before writing')
+    .option('--from <url>', 'a marketplace server or a static registry (https://…, http://… or file://…)')
+    .option('--to <dir|s3://bucket/prefix>', 'the static registry to write into (a folder is made if missing)')
+    .option('--keyring <file>', "trust only these marketplace keys, not the source's published keys")
+    .option('--s3-endpoint <url>', 'an S3-compatible store (or AWS_ENDPOINT_URL_S3); credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY')
+    .action((specs: string[], opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/marketplace/mirror.js'), { specs, ...opts }, cmd),
+    );
   mp.command('serve')
     .description('run the development marketplace on this machine')
     .option('--host <host>', 'address to listen on (default: 127.0.0.1)')
@@ -330,6 +348,8 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--tokens-file <file>', 'accept the tokens of this file: "developer <token>" / "reviewer <token>" lines (not shown by ps, unlike the flags)')
     .option('--auto-approve', 'approve every valid submission at once')
     .option('--max-upload-mb <n>', 'largest accepted archive in MB (default: 100)', int('--max-upload-mb', 1, 10_000))
+    .option('--index-to <dir|s3://bucket/prefix>', 'keep a static registry there: written at start and on every publish')
+    .option('--s3-endpoint <url>', 'an S3-compatible store for --index-to (or AWS_ENDPOINT_URL_S3)')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/serve.js'), opts, cmd));
 
   // Every marketplace command but serve talks to a marketplace: --target names one (docs/workspace.md).

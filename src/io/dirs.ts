@@ -9,6 +9,8 @@
 import path from 'node:path';
 
 export const APP_DIR = 'plexichat-plugin';
+/** Under the data dir: the development marketplace's data (`marketplace serve`, `marketplace index`). */
+export const MARKETPLACE_DATA_DIR = 'marketplace';
 
 const BASES = {
   config: { variable: 'XDG_CONFIG_HOME', fallback: '.config' },

@@ -38,7 +38,7 @@ function served(x: unknown): { sha256: string; key?: unknown } | undefined {
 
 /** Fetch and check; the bytes, or the first problem. */
 export async function downloadAttestations(o: {
-  client: MarketplaceClient;
+  client: Pick<MarketplaceClient, 'attestationFile'>;
   name: string;
   version: string;
   sigs: VersionSignatures;

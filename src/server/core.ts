@@ -49,6 +49,8 @@ export interface ServerCore {
   inflight: Set<string>;
   /** Digests committed to the store whose row is not yet inserted. */
   pendingDigests: Map<string, number>;
+  /** After a publish commits: rewrite the plugin's part of the static registry (serve --index-to); never throws. */
+  afterPublish?: (plugin: string) => Promise<void>;
 }
 
 /** The server's life: set by close(), read by the lifecycle hooks. */

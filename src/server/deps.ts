@@ -25,7 +25,8 @@ export function serverPackages(): Record<string, string> {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
     optionalDependencies?: Record<string, string>;
   };
-  return pkg.optionalDependencies ?? {};
+  // The AWS SDK is optional too, but loaded only for an s3:// location (storage/s3-client.ts), not by every server.
+  return Object.fromEntries(Object.entries(pkg.optionalDependencies ?? {}).filter(([name]) => !name.startsWith('@aws-sdk/')));
 }
 
 function firstLine(err: unknown): string {

@@ -24,6 +24,8 @@ import { ServerRollovers } from './rollover.js';
 import { ATTESTATIONS_DIR, openAttestations, type ServerAttestations } from './attestations.js';
 import { buildApp } from './app.js';
 import type { RequestRecord, ServerCore, ServerState } from './core.js';
+import type { RegistrySink } from '../registry/sink.js';
+import { keepRegistry } from './index-source.js';
 
 export type { Fault, FaultKind } from './faults.js';
 export type { RouteName } from './routes.js';
@@ -31,6 +33,7 @@ export type { VerifyFn, VerifyReport } from './verify.js';
 export type { RequestRecord, ServerCore } from './core.js';
 export { ROUTES, API_PREFIX } from './routes.js';
 export { DataDirError } from './storage.js';
+export { RegistryStartError } from './index-source.js';
 export { DataDirInUseError } from './db.js';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
@@ -58,6 +61,8 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** Clock in epoch ms (tests). */
   now?: () => number;
+  /** A static registry kept current (docs/static-registry.md): written whole at start, a plugin's part on each publish. */
+  registry?: RegistrySink;
 }
 
 export interface ServerHandle {
@@ -147,6 +152,14 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     inflight: new Set(),
     pendingDigests: new Map(),
   };
+  if (opts.registry) {
+    try {
+      core.afterPublish = await keepRegistry(core, opts.registry);
+    } catch (err) {
+      await undo();
+      throw err;
+    }
+  }
   const state: ServerState = { stopping: false, hung: new Set() };
   const faults = new FaultQueue(opts.faults);
   const requests: RequestRecord[] = [];

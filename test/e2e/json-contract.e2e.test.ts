@@ -402,6 +402,21 @@ describe('the --json contract: marketplace commands against the development mark
       error: 'VERSION_NOT_FOUND',
     });
 
+    // The static registry: a mirror of the published version, read back through --registry; index refuses a missing --to.
+    const reg = path.join(await tempDir(), 'registry');
+    const mirrored = expectDoc('marketplace-mirror', await json(['marketplace', 'mirror', '--from', String(mp.PLEXICHAT_MARKETPLACE_URL), '--to', reg, name]), {
+      exit: 0,
+    });
+    expect(mirrored).toMatchObject({ plugins: [{ name, versions: ['0.1.0'] }], unchanged: 0 });
+    expectDoc('marketplace-mirror', await json(['marketplace', 'mirror', '--to', reg]), { exit: 2, error: 'USAGE' });
+    expectDoc('marketplace-info', await json(['marketplace', 'info', name, '--registry', `file://${reg}`]), { exit: 0 });
+    expectDoc('marketplace-download', await json(['marketplace', 'download', name, '--registry', `file://${reg}`, '--out', await tempDir()]), { exit: 0 });
+    expectDoc('marketplace-index', await json(['marketplace', 'index', '--data-dir', reg]), { exit: 2, error: 'USAGE' });
+    expectDoc('marketplace-index', await json(['marketplace', 'index', '--data-dir', reg, '--to', path.join(reg, 'again')]), {
+      exit: 2,
+      error: 'NO_MARKETPLACE_DATA',
+    });
+
     // The next version: an archive verify refuses is an error; a --wait that ends in a rejection is a verdict (exit 1).
     expect((await json(['version', 'minor', '--note', 'More'], { cwd: dir, env: mp })).exitCode).toBe(0);
     expect((await json(['build', '--no-sign'], { cwd: dir })).exitCode).toBe(0);

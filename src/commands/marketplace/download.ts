@@ -11,19 +11,16 @@ import path from 'node:path';
 import semver from 'semver';
 import { userPath, type Ctx } from '../../io/context.js';
 import { UsageError, WorkFailedError } from '../../errors.js';
-import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } from '../../io/atomic.js';
+import { openAtomic, removeStalePartials, writeFileAtomic } from '../../io/atomic.js';
 import { writingTo, type OutputTarget } from '../../io/fs-errors.js';
 import { archiveFileName, parsePluginSpec } from '../../core/plugin-name.js';
-import { VERIFY_DEFAULTS } from '../../core/package/limits.js';
-import { quotedName } from '../../core/package/names.js';
 import { dropCreatedOutDir, useOutDir } from '../../io/out-dir.js';
-import type { VersionSignatures } from '../../marketplace/client.js';
-import { withSession } from '../../marketplace/session.js';
-import { factsOf } from '../../signing/archive.js';
-import { parseSignature, serializeSignature, type SignatureDocument } from '../../signing/document.js';
+import { serializeSignature } from '../../signing/document.js';
 import { readKeyringFile, signatureFileOf } from '../../signing/files.js';
-import { parseKeyRecord, type TrustedKey } from '../../signing/keyring.js';
-import { checkSignature, expectedPluginProblem, sha256Hex, signatureDigest, type SignatureCheck } from '../../signing/verify.js';
+import type { TrustedKey } from '../../signing/keyring.js';
+import { fetchVerified, marketplaceKeysOf, nothingWritten, refused } from '../../marketplace/verified-download.js';
+import { withReader } from '../../registry/open.js';
+import { sha256Hex } from '../../signing/verify.js';
 import { provenanceFileOf, sbomFileOf } from '../../attest/files.js';
 import { inline } from '../../io/terminal.js';
 
@@ -31,6 +28,8 @@ export interface DownloadOptions {
   spec: string;
   out?: string;
   keyring?: string;
+  /** A static registry to read from (http(s):// or file://) instead of the marketplace server. */
+  registry?: string;
 }
 
 export interface DownloadResult {
@@ -62,49 +61,9 @@ function outTarget(given: string | undefined, dir: string, what = 'the archive')
   return { action: `write ${what} to ${given ?? dir}`, dir: given ?? dir, flag: '--out <dir>', suffix: '; nothing was written' };
 }
 
-const TAMPERED = 'the marketplace served bytes that are not the ones that were signed: do not install them; report it to the marketplace';
-
-/** A failed check as the command's error: exit 1, the check's code, nothing written. */
-function refused(name: string, version: string, c: Extract<SignatureCheck, { ok: false }> | { code: string; message: string; hint: string }): WorkFailedError {
-  const hint = c.code === 'SIGNATURE_INVALID' || c.code === 'WRONG_PLUGIN' ? TAMPERED : c.hint;
-  return new WorkFailedError(`refusing ${name} ${version}: ${c.message}; nothing was written`, { code: c.code, hint });
-}
-
-function parseDoc(raw: unknown, what: string, name: string, version: string): SignatureDocument {
-  try {
-    return parseSignature(JSON.stringify(raw));
-  } catch (err) {
-    throw refused(name, version, {
-      code: 'SIGNATURE_MALFORMED',
-      message: `${what} is not a signature document (${(err as Error).message})`,
-      hint: 'report this to the marketplace',
-    });
-  }
-}
-
 /** A sink whose write failures (a full disk mid-download) are said as writes to --out. */
-function writingSink(at: OutputTarget, sink: (body: NodeJS.ReadableStream) => Promise<void>) {
-  return (body: NodeJS.ReadableStream) => writingTo(at, () => sink(body));
-}
-
-/** Stream the body into the temp file, from its start on every attempt, within the archive size cap. */
-function sinkInto(tmp: AtomicFile, name: string, version: string) {
-  return async (body: NodeJS.ReadableStream) => {
-    await tmp.handle.truncate(0);
-    let pos = 0;
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      pos += chunk.length;
-      if (pos > VERIFY_DEFAULTS.maxArchiveBytes) {
-        throw refused(name, version, {
-          code: 'ARCHIVE_TOO_LARGE',
-          message: `the archive is over ${VERIFY_DEFAULTS.maxArchiveBytes} bytes`,
-          hint: 'report this to the marketplace',
-        });
-      }
-      await tmp.handle.write(chunk, 0, chunk.length, pos - chunk.length);
-    }
-    await tmp.handle.sync();
-  };
+function writingSink(at: OutputTarget) {
+  return (sink: (body: NodeJS.ReadableStream) => Promise<void>) => (body: NodeJS.ReadableStream) => writingTo(at, () => sink(body));
 }
 
 export async function run(opts: DownloadOptions, ctx: Ctx): Promise<DownloadResult> {
@@ -121,6 +80,11 @@ export async function run(opts: DownloadOptions, ctx: Ctx): Promise<DownloadResu
   }
 }
 
+/** A source that lies or is damaged: said with "nothing was written" (a missing plugin or version is not a refusal). */
+function refusal(err: unknown): unknown {
+  return err instanceof WorkFailedError && /^(REGISTRY_|WRONG_PLUGIN$|SIGNATURE_)/.test(err.code) ? nothingWritten(err) : err;
+}
+
 async function download(
   spec: { name: string; version?: string },
   dir: string,
@@ -128,14 +92,11 @@ async function download(
   opts: DownloadOptions,
   ctx: Ctx,
 ): Promise<DownloadResult> {
-  return withSession(ctx, { token: 'none' }, async ({ client, target }) => {
+  return withReader(ctx, opts.registry, async (reader) => {
     let version = spec.version;
     if (version === undefined) {
-      const info = await client.plugin(spec.name).catch((err: unknown) => {
-        if (err instanceof WorkFailedError && err.code === 'WRONG_PLUGIN') {
-          throw new WorkFailedError(`${err.message}; nothing was written`, { code: err.code, hint: err.hint, details: err.details });
-        }
-        throw err;
+      const info = await reader.plugin(spec.name).catch((err: unknown) => {
+        throw refusal(err);
       });
       version = info.versions[0]?.version;
       if (version === undefined) {
@@ -143,18 +104,27 @@ async function download(
       }
     }
     const name = spec.name;
-    const sigs = await client.signatures(name, version);
-    const marketKeys: TrustedKey[] = pinned ?? (await client.marketplaceKeys()).map((r, i) => parseKeyRecord(r, i));
-
     const finalPath = path.join(dir, archiveFileName(name, version));
     const at = outTarget(opts.out, dir, path.basename(finalPath));
     await removeStalePartials(finalPath);
     const tmp = await writingTo(at, () => openAtomic(finalPath));
     try {
-      await client.download(name, version, writingSink(at, sinkInto(tmp, name, version)));
-      const result = await check({ tmp, name, version, sigs, marketKeys, pinned: pinned !== undefined });
+      const marketKeys = await marketplaceKeysOf(reader, pinned);
+      const result = await fetchVerified({ reader, name, version, tmp, marketKeys, pinned: pinned !== undefined, wrapSink: writingSink(at) }).catch(
+        (err: unknown) => {
+          throw refusal(err);
+        },
+      );
       const { downloadAttestations } = await import('../../marketplace/download-attestations.js');
-      const attested = await downloadAttestations({ client, name, version, sigs, marketKeys, archiveName: path.basename(finalPath), archive: result.view });
+      const attested = await downloadAttestations({
+        client: reader,
+        name,
+        version,
+        sigs: result.sigs,
+        marketKeys,
+        archiveName: path.basename(finalPath),
+        archive: result.view,
+      });
       if ('code' in attested) throw refused(name, version, attested);
       // Verified: the .sig and the attestations first (or stale ones removed), then the archive under its final name.
       const sigFile = signatureFileOf(finalPath);
@@ -181,7 +151,7 @@ async function download(
         file: finalPath,
         sha256: result.sha256,
         size: result.size,
-        marketplace: target.baseUrl,
+        marketplace: reader.baseUrl,
         countersignature: { key_id: result.counter.key_id, created_at: result.counter.created_at },
         publisher: result.publisherDoc ? { key_id: result.publisherDoc.key_id, created_at: result.publisherDoc.created_at, file: sigFile } : null,
         attestations: {
@@ -201,91 +171,6 @@ async function download(
       await tmp.abort();
     }
   });
-}
-
-async function check(o: { tmp: AtomicFile; name: string; version: string; sigs: VersionSignatures; marketKeys: TrustedKey[]; pinned: boolean }) {
-  const { name, version } = o;
-  const { verifyArchive } = await import('../../core/package/verify.js');
-  const report = await verifyArchive(o.tmp.tempPath, { hashFile: true });
-  const facts = factsOf(report)!;
-  const plugin = report.manifest ? { name: report.manifest.plugin.name, version: report.manifest.plugin.version } : undefined;
-  const expected = { name, version };
-  const warnings: string[] = [];
-  if (o.sigs.marketplace === null) {
-    throw refused(name, version, {
-      code: 'SIGNATURE_MISSING',
-      message: 'the marketplace has no counter-signature for it',
-      hint: 'report this to the marketplace',
-    });
-  }
-  const counter = parseDoc(o.sigs.marketplace, "the marketplace's counter-signature", name, version);
-  const c1 = checkSignature({
-    doc: counter,
-    facts,
-    plugin,
-    keys: o.marketKeys,
-    role: 'marketplace',
-    what: "the marketplace's counter-signature",
-    expected,
-  });
-  if (!c1.ok) {
-    throw refused(name, version, {
-      ...c1,
-      hint:
-        c1.code === 'UNKNOWN_KEY' && o.pinned
-          ? 'the marketplace signed with a key your --keyring does not hold: refresh it from GET /api/v1/keys if you trust the new key'
-          : c1.hint,
-    });
-  }
-
-  let publisherDoc: SignatureDocument | undefined;
-  if (counter.publisher) {
-    if (o.sigs.publisher === null) {
-      throw refused(name, version, {
-        code: 'SIGNATURE_MISSING',
-        message: `the counter-signature vouches for a publisher signature (key ${counter.publisher.key_id}) that the marketplace did not send`,
-        hint: 'try again; report it if it persists',
-      });
-    }
-    publisherDoc = parseDoc(o.sigs.publisher, 'the publisher signature', name, version);
-    if (publisherDoc.key_id !== counter.publisher.key_id || signatureDigest(publisherDoc) !== counter.publisher.signature_sha256) {
-      throw refused(name, version, {
-        code: 'SIGNATURE_INVALID',
-        message: 'the publisher signature is not the one the counter-signature vouches for (signature digest differs)',
-        hint: 'report this to the marketplace',
-      });
-    }
-    const keys = o.sigs.publisherKey ? [parseKeyRecord(o.sigs.publisherKey)] : [];
-    const c2 = checkSignature({
-      doc: publisherDoc,
-      facts,
-      plugin,
-      keys,
-      // The marketplace vouches for when it published: a key revoked later does not undo earlier releases.
-      at: counter.created_at,
-      expected,
-      what: 'the publisher signature',
-      when: `the version was published on ${counter.created_at}`,
-    });
-    if (!c2.ok) throw refused(name, version, c2);
-    warnings.push(...c2.notes.map((n) => n.message));
-  } else {
-    warnings.push(`${name} ${version} was published unsigned: only the marketplace's counter-signature vouches for it`);
-  }
-  // The archive's own manifest names what was asked for too (the signatures name it, and name the manifest's plugin).
-  const wrong = plugin && expectedPluginProblem(expected, plugin, "the archive's manifest");
-  if (wrong) throw refused(name, version, wrong);
-  const errors = report.findings.filter((f) => f.severity === 'error');
-  if (errors.length > 0) {
-    const f = errors[0];
-    throw refused(name, version, {
-      code: 'INVALID_ARCHIVE',
-      message: `the archive fails the archive checks: ${f.entry ? `${quotedName(f.entry)}: ` : ''}${f.message} [${f.code}]`,
-      hint: 'report this to the marketplace',
-    });
-  }
-  const view = { sha256: facts.sha256, members: report.members, plugin, packages: report.manifest?.dependencies?.packages };
-  return { counter, publisherDoc, warnings, sha256: facts.sha256, size: facts.size, view };
 }
 
 export function render(r: DownloadResult, ctx: Ctx): void {

@@ -1,16 +1,18 @@
-/** `marketplace info <name>`: a plugin's published versions (public; no token sent). */
+/** `marketplace info <name>`: a plugin's published versions (public; no token sent), from the server or a static registry (--registry). */
 import type { Ctx } from '../../io/context.js';
 import type { PluginInfo } from '../../marketplace/client.js';
-import { withSession } from '../../marketplace/session.js';
+import { withReader } from '../../registry/open.js';
 import { inline } from '../../io/terminal.js';
 import { attestationLines } from '../../marketplace/attestations.js';
 
 export interface InfoOptions {
   name: string;
+  /** A static registry (http(s):// or file://) instead of the marketplace server. */
+  registry?: string;
 }
 
 export async function run(opts: InfoOptions, ctx: Ctx): Promise<PluginInfo> {
-  return withSession(ctx, { token: 'none' }, ({ client }) => client.plugin(opts.name));
+  return withReader(ctx, opts.registry, (reader) => reader.plugin(opts.name));
 }
 
 export function render(p: PluginInfo, ctx: Ctx): void {

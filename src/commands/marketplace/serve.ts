@@ -19,7 +19,7 @@ import path from 'node:path';
 import { userPath, type Ctx } from '../../io/context.js';
 import { MANIFEST_PATH } from '../../core/manifest/types.js';
 import { CliError, errnoCode, UsageError, WorkFailedError } from '../../errors.js';
-import { userDir } from '../../io/dirs.js';
+import { MARKETPLACE_DATA_DIR, userDir } from '../../io/dirs.js';
 import { fsProblem } from '../../io/fs-errors.js';
 import { NotRegularFileError, readRegularFile } from '../../io/read-file.js';
 import { registerSecret } from '../../io/redact.js';
@@ -37,6 +37,9 @@ export interface ServeOptions {
   tokensFile?: string;
   autoApprove?: boolean;
   maxUploadMb?: number;
+  /** Keep a static registry current here: a folder or s3://bucket/prefix (docs/static-registry.md). */
+  indexTo?: string;
+  s3Endpoint?: string;
 }
 
 export interface ServeResult {
@@ -45,7 +48,7 @@ export interface ServeResult {
 }
 
 /** Under the user's data dir (io/dirs.ts). */
-export const DEFAULT_DATA_DIR = 'marketplace';
+export const DEFAULT_DATA_DIR = MARKETPLACE_DATA_DIR;
 /** The one name a data dir inside a project may have: build never packs it (core/package/file-list.ts). */
 export const PROJECT_DATA_DIR = '.plexichat-marketplace';
 
@@ -256,6 +259,12 @@ function listenError(err: unknown, host: string, port: number): CliError {
   });
 }
 
+/** --index-to: the folder (made when missing) or S3 location the server keeps a static registry in. */
+async function openRegistry(opts: ServeOptions, ctx: Ctx) {
+  const { openSink } = await import('../../registry/sink.js');
+  return openSink(opts.indexTo!, { flag: '--index-to', endpoint: opts.s3Endpoint, env: ctx.env, cwd: ctx.cwd });
+}
+
 function announce(handle: ServerHandle, host: string, ctx: Ctx): void {
   // Both roles as lists (the server accepts several of each): one shape for scripts (schemas/marketplace-serve.schema.json).
   const tokens = {
@@ -286,6 +295,7 @@ export async function run(opts: ServeOptions, ctx: Ctx): Promise<ServeResult | u
   const dataDir = await resolveDataDir(opts, ctx);
   const server = await loadServer();
   if (ctx.signal.aborted) return undefined;
+  const registry = opts.indexTo === undefined ? undefined : await openRegistry(opts, ctx);
 
   let handle: ServerHandle;
   try {
@@ -297,9 +307,13 @@ export async function run(opts: ServeOptions, ctx: Ctx): Promise<ServeResult | u
       autoApprove: opts.autoApprove,
       maxUploadBytes: opts.maxUploadMb === undefined ? undefined : opts.maxUploadMb * 1024 * 1024,
       log: (line) => ctx.out.info(line),
+      registry,
     });
   } catch (err) {
+    await registry?.close();
     if (err instanceof server.DataDirError) throw dataDirError(err.cause, dataDir);
+    if (err instanceof server.RegistryStartError)
+      throw (await import('../../registry/errors.js')).registryWriteError(err.cause, registry!.label, '--index-to <dir|s3://…>');
     throw listenError(err, host, port);
   }
   announce(handle, host, ctx);
@@ -310,6 +324,7 @@ export async function run(opts: ServeOptions, ctx: Ctx): Promise<ServeResult | u
   });
   ctx.out.info('stopping: finishing requests in flight');
   await handle.close();
+  await registry?.close();
   ctx.out.info('marketplace stopped');
   return ctx.flags.json ? undefined : { url: handle.url, stopped: true };
 }

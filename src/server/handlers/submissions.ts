@@ -125,6 +125,8 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
         return db.update(row.id, { state: 'published', channel: channel, published_at: t, updated_at: t });
       })();
       core.log(`publish: ${row.plugin} ${row.version} (${row.id}) on ${channel}`);
+      // The static registry (serve --index-to) holds the version before the answer says it is published.
+      await core.afterPublish?.(row.plugin);
       return api(updated);
     },
   };
