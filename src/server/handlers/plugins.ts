@@ -1,19 +1,17 @@
 /** The public side: a plugin's published versions and their archives. */
-import { createReadStream } from 'node:fs';
 import semver from 'semver';
 import type { RouteHandlers, ServerCore } from '../core.js';
 import { ApiError } from '../errors.js';
 import { checkName, checkVersion } from './values.js';
 
 export function pluginHandlers(core: ServerCore): RouteHandlers<'getPlugin' | 'download'> {
-  const { db, store } = core;
+  const { meta, blobs } = core;
   return {
     async getPlugin(req) {
       const name = checkName((req.params as { name: string }).name);
-      const plugin = db.plugin(name);
+      const plugin = await meta.plugin(name);
       if (!plugin) throw new ApiError(404, 'PLUGIN_NOT_FOUND', `no plugin named ${name}`);
-      const versions = db
-        .published(name)
+      const versions = (await meta.published(name))
         .sort((a, b) => semver.rcompare(a.version, b.version))
         .map((r) => ({
           version: r.version,
@@ -30,7 +28,7 @@ export function pluginHandlers(core: ServerCore): RouteHandlers<'getPlugin' | 'd
       const p = req.params as { name: string; version: string };
       const name = checkName(p.name);
       const version = checkVersion(p.version);
-      const row = db.submissionOf(name, version);
+      const row = await meta.submissionOf(name, version);
       if (!row || row.state !== 'published') {
         throw new ApiError(404, 'VERSION_NOT_FOUND', `${name} ${version} is not published`);
       }
@@ -39,7 +37,7 @@ export function pluginHandlers(core: ServerCore): RouteHandlers<'getPlugin' | 'd
         .header('Content-Length', String(row.size))
         .header('X-Content-SHA256', row.sha256)
         .header('Content-Disposition', `attachment; filename="${name}-${version}.zip"`);
-      return reply.send(createReadStream(store.pathOf(row.sha256)));
+      return reply.send(await blobs.open(row.sha256));
     },
   };
 }
