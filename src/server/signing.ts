@@ -129,7 +129,12 @@ export class ServerSigning {
 
   /** An upload's signing record, stored by the submission's insert transaction. */
   uploadRecord(u: UploadSigning): Omit<SignatureRow, 'submission_id'> {
-    return { contents_sha256: u.contentsSha256, publisher: u.publisher ? JSON.stringify(u.publisher) : null, publisher_key: u.publisher?.key_id ?? null, marketplace: null };
+    return {
+      contents_sha256: u.contentsSha256,
+      publisher: u.publisher ? JSON.stringify(u.publisher) : null,
+      publisher_key: u.publisher?.key_id ?? null,
+      marketplace: null,
+    };
   }
 
   /** The refusal of a publish whose publisher key was revoked or expired since the upload (422). */

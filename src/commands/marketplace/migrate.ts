@@ -77,7 +77,12 @@ function openError(err: unknown, open: Open, c: StorageConfig): CliError {
 
 async function openOne(open: Open, c: StorageConfig, ctx: Ctx, maintain: boolean): Promise<Storage> {
   try {
-    return await open.openStorage(c, ctx.clock?.now ?? Date.now, (l) => ctx.out.info(l), maintain);
+    return await open.openStorage(
+      c,
+      () => ctx.clock.now(),
+      (l) => ctx.out.info(l),
+      maintain,
+    );
   } catch (err) {
     throw openError(err, open, c);
   }
@@ -107,7 +112,8 @@ async function copy(opts: MigrateOptions, ctx: Ctx): Promise<MigrateResult> {
       const report = await copyStorage(source, target);
       return { storage: where(to), schemaVersion: await target.meta.schemaVersion(), swept: null, copy: { ...report, from: where(from), to: where(to) } };
     } catch (err) {
-      if (err instanceof CopyError) throw new WorkFailedError(err.message, { code: err.code, hint: 'copy into a new data dir or an empty database and bucket' });
+      if (err instanceof CopyError)
+        throw new WorkFailedError(err.message, { code: err.code, hint: 'copy into a new data dir or an empty database and bucket' });
       throw err;
     } finally {
       await target.meta.close();
@@ -123,7 +129,9 @@ export async function run(opts: MigrateOptions, ctx: Ctx): Promise<MigrateResult
   const copying = [opts.from, opts.fromDatabase, opts.fromBlobs, opts.to, opts.toDatabase, opts.toBlobs].some((v) => v !== undefined);
   if (copying) {
     if (opts.sweep || opts.dataDir !== undefined || opts.database !== undefined || opts.blobs !== undefined) {
-      throw new UsageError('a copy (--from…, --to…) takes no --data-dir, --database, --blobs or --sweep', { hint: 'run the copy, then `marketplace migrate --sweep` on the target' });
+      throw new UsageError('a copy (--from…, --to…) takes no --data-dir, --database, --blobs or --sweep', {
+        hint: 'run the copy, then `marketplace migrate --sweep` on the target',
+      });
     }
     return copy(opts, ctx);
   }
@@ -136,7 +144,8 @@ export async function run(opts: MigrateOptions, ctx: Ctx): Promise<MigrateResult
   try {
     let swept: MigrateResult['swept'] = null;
     if (opts.sweep) {
-      const grace = opts.sweepGrace !== undefined ? opts.sweepGrace * 1000 : config.kind === 'shared' ? (config.sweepGraceMs ?? open.DEFAULT_SWEEP_GRACE_MS) : 0;
+      const grace =
+        opts.sweepGrace !== undefined ? opts.sweepGrace * 1000 : config.kind === 'shared' ? (config.sweepGraceMs ?? open.DEFAULT_SWEEP_GRACE_MS) : 0;
       swept = await storage.meta.exclusive(() => storage.blobs.sweep(() => storage.meta.referencedDigests(), grace));
     }
     return { storage: where(config), schemaVersion: await storage.meta.schemaVersion(), swept, copy: null };

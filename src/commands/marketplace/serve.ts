@@ -50,7 +50,6 @@ export interface ServeResult {
   stopped: true;
 }
 
-
 type Server = typeof import('../../server/index.js');
 
 /** Environment variables with tokens (whitespace- or comma-separated): not visible in ps, as flags are. */

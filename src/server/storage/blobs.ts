@@ -82,12 +82,7 @@ export interface BlobStore {
  * Stream `source` into `file`, hashing and counting. Stops writing once
  * more than `cap` bytes arrived (truncated: true); the caller answers 413.
  */
-export async function receiveFile(
-  source: Readable,
-  file: string,
-  cap: number,
-  opts: { signal?: AbortSignal; failAfter?: number } = {},
-): Promise<Received> {
+export async function receiveFile(source: Readable, file: string, cap: number, opts: { signal?: AbortSignal; failAfter?: number } = {}): Promise<Received> {
   count('archive.hash');
   const hash = createHash('sha256');
   let size = 0;

@@ -88,7 +88,8 @@ function checkBlobs(text: string): string {
   try {
     parseS3Url(text);
   } catch (err) {
-    if (err instanceof S3UrlError) throw new StorageConfigError(err.message, 'give s3://bucket/prefix; credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY');
+    if (err instanceof S3UrlError)
+      throw new StorageConfigError(err.message, 'give s3://bucket/prefix; credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY');
     throw err;
   }
   return text;
@@ -116,7 +117,10 @@ export function parseStorageFile(text: string, shown: string): StorageFile {
   try {
     doc = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
-    throw new StorageConfigError(`${shown} is not JSON: ${(err as Error).message.split('\n')[0]}`, 'write a JSON object such as {"database": "postgres://…", "blobs": "s3://…"}');
+    throw new StorageConfigError(
+      `${shown} is not JSON: ${(err as Error).message.split('\n')[0]}`,
+      'write a JSON object such as {"database": "postgres://…", "blobs": "s3://…"}',
+    );
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new StorageConfigError(`${shown} is not a JSON object`, 'write a JSON object such as {"database": "postgres://…", "blobs": "s3://…"}');
@@ -125,9 +129,13 @@ export function parseStorageFile(text: string, shown: string): StorageFile {
   for (const [k, v] of Object.entries(doc)) {
     if (!known.includes(k)) throw new StorageConfigError(`${shown}: unknown key "${k.slice(0, 40)}"`, `the keys are ${known.join(', ')}`);
     const ok = k === 'sweep_grace_seconds' ? Number.isInteger(v) && (v as number) >= 0 : typeof v === 'string' && v !== '';
-    if (!ok) throw new StorageConfigError(`${shown}: "${k}" must be ${k === 'sweep_grace_seconds' ? 'a whole number of seconds' : 'a non-empty string'}`, `fix ${k} in ${shown}`);
+    if (!ok)
+      throw new StorageConfigError(
+        `${shown}: "${k}" must be ${k === 'sweep_grace_seconds' ? 'a whole number of seconds' : 'a non-empty string'}`,
+        `fix ${k} in ${shown}`,
+      );
   }
-  return doc as StorageFile;
+  return doc;
 }
 
 /** Read the config file (a regular file of at most 64 KiB). */

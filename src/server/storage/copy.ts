@@ -37,7 +37,11 @@ const sha256Of = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 /** A row as text with its keys in order (SQLite and PostgreSQL return columns in different orders). */
 function canonical(row: object): string {
   const r = row as Record<string, unknown>;
-  return JSON.stringify(Object.keys(r).sort().map((k) => [k, r[k] ?? null]));
+  return JSON.stringify(
+    Object.keys(r)
+      .sort()
+      .map((k) => [k, r[k] ?? null]),
+  );
 }
 
 /** Every difference between two dumps, as lines (empty when equal). */
@@ -71,7 +75,10 @@ export async function copyStorage(from: Stores, to: Stores): Promise<CopyReport>
   const target = await to.meta.dump();
   const held = TABLES.filter((t) => t !== 'marketplace_keys' && target[t].length > 0);
   if (held.length > 0) {
-    throw new CopyError(`the target already holds rows (${held.map((t) => `${target[t].length} ${t}`).join(', ')}); copy into an empty one`, 'TARGET_NOT_EMPTY');
+    throw new CopyError(
+      `the target already holds rows (${held.map((t) => `${target[t].length} ${t}`).join(', ')}); copy into an empty one`,
+      'TARGET_NOT_EMPTY',
+    );
   }
   const tables = await from.meta.dump();
   const files = await copyFiles(from.blobs, to.blobs);
@@ -79,7 +86,8 @@ export async function copyStorage(from: Stores, to: Stores): Promise<CopyReport>
   let bytes = 0;
   for (const sha of digests) {
     const data = await from.blobs.read(sha);
-    if (sha256Of(data) !== sha) throw new CopyError(`the archive ${sha} in ${from.blobs.where} does not match its digest; nothing was copied`, 'ARCHIVE_CORRUPT');
+    if (sha256Of(data) !== sha)
+      throw new CopyError(`the archive ${sha} in ${from.blobs.where} does not match its digest; nothing was copied`, 'ARCHIVE_CORRUPT');
     await to.blobs.write(sha, data);
     bytes += data.length;
   }
@@ -103,6 +111,7 @@ async function verifyCopy(from: Stores, to: Stores, tables: Tables, digests: str
   const diff = compareTables(tables, { ...copied, marketplace_keys: copied.marketplace_keys.filter((k) => !extra.has(k.key_id)) });
   if (diff.length > 0) throw new CopyError(`the copy differs from ${from.blobs.where}: ${diff[0]}`, 'COPY_MISMATCH');
   for (const sha of digests) {
-    if (sha256Of(await to.blobs.read(sha)) !== sha) throw new CopyError(`the archive ${sha} reads back with other bytes from ${to.blobs.where}`, 'COPY_MISMATCH');
+    if (sha256Of(await to.blobs.read(sha)) !== sha)
+      throw new CopyError(`the archive ${sha} reads back with other bytes from ${to.blobs.where}`, 'COPY_MISMATCH');
   }
 }

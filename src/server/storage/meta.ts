@@ -80,15 +80,7 @@ export interface Tables {
   idempotency: IdempotencyRow[];
 }
 
-export const TABLES: readonly (keyof Tables)[] = [
-  'plugins',
-  'submissions',
-  'publisher_keys',
-  'marketplace_keys',
-  'signatures',
-  'identities',
-  'idempotency',
-];
+export const TABLES: readonly (keyof Tables)[] = ['plugins', 'submissions', 'publisher_keys', 'marketplace_keys', 'signatures', 'identities', 'idempotency'];
 
 export interface IdempotencyWrite {
   key: string;

@@ -271,7 +271,14 @@ export class PgMeta implements MetaStore {
         await q(insertSql('submissions', SUBMISSION_COLUMNS), valuesOf(row, SUBMISSION_COLUMNS));
         await q(insertSql('signatures', COLUMNS.signatures), valuesOf({ submission_id: row.id, ...signature }, COLUMNS.signatures));
         if (idem) {
-          const record: IdempotencyRow = { user: row.owner, key: idem.key, fingerprint: idem.fingerprint, status: idem.status, body: idem.body(row), expires_at: idem.expiresAt };
+          const record: IdempotencyRow = {
+            user: row.owner,
+            key: idem.key,
+            fingerprint: idem.fingerprint,
+            status: idem.status,
+            body: idem.body(row),
+            expires_at: idem.expiresAt,
+          };
           await q(PgMeta.UPSERT_IDEMPOTENCY, valuesOf(record, COLUMNS.idempotency));
         }
         return { kind: 'inserted', row };
@@ -300,10 +307,13 @@ export class PgMeta implements MetaStore {
           const key = (await q<KeyRow>('SELECT * FROM publisher_keys WHERE key_id = $1 FOR SHARE', [req.publisherKey]))[0];
           if (!key || keyInvalidAt(key, req.now)) return { kind: 'key-invalid', key };
         }
-        await q(
-          `${insertSql('signatures', COLUMNS.signatures)} ON CONFLICT (submission_id) DO UPDATE SET marketplace = EXCLUDED.marketplace`,
-          [row.id, req.contentsSha256, null, null, req.marketplace],
-        );
+        await q(`${insertSql('signatures', COLUMNS.signatures)} ON CONFLICT (submission_id) DO UPDATE SET marketplace = EXCLUDED.marketplace`, [
+          row.id,
+          req.contentsSha256,
+          null,
+          null,
+          req.marketplace,
+        ]);
         const updated = await q<SubmissionRow>(
           "UPDATE submissions SET state = 'published', channel = $2, published_at = $3, updated_at = $3 WHERE id = $1 RETURNING *",
           [row.id, req.channel, req.at],
@@ -341,11 +351,7 @@ export class PgMeta implements MetaStore {
   }
 
   async revokeKey(owner: string, keyId: string, at: string): Promise<KeyRow | undefined> {
-    return this.one<KeyRow>('UPDATE publisher_keys SET revoked_at = coalesce(revoked_at, $3) WHERE key_id = $2 AND owner = $1 RETURNING *', [
-      owner,
-      keyId,
-      at,
-    ]);
+    return this.one<KeyRow>('UPDATE publisher_keys SET revoked_at = coalesce(revoked_at, $3) WHERE key_id = $2 AND owner = $1 RETURNING *', [owner, keyId, at]);
   }
 
   async signedPublished(plugin: string): Promise<{ version: string; key: string } | undefined> {

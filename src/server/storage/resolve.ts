@@ -58,7 +58,10 @@ export async function sharedOf(opts: StorageFlags & { dataDir?: string }, ctx: C
     const file = given ? await readStorageFile(userPath(ctx, given), given) : {};
     const shared = sharedStorage(opts, ctx.env, file);
     if (shared && opts.dataDir !== undefined) {
-      throw new StorageConfigError('--data-dir is for the SQLite + folder storage, not with a database and a blob store', 'drop --data-dir, or drop --database and --blobs');
+      throw new StorageConfigError(
+        '--data-dir is for the SQLite + folder storage, not with a database and a blob store',
+        'drop --data-dir, or drop --database and --blobs',
+      );
     }
     if (shared) {
       const password = new URL(shared.database).password;
@@ -70,7 +73,6 @@ export async function sharedOf(opts: StorageFlags & { dataDir?: string }, ctx: C
     throw err;
   }
 }
-
 
 /** A StorageError (open.ts) as the CLI says it. */
 export function storageError(err: { part: 'database' | 'blobs'; message: string; cause?: unknown }): CliError {

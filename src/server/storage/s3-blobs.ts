@@ -46,7 +46,12 @@ export class S3Blobs implements BlobStore {
     } catch (err) {
       client.destroy();
       const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      const why = status === 404 ? 'no such bucket' : status === 403 ? 'access denied (check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)' : String((err as Error).message ?? err).split('\n')[0];
+      const why =
+        status === 404
+          ? 'no such bucket'
+          : status === 403
+            ? 'access denied (check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)'
+            : String((err as Error).message ?? err).split('\n')[0];
       throw Object.assign(new Error(`cannot use s3://${bucket}/${prefix}: ${why}`), { code: 'BLOBS_UNUSABLE', cause: err });
     }
     const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'plexichat-marketplace-'));
@@ -120,9 +125,7 @@ export class S3Blobs implements BlobStore {
     const out: StoredBlob[] = [];
     let token: string | undefined;
     do {
-      const page = await this.client.send(
-        new this.sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.key('archives/'), ContinuationToken: token }),
-      );
+      const page = await this.client.send(new this.sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.key('archives/'), ContinuationToken: token }));
       for (const o of page.Contents ?? []) {
         const sha256 = path.posix.basename(o.Key ?? '').replace(/\.zip$/, '');
         if (SHA256_RE.test(sha256)) out.push({ sha256, size: o.Size ?? 0, modified: o.LastModified?.getTime() ?? 0 });

@@ -105,22 +105,24 @@ export class SqliteMeta implements MetaStore {
    * ids); else its full id. Stored, so a later token with the same short id is someone else.
    */
   async identity(spec: { id: string; legacyId: string }): Promise<string> {
-    return this.db.transaction(() => {
-      const row = this.get<{ user: string }>('SELECT user FROM identities WHERE id = ?', spec.id);
-      if (row) return row.user;
-      const legacy = spec.legacyId;
-      const taken = this.get('SELECT 1 FROM identities WHERE user = ?', legacy) !== undefined;
-      const owns =
-        !taken &&
-        this.get(
-          `SELECT 1 FROM plugins WHERE owner = @u UNION ALL SELECT 1 FROM submissions WHERE owner = @u OR reviewer = @u
+    return this.db
+      .transaction(() => {
+        const row = this.get<{ user: string }>('SELECT user FROM identities WHERE id = ?', spec.id);
+        if (row) return row.user;
+        const legacy = spec.legacyId;
+        const taken = this.get('SELECT 1 FROM identities WHERE user = ?', legacy) !== undefined;
+        const owns =
+          !taken &&
+          this.get(
+            `SELECT 1 FROM plugins WHERE owner = @u UNION ALL SELECT 1 FROM submissions WHERE owner = @u OR reviewer = @u
            UNION ALL SELECT 1 FROM publisher_keys WHERE owner = @u UNION ALL SELECT 1 FROM idempotency WHERE user = @u LIMIT 1`,
-          { u: legacy },
-        ) !== undefined;
-      const user = owns ? legacy : spec.id;
-      this.db.prepare('INSERT INTO identities (id, user) VALUES (?, ?)').run(spec.id, user);
-      return user;
-    }).immediate();
+            { u: legacy },
+          ) !== undefined;
+        const user = owns ? legacy : spec.id;
+        this.db.prepare('INSERT INTO identities (id, user) VALUES (?, ?)').run(spec.id, user);
+        return user;
+      })
+      .immediate();
   }
 
   async plugin(name: string): Promise<PluginRow | undefined> {
@@ -228,39 +230,45 @@ export class SqliteMeta implements MetaStore {
   }
 
   async review(id: string, from: readonly State[], fields: ReviewFields) {
-    return this.db.transaction(() => {
-      const row = strip(this.row(id));
-      if (!row) return undefined;
-      if (!from.includes(row.state)) return { kind: 'state' as const, row };
-      this.db.prepare('UPDATE submissions SET state = @state, notes = @notes, reviewer = @reviewer, updated_at = @updated_at WHERE id = @id').run({ ...fields, id });
-      return { kind: 'updated' as const, row: strip(this.row(id))! };
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const row = strip(this.row(id));
+        if (!row) return undefined;
+        if (!from.includes(row.state)) return { kind: 'state' as const, row };
+        this.db
+          .prepare('UPDATE submissions SET state = @state, notes = @notes, reviewer = @reviewer, updated_at = @updated_at WHERE id = @id')
+          .run({ ...fields, id });
+        return { kind: 'updated' as const, row: strip(this.row(id))! };
+      })
+      .immediate();
   }
 
   async publish(req: PublishRequest): Promise<PublishResult | undefined> {
-    return this.db.transaction((): PublishResult | undefined => {
-      const row = strip(this.row(req.id));
-      if (!row) return undefined;
-      if (row.state !== 'approved') return { kind: 'state', row };
-      if (req.publisherKey !== null) {
-        const key = this.keyRowSync(req.publisherKey);
-        if (!key || keyInvalidAt(key, req.now)) return { kind: 'key-invalid', key };
-      }
-      const updated = this.db.prepare('UPDATE signatures SET marketplace = ? WHERE submission_id = ?').run(req.marketplace, row.id);
-      if (updated.changes === 0) {
-        this.db.prepare(INSERT_SIGNATURE).run({
-          submission_id: row.id,
-          contents_sha256: req.contentsSha256,
-          publisher: null,
-          publisher_key: null,
-          marketplace: req.marketplace,
-        });
-      }
-      this.db
-        .prepare("UPDATE submissions SET state = 'published', channel = ?, published_at = ?, updated_at = ? WHERE id = ?")
-        .run(req.channel, req.at, req.at, row.id);
-      return { kind: 'published', row: strip(this.row(row.id))! };
-    }).immediate();
+    return this.db
+      .transaction((): PublishResult | undefined => {
+        const row = strip(this.row(req.id));
+        if (!row) return undefined;
+        if (row.state !== 'approved') return { kind: 'state', row };
+        if (req.publisherKey !== null) {
+          const key = this.keyRowSync(req.publisherKey);
+          if (!key || keyInvalidAt(key, req.now)) return { kind: 'key-invalid', key };
+        }
+        const updated = this.db.prepare('UPDATE signatures SET marketplace = ? WHERE submission_id = ?').run(req.marketplace, row.id);
+        if (updated.changes === 0) {
+          this.db.prepare(INSERT_SIGNATURE).run({
+            submission_id: row.id,
+            contents_sha256: req.contentsSha256,
+            publisher: null,
+            publisher_key: null,
+            marketplace: req.marketplace,
+          });
+        }
+        this.db
+          .prepare("UPDATE submissions SET state = 'published', channel = ?, published_at = ?, updated_at = ? WHERE id = ?")
+          .run(req.channel, req.at, req.at, row.id);
+        return { kind: 'published', row: strip(this.row(row.id))! };
+      })
+      .immediate();
   }
 
   async marketplaceKeys(): Promise<KeyRow[]> {
@@ -284,21 +292,25 @@ export class SqliteMeta implements MetaStore {
   }
 
   async addKey(row: KeyRow & { owner: string }) {
-    return this.db.transaction(() => {
-      const existing = this.keyRowSync(row.key_id);
-      if (existing) return { kind: existing.owner === row.owner ? ('existing' as const) : ('taken' as const), row: existing };
-      this.db.prepare(INSERT_PUBLISHER_KEY).run(row);
-      return { kind: 'created' as const, row };
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const existing = this.keyRowSync(row.key_id);
+        if (existing) return { kind: existing.owner === row.owner ? ('existing' as const) : ('taken' as const), row: existing };
+        this.db.prepare(INSERT_PUBLISHER_KEY).run(row);
+        return { kind: 'created' as const, row };
+      })
+      .immediate();
   }
 
   async revokeKey(owner: string, keyId: string, at: string): Promise<KeyRow | undefined> {
-    return this.db.transaction(() => {
-      const row = this.keyRowSync(keyId);
-      if (!row || row.owner !== owner) return undefined;
-      this.db.prepare('UPDATE publisher_keys SET revoked_at = coalesce(revoked_at, ?) WHERE key_id = ?').run(at, keyId);
-      return this.keyRowSync(keyId);
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const row = this.keyRowSync(keyId);
+        if (!row || row.owner !== owner) return undefined;
+        this.db.prepare('UPDATE publisher_keys SET revoked_at = coalesce(revoked_at, ?) WHERE key_id = ?').run(at, keyId);
+        return this.keyRowSync(keyId);
+      })
+      .immediate();
   }
 
   async signedPublished(plugin: string): Promise<{ version: string; key: string } | undefined> {
@@ -335,12 +347,14 @@ export class SqliteMeta implements MetaStore {
       identities: 'INSERT INTO identities (id, user) VALUES (@id, @user)',
       idempotency: INSERT_IDEMPOTENCY,
     };
-    this.db.transaction(() => {
-      for (const t of TABLES) {
-        const stmt = this.db.prepare(insert[t]);
-        for (const r of tables[t]) stmt.run(r);
-      }
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const t of TABLES) {
+          const stmt = this.db.prepare(insert[t]);
+          for (const r of tables[t]) stmt.run(r);
+        }
+      })
+      .immediate();
   }
 }
 
