@@ -6,11 +6,16 @@
  * into --to/--to-database+--to-blobs): SQLite + folder → PostgreSQL + S3 and
  * back (server/storage/copy.ts; docs/marketplace-deploy.md).
  */
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { Ctx } from '../../io/context.js';
 import { UsageError, WorkFailedError, type CliError } from '../../errors.js';
 import { redact, sharedStorage, StorageConfigError } from '../../server/storage/config.js';
 import { resolveDataDir, sharedOf, storageError } from '../../server/storage/resolve.js';
 import type { Storage, StorageConfig } from '../../server/storage/open.js';
+
+/** The database file of a data dir (server/storage/open.ts). */
+const DB_FILE = 'marketplace.db';
 import type { CopyReport } from '../../server/storage/copy.js';
 
 export interface MigrateOptions {
@@ -51,7 +56,13 @@ async function side(opts: MigrateOptions, which: 'from' | 'to', ctx: Ctx): Promi
   if (dir !== undefined && (database !== undefined || blobs !== undefined)) {
     throw new UsageError(`--${which} names a data dir; --${which}-database and --${which}-blobs name the other storage: give one of them`);
   }
-  if (dir !== undefined) return { kind: 'data-dir', dataDir: await resolveDataDir({ dataDir: dir }, ctx, `--${which}`) };
+  if (dir !== undefined) {
+    const dataDir = await resolveDataDir({ dataDir: dir }, ctx, `--${which}`);
+    if (which === 'from' && !(await fs.stat(path.join(dataDir, DB_FILE)).catch(() => undefined))?.isFile()) {
+      throw new UsageError(`--from ${dir} is not a marketplace data dir (it has no ${DB_FILE})`, { hint: 'give the --data-dir that `marketplace serve` used' });
+    }
+    return { kind: 'data-dir', dataDir };
+  }
   try {
     const shared = sharedStorage({ database, blobs, s3Endpoint: opts.s3Endpoint }, {});
     if (!shared) throw new UsageError(`a copy needs --${which} <data-dir>, or --${which}-database and --${which}-blobs`);
