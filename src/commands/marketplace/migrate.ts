@@ -37,7 +37,7 @@ export interface MigrateOptions {
 export interface MigrateResult {
   /** Where the storage is: a data dir, or the database (without password) and the bucket. */
   storage: string;
-  schemaVersion: number;
+  storageSchema: number;
   swept: { temps: number; orphans: number } | null;
   copy: (CopyReport & { from: string; to: string }) | null;
 }
@@ -121,7 +121,7 @@ async function copy(opts: MigrateOptions, ctx: Ctx): Promise<MigrateResult> {
     const target = await openOne(open, to, ctx, false);
     try {
       const report = await copyStorage(source, target);
-      return { storage: where(to), schemaVersion: await target.meta.schemaVersion(), swept: null, copy: { ...report, from: where(from), to: where(to) } };
+      return { storage: where(to), storageSchema: await target.meta.schemaVersion(), swept: null, copy: { ...report, from: where(from), to: where(to) } };
     } catch (err) {
       if (err instanceof CopyError)
         throw new WorkFailedError(err.message, { code: err.code, hint: 'copy into a new data dir or an empty database and bucket' });
@@ -159,7 +159,7 @@ export async function run(opts: MigrateOptions, ctx: Ctx): Promise<MigrateResult
         opts.sweepGrace !== undefined ? opts.sweepGrace * 1000 : config.kind === 'shared' ? (config.sweepGraceMs ?? open.DEFAULT_SWEEP_GRACE_MS) : 0;
       swept = await storage.meta.exclusive(() => storage.blobs.sweep(() => storage.meta.referencedDigests(), grace));
     }
-    return { storage: where(config), schemaVersion: await storage.meta.schemaVersion(), swept, copy: null };
+    return { storage: where(config), storageSchema: await storage.meta.schemaVersion(), swept, copy: null };
   } finally {
     await storage.meta.close();
     await storage.blobs.close();
@@ -175,6 +175,6 @@ export function render(r: MigrateResult, ctx: Ctx): void {
     ctx.out.info('read back and compared: every row and archive matches');
     return;
   }
-  ctx.out.result(`${r.storage}: schema version ${r.schemaVersion}`);
+  ctx.out.result(`${r.storage}: schema version ${r.storageSchema}`);
   if (r.swept) ctx.out.result(`sweep removed ${r.swept.temps} temp file(s) and ${r.swept.orphans} unreferenced archive(s)`);
 }
