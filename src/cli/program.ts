@@ -299,7 +299,11 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--database <url>', 'keep the metadata in PostgreSQL: postgres://user@host/db, no password (PGPASSWORD or ~/.pgpass); with --blobs')
     .option('--blobs <url>', 'keep the archives in an S3-compatible bucket: s3://bucket/prefix (AWS_* credentials); with --database')
     .option('--s3-endpoint <url>', 'the S3 endpoint of a non-AWS store (path-style), e.g. http://127.0.0.1:9000')
-    .option('--sweep-grace <seconds>', 'keep an archive no row names this long before the sweep removes it (shared storage; default: 3600)', int('--sweep-grace', 0, 31_536_000))
+    .option(
+      '--sweep-grace <seconds>',
+      'keep an archive no row names this long before the sweep removes it (shared storage; default: 3600)',
+      int('--sweep-grace', 0, 31_536_000),
+    )
     .option('--config <file>', 'read database, blobs, s3_endpoint and sweep_grace_seconds from this JSON file')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/serve.js'), opts, cmd));
   mp.command('migrate')
@@ -310,7 +314,11 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--s3-endpoint <url>', 'the S3 endpoint of a non-AWS store (path-style)')
     .option('--config <file>', 'read database, blobs, s3_endpoint and sweep_grace_seconds from this JSON file')
     .option('--sweep', 'also remove archives no row names, older than the grace')
-    .option('--sweep-grace <seconds>', 'with --sweep: the grace in seconds (default: 3600 on shared storage, 0 in a data dir)', int('--sweep-grace', 0, 31_536_000))
+    .option(
+      '--sweep-grace <seconds>',
+      'with --sweep: the grace in seconds (default: 3600 on shared storage, 0 in a data dir)',
+      int('--sweep-grace', 0, 31_536_000),
+    )
     .option('--from <dir>', 'copy every row and archive of this data dir ...')
     .option('--from-database <url>', '... or of this database (with --from-blobs)')
     .option('--from-blobs <url>', '... and this bucket')
