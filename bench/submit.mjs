@@ -70,7 +70,7 @@ async function makePayload(file, bytes) {
 }
 
 /** A plugin project whose dist/ archive holds the payload (stored, not compressed). */
-async function makeProject(dir, name, version, payload, serializeIntegrity) {
+async function makeProject(dir, name, version, payload, serializeIntegrity, builtBy) {
   const small = {
     'config/plugin.yaml': manifest(name, version),
     'docs/README.md': `# ${name}\n\nA benchmark plugin.\n`,
@@ -84,6 +84,7 @@ async function makeProject(dir, name, version, payload, serializeIntegrity) {
   }
   // The payload is the project's own src/data.bin too (a hard link, no second copy): submit refuses an archive its sources no longer match.
   await fs.link(payload.file, path.join(dir, 'src', 'data.bin')).catch(() => fs.copyFile(payload.file, path.join(dir, 'src', 'data.bin')));
+  if (builtBy) return builtBy(dir, name, version);
   const files = Object.entries(small).map(([p, t]) => ({ path: p, size: Buffer.byteLength(t), sha256: sha256(Buffer.from(t)) }));
   files.push({ path: 'src/data.bin', size: payload.bytes, sha256: payload.sha256 });
   const integrity = serializeIntegrity({ name, version }, files);
@@ -114,6 +115,22 @@ async function makeProject(dir, name, version, payload, serializeIntegrity) {
   const digest = zh.digest('hex');
   await fs.writeFile(`${zipPath}.sha256`, `${digest}  ${path.basename(zipPath)}\n`);
   return { zipPath, sha256: digest, size };
+}
+
+/**
+ * The CLI's project is built as a user builds it, with `plexichat-plugin build` (so submit
+ * finds the build's source record, as after any build), once its files have settled (a file
+ * changed within RACY_MS of a build is always read again: core/package/source-record.ts).
+ */
+function cliBuild(env) {
+  return async (dir, name, version) => {
+    await new Promise((r) => setTimeout(r, 2200));
+    const r = await time(process.execPath, [BIN, 'build'], { cwd: dir, env, check: false });
+    if (r.status !== 0) throw new Error(`build of ${name} failed: ${r.stderr}`);
+    const zipPath = path.join(dir, 'dist', `${name}-${version}.zip`);
+    const digest = (await fs.readFile(`${zipPath}.sha256`, 'utf8')).split(/\s+/)[0];
+    return { zipPath, sha256: digest, size: (await fs.stat(zipPath)).size };
+  };
 }
 
 /** `marketplace serve` with these tokens and upload limit. */
@@ -148,6 +165,7 @@ export async function measureSubmit({ sizes = [100, 300], rounds = 3, verbose = 
   requireBuild(path.join('core', 'package', 'integrity.js'));
   const { serializeIntegrity } = await import(path.join(REPO, 'dist', 'core', 'package', 'integrity.js'));
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'plexichat-bench-submit-'));
+  const cliEnv = { ...process.env, XDG_CONFIG_HOME: path.join(work, 'config'), PLEXICHAT_CACHE_DIR: path.join(work, 'cache'), NO_COLOR: '1' };
   const rows = [];
   try {
     for (const sizeMb of sizes) {
@@ -166,7 +184,7 @@ export async function measureSubmit({ sizes = [100, 300], rounds = 3, verbose = 
           const curlDir = path.join(work, curlName);
           const cliDir = path.join(work, cliName);
           const curlArchive = await makeProject(curlDir, curlName, '1.0.0', payload, serializeIntegrity);
-          const cliArchive = await makeProject(cliDir, cliName, '1.0.0', payload, serializeIntegrity);
+          const cliArchive = await makeProject(cliDir, cliName, '1.0.0', payload, serializeIntegrity, cliBuild(cliEnv));
 
           const viaCurl = async () => {
             // The same endpoint, the same two parts and headers as the CLI sends.
@@ -206,13 +224,7 @@ export async function measureSubmit({ sizes = [100, 300], rounds = 3, verbose = 
           const viaCli = async () => {
             const r = await timed(process.execPath, [BIN, '--json', ...(verbose ? ['-v'] : []), 'marketplace', 'submit', '--timeout', '600'], {
               cwd: cliDir,
-              env: {
-                ...process.env,
-                PLEXICHAT_MARKETPLACE_URL: server.url,
-                PLEXICHAT_TOKEN: dev,
-                XDG_CONFIG_HOME: path.join(work, 'config'),
-                NO_COLOR: '1',
-              },
+              env: { ...cliEnv, PLEXICHAT_MARKETPLACE_URL: server.url, PLEXICHAT_TOKEN: dev },
             });
             if (r.code !== 0) throw new Error(`marketplace submit failed: ${r.stderr}`);
             const doc = JSON.parse(r.stdout);

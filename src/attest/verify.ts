@@ -53,6 +53,8 @@ export interface AttestationInput {
   archive: ArchiveView;
   /** Trusted keys; undefined: the envelope's signer is not checked. */
   keys?: TrustedKey[];
+  /** The files' bytes when they are already in memory (an upload, a download): the files are not read; absent means absent. */
+  given?: { sbom?: Buffer; provenance?: Buffer };
 }
 
 export interface AttestationCheck {
@@ -81,10 +83,16 @@ export async function checkAttestations(o: AttestationInput): Promise<Attestatio
   return { findings: c.findings, sbom: c.sbom, provenance: c.provenance };
 }
 
+/** Bytes given in memory, within the same cap as a file. */
+function sized(bytes: Buffer | undefined, maxBytes: number): Buffer | undefined {
+  if (bytes !== undefined && bytes.length > maxBytes) throw new Error(`it is over ${maxBytes} bytes`);
+  return bytes;
+}
+
 /** The SBOM, when there is one, describes the archive. */
 async function checkSbom(o: AttestationInput, c: Checking): Promise<void> {
   try {
-    c.sbomBytes = await readIfExists(o.sbomFile, MAX_SBOM_BYTES);
+    c.sbomBytes = o.given ? sized(o.given.sbom, MAX_SBOM_BYTES) : await readIfExists(o.sbomFile, MAX_SBOM_BYTES);
   } catch (err) {
     fail(c, 'sbom', 'SBOM_MALFORMED', `${o.sbomShown} cannot be read: ${(err as Error).message}`, REBUILD);
     return;
@@ -103,7 +111,8 @@ async function checkSbom(o: AttestationInput, c: Checking): Promise<void> {
 async function checkProvenance(o: AttestationInput, c: Checking): Promise<void> {
   let envText: string | undefined;
   try {
-    envText = (await readIfExists(o.provenanceFile, MAX_ENVELOPE_BYTES))?.toString('utf8');
+    const bytes = o.given ? sized(o.given.provenance, MAX_ENVELOPE_BYTES) : await readIfExists(o.provenanceFile, MAX_ENVELOPE_BYTES);
+    envText = bytes?.toString('utf8');
   } catch (err) {
     fail(c, 'provenance', 'PROVENANCE_MALFORMED', `${o.provenanceShown} cannot be read: ${(err as Error).message}`, REBUILD);
     return;

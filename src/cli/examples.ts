@@ -60,6 +60,10 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('keys generate --out ci-key.pem', 'ci-key.pem and ci-key.pem.pub here'),
     ex('keys generate --force', 'replace the existing default key'),
   ],
+  'keys rollover': [
+    ex('keys rollover --from signing-key.pem --to signing-key-2.pem', 'signing-key-2.pem.rollover.json: the old key hands over to the new one'),
+    ex('keys rollover --from old.pem --to new.pem --out rollover.json', 'the statement in rollover.json'),
+  ],
   version: [
     ex('version patch', '1.2.3 -> 1.2.4, with a dated CHANGELOG.md section'),
     ex('version minor --note "Add the weekly report" --git', 'commit and tag v1.3.0'),
@@ -147,6 +151,10 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('marketplace keys add ci-key.pem.pub --expires 2027-12-31', 'a key that signs nothing from 2027-12-31'),
   ],
   'marketplace keys list': [ex('marketplace keys list', 'your registered keys'), ex('--json marketplace keys list', 'as JSON')],
+  'marketplace keys rollover': [
+    ex('marketplace keys rollover signing-key-2.pem.rollover.json', 'register the new key on the strength of the old one'),
+    ex('--json marketplace keys rollover rollover.json', 'as JSON'),
+  ],
   'marketplace keys revoke': [
     ex('marketplace keys revoke 3f9a1c0d5e7b2a64', 'refuse new uploads signed with this key'),
     ex('--json marketplace keys revoke 3f9a1c0d5e7b2a64', 'as JSON'),

@@ -129,6 +129,14 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('-o, --out <file>', 'private key file (default: signing-key.pem in the user config dir)')
     .option('-f, --force', 'replace an existing key file')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/keys.js'), opts, cmd));
+  keys
+    .command('rollover')
+    .description('hand over from an old key to a new one: a statement signed by both (docs/signing.md, "Keys over time")')
+    .option('--from <file>', 'the old private key (the one keyrings and the marketplace trust)')
+    .option('--to <file>', 'the new private key (make it with `keys generate --out <file>`)')
+    .option('-o, --out <file>', 'where to write the statement (default: <new key file>.rollover.json)')
+    .option('-f, --force', 'replace an existing statement file')
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/keys-rollover.js'), opts, cmd));
 
   program
     .command('version')
@@ -279,6 +287,13 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .description('revoke a key: new uploads signed with it are refused, earlier releases keep verifying')
     .action((id: string, opts: Record<string, unknown>, cmd: Command) =>
       runner(() => import('../commands/marketplace/keys.js').then((m) => m.revoke), { id, ...opts }, cmd),
+    );
+  mkeys
+    .command('rollover')
+    .argument('<statement-file>', 'the statement `keys rollover` wrote')
+    .description("register the new key of a rollover statement on the strength of the old key's signature; the old key is marked rolled over")
+    .action((file: string, opts: Record<string, unknown>, cmd: Command) =>
+      runner(() => import('../commands/marketplace/keys.js').then((m) => m.rollover), { file, ...opts }, cmd),
     );
   mp.command('download')
     .argument('<name[@version]>', 'plugin name, optionally @version (default: the highest published)')

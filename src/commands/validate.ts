@@ -30,7 +30,8 @@ export async function run(opts: ValidateOptions, ctx: Ctx): Promise<ValidationRe
   if (report.manifest) verbatim(report.manifest);
   if (!opts.against || !report.manifest) return report;
   const [{ diffAgainst }, { manifestSummary }] = await Promise.all([import('../release/against.js'), import('../release/diff.js')]);
-  return { ...report, against: await diffAgainst(ctx, opts.against, manifestSummary(report.manifest)) };
+  const packages = report.manifest.dependencies?.packages;
+  return { ...report, against: await diffAgainst(ctx, opts.against, manifestSummary(report.manifest), packages) };
 }
 
 export function exitCode(r: ValidationReport): number {

@@ -99,6 +99,8 @@ export interface VersionSignatures {
   publisher: unknown;
   publisherKey: KeyRecord | null;
   marketplace: unknown;
+  /** The SBOM's and provenance's digests, the provenance signer's key and the marketplace's counter-signature of them; null when none came with the version (unchecked). */
+  attestations: unknown;
 }
 
 /** An answer that is a record plus `existing` (POST /submissions, POST /me/keys), taken apart: the record alone is what was made or found. */
@@ -208,6 +210,19 @@ export class MarketplaceClient {
     return { key: this.expectKey(a, record), existing };
   }
 
+  /** POST /me/keys/rollover: register the new key of a rollover statement (signing/rollover.ts). */
+  async rolloverKey(statement: unknown): Promise<{ key: KeyRecord; rolledOver: KeyRecord & { rolled_over_to?: string } }> {
+    const a = await this.transport.call('POST', '/me/keys/rollover', {
+      body: { json: { statement } },
+      retry: 'refused-only',
+      deadlineMs: this.requestDeadlineMs,
+      what: 'register the rollover',
+    });
+    const j = a.json;
+    if (!isObject(j)) throw this.unexpected(a, 'no rollover answer');
+    return { key: this.expectKey(a, j.key), rolledOver: this.expectKey(a, j.rolled_over) };
+  }
+
   /** GET /me/keys: the caller's keys. */
   async listKeys(): Promise<KeyRecord[]> {
     const a = await this.transport.call('GET', '/me/keys', { retry: 'idempotent', deadlineMs: this.requestDeadlineMs, what: 'list your keys' });
@@ -240,7 +255,33 @@ export class MarketplaceClient {
       publisher: j.publisher ?? null,
       publisherKey: pk === null || pk === undefined ? null : this.expectKey(a, pk),
       marketplace: j.marketplace ?? null,
+      attestations: j.attestations ?? null,
     };
+  }
+
+  /** GET …/sbom or …/provenance: the stored file's bytes (at most `maxBytes`). */
+  async attestationFile(name: string, version: string, kind: 'sbom' | 'provenance', maxBytes: number): Promise<Buffer> {
+    let bytes = Buffer.alloc(0);
+    await this.transport.call('GET', `/plugins/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/${kind}`, {
+      retry: 'idempotent',
+      deadlineMs: this.requestDeadlineMs,
+      what: `download the ${kind === 'sbom' ? 'SBOM' : 'provenance'} of ${name} ${version}`,
+      sink: async (body) => {
+        const chunks: Buffer[] = [];
+        let n = 0;
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          n += chunk.length;
+          if (n > maxBytes)
+            throw new WorkFailedError(`the ${kind} of ${name} ${version} is over ${maxBytes} bytes`, {
+              code: kind === 'sbom' ? 'SBOM_MALFORMED' : 'PROVENANCE_MALFORMED',
+              hint: 'report this to the marketplace',
+            });
+          chunks.push(chunk);
+        }
+        bytes = Buffer.concat(chunks);
+      },
+    });
+    return bytes;
   }
 
   /** GET …/download into `sink` (called afresh on every attempt). */
@@ -274,6 +315,9 @@ export class MarketplaceClient {
     rehash?: () => Promise<string>;
     /** The publisher signature document (the .sig), sent as the `signature` part. */
     signature?: string;
+    /** The SBOM (.cdx.json) and the provenance envelope (.intoto.jsonl) beside the archive, sent as the `sbom` and `provenance` parts. */
+    sbom?: string;
+    provenance?: string;
     /**
      * Checks still running on the archive (submit's overlap): the body's end
      * waits for them; when they reject, the upload is stopped before it ends
@@ -288,6 +332,8 @@ export class MarketplaceClient {
       [
         { name: 'listing', value: JSON.stringify(opts.listing), contentType: 'application/json' },
         ...(opts.signature !== undefined ? [{ name: 'signature', value: opts.signature }] : []),
+        ...(opts.sbom !== undefined ? [{ name: 'sbom', value: opts.sbom }] : []),
+        ...(opts.provenance !== undefined ? [{ name: 'provenance', value: opts.provenance }] : []),
       ],
       {
         name: 'archive',

@@ -196,11 +196,13 @@ async function rebuild(ctx: Ctx, project: Project): Promise<void> {
  * CHANGELOG, so it must describe these files (docs/release.md).
  */
 async function refuseStale(ctx: Ctx, project: ProjectSources, manifest: Manifest, file: string, shown: string): Promise<void> {
-  const [{ readIntegrityListing, compareWithSources, isStale, describeStaleness }, { listProjectFiles }, { ownOutputFiles }] = await Promise.all([
-    import('../core/package/freshness.js'),
-    import('../core/package/file-list.js'),
-    import('../core/package/own-output.js'),
-  ]);
+  const [{ readIntegrityListing, compareWithSources, isStale, describeStaleness }, { listProjectFiles }, { ownOutputFiles }, { readSourceRecord }] =
+    await Promise.all([
+      import('../core/package/freshness.js'),
+      import('../core/package/file-list.js'),
+      import('../core/package/own-output.js'),
+      import('../core/package/source-record.js'),
+    ]);
   const listing = await readIntegrityListing(file);
   // Verify's checks refuse an archive without a readable listing or a manifest, and ARCHIVE_MISMATCH
   // names another plugin's or version's archive: each with its own reason, not "stale".
@@ -214,7 +216,7 @@ async function refuseStale(ctx: Ctx, project: ProjectSources, manifest: Manifest
   // A file packed with --allow-secret is still this project's file.
   if (list?.secrets.some((x) => names.has(x.file))) list = undefined;
   list ??= await listProjectFiles(project.dir, { includeTests, allowSecrets: names, outDir, exclude });
-  const diff = await compareWithSources(listing.files, list.files);
+  const diff = await compareWithSources(listing.files, list.files, await readSourceRecord(ctx.env, project.dir));
   if (!isStale(diff)) return;
   throw new WorkFailedError(`${shown} is stale: ${describeStaleness(diff)} since it was built; nothing was written or sent`, {
     code: 'STALE_ARCHIVE',

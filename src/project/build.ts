@@ -110,6 +110,7 @@ export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild
         mtime: o.mtime,
         signal,
         onProgress: o.onProgress,
+        env: o.env,
         beforeCommit: async (tempPath, packed) => {
           o.onPacked?.(!validated);
           // The marketplace's own checks on what was made, while the code checks finish: the

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { findPython, pathCandidates, venvCandidates, type FindPythonOptions, type FindPythonResult } from './discover.js';
-import { cacheDir, readCached, writeCached } from './scan-cache.js';
+import { cacheDir, readCached, writeCached } from '../io/cache.js';
 
 type Found = Extract<FindPythonResult, { ok: true }>;
 

@@ -26,7 +26,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PytestSummary } from './junit.js';
 import { newRunMarker, RUN_MARKER_ENV, stopRun, type StopReport } from './reap.js';
-import { cacheDir } from './scan-cache.js';
+import { cacheDir } from '../io/cache.js';
 import { startPython } from './spawn.js';
 import { makeDir } from '../io/make-dir.js';
 

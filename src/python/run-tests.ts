@@ -80,7 +80,7 @@ const DEBIAN_COV = 'sudo apt-get install -y python3-pytest-cov';
  * not load the YAML library (the same place and switch as the scan cache).
  */
 async function readManifest(root: string, env: NodeJS.ProcessEnv): Promise<Record<string, unknown>> {
-  const [{ readManifestFile }, cache] = await Promise.all([import('../core/manifest/read.js'), import('./scan-cache.js')]);
+  const [{ readManifestFile }, cache] = await Promise.all([import('../core/manifest/read.js'), import('../io/cache.js')]);
   let bytes: Buffer;
   try {
     bytes = await readManifestFile(root);

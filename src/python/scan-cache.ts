@@ -11,21 +11,11 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
-import { writeFileAtomic } from '../io/atomic.js';
-import { userDir } from '../io/dirs.js';
-import { makeDir } from '../io/make-dir.js';
 
 /** A file to scan: its name in the project (forward slashes) and where its bytes are. */
 export interface SourceFile {
   rel: string;
   abs: string;
-}
-
-export function cacheDir(env: NodeJS.ProcessEnv): string | undefined {
-  const own = env.PLEXICHAT_CACHE_DIR;
-  if (own !== undefined) return own === '' || own === 'off' || own === '0' ? undefined : path.resolve(own);
-  return userDir('cache', env);
 }
 
 /** Files read at once while hashing: enough to hide latency, few enough for any fd limit. */
@@ -51,27 +41,4 @@ export async function fingerprint(files: SourceFile[], candidates: string[], scr
   }
   files.forEach((f, i) => h.update(`${f.rel}\0${f.abs}\0${digests[i]}\n`));
   return h.digest('hex');
-}
-
-/** One entry per project and kind ('scan': the code scan; 'python': the interpreter chosen for it). */
-function entryPath(dir: string, projectDir: string, kind: string): string {
-  return path.join(dir, `${kind}-${createHash('sha256').update(path.resolve(projectDir)).digest('hex').slice(0, 32)}.json`);
-}
-
-export async function readCached<T>(dir: string, projectDir: string, key: string, kind = 'scan'): Promise<T | undefined> {
-  try {
-    const doc = JSON.parse(await readFile(entryPath(dir, projectDir, kind), 'utf8')) as { key?: string; value?: T };
-    return doc.key === key ? doc.value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export async function writeCached(dir: string, projectDir: string, key: string, value: unknown, kind = 'scan'): Promise<void> {
-  try {
-    await makeDir(dir, { mode: 0o700 });
-    await writeFileAtomic(entryPath(dir, projectDir, kind), JSON.stringify({ key, value }), { mode: 0o600 });
-  } catch {
-    // a cache that cannot be written is only slower
-  }
 }

@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { WorkFailedError, type CliError } from '../errors.js';
 import { pathCandidates, pinnedPython, probePython } from './discover.js';
 import { notRunnableError, tooOldError } from './interpreter.js';
-import { cacheDir, fingerprint, readCached, writeCached, type SourceFile } from './scan-cache.js';
+import { cacheDir, readCached, writeCached } from '../io/cache.js';
+import { fingerprint, type SourceFile } from './scan-cache.js';
 import { pyenvTarget } from './pyenv.js';
 import { runPython } from './spawn.js';
 import { MIN_PYTHON_TEXT, tooOld } from './version.js';
@@ -26,7 +27,7 @@ export type ScanOutcome =
   { ok: true; result: ScanResult; python: string } | { ok: false; reason: 'not-found' | 'not-runnable'; tried: string[]; detail?: string };
 
 /** The scanner, a real module shipped next to this one (the build copies src/python/*.py into dist/). */
-const SCANNER = fileURLToPath(new URL('./scan.py', import.meta.url));
+const SCANNER = fileURLToPath(new URL('../python/scan.py', import.meta.url));
 
 // eslint-disable-next-line no-control-regex -- the scanner's last line is shown without its control characters
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;

@@ -76,14 +76,46 @@ export async function publishedBase(ctx: Ctx, name: string): Promise<{ base: Dif
   return { base: { kind: 'published', marketplace: found.marketplace, version: found.version }, summary: found.summary };
 }
 
-/** `--against <archive.zip | published>` for the current manifest. */
-export async function diffAgainst(ctx: Ctx, against: string, current: ManifestSummary): Promise<AgainstResult> {
+/** `--against <archive.zip | published>` for the current manifest (and its `dependencies.packages`, for the SBOM's changes). */
+export async function diffAgainst(ctx: Ctx, against: string, current: ManifestSummary, packages?: readonly unknown[]): Promise<AgainstResult> {
+  let r: AgainstResult;
   if (against === 'published') {
     const { base, summary } = await publishedBase(ctx, current.name);
-    return summary ? { base, diff: diffSummaries(summary, current) } : { base };
+    r = summary ? { base, diff: diffSummaries(summary, current) } : { base };
+  } else {
+    const { file, summary } = await archiveSummary(ctx, against);
+    r = { base: { kind: 'archive', file, version: summary.version }, diff: diffSummaries(summary, current) };
   }
-  const { file, summary } = await archiveSummary(ctx, against);
-  return { base: { kind: 'archive', file, version: summary.version }, diff: diffSummaries(summary, current) };
+  const sbom = await sbomAgainst(ctx, r.base, current.name, against === 'published' ? undefined : userPath(ctx, against), packages);
+  return sbom ? { ...r, sbomDiff: sbom } : r;
+}
+
+/**
+ * The base's SBOM (beside the archive, or the one the marketplace serves for
+ * the published version) against the components a build lists now (the
+ * declared dependencies). Undefined when the base has no SBOM.
+ */
+export async function sbomAgainst(ctx: Ctx, base: DiffBase, name: string, archivePath: string | undefined, packages?: readonly unknown[]) {
+  const [{ sbomComponents, componentsOf, diffComponents }, { declaredDependencies, MAX_SBOM_BYTES }] = await Promise.all([
+    import('../attest/sbom-diff.js'),
+    import('../attest/sbom.js'),
+  ]);
+  let text: string | undefined;
+  if (base.kind === 'archive' && archivePath) {
+    const { readIfExists, sbomFileOf } = await import('../attest/files.js');
+    text = (await readIfExists(sbomFileOf(archivePath), MAX_SBOM_BYTES).catch(() => undefined))?.toString('utf8');
+  } else if (base.kind === 'published') {
+    const { withSession } = await import('../marketplace/session.js');
+    text = await withSession(ctx, { token: 'none' }, ({ client }) => client.attestationFile(name, base.version, 'sbom', MAX_SBOM_BYTES))
+      .then((b) => b.toString('utf8'))
+      .catch(() => undefined);
+  }
+  if (text === undefined) return undefined;
+  try {
+    return diffComponents(sbomComponents(text), componentsOf(declaredDependencies(packages)));
+  } catch {
+    return undefined;
+  }
 }
 
 export interface GateOutcome {

@@ -5,6 +5,7 @@
  * marketplace (which stores the summary of every verified archive and
  * diffs a submission against the latest published version). Pure.
  */
+import { sbomDiffLines, type SbomDiff } from '../attest/sbom-diff.js';
 import type { Manifest } from '../core/manifest/types.js';
 import { valueText } from '../io/value-text.js';
 
@@ -193,6 +194,8 @@ export interface AgainstResult {
   base: DiffBase;
   /** Absent when there is nothing to compare with. */
   diff?: ManifestDiff;
+  /** What changed in the SBOM's components (attest/sbom-diff.ts); absent when the base has no SBOM. */
+  sbomDiff?: SbomDiff;
 }
 
 export function describeBase(b: DiffBase): string {
@@ -204,5 +207,7 @@ export function describeBase(b: DiffBase): string {
 /** Lines for a terminal: the base, then the changes. */
 export function diffLines(r: AgainstResult): string[] {
   if (!r.diff) return [`compared with: ${describeBase(r.base)}; nothing to compare`];
-  return [`changes since ${describeBase(r.base)}:`, ...describeDiff(r.diff).map((l) => `  ${l}`)];
+  const sbom = r.sbomDiff ? sbomDiffLines(r.sbomDiff) : [];
+  const sbomPart = r.sbomDiff ? [sbom.length > 0 ? '  SBOM components:' : '  SBOM components: unchanged', ...sbom.map((l) => `    ${l}`)] : [];
+  return [`changes since ${describeBase(r.base)}:`, ...describeDiff(r.diff).map((l) => `  ${l}`), ...sbomPart];
 }

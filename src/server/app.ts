@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
+import { ATTESTATION_PART_MAX } from './attestations.js';
 import type { TokenTable } from './auth.js';
 import type { RequestRecord, ServerCore, ServerState } from './core.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
@@ -63,7 +64,7 @@ export async function buildApp(p: AppParts): Promise<FastifyInstance> {
   jsonParser(app);
   await app.register(multipart, {
     throwFileSizeLimit: false,
-    limits: { fileSize: core.maxUploadBytes + 1, fieldSize: 1024 * 1024, files: 2, fields: 2, parts: 3, headerPairs: 100 },
+    limits: { fileSize: core.maxUploadBytes + 1, fieldSize: ATTESTATION_PART_MAX, files: 4, fields: 4, parts: 5, headerPairs: 100 },
   });
   await app.register(lifecyclePlugin, { state, requests: p.requests, log: core.log });
   await app.register(faultsPlugin, { faults: p.faults, state });

@@ -12,6 +12,8 @@ import type { BlobStore } from './storage/blobs.js';
 import type { Access, RouteName } from './routes.js';
 import type { VerifyFn } from './verify.js';
 import type { ServerSigning } from './signing.js';
+import type { ServerAttestations } from './attestations.js';
+import type { ServerRollovers } from './rollover.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -37,6 +39,10 @@ export interface ServerCore {
   verify: VerifyFn;
   /** Publisher keys, upload signatures and the marketplace's counter-signature (signing.ts). */
   signing: ServerSigning;
+  /** The SBOMs and provenance envelopes that come with uploads (attestations.ts). */
+  attestations: ServerAttestations;
+  /** Key rollover statements (rollover.ts). */
+  rollovers: ServerRollovers;
   autoApprove: boolean;
   maxUploadBytes: number;
   now: () => number;

@@ -42,7 +42,11 @@ export function toApiError(err: unknown, log: (l: string) => void): ApiError {
     return new ApiError(400, 'BAD_MULTIPART', 'expected a multipart/form-data body with "archive" and "listing" parts');
   }
   if (e.code === 'FST_PARTS_LIMIT' || e.code === 'FST_FILES_LIMIT' || e.code === 'FST_FIELDS_LIMIT') {
-    return new ApiError(400, 'BAD_MULTIPART', 'too many parts: send exactly "archive" and "listing"');
+    return new ApiError(
+      400,
+      'BAD_MULTIPART',
+      'too many parts: send one "archive" and one "listing", and at most one each of "signature", "sbom" and "provenance"',
+    );
   }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new ApiError(e.statusCode, 'BAD_REQUEST', (e.message ?? 'bad request').split('\n')[0]);

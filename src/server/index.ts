@@ -12,6 +12,8 @@
  *   routes.ts     the route table (name, method, path, access)
  *   handlers/     one module per area; handlers/index.ts joins them by route name
  *   signing.ts    the marketplace's key, publisher keys, upload signatures, counter-signatures
+ *   attestations.ts  the SBOMs and provenance envelopes of uploads: checked, stored, counter-signed, served
+ *   rollover.ts   key rollover statements
  *   storage/      the stores (meta.ts, blobs.ts and their implementations), opening them (open.ts), copying (copy.ts)
  *   deps.ts       which of the server's optional packages are missing (imports none of them)
  */
@@ -21,6 +23,8 @@ import { generateToken, TokenTable, type TokenSpec } from './auth.js';
 import { FaultQueue, type Fault } from './faults.js';
 import { defaultVerify, type VerifyFn } from './verify.js';
 import { MARKETPLACE_KEY_FILE, openSigning, type ServerSigning } from './signing.js';
+import { ServerRollovers } from './rollover.js';
+import { ServerAttestations } from './attestations.js';
 import { buildApp } from './app.js';
 import { SqliteMeta } from './storage/sqlite-meta.js';
 import type { RequestRecord, ServerCore, ServerState } from './core.js';
@@ -129,9 +133,11 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const storage = await openStorage(dataDir === undefined ? config : { kind: 'data-dir', dataDir }, now, log);
   const { meta, blobs, swept, undo } = storage;
   let signing: ServerSigning;
+  let attestations: ServerAttestations;
   try {
     if (dataDir !== undefined) await storage.trackNew(path.join(dataDir, MARKETPLACE_KEY_FILE));
     signing = await openSigning(meta, blobs, now);
+    attestations = new ServerAttestations(meta, blobs, signing);
     await tokens.resolveIds((t) => meta.identity(t));
   } catch (err) {
     await undo();
@@ -143,6 +149,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     blobs,
     verify: opts.verify ?? defaultVerify,
     signing,
+    attestations,
+    rollovers: new ServerRollovers(meta, signing, now),
     autoApprove: Boolean(opts.autoApprove),
     maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     now,

@@ -16,10 +16,13 @@ export type RouteName =
   | 'getPlugin'
   | 'download'
   | 'signatures'
+  | 'sbom'
+  | 'provenance'
   | 'marketplaceKeys'
   | 'addKey'
   | 'listKeys'
-  | 'revokeKey';
+  | 'revokeKey'
+  | 'rolloverKey';
 
 export type Access = 'public' | 'token' | Role;
 
@@ -47,10 +50,13 @@ export const ROUTES: readonly RouteDef[] = [
   { name: 'getPlugin', method: 'GET', path: '/plugins/{name}', access: 'public' },
   { name: 'download', method: 'GET', path: '/plugins/{name}/versions/{version}/download', access: 'public' },
   { name: 'signatures', method: 'GET', path: '/plugins/{name}/versions/{version}/signatures', access: 'public' },
+  { name: 'sbom', method: 'GET', path: '/plugins/{name}/versions/{version}/sbom', access: 'public' },
+  { name: 'provenance', method: 'GET', path: '/plugins/{name}/versions/{version}/provenance', access: 'public' },
   { name: 'marketplaceKeys', method: 'GET', path: '/keys', access: 'public' },
   { name: 'addKey', method: 'POST', path: '/me/keys', access: 'developer', body: 'application/json' },
   { name: 'listKeys', method: 'GET', path: '/me/keys', access: 'developer' },
   { name: 'revokeKey', method: 'POST', path: '/me/keys/{key_id}/revoke', access: 'developer', body: 'application/json' },
+  { name: 'rolloverKey', method: 'POST', path: '/me/keys/rollover', access: 'developer', body: 'application/json' },
 ];
 
 /** `/plugins/{name}` → `/api/v1/plugins/:name` (fastify's form). */

@@ -16,6 +16,7 @@ import { checkSignature, signatureDigest } from '../signing/verify.js';
 import type { KeyRow, MetaStore, SignatureRow, SubmissionRow } from './storage/meta.js';
 import type { BlobStore } from './storage/blobs.js';
 import { ApiError } from './errors.js';
+import { signEnvelope, type Envelope } from '../attest/dsse.js';
 
 export const MARKETPLACE_KEY_FILE = 'signing-key.pem';
 
@@ -81,7 +82,24 @@ export class ServerSigning {
     return record(row);
   }
 
-  private async trustedOf(owner: string): Promise<TrustedKey[]> {
+  /** A publisher key's record, whoever owns it. */
+  async keyRecord(keyId: string): Promise<KeyRecord | undefined> {
+    const row = await this.meta.keyRow(keyId);
+    return row ? record(row) : undefined;
+  }
+
+  /** A stored key row as the API shows it. */
+  recordOf(row: KeyRow): KeyRecord {
+    return record(row);
+  }
+
+  /** A DSSE envelope over `body` signed with the marketplace's key (the attestations' counter-signature, attestations.ts). */
+  envelope(payloadType: string, body: Buffer): Envelope {
+    return signEnvelope(payloadType, body, this.privateKey, this.keyId);
+  }
+
+  /** The owner's keys as a verifier trusts them (revoked and expired ones carry their dates). */
+  async trustedOf(owner: string): Promise<TrustedKey[]> {
     return (await this.keysOf(owner)).map((r, i) => parseKeyRecord(r, i));
   }
 

@@ -51,7 +51,7 @@ function protect(key: KeyObject): void {
   for (const s of privateKeySecrets(key)) registerSecret(s);
 }
 
-async function readSmall(file: string, what: string, shown: string): Promise<string> {
+export async function readSmall(file: string, what: string, shown: string): Promise<string> {
   try {
     // The one reader: a FIFO, socket, device or folder is refused before a byte is read, and only 1 MiB + 1 byte is ever read.
     return await readRegularText(file, {
@@ -72,7 +72,7 @@ async function readSmall(file: string, what: string, shown: string): Promise<str
   }
 }
 
-async function privateKeyFromFile(file: string, shown: string): Promise<SigningKey> {
+export async function privateKeyFromFile(file: string, shown: string): Promise<SigningKey> {
   const text = await readSmall(file, 'the signing key', shown);
   let key: KeyObject;
   try {
@@ -167,8 +167,9 @@ export async function readPublicKeyFile(file: string, abs: string): Promise<Trus
 /** A keyring file (`{ "keys": [...] }`, e.g. a saved `GET /api/v1/keys` answer). */
 export async function readKeyringFile(file: string, abs: string): Promise<TrustedKey[]> {
   const text = await readSmall(abs, 'the keyring', file);
+  let keys: TrustedKey[];
   try {
-    return parseKeyring(text);
+    keys = parseKeyring(text);
   } catch (err) {
     // The YAML locator places the bad member (JSON is YAML); loaded only on this path.
     const where = err instanceof DocumentError ? (await import('../core/yaml/read.js')).locate(text, file, err.path) : file;
@@ -176,6 +177,35 @@ export async function readKeyringFile(file: string, abs: string): Promise<Truste
       code: 'KEYRING_INVALID',
       hint: 'see docs/signing.md for the keyring format (a saved `GET /api/v1/keys` answer is one)',
     });
+  }
+  return keysAfterRollovers(text, keys, file);
+}
+
+/** The keyring's keys and the successors its `rollovers` hand trust to (signing/rollover.ts); a statement no trusted key signed is refused. */
+async function keysAfterRollovers(text: string, keys: TrustedKey[], file: string): Promise<TrustedKey[]> {
+  const doc = JSON.parse(text.replace(/^\uFEFF/, '')) as { rollovers?: unknown };
+  if (doc.rollovers === undefined) return keys;
+  const { extendTrust, parseRollover } = await import('./rollover.js');
+  const bad = (code: string, message: string) =>
+    new UsageError(`the keyring ${file}: ${message}`, {
+      code,
+      hint:
+        code === 'ROLLOVER_UNTRUSTED'
+          ? 'add the old key (or an earlier statement leading to it) to the keyring, or drop the statement'
+          : 'make the statement again with `plexichat-plugin keys rollover`',
+    });
+  if (!Array.isArray(doc.rollovers)) throw bad('KEYRING_INVALID', '"rollovers" is not a list');
+  const statements = doc.rollovers.map((s, i) => {
+    try {
+      return parseRollover(s);
+    } catch (err) {
+      throw bad('ROLLOVER_INVALID', `rollover ${i + 1} is malformed: ${(err as Error).message}`);
+    }
+  });
+  try {
+    return extendTrust(keys, statements);
+  } catch (err) {
+    throw bad((err as { code?: string }).code ?? 'ROLLOVER_INVALID', (err as Error).message);
   }
 }
 

@@ -5,6 +5,10 @@
  */
 export interface Keyring {
   keys: KeyRecord[];
+  /**
+   * key rollover statements (docs/signing.md, "Keys over time"): a key trusted here makes the key it handed over to trusted, along chains; a statement no trusted key signed is refused (ROLLOVER_UNTRUSTED)
+   */
+  rollovers?: Rollover[];
 }
 export interface KeyRecord {
   /**
@@ -32,4 +36,29 @@ export interface KeyRecord {
    * who holds the key (a marketplace user id, or "marketplace")
    */
   owner?: string;
+}
+export interface Rollover {
+  format: 'plexichat-key-rollover/1';
+  algorithm: 'ed25519';
+  old_key_id: string;
+  /**
+   * the id of new_public_key
+   */
+  new_key_id: string;
+  /**
+   * base64 of the SPKI DER
+   */
+  new_public_key: string;
+  /**
+   * when the old key handed over (the old key must be valid then)
+   */
+  created_at: string;
+  /**
+   * the old key's Ed25519 signature over the canonical JSON of the other members
+   */
+  signature: string;
+  /**
+   * the new key's signature over the same bytes
+   */
+  new_signature: string;
 }

@@ -145,7 +145,8 @@ describe('signed submit, counter-signature, download', () => {
     expect(dl.exitCode, dl.stderr).toBe(0);
     expect(dl.stdout).toMatch(/marketplace counter-signature: key [0-9a-f]{16}, published \S+ \(verified\)/);
     expect(dl.stdout).toContain(`publisher signature: key ${alice.id}`);
-    expect(await listFiles(out)).toEqual([`${name}-1.0.0.zip`, `${name}-1.0.0.zip.sig`]);
+    // The archive, its .sig and the attestations build wrote (checked, then written beside it).
+    expect(await listFiles(out)).toEqual([`${name}-1.0.0.cdx.json`, `${name}-1.0.0.intoto.jsonl`, `${name}-1.0.0.zip`, `${name}-1.0.0.zip.sig`]);
     expect(await fs.readFile(path.join(out, `${name}-1.0.0.zip`))).toEqual(await fs.readFile(path.join(dir, 'dist', `${name}-1.0.0.zip`)));
     // The downloaded pair verifies offline with the publisher's key.
     expect((await cli(['verify', path.join(out, `${name}-1.0.0.zip`), '--key', alice.pub])).exitCode).toBe(0);
@@ -255,7 +256,8 @@ describe('signed submit, counter-signature, download', () => {
       const again = await cli(['--json', 'marketplace', 'download', `${name}@1.0.0`, '--out', out]);
       expect(again.exitCode).toBe(1);
       expect(JSON.parse(again.stdout).error.code).toBe('SIGNATURE_INVALID');
-      expect(await fs.readdir(out)).toEqual([`${name}-1.0.0.zip`]);
+      // The good copy (with the SBOM of its unsigned build) stays as it was.
+      expect((await fs.readdir(out)).sort()).toEqual([`${name}-1.0.0.cdx.json`, `${name}-1.0.0.zip`]);
       expect(await fs.readFile(path.join(out, `${name}-1.0.0.zip`))).toEqual(good);
     } finally {
       await fs.writeFile(stored, original);

@@ -324,6 +324,21 @@ describe('the --json contract: marketplace commands against the development mark
     expectDoc('marketplace-keys-revoke', await json(['marketplace', 'keys', 'revoke', 'xyz'], { env: dev() }), { exit: 2, error: 'USAGE' });
   });
 
+  it('keys rollover, marketplace keys rollover', async () => {
+    const [from, to] = [path.join(root, `${name}-old.pem`), path.join(root, `${name}-new.pem`)];
+    for (const k of [from, to]) expect((await json(['keys', 'generate', '--out', k])).exitCode).toBe(0);
+    expect((await json(['marketplace', 'keys', 'add', `${from}.pub`], { env: dev() })).exitCode).toBe(0);
+    const made = expectDoc('keys-rollover', await json(['keys', 'rollover', '--from', from, '--to', to]), { exit: 0 });
+    expectDoc('keys-rollover', await json(['keys', 'rollover', '--from', from, '--to', to]), { exit: 1, error: 'FILE_EXISTS' });
+    expectDoc('keys-rollover', await json(['keys', 'rollover', '--from', from]), { exit: 2, error: 'USAGE' });
+    const rolled = expectDoc('marketplace-keys-rollover', await json(['marketplace', 'keys', 'rollover', made.file as string], { env: dev() }), { exit: 0 });
+    expect(rolled.rolledOver).toMatchObject({ keyId: made.oldKeyId, rolledOverTo: made.newKeyId });
+    expectDoc('marketplace-keys-rollover', await json(['marketplace', 'keys', 'rollover', path.join(root, 'none.json')], { env: dev() }), {
+      exit: 2,
+      error: 'KEY_FILE_UNREADABLE',
+    });
+  });
+
   it('prepare, submit, status, review, publish, info, download', async () => {
     const notReady = expectDoc('marketplace-prepare', await json(['marketplace', 'prepare'], { cwd: dir, env: dev() }), { exit: 1 });
     expect(notReady.ok).toBe(false);

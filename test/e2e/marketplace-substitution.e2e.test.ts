@@ -148,7 +148,12 @@ describe('a hostile marketplace answers with another genuinely signed archive: W
     const r = await cli(['marketplace', 'download', 'qa_plugin@0.9.9', '--out', dir, '--keyring', keyring], { url: evil.url });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain('(verified)');
-    expect((await fs.readdir(dir)).sort()).toEqual(['qa_plugin-0.9.9.zip', 'qa_plugin-0.9.9.zip.sig']);
+    expect((await fs.readdir(dir)).sort()).toEqual([
+      'qa_plugin-0.9.9.cdx.json',
+      'qa_plugin-0.9.9.intoto.jsonl',
+      'qa_plugin-0.9.9.zip',
+      'qa_plugin-0.9.9.zip.sig',
+    ]);
   });
 
   it('qa_plugin@0.9.9 answered with other_tool 2.0.0 (another name and version)', async () => {

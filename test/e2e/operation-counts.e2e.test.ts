@@ -16,6 +16,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { counts, resetCounts } from '../../src/io/counters.js';
+import { RACY_MS } from '../../src/core/package/source-record.js';
 import { useDevServer, type DevServer } from '../helpers/dev-server.js';
 import { runCli } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
@@ -87,6 +88,45 @@ describe('work done once', () => {
     const server = counts();
     expect(server['archive.inflate']).toBe(n);
     expect(server['archive.hash']).toBe(1);
+  });
+
+  it('build then submit: sources settled before the build are not read again; a file edited, copied over or touched since is', async () => {
+    const name = uniqueName('counted');
+    const dir = await tempDir({}, 'pxp-counts-');
+    await writeSources(dir, { name, version: '1.0.0' });
+    const env = await isolatedEnv({ ...srv.env(srv.developer), PLEXICHAT_CACHE_DIR: path.join(dir, '..', `${path.basename(dir)}-cache`) });
+    // A file changed within RACY_MS of the build's listing is never trusted by its stamp: let them settle.
+    await new Promise((r) => setTimeout(r, RACY_MS + 200));
+    const built = await counted(['build'], dir, env);
+    expect(built.r.exitCode, built.r.stderr).toBe(0);
+
+    const prepared = await counted(['marketplace', 'prepare'], dir, env);
+    expect(prepared.r.exitCode, prepared.r.stderr).toBe(0);
+    expect(prepared.counts['source.hash'] ?? 0).toBe(0);
+
+    // Same size, same modification time, other bytes: the change time moved, so it is read, and refused as stale.
+    const file = path.join(dir, 'src', 'plugin.py');
+    const st = await fs.stat(file);
+    const text = await fs.readFile(file, 'utf8');
+    await fs.writeFile(file, text.replace('class', 'clasz'));
+    await fs.utimes(file, st.atime, st.mtime);
+    const stale = await counted(['marketplace', 'prepare'], dir, env);
+    expect(stale.r.exitCode).toBe(1);
+    expect(stale.r.stderr).toContain('src/plugin.py changed since it was built');
+    expect(stale.counts['source.hash']).toBeGreaterThanOrEqual(1);
+
+    // The original bytes back (a restore): read again, and fresh again; the other files still are not read.
+    await fs.writeFile(file, text);
+    await fs.utimes(file, st.atime, st.mtime);
+    const restored = await counted(['marketplace', 'prepare'], dir, env);
+    expect(restored.r.exitCode, restored.r.stderr).toBe(0);
+    expect(restored.counts['source.hash']).toBe(1);
+
+    // The record is only a shortcut: without the cache every same-sized file is read.
+    const n = await members(dir);
+    const uncached = await counted(['marketplace', 'prepare'], dir, { ...env, PLEXICHAT_CACHE_DIR: 'off' });
+    expect(uncached.r.exitCode, uncached.r.stderr).toBe(0);
+    expect(uncached.counts['source.hash']).toBe(n - 1);
   });
 
   it('a signed build reads nothing back for its signature', async () => {

@@ -3,6 +3,7 @@
  * `node --import <loadHookArg()>` makes the process write `LOADED <url>` to
  * stderr for each one; loadedModules reads them back (dist/ paths shortened).
  */
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,7 +21,16 @@ export async function loadHookArg(): Promise<string> {
   return pathToFileURL(register).href;
 }
 
-/** The modules a hooked run reported loading: dist/ paths and node: builtins. */
+/** What each file of dist/bundle/ holds (scripts/bundle.mjs writes it): a loaded chunk stands for its modules. */
+let bundleModules: Record<string, string[]> | undefined;
+function modulesOf(loaded: string): string[] {
+  const chunk = /\/dist\/bundle\/([^/]+\.js)$/.exec(loaded);
+  if (!chunk) return [loaded.replace(/^.*\/dist\//, 'dist/')];
+  bundleModules ??= JSON.parse(readFileSync(new URL('../../dist/bundle/modules.json', import.meta.url), 'utf8')) as Record<string, string[]>;
+  return bundleModules[chunk[1]] ?? [`dist/bundle/${chunk[1]}`];
+}
+
+/** The modules a hooked run reported loading: dist/ paths (the modules inside a loaded bundle chunk), node_modules/ paths and node: builtins. */
 export function loadedModules(stderr: string): string[] {
-  return [...stderr.matchAll(/^LOADED (.+)$/gm)].map((m) => m[1].replace(/^.*\/dist\//, 'dist/'));
+  return [...stderr.matchAll(/^LOADED (.+)$/gm)].flatMap((m) => modulesOf(m[1]));
 }

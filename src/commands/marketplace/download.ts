@@ -23,7 +23,8 @@ import { factsOf } from '../../signing/archive.js';
 import { parseSignature, serializeSignature, type SignatureDocument } from '../../signing/document.js';
 import { readKeyringFile, signatureFileOf } from '../../signing/files.js';
 import { parseKeyRecord, type TrustedKey } from '../../signing/keyring.js';
-import { checkSignature, expectedPluginProblem, signatureDigest, type SignatureCheck } from '../../signing/verify.js';
+import { checkSignature, expectedPluginProblem, sha256Hex, signatureDigest, type SignatureCheck } from '../../signing/verify.js';
+import { provenanceFileOf, sbomFileOf } from '../../attest/files.js';
 import { inline } from '../../io/terminal.js';
 
 export interface DownloadOptions {
@@ -42,6 +43,11 @@ export interface DownloadResult {
   /** Who vouches for the archive: the marketplace's key (and when it published it), the publisher's key. */
   countersignature: { key_id: string; created_at: string };
   publisher: { key_id: string; created_at: string; file: string } | null;
+  /** The SBOM and provenance envelope written beside the archive, verified (null: the version has none). */
+  attestations: {
+    sbom: { file: string; sha256: string } | null;
+    provenance: { file: string; sha256: string; key_id: string | null; slsa_level: string | null } | null;
+  };
   warnings: string[];
 }
 
@@ -147,15 +153,25 @@ async function download(
     try {
       await client.download(name, version, writingSink(at, sinkInto(tmp, name, version)));
       const result = await check({ tmp, name, version, sigs, marketKeys, pinned: pinned !== undefined });
-      // Verified: the .sig first (or a stale one removed), then the archive under its final name.
+      const { downloadAttestations } = await import('../../marketplace/download-attestations.js');
+      const attested = await downloadAttestations({ client, name, version, sigs, marketKeys, archiveName: path.basename(finalPath), archive: result.view });
+      if ('code' in attested) throw refused(name, version, attested);
+      // Verified: the .sig and the attestations first (or stale ones removed), then the archive under its final name.
       const sigFile = signatureFileOf(finalPath);
+      const beside: [string, string | Buffer | undefined][] = [
+        [sigFile, result.publisherDoc && serializeSignature(result.publisherDoc)],
+        [sbomFileOf(finalPath), attested.sbom],
+        [provenanceFileOf(finalPath), attested.provenance],
+      ];
       await writingTo(at, async () => {
-        if (result.publisherDoc) await writeFileAtomic(sigFile, serializeSignature(result.publisherDoc));
-        else await fs.rm(sigFile, { force: true });
+        for (const [file, data] of beside) {
+          if (data !== undefined) await writeFileAtomic(file, data);
+          else await fs.rm(file, { force: true });
+        }
         try {
           await tmp.commit();
         } catch (err) {
-          if (result.publisherDoc) await fs.rm(sigFile, { force: true });
+          for (const [file, data] of beside) if (data !== undefined) await fs.rm(file, { force: true });
           throw err;
         }
       });
@@ -168,6 +184,17 @@ async function download(
         marketplace: target.baseUrl,
         countersignature: { key_id: result.counter.key_id, created_at: result.counter.created_at },
         publisher: result.publisherDoc ? { key_id: result.publisherDoc.key_id, created_at: result.publisherDoc.created_at, file: sigFile } : null,
+        attestations: {
+          sbom: attested.sbom ? { file: sbomFileOf(finalPath), sha256: sha256Hex(attested.sbom) } : null,
+          provenance: attested.provenance
+            ? {
+                file: provenanceFileOf(finalPath),
+                sha256: sha256Hex(attested.provenance),
+                key_id: attested.keyId ?? null,
+                slsa_level: attested.slsaLevel ?? null,
+              }
+            : null,
+        },
         warnings: result.warnings,
       };
     } finally {
@@ -257,7 +284,8 @@ async function check(o: { tmp: AtomicFile; name: string; version: string; sigs: 
       hint: 'report this to the marketplace',
     });
   }
-  return { counter, publisherDoc, warnings, sha256: facts.sha256, size: facts.size };
+  const view = { sha256: facts.sha256, members: report.members, plugin, packages: report.manifest?.dependencies?.packages };
+  return { counter, publisherDoc, warnings, sha256: facts.sha256, size: facts.size, view };
 }
 
 export function render(r: DownloadResult, ctx: Ctx): void {
@@ -268,4 +296,12 @@ export function render(r: DownloadResult, ctx: Ctx): void {
   out.result(inline(`  sha256     ${r.sha256}`));
   out.result(inline(`  marketplace counter-signature: key ${r.countersignature.key_id}, published ${r.countersignature.created_at} (verified)`));
   if (r.publisher) out.result(inline(`  publisher signature: key ${r.publisher.key_id}, signed ${r.publisher.created_at} (verified)`));
+  const a = r.attestations;
+  if (a.sbom) out.result(inline(`  SBOM ${path.basename(a.sbom.file)} (verified)`));
+  if (a.provenance)
+    out.result(
+      inline(
+        `  provenance ${path.basename(a.provenance.file)}: key ${a.provenance.key_id ?? '?'}, ${a.provenance.slsa_level ?? ''} (verified, counter-signed)`,
+      ),
+    );
 }

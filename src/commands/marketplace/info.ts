@@ -3,6 +3,7 @@ import type { Ctx } from '../../io/context.js';
 import type { PluginInfo } from '../../marketplace/client.js';
 import { withSession } from '../../marketplace/session.js';
 import { inline } from '../../io/terminal.js';
+import { attestationLines } from '../../marketplace/attestations.js';
 
 export interface InfoOptions {
   name: string;
@@ -21,5 +22,6 @@ export function render(p: PluginInfo, ctx: Ctx): void {
   for (const v of p.versions) {
     const parts = [v.version, v.channel ?? '', v.published_at ?? '', v.sha256 ? `sha256 ${v.sha256.slice(0, 12)}…` : ''];
     ctx.out.result(`  ${inline(parts.filter(Boolean).join('  '))}`);
+    for (const l of attestationLines(v.attestations)) ctx.out.result(`    ${inline(l)}`);
   }
 }

@@ -7,7 +7,7 @@ import { userPath, type Ctx } from '../../io/context.js';
 import { UsageError } from '../../errors.js';
 import { withSession } from '../../marketplace/session.js';
 import fs from 'node:fs/promises';
-import { findSigningKey, readPublicKeyFile, SIGNING_KEY_ENV, type SigningKey } from '../../signing/files.js';
+import { findSigningKey, readPublicKeyFile, readSmall, SIGNING_KEY_ENV, type SigningKey } from '../../signing/files.js';
 import { KEY_ID_PATTERN, publicKeyBase64 } from '../../signing/keys.js';
 import type { KeyRecord, TrustedKey } from '../../signing/keyring.js';
 import { signKeyProof } from '../../signing/key-proof.js';
@@ -119,7 +119,10 @@ export const list = {
       ctx.out.info('add one: plexichat-plugin marketplace keys add <pubkey-file>');
       return;
     }
-    for (const k of r.keys) ctx.out.result(inline(`${k.key_id}  ${state(k)}  added ${k.created_at ?? '?'}`));
+    for (const k of r.keys) {
+      const next = (k as { rolled_over_to?: unknown }).rolled_over_to;
+      ctx.out.result(inline(`${k.key_id}  ${state(k)}  added ${k.created_at ?? '?'}${typeof next === 'string' ? `  rolled over to ${next}` : ''}`));
+    }
   },
 };
 
@@ -136,5 +139,33 @@ export const revoke = {
   render(r: KeyResult, ctx: Ctx): void {
     ctx.out.result(inline(`key ${r.key.key_id} revoked on ${r.key.revoked_at}`));
     ctx.out.info('new uploads signed with it are refused; versions published before keep verifying');
+  },
+};
+
+export interface RolloverResult {
+  marketplace: string;
+  /** The new key, now registered; the old one, marked rolled over. */
+  key: KeyRecord;
+  rolledOver: KeyRecord & { rolled_over_to?: string };
+}
+
+export const rollover = {
+  async run(opts: { file: string }, ctx: Ctx): Promise<RolloverResult> {
+    const { parseRollover } = await import('../../signing/rollover.js');
+    const text = await readSmall(userPath(ctx, opts.file), 'the rollover statement', opts.file);
+    let statement;
+    try {
+      statement = parseRollover(text);
+    } catch (err) {
+      throw new UsageError(`${opts.file} is not a key rollover statement: ${(err as Error).message}`, {
+        code: 'ROLLOVER_INVALID',
+        hint: 'make one with `plexichat-plugin keys rollover --from <old-key> --to <new-key>`',
+      });
+    }
+    return withSession(ctx, { token: 'required' }, async ({ client, target }) => ({ marketplace: target.baseUrl, ...(await client.rolloverKey(statement)) }));
+  },
+  render(r: RolloverResult, ctx: Ctx): void {
+    ctx.out.result(inline(`${ctx.out.c.green('✔')} registered key ${r.key.key_id} (${state(r.key)}); key ${r.rolledOver.key_id} is rolled over to it`));
+    ctx.out.info(`sign with the new key from now on; revoke the old one when nothing signs with it: marketplace keys revoke ${r.rolledOver.key_id}`);
   },
 };

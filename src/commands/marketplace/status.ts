@@ -4,6 +4,7 @@
  * the id, or of the current version, is approved, rejected or published:
  * exit 0 approved/published, 1 rejected (with the notes), 3 on timeout.
  */
+import { attestationLines } from '../../marketplace/attestations.js';
 import type { Ctx } from '../../io/context.js';
 import { NetworkError, WorkFailedError, type CliError } from '../../errors.js';
 import type { Submission } from '../../marketplace/client.js';
@@ -109,6 +110,7 @@ export function render(r: StatusResult, ctx: Ctx): void {
   }
   const s = r.submission;
   ctx.out.result(line(s));
+  for (const l of attestationLines(s.attestations)) ctx.out.result(inline(`  ${l}`));
   diffOf(s, ctx, '  ');
   if (s.notes) ctx.out.result(block('  reviewer notes: ', s.notes));
   if (s.state === 'approved') ctx.out.info(inline(`next: plexichat-plugin marketplace publish ${s.id}`));

@@ -6,12 +6,13 @@
  * submission (exit 0); the same version with another archive is refused.
  */
 import { NotRegularFileError } from '../../io/read-file.js';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Ctx } from '../../io/context.js';
 import { CliError, WorkFailedError } from '../../errors.js';
 import { formatBytes } from '../../io/bytes.js';
 import { createProgress, type Progress } from '../../io/progress.js';
-import type { RetryInfo, Submission } from '../../marketplace/client.js';
+import type { MarketplaceClient, RetryInfo, Submission } from '../../marketplace/client.js';
+import { sbomDiffLines, type SbomDiff } from '../../attest/sbom-diff.js';
 import { withSession } from '../../marketplace/session.js';
 import { waitText } from '../../marketplace/retry.js';
 import { fileDigest } from '../../core/digest.js';
@@ -50,8 +51,12 @@ export interface SubmitResult {
   submission: Submission;
   /** The key of the publisher signature sent with the archive (the .sig beside it), or null. */
   signedBy: string | null;
+  /** The SBOM and provenance envelope sent with it (their sha256), null when there was none beside the archive. */
+  attestations: { sbom: string | null; provenance: string | null };
   /** What changed since the latest published version, and what was accepted; null for a first version. */
   permissionDiff: SentDiff | null;
+  /** What changed in the SBOM's components since the latest published version's SBOM; null when either has none. */
+  sbomDiff: SbomDiff | null;
 }
 
 export const DEFAULT_SUBMIT_TIMEOUT_S = 600;
@@ -82,6 +87,18 @@ async function signatureFor(archivePath: string, sha256: string): Promise<{ text
   return { text: serializeSignature(doc), keyId: doc.key_id };
 }
 
+/** The SBOM and the provenance envelope build wrote beside the archive, when there are. */
+async function attestationsFor(archivePath: string): Promise<{ sbom?: string; provenance?: string }> {
+  const [{ readIfExists, sbomFileOf, provenanceFileOf }, { MAX_SBOM_BYTES }, { MAX_ENVELOPE_BYTES }] = await Promise.all([
+    import('../../attest/files.js'),
+    import('../../attest/sbom.js'),
+    import('../../attest/dsse.js'),
+  ]);
+  const read = async (file: string, max: number) => (await readIfExists(file, max))?.toString('utf8');
+  const [sbom, provenance] = await Promise.all([read(sbomFileOf(archivePath), MAX_SBOM_BYTES), read(provenanceFileOf(archivePath), MAX_ENVELOPE_BYTES)]);
+  return { ...(sbom !== undefined ? { sbom } : {}), ...(provenance !== undefined ? { provenance } : {}) };
+}
+
 /** One display per upload attempt: a bar on a terminal, a few plain lines in CI logs. */
 function uploadProgress(ctx: Ctx, label: string): Progress {
   return createProgress(ctx, {
@@ -102,6 +119,8 @@ interface Ready {
   prep: Awaited<ReturnType<typeof prepareListing>>;
   listing: Listing & { permission_diff: SentDiff | null };
   signature?: { text: string; keyId: string };
+  /** The SBOM and provenance envelope beside the archive (verify's run has checked them). */
+  attested: { sbom?: string; provenance?: string };
   /** A large archive's checks, running while it is sent (prepare's overlap); the upload's end waits for them. */
   hold?: Promise<void>;
 }
@@ -146,7 +165,7 @@ async function ready(opts: SubmitOptions, ctx: Ctx): Promise<Ready> {
     if (written) ctx.out.info(`listing written to ${prep.listingFile}`);
   });
   hold?.catch(() => undefined); // the upload awaits it
-  return { prep, listing, signature, hold };
+  return { prep, listing, signature, hold, attested: await attestationsFor(prep.archivePath) };
 }
 
 export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> {
@@ -161,7 +180,8 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
   const guard = new UploadCancelGuard(ctx);
   try {
     return await withSession(ctx, { token: 'required', client: { onRetry, signal: guard.signal } }, async ({ client, target }) => {
-      const { prep, listing, signature, hold } = await ready(opts, ctx);
+      const { prep, listing, signature, hold, attested } = await ready(opts, ctx);
+      const sbomDiff = await sbomSincePublished(client, listing, attested.sbom);
       const label = listing.archive.file;
       const key = randomUUID();
       ctx.out.debug(`Idempotency-Key ${key}`);
@@ -179,6 +199,7 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
           idempotencyKey: key,
           rehash: async () => (await fileDigest(prep.archivePath)).sha256,
           signature: signature?.text,
+          ...attested,
           hold,
           onProgress: (sent, total, attempt) => {
             guard.progress(sent, total);
@@ -209,12 +230,32 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
         attempts: res.attempts,
         submission: s,
         signedBy: signature?.keyId ?? null,
+        attestations: { sbom: digestOf(attested.sbom), provenance: digestOf(attested.provenance) },
         permissionDiff: listing.permission_diff,
+        sbomDiff,
       };
     });
   } finally {
     guard.dispose();
   }
+}
+
+/** The SBOM sent against the one the marketplace serves for the latest published version (none: null). */
+async function sbomSincePublished(client: MarketplaceClient, listing: Ready['listing'], sbom: string | undefined): Promise<SbomDiff | null> {
+  const from = listing.permission_diff?.from.version;
+  if (from === undefined || sbom === undefined) return null;
+  const [{ sbomComponents, diffComponents }, { MAX_SBOM_BYTES }] = await Promise.all([import('../../attest/sbom-diff.js'), import('../../attest/sbom.js')]);
+  const before = await client.attestationFile(listing.name, from, 'sbom', MAX_SBOM_BYTES).catch(() => undefined);
+  if (!before) return null;
+  try {
+    return diffComponents(sbomComponents(before.toString('utf8')), sbomComponents(sbom));
+  } catch {
+    return null;
+  }
+}
+
+function digestOf(text: string | undefined): string | null {
+  return text === undefined ? null : createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** The marketplace has this version with another archive: say so, and that a version is never replaced. */
@@ -247,12 +288,20 @@ export function render(r: SubmitResult, ctx: Ctx): void {
   } else {
     ctx.out.result(inline(`Submitted ${r.plugin} ${r.version} for review: ${id} (${state}).`));
     ctx.out.info(r.signedBy ? `  signed with key ${inline(r.signedBy)}` : '  not signed (no .sig beside the archive; see `plexichat-plugin build --sign`)');
+    const a = r.attestations;
+    if (a.sbom) ctx.out.info(`  SBOM sent: sha256 ${a.sbom.slice(0, 16)}…`);
+    if (a.provenance) ctx.out.info(`  provenance sent: sha256 ${a.provenance.slice(0, 16)}… (SLSA Build L1: signed on your machine)`);
   }
   const d = r.permissionDiff;
   if (d && !d.unchanged) {
     ctx.out.result(inline(`  changes since ${d.from.version}, shown to the reviewer:`));
     for (const line of describeDiff(d)) ctx.out.result(`    ${inline(line)}`);
     if (d.accepted.length) ctx.out.result(inline(`  accepted: ${d.accepted.join(', ')}`));
+  }
+  if (r.sbomDiff && d) {
+    const lines = sbomDiffLines(r.sbomDiff);
+    ctx.out.result(inline(`  SBOM components since ${d.from.version}:${lines.length === 0 ? ' unchanged' : ''}`));
+    for (const line of lines) ctx.out.result(`    ${inline(line)}`);
   }
   if (state === 'approved') ctx.out.info(inline(`next: plexichat-plugin marketplace publish ${id}`));
   else if (state !== 'published') ctx.out.info(inline(`next: plexichat-plugin marketplace status ${id} --wait`));

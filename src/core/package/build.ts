@@ -4,6 +4,7 @@
  * file that is renamed into place only when complete, and write the
  * `.sha256` beside it. No CLI or process dependencies.
  */
+import { writeSourceRecord } from './source-record.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -40,6 +41,8 @@ export interface BuildArchiveOptions {
    * still runs, and to run the marketplace's archive checks on what was made.)
    */
   beforeCommit?: (tempPath: string, packed: PackedFacts) => Promise<void>;
+  /** With the environment, a build records its sources' stamps and digests in the per-user cache (source-record.ts). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** What the writer knows of the archive it has just written: no one inflates it again to learn it. */
@@ -168,6 +171,7 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
     await fs.rm(sha256Path, { force: true });
     await tmp.commit();
     await writeFileAtomic(sha256Path, `${sha256}  ${path.basename(finalPath)}\n`);
+    if (o.env) await writeSourceRecord(o.env, o.projectDir, list.files, r.integrity);
     const { members } = packed;
     outcome.archive = { path: finalPath, sha256Path, sha256, size, contentsSha256: members[members.length - 1].sha256, members };
     return outcome;

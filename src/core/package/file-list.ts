@@ -9,6 +9,7 @@
  * CLI is writing its own output into, and records for each path it saw the
  * rule that kept or dropped it (for `build --explain`).
  */
+import { fileStamp, settledAt } from './source-record.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CliError, WorkFailedError } from '../../errors.js';
@@ -105,6 +106,8 @@ class Walker {
   private readonly allow: ReadonlySet<string>;
   private readonly outDir?: string;
   private readonly exclude: Map<string, string>;
+  /** When the walk began: a file changed since shortly before has no trusted stamp (source-record.ts). */
+  private readonly listedAt = Date.now();
 
   constructor(
     private readonly root: string,
@@ -298,7 +301,8 @@ class Walker {
       return decide('refused', `secret: ${secret.rule}`);
     }
     decide('kept', secret ? `${rule}; secret allowed by --allow-secret` : rule);
-    this.out.files.push({ path: name, abs, size: st.size, mode: st.mode & 0o100 ? 0o755 : 0o644 });
+    const stamp = settledAt(st, this.listedAt) ? { stamp: fileStamp(st) } : {};
+    this.out.files.push({ path: name, abs, size: st.size, mode: st.mode & 0o100 ? 0o755 : 0o644, ...stamp });
   }
 
   /** Names (or folder names) equal after NFC + lower-casing, and two spellings NFC folds into one. */

@@ -9,8 +9,11 @@
  *
  * Cheap first: paths and sizes come from the listing and the walk (no
  * read); a file added, removed or of another size answers at once. Only
- * files of the same size are hashed. Timestamps are not trusted to skip
- * one: a copied or restored archive is newer than the edit it misses.
+ * files of the same size are hashed, except those the last build read at
+ * the stamp they still have (source-record.ts: size, times, inode; the
+ * change time moves on any copy, restore or edit). The archive's own
+ * timestamp is never trusted: a copied or restored archive is newer than
+ * the edit it misses.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -19,6 +22,8 @@ import yauzl from 'yauzl';
 import { INTEGRITY_PATH, MAX_INTEGRITY_BYTES, parseIntegrity, type IntegrityListing } from './integrity.js';
 import { showName } from './names.js';
 import type { PackFile } from './pack.js';
+import type { SourceRecord } from './source-record.js';
+import { count } from '../../io/counters.js';
 
 export interface Staleness {
   added: string[];
@@ -58,7 +63,7 @@ export async function readIntegrityListing(file: string): Promise<IntegrityListi
  * What differs between the listing's members and the files that would be
  * packed now (the listing itself is not a project file).
  */
-export async function compareWithSources(listed: IntegrityListing['files'], files: readonly PackFile[]): Promise<Staleness> {
+export async function compareWithSources(listed: IntegrityListing['files'], files: readonly PackFile[], known: SourceRecord = new Map()): Promise<Staleness> {
   const byPath = new Map(listed.map((f) => [f.path, f]));
   const out: Staleness = { added: [], removed: [], changed: [] };
   const toHash: { file: PackFile; sha256: string }[] = [];
@@ -68,7 +73,7 @@ export async function compareWithSources(listed: IntegrityListing['files'], file
     const was = byPath.get(f.path);
     if (!was) out.added.push(f.path);
     else if (was.size !== f.size) out.changed.push(f.path);
-    else toHash.push({ file: f, sha256: was.sha256 });
+    else if (!sameAsBuilt(f, was.sha256, known)) toHash.push({ file: f, sha256: was.sha256 });
   }
   for (const f of listed) if (!current.has(f.path)) out.removed.push(f.path);
   // Sizes already tell: no file is read.
@@ -78,12 +83,19 @@ export async function compareWithSources(listed: IntegrityListing['files'], file
   const worker = async () => {
     while (next < toHash.length) {
       const h = toHash[next++];
+      count('source.hash');
       if ((await sha256Of(h.file.abs)) !== h.sha256) out.changed.push(h.file.path);
     }
   };
   await Promise.all(Array.from({ length: Math.min(4, toHash.length) }, worker));
   out.changed.sort();
   return out;
+}
+
+/** The last build read this file's bytes, with the listed digest, at the stamp it has now (source-record.ts): no need to read it again. */
+function sameAsBuilt(f: PackFile, sha256: string, known: SourceRecord): boolean {
+  const k = known.get(f.path);
+  return k !== undefined && f.stamp !== undefined && k.stamp === f.stamp && k.sha256 === sha256;
 }
 
 export function isStale(s: Staleness): boolean {

@@ -26,6 +26,8 @@ export interface PackFile {
   size: number;
   /** 0o644 or 0o755. */
   mode: number;
+  /** Its stamp when it was listed, when settled (source-record.ts): what the build records for later freshness checks. */
+  stamp?: string;
 }
 
 export interface PackOptions {

@@ -18,7 +18,7 @@ function body(req: FastifyRequest): Record<string, unknown> {
   return b as Record<string, unknown>;
 }
 
-export function keyHandlers(core: ServerCore): RouteHandlers<'marketplaceKeys' | 'addKey' | 'listKeys' | 'revokeKey' | 'signatures'> {
+export function keyHandlers(core: ServerCore): RouteHandlers<'marketplaceKeys' | 'addKey' | 'listKeys' | 'revokeKey' | 'rolloverKey' | 'signatures'> {
   const { meta, signing } = core;
   return {
     async marketplaceKeys() {
@@ -65,7 +65,14 @@ export function keyHandlers(core: ServerCore): RouteHandlers<'marketplaceKeys' |
     },
 
     async listKeys(req) {
-      return { keys: await signing.keysOf(callerOf(req).user) };
+      const keys = await signing.keysOf(callerOf(req).user);
+      return { keys: await Promise.all(keys.map((k) => core.rollovers.decorate(k))) };
+    },
+
+    async rolloverKey(req, reply) {
+      const r = await core.rollovers.accept(callerOf(req).user, body(req).statement);
+      core.log(`key: ${r.rolled_over.key_id} rolled over to ${r.key.key_id} by ${r.key.owner}`);
+      return reply.code(r.created ? 201 : 200).send(r);
     },
 
     async revokeKey(req) {
@@ -81,7 +88,7 @@ export function keyHandlers(core: ServerCore): RouteHandlers<'marketplaceKeys' |
       const version = checkVersion(p.version);
       const row = await meta.submissionOf(name, version);
       if (!row || row.state !== 'published') throw new ApiError(404, 'VERSION_NOT_FOUND', `${name} ${version} is not published`);
-      return signing.signaturesOf(row);
+      return { ...(await signing.signaturesOf(row)), attestations: await core.attestations.servedOf(row) };
     },
   };
 }

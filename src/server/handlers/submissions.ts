@@ -70,6 +70,8 @@ async function contentsOf(core: ServerCore, sha256: string): Promise<string | nu
 export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginSubmissions' | 'listSubmissions' | 'getSubmission' | 'review' | 'publish'> {
   const { meta } = core;
   const iso = () => new Date(core.now()).toISOString();
+  const api = async (r: SubmissionRow) => toApi(r, await core.attestations.summaryOf(r.id));
+  const apis = (rows: SubmissionRow[]) => Promise.all(rows.map(api));
   return {
     async listPluginSubmissions(req) {
       const name = checkName((req.params as { name: string }).name);
@@ -78,7 +80,7 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
       if (plugin && caller.role === 'developer' && plugin.owner !== caller.user) {
         throw new ApiError(403, 'NOT_OWNER', `plugin ${name} belongs to another developer`);
       }
-      return { submissions: (await meta.submissions({ plugin: name })).map(toApi) };
+      return { submissions: await apis(await meta.submissions({ plugin: name })) };
     },
 
     async listSubmissions(req) {
@@ -91,12 +93,12 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
         owner: caller.role === 'developer' ? caller.user : undefined,
         state: q.state as State | undefined,
       });
-      return { submissions: rows.map(toApi) };
+      return { submissions: await apis(rows) };
     },
 
     async getSubmission(req) {
       const id = (req.params as { id: string }).id;
-      return toApi(visible(req, await meta.submission(id), id));
+      return api(visible(req, await meta.submission(id), id));
     },
 
     async review(req) {
@@ -104,7 +106,7 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
       const { decision, notes } = parseReview(req);
       const row = visible(req, await meta.submission(id), id);
       const target: State = decision === 'approve' ? 'approved' : decision === 'reject' ? 'rejected' : 'in_review';
-      if (row.state === target) return toApi(row);
+      if (row.state === target) return api(row);
       const from: State[] = decision === 'claim' ? ['pending'] : ['pending', 'in_review'];
       const wrong = (r: SubmissionRow) =>
         new ApiError(409, 'WRONG_STATE', `submission ${r.id} is ${r.state}; cannot ${decision} it`, {
@@ -120,11 +122,11 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
       });
       if (!result) throw new ApiError(404, 'SUBMISSION_NOT_FOUND', `no submission ${id.slice(0, 80)}`);
       if (result.kind === 'state') {
-        if (result.row.state === target) return toApi(result.row);
+        if (result.row.state === target) return api(result.row);
         throw wrong(result.row);
       }
       core.log(`review: ${row.plugin} ${row.version} (${row.id}) ${row.state} -> ${target}`);
-      return toApi(result.row);
+      return api(result.row);
     },
 
     async publish(req) {
@@ -135,11 +137,12 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
       }
       const row = visible(req, await meta.submission(id), id);
       notPublishable(row, channel);
-      if (row.state === 'published') return toApi(row);
+      if (row.state === 'published') return api(row);
       // The marketplace counter-signs what it publishes; the store re-checks the state and the
       // publisher key (revoked since the upload: refused) in the transaction that publishes.
       const t = iso();
       const counter = await core.signing.counterSign(row, t, () => contentsOf(core, row.sha256));
+      const attested = await core.attestations.counterSign(row, t);
       const result = await meta.publish({
         id: row.id,
         channel,
@@ -147,16 +150,17 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
         marketplace: JSON.stringify(counter.doc),
         contentsSha256: counter.contentsSha256,
         publisherKey: counter.publisherKey,
+        attestationMarketplace: attested ? JSON.stringify(attested) : null,
         now: core.now(),
       });
       if (!result) throw new ApiError(404, 'SUBMISSION_NOT_FOUND', `no submission ${id.slice(0, 80)}`);
       if (result.kind === 'key-invalid') throw core.signing.keyStop(row, counter.publisherKey!, result.key);
       if (result.kind === 'state') {
         notPublishable(result.row, channel);
-        return toApi(result.row);
+        return api(result.row);
       }
       core.log(`publish: ${row.plugin} ${row.version} (${row.id}) on ${channel}`);
-      return toApi(result.row);
+      return api(result.row);
     },
   };
 }

@@ -22,6 +22,8 @@ import { MAX_SIGNATURE_BYTES } from '../../signing/document.js';
 import semver from 'semver';
 import { diffSummaries, manifestSummary, parseSummary, type ManifestDiff, type ManifestSummary } from '../../release/diff.js';
 import type { Received } from '../storage/blobs.js';
+import { ATTESTATION_PART_MAX } from '../attestations.js';
+import type { ArchiveView } from '../../attest/sbom.js';
 
 const KEY_RE = /^[\x20-\x7e]{1,255}$/;
 const SHA_RE = /^[0-9a-f]{64}$/;
@@ -45,6 +47,9 @@ interface Parts {
   listingBytes: Buffer;
   /** The optional publisher signature document (docs/signing.md). */
   signatureBytes?: Buffer;
+  /** The optional SBOM and provenance envelope (attestations.ts). */
+  sbomBytes?: Buffer;
+  provenanceBytes?: Buffer;
 }
 
 /** What submit() must undo whatever happens. */
@@ -66,6 +71,9 @@ function tooLarge(core: ServerCore): ApiError {
 function notOwner(name: string): ApiError {
   return new ApiError(403, 'NOT_OWNER', `plugin ${name} belongs to another developer; choose another name`);
 }
+
+const attestationTooBig = (part: string) =>
+  new ApiError(422, part === 'sbom' ? 'SBOM_MALFORMED' : 'PROVENANCE_MALFORMED', `${part}: larger than ${ATTESTATION_PART_MAX} bytes`);
 
 const disconnected = () => new ApiError(400, 'BAD_REQUEST', 'the client disconnected during the upload');
 
@@ -134,6 +142,8 @@ interface Gathered {
   received?: Received;
   listingBytes?: Buffer;
   signatureBytes?: Buffer;
+  sbomBytes?: Buffer;
+  provenanceBytes?: Buffer;
   /** The first refusal found while reading; thrown once the body is consumed. */
   problem?: ApiError;
 }
@@ -179,12 +189,14 @@ async function receiveParts(core: ServerCore, req: FastifyRequest, temp: string,
           SIGNATURE_MAX,
           () => new ApiError(422, 'SIGNATURE_MALFORMED', `signature: larger than ${SIGNATURE_MAX} bytes`),
         );
+      } else if ((part.fieldname === 'sbom' || part.fieldname === 'provenance') && got[`${part.fieldname}Bytes`] === undefined) {
+        got[`${part.fieldname}Bytes`] = await readSmallPart(part, got, ATTESTATION_PART_MAX, () => attestationTooBig(part.fieldname));
       } else {
         if (part.type === 'file') part.file.resume();
         got.problem ??= new ApiError(
           400,
           'BAD_MULTIPART',
-          `unexpected part "${part.fieldname.slice(0, 40)}": send exactly one "archive" file, one "listing" and at most one "signature"`,
+          `unexpected part "${part.fieldname.slice(0, 40)}": send exactly one "archive" file, one "listing" and at most one each of "signature", "sbom" and "provenance"`,
         );
       }
     }
@@ -192,12 +204,12 @@ async function receiveParts(core: ServerCore, req: FastifyRequest, temp: string,
     throw bodyError(err, signal.aborted);
   }
   if (signal.aborted) throw disconnected();
-  const { received, listingBytes, signatureBytes, problem } = got;
+  const { received, listingBytes, signatureBytes, sbomBytes, provenanceBytes, problem } = got;
   if (received?.truncated) throw tooLarge(core);
   if (problem) throw problem;
   if (!received) throw new ApiError(400, 'MISSING_PART', 'the "archive" part (the plugin zip) is missing');
   if (!listingBytes) throw new ApiError(400, 'MISSING_PART', 'the "listing" part is missing: run marketplace prepare');
-  return { received, listingBytes, signatureBytes };
+  return { received, listingBytes, signatureBytes, sbomBytes, provenanceBytes };
 }
 
 // ---- 3. commit ----------------------------------------------------------
@@ -213,8 +225,11 @@ function checkDigest(head: Head, received: Received): void {
 }
 
 function fingerprintOf(name: string, parts: Parts): string {
-  const listingDigest = createHash('sha256').update(parts.listingBytes).digest('hex');
-  return createHash('sha256').update(`${name}\n${parts.received.sha256}\n${listingDigest}`).digest('hex');
+  const digest = (b: Buffer | undefined) => (b ? createHash('sha256').update(b).digest('hex') : '-');
+  const attested = parts.sbomBytes || parts.provenanceBytes ? `\n${digest(parts.sbomBytes)}\n${digest(parts.provenanceBytes)}` : '';
+  return createHash('sha256')
+    .update(`${name}\n${parts.received.sha256}\n${digest(parts.listingBytes)}${attested}`)
+    .digest('hex');
 }
 
 /** The listing, checked against the URL and the received archive; its version. */
@@ -240,7 +255,7 @@ async function verifyUpload(
   temp: string,
   name: string,
   version: string,
-): Promise<{ summary?: ManifestSummary; listingSha256: string | null }> {
+): Promise<{ summary?: ManifestSummary; listingSha256: string | null; view: Omit<ArchiveView, 'sha256'> }> {
   const report = await core.verify(temp, { maxArchiveBytes: core.maxUploadBytes, expect: { name, version } });
   const errors = report.findings.filter((f) => f.severity === 'error');
   if (!report.ok || errors.length > 0) {
@@ -256,7 +271,8 @@ async function verifyUpload(
       findings: [{ code: 'MANIFEST_MISMATCH', message: 'manifest name/version differ from the upload' }],
     });
   }
-  return { summary: report.manifest ? manifestSummary(report.manifest) : undefined, listingSha256: report.listingSha256 ?? null };
+  const view = { members: report.members, plugin: m, packages: report.manifest?.dependencies?.packages };
+  return { summary: report.manifest ? manifestSummary(report.manifest) : undefined, listingSha256: report.listingSha256 ?? null, view };
 }
 
 /** What the upload asks for compared with the latest published version (the reviewer sees it). */
@@ -287,7 +303,7 @@ async function answerExisting(c: Commit, row: SubmissionRow) {
       { submission_id: row.id, state: row.state },
     );
   }
-  const body = JSON.stringify({ ...toApi(row), existing: true });
+  const body = JSON.stringify({ ...toApi(row, await c.core.attestations.summaryOf(row.id)), existing: true });
   if (head.key !== undefined) {
     await c.core.meta.rememberIdempotent({ user: head.caller.user, key: head.key, fingerprint: c.fingerprint, status: 200, body, expires_at: c.idemExpires });
   }
@@ -338,10 +354,20 @@ async function commit(core: ServerCore, reply: FastifyReply, head: Head, parts: 
   const existing = await meta.submissionOf(name, version);
   if (existing) return await answerExisting(c, existing);
 
-  const { summary, listingSha256 } = await verifyUpload(core, cleanup.temp, name, version);
+  const { summary, listingSha256, view } = await verifyUpload(core, cleanup.temp, name, version);
   const facts = { sha256: received.sha256, size: received.size, contentsSha256: listingSha256 };
   const signed = await core.signing.checkUpload({ owner: caller.user, name, version, signature: parts.signatureBytes, archive: cleanup.temp, facts });
+  const attested = await core.attestations.check({
+    owner: caller.user,
+    name,
+    version,
+    archive: { ...view, sha256: received.sha256 },
+    sbom: parts.sbomBytes,
+    provenance: parts.provenanceBytes,
+  });
   phase('verified');
+  // The SBOM and envelope are stored under their digests before the row, as the archive is.
+  await core.attestations.store(attested);
   // Durable first: the archive is on disk under its digest before the row exists.
   core.pendingDigests.set(received.sha256, (core.pendingDigests.get(received.sha256) ?? 0) + 1);
   cleanup.committedDigest = received.sha256;
@@ -350,9 +376,18 @@ async function commit(core: ServerCore, reply: FastifyReply, head: Head, parts: 
   const row = await newRow(core, head, parts, version, summary);
   const result = await meta.insertSubmission(
     row,
-    key === undefined ? undefined : { key, fingerprint, status: 201, body: (r) => JSON.stringify({ ...toApi(r), existing: false }), expiresAt: c.idemExpires },
+    key === undefined
+      ? undefined
+      : {
+          key,
+          fingerprint,
+          status: 201,
+          body: (r) => JSON.stringify({ ...toApi(r, core.attestations.summaryOfAccepted(attested)), existing: false }),
+          expiresAt: c.idemExpires,
+        },
     core.signing.uploadRecord(signed),
     core.now(),
+    core.attestations.record(attested),
   );
   if (result.kind === 'not-owner') throw notOwner(name);
   // Revoked while the upload was checked: the check again, now against the key as the transaction saw it.
@@ -365,7 +400,7 @@ async function commit(core: ServerCore, reply: FastifyReply, head: Head, parts: 
   return reply
     .code(201)
     .type(JSON_TYPE)
-    .send(JSON.stringify({ ...toApi(result.row), existing: false }));
+    .send(JSON.stringify({ ...toApi(result.row, core.attestations.summaryOfAccepted(attested)), existing: false }));
 }
 
 // ---- the route ----------------------------------------------------------

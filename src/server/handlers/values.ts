@@ -25,7 +25,8 @@ function acceptedOf(listing: string): string[] {
   return Array.isArray(a) ? a.filter((x): x is string => typeof x === 'string') : [];
 }
 
-export function toApi(row: SubmissionRow) {
+/** The submission object; `attestations`: what came with the upload (server/attestations.ts summaryOf), null when nothing did. */
+export function toApi(row: SubmissionRow, attestations: unknown = null) {
   return {
     id: row.id,
     plugin: row.plugin,
@@ -43,6 +44,7 @@ export function toApi(row: SubmissionRow) {
     manifest: json(row.manifest),
     permission_diff: json(row.permission_diff),
     accepted_permissions: acceptedOf(row.listing),
+    attestations,
   };
 }
 

@@ -48,6 +48,11 @@ export function archiveKey(sha256: string): string {
   return `archives/${sha256.slice(0, 2)}/${sha256}.zip`;
 }
 
+/** The key of an upload's SBOM or provenance envelope: attestations/<aa>/<sha256><ext> (server/attestations.ts). */
+export function attestationKey(sha256: string, ext: string): string {
+  return `attestations/${sha256.slice(0, 2)}/${sha256}${ext}`;
+}
+
 export interface BlobStore {
   readonly kind: 'folder' | 's3';
   /** Other processes use it too: an archive no row names is left to the sweep's grace, never removed at once. */
@@ -70,6 +75,10 @@ export interface BlobStore {
   list(): Promise<StoredBlob[]>;
   /** A local file holding the archive (the store's own, or a temp copy that release() removes). */
   local(sha256: string): Promise<{ path: string; release(): Promise<void> }>;
+  /** Content-addressed files besides archives (an upload's SBOM and provenance), by key (attestationKey). */
+  writeAt(key: string, bytes: Buffer): Promise<void>;
+  openAt(key: string): Promise<Readable>;
+  readAt(key: string): Promise<Buffer>;
   getFile(name: NamedFile): Promise<Buffer | undefined>;
   putFile(name: NamedFile, bytes: Buffer): Promise<void>;
   /** Remove temp uploads left by a crash (unshared store) and archives no row names, older than graceMs. */

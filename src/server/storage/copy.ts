@@ -1,6 +1,7 @@
 /**
  * Copying one storage into another (SQLite + folder → PostgreSQL + S3 and
- * back): every archive a row names (its bytes checked against its digest),
+ * back): every archive, SBOM and provenance envelope a row names (its bytes
+ * checked against its digest),
  * the named files (the marketplace's signing key), then every row in one
  * transaction, then both read back and compared. The target must hold no
  * rows; a copy that fails leaves its rows uncommitted, and archives without
@@ -9,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { NAMED_FILES, type BlobStore } from './blobs.js';
 import { TABLES, type MetaStore, type Tables } from './meta.js';
+import { ServerAttestations } from '../attestations.js';
 
 export interface Stores {
   meta: MetaStore;
@@ -91,6 +93,12 @@ export async function copyStorage(from: Stores, to: Stores): Promise<CopyReport>
     await to.blobs.write(sha, data);
     bytes += data.length;
   }
+  for (const [key, sha] of attestationKeys(tables)) {
+    const data = await from.blobs.readAt(key);
+    if (sha256Of(data) !== sha) throw new CopyError(`${key} in ${from.blobs.where} does not match its digest; nothing was copied`, 'ARCHIVE_CORRUPT');
+    await to.blobs.writeAt(key, data);
+    bytes += data.length;
+  }
   // The marketplace key recorded by the target's own start (if any) is kept; the source's are added.
   const have = new Set(target.marketplace_keys.map((k) => k.key_id));
   await to.meta.load({ ...tables, marketplace_keys: tables.marketplace_keys.filter((k) => !have.has(k.key_id)) });
@@ -101,6 +109,16 @@ export async function copyStorage(from: Stores, to: Stores): Promise<CopyReport>
     bytes,
     files,
   };
+}
+
+/** The blob keys of every SBOM and provenance envelope a row names, with their digests. */
+function attestationKeys(tables: Tables): [string, string][] {
+  const out: [string, string][] = [];
+  for (const a of tables.attestations) {
+    if (a.sbom_sha256 !== null) out.push([ServerAttestations.keyOf(a.sbom_sha256, 'sbom'), a.sbom_sha256]);
+    if (a.provenance_sha256 !== null) out.push([ServerAttestations.keyOf(a.provenance_sha256, 'provenance'), a.provenance_sha256]);
+  }
+  return out;
 }
 
 /** Read the target back: the same rows, and every archive with its digest. */

@@ -143,6 +143,24 @@ export class FolderBlobs implements BlobStore {
     return { path: this.pathOf(sha256), release: async () => undefined };
   }
 
+  private at(key: string): string {
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  async writeAt(key: string, bytes: Buffer): Promise<void> {
+    await fs.mkdir(path.dirname(this.at(key)), { recursive: true });
+    await writeFileAtomic(this.at(key), bytes);
+  }
+
+  async openAt(key: string): Promise<Readable> {
+    const fh = await fs.open(this.at(key));
+    return createReadStream('', { fd: fh.fd, autoClose: true }).once('close', () => void fh.close().catch(() => undefined));
+  }
+
+  readAt(key: string): Promise<Buffer> {
+    return fs.readFile(this.at(key));
+  }
+
   async getFile(name: NamedFile): Promise<Buffer | undefined> {
     return readOptionalFile(path.join(this.root, name), { maxBytes: 1024 * 1024 });
   }

@@ -69,6 +69,26 @@ export interface SignatureRow {
   marketplace: string | null;
 }
 
+/** What came with an upload besides the archive (server/attestations.ts): an SBOM and a provenance envelope. */
+export interface AttestationRow {
+  submission_id: string;
+  sbom_sha256: string | null;
+  sbom_size: number | null;
+  provenance_sha256: string | null;
+  provenance_size: number | null;
+  provenance_key: string | null;
+  /** The marketplace's DSSE counter-signature (JSON), made on publish. */
+  marketplace: string | null;
+}
+
+/** A key handed over to another (server/rollover.ts). */
+export interface RolloverRow {
+  old_key_id: string;
+  new_key_id: string;
+  statement: string;
+  created_at: string;
+}
+
 /** Every row of a store, table by table (submissions in insertion order, with their order number). */
 export interface Tables {
   plugins: PluginRow[];
@@ -78,9 +98,21 @@ export interface Tables {
   signatures: SignatureRow[];
   identities: { id: string; user: string }[];
   idempotency: IdempotencyRow[];
+  attestations: AttestationRow[];
+  key_rollovers: RolloverRow[];
 }
 
-export const TABLES: readonly (keyof Tables)[] = ['plugins', 'submissions', 'publisher_keys', 'marketplace_keys', 'signatures', 'identities', 'idempotency'];
+export const TABLES: readonly (keyof Tables)[] = [
+  'plugins',
+  'submissions',
+  'publisher_keys',
+  'marketplace_keys',
+  'signatures',
+  'identities',
+  'idempotency',
+  'attestations',
+  'key_rollovers',
+];
 
 export interface IdempotencyWrite {
   key: string;
@@ -114,6 +146,8 @@ export interface PublishRequest {
   contentsSha256: string | null;
   /** The key that signed the upload, re-checked (revoked/expired at `now`) inside the transaction. */
   publisherKey: string | null;
+  /** The attestations' counter-signature (JSON), stored with the publish when the upload had attestations. */
+  attestationMarketplace: string | null;
   now: number;
 }
 
@@ -146,7 +180,14 @@ export interface MetaStore {
    * its idempotency record in one transaction, ownership, (plugin, version)
    * and the publisher key checked inside it.
    */
-  insertSubmission(row: SubmissionRow, idem: IdempotencyWrite | undefined, signature: Omit<SignatureRow, 'submission_id'>, now: number): Promise<InsertResult>;
+  insertSubmission(
+    row: SubmissionRow,
+    idem: IdempotencyWrite | undefined,
+    signature: Omit<SignatureRow, 'submission_id'>,
+    now: number,
+    attestation?: Omit<AttestationRow, 'submission_id'>,
+  ): Promise<InsertResult>;
+  attestationRow(submissionId: string): Promise<AttestationRow | undefined>;
   /** Move a submission from one of `from` to fields.state; 'state' with the row as it is when it was elsewhere. */
   review(id: string, from: readonly State[], fields: ReviewFields): Promise<{ kind: 'updated' | 'state'; row: SubmissionRow } | undefined>;
   publish(req: PublishRequest): Promise<PublishResult | undefined>;
@@ -159,6 +200,10 @@ export interface MetaStore {
   addKey(row: KeyRow & { owner: string }): Promise<{ kind: 'created' | 'existing' | 'taken'; row: KeyRow }>;
   /** Revoke the owner's key (the first revocation time is kept); undefined when the owner has no such key. */
   revokeKey(owner: string, keyId: string, at: string): Promise<KeyRow | undefined>;
+  /** The key an old key handed over to, when it did. */
+  successorOf(keyId: string): Promise<string | null>;
+  /** Register the new key of a rollover and record the hand-over, in one transaction. */
+  rollover(key: KeyRow & { owner: string }, r: RolloverRow): Promise<{ kind: 'created' | 'existing' | 'taken'; row: KeyRow }>;
   /** The newest published version of the plugin that came with a publisher signature. */
   signedPublished(plugin: string): Promise<{ version: string; key: string } | undefined>;
   signatureRow(submissionId: string): Promise<SignatureRow | undefined>;

@@ -12,6 +12,8 @@ import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { migratePg } from './pg-schema.js';
 import {
   keyInvalidAt,
+  type AttestationRow,
+  type RolloverRow,
   TABLES,
   type IdempotencyRow,
   type IdempotencyWrite,
@@ -58,6 +60,8 @@ const COLUMNS: Record<keyof Tables, readonly string[]> = {
   signatures: ['submission_id', 'contents_sha256', 'publisher', 'publisher_key', 'marketplace'],
   identities: ['id', 'user'],
   idempotency: ['user', 'key', 'fingerprint', 'status', 'body', 'expires_at'],
+  attestations: ['submission_id', 'sbom_sha256', 'sbom_size', 'provenance_sha256', 'provenance_size', 'provenance_key', 'marketplace'],
+  key_rollovers: ['old_key_id', 'new_key_id', 'statement', 'created_at'],
 };
 
 const ORDER: Record<keyof Tables, string> = {
@@ -68,6 +72,8 @@ const ORDER: Record<keyof Tables, string> = {
   signatures: 'submission_id',
   identities: 'id',
   idempotency: '"user", key',
+  attestations: 'submission_id',
+  key_rollovers: 'old_key_id',
 };
 
 /** `INSERT INTO t (cols) VALUES ($1…)` for the named columns. */
@@ -255,6 +261,7 @@ export class PgMeta implements MetaStore {
     idem: IdempotencyWrite | undefined,
     signature: Omit<SignatureRow, 'submission_id'>,
     now: number,
+    attestation?: Omit<AttestationRow, 'submission_id'>,
   ): Promise<InsertResult> {
     return this.tx(
       async (q): Promise<InsertResult> => {
@@ -270,6 +277,7 @@ export class PgMeta implements MetaStore {
         }
         await q(insertSql('submissions', SUBMISSION_COLUMNS), valuesOf(row, SUBMISSION_COLUMNS));
         await q(insertSql('signatures', COLUMNS.signatures), valuesOf({ submission_id: row.id, ...signature }, COLUMNS.signatures));
+        if (attestation) await q(insertSql('attestations', COLUMNS.attestations), valuesOf({ submission_id: row.id, ...attestation }, COLUMNS.attestations));
         if (idem) {
           const record: IdempotencyRow = {
             user: row.owner,
@@ -314,6 +322,9 @@ export class PgMeta implements MetaStore {
           null,
           req.marketplace,
         ]);
+        if (req.attestationMarketplace !== null) {
+          await q('UPDATE attestations SET marketplace = $2 WHERE submission_id = $1', [row.id, req.attestationMarketplace]);
+        }
         const updated = await q<SubmissionRow>(
           "UPDATE submissions SET state = 'published', channel = $2, published_at = $3, updated_at = $3 WHERE id = $1 RETURNING *",
           [row.id, req.channel, req.at],
@@ -352,6 +363,32 @@ export class PgMeta implements MetaStore {
 
   async revokeKey(owner: string, keyId: string, at: string): Promise<KeyRow | undefined> {
     return this.one<KeyRow>('UPDATE publisher_keys SET revoked_at = coalesce(revoked_at, $3) WHERE key_id = $2 AND owner = $1 RETURNING *', [owner, keyId, at]);
+  }
+
+  async attestationRow(submissionId: string): Promise<AttestationRow | undefined> {
+    return this.one<AttestationRow>('SELECT * FROM attestations WHERE submission_id = $1', [submissionId]);
+  }
+
+  async successorOf(keyId: string): Promise<string | null> {
+    return (await this.one<{ new_key_id: string }>('SELECT new_key_id FROM key_rollovers WHERE old_key_id = $1', [keyId]))?.new_key_id ?? null;
+  }
+
+  async rollover(key: KeyRow & { owner: string }, r: RolloverRow) {
+    return this.tx(async (q) => {
+      const created = (
+        await q<KeyRow>(
+          `${insertSql('publisher_keys', COLUMNS.publisher_keys)} ON CONFLICT (key_id) DO NOTHING RETURNING *`,
+          valuesOf(key, COLUMNS.publisher_keys),
+        )
+      )[0];
+      const row = created ?? (await q<KeyRow>('SELECT * FROM publisher_keys WHERE key_id = $1', [key.key_id]))[0];
+      if (!created && row.owner !== key.owner) return { kind: 'taken' as const, row };
+      await q(
+        `${insertSql('key_rollovers', COLUMNS.key_rollovers)} ON CONFLICT (old_key_id) DO UPDATE SET new_key_id = EXCLUDED.new_key_id, statement = EXCLUDED.statement, created_at = EXCLUDED.created_at`,
+        valuesOf(r, COLUMNS.key_rollovers),
+      );
+      return { kind: created ? ('created' as const) : ('existing' as const), row };
+    });
   }
 
   async signedPublished(plugin: string): Promise<{ version: string; key: string } | undefined> {

@@ -75,7 +75,21 @@ CREATE TABLE idempotency (
 );
 `;
 
-const MIGRATIONS: { version: number; sql: string }[] = [{ version: 1, sql: V1 }];
+/** Version 2: what came with an upload (SBOM, provenance) and key rollovers. */
+const V2 = `
+CREATE TABLE attestations (
+  submission_id TEXT PRIMARY KEY REFERENCES submissions(id),
+  sbom_sha256 TEXT, sbom_size BIGINT,
+  provenance_sha256 TEXT, provenance_size BIGINT, provenance_key TEXT,
+  marketplace TEXT
+);
+CREATE TABLE key_rollovers (old_key_id TEXT PRIMARY KEY, new_key_id TEXT NOT NULL, statement TEXT NOT NULL, created_at TEXT NOT NULL);
+`;
+
+const MIGRATIONS: { version: number; sql: string }[] = [
+  { version: 1, sql: V1 },
+  { version: 2, sql: V2 },
+];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 

@@ -141,6 +141,20 @@ export class S3Blobs implements BlobStore {
     return { path: file, release: () => fs.rm(file, { force: true }) };
   }
 
+  async writeAt(key: string, bytes: Buffer): Promise<void> {
+    await this.put(key, bytes, bytes.length);
+  }
+
+  openAt(key: string): Promise<Readable> {
+    return this.get(key);
+  }
+
+  async readAt(key: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of await this.get(key)) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
   async getFile(name: NamedFile): Promise<Buffer | undefined> {
     try {
       const chunks: Buffer[] = [];

@@ -9,6 +9,8 @@ import type { Database as Db } from 'better-sqlite3';
 import { migrateSqlite } from './sqlite-schema.js';
 import {
   keyInvalidAt,
+  type AttestationRow,
+  type RolloverRow,
   TABLES,
   type IdempotencyRow,
   type IdempotencyWrite,
@@ -44,6 +46,10 @@ const INSERT_SIGNATURE =
   'INSERT OR REPLACE INTO signatures (submission_id, contents_sha256, publisher, publisher_key, marketplace) VALUES (@submission_id, @contents_sha256, @publisher, @publisher_key, @marketplace)';
 const INSERT_PUBLISHER_KEY =
   'INSERT INTO publisher_keys (key_id, owner, public_key, created_at, expires_at, revoked_at) VALUES (@key_id, @owner, @public_key, @created_at, @expires_at, @revoked_at)';
+const INSERT_ATTESTATION = `INSERT OR REPLACE INTO attestations (submission_id, sbom_sha256, sbom_size, provenance_sha256, provenance_size, provenance_key, marketplace)
+  VALUES (@submission_id, @sbom_sha256, @sbom_size, @provenance_sha256, @provenance_size, @provenance_key, @marketplace)`;
+const INSERT_ROLLOVER =
+  'INSERT OR REPLACE INTO key_rollovers (old_key_id, new_key_id, statement, created_at) VALUES (@old_key_id, @new_key_id, @statement, @created_at)';
 const INSERT_MARKETPLACE_KEY =
   'INSERT OR IGNORE INTO marketplace_keys (key_id, public_key, created_at, expires_at, revoked_at) VALUES (@key_id, @public_key, @created_at, @expires_at, @revoked_at)';
 
@@ -205,6 +211,7 @@ export class SqliteMeta implements MetaStore {
     idem: IdempotencyWrite | undefined,
     signature: Omit<SignatureRow, 'submission_id'>,
     now: number,
+    attestation?: Omit<AttestationRow, 'submission_id'>,
   ): Promise<InsertResult> {
     const tx = this.db.transaction((): InsertResult => {
       const plugin = this.get<PluginRow>('SELECT * FROM plugins WHERE name = ?', row.plugin);
@@ -219,6 +226,7 @@ export class SqliteMeta implements MetaStore {
       const seq = this.get<{ s: number }>('SELECT coalesce(max(seq), 0) + 1 AS s FROM submissions')!.s;
       this.db.prepare(INSERT_SUBMISSION).run({ ...row, seq });
       this.db.prepare(INSERT_SIGNATURE).run({ submission_id: row.id, ...signature });
+      if (attestation) this.db.prepare(INSERT_ATTESTATION).run({ submission_id: row.id, ...attestation });
       if (idem) {
         this.db
           .prepare(INSERT_IDEMPOTENCY)
@@ -262,6 +270,9 @@ export class SqliteMeta implements MetaStore {
             publisher_key: null,
             marketplace: req.marketplace,
           });
+        }
+        if (req.attestationMarketplace !== null) {
+          this.db.prepare('UPDATE attestations SET marketplace = ? WHERE submission_id = ?').run(req.attestationMarketplace, row.id);
         }
         this.db
           .prepare("UPDATE submissions SET state = 'published', channel = ?, published_at = ?, updated_at = ? WHERE id = ?")
@@ -313,6 +324,26 @@ export class SqliteMeta implements MetaStore {
       .immediate();
   }
 
+  async attestationRow(submissionId: string): Promise<AttestationRow | undefined> {
+    return this.get<AttestationRow>('SELECT * FROM attestations WHERE submission_id = ?', submissionId);
+  }
+
+  async successorOf(keyId: string): Promise<string | null> {
+    return this.get<{ new_key_id: string }>('SELECT new_key_id FROM key_rollovers WHERE old_key_id = ?', keyId)?.new_key_id ?? null;
+  }
+
+  async rollover(key: KeyRow & { owner: string }, r: RolloverRow) {
+    return this.db
+      .transaction(() => {
+        const existing = this.keyRowSync(key.key_id);
+        if (existing && existing.owner !== key.owner) return { kind: 'taken' as const, row: existing };
+        if (!existing) this.db.prepare(INSERT_PUBLISHER_KEY).run(key);
+        this.db.prepare(INSERT_ROLLOVER).run(r);
+        return { kind: existing ? ('existing' as const) : ('created' as const), row: existing ?? key };
+      })
+      .immediate();
+  }
+
   async signedPublished(plugin: string): Promise<{ version: string; key: string } | undefined> {
     return this.get(
       `SELECT s.version AS version, g.publisher_key AS key FROM submissions s JOIN signatures g ON g.submission_id = s.id
@@ -334,6 +365,8 @@ export class SqliteMeta implements MetaStore {
       signatures: this.all('SELECT * FROM signatures ORDER BY submission_id'),
       identities: this.all('SELECT * FROM identities ORDER BY id'),
       idempotency: this.all('SELECT * FROM idempotency ORDER BY user, key'),
+      attestations: this.all('SELECT * FROM attestations ORDER BY submission_id'),
+      key_rollovers: this.all('SELECT * FROM key_rollovers ORDER BY old_key_id'),
     };
   }
 
@@ -346,6 +379,8 @@ export class SqliteMeta implements MetaStore {
       signatures: INSERT_SIGNATURE,
       identities: 'INSERT INTO identities (id, user) VALUES (@id, @user)',
       idempotency: INSERT_IDEMPOTENCY,
+      attestations: INSERT_ATTESTATION,
+      key_rollovers: INSERT_ROLLOVER,
     };
     this.db
       .transaction(() => {

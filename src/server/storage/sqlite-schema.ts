@@ -77,9 +77,21 @@ function v2(db: Db): void {
   }
 }
 
+/** Version 3: what came with an upload (SBOM, provenance) and key rollovers (data dirs of the versions that made these themselves keep them). */
+const V3 = `
+CREATE TABLE IF NOT EXISTS attestations (
+  submission_id TEXT PRIMARY KEY,
+  sbom_sha256 TEXT, sbom_size INTEGER,
+  provenance_sha256 TEXT, provenance_size INTEGER, provenance_key TEXT,
+  marketplace TEXT
+);
+CREATE TABLE IF NOT EXISTS key_rollovers (old_key_id TEXT PRIMARY KEY, new_key_id TEXT NOT NULL, statement TEXT NOT NULL, created_at TEXT NOT NULL);
+`;
+
 const MIGRATIONS: { version: number; apply: (db: Db) => void }[] = [
   { version: 1, apply: (db) => db.exec(V1) },
   { version: 2, apply: v2 },
+  { version: 3, apply: (db) => db.exec(V3) },
 ];
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
