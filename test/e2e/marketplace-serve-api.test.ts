@@ -152,6 +152,7 @@ describe('the review and publish workflow', () => {
           size: zip.length,
           published_at: published.body.published_at,
           manifest: { name, version: '1.2.0', permissions: { required: [], optional: [] }, hooks: [], endpoints: [] },
+          attestations: null,
         },
       ],
     });

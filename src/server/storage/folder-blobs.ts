@@ -6,7 +6,6 @@
  * so tmp/ and unreferenced archives are swept on start without a grace.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -107,8 +106,8 @@ export class FolderBlobs implements BlobStore {
   }
 
   async open(sha256: string): Promise<Readable> {
-    const fh = await fs.open(this.pathOf(sha256));
-    return createReadStream('', { fd: fh.fd, autoClose: true }).once('close', () => void fh.close().catch(() => undefined));
+    // Opened here, so a missing file is an error of this call, not of the stream; the stream closes the handle.
+    return (await fs.open(this.pathOf(sha256))).createReadStream();
   }
 
   read(sha256: string): Promise<Buffer> {
@@ -153,8 +152,7 @@ export class FolderBlobs implements BlobStore {
   }
 
   async openAt(key: string): Promise<Readable> {
-    const fh = await fs.open(this.at(key));
-    return createReadStream('', { fd: fh.fd, autoClose: true }).once('close', () => void fh.close().catch(() => undefined));
+    return (await fs.open(this.at(key))).createReadStream();
   }
 
   readAt(key: string): Promise<Buffer> {
