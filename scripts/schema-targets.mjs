@@ -20,6 +20,7 @@ export const TARGETS = [
   { schema: 'signature.schema.json', out: 'src/signing/signature-schema', type: 'SignatureDocument' },
   { schema: 'keyring.schema.json', out: 'src/signing/keyring-schema', type: 'Keyring' },
   { schema: 'listing.schema.json', out: 'src/core/listing-schema', type: 'Listing' },
+  { schema: 'workspace.schema.json', out: 'src/workspace/workspace-schema', type: 'WorkspaceFile' },
 ];
 
 const root = new URL('..', import.meta.url);

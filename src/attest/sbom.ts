@@ -103,7 +103,8 @@ export function makeSbom(input: SbomInput): Json {
     c.scope = 'required';
     if (d.sha256) c.hashes = [{ alg: 'SHA-256', content: d.sha256 }];
     c.purl = `pkg:pypi/${d.name}${d.version ? `@${d.version}` : ''}`;
-    c.properties = [prop('requirement', d.requirement), prop('provided-by', d.provided)];
+    // A packed wheel no requirement names (pulled in by another) has no requirement property.
+    c.properties = [...(d.requirement ? [prop('requirement', d.requirement)] : []), prop('provided-by', d.provided)];
     return c;
   });
   const files = [...input.files]
@@ -137,7 +138,7 @@ export interface SbomFacts {
   archiveSha256: string;
   /** path -> sha256 of every `file` component. */
   files: Map<string, string>;
-  /** The requirement of every library component provided by the platform, in order. */
+  /** The requirement of every library component provided by the platform, and of the packed wheels a requirement names, in order. */
   requirements: string[];
 }
 
@@ -175,6 +176,10 @@ export function parseSbom(text: string): SbomFacts {
       files.set(c.name, sha);
     } else if (c.type === 'library' && propOf(c, 'provided-by') === 'platform') {
       requirements.push(propOf(c, 'requirement') ?? c.name);
+    } else if (c.type === 'library' && propOf(c, 'provided-by') === 'archive') {
+      // A packed wheel (build --wheels) a requirement of the manifest names.
+      const r = propOf(c, 'requirement');
+      if (r !== undefined && !requirements.includes(r)) requirements.push(r);
     }
   });
   return { plugin: { name: root.name, version: root.version }, archiveSha256, files, requirements };

@@ -182,7 +182,18 @@ async function buildCheck(ctx: Ctx, st: State): Promise<Partial> {
   const { buildProject } = await import('../project/build.js');
   st.tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'plexichat-check-'));
   try {
-    const outcome = await buildProject({ projectDir: ctx.cwd, outDir: st.tmp, env: ctx.env, stdio: ctx.stdio?.(), signal: ctx.signal, project: st.project });
+    // In a workspace, the archive holds the shared libraries the plugin imports, as build packs them.
+    const { workspaceLibraryFiles } = await import('../workspace/env.js');
+    const extraFiles = await workspaceLibraryFiles(ctx.cwd);
+    const outcome = await buildProject({
+      projectDir: ctx.cwd,
+      outDir: st.tmp,
+      env: ctx.env,
+      stdio: ctx.stdio?.(),
+      signal: ctx.signal,
+      project: st.project,
+      extraFiles,
+    });
     st.built = { archive: outcome.outcome.archive!.path, outcome };
     const findings: Finding[] = outcome.warnings.map((w) => ({ ruleId: 'build/PACK_WARNING', level: 'warning', message: w }));
     return done(findings, `${plural(outcome.outcome.list.files.length, 'file')} would be packed`);

@@ -35,19 +35,19 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('validate', 'check the manifest and cross-check the code'),
     ex('validate --strict --security', 'warnings are errors; also run bandit'),
     ex('validate --against published', 'permission, hook and endpoint changes since the published version'),
-    ex('--json validate > validate.json', 'the findings as JSON'),
+    ex('validate --all', 'in a workspace: every plugin, output grouped, one summary'),
   ],
   test: [
     ex('test', "run the plugin's pytest suite"),
     ex('test -- -k dashboard -x', 'pass arguments to pytest'),
     ex('test --coverage --timeout 120', 'line coverage of src/; stop after 2 minutes'),
-    ex('test --python /usr/bin/python3.12', 'with this interpreter'),
+    ex('test --affected --base main', 'in a workspace: the plugins changed since main'),
   ],
   build: [
     ex('build', 'package dist/<name>-<version>.zip and its .sha256'),
-    ex('build --dry-run --explain', 'what would be packed, and the rule for each file'),
     ex('build --out release --sign', 'into release/, signed with the default key'),
-    ex('build --allow-secret config/example.env', 'pack a file that looks like a secret'),
+    ex('build --plugin greeter --plugin reporter', 'in a workspace: these two plugins, each with its imported libraries'),
+    ex('build --wheels --split-platforms', 'pack the locked wheels, one archive per platform'),
   ],
   verify: [
     ex('verify dist/greeter-1.0.0.zip', 'check an archive as the marketplace will'),
@@ -73,8 +73,8 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   check: [
     ex('check', 'the pull-request gate'),
     ex('check --profile release', 'also the published-version and permission checks'),
-    ex('check --format sarif --output check.sarif', 'findings for code scanning'),
     ex('check --format github --accept-permission file_write', 'annotations; accept a new permission'),
+    ex('check --affected --base origin/main --format sarif --output check.sarif', 'in a workspace: the changed plugins, one SARIF log'),
   ],
   deploy: [ex('deploy render', 'the Dockerfile and both k8s manifests'), ex('deploy render --check --helm', 'CI: exit 1 with a diff when the files are stale')],
   'deploy render': [
@@ -104,6 +104,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   marketplace: [
     ex('marketplace login', 'store a token'),
     ex('marketplace submit', 'upload the archive for review'),
+    ex('marketplace submit --target staging', 'to the marketplace a workspace or your config names staging'),
     ex('marketplace status --wait', 'wait for the review'),
   ],
   'marketplace login': [

@@ -8,7 +8,7 @@ import { CancelledError, CliError, ExitCode, UsageError, terminatedBySigterm } f
 import { cliVersion } from '../io/cli-version.js';
 import { READER_GONE_EXIT, watchClosedPipes } from '../io/closed-pipe.js';
 import type { Output } from '../io/output.js';
-import { createProgram, type Runner } from './program.js';
+import { createProgram, type CommandModule, type Runner } from './program.js';
 import { programName, renameProgram } from './program-name.js';
 import type { Ctx, GlobalFlags } from '../io/context.js';
 
@@ -70,6 +70,7 @@ function globalFlags(command: Command): GlobalFlags {
     color: g.color !== false,
     cwd: typeof g.cwd === 'string' ? g.cwd : undefined,
     marketplace: typeof g.marketplace === 'string' ? g.marketplace : undefined,
+    target: typeof g.target === 'string' ? g.target : undefined,
   };
 }
 
@@ -167,8 +168,11 @@ function dispatcher(proc: Process, signal: AbortSignal, run: Run): Runner {
     const out = (run.out = await outputFor(proc, flags));
     if (run.readerGone) out.mute();
     const ctx = await contextFor(command, opts, { proc, out, flags, signal });
-    const mod = await loading;
-    const result = await mod.run(opts, ctx).catch((err: unknown) => {
+    // validate/test/build/check over the plugins of a workspace (docs/workspace.md).
+    const { workspaceRun } = await import('./workspace-route.js');
+    const wsOpts = await workspaceRun(command, opts as Record<string, unknown>, ctx);
+    const mod = wsOpts ? ((await import('../commands/workspace.js')) as unknown as CommandModule<unknown, unknown>) : await loading;
+    const result = await mod.run(wsOpts ?? opts, ctx).catch((err: unknown) => {
       if (!flags.json) mod.renderError?.(err, ctx); // what the error carries, before its one line
       throw err;
     });

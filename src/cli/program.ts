@@ -46,6 +46,17 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
+/** The flags that run a command over the plugins of a workspace (docs/workspace.md). */
+function workspaceFlags(c: Command): Command {
+  return c
+    .option('--all', 'in a workspace: run for every plugin (the default at the workspace root)')
+    .option('--plugin <name>', 'in a workspace: run for this plugin, by name or folder (repeatable)', collect)
+    .option('--affected', 'in a workspace: run for the plugins changed since --base (their files or a shared library they import)')
+    .option('--base <ref>', 'with --affected: the git commit, branch or tag to compare with')
+    .option('--head <ref>', 'with --affected: compare --base with this commit instead of the work tree')
+    .option('--jobs <n>', 'in a workspace: plugins run at once (default: the number of cores)', int('--jobs', 1, 64));
+}
+
 // long-function: the registration table, one .command() block per command in help order; split, the CLI's surface could not be read in one place
 export function createProgram(version: string, runner: Runner, name = 'plexichat-plugin'): Command {
   const program = new Command(name);
@@ -89,6 +100,7 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
       new Option('--fail-on <severity>', 'with --security: the lowest bandit severity that fails validation (default high)').choices(['low', 'medium', 'high']),
     )
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/validate.js'), opts, cmd));
+  workspaceFlags(program.commands.at(-1)!);
 
   program
     .command('test')
@@ -98,6 +110,7 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--coverage', 'measure coverage (needs pytest-cov)')
     .option('--timeout <seconds>', 'kill the test run after this many seconds', seconds)
     .action((pytestArgs: string[], opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/test.js'), { pytestArgs, ...opts }, cmd));
+  workspaceFlags(program.commands.at(-1)!);
 
   program
     .command('build')
@@ -110,7 +123,12 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--sign', 'sign the archive (.zip.sig) and its build provenance (.intoto.jsonl); fails when there is no key')
     .option('--no-sign', 'do not sign, even when a signing key is configured')
     .option('--key <file>', 'private key to sign with (else PLEXICHAT_SIGNING_KEY, else the default key file)')
+    .option('--wheels', 'pack the wheels pylock.toml locks under wheels/, checked against their sha256')
+    .option('--split-platforms', 'with --wheels: one archive per platform, <name>-<version>-<platform>.zip, when a wheel is platform-specific')
+    .option('--find-links <dir>', 'with --wheels: a wheelhouse to take wheels from before the cache and the index (repeatable)', collect)
+    .option('--index-url <url>', 'with --wheels: the index pip downloads a wheel missing from the cache from')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/build.js'), opts, cmd));
+  workspaceFlags(program.commands.at(-1)!);
 
   program
     .command('verify')
@@ -157,6 +175,7 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--accept-permission <name>', 'accept a newly required permission (repeatable)', collect)
     .option('-o, --output <file>', 'write the json, sarif or github document to this file')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/check.js'), opts, cmd));
+  workspaceFlags(program.commands.at(-1)!);
 
   program
     .command('deploy')
@@ -341,6 +360,14 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--to-database <url>', '... or into this empty database (with --to-blobs)')
     .option('--to-blobs <url>', '... and this bucket')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/migrate.js'), opts, cmd));
+
+  // Every marketplace command but serve talks to a marketplace: --target names one (docs/workspace.md).
+  const targetFlag = (c: Command) => c.option('--target <name>', 'the named marketplace to use (targets: in plexichat-workspace.yaml or your config.json)');
+  for (const c of mp.commands) {
+    if (c.name() === 'serve') continue;
+    if (c.commands.length) c.commands.forEach(targetFlag);
+    else targetFlag(c);
+  }
 
   program
     .command('completion')

@@ -9,7 +9,9 @@ import path from 'node:path';
 import { userPath, type Ctx } from '../io/context.js';
 import { formatBytes } from '../io/bytes.js';
 import { createProgress } from '../io/progress.js';
-import { CliError } from '../errors.js';
+import fs from 'node:fs/promises';
+import { CliError, UsageError } from '../errors.js';
+import type { WheelBuildPlan, WheelBuildVariant } from '../deps/build-wheels.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import type { Diagnostic } from '../core/manifest/types.js';
 import { buildProject, findingLine, secretLine, sourceDateEpoch, type BuildFailureDetails, type ProjectBuild } from '../project/build.js';
@@ -29,6 +31,13 @@ export interface BuildCommandOptions {
   sign?: boolean;
   /** The private key file to sign with. */
   key?: string;
+  /** Pack the locked wheels (pylock.toml) under wheels/. */
+  wheels?: boolean;
+  /** With --wheels: one archive per platform when a wheel is platform-specific. */
+  splitPlatforms?: boolean;
+  /** Wheelhouses to take wheels from before the cache and the index (repeatable). */
+  findLinks?: string[];
+  indexUrl?: string;
 }
 
 export interface BuildResult {
@@ -59,6 +68,12 @@ export interface BuildResult {
   sbom?: { file: string };
   /** The signed build provenance (DSSE envelope of an in-toto SLSA statement), signed builds only. */
   provenance?: { file: string; keyId: string; slsaLevel: string; commit?: string };
+  /** build --wheels: the archive's platform (`any`, `all`, or a platform with --split-platforms). */
+  platform?: string;
+  /** build --wheels: the packed wheels (wheels/index.json). */
+  wheels?: { path: string; name: string; version: string; sha256: string }[];
+  /** build --wheels --split-platforms: the archives of the other platforms, each as this one. */
+  variants?: BuildResult[];
 }
 
 /** The one line naming what was left out, said once per build (kept beside the result: --json has `leftOut`). */
@@ -87,36 +102,88 @@ export async function run(opts: BuildCommandOptions, ctx: Ctx): Promise<BuildRes
     keyPath: opts.key === undefined ? undefined : userPath(ctx, opts.key),
     env: ctx.env,
   });
+  if (opts.splitPlatforms && !opts.wheels) throw new UsageError('--split-platforms needs --wheels', { hint: 'build --wheels --split-platforms' });
+  const plan = opts.wheels ? await planWheelBuild(opts, ctx) : undefined;
   const created = await useOutDir(outDir, { given: opts.out, defaultShown: 'dist', create: !opts.dryRun });
+  const written: string[] = [];
   try {
-    const result = await buildInto(outDir, opts, ctx, mtime);
-    if (key) result.warnings.push(...key.warnings);
-    if (result.archive) {
-      const facts = contents.get(result)!;
-      const { finishBuild } = await import('../project/finish-build.js');
-      const done = await finishBuild(
-        { archive: result.archive, sha256File: result.sha256File, sha256: result.sha256!, size: result.size!, plugin: result.plugin, ...facts },
-        {
-          projectDir,
-          env: ctx.env,
-          key,
-          parameters: { plugin: result.plugin, includeTests: Boolean(opts.includeTests), allowSecrets: opts.allowSecret ?? [], sourceDateEpoch: mtime ?? null },
-          startedOn,
-          now: ctx.clock.now(),
-          flag: '--out <dir>',
-        },
-      );
-      Object.assign(result, done);
+    if (!plan) return await buildOne(outDir, opts, ctx, { mtime, key, startedOn }, undefined);
+    const results: BuildResult[] = [];
+    for (const variant of plan.variants) {
+      const r = await buildOne(outDir, opts, ctx, { mtime, key, startedOn }, variant);
+      written.push(...writtenFiles(r));
+      results.push(r);
     }
-    return result;
+    const [first, ...rest] = results;
+    if (rest.length) first.variants = rest;
+    return first;
   } catch (err) {
+    // A failed variant takes the archives made before it: nothing is half-written.
+    await Promise.all(written.map((f) => fs.rm(f, { force: true })));
     // A failed build leaves no empty output folder behind that it made itself.
     await dropCreatedOutDir(outDir, created);
     throw err;
+  } finally {
+    await plan?.cleanup();
   }
 }
 
-async function buildInto(outDir: string, opts: BuildCommandOptions, ctx: Ctx, mtime: number | undefined): Promise<BuildResult> {
+interface BuildRun {
+  mtime: number | undefined;
+  key: Awaited<ReturnType<typeof signingKeyForBuild>>;
+  startedOn: number;
+}
+
+/** One archive: pack it, then its SBOM, signature and provenance. */
+async function buildOne(outDir: string, opts: BuildCommandOptions, ctx: Ctx, b: BuildRun, variant: WheelBuildVariant | undefined): Promise<BuildResult> {
+  const result = await buildInto(outDir, opts, ctx, b.mtime, variant);
+  if (b.key) result.warnings.push(...b.key.warnings);
+  if (variant) Object.assign(result, { platform: variant.platform, wheels: variant.wheels });
+  if (!result.archive) return result;
+  const facts = contents.get(result)!;
+  const { finishBuild } = await import('../project/finish-build.js');
+  const done = await finishBuild(
+    {
+      archive: result.archive,
+      sha256File: result.sha256File,
+      sha256: result.sha256!,
+      size: result.size!,
+      plugin: result.plugin,
+      ...facts,
+      ...(variant ? { dependencies: variant.dependencies } : {}),
+    },
+    {
+      projectDir: ctx.cwd,
+      env: ctx.env,
+      key: b.key,
+      parameters: {
+        plugin: result.plugin,
+        includeTests: Boolean(opts.includeTests),
+        allowSecrets: opts.allowSecret ?? [],
+        sourceDateEpoch: b.mtime ?? null,
+        ...(variant ? { wheels: true, platform: variant.platform } : {}),
+      },
+      startedOn: b.startedOn,
+      now: ctx.clock.now(),
+      flag: '--out <dir>',
+    },
+  );
+  return Object.assign(result, done);
+}
+
+function writtenFiles(r: BuildResult): string[] {
+  return [r.archive, r.sha256File, r.sbom?.file, r.signature?.file, r.provenance?.file].filter((f): f is string => Boolean(f));
+}
+
+async function planWheelBuild(opts: BuildCommandOptions, ctx: Ctx): Promise<WheelBuildPlan> {
+  const { planWheelBuild: plan } = await import('../deps/build-wheels.js');
+  return plan({ ctx, split: Boolean(opts.splitPlatforms), findLinks: opts.findLinks, indexUrl: opts.indexUrl });
+}
+
+async function buildInto(outDir: string, opts: BuildCommandOptions, ctx: Ctx, mtime: number | undefined, variant?: WheelBuildVariant): Promise<BuildResult> {
+  // In a workspace: the shared libraries the plugin imports are packed too (docs/workspace.md).
+  const { workspaceLibraryFiles } = await import('../workspace/env.js');
+  const extraFiles = await workspaceLibraryFiles(ctx.cwd);
   const progress = createProgress(ctx, { label: 'packing', showAfterMs: 500, bigBytes: 16 * 1024 * 1024 });
   let built: ProjectBuild;
   try {
@@ -130,6 +197,9 @@ async function buildInto(outDir: string, opts: BuildCommandOptions, ctx: Ctx, mt
       dryRun: opts.dryRun,
       explain: opts.explain,
       mtime,
+      extra: variant?.extra,
+      fileName: variant?.fileName,
+      extraFiles,
       signal: ctx.signal,
       onProgress: progress.update,
       onPacked: (checking) => {
@@ -211,6 +281,8 @@ export function render(r: BuildResult, ctx: Ctx): void {
   if (r.sbom) out.result(`  sbom    ${path.basename(r.sbom.file)} (CycloneDX 1.6)`);
   if (r.signature) out.result(`  signed  key ${r.signature.keyId} (${r.signature.keySource}) → ${path.basename(r.signature.file)}`);
   if (r.provenance) out.result(`  provenance  ${path.basename(r.provenance.file)} (${r.provenance.slsaLevel}: signed on this machine, not by a build service)`);
+  if (r.wheels) out.result(`  wheels  ${r.wheels.length} (${r.platform}): ${r.wheels.map((w) => `${w.name} ${w.version}`).join(', ') || 'none'}`);
+  for (const v of r.variants ?? []) render({ ...v, diagnostics: [], warnings: [] }, ctx);
 }
 
 function renderExplain(decisions: Decision[], ctx: Ctx): void {

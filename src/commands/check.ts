@@ -11,18 +11,16 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { userPath, type Ctx } from '../io/context.js';
-import { CliError, UsageError, errnoCode } from '../errors.js';
-import { readRegularText } from '../io/read-file.js';
+import { UsageError } from '../errors.js';
 import { cliVersion } from '../io/cli-version.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import { jsonDocument } from '../io/json-document.js';
 import { probeWrite, writeFileAtomic } from '../io/atomic.js';
 import { writingTo, type OutputTarget } from '../io/fs-errors.js';
-import { applyConfig, CONFIG_FILE, ConfigError, parseCheckConfig, type CheckConfig } from '../check/config.js';
 import { annotation } from '../check/github.js';
-import { runChecks } from '../check/runner.js';
+import { checkReport } from '../check/report.js';
 import { toSarif } from '../check/sarif.js';
-import { allFindings, FORMATS, PROFILES, type CheckOutcome, type CheckReport, type Finding, type Format, type Profile } from '../check/types.js';
+import { allFindings, FORMATS, PROFILES, type CheckOutcome, type CheckReport, type Format, type Profile } from '../check/types.js';
 import { inline } from '../io/terminal.js';
 
 export interface CheckOptions {
@@ -38,29 +36,6 @@ export type CheckResult = CheckReport;
 
 /** How each result is rendered: kept beside it, so the --json document is the report alone. */
 const rendering = new WeakMap<CheckReport, { format: Format; document?: string; output?: string }>();
-
-/** Larger than this is not a check config. */
-const MAX_CONFIG_BYTES = 1024 * 1024;
-
-async function loadConfig(dir: string): Promise<{ config: CheckConfig; file?: string }> {
-  let text: string;
-  try {
-    text = await readRegularText(path.join(dir, CONFIG_FILE), { shown: CONFIG_FILE, maxBytes: MAX_CONFIG_BYTES });
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return { config: { rules: {} } };
-    if (err instanceof CliError) throw err;
-    throw new UsageError(`cannot read ${CONFIG_FILE} (${errnoCode(err) ?? (err as Error).message})`, {
-      code: 'CONFIG_UNREADABLE',
-      hint: 'check the file permissions',
-    });
-  }
-  try {
-    return { config: parseCheckConfig(text), file: CONFIG_FILE };
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message, { code: 'CONFIG_INVALID', hint: err.hint });
-    throw err;
-  }
-}
 
 /** --output, as io/fs-errors.ts words a failure to write it. */
 function outputTarget(given: string): OutputTarget {
@@ -87,56 +62,23 @@ export async function run(opts: CheckOptions, ctx: Ctx): Promise<CheckResult> {
   const output = opts.output === undefined ? undefined : { file: userPath(ctx, opts.output), at: outputTarget(opts.output) };
   // The checks take a while: a --output that cannot be written fails before they run.
   if (output) await writingTo(output.at, () => probeWrite(output.file));
-  const { config, file } = await loadConfig(ctx.cwd);
-  const accept = opts.acceptPermission ?? [];
-
-  const { plugin, checks } = await runChecks(ctx, { profile, acceptPermissions: accept }, (c, i, n) => {
-    ctx.out.info(inline(`[${i + 1}/${n}] ${c.id}: ${c.status}${c.summary ? ` (${c.summary})` : ''}`));
-  });
-
-  // A skipped check is a finding: a warning, or an error under --profile release.
-  for (const c of checks) {
-    if (c.status !== 'skipped') continue;
-    const level = profile === 'release' && !opts.allowSkipped ? 'error' : 'warning';
-    c.findings.push({
-      ruleId: `${c.id}/SKIPPED`,
-      level,
-      message: `check ${c.id} was skipped: ${c.summary}`,
-      hint: level === 'error' ? 'make it runnable, or pass --allow-skipped to accept a release without it' : undefined,
-    });
-  }
-  for (const c of checks) {
-    c.findings = c.findings.map((f) => applyConfig(f, config));
-    if (c.status !== 'skipped') c.status = c.findings.some(counts) ? 'failed' : 'passed';
-  }
-  const all = allFindings({ checks });
-  const tally = (level: Finding['level']) => all.filter((f) => !f.suppressed && f.level === level).length;
-  const report: CheckResult = {
-    profile,
-    ok: !all.some(counts),
-    plugin,
-    allowSkipped: Boolean(opts.allowSkipped),
-    ...(file ? { config: file } : {}),
-    checks,
-    counts: {
-      error: tally('error'),
-      warning: tally('warning'),
-      note: tally('note'),
-      suppressed: all.filter((f) => f.suppressed).length,
-      skipped: checks.filter((c) => c.status === 'skipped').length,
+  // In a workspace, its shared libraries go on PYTHONPATH for the test step (docs/workspace.md).
+  const { workspaceEnv } = await import('../workspace/env.js');
+  const report: CheckResult = await checkReport(
+    { ...ctx, env: await workspaceEnv(ctx.cwd, ctx.env) },
+    {
+      profile,
+      allowSkipped: opts.allowSkipped,
+      acceptPermissions: opts.acceptPermission ?? [],
+      onCheck: (c, i, n) => ctx.out.info(inline(`[${i + 1}/${n}] ${c.id}: ${c.status}${c.summary ? ` (${c.summary})` : ''}`)),
     },
-  };
+  );
   const document = format === 'text' ? undefined : await formatted(report, format, ctx);
   if (output && document !== undefined) {
     await writingTo(output.at, () => writeFileAtomic(output.file, document, { makeFolder: true }));
   }
   rendering.set(report, { format, document, output: opts.output });
   return report;
-}
-
-/** An unsuppressed error: what makes check fail. */
-function counts(f: Finding): boolean {
-  return !f.suppressed && f.level === 'error';
 }
 
 /** The report as the document of a format other than text. */

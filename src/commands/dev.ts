@@ -139,8 +139,11 @@ function eventWriter(out: Ctx['out'], render: (e: HostEvent) => void): { emit: (
   };
 }
 
-export async function run(opts: DevOptions, ctx: Ctx): Promise<DevResult | undefined> {
+export async function run(opts: DevOptions, given: Ctx): Promise<DevResult | undefined> {
   const { host, allowHosts, user, permissions } = checkOptions(opts);
+  // The workspace's shared libraries on PYTHONPATH, the plugin's .env under the environment (dev only).
+  const [{ workspaceEnv }, { withDotenv }] = await Promise.all([import('../workspace/env.js'), import('../dev/dotenv.js')]);
+  const ctx: Ctx = { ...given, env: await withDotenv(given.cwd, await workspaceEnv(given.cwd, given.env)) };
   const { out } = ctx;
   const [{ DevSession, checkProject }, { renderEvent, renderReady, renderState }, { WATCHED }, { loadManifest }, python] = await Promise.all([
     import('../dev/session.js'),

@@ -37,6 +37,8 @@ export interface InitResult {
   replaced: string[];
   /** Where the replaced files were kept, relative to dir (only when some were replaced). */
   backup?: string;
+  /** Inside a workspace: its file, the plugin's entry, and whether init added it (docs/workspace.md). */
+  workspace?: { file: string; entry: string; added: boolean };
 }
 
 const DEFAULT_TEMPLATE = 'minimal';
@@ -260,9 +262,14 @@ export async function run(opts: InitOptions, ctx: Ctx): Promise<InitResult> {
   const target = userPath(ctx, opts.dir ?? '.');
   const shown = display(ctx.cwd, target);
   await checkTarget(target, shown, opts.force);
+  // Inside a workspace, its file is checked before anything is written, and the plugin added to it after.
+  const { workspaceFor, addToWorkspace } = await import('../workspace/add-plugin.js');
+  const ws = await workspaceFor(target);
   const answers = await askMissing(opts, given, target, templates, ctx);
   const tpl = templates.find((t) => t.name === answers.template)!;
-  return write(answers, tpl, target, shown, opts.force, ctx);
+  const result = await write(answers, tpl, target, shown, opts.force, ctx);
+  if (ws) result.workspace = await addToWorkspace(ws, target);
+  return result;
 }
 
 export function render(result: InitResult, ctx: Ctx): void {
@@ -273,6 +280,10 @@ export function render(result: InitResult, ctx: Ctx): void {
     out.result(`  ${f}${result.replaced.includes(f) ? out.c.yellow('  (replaced)') : ''}`);
   }
   if (result.backup) out.result(`The replaced files are kept in ${path.join(shown, result.backup)}`);
+  if (result.workspace) {
+    const file = path.relative(ctx.cwd, result.workspace.file) || result.workspace.file;
+    out.result(result.workspace.added ? `Added ${result.workspace.entry} to ${file}` : `${file} already covers ${result.workspace.entry}`);
+  }
   out.result('');
   out.result('Next steps:');
   if (shown !== '.') out.result(`  cd ${shown.includes(' ') ? JSON.stringify(shown) : shown}`);

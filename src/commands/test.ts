@@ -11,8 +11,10 @@ import { inline } from '../io/terminal.js';
 
 export type { CoverageSection, HookCoverage, TestOptions, TestResult } from '../python/run-tests.js';
 
-export function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
-  return runTests(opts, ctx);
+export async function run(opts: TestOptions, ctx: Ctx): Promise<TestResult> {
+  // In a workspace, its shared libraries go on PYTHONPATH (docs/workspace.md).
+  const { workspaceEnv } = await import('../workspace/env.js');
+  return runTests(opts, { ...ctx, env: await workspaceEnv(ctx.cwd, ctx.env) });
 }
 
 function counts(s: PytestSummary): string {

@@ -29,9 +29,10 @@ export async function run(opts: ValidateOptions, ctx: Ctx): Promise<ValidationRe
   // The manifest as the user wrote it: its settings and resources maps have keys of their choosing.
   if (report.manifest) verbatim(report.manifest);
   if (!opts.against || !report.manifest) return report;
-  const [{ diffAgainst }, { manifestSummary }] = await Promise.all([import('../release/against.js'), import('../release/diff.js')]);
+  const [{ diffAgainst, currentDependencies }, { manifestSummary }] = await Promise.all([import('../release/against.js'), import('../release/diff.js')]);
   const packages = report.manifest.dependencies?.packages;
-  return { ...report, against: await diffAgainst(ctx, opts.against, manifestSummary(report.manifest), packages) };
+  const deps = await currentDependencies(ctx.cwd, packages);
+  return { ...report, against: await diffAgainst(ctx, opts.against, manifestSummary(report.manifest), packages, deps) };
 }
 
 export function exitCode(r: ValidationReport): number {

@@ -6,6 +6,9 @@
  * has one PEP 508 marker that names it, written in the lock beside the
  * packages that belong to it, and read back by `deps sync`.
  */
+import { environmentOfTag } from '../core/package/wheels.js';
+export { environmentOfTag };
+
 export interface Target {
   /** `3.11`: major.minor. */
   python: string;
@@ -17,22 +20,9 @@ export interface Target {
 }
 
 const PYTHON = /^3\.\d{1,2}$/;
-const TAG = /^[a-z][a-z0-9]*(?:_[A-Za-z0-9]+)*$/;
 
 export function validPython(v: string): boolean {
   return PYTHON.test(v);
-}
-
-/** `sys_platform` and `platform_machine` of a wheel platform tag (undefined for a tag this CLI does not know). */
-export function environmentOfTag(tag: string): { sysPlatform: string; machine: string } | undefined {
-  if (!TAG.test(tag)) return undefined;
-  let m = /^(?:manylinux\d*(?:_\d+_\d+)?|musllinux_\d+_\d+|linux)_(x86_64|aarch64|i686|armv7l|ppc64le|s390x|riscv64)$/.exec(tag);
-  if (m) return { sysPlatform: 'linux', machine: m[1] };
-  m = /^macosx_\d+_\d+_(x86_64|arm64|universal2)$/.exec(tag);
-  if (m) return { sysPlatform: 'darwin', machine: m[1] === 'universal2' ? 'arm64' : m[1] };
-  const win: Record<string, string> = { win_amd64: 'AMD64', win32: 'x86', win_arm64: 'ARM64' };
-  if (win[tag]) return { sysPlatform: 'win32', machine: win[tag] };
-  return undefined;
 }
 
 export function targetOfTag(python: string, tag: string): Target | undefined {

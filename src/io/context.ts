@@ -10,6 +10,8 @@ export interface GlobalFlags {
   /** -C <dir>: run as if started in this directory. */
   cwd?: string;
   marketplace?: string;
+  /** --target NAME: a named marketplace (marketplace/targets.ts). */
+  target?: string;
 }
 
 export interface Clock {

@@ -96,7 +96,9 @@ export interface MarketplaceTarget {
   /** Normalised base URL without a trailing slash, e.g. https://market.example.com */
   baseUrl: string;
   /** Where it came from, for messages. */
-  source: 'flag' | 'env' | 'config';
+  source: 'flag' | 'env' | 'config' | 'target';
+  /** A named target (--target): where its token comes from (marketplace/targets.ts). */
+  named?: { name: string; tokenEnv?: string; credential?: string };
 }
 
 /** Normalise and check a marketplace URL. Throws UsageError naming what is wrong. */

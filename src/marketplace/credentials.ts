@@ -78,6 +78,8 @@ export interface ResolvedToken {
   token: string;
   source: 'env' | 'file';
   user?: string;
+  /** The environment variable it came from, when not PLEXICHAT_TOKEN (a named target's token-env). */
+  variable?: string;
 }
 
 /** The token to use for baseUrl: PLEXICHAT_TOKEN first, then the file. Undefined when there is none. */
@@ -99,6 +101,38 @@ export function notLoggedIn(baseUrl: string): AuthError {
     hint: 'run `plexichat-plugin marketplace login` or set PLEXICHAT_TOKEN',
     code: 'NOT_LOGGED_IN',
   });
+}
+
+/**
+ * A named target's token (marketplace/targets.ts): its environment variable,
+ * else the stored login of its credential URL (default: its own URL).
+ * PLEXICHAT_TOKEN only when it is the variable named.
+ */
+export async function targetToken(
+  env: NodeJS.ProcessEnv,
+  baseUrl: string,
+  named: { name: string; tokenEnv?: string; credential?: string },
+): Promise<ResolvedToken> {
+  if (named.tokenEnv) {
+    const v = env[named.tokenEnv]?.trim();
+    if (!v) {
+      throw new AuthError(`no token for target ${named.name}: ${named.tokenEnv} is not set`, {
+        code: 'NOT_LOGGED_IN',
+        hint: `set ${named.tokenEnv} to the token of ${baseUrl}`,
+      });
+    }
+    registerSecret(v);
+    return { token: v, source: 'env', ...(named.tokenEnv !== 'PLEXICHAT_TOKEN' ? { variable: named.tokenEnv } : {}) };
+  }
+  const file = credentialsFile(env);
+  const url = named.credential?.replace(/\/+$/, '') ?? baseUrl;
+  const entry = file ? (await readFile(file)).tokens[url] : undefined;
+  if (!entry)
+    throw new AuthError(`no token for target ${named.name}: not logged in to ${url}`, {
+      code: 'NOT_LOGGED_IN',
+      hint: `run \`plexichat-plugin marketplace login --target ${named.name}\`, or give the target a token-env`,
+    });
+  return { token: entry.token, source: 'file', user: entry.user };
 }
 
 export async function requireToken(env: NodeJS.ProcessEnv, baseUrl: string): Promise<ResolvedToken> {

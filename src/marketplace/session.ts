@@ -5,8 +5,9 @@
  */
 import type { Ctx } from '../io/context.js';
 import { MarketplaceClient, type ClientOptions } from './client.js';
-import { resolveMarketplace, type MarketplaceTarget } from './config.js';
-import { requireToken, type ResolvedToken } from './credentials.js';
+import type { MarketplaceTarget } from './config.js';
+import { resolveTarget } from './targets.js';
+import { requireToken, targetToken, type ResolvedToken } from './credentials.js';
 
 export interface Session {
   client: MarketplaceClient;
@@ -18,10 +19,10 @@ export async function openSession(
   ctx: Ctx,
   opts: { token?: 'required' | 'none'; explicitToken?: string; client?: Partial<ClientOptions> } = {},
 ): Promise<Session> {
-  const target = await resolveMarketplace({ flag: ctx.flags.marketplace, env: ctx.env });
+  const target = await resolveTarget({ flag: ctx.flags.marketplace, env: ctx.env, target: ctx.flags.target, start: ctx.start });
   let token: ResolvedToken | undefined;
   if (opts.explicitToken !== undefined) token = { token: opts.explicitToken, source: 'env' };
-  else if (opts.token !== 'none') token = await requireToken(ctx.env, target.baseUrl);
+  else if (opts.token !== 'none') token = target.named ? await targetToken(ctx.env, target.baseUrl, target.named) : await requireToken(ctx.env, target.baseUrl);
   ctx.out.debug(
     `marketplace ${target.baseUrl} (from ${target.source})${token ? `, token from ${token.source === 'env' ? 'PLEXICHAT_TOKEN' : 'the credentials file'}` : ''}`,
   );

@@ -17,7 +17,7 @@ import type { ValidationReport } from './validate.js';
 import { loadProject, parsedOf, type Project } from './project.js';
 import type { KnownMembers } from '../core/package/verify.js';
 import { MANIFEST_PATH } from '../core/manifest/types.js';
-import type { BuildOutcome } from '../core/package/build.js';
+import type { BuildArchiveOptions, BuildOutcome } from '../core/package/build.js';
 import type { Decision, FileListProblem } from '../core/package/file-list.js';
 import { VERIFY_DEFAULTS } from '../core/package/limits.js';
 import type { SecretFinding } from '../core/package/secrets.js';
@@ -44,6 +44,11 @@ export interface BuildProjectOptions {
   onPacked?: (checking: boolean) => void;
   /** The project loaded once for this run (check shares it between its steps). */
   project?: Project;
+  /** Generated members (build --wheels) and the archive's name for a platform variant. */
+  extra?: BuildArchiveOptions['extra'];
+  fileName?: string;
+  /** Files from outside the project packed too (a workspace's shared libraries). */
+  extraFiles?: BuildArchiveOptions['extraFiles'];
 }
 
 export interface ProjectBuild {
@@ -108,6 +113,9 @@ export async function buildProject(o: BuildProjectOptions): Promise<ProjectBuild
         exclude,
         dryRun: o.dryRun,
         mtime: o.mtime,
+        extra: o.extra,
+        fileName: o.fileName,
+        extraFiles: o.extraFiles,
         signal,
         onProgress: o.onProgress,
         env: o.env,

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { WorkFailedError, errnoCode } from '../errors.js';
 import { outputDirError } from '../io/fs-errors.js';
 import type { ManifestView } from '../attest/files.js';
+import type { SbomDependency } from '../attest/sbom.js';
 import { finishBuildSignature, signatureFileOf, type SigningKey } from '../signing/files.js';
 
 export interface BuiltArchive {
@@ -21,6 +22,8 @@ export interface BuiltArchive {
   members: { path: string; sha256: string }[];
   manifest: ManifestView;
   plugin: { name: string; version: string };
+  /** The SBOM's libraries when not the manifest's declared ones (build --wheels: the packed wheels). */
+  dependencies?: SbomDependency[];
 }
 
 export interface FinishOptions {
@@ -47,6 +50,7 @@ export async function finishBuild(built: BuiltArchive, o: FinishOptions): Promis
     sha256: built.sha256,
     members: built.members,
     manifest: built.manifest,
+    dependencies: built.dependencies,
     parameters: o.parameters,
     projectDir: o.projectDir,
     env: o.env,

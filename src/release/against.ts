@@ -10,6 +10,7 @@ import { CliError, NetworkError, UsageError, WorkFailedError, errnoCode } from '
 import { fsError } from '../io/fs-errors.js';
 import { openRegularFile } from '../io/read-file.js';
 import { askSelect } from '../io/prompt.js';
+import { dependencySummary, diffDependencies, type DependencySummary } from './deps-diff.js';
 import {
   describeDiff,
   diffSummaries,
@@ -26,7 +27,7 @@ import { latestPublished } from './published.js';
 import type { Manifest } from '../core/manifest/types.js';
 import { inline } from '../io/terminal.js';
 
-async function archiveSummary(ctx: Ctx, given: string): Promise<{ file: string; summary: ManifestSummary }> {
+async function archiveSummary(ctx: Ctx, given: string): Promise<{ file: string; summary: ManifestSummary; dependencies: DependencySummary }> {
   const file = userPath(ctx, given);
   const hint = "pass an earlier plugin archive (.zip), or 'published' for the marketplace's latest version";
   try {
@@ -48,7 +49,22 @@ async function archiveSummary(ctx: Ctx, given: string): Promise<{ file: string; 
       hint: 'pass an archive made by `plexichat-plugin build`',
     });
   }
-  return { file: given, summary: manifestSummary(report.manifest) };
+  const dependencies = dependencySummary(report.manifest.dependencies?.packages, report.wheels);
+  return { file: given, summary: manifestSummary(report.manifest), dependencies };
+}
+
+/**
+ * The project's dependencies now: the manifest's packages and, when there is
+ * a pylock.toml, its runtime packages (the dev group is never packed).
+ */
+export async function currentDependencies(dir: string, packages: readonly unknown[] | undefined): Promise<DependencySummary> {
+  const { readLock } = await import('../deps/lock.js');
+  const lock = await readLock(dir).catch((err: unknown) => {
+    if (err instanceof CliError && err.code === 'LOCK_NOT_FOUND') return undefined;
+    throw err;
+  });
+  const runtime = lock?.packages.filter((p) => !/'dev' in dependency_groups/.test(p.marker ?? ''));
+  return dependencySummary(packages, runtime);
 }
 
 /** The latest published version's summary; undefined when nothing is published. Errors when it cannot be known. */
@@ -76,15 +92,22 @@ export async function publishedBase(ctx: Ctx, name: string): Promise<{ base: Dif
   return { base: { kind: 'published', marketplace: found.marketplace, version: found.version }, summary: found.summary };
 }
 
-/** `--against <archive.zip | published>` for the current manifest (and its `dependencies.packages`, for the SBOM's changes). */
-export async function diffAgainst(ctx: Ctx, against: string, current: ManifestSummary, packages?: readonly unknown[]): Promise<AgainstResult> {
+/** `--against <archive.zip | published>` for the current manifest (and its `dependencies.packages`, for the SBOM's changes; `deps`, the dependency diff). */
+export async function diffAgainst(
+  ctx: Ctx,
+  against: string,
+  current: ManifestSummary,
+  packages?: readonly unknown[],
+  deps?: DependencySummary,
+): Promise<AgainstResult> {
   let r: AgainstResult;
   if (against === 'published') {
     const { base, summary } = await publishedBase(ctx, current.name);
     r = summary ? { base, diff: diffSummaries(summary, current) } : { base };
   } else {
-    const { file, summary } = await archiveSummary(ctx, against);
+    const { file, summary, dependencies } = await archiveSummary(ctx, against);
     r = { base: { kind: 'archive', file, version: summary.version }, diff: diffSummaries(summary, current) };
+    if (deps) r.dependencies = diffDependencies(dependencies, deps);
   }
   const sbom = await sbomAgainst(ctx, r.base, current.name, against === 'published' ? undefined : userPath(ctx, against), packages);
   return sbom ? { ...r, sbomDiff: sbom } : r;

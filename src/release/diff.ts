@@ -8,6 +8,7 @@
 import { sbomDiffLines, type SbomDiff } from '../attest/sbom-diff.js';
 import type { Manifest } from '../core/manifest/types.js';
 import { valueText } from '../io/value-text.js';
+import { dependencyLines, type DependencyDiff } from './deps-diff.js';
 
 export interface ManifestSummary {
   name: string;
@@ -194,6 +195,8 @@ export interface AgainstResult {
   base: DiffBase;
   /** Absent when there is nothing to compare with. */
   diff?: ManifestDiff;
+  /** Python packages added, removed or changed (range or locked version); absent when the base does not say (deps-diff.ts). */
+  dependencies?: DependencyDiff;
   /** What changed in the SBOM's components (attest/sbom-diff.ts); absent when the base has no SBOM. */
   sbomDiff?: SbomDiff;
 }
@@ -207,7 +210,8 @@ export function describeBase(b: DiffBase): string {
 /** Lines for a terminal: the base, then the changes. */
 export function diffLines(r: AgainstResult): string[] {
   if (!r.diff) return [`compared with: ${describeBase(r.base)}; nothing to compare`];
+  const deps = r.dependencies && !r.dependencies.unchanged ? dependencyLines(r.dependencies) : [];
   const sbom = r.sbomDiff ? sbomDiffLines(r.sbomDiff) : [];
   const sbomPart = r.sbomDiff ? [sbom.length > 0 ? '  SBOM components:' : '  SBOM components: unchanged', ...sbom.map((l) => `    ${l}`)] : [];
-  return [`changes since ${describeBase(r.base)}:`, ...describeDiff(r.diff).map((l) => `  ${l}`), ...sbomPart];
+  return [`changes since ${describeBase(r.base)}:`, ...[...describeDiff(r.diff), ...deps].map((l) => `  ${l}`), ...sbomPart];
 }

@@ -22,9 +22,9 @@ export type PublishedLookup =
 const LOOKUP_LIMITS = { attemptTimeoutMs: 10_000, requestDeadlineMs: 20_000 };
 
 export async function latestPublished(ctx: Ctx, name: string): Promise<PublishedLookup> {
-  const [{ resolveMarketplace }, { openSession }] = await Promise.all([import('../marketplace/config.js'), import('../marketplace/session.js')]);
+  const [{ resolveTarget }, { openSession }] = await Promise.all([import('../marketplace/targets.js'), import('../marketplace/session.js')]);
   try {
-    await resolveMarketplace({ flag: ctx.flags.marketplace, env: ctx.env });
+    await resolveTarget({ flag: ctx.flags.marketplace, env: ctx.env, target: ctx.flags.target, start: ctx.start });
   } catch (err) {
     if (err instanceof CliError && err.code === 'NO_MARKETPLACE_URL') {
       return { state: 'unavailable', code: 'NO_MARKETPLACE', reason: 'no marketplace is configured (--marketplace or PLEXICHAT_MARKETPLACE_URL)' };

@@ -143,6 +143,24 @@ describe('the --json contract: project commands', () => {
     expectDoc('init', await json(['init', name, '--name', name, '--category', 'utility', '--yes']), { exit: 1, error: 'DIRECTORY_NOT_EMPTY' });
   });
 
+  it('workspace: validate and build over two plugins, one failing; --affected with no change; no workspace', async () => {
+    const ws = await tempDir({ 'plexichat-workspace.yaml': 'plugins: [plugins/*]\n' });
+    for (const n of ['ws_one', 'ws_two']) {
+      const r = await json(['init', `plugins/${n}`, '--name', n, '--category', 'utility', '--yes'], { cwd: ws });
+      expect(r.exitCode, r.stderr).toBe(0);
+    }
+    const ok = expectDoc('workspace', await json(['validate', '--all'], { cwd: ws }), { exit: 0 });
+    expect(ok).toMatchObject({ command: 'validate', ok: true, selection: { mode: 'all' } });
+    const built = expectDoc('workspace', await json(['build', '--plugin', 'ws_two', '--no-sign'], { cwd: ws }), { exit: 0 });
+    expect((built.plugins as unknown[]).length).toBe(1);
+    const manifest = path.join(ws, 'plugins', 'ws_one', 'config', 'plugin.yaml');
+    await fsp.writeFile(manifest, (await fsp.readFile(manifest, 'utf8')).replace(/version: "[^"]+"/, 'version: "nope"'));
+    const bad = expectDoc('workspace', await json(['build'], { cwd: ws }), { exit: 1 });
+    expect((bad.plugins as { error?: { code: string } }[])[0].error?.code).toBe('VALIDATION_FAILED');
+    expectDoc('workspace', await json(['validate', '--affected'], { cwd: ws }), { exit: 2, error: 'USAGE' });
+    expectDoc('workspace', await json(['validate', '--all'], { cwd: await tempDir() }), { exit: 2, error: 'NO_WORKSPACE' });
+  });
+
   it('validate: a valid plugin, one with errors (a verdict, exit 1), no plugin at all', async (ctx) => {
     const dir = await project();
     const ok = expectDoc('validate', await json(['validate'], { cwd: dir }), { exit: 0 });
@@ -449,7 +467,8 @@ describe('the --json contract: the schemas', () => {
   it('every command has a schema, and every schema is a document of a command or the boundary', () => {
     const commands = commandSchemas();
     const documents = [...schemas.keys()].filter((n) => !SHARED.includes(n));
-    expect(documents.sort()).toEqual([...commands, 'cli-version', 'help'].sort());
+    // workspace: validate/test/build/check over the plugins of a workspace (docs/workspace.md).
+    expect(documents.sort()).toEqual([...commands, 'cli-version', 'help', 'workspace'].sort());
   });
 
   it('docs/json.md names every document schema', () => {

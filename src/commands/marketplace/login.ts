@@ -8,7 +8,8 @@ import { AuthError, CliError, UsageError, WorkFailedError } from '../../errors.j
 import { registerSecret } from '../../io/redact.js';
 import { askSecret } from '../../io/prompt.js';
 import { MarketplaceClient } from '../../marketplace/client.js';
-import { resolveMarketplace, writeUserConfig } from '../../marketplace/config.js';
+import { writeUserConfig } from '../../marketplace/config.js';
+import { resolveTarget } from '../../marketplace/targets.js';
 import { saveToken } from '../../marketplace/credentials.js';
 import { inline } from '../../io/terminal.js';
 
@@ -40,7 +41,7 @@ async function readStdin(stdin: Ctx['stdin']): Promise<string> {
 }
 
 export async function run(opts: LoginOptions, ctx: Ctx): Promise<LoginResult> {
-  const target = await resolveMarketplace({ flag: ctx.flags.marketplace, env: ctx.env });
+  const target = await resolveTarget({ flag: ctx.flags.marketplace, env: ctx.env, target: ctx.flags.target, start: ctx.start });
   let token: string;
   if (opts.tokenStdin) {
     token = (await readStdin(ctx.stdin)).trim();

@@ -3,7 +3,7 @@
  * never talks to the server, so it works when the server is unreachable.
  */
 import type { Ctx } from '../../io/context.js';
-import { resolveMarketplace } from '../../marketplace/config.js';
+import { resolveTarget } from '../../marketplace/targets.js';
 import { removeToken } from '../../marketplace/credentials.js';
 
 export interface LogoutResult {
@@ -14,7 +14,7 @@ export interface LogoutResult {
 }
 
 export async function run(_opts: unknown, ctx: Ctx): Promise<LogoutResult> {
-  const target = await resolveMarketplace({ flag: ctx.flags.marketplace, env: ctx.env });
+  const target = await resolveTarget({ flag: ctx.flags.marketplace, env: ctx.env, target: ctx.flags.target, start: ctx.start });
   const { removed, file } = await removeToken(ctx.env, target.baseUrl);
   return { marketplace: target.baseUrl, removed, credentialsFile: file, envTokenSet: Boolean(ctx.env.PLEXICHAT_TOKEN) };
 }

@@ -12,6 +12,7 @@ import { currentTarget } from '../../marketplace/project.js';
 import { withSession } from '../../marketplace/session.js';
 import { waitText } from '../../marketplace/retry.js';
 import { parseDiff, reviewLines } from '../../release/diff.js';
+import { dependencyLines, parseDependencyDiff } from '../../release/deps-diff.js';
 import { block, inline } from '../../io/terminal.js';
 
 export interface StatusOptions {
@@ -92,6 +93,8 @@ function diffOf(s: Submission, ctx: Ctx, indent: string): void {
   if (!d) return;
   const accepted = Array.isArray(s.accepted_permissions) ? s.accepted_permissions.filter((x): x is string => typeof x === 'string') : [];
   for (const l of reviewLines(d, accepted)) ctx.out.result(inline(`${indent}${l}`));
+  const deps = parseDependencyDiff((s.permission_diff as { dependencies?: unknown } | null | undefined)?.dependencies);
+  if (deps && !deps.unchanged) for (const l of dependencyLines(deps)) ctx.out.result(inline(`${indent}  ${l}`));
 }
 
 export function render(r: StatusResult, ctx: Ctx): void {

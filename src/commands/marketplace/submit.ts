@@ -5,6 +5,7 @@
  * by --timeout. Re-running with the same archive finds the existing
  * submission (exit 0); the same version with another archive is refused.
  */
+import { dependencyLines, parseDependencyDiff, type DependencyDiff } from '../../release/deps-diff.js';
 import { NotRegularFileError } from '../../io/read-file.js';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Ctx } from '../../io/context.js';
@@ -55,6 +56,8 @@ export interface SubmitResult {
   attestations: { sbom: string | null; provenance: string | null };
   /** What changed since the latest published version, and what was accepted; null for a first version. */
   permissionDiff: SentDiff | null;
+  /** Python packages added, removed or changed since the latest published version, as the marketplace computed it; null when it does not say. */
+  dependencyDiff: DependencyDiff | null;
   /** What changed in the SBOM's components since the latest published version's SBOM; null when either has none. */
   sbomDiff: SbomDiff | null;
 }
@@ -232,6 +235,7 @@ export async function run(opts: SubmitOptions, ctx: Ctx): Promise<SubmitResult> 
         signedBy: signature?.keyId ?? null,
         attestations: { sbom: digestOf(attested.sbom), provenance: digestOf(attested.provenance) },
         permissionDiff: listing.permission_diff,
+        dependencyDiff: parseDependencyDiff((s.permission_diff as { dependencies?: unknown } | null | undefined)?.dependencies) ?? null,
         sbomDiff,
       };
     });
@@ -297,6 +301,10 @@ export function render(r: SubmitResult, ctx: Ctx): void {
     ctx.out.result(inline(`  changes since ${d.from.version}, shown to the reviewer:`));
     for (const line of describeDiff(d)) ctx.out.result(`    ${inline(line)}`);
     if (d.accepted.length) ctx.out.result(inline(`  accepted: ${d.accepted.join(', ')}`));
+  }
+  if (r.dependencyDiff && !r.dependencyDiff.unchanged) {
+    ctx.out.result('  Python packages changed, shown to the reviewer:');
+    for (const line of dependencyLines(r.dependencyDiff)) ctx.out.result(`    ${inline(line)}`);
   }
   if (r.sbomDiff && d) {
     const lines = sbomDiffLines(r.sbomDiff);

@@ -7,7 +7,8 @@ export interface WhoamiResult {
   marketplace: string;
   user: string;
   role: string;
-  tokenSource: 'PLEXICHAT_TOKEN' | 'credentials file';
+  /** PLEXICHAT_TOKEN, a named target's variable (--target), or the credentials file. */
+  tokenSource: string;
 }
 
 export async function run(_opts: unknown, ctx: Ctx): Promise<WhoamiResult> {
@@ -17,7 +18,7 @@ export async function run(_opts: unknown, ctx: Ctx): Promise<WhoamiResult> {
       marketplace: target.baseUrl,
       user: me.user,
       role: me.role,
-      tokenSource: token?.source === 'env' ? 'PLEXICHAT_TOKEN' : 'credentials file',
+      tokenSource: token?.source === 'env' ? (token.variable ?? 'PLEXICHAT_TOKEN') : 'credentials file',
     };
   });
 }

@@ -13,7 +13,8 @@ import { openAtomic, removeStalePartials, writeFileAtomic, type AtomicFile } fro
 import { outputDirError } from '../../io/fs-errors.js';
 import { listProjectFiles, type FileIdentity, type FileList } from './file-list.js';
 export { leftOutLine } from './file-list.js';
-import { pack, PackReadError, type MemberFacts } from './pack.js';
+import { pack, PackReadError, type MemberFacts, type PackFile } from './pack.js';
+import { compareNames } from './integrity.js';
 import type { IntegrityFile } from './integrity.js';
 import type { SecretFinding } from './secrets.js';
 import { archiveFileName } from '../plugin-name.js';
@@ -41,8 +42,14 @@ export interface BuildArchiveOptions {
    * still runs, and to run the marketplace's archive checks on what was made.)
    */
   beforeCommit?: (tempPath: string, packed: PackedFacts) => Promise<void>;
+  /** Generated members packed beside the project's files (build --wheels: the wheels and their section); the project may not pack these names. */
+  extra?: readonly PackFile[];
+  /** The archive's file name when not `<name>-<version>.zip` (a platform variant). */
+  fileName?: string;
   /** With the environment, a build records its sources' stamps and digests in the per-user cache (source-record.ts). */
   env?: NodeJS.ProcessEnv;
+  /** Files from outside the project packed too (a workspace's shared libraries: docs/workspace.md), each with the rule that adds it. */
+  extraFiles?: readonly (PackFile & { rule: string })[];
 }
 
 /** What the writer knows of the archive it has just written: no one inflates it again to learn it. */
@@ -96,6 +103,8 @@ export function normalizeAllow(projectDir: string, value: string): string {
 export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome> {
   const allow = new Set((o.allowSecrets ?? []).map((a) => normalizeAllow(o.projectDir, a)));
   const list = await listProjectFiles(o.projectDir, { includeTests: o.includeTests, allowSecrets: allow, outDir: o.outDir, exclude: o.exclude });
+  addExtra(list, o.extra);
+  if (o.extraFiles?.length) addExtraFiles(list, o.extraFiles);
   const packed = new Set(list.files.map((f) => f.path));
   const unusedAllows = [...allow].filter((a) => !packed.has(a));
   const outcome: BuildOutcome = { list, secrets: [...list.secrets], unusedAllows, bytesIn: 0 };
@@ -110,7 +119,7 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
     return outcome;
   }
 
-  const finalPath = path.join(o.outDir, archiveName(o.plugin));
+  const finalPath = path.join(o.outDir, o.fileName ?? archiveName(o.plugin));
   await removeStalePartials(finalPath);
   let tmp: AtomicFile;
   try {
@@ -185,6 +194,19 @@ export async function buildArchive(o: BuildArchiveOptions): Promise<BuildOutcome
   }
 }
 
+/** Generated members join the list; a project file of the same folder is a problem (the generated ones win nowhere silently). */
+function addExtra(list: FileList, extra: readonly PackFile[] | undefined): void {
+  if (!extra?.length) return;
+  const dirs = new Set(extra.map((f) => f.path.split('/')[0]));
+  for (const f of list.files) {
+    const top = f.path.split('/')[0];
+    if (dirs.has(top) && f.path.includes('/')) {
+      list.problems.push({ code: 'RESERVED_NAME', path: f.path, message: `${f.path}: ${top}/ is reserved for the wheels build --wheels packs` });
+    }
+  }
+  list.files.push(...extra);
+}
+
 /** Secrets found in the content: recorded, and their files' decisions say "refused" (not "kept"). */
 function refuseSecrets(outcome: BuildOutcome, found: SecretFinding[]): void {
   outcome.secrets.push(...found);
@@ -239,4 +261,18 @@ async function writeAll(handle: fs.FileHandle, bufs: Buffer[]): Promise<void> {
     }
     rest = next;
   }
+}
+
+/** Files from outside the project into the list; one whose entry path the project already has is a problem (nothing is built). */
+function addExtraFiles(list: FileList, extra: readonly (PackFile & { rule: string })[]): void {
+  const have = new Set(list.files.map((f) => f.path));
+  for (const { rule, ...f } of extra) {
+    if (have.has(f.path)) {
+      list.problems.push({ code: 'LIBRARY_CLASH', path: f.path, message: `${f.path} is both a file of the plugin and of ${rule}: rename one of them` });
+      continue;
+    }
+    list.files.push(f);
+    list.decisions.push({ path: f.path, action: 'kept', rule });
+  }
+  list.files.sort((a, b) => compareNames(a.path, b.path));
 }

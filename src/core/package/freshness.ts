@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { constants } from 'node:fs';
 import yauzl from 'yauzl';
+import { WHEEL_INDEX_PATH, WHEELS_DIR } from './wheels.js';
 import { INTEGRITY_PATH, MAX_INTEGRITY_BYTES, parseIntegrity, type IntegrityListing } from './integrity.js';
 import { showName } from './names.js';
 import type { PackFile } from './pack.js';
@@ -63,7 +64,10 @@ export async function readIntegrityListing(file: string): Promise<IntegrityListi
  * What differs between the listing's members and the files that would be
  * packed now (the listing itself is not a project file).
  */
-export async function compareWithSources(listed: IntegrityListing['files'], files: readonly PackFile[], known: SourceRecord = new Map()): Promise<Staleness> {
+export async function compareWithSources(all: IntegrityListing['files'], files: readonly PackFile[], known: SourceRecord = new Map()): Promise<Staleness> {
+  // The wheels build --wheels packed are not project files (verify checks them against the lock).
+  const generated = all.some((f) => f.path === WHEEL_INDEX_PATH);
+  const listed = generated ? all.filter((f) => !f.path.startsWith(`${WHEELS_DIR}/`)) : all;
   const byPath = new Map(listed.map((f) => [f.path, f]));
   const out: Staleness = { added: [], removed: [], changed: [] };
   const toHash: { file: PackFile; sha256: string }[] = [];

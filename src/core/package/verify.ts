@@ -10,6 +10,7 @@
  * hashing it for the integrity listing. Nothing is extracted to disk and
  * nothing is allocated from a declared size.
  */
+import { MAX_WHEEL_INDEX_BYTES, WHEEL_INDEX_PATH, checkWheels, parseWheelIndex, type PackedWheel } from './wheels.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import zlib from 'node:zlib';
@@ -88,6 +89,8 @@ export interface VerifyReport {
   listingSha256: string | null;
   /** With hashFile: the whole file's sha256 and size. */
   archive?: { sha256: string; size: number };
+  /** build --wheels: the packed wheels as wheels/index.json lists them (absent without one, or when it is malformed). */
+  wheels?: PackedWheel[];
 }
 
 export { VERIFY_DEFAULTS };
@@ -129,6 +132,8 @@ interface Run {
   hashes: Map<string, { size: number; sha256: string }>;
   manifestBytes?: Buffer;
   listingBytes?: Buffer;
+  /** The bytes of wheels/index.json (build --wheels), when packed. */
+  wheelIndexBytes?: Buffer;
   manifest?: Manifest;
   /** What the report says about the central directory. */
   base: { entries: number; uncompressedBytes: number };
@@ -156,6 +161,7 @@ const CHECKS: readonly [name: string, check: Check][] = [
   ['the manifest', checkManifest],
   ['the integrity listing', checkIntegrity],
   ['the code', checkCode],
+  ['the packed wheels', checkPackedWheels],
 ];
 
 export async function verifyArchive(file: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
@@ -200,6 +206,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
     members: run.hashes,
     listingSha256,
     ...(archive ? { archive } : {}),
+    ...wheelsOf(run.wheelIndexBytes),
   };
 }
 
@@ -320,7 +327,8 @@ async function readMembers(r: Run): Promise<void> {
   const known = r.opts.known;
   for (const c of r.checked) {
     if (!c.readable || c.dir) continue;
-    const keep = c === r.manifestEntry || c === r.listingEntry;
+    const isIndex = c.name === WHEEL_INDEX_PATH && c.entry.uncompressedSize <= MAX_WHEEL_INDEX_BYTES;
+    const keep = c === r.manifestEntry || c === r.listingEntry || isIndex;
     const given = known?.members.get(c.name);
     const bytes = c === r.manifestEntry ? known?.manifestBytes : c === r.listingEntry ? known?.listingBytes : undefined;
     if (given && (!keep || bytes)) {
@@ -345,6 +353,7 @@ async function readMembers(r: Run): Promise<void> {
       r.hashes.set(c.name, { size: m.size, sha256: m.sha256 });
       if (c === r.manifestEntry) r.manifestBytes = m.data;
       if (c === r.listingEntry) r.listingBytes = m.data;
+      if (isIndex) r.wheelIndexBytes = m.data;
     } catch (err) {
       const msg = (err as Error).message;
       if (/too many|too few|expected \d+|uncompressedSize|actual/i.test(msg) && !/total/.test(msg)) {
@@ -415,6 +424,16 @@ function checkIntegrity(r: Run): void {
   if (m && (listing.plugin?.name !== m.plugin.name || listing.plugin?.version !== m.plugin.version)) {
     r.add('error', 'INTEGRITY_PLUGIN_MISMATCH', `${INTEGRITY_PATH} names a different plugin or version than the manifest`, INTEGRITY_PATH);
   }
+}
+
+function wheelsOf(bytes: Buffer | undefined): { wheels?: PackedWheel[] } {
+  const index = bytes && parseWheelIndex(bytes);
+  return typeof index === 'object' ? { wheels: index.wheels } : {};
+}
+
+/** Every packed wheel against the lock's hashes and the archive's platform (core/package/wheels.ts, the one rule). */
+function checkPackedWheels(r: Run): void {
+  for (const f of checkWheels(r.wheelIndexBytes, r.hashes)) r.add('error', f.code, f.message, f.entry);
 }
 
 /** A plugin is Python code under src/: an archive without any has nothing to run. */

@@ -21,6 +21,8 @@ import { parseListing } from '../listing.js';
 import { MAX_SIGNATURE_BYTES } from '../../signing/document.js';
 import semver from 'semver';
 import { diffSummaries, manifestSummary, parseSummary, type ManifestDiff, type ManifestSummary } from '../../release/diff.js';
+import { archiveDependencies, dependencyDiffWithPublished } from '../deps-diff.js';
+import type { DependencySummary } from '../../release/deps-diff.js';
 import type { Received } from '../storage/blobs.js';
 import { ATTESTATION_PART_MAX } from '../attestations.js';
 import type { ArchiveView } from '../../attest/sbom.js';
@@ -272,14 +274,19 @@ async function verifyUpload(
     });
   }
   const view = { members: report.members, plugin: m, packages: report.manifest?.dependencies?.packages };
-  return { summary: report.manifest ? manifestSummary(report.manifest) : undefined, listingSha256: report.listingSha256 ?? null, view };
+  // The packages it declares and packs are kept beside the summary (server/deps-diff.ts).
+  const summary = report.manifest ? { ...manifestSummary(report.manifest), dependencies: archiveDependencies(report) } : undefined;
+  return { summary, listingSha256: report.listingSha256 ?? null, view };
 }
 
 /** What the upload asks for compared with the latest published version (the reviewer sees it). */
 async function diffWithPublished(core: ServerCore, name: string, summary: ManifestSummary | undefined): Promise<ManifestDiff | undefined> {
   const latest = (await core.meta.published(name)).sort((a, b) => semver.rcompare(a.version, b.version))[0];
-  const before = latest?.manifest ? parseSummary(JSON.parse(latest.manifest)) : undefined;
-  return before && summary ? diffSummaries(before, summary) : undefined;
+  const stored: unknown = latest?.manifest ? JSON.parse(latest.manifest) : undefined;
+  const before = stored ? parseSummary(stored) : undefined;
+  if (!before || !summary) return undefined;
+  const dependencies = dependencyDiffWithPublished(stored, (summary as { dependencies?: DependencySummary }).dependencies);
+  return { ...diffSummaries(before, summary), ...(dependencies ? { dependencies } : {}) };
 }
 
 interface Commit {
