@@ -184,9 +184,17 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   'marketplace serve': [
     ex('marketplace serve', 'a development marketplace on a free port'),
     ex('marketplace serve --port 8080 --tokens-file tokens.txt', 'fixed port; tokens from a file ("developer <token>" lines)'),
-    ex('marketplace serve --developer-token dev-token-0001 --reviewer-token review-token-0001', 'tokens as flags (ps shows them)'),
-    ex('marketplace serve --data-dir /tmp/market --auto-approve --max-upload-mb 20', 'throw-away data, no review'),
     ex('marketplace serve --index-to /srv/registry', 'keep a static registry current on every publish'),
+    ex(
+      'marketplace serve --database postgres://market@db:5432/market --blobs s3://plugins/market',
+      'a replica on PostgreSQL + S3 (PGPASSWORD, AWS_* in the environment)',
+    ),
+  ],
+  'marketplace migrate': [
+    ex('marketplace migrate --database postgres://market@db/market --blobs s3://plugins/market', 'apply the schema migrations without serving'),
+    ex('marketplace migrate --data-dir ~/market --sweep', 'also remove archives no row names'),
+    ex('marketplace migrate --from ~/market --to-database postgres://market@db/market --to-blobs s3://plugins/market', 'copy a data dir into PostgreSQL + S3'),
+    ex('marketplace migrate --from-database postgres://market@db/market --from-blobs s3://plugins/market --to ./market-copy', 'and back'),
   ],
   completion: [
     ex('completion bash > ~/.local/share/bash-completion/completions/plexichat-plugin', 'bash'),

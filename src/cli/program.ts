@@ -349,8 +349,36 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--auto-approve', 'approve every valid submission at once')
     .option('--max-upload-mb <n>', 'largest accepted archive in MB (default: 100)', int('--max-upload-mb', 1, 10_000))
     .option('--index-to <dir|s3://bucket/prefix>', 'keep a static registry there: written at start and on every publish')
-    .option('--s3-endpoint <url>', 'an S3-compatible store for --index-to (or AWS_ENDPOINT_URL_S3)')
+    .option('--database <url>', 'keep the metadata in PostgreSQL: postgres://user@host/db, no password (PGPASSWORD or ~/.pgpass); with --blobs')
+    .option('--blobs <url>', 'keep the archives in an S3-compatible bucket: s3://bucket/prefix (AWS_* credentials); with --database')
+    .option('--s3-endpoint <url>', 'the S3 endpoint of a non-AWS store (path-style), e.g. http://127.0.0.1:9000, for --blobs and --index-to')
+    .option(
+      '--sweep-grace <seconds>',
+      'keep an archive no row names this long before the sweep removes it (shared storage; default: 3600)',
+      int('--sweep-grace', 0, 31_536_000),
+    )
+    .option('--config <file>', 'read database, blobs, s3_endpoint and sweep_grace_seconds from this JSON file')
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/serve.js'), opts, cmd));
+  mp.command('migrate')
+    .description("bring the marketplace's schema up to date, sweep orphaned archives, or copy one storage into another")
+    .option('--data-dir <dir>', 'the SQLite + folder storage to migrate (default: as serve)')
+    .option('--database <url>', 'the PostgreSQL database to migrate (with --blobs), as serve')
+    .option('--blobs <url>', 'the S3 blob store (with --database), as serve')
+    .option('--s3-endpoint <url>', 'the S3 endpoint of a non-AWS store (path-style)')
+    .option('--config <file>', 'read database, blobs, s3_endpoint and sweep_grace_seconds from this JSON file')
+    .option('--sweep', 'also remove archives no row names, older than the grace')
+    .option(
+      '--sweep-grace <seconds>',
+      'with --sweep: the grace in seconds (default: 3600 on shared storage, 0 in a data dir)',
+      int('--sweep-grace', 0, 31_536_000),
+    )
+    .option('--from <dir>', 'copy every row and archive of this data dir ...')
+    .option('--from-database <url>', '... or of this database (with --from-blobs)')
+    .option('--from-blobs <url>', '... and this bucket')
+    .option('--to <dir>', 'into this new data dir ...')
+    .option('--to-database <url>', '... or into this empty database (with --to-blobs)')
+    .option('--to-blobs <url>', '... and this bucket')
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/migrate.js'), opts, cmd));
 
   // Every marketplace command but serve talks to a marketplace: --target names one (docs/workspace.md).
   const targetFlag = (c: Command) => c.option('--target <name>', 'the named marketplace to use (targets: in plexichat-workspace.yaml or your config.json)');

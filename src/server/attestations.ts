@@ -3,16 +3,12 @@
  * docs/marketplace-api.md): the SBOM and the provenance envelope that come
  * with an upload (the `sbom` and `provenance` parts) are checked with the
  * rule `verify` applies (attest/verify.ts) against the developer's
- * registered keys, stored content-addressed under
- * <data>/attestations/<aa>/<sha256>.<ext> before the submission's row,
+ * registered keys, stored content-addressed in the blob store under
+ * attestations/<aa>/<sha256>.<ext> (storage/blobs.ts) before the submission's row,
  * shown with the submission, counter-signed on publish (attest/countersign.ts)
- * and served beside the archive. Its own table and folder, so the store's
- * sweep of unreferenced archives never touches them.
+ * and served beside the archive. Its own table (storage/meta.ts) and keys, so
+ * the sweep of unreferenced archives never touches them.
  */
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import type { Database as Db } from 'better-sqlite3';
-import { writeFileAtomic } from '../io/atomic.js';
 import { IN_TOTO_PAYLOAD_TYPE, type Envelope } from '../attest/dsse.js';
 import { makePublicationStatement } from '../attest/countersign.js';
 import { SLSA_LEVEL } from '../attest/provenance.js';
@@ -20,29 +16,17 @@ import type { ArchiveView } from '../attest/sbom.js';
 import { checkAttestations } from '../attest/verify.js';
 import type { KeyRecord } from '../signing/keyring.js';
 import { sha256Hex } from '../signing/verify.js';
-import type { SubmissionRow } from './db.js';
+import type { AttestationRow, MetaStore, SubmissionRow } from './storage/meta.js';
+import { attestationKey, type BlobStore } from './storage/blobs.js';
 import { ApiError } from './errors.js';
 import type { ServerSigning } from './signing.js';
 
 /** The largest SBOM or envelope part an upload may carry. */
 export const ATTESTATION_PART_MAX = 8 * 1024 * 1024;
 
-/** The folder of the data dir the files are stored in. */
-export const ATTESTATIONS_DIR = 'attestations';
-
 export type AttestationKind = 'sbom' | 'provenance';
 
 const EXT: Record<AttestationKind, string> = { sbom: '.cdx.json', provenance: '.intoto.jsonl' };
-
-interface AttestationRow {
-  submission_id: string;
-  sbom_sha256: string | null;
-  sbom_size: number | null;
-  provenance_sha256: string | null;
-  provenance_size: number | null;
-  provenance_key: string | null;
-  marketplace: string | null;
-}
 
 /** What an upload's check accepted: the bytes to store, and the facts to record. */
 export interface AcceptedAttestations {
@@ -85,13 +69,14 @@ function summary(r: AttestationRow): AttestationSummary {
 
 export class ServerAttestations {
   constructor(
-    private readonly db: Db,
-    private readonly dir: string,
+    private readonly meta: MetaStore,
+    private readonly blobs: BlobStore,
     private readonly signing: ServerSigning,
   ) {}
 
-  blobPath(sha256: string, kind: AttestationKind): string {
-    return path.join(this.dir, sha256.slice(0, 2), `${sha256}${EXT[kind]}`);
+  /** The blob store key of a stored SBOM or envelope. */
+  static keyOf(sha256: string, kind: AttestationKind): string {
+    return attestationKey(sha256, EXT[kind]);
   }
 
   /**
@@ -108,7 +93,7 @@ export class ServerAttestations {
       provenanceShown: `the "provenance" part`,
       archiveName: names.archive,
       archive: u.archive,
-      keys: u.provenance ? this.signing.trustedOf(u.owner) : undefined,
+      keys: u.provenance ? await this.signing.trustedOf(u.owner) : undefined,
       given: { sbom: u.sbom, provenance: u.provenance },
     });
     const failed = [c.provenance, c.sbom].find((s) => s.status === 'failed');
@@ -127,31 +112,24 @@ export class ServerAttestations {
   async store(a: AcceptedAttestations): Promise<void> {
     for (const kind of ['sbom', 'provenance'] as const) {
       const got = a[kind];
-      if (!got) continue;
-      const file = this.blobPath(got.sha256, kind);
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await writeFileAtomic(file, got.bytes);
+      if (got) await this.blobs.writeAt(ServerAttestations.keyOf(got.sha256, kind), got.bytes);
     }
   }
 
-  /** Record what came with a submission (inside its insert transaction). */
-  record(submissionId: string, a: AcceptedAttestations): void {
-    if (!a.sbom && !a.provenance) return;
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO attestations (submission_id, sbom_sha256, sbom_size, provenance_sha256, provenance_size, provenance_key, marketplace)
-         VALUES (@submission_id, @sbom_sha256, @sbom_size, @provenance_sha256, @provenance_size, @provenance_key, NULL)`,
-      )
-      .run(rowOf(submissionId, a));
+  /** The row of what came with a submission (the submission's insert transaction stores it), or undefined. */
+  record(a: AcceptedAttestations): Omit<AttestationRow, 'submission_id'> | undefined {
+    if (!a.sbom && !a.provenance) return undefined;
+    const { submission_id: _id, ...row } = rowOf('', a);
+    return row;
   }
 
-  private row(id: string): AttestationRow | undefined {
-    return this.db.prepare('SELECT * FROM attestations WHERE submission_id = ?').get(id) as AttestationRow | undefined;
+  private row(id: string): Promise<AttestationRow | undefined> {
+    return this.meta.attestationRow(id);
   }
 
   /** The `attestations` member of a submission or a version: digests, the provenance's key and its SLSA level (Build L1, locally signed). */
-  summaryOf(id: string): AttestationSummary | null {
-    const r = this.row(id);
+  async summaryOf(id: string): Promise<AttestationSummary | null> {
+    const r = await this.row(id);
     return r ? summary(r) : null;
   }
 
@@ -162,8 +140,8 @@ export class ServerAttestations {
   }
 
   /** The counter-signature of what is published with the archive; null when nothing came with it. */
-  counterSign(row: SubmissionRow, publishedAt: string): Envelope | null {
-    const r = this.row(row.id);
+  async counterSign(row: SubmissionRow, publishedAt: string): Promise<Envelope | null> {
+    const r = await this.row(row.id);
     if (!r) return null;
     const names = attestationNames(row.plugin, row.version);
     const subjects = [{ name: names.archive, digest: { sha256: row.sha256 } }];
@@ -173,16 +151,11 @@ export class ServerAttestations {
     return this.signing.envelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement), 'utf8'));
   }
 
-  /** Store the counter-signature (inside the publish transaction). */
-  recordCounterSignature(row: SubmissionRow, env: Envelope | null): void {
-    if (env) this.db.prepare('UPDATE attestations SET marketplace = ? WHERE submission_id = ?').run(JSON.stringify(env), row.id);
-  }
-
   /** The `attestations` member of GET …/signatures: digests, the provenance signer's key record, the counter-signature. */
-  servedOf(row: SubmissionRow) {
-    const r = this.row(row.id);
+  async servedOf(row: SubmissionRow) {
+    const r = await this.row(row.id);
     if (!r) return null;
-    const key: KeyRecord | null = r.provenance_key ? (this.signing.keyRecord(r.provenance_key) ?? null) : null;
+    const key: KeyRecord | null = r.provenance_key ? ((await this.signing.keyRecord(r.provenance_key)) ?? null) : null;
     return {
       sbom: r.sbom_sha256 === null ? null : { sha256: r.sbom_sha256, size: r.sbom_size },
       provenance:
@@ -192,8 +165,8 @@ export class ServerAttestations {
   }
 
   /** The stored file of a published version's SBOM or envelope (404 when it came without one). */
-  fileOf(row: SubmissionRow, kind: AttestationKind): { file: string; sha256: string; size: number } {
-    const r = this.row(row.id);
+  async fileOf(row: SubmissionRow, kind: AttestationKind): Promise<{ key: string; sha256: string; size: number }> {
+    const r = await this.row(row.id);
     const sha = kind === 'sbom' ? r?.sbom_sha256 : r?.provenance_sha256;
     const size = kind === 'sbom' ? r?.sbom_size : r?.provenance_size;
     if (!sha || size === null || size === undefined) {
@@ -203,19 +176,6 @@ export class ServerAttestations {
         `${row.plugin} ${row.version} was published without ${kind === 'sbom' ? 'an SBOM' : 'a provenance envelope'}`,
       );
     }
-    return { file: this.blobPath(sha, kind), sha256: sha, size };
+    return { key: ServerAttestations.keyOf(sha, kind), sha256: sha, size };
   }
-}
-
-/** The table and the folder (made on start when missing). */
-export async function openAttestations(dataDir: string, db: Db, signing: ServerSigning): Promise<ServerAttestations> {
-  db.exec(`CREATE TABLE IF NOT EXISTS attestations (
-    submission_id TEXT PRIMARY KEY,
-    sbom_sha256 TEXT, sbom_size INTEGER,
-    provenance_sha256 TEXT, provenance_size INTEGER, provenance_key TEXT,
-    marketplace TEXT
-  )`);
-  const dir = path.join(dataDir, ATTESTATIONS_DIR);
-  await fs.mkdir(dir, { recursive: true });
-  return new ServerAttestations(db, dir, signing);
 }

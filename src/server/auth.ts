@@ -1,11 +1,11 @@
 /**
  * Tokens. The server keeps only the sha256 of each token and compares
  * digests in constant time. A token's user id is its role and its full
- * digest (`dev-<64 hex>`), stored per token in the data dir (db.ts
+ * digest (`dev-<64 hex>`), stored per token in the data dir (storage/
  * identities) so the same token is the same user across restarts and two
  * tokens are never one user. Data dirs from before, whose owners are
  * `dev-<first 8 hex>`, keep their owners: the first token whose short id
- * owns data there is mapped to it (see MarketDb.identity).
+ * owns data there is mapped to it (see MetaStore.identity).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Role } from '../core/roles.js';
@@ -52,7 +52,7 @@ export function legacyUserIdOf(token: string, role: Role): string {
 }
 
 /** Maps a token (its role and digest) to its stored user id; the default is userIdOf's. */
-export type IdentityResolver = (spec: { role: Role; id: string; legacyId: string }) => string;
+export type IdentityResolver = (spec: { role: Role; id: string; legacyId: string }) => Promise<string>;
 
 /** What a token must be: what a Bearer header can carry (printable ASCII, no spaces), at least 8 long. */
 const TOKEN_RE = /^[\x21-\x7e]{8,}$/;
@@ -102,10 +102,10 @@ export class TokenTable {
   }
 
   /** Give each token the user id the data dir stores for it (a short id of an older data dir, or its full one). */
-  resolveIds(resolve: IdentityResolver): void {
-    this.specs.forEach((s, i) => {
-      this.entries[i].user = resolve({ role: s.role, id: userIdOf(s.token, s.role), legacyId: legacyUserIdOf(s.token, s.role) });
-    });
+  async resolveIds(resolve: IdentityResolver): Promise<void> {
+    for (const [i, s] of this.specs.entries()) {
+      this.entries[i].user = await resolve({ role: s.role, id: userIdOf(s.token, s.role), legacyId: legacyUserIdOf(s.token, s.role) });
+    }
   }
 
   /** The caller for a presented token, 'expired', or undefined. Checks every entry (no early exit). */

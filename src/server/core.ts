@@ -7,9 +7,9 @@
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Caller } from './auth.js';
-import type { MarketDb } from './db.js';
+import type { MetaStore } from './storage/meta.js';
+import type { BlobStore } from './storage/blobs.js';
 import type { Access, RouteName } from './routes.js';
-import type { ArchiveStore } from './store.js';
 import type { VerifyFn } from './verify.js';
 import type { ServerSigning } from './signing.js';
 import type { ServerAttestations } from './attestations.js';
@@ -32,8 +32,10 @@ declare module 'fastify' {
 
 /** What the handlers need from the server. */
 export interface ServerCore {
-  db: MarketDb;
-  store: ArchiveStore;
+  /** Users, keys, plugins, submissions, idempotency (storage/meta.ts: SQLite or PostgreSQL). */
+  meta: MetaStore;
+  /** Archives by digest and the server's named files (storage/blobs.ts: a folder or a bucket). */
+  blobs: BlobStore;
   verify: VerifyFn;
   /** Publisher keys, upload signatures and the marketplace's counter-signature (signing.ts). */
   signing: ServerSigning;
@@ -47,7 +49,7 @@ export interface ServerCore {
   log: (line: string) => void;
   /** Idempotency keys being processed: `${user}\n${key}`. */
   inflight: Set<string>;
-  /** Digests committed to the store whose row is not yet inserted. */
+  /** Digests committed to the store whose row is not yet inserted (by this process). */
   pendingDigests: Map<string, number>;
   /** After a publish commits: rewrite the plugin's part of the static registry (serve --index-to); never throws. */
   afterPublish?: (plugin: string) => Promise<void>;

@@ -20,13 +20,27 @@ export interface MissingPackage {
   detail: string;
 }
 
-/** package.json's optionalDependencies: name → range. */
-export function serverPackages(): Record<string, string> {
+/** The clients of shared storage (PostgreSQL, S3): optional too, but needed only when configured. */
+export const SHARED_STORAGE_PACKAGES = ['pg', '@aws-sdk/client-s3'] as const;
+
+function optionalDeps(): Record<string, string> {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
     optionalDependencies?: Record<string, string>;
   };
   // The AWS SDK is optional too, but loaded only for an s3:// location (storage/s3-client.ts), not by every server.
   return Object.fromEntries(Object.entries(pkg.optionalDependencies ?? {}).filter(([name]) => !name.startsWith('@aws-sdk/')));
+}
+
+/** package.json's optionalDependencies that every `serve` needs: name → range. */
+export function serverPackages(): Record<string, string> {
+  const all = optionalDeps();
+  return Object.fromEntries(Object.entries(all).filter(([name]) => !(SHARED_STORAGE_PACKAGES as readonly string[]).includes(name)));
+}
+
+/** The shared-storage clients' ranges (package.json). */
+export function sharedStoragePackages(): Record<string, string> {
+  const all = optionalDeps();
+  return Object.fromEntries(SHARED_STORAGE_PACKAGES.map((name) => [name, all[name] ?? '*']));
 }
 
 function firstLine(err: unknown): string {
@@ -48,10 +62,11 @@ async function load(name: string): Promise<void> {
   }
 }
 
-/** The server's packages that are not installed or do not load, in package.json's order. */
-export async function missingServerPackages(): Promise<MissingPackage[]> {
+/** The server's packages that are not installed or do not load, in package.json's order (with the shared-storage clients when `shared`). */
+export async function missingServerPackages(shared = false): Promise<MissingPackage[]> {
   const missing: MissingPackage[] = [];
-  for (const [name, range] of Object.entries(serverPackages())) {
+  const wanted = { ...serverPackages(), ...(shared ? sharedStoragePackages() : {}) };
+  for (const [name, range] of Object.entries(wanted)) {
     try {
       await load(name);
     } catch (err) {

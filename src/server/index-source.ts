@@ -3,19 +3,25 @@
  * (registry/writer.ts): what `marketplace index` and `serve --index-to`
  * write into a static registry. The one place that reads the store for it.
  */
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeRegistry, type IndexSource } from '../registry/writer.js';
 import type { RegistrySink } from '../registry/sink.js';
 import type { IndexedVersion } from '../registry/layout.js';
-import { MarketDb, type SubmissionRow } from './db.js';
+import type { MetaStore, SubmissionRow } from './storage/meta.js';
+import type { BlobStore } from './storage/blobs.js';
+import { DB_FILE, openStorage } from './storage/open.js';
 import { openSigning, type ServerSigning } from './signing.js';
-import { ArchiveStore } from './store.js';
-import { DB_FILE } from './storage.js';
 
-function indexed(row: SubmissionRow, signing: ServerSigning): IndexedVersion | undefined {
-  const s = signing.signaturesOf(row);
+/** What the index reads of a running or opened marketplace: its stores (storage/: SQLite + folder or PostgreSQL + S3) and its keys. */
+interface Stores {
+  meta: MetaStore;
+  blobs: BlobStore;
+  signing: ServerSigning;
+}
+
+async function indexed(row: SubmissionRow, signing: ServerSigning): Promise<IndexedVersion | undefined> {
+  const s = await signing.signaturesOf(row);
   // A version published before counter-signatures existed has none: nothing could verify it from a registry.
   if (!s.marketplace) return undefined;
   return {
@@ -30,32 +36,39 @@ function indexed(row: SubmissionRow, signing: ServerSigning): IndexedVersion | u
   };
 }
 
-export function serverIndexSource(core: { db: MarketDb; store: ArchiveStore; signing: ServerSigning }): IndexSource {
-  const { db, store, signing } = core;
+export function serverIndexSource(core: Stores): IndexSource {
+  const { meta, blobs, signing } = core;
   return {
     marketplaceKeys: async () => signing.marketplaceKeys(),
-    plugins: async () =>
-      (db.db.prepare("SELECT DISTINCT plugin FROM submissions WHERE state = 'published' ORDER BY plugin").all() as { plugin: string }[]).map((r) => r.plugin),
+    async plugins() {
+      const names = (await meta.plugins()).map((p) => p.name).sort();
+      const published = await Promise.all(names.map(async (n) => ((await meta.published(n)).length > 0 ? n : undefined)));
+      return published.filter((n): n is string => n !== undefined);
+    },
     async plugin(name) {
-      const p = db.plugin(name);
+      const p = await meta.plugin(name);
       if (!p) return undefined;
-      const versions = db.published(name).flatMap((r) => indexed(r, signing) ?? []);
+      const versions = (await Promise.all((await meta.published(name)).map((r) => indexed(r, signing)))).filter((v): v is IndexedVersion => v !== undefined);
       return { owner: p.owner, versions };
     },
-    blob: async (sha256) => createReadStream(store.pathOf(sha256)),
+    blob: async (sha256) => blobs.open(sha256),
   };
 }
 
 /** A data dir of a stopped `marketplace serve`, opened for reading its published plugins. */
-export async function openDataDirSource(dataDir: string): Promise<{ source: IndexSource; close(): void } | undefined> {
-  const file = path.join(dataDir, DB_FILE);
-  if (!(await fs.stat(file).catch(() => undefined))?.isFile()) return undefined;
-  const db = new MarketDb(file);
+export async function openDataDirSource(dataDir: string): Promise<{ source: IndexSource; close(): Promise<void> } | undefined> {
+  if (!(await fs.stat(path.join(dataDir, DB_FILE)).catch(() => undefined))?.isFile()) return undefined;
+  const storage = await openStorage({ kind: 'data-dir', dataDir }, Date.now, () => undefined, false);
   try {
-    const signing = await openSigning(dataDir, db.db, Date.now);
-    return { source: serverIndexSource({ db, store: new ArchiveStore(dataDir), signing }), close: () => db.close() };
+    const signing = await openSigning(storage.meta, storage.blobs, Date.now);
+    const close = async () => {
+      await storage.blobs.close();
+      await storage.meta.close();
+    };
+    return { source: serverIndexSource({ meta: storage.meta, blobs: storage.blobs, signing }), close };
   } catch (err) {
-    db.close();
+    await storage.blobs.close();
+    await storage.meta.close();
     throw err;
   }
 }
@@ -66,10 +79,7 @@ export async function openDataDirSource(dataDir: string): Promise<{ source: Inde
  * one publish after another. A failed write is logged; the publish stands
  * and the next write or `marketplace index` catches up.
  */
-export async function keepRegistry(
-  core: { db: MarketDb; store: ArchiveStore; signing: ServerSigning; log: (l: string) => void },
-  sink: RegistrySink,
-): Promise<(plugin: string) => Promise<void>> {
+export async function keepRegistry(core: Stores & { log: (l: string) => void }, sink: RegistrySink): Promise<(plugin: string) => Promise<void>> {
   const source = serverIndexSource(core);
   const first = await writeRegistry(source, sink).catch((err: unknown) => {
     throw new RegistryStartError(err);

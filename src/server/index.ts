@@ -1,6 +1,8 @@
 /**
- * The development marketplace: docs/marketplace-api.md over Fastify, with
- * SQLite (db.ts) and a content-addressed archive store (store.ts).
+ * The development marketplace: docs/marketplace-api.md over Fastify, on a
+ * metadata store and a content-addressed blob store (storage/): SQLite and a
+ * folder in a data dir (the default), or PostgreSQL and an S3-compatible
+ * bucket shared by any number of replicas (docs/marketplace-deploy.md).
  *
  * startServer() is what `marketplace serve` and the tests call. It has no
  * CLI or process dependencies: no process.*, no printing (pass `log`).
@@ -11,18 +13,20 @@
  *   handlers/     one module per area; handlers/index.ts joins them by route name
  *   signing.ts    the marketplace's key, publisher keys, upload signatures, counter-signatures
  *   attestations.ts  the SBOMs and provenance envelopes of uploads: checked, stored, counter-signed, served
- *   storage.ts    the data dir: store, database, start-up sweep; undone when a start fails
+ *   rollover.ts   key rollover statements
+ *   storage/      the stores (meta.ts, blobs.ts and their implementations), opening them (open.ts), copying (copy.ts)
  *   deps.ts       which of the server's optional packages are missing (imports none of them)
  */
 import path from 'node:path';
-import { DataDirError, openStorage } from './storage.js';
+import { DataDirError, openStorage, StorageError, type StorageConfig } from './storage/open.js';
 import { generateToken, TokenTable, type TokenSpec } from './auth.js';
 import { FaultQueue, type Fault } from './faults.js';
 import { defaultVerify, type VerifyFn } from './verify.js';
 import { MARKETPLACE_KEY_FILE, openSigning, type ServerSigning } from './signing.js';
 import { ServerRollovers } from './rollover.js';
-import { ATTESTATIONS_DIR, openAttestations, type ServerAttestations } from './attestations.js';
+import { ServerAttestations } from './attestations.js';
 import { buildApp } from './app.js';
+import { SqliteMeta } from './storage/sqlite-meta.js';
 import type { RequestRecord, ServerCore, ServerState } from './core.js';
 import type { RegistrySink } from '../registry/sink.js';
 import { keepRegistry } from './index-source.js';
@@ -32,9 +36,9 @@ export type { RouteName } from './routes.js';
 export type { VerifyFn, VerifyReport } from './verify.js';
 export type { RequestRecord, ServerCore } from './core.js';
 export { ROUTES, API_PREFIX } from './routes.js';
-export { DataDirError } from './storage.js';
+export { DataDirError, StorageError, DEFAULT_SWEEP_GRACE_MS, type StorageConfig } from './storage/open.js';
 export { RegistryStartError } from './index-source.js';
-export { DataDirInUseError } from './db.js';
+export { DataDirInUseError } from './storage/sqlite-meta.js';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
 
@@ -43,8 +47,10 @@ export interface ServerOptions {
   host?: string;
   /** Default 0: a free port. */
   port?: number;
-  /** Database, archive store and temp files live here (created if missing). */
-  dataDir: string;
+  /** Database, archive store and temp files live here (created if missing); or give `storage`. */
+  dataDir?: string;
+  /** PostgreSQL + S3 (or a data dir): what replicas share. */
+  storage?: StorageConfig;
   developerTokens?: string[];
   reviewerTokens?: string[];
   /** General form, e.g. with an expiry. */
@@ -72,7 +78,10 @@ export interface ServerHandle {
   api: string;
   host: string;
   port: number;
-  dataDir: string;
+  /** The data dir, or undefined on shared storage. */
+  dataDir: string | undefined;
+  /** Where the blobs are (the data dir, or s3://bucket/prefix). */
+  blobsAt: string;
   /** Every accepted token by role (given and generated). */
   tokens: { developer: string[]; reviewer: string[] };
   /** Tokens this start generated (none when tokens were given). */
@@ -85,8 +94,10 @@ export interface ServerHandle {
   clearFaults(): void;
   /** Every answered request, in order. */
   requests: RequestRecord[];
-  /** Submission rows, in all or for one plugin. */
+  /** Submission rows, in all or for one plugin (a data dir's database, read at once; 0 once closed). */
   countSubmissions(plugin?: string): number;
+  /** Submission rows on any storage. */
+  submissionCount(plugin?: string): Promise<number>;
   /** Files in the archive store (`aa/<sha256>.zip`). */
   storedArchives(): Promise<string[]>;
   /** Files in tmp/ (uploads in progress). */
@@ -120,31 +131,31 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const host = opts.host ?? '127.0.0.1';
   const now = opts.now ?? Date.now;
   const log = opts.log ?? (() => undefined);
-  const dataDir = path.resolve(opts.dataDir);
+  const config: StorageConfig = opts.storage ?? { kind: 'data-dir', dataDir: opts.dataDir ?? '' };
+  const dataDir = config.kind === 'data-dir' ? path.resolve(config.dataDir) : undefined;
   const { specs, generated } = tokensOf(opts);
   const tokens = new TokenTable(specs);
-  const storage = await openStorage(dataDir, now(), log);
-  const { store, db, swept, undo } = storage;
+  const storage = await openStorage(dataDir === undefined ? config : { kind: 'data-dir', dataDir }, now, log);
+  const { meta, blobs, swept, undo } = storage;
   let signing: ServerSigning;
   let attestations: ServerAttestations;
   try {
-    await storage.trackNew(path.join(dataDir, MARKETPLACE_KEY_FILE));
-    signing = await openSigning(dataDir, db.db, now);
-    await storage.trackNew(path.join(dataDir, ATTESTATIONS_DIR));
-    attestations = await openAttestations(dataDir, db.db, signing);
-    tokens.resolveIds((t) => db.identity(t));
+    if (dataDir !== undefined) await storage.trackNew(path.join(dataDir, MARKETPLACE_KEY_FILE));
+    signing = await openSigning(meta, blobs, now);
+    attestations = new ServerAttestations(meta, blobs, signing);
+    await tokens.resolveIds((t) => meta.identity(t));
   } catch (err) {
     await undo();
-    throw new DataDirError(dataDir, err);
+    throw dataDir !== undefined ? new DataDirError(dataDir, err) : new StorageError('database', err);
   }
 
   const core: ServerCore = {
-    db,
-    store,
+    meta,
+    blobs,
     verify: opts.verify ?? defaultVerify,
     signing,
     attestations,
-    rollovers: new ServerRollovers(db.db, signing, now),
+    rollovers: new ServerRollovers(meta, signing, now),
     autoApprove: Boolean(opts.autoApprove),
     maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
     now,
@@ -185,7 +196,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       state.stopping = true;
       for (const s of state.hung) s.destroy();
       await app.close();
-      db.close();
+      await meta.close();
+      await blobs.close();
     })();
     return closing;
   };
@@ -199,6 +211,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     host,
     port,
     dataDir,
+    blobsAt: blobs.where,
     tokens: all,
     generated,
     swept,
@@ -206,9 +219,13 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     injectFault: (f) => faults.add(f),
     clearFaults: () => faults.clear(),
     requests,
-    countSubmissions: (plugin) => (db.db.open ? db.count(plugin) : 0),
-    storedArchives: () => store.listArchives(),
-    tempFiles: () => store.listTemps(),
+    countSubmissions: (plugin) => {
+      if (!(meta instanceof SqliteMeta)) throw new Error('countSubmissions reads a data dir; use submissionCount on shared storage');
+      return meta.countNow(plugin);
+    },
+    submissionCount: (plugin) => meta.count(plugin),
+    storedArchives: async () => (await blobs.list()).map((b) => `${b.sha256.slice(0, 2)}/${b.sha256}.zip`),
+    tempFiles: () => blobs.listTemps(),
     registeredRoutes,
   };
 }

@@ -7,7 +7,8 @@
  * statement), and the old one is marked rolled over (its own table, so the
  * key table keeps its shape).
  */
-import type { Database as Db } from 'better-sqlite3';
+import { keyIdOf, publicKeyBase64 } from '../signing/keys.js';
+import type { MetaStore } from './storage/meta.js';
 import { parseKeyRecord, type KeyRecord } from '../signing/keyring.js';
 import { newKeyOf, parseRollover, rolloverProblem, type RolloverStatement } from '../signing/rollover.js';
 import { ApiError } from './errors.js';
@@ -15,24 +16,14 @@ import type { ServerSigning } from './signing.js';
 
 export class ServerRollovers {
   constructor(
-    private readonly db: Db,
+    private readonly meta: MetaStore,
     private readonly signing: ServerSigning,
     private readonly now: () => number,
-  ) {
-    db.exec(
-      'CREATE TABLE IF NOT EXISTS key_rollovers (old_key_id TEXT PRIMARY KEY, new_key_id TEXT NOT NULL, statement TEXT NOT NULL, created_at TEXT NOT NULL)',
-    );
-  }
-
-  /** The key an old key handed over to, when it did. */
-  successorOf(keyId: string): string | null {
-    const r = this.db.prepare('SELECT new_key_id FROM key_rollovers WHERE old_key_id = ?').get(keyId) as { new_key_id: string } | undefined;
-    return r?.new_key_id ?? null;
-  }
+  ) {}
 
   /** A key record with `rolled_over_to` when the key handed over. */
-  decorate(r: KeyRecord): KeyRecord & { rolled_over_to?: string } {
-    const next = this.successorOf(r.key_id);
+  async decorate(r: KeyRecord): Promise<KeyRecord & { rolled_over_to?: string }> {
+    const next = await this.meta.successorOf(r.key_id);
     return next ? { ...r, rolled_over_to: next } : r;
   }
 
@@ -45,9 +36,9 @@ export class ServerRollovers {
   }
 
   /** Accept the statement for `owner`: the new key registered, the old one marked. */
-  accept(owner: string, raw: unknown): { key: KeyRecord; rolled_over: KeyRecord; created: boolean } {
+  async accept(owner: string, raw: unknown): Promise<{ key: KeyRecord; rolled_over: KeyRecord; created: boolean }> {
     const s = this.statementOf(raw);
-    const old = this.signing.keyRecord(s.old_key_id);
+    const old = await this.signing.keyRecord(s.old_key_id);
     if (!old || old.owner !== owner) {
       throw new ApiError(404, 'KEY_NOT_FOUND', `you have no key ${s.old_key_id}: a rollover is accepted from one of your registered keys only`);
     }
@@ -60,14 +51,16 @@ export class ServerRollovers {
     }
     const problem = rolloverProblem(s, parseKeyRecord(old));
     if (problem) throw new ApiError(422, problem.code, problem.message);
-    const tx = this.db.transaction(() => {
-      const added = this.signing.addKey(owner, newKeyOf(s), null);
-      this.db
-        .prepare('INSERT OR REPLACE INTO key_rollovers (old_key_id, new_key_id, statement, created_at) VALUES (?, ?, ?, ?)')
-        .run(s.old_key_id, s.new_key_id, JSON.stringify(s), new Date(this.now()).toISOString());
-      return added;
-    });
-    const { record, created } = tx.immediate();
-    return { key: record, rolled_over: this.decorate(old), created };
+    const at = new Date(this.now()).toISOString();
+    const key = newKeyOf(s);
+    const keyId = keyIdOf(key);
+    const r = await this.meta.rollover(
+      { key_id: keyId, owner, public_key: publicKeyBase64(key), created_at: at, expires_at: null, revoked_at: null },
+      { old_key_id: s.old_key_id, new_key_id: s.new_key_id, statement: JSON.stringify(s), created_at: at },
+    );
+    if (r.kind === 'taken') {
+      throw new ApiError(409, 'KEY_TAKEN', `key ${keyId} is registered to another developer; generate your own with \`plexichat-plugin keys generate\``);
+    }
+    return { key: this.signing.recordOf(r.row), rolled_over: await this.decorate(old), created: r.kind === 'created' };
   }
 }

@@ -1,5 +1,6 @@
 /**
- * An S3 client for an `s3://bucket/prefix` location: the bucket and the
+ * An S3 client for an `s3://bucket/prefix` location, made by the one
+ * constructor in server/storage/s3-client.ts: the bucket and the
  * prefix parsed from it, the endpoint (--s3-endpoint, else AWS_ENDPOINT_URL_S3
  * or AWS_ENDPOINT_URL; path-style whenever an endpoint is given, as MinIO,
  * Ceph and s3rver need), the region and the credentials from the standard
@@ -8,6 +9,7 @@
  */
 import { UsageError, WorkFailedError } from '../errors.js';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { parseS3Url as parse, s3Client, S3UrlError } from '../server/storage/s3-client.js';
 
 export interface S3Location {
   client: S3Client;
@@ -18,51 +20,33 @@ export interface S3Location {
   label: string;
 }
 
-/** Bucket names: 3-63 lower-case letters, digits, dots and hyphens. */
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
+/** parseS3Url of server/storage/s3-client.ts (the one parser), its refusal as a usage error naming the flag. */
 export function parseS3Url(raw: string, flag: string): { bucket: string; prefix: string } {
-  const m = /^s3:\/\/([^/]*)\/?(.*)$/.exec(raw);
-  if (!m || !BUCKET.test(m[1])) {
-    throw new UsageError(`${flag} ${raw} is not s3://<bucket>/<prefix> with a valid bucket name`, {
+  try {
+    return parse(raw);
+  } catch (err) {
+    if (!(err instanceof S3UrlError)) throw err;
+    throw new UsageError(`${flag} ${err.message}`, {
       code: 'BAD_S3_URL',
       hint: 'e.g. s3://plugins/registry (bucket names: 3-63 lower-case letters, digits, dots, hyphens)',
     });
   }
-  const prefix = m[2].replace(/^\/+|\/+$/g, '');
-  if (prefix.split('/').some((p) => p === '.' || p === '..')) {
-    throw new UsageError(`${flag} ${raw} has a . or .. in its prefix`, { code: 'BAD_S3_URL', hint: 'e.g. s3://plugins/registry' });
-  }
-  return { bucket: m[1], prefix: prefix ? `${prefix}/` : '' };
 }
 
 export async function openS3(raw: string, opts: { flag: string; endpoint?: string; env: NodeJS.ProcessEnv }): Promise<S3Location> {
   const { bucket, prefix } = parseS3Url(raw, opts.flag);
-  const env = opts.env;
-  const endpoint = opts.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const endpoint = opts.endpoint ?? opts.env.AWS_ENDPOINT_URL_S3 ?? opts.env.AWS_ENDPOINT_URL;
   if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) {
     throw new UsageError(`the S3 endpoint ${endpoint} is not an http(s) URL`, { code: 'BAD_S3_URL', hint: 'e.g. --s3-endpoint http://127.0.0.1:9000' });
   }
-  let sdk: typeof import('@aws-sdk/client-s3');
   try {
-    sdk = await import('@aws-sdk/client-s3');
+    await import('@aws-sdk/client-s3');
   } catch {
     throw new WorkFailedError('an s3:// location needs @aws-sdk/client-s3, an optional dependency that is not installed', {
       code: 'S3_CLIENT_MISSING',
       hint: 'run npm install @aws-sdk/client-s3 where plexichat-plugin-cli is installed (add -g for a global install)',
     });
   }
-  const id = env.AWS_ACCESS_KEY_ID;
-  const secret = env.AWS_SECRET_ACCESS_KEY;
-  const client = new sdk.S3Client({
-    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    ...(endpoint !== undefined ? { endpoint, forcePathStyle: true } : {}),
-    ...(id && secret
-      ? { credentials: { accessKeyId: id, secretAccessKey: secret, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } }
-      : {}),
-    // Checksums only where S3 requires them: S3-compatible stores differ in what they accept.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const { client } = await s3Client(raw, { endpoint, env: opts.env });
   return { client, bucket, prefix, label: `s3://${bucket}/${prefix}` };
 }

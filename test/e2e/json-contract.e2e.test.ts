@@ -449,6 +449,18 @@ describe('the --json contract: marketplace commands against the development mark
       { exit: 2, error: 'BAD_TOKENS' },
     );
   });
+
+  it('migrate: the schema and sweep document, a copy, and a refused setting', async () => {
+    const data = await tempDir();
+    const swept = expectDoc('marketplace-migrate', await json(['marketplace', 'migrate', '--data-dir', data, '--sweep']), { exit: 0 });
+    expect(swept).toMatchObject({ storageSchema: expect.any(Number), swept: { temps: 0, orphans: 0 }, copy: null });
+    const copied = expectDoc('marketplace-migrate', await json(['marketplace', 'migrate', '--from', data, '--to', path.join(data, 'copy')]), { exit: 0 });
+    expect(copied).toMatchObject({ copy: { archives: 0, rows: { submissions: 0 } } });
+    expectDoc('marketplace-migrate', await json(['marketplace', 'migrate', '--database', 'postgres://u:pw@127.0.0.1/db', '--blobs', 's3://bucket/p']), {
+      exit: 2,
+      error: 'SECRET_ON_COMMAND_LINE',
+    });
+  });
 });
 
 describe('the --json contract: the schemas', () => {

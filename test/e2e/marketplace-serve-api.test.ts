@@ -151,7 +151,15 @@ describe('the review and publish workflow', () => {
           sha256: sha256(zip),
           size: zip.length,
           published_at: published.body.published_at,
-          manifest: { name, version: '1.2.0', permissions: { required: [], optional: [] }, hooks: [], endpoints: [] },
+          manifest: {
+            name,
+            version: '1.2.0',
+            permissions: { required: [], optional: [] },
+            hooks: [],
+            endpoints: [],
+            dependencies: { hasLock: false, packages: {} },
+          },
+          attestations: null,
         },
       ],
     });

@@ -81,7 +81,7 @@ export async function run(opts: IndexOptions, ctx: Ctx): Promise<IndexResult> {
       });
       return { to: sink.label, data_dir: dataDir, ...report };
     } finally {
-      opened.close();
+      await opened.close();
     }
   } finally {
     await sink.close();

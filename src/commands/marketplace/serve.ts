@@ -17,15 +17,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { userPath, type Ctx } from '../../io/context.js';
-import { MANIFEST_PATH } from '../../core/manifest/types.js';
 import { CliError, errnoCode, UsageError, WorkFailedError } from '../../errors.js';
-import { MARKETPLACE_DATA_DIR, userDir } from '../../io/dirs.js';
 import { fsProblem } from '../../io/fs-errors.js';
 import { NotRegularFileError, readRegularFile } from '../../io/read-file.js';
 import { registerSecret } from '../../io/redact.js';
 import { tokenProblem, type TokenSpec } from '../../server/auth.js';
 import type { MissingPackage } from '../../server/deps.js';
-import type { ServerHandle } from '../../server/index.js';
+import type { ServerHandle, StorageConfig } from '../../server/index.js';
+import { redact } from '../../server/storage/config.js';
+import { resolveDataDir, sharedOf, storageError } from '../../server/storage/resolve.js';
 
 export interface ServeOptions {
   host?: string;
@@ -39,18 +39,19 @@ export interface ServeOptions {
   maxUploadMb?: number;
   /** Keep a static registry current here: a folder or s3://bucket/prefix (docs/static-registry.md). */
   indexTo?: string;
+  /** Shared storage (docs/marketplace-deploy.md): PostgreSQL + S3, also from the environment and --config. */
+  database?: string;
+  blobs?: string;
+  /** The S3 endpoint of a non-AWS store, for --blobs and --index-to. */
   s3Endpoint?: string;
+  sweepGrace?: number;
+  config?: string;
 }
 
 export interface ServeResult {
   url: string;
   stopped: true;
 }
-
-/** Under the user's data dir (io/dirs.ts). */
-export const DEFAULT_DATA_DIR = MARKETPLACE_DATA_DIR;
-/** The one name a data dir inside a project may have: build never packs it (core/package/file-list.ts). */
-export const PROJECT_DATA_DIR = '.plexichat-marketplace';
 
 type Server = typeof import('../../server/index.js');
 
@@ -122,38 +123,6 @@ async function tokenSpecs(opts: ServeOptions, ctx: Ctx): Promise<TokenSpec[]> {
   return specs;
 }
 
-/** The plugin project (a folder with config/plugin.yaml) that holds `dir`, if any. */
-async function projectAround(dir: string): Promise<string | undefined> {
-  for (let cur = dir; ; cur = path.dirname(cur)) {
-    const st = await fs.stat(path.join(cur, MANIFEST_PATH)).catch(() => undefined);
-    if (st?.isFile()) return cur;
-    if (path.dirname(cur) === cur) return undefined;
-  }
-}
-
-async function resolveDataDir(opts: ServeOptions, ctx: Ctx): Promise<string> {
-  let dataDir: string;
-  if (opts.dataDir !== undefined) {
-    dataDir = userPath(ctx, opts.dataDir);
-  } else {
-    const base = userDir('data', ctx.env);
-    if (base === undefined) {
-      throw new UsageError('no home folder to keep the marketplace data in (HOME and XDG_DATA_HOME are not set)', {
-        hint: 'pass --data-dir <dir>',
-      });
-    }
-    dataDir = path.join(base, DEFAULT_DATA_DIR);
-  }
-  const project = await projectAround(dataDir);
-  if (project !== undefined && !path.relative(project, dataDir).split(path.sep).includes(PROJECT_DATA_DIR)) {
-    throw new UsageError(`the data dir ${dataDir} is inside the plugin project ${project}, and build would pack it`, {
-      code: 'DATA_DIR_IN_PROJECT',
-      hint: `omit --data-dir (the default is in your data folder), choose a folder outside the project, or use ${PROJECT_DATA_DIR}`,
-    });
-  }
-  return dataDir;
-}
-
 function missingError(missing: MissingPackage[]): CliError {
   const what = missing.map((m) => (m.state === 'absent' ? m.name : `${m.name} (installed, but it does not load: ${m.detail})`));
   const install = missing.map((m) => `${m.name}@${m.range}`).join(' ');
@@ -168,9 +137,9 @@ function missingError(missing: MissingPackage[]): CliError {
 }
 
 /** The server module, or a one-line error naming what to install. */
-async function loadServer(): Promise<Server> {
+async function loadServer(shared: boolean): Promise<Server> {
   const { missingServerPackages } = await import('../../server/deps.js');
-  const missing = await missingServerPackages();
+  const missing = await missingServerPackages(shared);
   if (missing.length > 0) throw missingError(missing);
   return import('../../server/index.js');
 }
@@ -265,19 +234,25 @@ async function openRegistry(opts: ServeOptions, ctx: Ctx) {
   return openSink(opts.indexTo!, { flag: '--index-to', endpoint: opts.s3Endpoint, env: ctx.env, cwd: ctx.cwd });
 }
 
-function announce(handle: ServerHandle, host: string, ctx: Ctx): void {
+function announce(handle: ServerHandle, host: string, ctx: Ctx, shared: { database: string; blobs: string } | undefined): void {
   // Both roles as lists (the server accepts several of each): one shape for scripts (schemas/marketplace-serve.schema.json).
   const tokens = {
     developer: handle.generated.developer,
     reviewer: handle.generated.reviewer,
   };
   if (ctx.flags.json) {
-    ctx.out.writeJson({ url: handle.url, api: handle.api, data_dir: handle.dataDir, tokens });
+    ctx.out.writeJson({
+      url: handle.url,
+      api: handle.api,
+      data_dir: handle.dataDir ?? null,
+      ...(shared ? { database: redact(shared.database), blobs: shared.blobs } : {}),
+      tokens,
+    });
   } else {
     ctx.out.result(`Marketplace listening on ${handle.url}`);
     for (const t of tokens.developer) ctx.out.result(`developer token: ${t}`);
     for (const t of tokens.reviewer) ctx.out.result(`reviewer token:  ${t}`);
-    ctx.out.info(`data: ${handle.dataDir}`);
+    ctx.out.info(shared ? `data: ${redact(shared.database)} and ${shared.blobs}` : `data: ${handle.dataDir}`);
     ctx.out.info(`use it with: PLEXICHAT_MARKETPLACE_URL=${handle.url}  (Ctrl-C stops the server)`);
   }
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
@@ -292,8 +267,10 @@ export async function run(opts: ServeOptions, ctx: Ctx): Promise<ServeResult | u
   const problem = tokenProblem(tokens);
   if (problem)
     throw new UsageError(problem, { code: 'BAD_TOKENS', hint: 'omit the token flags, --tokens-file and the token variables to have tokens generated' });
-  const dataDir = await resolveDataDir(opts, ctx);
-  const server = await loadServer();
+  const shared = await sharedOf(opts, ctx);
+  const dataDir = shared ? undefined : await resolveDataDir(opts, ctx);
+  const storage: StorageConfig = shared ?? { kind: 'data-dir', dataDir: dataDir! };
+  const server = await loadServer(shared !== undefined);
   if (ctx.signal.aborted) return undefined;
   const registry = opts.indexTo === undefined ? undefined : await openRegistry(opts, ctx);
 
@@ -302,7 +279,7 @@ export async function run(opts: ServeOptions, ctx: Ctx): Promise<ServeResult | u
     handle = await server.startServer({
       host,
       port,
-      dataDir,
+      storage,
       tokens,
       autoApprove: opts.autoApprove,
       maxUploadBytes: opts.maxUploadMb === undefined ? undefined : opts.maxUploadMb * 1024 * 1024,
@@ -311,12 +288,13 @@ export async function run(opts: ServeOptions, ctx: Ctx): Promise<ServeResult | u
     });
   } catch (err) {
     await registry?.close();
-    if (err instanceof server.DataDirError) throw dataDirError(err.cause, dataDir);
+    if (err instanceof server.DataDirError) throw dataDirError(err.cause, err.dataDir);
+    if (err instanceof server.StorageError) throw storageError(err);
     if (err instanceof server.RegistryStartError)
       throw (await import('../../registry/errors.js')).registryWriteError(err.cause, registry!.label, '--index-to <dir|s3://…>');
     throw listenError(err, host, port);
   }
-  announce(handle, host, ctx);
+  announce(handle, host, ctx, shared);
 
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) return resolve();

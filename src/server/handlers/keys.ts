@@ -19,10 +19,10 @@ function body(req: FastifyRequest): Record<string, unknown> {
 }
 
 export function keyHandlers(core: ServerCore): RouteHandlers<'marketplaceKeys' | 'addKey' | 'listKeys' | 'revokeKey' | 'rolloverKey' | 'signatures'> {
-  const { db, signing } = core;
+  const { meta, signing } = core;
   return {
     async marketplaceKeys() {
-      return { keys: signing.marketplaceKeys() };
+      return { keys: await signing.marketplaceKeys() };
     },
 
     async addKey(req, reply) {
@@ -59,24 +59,25 @@ export function keyHandlers(core: ServerCore): RouteHandlers<'marketplaceKeys' |
           `"proof" is not this key's signature over your developer id ${user}: only the holder of the private key can register it`,
         );
       }
-      const { record, created } = signing.addKey(user, key, expires);
+      const { record, created } = await signing.addKey(user, key, expires);
       if (created) core.log(`key: ${record.key_id} added by ${record.owner}`);
       return reply.code(created ? 201 : 200).send({ ...record, existing: !created });
     },
 
     async listKeys(req) {
-      return { keys: signing.keysOf(callerOf(req).user).map((k) => core.rollovers.decorate(k)) };
+      const keys = await signing.keysOf(callerOf(req).user);
+      return { keys: await Promise.all(keys.map((k) => core.rollovers.decorate(k))) };
     },
 
     async rolloverKey(req, reply) {
-      const r = core.rollovers.accept(callerOf(req).user, body(req).statement);
+      const r = await core.rollovers.accept(callerOf(req).user, body(req).statement);
       core.log(`key: ${r.rolled_over.key_id} rolled over to ${r.key.key_id} by ${r.key.owner}`);
       return reply.code(r.created ? 201 : 200).send(r);
     },
 
     async revokeKey(req) {
       const keyId = (req.params as { key_id: string }).key_id;
-      const record = signing.revoke(callerOf(req).user, keyId);
+      const record = await signing.revoke(callerOf(req).user, keyId);
       core.log(`key: ${record.key_id} revoked by ${record.owner}`);
       return record;
     },
@@ -85,9 +86,9 @@ export function keyHandlers(core: ServerCore): RouteHandlers<'marketplaceKeys' |
       const p = req.params as { name: string; version: string };
       const name = checkName(p.name);
       const version = checkVersion(p.version);
-      const row = db.submissionOf(name, version);
+      const row = await meta.submissionOf(name, version);
       if (!row || row.state !== 'published') throw new ApiError(404, 'VERSION_NOT_FOUND', `${name} ${version} is not published`);
-      return { ...signing.signaturesOf(row), attestations: core.attestations.servedOf(row) };
+      return { ...(await signing.signaturesOf(row)), attestations: await core.attestations.servedOf(row) };
     },
   };
 }

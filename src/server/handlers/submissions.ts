@@ -4,9 +4,10 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { callerOf, type RouteHandlers, type ServerCore } from '../core.js';
-import { STATES, type State, type SubmissionRow } from '../db.js';
+import { STATES, type State, type SubmissionRow } from '../storage/meta.js';
 import { ApiError } from '../errors.js';
 import { checkName, toApi } from './values.js';
+import { archiveFacts } from '../../signing/archive.js';
 
 /** The submission if the caller may see it: a developer sees only their own. */
 function visible(req: FastifyRequest, row: SubmissionRow | undefined, id: string): SubmissionRow {
@@ -43,19 +44,43 @@ function parseReview(req: FastifyRequest): { decision: Decision; notes: string }
   return { decision, notes };
 }
 
+/** Throws unless the row can be published on `channel` now (returns when it is approved, or already published there). */
+function notPublishable(row: SubmissionRow, channel: string): void {
+  if (row.state === 'published') {
+    if (row.channel === channel) return;
+    throw new ApiError(409, 'ALREADY_PUBLISHED', `${row.plugin} ${row.version} is already published on the ${row.channel} channel`, { state: row.state });
+  }
+  if (row.state !== 'approved') {
+    throw new ApiError(409, 'NOT_APPROVED', `${row.plugin} ${row.version} is ${row.state}, not approved; only an approved submission can be published`, {
+      state: row.state,
+    });
+  }
+}
+
+/** The member-list digest of a stored archive (rows from before signing have no record of it). */
+async function contentsOf(core: ServerCore, sha256: string): Promise<string | null> {
+  const local = await core.blobs.local(sha256);
+  try {
+    return (await archiveFacts(local.path)).contentsSha256;
+  } finally {
+    await local.release();
+  }
+}
+
 export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginSubmissions' | 'listSubmissions' | 'getSubmission' | 'review' | 'publish'> {
-  const { db } = core;
+  const { meta } = core;
   const iso = () => new Date(core.now()).toISOString();
-  const api = (r: SubmissionRow) => toApi(r, core.attestations.summaryOf(r.id));
+  const api = async (r: SubmissionRow) => toApi(r, await core.attestations.summaryOf(r.id));
+  const apis = (rows: SubmissionRow[]) => Promise.all(rows.map(api));
   return {
     async listPluginSubmissions(req) {
       const name = checkName((req.params as { name: string }).name);
-      const plugin = db.plugin(name);
+      const plugin = await meta.plugin(name);
       const caller = callerOf(req);
       if (plugin && caller.role === 'developer' && plugin.owner !== caller.user) {
         throw new ApiError(403, 'NOT_OWNER', `plugin ${name} belongs to another developer`);
       }
-      return { submissions: db.submissions({ plugin: name }).map(api) };
+      return { submissions: await apis(await meta.submissions({ plugin: name })) };
     },
 
     async listSubmissions(req) {
@@ -64,38 +89,44 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
         throw new ApiError(400, 'INVALID_STATE', `unknown state "${String(q.state).slice(0, 40)}" (one of ${STATES.join(', ')})`);
       }
       const caller = callerOf(req);
-      const rows = db.submissions({
+      const rows = await meta.submissions({
         owner: caller.role === 'developer' ? caller.user : undefined,
         state: q.state as State | undefined,
       });
-      return { submissions: rows.map(api) };
+      return { submissions: await apis(rows) };
     },
 
     async getSubmission(req) {
       const id = (req.params as { id: string }).id;
-      return api(visible(req, db.submission(id), id));
+      return api(visible(req, await meta.submission(id), id));
     },
 
     async review(req) {
       const id = (req.params as { id: string }).id;
       const { decision, notes } = parseReview(req);
-      const row = visible(req, db.submission(id), id);
+      const row = visible(req, await meta.submission(id), id);
       const target: State = decision === 'approve' ? 'approved' : decision === 'reject' ? 'rejected' : 'in_review';
       if (row.state === target) return api(row);
       const from: State[] = decision === 'claim' ? ['pending'] : ['pending', 'in_review'];
-      if (!from.includes(row.state)) {
-        throw new ApiError(409, 'WRONG_STATE', `submission ${row.id} is ${row.state}; cannot ${decision} it`, {
-          state: row.state,
+      const wrong = (r: SubmissionRow) =>
+        new ApiError(409, 'WRONG_STATE', `submission ${r.id} is ${r.state}; cannot ${decision} it`, {
+          state: r.state,
         });
-      }
-      const updated = db.update(row.id, {
+      if (!from.includes(row.state)) throw wrong(row);
+      // The move is decided by the store (another reviewer, or a replica, may have moved it since it was read).
+      const result = await meta.review(row.id, from, {
         state: target,
         notes: decision === 'claim' ? row.notes : notes || null,
         reviewer: callerOf(req).user,
         updated_at: iso(),
       });
+      if (!result) throw new ApiError(404, 'SUBMISSION_NOT_FOUND', `no submission ${id.slice(0, 80)}`);
+      if (result.kind === 'state') {
+        if (result.row.state === target) return api(result.row);
+        throw wrong(result.row);
+      }
       core.log(`review: ${row.plugin} ${row.version} (${row.id}) ${row.state} -> ${target}`);
-      return api(updated);
+      return api(result.row);
     },
 
     async publish(req) {
@@ -104,30 +135,34 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
       if (channel !== 'stable' && channel !== 'beta') {
         throw new ApiError(400, 'INVALID_CHANNEL', 'channel must be "stable" or "beta"');
       }
-      const row = visible(req, db.submission(id), id);
-      if (row.state === 'published') {
-        if (row.channel === channel) return api(row);
-        throw new ApiError(409, 'ALREADY_PUBLISHED', `${row.plugin} ${row.version} is already published on the ${row.channel} channel`, { state: row.state });
-      }
-      if (row.state !== 'approved') {
-        throw new ApiError(409, 'NOT_APPROVED', `${row.plugin} ${row.version} is ${row.state}, not approved; only an approved submission can be published`, {
-          state: row.state,
-        });
-      }
-      // A publisher key revoked since the upload blocks the publish; the marketplace counter-signs what it publishes.
-      core.signing.checkPublish(row);
+      const row = visible(req, await meta.submission(id), id);
+      notPublishable(row, channel);
+      if (row.state === 'published') return api(row);
+      // The marketplace counter-signs what it publishes; the store re-checks the state and the
+      // publisher key (revoked since the upload: refused) in the transaction that publishes.
       const t = iso();
-      const counter = await core.signing.counterSign(row, t, core.store.pathOf(row.sha256));
-      const attested = core.attestations.counterSign(row, t);
-      const updated = db.db.transaction(() => {
-        core.signing.recordCounterSignature(row, counter);
-        core.attestations.recordCounterSignature(row, attested);
-        return db.update(row.id, { state: 'published', channel: channel, published_at: t, updated_at: t });
-      })();
+      const counter = await core.signing.counterSign(row, t, () => contentsOf(core, row.sha256));
+      const attested = await core.attestations.counterSign(row, t);
+      const result = await meta.publish({
+        id: row.id,
+        channel,
+        at: t,
+        marketplace: JSON.stringify(counter.doc),
+        contentsSha256: counter.contentsSha256,
+        publisherKey: counter.publisherKey,
+        attestationMarketplace: attested ? JSON.stringify(attested) : null,
+        now: core.now(),
+      });
+      if (!result) throw new ApiError(404, 'SUBMISSION_NOT_FOUND', `no submission ${id.slice(0, 80)}`);
+      if (result.kind === 'key-invalid') throw core.signing.keyStop(row, counter.publisherKey!, result.key);
+      if (result.kind === 'state') {
+        notPublishable(result.row, channel);
+        return api(result.row);
+      }
       core.log(`publish: ${row.plugin} ${row.version} (${row.id}) on ${channel}`);
       // The static registry (serve --index-to) holds the version before the answer says it is published.
       await core.afterPublish?.(row.plugin);
-      return api(updated);
+      return api(result.row);
     },
   };
 }

@@ -14,7 +14,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Multipart } from '@fastify/multipart';
 import type { Caller } from '../auth.js';
 import { callerOf, type ServerCore } from '../core.js';
-import type { SubmissionRow } from '../db.js';
+import type { SubmissionRow } from '../storage/meta.js';
 import { ApiError } from '../errors.js';
 import { checkName, short, toApi } from './values.js';
 import { parseListing } from '../listing.js';
@@ -23,7 +23,7 @@ import semver from 'semver';
 import { diffSummaries, manifestSummary, parseSummary, type ManifestDiff, type ManifestSummary } from '../../release/diff.js';
 import { archiveDependencies, dependencyDiffWithPublished } from '../deps-diff.js';
 import type { DependencySummary } from '../../release/deps-diff.js';
-import type { Received } from '../store.js';
+import type { Received } from '../storage/blobs.js';
 import { ATTESTATION_PART_MAX } from '../attestations.js';
 import type { ArchiveView } from '../../attest/sbom.js';
 
@@ -81,10 +81,10 @@ const disconnected = () => new ApiError(400, 'BAD_REQUEST', 'the client disconne
 
 // ---- 1. headers ---------------------------------------------------------
 
-function parseHeaders(core: ServerCore, req: FastifyRequest): Head {
+async function parseHeaders(core: ServerCore, req: FastifyRequest): Promise<Head> {
   const caller = callerOf(req);
   const name = checkName((req.params as { name: string }).name);
-  const plugin = core.db.plugin(name);
+  const plugin = await core.meta.plugin(name);
   if (plugin && plugin.owner !== caller.user) throw notOwner(name);
   const head: Head = { name, caller };
   const rawKey = req.headers['idempotency-key'];
@@ -181,7 +181,7 @@ async function receiveParts(core: ServerCore, req: FastifyRequest, temp: string,
   try {
     for await (const part of req.parts()) {
       if (part.fieldname === 'archive' && part.type === 'file' && !got.received) {
-        got.received = await core.store.receive(part.file, temp, core.maxUploadBytes, { signal, failAfter: req.diskFullAfter });
+        got.received = await core.blobs.receive(part.file, temp, core.maxUploadBytes, { signal, failAfter: req.diskFullAfter });
       } else if (part.fieldname === 'listing' && got.listingBytes === undefined) {
         got.listingBytes = await readSmallPart(part, got, LISTING_MAX, () => new ApiError(422, 'INVALID_LISTING', 'listing: larger than 1 MiB'));
       } else if (part.fieldname === 'signature' && got.signatureBytes === undefined) {
@@ -280,8 +280,8 @@ async function verifyUpload(
 }
 
 /** What the upload asks for compared with the latest published version (the reviewer sees it). */
-function diffWithPublished(core: ServerCore, name: string, summary: ManifestSummary | undefined): ManifestDiff | undefined {
-  const latest = core.db.published(name).sort((a, b) => semver.rcompare(a.version, b.version))[0];
+async function diffWithPublished(core: ServerCore, name: string, summary: ManifestSummary | undefined): Promise<ManifestDiff | undefined> {
+  const latest = (await core.meta.published(name)).sort((a, b) => semver.rcompare(a.version, b.version))[0];
   const stored: unknown = latest?.manifest ? JSON.parse(latest.manifest) : undefined;
   const before = stored ? parseSummary(stored) : undefined;
   if (!before || !summary) return undefined;
@@ -300,7 +300,7 @@ interface Commit {
 }
 
 /** 200 with the submission that already has this (name, version) and archive; 409 for another archive. */
-function answerExisting(c: Commit, row: SubmissionRow) {
+async function answerExisting(c: Commit, row: SubmissionRow) {
   const { head, parts } = c;
   if (row.sha256 !== parts.received.sha256) {
     throw new ApiError(
@@ -310,13 +310,16 @@ function answerExisting(c: Commit, row: SubmissionRow) {
       { submission_id: row.id, state: row.state },
     );
   }
-  const body = JSON.stringify({ ...toApi(row, c.core.attestations.summaryOf(row.id)), existing: true });
-  if (head.key !== undefined) c.core.db.rememberIdempotent(head.caller.user, head.key, c.fingerprint, 200, body, c.idemExpires);
+  const body = JSON.stringify({ ...toApi(row, await c.core.attestations.summaryOf(row.id)), existing: true });
+  if (head.key !== undefined) {
+    await c.core.meta.rememberIdempotent({ user: head.caller.user, key: head.key, fingerprint: c.fingerprint, status: 200, body, expires_at: c.idemExpires });
+  }
   return c.reply.code(200).type(JSON_TYPE).send(body);
 }
 
-function newRow(core: ServerCore, head: Head, parts: Parts, version: string, summary: ManifestSummary | undefined): SubmissionRow {
+async function newRow(core: ServerCore, head: Head, parts: Parts, version: string, summary: ManifestSummary | undefined): Promise<SubmissionRow> {
   const t = new Date(core.now()).toISOString();
+  const diff = await diffWithPublished(core, head.name, summary);
   return {
     id: `sub_${randomBytes(8).toString('hex')}`,
     plugin: head.name,
@@ -333,18 +336,18 @@ function newRow(core: ServerCore, head: Head, parts: Parts, version: string, sum
     updated_at: t,
     published_at: null,
     manifest: summary ? JSON.stringify(summary) : null,
-    permission_diff: ((d) => (d ? JSON.stringify(d) : null))(diffWithPublished(core, head.name, summary)),
+    permission_diff: diff ? JSON.stringify(diff) : null,
   };
 }
 
 async function commit(core: ServerCore, reply: FastifyReply, head: Head, parts: Parts, cleanup: Cleanup, phase: (label: string) => string[]) {
-  const { db } = core;
+  const { meta } = core;
   const { name, key, caller } = head;
   const { received } = parts;
   checkDigest(head, received);
   const fingerprint = fingerprintOf(name, parts);
   if (key !== undefined) {
-    const stored = db.idempotency(caller.user, key, core.now());
+    const stored = await meta.idempotency(caller.user, key, core.now());
     if (stored) {
       if (stored.fingerprint !== fingerprint) {
         throw new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request; use a new key');
@@ -355,8 +358,8 @@ async function commit(core: ServerCore, reply: FastifyReply, head: Head, parts: 
   }
   const version = checkListing(name, parts);
   const c: Commit = { core, reply, head, parts, fingerprint, version, idemExpires: core.now() + IDEMPOTENCY_TTL_MS };
-  const existing = db.submissionOf(name, version);
-  if (existing) return answerExisting(c, existing);
+  const existing = await meta.submissionOf(name, version);
+  if (existing) return await answerExisting(c, existing);
 
   const { summary, listingSha256, view } = await verifyUpload(core, cleanup.temp, name, version);
   const facts = { sha256: received.sha256, size: received.size, contentsSha256: listingSha256 };
@@ -370,14 +373,15 @@ async function commit(core: ServerCore, reply: FastifyReply, head: Head, parts: 
     provenance: parts.provenanceBytes,
   });
   phase('verified');
+  // The SBOM and envelope are stored under their digests before the row, as the archive is.
   await core.attestations.store(attested);
   // Durable first: the archive is on disk under its digest before the row exists.
   core.pendingDigests.set(received.sha256, (core.pendingDigests.get(received.sha256) ?? 0) + 1);
   cleanup.committedDigest = received.sha256;
-  await core.store.commit(cleanup.temp, received.sha256);
+  await core.blobs.commit(cleanup.temp, received.sha256);
   const phases = phase('stored');
-  const row = newRow(core, head, parts, version, summary);
-  const result = db.insertSubmission(
+  const row = await newRow(core, head, parts, version, summary);
+  const result = await meta.insertSubmission(
     row,
     key === undefined
       ? undefined
@@ -388,13 +392,17 @@ async function commit(core: ServerCore, reply: FastifyReply, head: Head, parts: 
           body: (r) => JSON.stringify({ ...toApi(r, core.attestations.summaryOfAccepted(attested)), existing: false }),
           expiresAt: c.idemExpires,
         },
-    (r) => {
-      core.signing.recordUpload(r.id, signed);
-      core.attestations.record(r.id, attested);
-    },
+    core.signing.uploadRecord(signed),
+    core.now(),
+    core.attestations.record(attested),
   );
   if (result.kind === 'not-owner') throw notOwner(name);
-  if (result.kind === 'exists') return answerExisting(c, result.row);
+  // Revoked while the upload was checked: the check again, now against the key as the transaction saw it.
+  if (result.kind === 'key-invalid') {
+    await core.signing.checkUpload({ owner: caller.user, name, version, signature: parts.signatureBytes, archive: '', facts });
+    throw new ApiError(422, 'KEY_REVOKED', `the key that signed this upload was revoked or expired while it was checked; sign it with a current key`);
+  }
+  if (result.kind === 'exists') return await answerExisting(c, result.row);
   core.log(`submission: ${name} ${version} (${row.id}) ${row.state}, ${received.size} bytes, sha256 ${short(received.sha256)}… (${phases.join(', ')})`);
   return reply
     .code(201)
@@ -411,21 +419,22 @@ async function release(core: ServerCore, req: FastifyRequest, cleanup: Cleanup):
     req.raw.resume();
   }
   if (cleanup.flight !== undefined) core.inflight.delete(cleanup.flight);
-  await core.store.discard(cleanup.temp);
+  await core.blobs.discardTemp(cleanup.temp);
   const digest = cleanup.committedDigest;
   if (digest !== undefined) {
     const n = (core.pendingDigests.get(digest) ?? 1) - 1;
     if (n <= 0) core.pendingDigests.delete(digest);
     else core.pendingDigests.set(digest, n);
-    // A stored archive no row refers to (the insert was refused) is removed.
-    if (n <= 0 && !core.db.hasDigest(digest)) await core.store.discard(core.store.pathOf(digest));
+    // A stored archive no row refers to (the insert was refused) is removed; in a shared store another
+    // replica may be storing the same bytes for its row, so the sweep removes it after its grace.
+    if (n <= 0 && !core.blobs.shared && !(await core.meta.hasDigest(digest))) await core.blobs.remove(digest);
   }
 }
 
 export async function submit(core: ServerCore, req: FastifyRequest, reply: FastifyReply) {
-  const head = parseHeaders(core, req);
+  const head = await parseHeaders(core, req);
   const flight = enterFlight(core, head);
-  const cleanup: Cleanup = { temp: core.store.tempPath(), flight };
+  const cleanup: Cleanup = { temp: core.blobs.tempPath(), flight };
   const t0 = performance.now();
   const phases: string[] = [];
   const phase = (label: string) => {

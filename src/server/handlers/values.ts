@@ -5,7 +5,7 @@
  */
 import semver from 'semver';
 import { isPluginName } from '../../core/plugin-name.js';
-import type { SubmissionRow } from '../db.js';
+import type { SubmissionRow } from '../storage/meta.js';
 import { ApiError } from '../errors.js';
 
 /** A JSON column or the listing's key as data; null when absent or unreadable. */
