@@ -216,7 +216,10 @@ async function refuseStale(ctx: Ctx, project: ProjectSources, manifest: Manifest
   // A file packed with --allow-secret is still this project's file.
   if (list?.secrets.some((x) => names.has(x.file))) list = undefined;
   list ??= await listProjectFiles(project.dir, { includeTests, allowSecrets: names, outDir, exclude });
-  const diff = await compareWithSources(listing.files, list.files, await readSourceRecord(ctx.env, project.dir));
+  // In a workspace, build packs the shared libraries the plugin imports: they are its sources too (docs/workspace.md).
+  const { workspaceLibraryFiles } = await import('../workspace/env.js');
+  const libraries = await workspaceLibraryFiles(project.dir);
+  const diff = await compareWithSources(listing.files, [...list.files, ...libraries], await readSourceRecord(ctx.env, project.dir));
   if (!isStale(diff)) return;
   throw new WorkFailedError(`${shown} is stale: ${describeStaleness(diff)} since it was built; nothing was written or sent`, {
     code: 'STALE_ARCHIVE',

@@ -127,6 +127,16 @@ function tokensOf(opts: ServerOptions): Tokens {
   return { specs, generated };
 }
 
+/** A start-up step after the stores opened: when it fails, what this start made is removed. */
+async function withUndo<T>(step: () => Promise<T>, undo: () => Promise<void>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}
+
 export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const host = opts.host ?? '127.0.0.1';
   const now = opts.now ?? Date.now;
@@ -163,14 +173,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     inflight: new Set(),
     pendingDigests: new Map(),
   };
-  if (opts.registry) {
-    try {
-      core.afterPublish = await keepRegistry(core, opts.registry);
-    } catch (err) {
-      await undo();
-      throw err;
-    }
-  }
+  if (opts.registry) core.afterPublish = await withUndo(() => keepRegistry(core, opts.registry!), undo);
   const state: ServerState = { stopping: false, hung: new Set() };
   const faults = new FaultQueue(opts.faults);
   const requests: RequestRecord[] = [];

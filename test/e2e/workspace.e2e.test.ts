@@ -229,6 +229,22 @@ describe('a plugin folder inside a workspace', () => {
     const g = await runMain(['--json', 'build', '--no-sign'], { cwd: path.join(dir, 'plugins', 'gamma_three'), env });
     expect([...(await readZipEntries((JSON.parse(g.stdout) as { archive: string }).archive)).keys()].some((k) => k.startsWith('plexi_common/'))).toBe(false);
   }, 120_000);
+
+  it('prepare takes the archive with its library as fresh, and calls it stale when the library changes', async () => {
+    const dir = await repo();
+    const plugin = path.join(dir, 'plugins', 'beta_two');
+    const b = await runMain(['build', '--no-sign'], { cwd: plugin, env });
+    expect(b.exitCode, b.stderr).toBe(0);
+    const fresh = await runMain(['marketplace', 'prepare'], { cwd: plugin, env });
+    expect(fresh.exitCode, fresh.stderr).toBe(0);
+    await fs.writeFile(path.join(dir, 'libs', 'plexi_common', '__init__.py'), 'def shout(text):\n    return text.lower()\n');
+    const stale = await runMain(['marketplace', 'prepare'], { cwd: plugin, env });
+    expect(stale.exitCode).toBe(1);
+    expect(stale.stderr).toContain('plexi_common/__init__.py changed since it was built');
+    await fs.writeFile(path.join(dir, 'libs', 'plexi_common', 'extra.py'), 'X = 1\n');
+    const added = await runMain(['marketplace', 'prepare'], { cwd: plugin, env });
+    expect(added.stderr).toContain('plexi_common/extra.py added');
+  }, 120_000);
 });
 
 describe('refusals', () => {

@@ -31,6 +31,8 @@ export interface StorageFlags {
   s3Endpoint?: string;
   sweepGrace?: number;
   config?: string;
+  /** serve --index-to: an s3:// registry uses the endpoint too. */
+  indexTo?: string;
 }
 
 /** The config file's members. */
@@ -176,7 +178,12 @@ export function sharedStorage(flags: StorageFlags, env: NodeJS.ProcessEnv, file:
   const blobs = pick(flags.blobs, env[STORAGE_ENV.blobs], file.blobs);
   const endpoint = pick(flags.s3Endpoint, env[STORAGE_ENV.s3Endpoint], file.s3_endpoint);
   if (!database && !blobs) {
-    if (endpoint) throw new StorageConfigError('an S3 endpoint is set but no s3:// blob store', 'add --blobs s3://bucket/prefix (and --database)');
+    if (endpoint && !flags.indexTo?.startsWith('s3://')) {
+      throw new StorageConfigError(
+        'an S3 endpoint is set but no s3:// blob store or registry',
+        'add --blobs s3://bucket/prefix (and --database), or --index-to s3://bucket/prefix',
+      );
+    }
     return undefined;
   }
   if (!database) throw new StorageConfigError('the blob store is set but no database', 'add --database postgres://user@host/db (or PLEXICHAT_SERVE_DATABASE)');

@@ -24,6 +24,9 @@ const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** `s3://bucket[/prefix]` → { bucket, prefix }; a one-line S3UrlError otherwise. */
 export function parseS3Url(text: string): S3Location {
+  // Before URL parsing, which would resolve a . or .. part away.
+  const raw = text.replace(/^s3:\/\/[^/]*/i, '').split(/[?#]/)[0];
+  if (raw.split('/').some((p) => p === '.' || p === '..')) throw new S3UrlError(`${text.slice(0, 120)}: the prefix may not hold . or .. parts`);
   let url: URL;
   try {
     url = new URL(text);
