@@ -183,7 +183,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   ],
   'marketplace serve': [
     ex('marketplace serve', 'a development marketplace on a free port'),
-    ex('marketplace serve --port 8080 --tokens-file tokens.txt', 'fixed port; tokens from a file ("developer <token>" lines)'),
+    ex('marketplace serve --developer-token dev-token-0001 --reviewer-token review-token-0001', 'tokens as flags (ps shows them; --tokens-file does not)'),
     ex('marketplace serve --index-to /srv/registry', 'keep a static registry current on every publish'),
     ex(
       'marketplace serve --database postgres://market@db:5432/market --blobs s3://plugins/market',

@@ -182,7 +182,8 @@ describe('marketplace download --out makes a missing folder, as build --out does
     const root = await tempDir();
     const r = await runMain(['marketplace', 'download', `${name}@1.0.0`, '--out', 'new/deeper'], { cwd: root, env });
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(await fs.readdir(path.join(root, 'new', 'deeper'))).toEqual([`${name}-1.0.0.zip`]);
+    // The archive and the SBOM its build made (uploaded with it, verified on download).
+    expect((await fs.readdir(path.join(root, 'new', 'deeper'))).sort()).toEqual([`${name}-1.0.0.cdx.json`, `${name}-1.0.0.zip`]);
     const missing = await runMain(['marketplace', 'download', `${name}@9.9.9`, '--out', 'never'], { cwd: root, env });
     expect(missing.exitCode).not.toBe(0);
     expect(hasStackTrace(missing.stderr)).toBe(false);

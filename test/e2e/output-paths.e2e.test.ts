@@ -299,6 +299,7 @@ describe('marketplace download --out', () => {
     const root = await tempDir();
     const r = await runMain(['marketplace', 'download', `${name}@1.0.0`, '--out', '.'], { cwd: root, env });
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(await listFiles(root)).toEqual([`${name}-1.0.0.zip`]);
+    // The archive and the SBOM its build made (uploaded with it, verified on download).
+    expect(await listFiles(root)).toEqual([`${name}-1.0.0.cdx.json`, `${name}-1.0.0.zip`]);
   });
 });

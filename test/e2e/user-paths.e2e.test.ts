@@ -196,9 +196,11 @@ describe('marketplace commands (the development marketplace)', () => {
     await fs.mkdir(path.join(sub, 'dl-here'));
     await fs.writeFile(path.join(sub, 'market-keys.json'), await (await fetch(`${srv.api}/keys`)).text());
     await ok(['-C', sub, 'marketplace', 'download', `${name}@1.0.0`, '--out', '../dl', '--keyring', 'market-keys.json'], elsewhere);
-    expect(await listFiles(path.join(root, 'dl'))).toEqual([zip]);
+    // The archive and the SBOM its build made (uploaded with it, verified on download).
+    const sbom = zip.replace(/\.zip$/, '.cdx.json');
+    expect(await listFiles(path.join(root, 'dl'))).toEqual([sbom, zip]);
     await ok(['marketplace', 'download', `${name}@1.0.0`, '--out', 'dl-here'], sub);
-    expect(await listFiles(path.join(sub, 'dl-here'))).toEqual([zip]);
+    expect(await listFiles(path.join(sub, 'dl-here'))).toEqual([sbom, zip]);
 
     // keys add <pubkey-file>, relative to -C <dir>.
     await ok(['keys', 'generate', '--out', 'pk.pem'], sub);
