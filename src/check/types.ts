@@ -1,4 +1,5 @@
 /** The shapes of `check`: findings with stable rule ids, checks with a status, the report. */
+import { formatDiagnostic } from '../core/manifest/format.js';
 
 export type Level = 'error' | 'warning' | 'note';
 export type Status = 'passed' | 'failed' | 'skipped';
@@ -66,4 +67,18 @@ export interface CheckReport {
 /** Every finding of a report, in check order. */
 export function allFindings(r: Pick<CheckReport, 'checks'>): Finding[] {
   return r.checks.flatMap((c) => c.findings);
+}
+
+/** One finding as a diagnostic line (file:line:column severity code message, and its hint); a note says note. */
+export function findingText(f: Finding): string {
+  const text = formatDiagnostic({
+    severity: f.level === 'note' ? 'warning' : f.level,
+    code: f.ruleId,
+    message: f.message,
+    hint: f.hint,
+    file: f.file ?? '-',
+    line: f.line ?? 0,
+    column: f.column ?? 0,
+  });
+  return f.level === 'note' ? text.replace(' warning ', ' note ') : text;
 }

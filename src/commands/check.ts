@@ -13,14 +13,13 @@ import { pathToFileURL } from 'node:url';
 import { userPath, type Ctx } from '../io/context.js';
 import { UsageError } from '../errors.js';
 import { cliVersion } from '../io/cli-version.js';
-import { formatDiagnostic } from '../core/manifest/format.js';
 import { jsonDocument } from '../io/json-document.js';
 import { probeWrite, writeFileAtomic } from '../io/atomic.js';
 import { writingTo, type OutputTarget } from '../io/fs-errors.js';
 import { annotation } from '../check/github.js';
 import { checkReport } from '../check/report.js';
 import { toSarif } from '../check/sarif.js';
-import { allFindings, FORMATS, PROFILES, type CheckOutcome, type CheckReport, type Format, type Profile } from '../check/types.js';
+import { allFindings, findingText, FORMATS, PROFILES, type CheckOutcome, type CheckReport, type Format, type Profile } from '../check/types.js';
 import { inline } from '../io/terminal.js';
 
 export interface CheckOptions {
@@ -114,18 +113,7 @@ function renderText(r: CheckReport, ctx: Ctx): void {
   }
   const shown = allFindings(r).filter((f) => !f.suppressed);
   if (shown.length) out.result();
-  for (const f of shown) {
-    const text = formatDiagnostic({
-      severity: f.level === 'note' ? 'warning' : f.level,
-      code: f.ruleId,
-      message: f.message,
-      hint: f.hint,
-      file: f.file ?? '-',
-      line: f.line ?? 0,
-      column: f.column ?? 0,
-    });
-    out.result(f.level === 'note' ? text.replace(' warning ', ' note ') : text);
-  }
+  for (const f of shown) out.result(findingText(f));
   const suppressed = allFindings(r).filter((f) => f.suppressed);
   for (const f of suppressed) out.info(inline(`  (off in ${r.config}: ${f.ruleId}: ${f.suppressed!.reason})`));
   out.result();

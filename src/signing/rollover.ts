@@ -18,22 +18,15 @@ import { createPublicKey, sign as edSign, verify as edVerify, type KeyObject } f
 import { isObject, parseSmallJson } from '../core/schema/issues.js';
 import { canonicalJson } from './document.js';
 import type { TrustedKey } from './keyring.js';
+import type { Rollover } from './keyring-schema-types.generated.js';
 import { ALGORITHM, keyIdOf, parsePublicKeyText, publicKeyBase64 } from './keys.js';
 import { keyValidityAt } from './verify.js';
 
 export const ROLLOVER_FORMAT = 'plexichat-key-rollover/1';
 const MAX_ROLLOVER_BYTES = 64 * 1024;
 
-export interface RolloverStatement {
-  format: typeof ROLLOVER_FORMAT;
-  algorithm: typeof ALGORITHM;
-  old_key_id: string;
-  new_key_id: string;
-  new_public_key: string;
-  created_at: string;
-  signature: string;
-  new_signature: string;
-}
+/** The statement's shape is the keyring schema's (schemas/files/keyring.schema.json), not a copy of it. */
+export type RolloverStatement = Rollover;
 
 type Signed = Omit<RolloverStatement, 'signature' | 'new_signature'>;
 

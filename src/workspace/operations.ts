@@ -11,7 +11,7 @@ import { userPath } from '../io/context.js';
 import { inline } from '../io/terminal.js';
 import { formatDiagnostic } from '../core/manifest/format.js';
 import type { Finding, Profile } from '../check/types.js';
-import { allFindings, type CheckReport } from '../check/types.js';
+import { allFindings, findingText, type CheckReport } from '../check/types.js';
 import type { ValidationReport } from '../project/validate.js';
 import type { TestOptions, TestResult } from '../python/run-tests.js';
 import type { SigningKey } from '../signing/files.js';
@@ -143,18 +143,7 @@ function renderCheck(r: CheckReport, ctx: Ctx): void {
   const { out } = ctx;
   const w = Math.max(...r.checks.map((c) => c.id.length));
   for (const c of r.checks) out.result(`  ${MARK[c.status]} ${c.id.padEnd(w)}  ${c.status.padEnd(7)}  ${inline(c.summary)}`);
-  for (const f of allFindings(r).filter((x) => !x.suppressed)) {
-    const d = {
-      severity: f.level === 'note' ? 'warning' : f.level,
-      code: f.ruleId,
-      message: f.message,
-      hint: f.hint,
-      file: f.file ?? '-',
-      line: f.line ?? 0,
-      column: f.column ?? 0,
-    } as const;
-    out.result(formatDiagnostic(d));
-  }
+  for (const f of allFindings(r).filter((x) => !x.suppressed)) out.result(findingText(f));
 }
 
 export function checkSummary(r: CheckReport): string {
