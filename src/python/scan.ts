@@ -88,7 +88,7 @@ export async function scanProject(
   const cache = candidates.length ? cacheDir(opts.env) : undefined;
   const run = (python: string, input: string | Promise<string>) =>
     // A pyenv shim is run as the interpreter it selects (no shell and pyenv scripts before Python), when that is plain to see.
-    runPython(pyenvTarget(python, opts.env, projectDir) ?? python, ['-I', SCANNER, MIN_PYTHON_TEXT], {
+    runPython(pyenvTarget(python, opts.env, projectDir) ?? python, ['-I', '-S', SCANNER, MIN_PYTHON_TEXT], {
       env: { ...opts.env, PYTHONDONTWRITEBYTECODE: '1' },
       timeoutMs: 120_000,
       input,
