@@ -346,6 +346,10 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--developer-token <token>', 'accept this developer token (repeatable)', collect)
     .option('--reviewer-token <token>', 'accept this reviewer token')
     .option('--tokens-file <file>', 'accept the tokens of this file: "developer <token>" / "reviewer <token>" lines (not shown by ps, unlike the flags)')
+    .option(
+      '--signing-key <file>',
+      "the marketplace's own Ed25519 key (from keys generate), kept out of the data dir and the bucket; default: made on first start and kept there",
+    )
     .option('--auto-approve', 'approve every valid submission at once')
     .option('--max-upload-mb <n>', 'largest accepted archive in MB (default: 100)', int('--max-upload-mb', 1, 10_000))
     .option('--index-to <dir|s3://bucket/prefix>', 'keep a static registry there: written at start and on every publish')

@@ -11,16 +11,16 @@ import type { IndexedVersion } from '../registry/layout.js';
 import type { MetaStore, SubmissionRow } from './storage/meta.js';
 import type { BlobStore } from './storage/blobs.js';
 import { DB_FILE, openStorage } from './storage/open.js';
-import { openSigning, type ServerSigning } from './signing.js';
+import { SignatureRecords } from './signing.js';
 
 /** What the index reads of a running or opened marketplace: its stores (storage/: SQLite + folder or PostgreSQL + S3) and its keys. */
 interface Stores {
   meta: MetaStore;
   blobs: BlobStore;
-  signing: ServerSigning;
+  signing: SignatureRecords;
 }
 
-async function indexed(row: SubmissionRow, signing: ServerSigning): Promise<IndexedVersion | undefined> {
+async function indexed(row: SubmissionRow, signing: SignatureRecords): Promise<IndexedVersion | undefined> {
   const s = await signing.signaturesOf(row);
   // A version published before counter-signatures existed has none: nothing could verify it from a registry.
   if (!s.marketplace) return undefined;
@@ -60,7 +60,8 @@ export async function openDataDirSource(dataDir: string): Promise<{ source: Inde
   if (!(await fs.stat(path.join(dataDir, DB_FILE)).catch(() => undefined))?.isFile()) return undefined;
   const storage = await openStorage({ kind: 'data-dir', dataDir }, Date.now, () => undefined, false);
   try {
-    const signing = await openSigning(storage.meta, storage.blobs, Date.now);
+    // Only what is recorded is read: the marketplace's key is neither needed nor made.
+    const signing = new SignatureRecords(storage.meta);
     const close = async () => {
       await storage.blobs.close();
       await storage.meta.close();

@@ -17,12 +17,13 @@
  *   storage/      the stores (meta.ts, blobs.ts and their implementations), opening them (open.ts), copying (copy.ts)
  *   deps.ts       which of the server's optional packages are missing (imports none of them)
  */
+import type { KeyObject } from 'node:crypto';
 import path from 'node:path';
 import { DataDirError, openStorage, StorageError, type StorageConfig } from './storage/open.js';
 import { generateToken, TokenTable, type TokenSpec } from './auth.js';
 import { FaultQueue, type Fault } from './faults.js';
 import { defaultVerify, type VerifyFn } from './verify.js';
-import { MARKETPLACE_KEY_FILE, openSigning, type ServerSigning } from './signing.js';
+import { MARKETPLACE_KEY_FILE, openSigning, SigningKeyError, type ServerSigning } from './signing.js';
 import { ServerRollovers } from './rollover.js';
 import { ServerAttestations } from './attestations.js';
 import { buildApp } from './app.js';
@@ -39,6 +40,7 @@ export { ROUTES, API_PREFIX } from './routes.js';
 export { DataDirError, StorageError, DEFAULT_SWEEP_GRACE_MS, type StorageConfig } from './storage/open.js';
 export { RegistryStartError } from './index-source.js';
 export { DataDirInUseError } from './storage/sqlite-meta.js';
+export { SigningKeyError } from './signing.js';
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
 
@@ -69,6 +71,8 @@ export interface ServerOptions {
   now?: () => number;
   /** A static registry kept current (docs/static-registry.md): written whole at start, a plugin's part on each publish. */
   registry?: RegistrySink;
+  /** The marketplace's signing key, kept out of the blob store (`serve --signing-key`); default: the store's, made on first start. */
+  signingKey?: KeyObject;
 }
 
 export interface ServerHandle {
@@ -88,6 +92,8 @@ export interface ServerHandle {
   generated: { developer: string[]; reviewer: string[] };
   /** What the start-up sweep removed. */
   swept: { temps: number; orphans: number };
+  /** A signing key was given, and the blob store still holds a copy of it (serve says it may be removed). */
+  signingKeyCopyInStore: boolean;
   /** Stop accepting, let requests in flight finish, close the database. Idempotent. */
   close(): Promise<void>;
   injectFault(fault: Fault): void;
@@ -149,13 +155,15 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const { meta, blobs, swept, undo } = storage;
   let signing: ServerSigning;
   let attestations: ServerAttestations;
+  let signingKeyCopyInStore = false;
   try {
-    if (dataDir !== undefined) await storage.trackNew(path.join(dataDir, MARKETPLACE_KEY_FILE));
-    signing = await openSigning(meta, blobs, now);
+    if (dataDir !== undefined && !opts.signingKey) await storage.trackNew(path.join(dataDir, MARKETPLACE_KEY_FILE));
+    ({ signing, copyInStore: signingKeyCopyInStore } = await openSigning(meta, blobs, now, opts.signingKey));
     attestations = new ServerAttestations(meta, blobs, signing);
     await tokens.resolveIds((t) => meta.identity(t));
   } catch (err) {
     await undo();
+    if (err instanceof SigningKeyError) throw err;
     throw dataDir !== undefined ? new DataDirError(dataDir, err) : new StorageError('database', err);
   }
 
@@ -214,6 +222,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     host,
     port,
     dataDir,
+    signingKeyCopyInStore,
     blobsAt: blobs.where,
     tokens: all,
     generated,

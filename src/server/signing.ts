@@ -1,7 +1,8 @@
 /**
  * The development marketplace's side of signing (docs/signing.md): its own
- * Ed25519 key (the blob store's signing-key.pem: <data-dir>/signing-key.pem,
- * mode 0600, or the bucket's; made on first start under the start-up lock),
+ * Ed25519 key (given with `serve --signing-key`, else the blob store's
+ * signing-key.pem: <data-dir>/signing-key.pem, mode 0600, or the bucket's;
+ * made on first start under the start-up lock),
  * developers' registered public keys, the publisher signature checked on
  * submit with the same rule the CLI's `verify` applies (src/signing/verify.ts),
  * and the counter-signature made on publish.
@@ -16,6 +17,7 @@ import { checkSignature, signatureDigest } from '../signing/verify.js';
 import type { KeyRow, MetaStore, SignatureRow, SubmissionRow } from './storage/meta.js';
 import type { BlobStore } from './storage/blobs.js';
 import { ApiError } from './errors.js';
+import { UsageError } from '../errors.js';
 import { signEnvelope, type Envelope } from '../attest/dsse.js';
 
 export const MARKETPLACE_KEY_FILE = 'signing-key.pem';
@@ -40,24 +42,46 @@ function record(row: KeyRow, owner?: string): KeyRecord {
   return r;
 }
 
-export class ServerSigning {
+/** What the database says of signatures and of the marketplace's keys: read without the marketplace's private key (marketplace index). */
+export class SignatureRecords {
+  constructor(protected readonly meta: MetaStore) {}
+
+  /** The marketplace's own keys, for GET /keys. */
+  async marketplaceKeys(): Promise<KeyRecord[]> {
+    return (await this.meta.marketplaceKeys()).map((r) => record(r, 'marketplace'));
+  }
+
+  async signaturesOf(row: SubmissionRow) {
+    const sig = await this.meta.signatureRow(row.id);
+    const publisher = sig?.publisher ? (JSON.parse(sig.publisher) as SignatureDocument) : null;
+    const key = sig?.publisher_key ? await this.meta.keyRow(sig.publisher_key) : undefined;
+    return {
+      plugin: row.plugin,
+      version: row.version,
+      sha256: row.sha256,
+      size: row.size,
+      published_at: row.published_at,
+      publisher,
+      publisher_key: key ? record(key) : null,
+      marketplace: sig?.marketplace ? (JSON.parse(sig.marketplace) as SignatureDocument) : null,
+    };
+  }
+}
+
+export class ServerSigning extends SignatureRecords {
   readonly keyId: string;
 
   constructor(
-    private readonly meta: MetaStore,
+    meta: MetaStore,
     private readonly privateKey: KeyObject,
     private readonly now: () => number,
   ) {
+    super(meta);
     this.keyId = keyIdOf(createPublicKey(privateKey));
   }
 
   private iso(): string {
     return new Date(this.now()).toISOString();
-  }
-
-  /** The marketplace's own keys, for GET /keys. */
-  async marketplaceKeys(): Promise<KeyRecord[]> {
-    return (await this.meta.marketplaceKeys()).map((r) => record(r, 'marketplace'));
   }
 
   async keysOf(owner: string): Promise<KeyRecord[]> {
@@ -201,40 +225,74 @@ export class ServerSigning {
   }
 
   /** GET /plugins/{name}/versions/{version}/signatures of a published row. */
-  async signaturesOf(row: SubmissionRow) {
-    const sig = await this.meta.signatureRow(row.id);
-    const publisher = sig?.publisher ? (JSON.parse(sig.publisher) as SignatureDocument) : null;
-    const key = sig?.publisher_key ? await this.meta.keyRow(sig.publisher_key) : undefined;
-    return {
-      plugin: row.plugin,
-      version: row.version,
-      sha256: row.sha256,
-      size: row.size,
-      published_at: row.published_at,
-      publisher,
-      publisher_key: key ? record(key) : null,
-      marketplace: sig?.marketplace ? (JSON.parse(sig.marketplace) as SignatureDocument) : null,
-    };
-  }
 }
 
 /**
- * Load the marketplace's key from the blob store, or make it on first start;
- * list it in marketplace_keys. Under the start-up lock: replicas that start
- * at once make one key, and the others read it.
+ * The marketplace's signing key cannot be used as configured: another key
+ * than the marketplace's own was given, or the key the marketplace signs
+ * with is neither in the store nor given. One marketplace signs with one
+ * key: a new one is never made in its place.
  */
-export async function openSigning(meta: MetaStore, blobs: BlobStore, now: () => number): Promise<ServerSigning> {
-  const privateKey = await meta.exclusive(async () => {
+export class SigningKeyError extends UsageError {
+  constructor(message: string, code: 'SIGNING_KEY_MISMATCH' | 'SIGNING_KEY_MISSING', hint: string) {
+    super(message, { code, hint });
+  }
+}
+
+/** The opened key, and whether the blob store holds a copy of a key that was given (serve says it may be removed). */
+export interface OpenedSigning {
+  signing: ServerSigning;
+  copyInStore: boolean;
+}
+
+/**
+ * The marketplace's key: the one given (`serve --signing-key`, kept out of
+ * the store), else the blob store's, else a new one made on first start.
+ * Under the start-up lock: replicas that start at once make one key, and
+ * the others read it. The key must be the one the database lists as the
+ * marketplace's when it lists one: a store that lost its key file, or a
+ * given key of another marketplace, stops the start (SigningKeyError).
+ */
+export async function openSigning(meta: MetaStore, blobs: BlobStore, now: () => number, given?: KeyObject): Promise<OpenedSigning> {
+  const { privateKey, copyInStore } = await meta.exclusive(async () => {
     let text: Buffer | undefined;
     try {
       text = await blobs.getFile(MARKETPLACE_KEY_FILE);
-      if (text !== undefined) return parsePrivateKeyText(text.toString('utf8').replace(/^\uFEFF/, ''));
     } catch (err) {
       throw new Error(`cannot use the marketplace signing key ${MARKETPLACE_KEY_FILE} in ${blobs.where}: ${(err as Error).message}`);
     }
+    let stored: KeyObject | undefined;
+    try {
+      if (text !== undefined) stored = parsePrivateKeyText(text.toString('utf8').replace(/^\uFEFF/, ''));
+    } catch (err) {
+      throw new Error(`cannot use the marketplace signing key ${MARKETPLACE_KEY_FILE} in ${blobs.where}: ${(err as Error).message}`);
+    }
+    const listed = (await meta.marketplaceKeys()).filter((k) => k.revoked_at === null).map((k) => k.key_id);
+    const key = given ?? stored;
+    if (key) {
+      const id = keyIdOf(createPublicKey(key));
+      const storedId = stored && keyIdOf(createPublicKey(stored));
+      const other = storedId !== undefined && storedId !== id ? storedId : listed.length > 0 && !listed.includes(id) ? listed[0] : undefined;
+      if (other !== undefined) {
+        const holder = given ? '--signing-key' : `${MARKETPLACE_KEY_FILE} in ${blobs.where}`;
+        throw new SigningKeyError(
+          `the marketplace signs with key ${other}, and ${holder} holds key ${id}`,
+          'SIGNING_KEY_MISMATCH',
+          `pass the marketplace's own key (${other}) with --signing-key <file>; a marketplace keeps one key, so its counter-signatures stay verifiable`,
+        );
+      }
+      return { privateKey: key, copyInStore: given !== undefined && stored !== undefined };
+    }
+    if (listed.length > 0) {
+      throw new SigningKeyError(
+        `the marketplace signs with key ${listed[0]}, which is not in ${blobs.where}`,
+        'SIGNING_KEY_MISSING',
+        'pass its private key file with --signing-key <file> (or PLEXICHAT_SERVE_SIGNING_KEY_FILE); a new key is never made in its place',
+      );
+    }
     const made = generateKeyPair().privateKey;
     await blobs.putFile(MARKETPLACE_KEY_FILE, Buffer.from(privateKeyPem(made)));
-    return made;
+    return { privateKey: made, copyInStore: false };
   });
   const publicKey = createPublicKey(privateKey);
   await meta.ensureMarketplaceKey({
@@ -244,5 +302,5 @@ export async function openSigning(meta: MetaStore, blobs: BlobStore, now: () => 
     expires_at: null,
     revoked_at: null,
   });
-  return new ServerSigning(meta, privateKey, now);
+  return { signing: new ServerSigning(meta, privateKey, now), copyInStore };
 }

@@ -14,6 +14,7 @@
  * build never packs. The server's packages are optional dependencies: when
  * they are missing this says which and how to install them.
  */
+import type { KeyObject } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { userPath, type Ctx } from '../../io/context.js';
@@ -24,7 +25,7 @@ import { registerSecret } from '../../io/redact.js';
 import { tokenProblem, type TokenSpec } from '../../server/auth.js';
 import type { MissingPackage } from '../../server/deps.js';
 import type { ServerHandle, StorageConfig } from '../../server/index.js';
-import { redact } from '../../server/storage/config.js';
+import { readStorageFile, redact, STORAGE_ENV } from '../../server/storage/config.js';
 import { resolveDataDir, sharedOf, storageError } from '../../server/storage/resolve.js';
 
 export interface ServeOptions {
@@ -46,6 +47,8 @@ export interface ServeOptions {
   s3Endpoint?: string;
   sweepGrace?: number;
   config?: string;
+  /** The marketplace's own key, kept out of the store (also PLEXICHAT_SERVE_SIGNING_KEY_FILE). */
+  signingKey?: string;
 }
 
 export interface ServeResult {
@@ -54,6 +57,29 @@ export interface ServeResult {
 }
 
 type Server = typeof import('../../server/index.js');
+
+/** The variable naming the marketplace's key file, as --signing-key does (a path, never the key). */
+export const SIGNING_KEY_FILE_ENV = 'PLEXICHAT_SERVE_SIGNING_KEY_FILE';
+
+/** The config file's signing_key_file, as a path relative to the config file's folder. */
+async function configSigningKey(opts: ServeOptions, ctx: Ctx): Promise<{ shown: string; file: string } | undefined> {
+  const config = opts.config ?? (ctx.env[STORAGE_ENV.config] || undefined);
+  if (config === undefined) return undefined;
+  const at = userPath(ctx, config);
+  const value = (await readStorageFile(at, config)).signing_key_file;
+  return value === undefined ? undefined : { shown: value, file: path.resolve(path.dirname(at), value) };
+}
+
+/** --signing-key, else the variable, else the config file: the private key, read with the CLI's own key reader (a loose mode is said). */
+async function givenSigningKey(opts: ServeOptions, ctx: Ctx): Promise<KeyObject | undefined> {
+  const named = opts.signingKey ?? (ctx.env[SIGNING_KEY_FILE_ENV] || undefined);
+  const given = named === undefined ? await configSigningKey(opts, ctx) : { shown: named, file: userPath(ctx, named) };
+  if (given === undefined) return undefined;
+  const { privateKeyFromFile } = await import('../../signing/files.js');
+  const key = await privateKeyFromFile(given.file, given.shown);
+  for (const w of key.warnings) ctx.out.warn(w);
+  return key.privateKey;
+}
 
 /** Environment variables with tokens (whitespace- or comma-separated): not visible in ps, as flags are. */
 export const TOKEN_ENV = { developer: 'PLEXICHAT_SERVE_DEVELOPER_TOKENS', reviewer: 'PLEXICHAT_SERVE_REVIEWER_TOKENS' } as const;
@@ -270,6 +296,7 @@ export async function run(opts: ServeOptions, ctx: Ctx): Promise<ServeResult | u
   const shared = await sharedOf(opts, ctx);
   const dataDir = shared ? undefined : await resolveDataDir(opts, ctx);
   const storage: StorageConfig = shared ?? { kind: 'data-dir', dataDir: dataDir! };
+  const signingKey = await givenSigningKey(opts, ctx);
   const server = await loadServer(shared !== undefined);
   if (ctx.signal.aborted) return undefined;
   const registry = opts.indexTo === undefined ? undefined : await openRegistry(opts, ctx);
@@ -285,9 +312,11 @@ export async function run(opts: ServeOptions, ctx: Ctx): Promise<ServeResult | u
       maxUploadBytes: opts.maxUploadMb === undefined ? undefined : opts.maxUploadMb * 1024 * 1024,
       log: (line) => ctx.out.info(line),
       registry,
+      signingKey,
     });
   } catch (err) {
     await registry?.close();
+    if (err instanceof CliError) throw err; // the signing key's refusals (server/signing.ts)
     if (err instanceof server.DataDirError) throw dataDirError(err.cause, err.dataDir);
     if (err instanceof server.StorageError) throw storageError(err);
     if (err instanceof server.RegistryStartError)
@@ -295,6 +324,9 @@ export async function run(opts: ServeOptions, ctx: Ctx): Promise<ServeResult | u
     throw listenError(err, host, port);
   }
   announce(handle, host, ctx, shared);
+  if (handle.signingKeyCopyInStore) {
+    ctx.out.warn(`${handle.blobsAt} still holds a copy of the signing key (signing-key.pem): delete it, so the store's readers cannot sign as the marketplace`);
+  }
 
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) return resolve();

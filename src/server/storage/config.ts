@@ -6,6 +6,7 @@
  *   --blobs s3://bucket/prefix           PLEXICHAT_SERVE_BLOBS      "blobs"
  *   --s3-endpoint URL                    PLEXICHAT_SERVE_S3_ENDPOINT "s3_endpoint"
  *   --sweep-grace SECONDS                PLEXICHAT_SERVE_SWEEP_GRACE "sweep_grace_seconds"
+ *   serve --signing-key FILE             PLEXICHAT_SERVE_SIGNING_KEY_FILE "signing_key_file"
  *   --config FILE                        PLEXICHAT_SERVE_CONFIG     (a JSON object of the keys above)
  *
  * Credentials never come from a flag: a password in a --database URL is
@@ -41,6 +42,8 @@ export interface StorageFile {
   blobs?: string;
   s3_endpoint?: string;
   sweep_grace_seconds?: number;
+  /** serve: the marketplace's own key file, relative to the config file's folder (migrate ignores it). */
+  signing_key_file?: string;
 }
 
 /** A storage setting that cannot be used: a one-line message, a hint, and a stable code. */
@@ -127,7 +130,7 @@ export function parseStorageFile(text: string, shown: string): StorageFile {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new StorageConfigError(`${shown} is not a JSON object`, 'write a JSON object such as {"database": "postgres://…", "blobs": "s3://…"}');
   }
-  const known = ['database', 'blobs', 's3_endpoint', 'sweep_grace_seconds'];
+  const known = ['database', 'blobs', 's3_endpoint', 'sweep_grace_seconds', 'signing_key_file'];
   for (const [k, v] of Object.entries(doc)) {
     if (!known.includes(k)) throw new StorageConfigError(`${shown}: unknown key "${k.slice(0, 40)}"`, `the keys are ${known.join(', ')}`);
     const ok = k === 'sweep_grace_seconds' ? Number.isInteger(v) && (v as number) >= 0 : typeof v === 'string' && v !== '';
