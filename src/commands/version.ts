@@ -7,7 +7,6 @@ import type { Ctx } from '../io/context.js';
 import { showVersion, versionPlugin, type VersionOptions, type VersionResult } from '../release/version-plugin.js';
 
 export type { VersionOptions, VersionResult } from '../release/version-plugin.js';
-export { CHANGELOG_PATH } from '../release/version-plugin.js';
 
 export function run(opts: VersionOptions, ctx: Ctx): Promise<VersionResult> {
   return versionPlugin(opts, ctx);
