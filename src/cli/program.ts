@@ -395,7 +395,8 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .command('completion')
     .argument('<shell>', 'bash, zsh or fish')
     .description('print a shell completion script')
-    .action((shell: string, _opts: Record<string, unknown>, cmd: Command) => runner(() => import('./completion.js'), { shell, program: cmd }, cmd));
+    .option('--values <list>', 'print the names the script offers here instead: plugins (of the workspace) or targets, one a line')
+    .action((shell: string, opts: Record<string, unknown>, cmd: Command) => runner(() => import('./completion.js'), { shell, program: cmd, ...opts }, cmd));
 
   return program;
 }

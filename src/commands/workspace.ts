@@ -98,7 +98,9 @@ function refuseSingleFlags(opts: WorkspaceOptions): void {
   for (const [k, flag] of Object.entries(SINGLE_ONLY)) {
     if (k === 'dryRun' && opts.command === 'version') continue;
     if (opts[k] !== undefined && opts[k] !== false) {
-      throw new UsageError(`${flag} applies to one plugin, not to a workspace run`, { hint: INSTEAD[k] ?? `run it in the plugin's folder, or with -C <plugin folder>` });
+      throw new UsageError(`${flag} applies to one plugin, not to a workspace run`, {
+        hint: INSTEAD[k] ?? `run it in the plugin's folder, or with -C <plugin folder>`,
+      });
     }
   }
   if (opts.pytestArgs?.length)

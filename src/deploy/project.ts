@@ -129,7 +129,10 @@ function registryImage(registry: string | undefined, manifest: Manifest): string
   if (registry === undefined) return undefined;
   const image = `${registry.replace(/\/+$/, '')}/${kebabName(manifest.plugin.name)}`;
   const p = repositoryProblem(image);
-  if (p) throw new UsageError(`the target's deploy.registry ${registry}: ${p}`, { hint: 'give the repository prefix only, e.g. registry: registry.example.com/team' });
+  if (p)
+    throw new UsageError(`the target's deploy.registry ${registry}: ${p}`, {
+      hint: 'give the repository prefix only, e.g. registry: registry.example.com/team',
+    });
   return image;
 }
 

@@ -111,7 +111,11 @@ export async function commitAndTagMany(
     const r = await git(['tag', '-a', t.tag, '-m', t.message], root, env);
     if (r.code !== 0) {
       const left = tags.slice(i).map((x) => `git tag -a ${x.tag} -m "${x.message}"`);
-      throw new GitError(`committed ${head.slice(0, 12)}, but git tag ${t.tag} failed: ${firstLine(r)}`, 'GIT_TAG_FAILED', `tag it by hand: ${left.join(' && ')}`);
+      throw new GitError(
+        `committed ${head.slice(0, 12)}, but git tag ${t.tag} failed: ${firstLine(r)}`,
+        'GIT_TAG_FAILED',
+        `tag it by hand: ${left.join(' && ')}`,
+      );
     }
   }
   return head;

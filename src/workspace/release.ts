@@ -34,10 +34,10 @@ async function planAll(members: readonly Member[], ctx: Ctx, opts: VersionOption
   const refused = planned.filter((p) => p.exitCode !== 0);
   if (refused.length > 0) {
     const first = refused[0];
-    throw new WorkFailedError(
-      `version --git: ${refused.map((p) => `${p.name}: ${p.summary}`).join('; ')}; nothing was written`,
-      { code: first.error?.code ?? 'VERSION_REFUSED', hint: first.error?.hint ?? 'fix it (or leave the plugin out with --plugin), then run again' },
-    );
+    throw new WorkFailedError(`version --git: ${refused.map((p) => `${p.name}: ${p.summary}`).join('; ')}; nothing was written`, {
+      code: first.error?.code ?? 'VERSION_REFUSED',
+      hint: first.error?.hint ?? 'fix it (or leave the plugin out with --plugin), then run again',
+    });
   }
   return planned;
 }
@@ -55,7 +55,13 @@ async function releaseAll(root: string, members: readonly Member[], ctx: Ctx, op
     if (err instanceof git.GitError) throw new WorkFailedError(err.message, { code: err.code, hint: err.hint });
     throw err;
   };
-  const repo = await git.checkGitTags(root, ctx.env, tags.map((t) => t.tag)).catch(fail);
+  const repo = await git
+    .checkGitTags(
+      root,
+      ctx.env,
+      tags.map((t) => t.tag),
+    )
+    .catch(fail);
   const runs = await runPlugins(members, ctx, versionOp({ ...opts, git: false, dryRun: false }), o);
   if (runs.some((r) => r.exitCode !== 0)) return runs;
   const files = runs.flatMap((r, i) => changedFiles(members[i], r.result!));
