@@ -63,7 +63,14 @@ async function releaseAll(root: string, members: readonly Member[], ctx: Ctx, op
     )
     .catch(fail);
   const runs = await runPlugins(members, ctx, versionOp({ ...opts, git: false, dryRun: false }), o);
-  if (runs.some((r) => r.exitCode !== 0)) return runs;
+  if (runs.some((r) => r.exitCode !== 0)) {
+    const written = runs.filter((r) => r.exitCode === 0).map((r) => r.name);
+    if (written.length)
+      ctx.out.warn(
+        `nothing was committed: ${written.join(', ')} ${written.length === 1 ? 'is' : 'are'} bumped but not committed (git diff shows it; git checkout -- . undoes it)`,
+      );
+    return runs;
+  }
   const files = runs.flatMap((r, i) => changedFiles(members[i], r.result!));
   const message = `release: ${tags.map((t) => t.message).join(', ')}`;
   const commit = await git.commitAndTagMany(repo, files, message, tags, ctx.env).catch(fail);
