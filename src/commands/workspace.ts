@@ -152,9 +152,11 @@ async function operationFor(opts: WorkspaceOptions, ws: Workspace, ctx: Ctx): Pr
 
 /** deploy render's flags, under a --target's deploy: settings (resolved once, at the workspace). */
 async function deploySettings(opts: WorkspaceOptions, ctx: Ctx): Promise<DeployOpOptions> {
-  const { targetedOptions } = await import('../deploy/target.js');
+  const [{ targetedOptions }, { checkDeployFlags }] = await Promise.all([import('../deploy/target.js'), import('../deploy/project.js')]);
   const { env, out, baseImage, helm, check, force, platformNamespace, platformPods, scraperNamespace, scraperPods, target } = opts;
-  return targetedOptions({ env, out, baseImage, helm, check, force, platformNamespace, platformPods, scraperNamespace, scraperPods, target }, ctx);
+  const settings = await targetedOptions({ env, out, baseImage, helm, check, force, platformNamespace, platformPods, scraperNamespace, scraperPods, target }, ctx);
+  checkDeployFlags(settings); // a bad flag is one usage error, not one per plugin
+  return settings;
 }
 
 /** Run the command over the chosen plugins: version through its release flow (workspace/release.ts), the others through their operation. */

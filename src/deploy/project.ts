@@ -315,9 +315,9 @@ async function packedFiles(projectDir: string, manifest: Manifest, ctx: Ctx): Pr
 }
 
 /** Render (or with check, compare) the deploy files of the plugin in projectDir. */
-export async function renderProject(projectDir: string, opts: DeployRenderOptions, ctx: Ctx): Promise<DeployResult> {
+/** The flags' own checks (before any plugin is read): the environments and who the NetworkPolicy admits. */
+export function checkDeployFlags(opts: DeployRenderOptions): { envs: Environment[]; admitted: Peers } {
   const envs = environments(opts.env);
-  const out = outDir(projectDir, opts.out, opts.outPath);
   if (opts.image !== undefined) {
     const p = repositoryProblem(opts.image);
     if (p) throw new UsageError(`--image: ${p}`, { hint: 'pass the repository only, e.g. --image registry.example.com/team/my-plugin' });
@@ -327,7 +327,12 @@ export async function renderProject(projectDir: string, opts: DeployRenderOption
     if (p) throw new UsageError(`--base-image: ${p}`, { hint: 'pin a tag or digest, e.g. --base-image python:3.12.11-slim-bookworm' });
   }
   if (opts.check && opts.force) throw new UsageError('--check and --force do not go together', { hint: '--check writes nothing' });
-  const admitted = peers(opts);
+  return { envs, admitted: peers(opts) };
+}
+
+export async function renderProject(projectDir: string, opts: DeployRenderOptions, ctx: Ctx): Promise<DeployResult> {
+  const out = outDir(projectDir, opts.out, opts.outPath);
+  const { envs, admitted } = checkDeployFlags(opts);
 
   const manifest = await readManifest(projectDir, ctx);
   const image = opts.image ?? registryImage(opts.registry, manifest);

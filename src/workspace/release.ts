@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { WorkFailedError } from '../errors.js';
+import { UsageError, WorkFailedError } from '../errors.js';
 import type { Ctx } from '../io/context.js';
 import { Output } from '../io/output.js';
 import { MANIFEST_PATH } from '../core/manifest/types.js';
@@ -82,9 +82,26 @@ async function releaseAll(root: string, members: readonly Member[], ctx: Ctx, op
   return runs;
 }
 
+/** The bump and --pre checked once (a bad one is one usage error, not one per plugin). */
+async function checkBumpArgs(opts: VersionOptions): Promise<void> {
+  const { BumpError, nextVersion } = await import('../release/bump.js');
+  try {
+    nextVersion('0.0.0', opts.bump, opts.pre);
+  } catch (err) {
+    if (err instanceof BumpError && err.usage) throw new UsageError(err.message, { code: err.code, hint: err.hint });
+  }
+}
+
 /** Run version over members (see the module's comment for --git). */
-export function versionMembers(root: string, members: readonly Member[], ctx: Ctx, opts: VersionOptions, o: RunOptions): Promise<PluginRun<VersionResult>[]> {
-  if (members.length === 0) return Promise.resolve([]);
+export async function versionMembers(
+  root: string,
+  members: readonly Member[],
+  ctx: Ctx,
+  opts: VersionOptions,
+  o: RunOptions,
+): Promise<PluginRun<VersionResult>[]> {
+  await checkBumpArgs(opts);
+  if (members.length === 0) return [];
   if (opts.git && !opts.dryRun) return releaseAll(root, members, ctx, opts, o);
   if (opts.git) return dryRelease(members, ctx, opts, o);
   return runPlugins(members, ctx, versionOp(opts), o);

@@ -198,10 +198,17 @@ describe('deploy render over a workspace', () => {
       ['deploy', 'render', '--all', '--plugin', 'alpha_one'],
       ['deploy', 'render', '--base', 'HEAD'],
       ['deploy', 'render', '--plugin', 'delta'],
+      ['deploy', 'render', '--all', '--env', 'qa'],
+      ['deploy', 'render', '--check', '--force'],
+      ['deploy', 'render', '--all', '--base-image', 'python:latest'],
+      ['deploy', 'render', '--all', '--platform-namespace', 'Not_A_Namespace'],
     ]) {
       const r = await runMain(args, { cwd: dir, env });
       expect(r.exitCode, args.join(' ')).toBe(2);
-      expect(r.stderr.trim().split('\n')[0]).toMatch(/^error: /);
+      // One error for the run, not one per plugin, and no plugin ran.
+      expect(r.stderr.trim().split('\n')[0], args.join(' ')).toMatch(/^error: /);
+      expect(r.stderr.match(/^error: /gm), args.join(' ')).toHaveLength(1);
+      expect(r.stdout + r.stderr).not.toMatch(/── alpha_one/);
     }
     const image = await runMain(['deploy', 'render', '--all', '--image', 'r.example.com/x'], { cwd: dir, env });
     expect(image.stderr).toMatch(/deploy\.registry/);
@@ -276,6 +283,22 @@ describe('version over a workspace', () => {
     await git(dir, 'checkout', '--', '.');
     expect(await git(dir, 'status', '--porcelain')).toBe('');
     expect(await git(dir, 'log', '-1', '--format=%s')).toBe('gamma is ahead');
+  }, 60_000);
+
+  it('a bad bump or --pre is one usage error before any plugin runs (exit 2, nothing written)', async () => {
+    const dir = await repo();
+    for (const args of [
+      ['version', 'sideways', '--all'],
+      ['version', 'minor', '--pre', '123', '--all'],
+      ['version', '1.2', '--plugin', 'alpha_one', '--git'],
+      ['version', 'patch', '--all', '--plugin', 'beta_two'],
+    ]) {
+      const r = await runMain(args, { cwd: dir, env });
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stderr.match(/^error: /gm), args.join(' ')).toHaveLength(1);
+      expect(r.stdout + r.stderr).not.toMatch(/── alpha_one/);
+    }
+    expect(await git(dir, 'status', '--porcelain')).toBe('');
   }, 60_000);
 
   it('without --git a plugin that refuses fails alone; the others are bumped', async () => {
