@@ -11,6 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { requires } from '../helpers/requires.js';
 import { runMain } from '../helpers/run-main.js';
 import { tempDir } from '../helpers/temp-project.js';
 import { offline } from '../helpers/scaffold.js';
@@ -460,4 +461,23 @@ describe('completion values', () => {
       expect(await complete(`plexichat-plugin ${cmd} --target `), cmd).toEqual(['prod', 'staging']);
     }
   }, 120_000);
+
+  it('fish completes --plugin and --target with them too', async (ctx) => {
+    requires(ctx, 'fish');
+    const dir = await repo();
+    const bin = await tempDir({}, 'pxp-wsd-bin-');
+    const cli = path.resolve('bin/plexichat-plugin.js');
+    await fs.writeFile(path.join(bin, 'plexichat-plugin'), `#!/bin/sh\nexec "${process.execPath}" "${cli}" "$@"\n`, { mode: 0o755 });
+    const script = path.join(bin, 'c.fish');
+    await fs.writeFile(script, (await runMain(['completion', 'fish'])).stdout);
+    const words = async (line: string) => {
+      const r = await execa('fish', ['-c', `source ${script}; complete -C "${line}"`], { cwd: dir, env: { ...env, PATH: `${bin}:${process.env.PATH}` } });
+      return r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t')[0]);
+    };
+    expect(await words('plexichat-plugin check --plugin ')).toEqual(PLUGINS);
+    expect(await words('plexichat-plugin deploy render --target ')).toEqual(['prod', 'staging']);
+  }, 60_000);
 });
