@@ -154,7 +154,10 @@ async function operationFor(opts: WorkspaceOptions, ws: Workspace, ctx: Ctx): Pr
 async function deploySettings(opts: WorkspaceOptions, ctx: Ctx): Promise<DeployOpOptions> {
   const [{ targetedOptions }, { checkDeployFlags }] = await Promise.all([import('../deploy/target.js'), import('../deploy/project.js')]);
   const { env, out, baseImage, helm, check, force, platformNamespace, platformPods, scraperNamespace, scraperPods, target } = opts;
-  const settings = await targetedOptions({ env, out, baseImage, helm, check, force, platformNamespace, platformPods, scraperNamespace, scraperPods, target }, ctx);
+  const settings = await targetedOptions(
+    { env, out, baseImage, helm, check, force, platformNamespace, platformPods, scraperNamespace, scraperPods, target },
+    ctx,
+  );
   checkDeployFlags(settings); // a bad flag is one usage error, not one per plugin
   return settings;
 }
