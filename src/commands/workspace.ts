@@ -121,12 +121,10 @@ function checkFormat(opts: WorkspaceOptions, ctx: Ctx): string {
   return format;
 }
 
-async function operationFor(opts: WorkspaceOptions, ws: Workspace, ctx: Ctx): Promise<Operation<unknown>> {
-  switch (opts.command) {
+async function operationFor(command: Exclude<WorkspaceCommand, 'version'>, opts: WorkspaceOptions, ws: Workspace, ctx: Ctx): Promise<Operation<unknown>> {
+  switch (command) {
     case 'deploy render':
       return deployOp(await deploySettings(opts, ctx));
-    case 'version':
-      throw new Error('version runs through versionMembers');
     case 'validate':
       return validateOp({ strict: opts.strict });
     case 'test':
@@ -164,7 +162,7 @@ async function deploySettings(opts: WorkspaceOptions, ctx: Ctx): Promise<DeployO
 
 /** Run the command over the chosen plugins: version through its release flow (workspace/release.ts), the others through their operation. */
 async function runAll(opts: WorkspaceOptions, ws: Workspace, members: Member[], ctx: Ctx, o: RunOptions): Promise<PluginRun<unknown>[]> {
-  if (opts.command !== 'version') return runPlugins(members, ctx, await operationFor(opts, ws, ctx), o);
+  if (opts.command !== 'version') return runPlugins(members, ctx, await operationFor(opts.command, opts, ws, ctx), o);
   const { versionMembers } = await import('../workspace/release.js');
   const v = { bump: opts.bump!, pre: opts.pre, note: opts.note, git: opts.git, dryRun: Boolean(opts.dryRun) };
   return versionMembers(ws.spec.root, members, ctx, v, o);
