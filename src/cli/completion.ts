@@ -10,7 +10,10 @@
  * `--template`, `--env`, `--format`, `--profile`; the shells after
  * `completion`), folders after a flag that takes a folder, file names after
  * one that takes a file, and nothing after a free-text one (`--name`,
- * `--note`, `--port`). File names with spaces stay one word.
+ * `--note`, `--port`). File names with spaces stay one word. After
+ * `--plugin` and `--target` the values are the workspace's plugin names and
+ * the known target names where the completion happens: the script asks the
+ * CLI (`completion <shell> --values plugins|targets`) each time.
  */
 import type { Command, Option } from 'commander';
 import { CATEGORIES } from '../core/catalog.js';
@@ -25,7 +28,14 @@ export type Shell = (typeof SHELLS)[number];
 const BINS = ['plexichat-plugin', 'plexichat-plugin-cli'];
 
 /** What follows a flag that takes a value: these words, a folder, a file, or free text (nothing offered). */
-export type ValueKind = { words: readonly string[]; files?: boolean } | 'dir' | 'file' | 'text';
+export type ValueKind = { words: readonly string[]; files?: boolean } | { from: Dynamic } | 'dir' | 'file' | 'text';
+
+/** Values known only where the completion happens, asked of the CLI then (`completion <shell> --values`). */
+export const DYNAMIC = ['plugins', 'targets'] as const;
+export type Dynamic = (typeof DYNAMIC)[number];
+
+/** The flags whose values are dynamic, by long name (on every command that has them). */
+const DYNAMIC_FLAGS: Record<string, Dynamic> = { '--plugin': 'plugins', '--target': 'targets' };
 
 interface Node {
   /** Space-joined command path ('' for the program, 'marketplace submit'). */
@@ -52,6 +62,7 @@ export async function knownValues(): Promise<KnownValues> {
       'check|--format': FORMATS,
       'deploy render|--env': ENVIRONMENTS,
       'validate|--against': ['published'],
+      'completion|--values': DYNAMIC,
     },
     args: { completion: SHELLS },
   };
@@ -62,6 +73,8 @@ const FILE_VALUE = /(^|[-|])(file|path|archive)($|[-|])/;
 
 /** By the value's placeholder: `<dir>` a folder, `<file>`/`<path>`/`<archive>` a file, anything else free text. */
 function valueKind(o: Option, path: string, known: KnownValues): ValueKind {
+  const dynamic = o.long ? DYNAMIC_FLAGS[o.long] : undefined;
+  if (dynamic) return { from: dynamic };
   const words = o.long ? known.flags[`${path}|${o.long}`] : undefined;
   const placeholder = /<([^>]+)>|\[([^\]]+)\]/.exec(o.flags);
   const p = (placeholder?.[1] ?? placeholder?.[2] ?? '').toLowerCase();
@@ -113,13 +126,15 @@ function bashValueCases(tree: Node[]): string {
       const flags = [o.long, o.short].filter(Boolean).map((f) => sq(`${n.path}|${f}`));
       const v = o.value;
       const action =
-        typeof v === 'object'
-          ? `_plexichat_plugin_words ${sq(v.words.join(' '))}${v.files ? '; _plexichat_plugin_files -f add' : ''}`
-          : v === 'dir'
-            ? '_plexichat_plugin_files -d'
-            : v === 'file'
-              ? '_plexichat_plugin_files -f'
-              : 'COMPREPLY=()';
+        typeof v === 'object' && 'from' in v
+          ? `_plexichat_plugin_words "$("\${COMP_WORDS[0]}" completion bash --values ${v.from} 2>/dev/null)"`
+          : typeof v === 'object'
+            ? `_plexichat_plugin_words ${sq(v.words.join(' '))}${v.files ? '; _plexichat_plugin_files -f add' : ''}`
+            : v === 'dir'
+              ? '_plexichat_plugin_files -d'
+              : v === 'file'
+                ? '_plexichat_plugin_files -f'
+                : 'COMPREPLY=()';
       arms.push(`    ${flags.join('|')}) ${action}; return 0 ;;`);
     }
   }
@@ -192,7 +207,8 @@ ${bash(tree)}`;
 }
 
 /** What fish offers after a flag: its values (-x: no files), folders, files (-r -F), or nothing (-x). */
-function fishValue(v: ValueKind): string {
+function fishValue(v: ValueKind, bin: string): string {
+  if (typeof v === 'object' && 'from' in v) return ` -x -a ${sq(`(${bin} completion fish --values ${v.from} 2>/dev/null)`)}`;
   if (typeof v === 'object') return v.files ? ` -r -F -a ${sq(v.words.join(' '))}` : ` -x -a ${sq(v.words.join(' '))}`;
   if (v === 'dir') return ` -x -a ${sq('(__fish_complete_directories)')}`;
   if (v === 'file') return ' -r -F';
@@ -225,7 +241,7 @@ function fish(tree: Node[]): string {
       if (n.args.length) lines.push(`complete -c ${bin} ${cond} -a ${sq(n.args.join(' '))}`);
       for (const o of n.options) {
         const flags = [o.long ? `-l ${o.long.replace(/^--/, '')}` : '', o.short ? `-s ${o.short.replace(/^-/, '')}` : ''].filter(Boolean).join(' ');
-        lines.push(`complete -c ${bin} ${cond} ${flags}${o.takesValue ? fishValue(o.value) : ''} -d ${sq(o.description)}`);
+        lines.push(`complete -c ${bin} ${cond} ${flags}${o.takesValue ? fishValue(o.value, bin) : ''} -d ${sq(o.description)}`);
       }
     }
   }
@@ -240,16 +256,41 @@ export function completionScript(shell: Shell, program: Command, known?: KnownVa
 export interface CompletionOptions {
   shell: string;
   program: Command;
+  /** --values plugins|targets: the names offered after --plugin or --target here, instead of the script. */
+  values?: string;
 }
 
 export interface CompletionResult {
   shell: Shell;
   script: string;
+  values?: string[];
 }
 
-export async function run(opts: CompletionOptions, _ctx: Ctx): Promise<CompletionResult> {
+/** The dynamic values here (none when there is no workspace, or its file or the config cannot be read: completion never errs). */
+async function dynamicValues(kind: Dynamic, ctx: Ctx): Promise<string[]> {
+  try {
+    if (kind === 'targets') {
+      const { targetNames } = await import('../marketplace/targets.js');
+      return await targetNames({ env: ctx.env, start: ctx.start });
+    }
+    const [{ findWorkspaceRoot }, { loadWorkspace }] = await Promise.all([import('../workspace/file.js'), import('../workspace/members.js')]);
+    const root = findWorkspaceRoot(ctx.start);
+    return root ? (await loadWorkspace(root)).members.map((m) => m.name) : [];
+  } catch {
+    return [];
+  }
+}
+
+export async function run(opts: CompletionOptions, ctx: Ctx): Promise<CompletionResult> {
   if (!(SHELLS as readonly string[]).includes(opts.shell)) {
     throw new UsageError(`unknown shell '${opts.shell}'`, { code: 'UNKNOWN_SHELL', hint: `choose one of: ${SHELLS.join(', ')}` });
+  }
+  if (opts.values !== undefined) {
+    if (!(DYNAMIC as readonly string[]).includes(opts.values)) {
+      throw new UsageError(`--values ${opts.values}: not a list the completion knows`, { hint: `choose one of: ${DYNAMIC.join(', ')}` });
+    }
+    const values = await dynamicValues(opts.values as Dynamic, ctx);
+    return { shell: opts.shell as Shell, script: values.map((v) => `${v}\n`).join(''), values };
   }
   let root = opts.program;
   while (root.parent) root = root.parent;

@@ -67,8 +67,8 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   version: [
     ex('version patch', '1.2.3 -> 1.2.4, with a dated CHANGELOG.md section'),
     ex('version minor --note "Add the weekly report" --git', 'commit and tag v1.3.0'),
-    ex('version minor --pre rc', '1.3.0-rc.0'),
     ex('version 2.0.0 --dry-run', 'show what would change'),
+    ex('version patch --all --git', 'in a workspace: one commit, a tag <name>@<version> per plugin'),
   ],
   check: [
     ex('check', 'the pull-request gate'),
@@ -80,8 +80,8 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   'deploy render': [
     ex('deploy render', 'the Dockerfile and k8s/<env>-deployment.yaml for staging and production'),
     ex('deploy render --env production --image registry.example.com/greeter --helm', 'production only, with a Helm chart'),
-    ex('deploy render --out deploy --force', 'into deploy/, replacing files edited by hand'),
-    ex('deploy render --check --helm', 'CI: exit 1 with a diff when the files are stale'),
+    ex('deploy render --target staging', "with the staging target's deploy: settings (flags win)"),
+    ex('deploy render --check --all', 'in a workspace: each plugin checked, exit 1 if one drifts'),
   ],
   dev: [
     ex('dev', 'serve the plugin on a free port, reload on save'),
@@ -200,6 +200,7 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
     ex('completion bash > ~/.local/share/bash-completion/completions/plexichat-plugin', 'bash'),
     ex('completion zsh > "${fpath[1]}/_plexichat-plugin"', 'zsh'),
     ex('completion fish > ~/.config/fish/completions/plexichat-plugin.fish', 'fish'),
+    ex('completion bash --values plugins', "the workspace's plugin names (what --plugin completes to)"),
   ],
 };
 

@@ -165,6 +165,7 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--git', 'commit the two files and tag v<version> (needs a clean work tree)')
     .option('--dry-run', 'check everything and show what would change, write nothing')
     .action((bump: string, opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/version.js'), { bump, ...opts }, cmd));
+  workspaceFlags(program.commands.at(-1)!);
 
   program
     .command('check')
@@ -193,7 +194,9 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--scraper-pods <labels>', "the scraper's pod labels, name=value[,...] (default: app.kubernetes.io/name=prometheus)")
     .option('--check', 'write nothing; exit 1 with a diff when the files on disk are not what would be rendered')
     .option('-f, --force', 'replace files edited by hand or not made by deploy render')
+    .option('--target <name>', "render with this named target's deploy: settings (the flags win)")
     .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/deploy.js'), opts, cmd));
+  workspaceFlags(program.commands.at(-1)!.commands.at(-1)!);
 
   program
     .command('dev')
@@ -396,7 +399,8 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .command('completion')
     .argument('<shell>', 'bash, zsh or fish')
     .description('print a shell completion script')
-    .action((shell: string, _opts: Record<string, unknown>, cmd: Command) => runner(() => import('./completion.js'), { shell, program: cmd }, cmd));
+    .option('--values <list>', 'print the names the script offers here instead: plugins (of the workspace) or targets, one a line')
+    .action((shell: string, opts: Record<string, unknown>, cmd: Command) => runner(() => import('./completion.js'), { shell, program: cmd, ...opts }, cmd));
 
   return program;
 }

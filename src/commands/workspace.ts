@@ -1,5 +1,5 @@
 /**
- * `validate`, `test`, `build` and `check` over the plugins of a workspace
+ * `validate`, `test`, `build`, `check`, `deploy render` and `version` over the plugins of a workspace
  * (plexichat-workspace.yaml, docs/workspace.md): run from the workspace
  * root, or with --all, --plugin NAME or --affected --base REF [--head REF].
  * The plugins run in parallel (at most --jobs, default the cores), each
@@ -19,14 +19,14 @@ import { probeWrite, writeFileAtomic } from '../io/atomic.js';
 import { writingTo } from '../io/fs-errors.js';
 import { inline } from '../io/terminal.js';
 import { findWorkspaceRoot, WORKSPACE_FILE } from '../workspace/file.js';
-import { libraryPaths, loadWorkspace, type Workspace } from '../workspace/members.js';
-import { runPlugins, worstExit, type Operation, type PluginRun } from '../workspace/run.js';
+import { libraryPaths, loadWorkspace, type Member, type Workspace } from '../workspace/members.js';
+import { runPlugins, worstExit, type Operation, type PluginRun, type RunOptions } from '../workspace/run.js';
 import { selectMembers, type SelectFlags, type Selection } from '../workspace/select.js';
-import { buildOp, checkOp, testOp, validateOp } from '../workspace/operations.js';
+import { buildOp, checkOp, deployOp, testOp, validateOp, type DeployOpOptions } from '../workspace/operations.js';
 import { mergedAnnotations, mergedSarif } from '../workspace/check-documents.js';
 import type { CheckReport } from '../check/types.js';
 
-export const WORKSPACE_COMMANDS = ['validate', 'test', 'build', 'check'] as const;
+export const WORKSPACE_COMMANDS = ['validate', 'test', 'build', 'check', 'deploy render', 'version'] as const;
 type WorkspaceCommand = (typeof WORKSPACE_COMMANDS)[number];
 
 export interface WorkspaceOptions extends SelectFlags {
@@ -47,6 +47,22 @@ export interface WorkspaceOptions extends SelectFlags {
   allowSkipped?: boolean;
   acceptPermission?: string[];
   output?: string;
+  /** deploy render's flags (out above: relative to each plugin's folder). */
+  env?: string[];
+  baseImage?: string;
+  helm?: boolean;
+  check?: boolean;
+  force?: boolean;
+  platformNamespace?: string;
+  platformPods?: string;
+  scraperNamespace?: string;
+  scraperPods?: string;
+  target?: string;
+  /** version's argument and flags. */
+  bump?: string;
+  pre?: string;
+  note?: string[];
+  git?: boolean;
   /** Flags of the command that apply to one plugin only (refused here). */
   [flag: string]: unknown;
 }
@@ -68,14 +84,23 @@ const SINGLE_ONLY: Record<string, string> = {
   dryRun: '--dry-run',
   explain: '--explain',
   allowSecret: '--allow-secret',
+  image: '--image',
+};
+
+/** What to do instead of a one-plugin flag, where it is not "run it in the plugin's folder". */
+const INSTEAD: Record<string, string> = {
+  image: "each plugin gets its own image: give a target's deploy.registry (--target NAME), or run it in the plugin's folder",
 };
 
 const rendering = new WeakMap<WorkspaceResult, { document?: string; format: string; output?: string; nothing?: string }>();
 
 function refuseSingleFlags(opts: WorkspaceOptions): void {
   for (const [k, flag] of Object.entries(SINGLE_ONLY)) {
+    if (k === 'dryRun' && opts.command === 'version') continue;
     if (opts[k] !== undefined && opts[k] !== false) {
-      throw new UsageError(`${flag} applies to one plugin, not to a workspace run`, { hint: `run it in the plugin's folder, or with -C <plugin folder>` });
+      throw new UsageError(`${flag} applies to one plugin, not to a workspace run`, {
+        hint: INSTEAD[k] ?? `run it in the plugin's folder, or with -C <plugin folder>`,
+      });
     }
   }
   if (opts.pytestArgs?.length)
@@ -96,8 +121,10 @@ function checkFormat(opts: WorkspaceOptions, ctx: Ctx): string {
   return format;
 }
 
-async function operationFor(opts: WorkspaceOptions, ws: Workspace, ctx: Ctx): Promise<Operation<unknown>> {
-  switch (opts.command) {
+async function operationFor(command: Exclude<WorkspaceCommand, 'version'>, opts: WorkspaceOptions, ws: Workspace, ctx: Ctx): Promise<Operation<unknown>> {
+  switch (command) {
+    case 'deploy render':
+      return deployOp(await deploySettings(opts, ctx));
     case 'validate':
       return validateOp({ strict: opts.strict });
     case 'test':
@@ -119,6 +146,26 @@ async function operationFor(opts: WorkspaceOptions, ws: Workspace, ctx: Ctx): Pr
         acceptPermissions: opts.acceptPermission ?? [],
       });
   }
+}
+
+/** deploy render's flags, under a --target's deploy: settings (resolved once, at the workspace). */
+async function deploySettings(opts: WorkspaceOptions, ctx: Ctx): Promise<DeployOpOptions> {
+  const [{ targetedOptions }, { checkDeployFlags }] = await Promise.all([import('../deploy/target.js'), import('../deploy/project.js')]);
+  const { env, out, baseImage, helm, check, force, platformNamespace, platformPods, scraperNamespace, scraperPods, target } = opts;
+  const settings = await targetedOptions(
+    { env, out, baseImage, helm, check, force, platformNamespace, platformPods, scraperNamespace, scraperPods, target },
+    ctx,
+  );
+  checkDeployFlags(settings); // a bad flag is one usage error, not one per plugin
+  return settings;
+}
+
+/** Run the command over the chosen plugins: version through its release flow (workspace/release.ts), the others through their operation. */
+async function runAll(opts: WorkspaceOptions, ws: Workspace, members: Member[], ctx: Ctx, o: RunOptions): Promise<PluginRun<unknown>[]> {
+  if (opts.command !== 'version') return runPlugins(members, ctx, await operationFor(opts.command, opts, ws, ctx), o);
+  const { versionMembers } = await import('../workspace/release.js');
+  const v = { bump: opts.bump!, pre: opts.pre, note: opts.note, git: opts.git, dryRun: Boolean(opts.dryRun) };
+  return versionMembers(ws.spec.root, members, ctx, v, o);
 }
 
 function checkDocument(format: string, r: WorkspaceResult, ws: Workspace): string | undefined {
@@ -165,8 +212,7 @@ export async function run(opts: WorkspaceOptions, ctx: Ctx): Promise<WorkspaceRe
     });
   }
   const sel = await selectMembers(ws, opts, ctx.env);
-  const op = await operationFor(opts, ws, ctx);
-  const runs = await runPlugins(sel.members, ctx, op, {
+  const runs = await runAll(opts, ws, sel.members, ctx, {
     jobs: opts.jobs,
     pythonPath: libraryPaths(ws.libraries),
     stdoutTaken: format !== 'text' && !opts.output,

@@ -10,7 +10,7 @@
  */
 import { UsageError } from '../errors.js';
 import { didYouMean } from '../core/suggest.js';
-import { findWorkspaceRoot, readWorkspace, type WorkspaceTarget } from '../workspace/file.js';
+import { checkTargets, findWorkspaceRoot, readWorkspace, type WorkspaceTarget } from '../workspace/file.js';
 import { configFile, insecureAllowed, normaliseMarketplaceUrl, readUserConfig, resolveMarketplace, type MarketplaceTarget } from './config.js';
 
 export interface NamedTarget extends WorkspaceTarget {
@@ -22,36 +22,42 @@ export interface NamedTarget extends WorkspaceTarget {
 function userTargets(cfg: Record<string, unknown>, file: string): Record<string, WorkspaceTarget> {
   const t = cfg.targets;
   if (t === undefined) return {};
-  const bad = () =>
-    new UsageError(`${file}: targets must map names to { "url": ..., "token-env": ... }`, {
-      code: 'CONFIG_CORRUPT',
-      hint: 'see docs/workspace.md, "Named targets"',
-    });
-  if (typeof t !== 'object' || t === null || Array.isArray(t)) throw bad();
-  const out: Record<string, WorkspaceTarget> = {};
-  for (const [name, v] of Object.entries(t as Record<string, unknown>)) {
-    const o = v as Record<string, unknown>;
-    if (typeof o !== 'object' || o === null || typeof o.url !== 'string') throw bad();
-    if ('token' in o)
-      throw new UsageError(`${file}: targets.${name}: put the token in the credentials file or an environment variable, not here`, {
-        code: 'CONFIG_CORRUPT',
-        hint: 'use "token-env": "NAME" or `marketplace login --target NAME`',
-      });
-    out[name] = {
-      url: o.url,
-      ...(typeof o['token-env'] === 'string' ? { tokenEnv: o['token-env'] } : {}),
-      ...(typeof o.credential === 'string' ? { credential: o.credential } : {}),
-    };
+  if (typeof t === 'object' && t !== null && !Array.isArray(t)) {
+    for (const [name, v] of Object.entries(t as Record<string, unknown>)) {
+      if (typeof v === 'object' && v !== null && 'token' in v)
+        throw new UsageError(`${file}: targets.${name}: put the token in the credentials file or an environment variable, not here`, {
+          code: 'CONFIG_CORRUPT',
+          hint: 'use "token-env": "NAME" or `marketplace login --target NAME`',
+        });
+    }
   }
-  return out;
+  const checked = checkTargets(t, file);
+  if ('problem' in checked) {
+    throw new UsageError(`${file}: ${checked.problem}`, {
+      code: 'CONFIG_CORRUPT',
+      hint: 'targets map names to { "url": ..., "token-env": ..., "deploy": {...} }: see docs/workspace.md, "Named targets"',
+    });
+  }
+  return checked.targets;
 }
 
-/** The target called name, from the user's config or the workspace file above start. */
-export async function namedTarget(name: string, o: { env: NodeJS.ProcessEnv; start: string }): Promise<NamedTarget> {
+/** The names of every target known here: the user's config and the workspace file above start. */
+export async function targetNames(o: { env: NodeJS.ProcessEnv; start: string }): Promise<string[]> {
+  const { fromWorkspace, fromUser } = await allTargets(o);
+  return [...new Set([...Object.keys(fromWorkspace), ...Object.keys(fromUser)])].sort();
+}
+
+async function allTargets(o: { env: NodeJS.ProcessEnv; start: string }) {
   const root = findWorkspaceRoot(o.start);
   const fromWorkspace = root ? (await readWorkspace(root)).targets : {};
   const file = configFile(o.env) ?? 'config.json';
   const fromUser = userTargets((await readUserConfig(o.env)) as Record<string, unknown>, file);
+  return { fromWorkspace, fromUser, file };
+}
+
+/** The target called name, from the user's config or the workspace file above start. */
+export async function namedTarget(name: string, o: { env: NodeJS.ProcessEnv; start: string }): Promise<NamedTarget> {
+  const { fromWorkspace, fromUser, file } = await allTargets(o);
   if (fromUser[name]) return { name, ...fromUser[name], from: file };
   if (fromWorkspace[name]) return { name, ...fromWorkspace[name], from: 'plexichat-workspace.yaml' };
   const known = [...new Set([...Object.keys(fromWorkspace), ...Object.keys(fromUser)])].sort();

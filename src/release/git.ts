@@ -40,12 +40,37 @@ export interface GitPlan {
 
 /** Every check `--git` needs, before anything is written. */
 export async function checkGit(cwd: string, env: NodeJS.ProcessEnv, tag: string): Promise<GitPlan> {
+  const root = await checkGitTags(cwd, env, [tag]);
+  return { root, tag };
+}
+
+/** The checks for a commit and these tags: a work tree (its root returned), a clean tree, no tag taken, an identity. */
+export async function checkGitTags(cwd: string, env: NodeJS.ProcessEnv, tags: readonly string[]): Promise<string> {
   const top = await git(['rev-parse', '--show-toplevel'], cwd, env);
   if (top.error === 'ENOENT') throw new GitError('--git needs git, which is not installed', 'GIT_NOT_FOUND', 'install git, or run without --git');
   if (top.code !== 0) {
     throw new GitError(`--git: ${cwd} is not inside a git work tree`, 'NOT_A_GIT_REPO', 'run `git init` first, or run without --git');
   }
   const root = top.stdout.trim();
+  await checkClean(cwd, env);
+  for (const tag of tags) {
+    const exists = await git(['rev-parse', '-q', '--verify', `refs/tags/${tag}`], cwd, env);
+    if (exists.code === 0) {
+      throw new GitError(`tag ${tag} already exists`, 'TAG_EXISTS', `choose another version, or delete the tag if it is wrong (git tag -d ${tag})`);
+    }
+  }
+  const ident = await git(['var', 'GIT_COMMITTER_IDENT'], cwd, env);
+  if (ident.code !== 0) {
+    throw new GitError(
+      'git does not know who you are, so it cannot commit',
+      'GIT_NO_IDENTITY',
+      'set it: git config user.name "Your Name" && git config user.email you@example.com',
+    );
+  }
+  return root;
+}
+
+async function checkClean(cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
   const status = await git(['status', '--porcelain', '--untracked-files=no'], cwd, env);
   if (status.code !== 0) throw new GitError(`git status failed: ${firstLine(status)}`, 'GIT_FAILED', 'check the repository with `git status`');
   const dirty = status.stdout.split('\n').filter((l) => l.trim() !== '');
@@ -60,19 +85,40 @@ export async function checkGit(cwd: string, env: NodeJS.ProcessEnv, tag: string)
       'commit or stash them first (`git stash`), then run version again',
     );
   }
-  const exists = await git(['rev-parse', '-q', '--verify', `refs/tags/${tag}`], cwd, env);
-  if (exists.code === 0) {
-    throw new GitError(`tag ${tag} already exists`, 'TAG_EXISTS', `choose another version, or delete the tag if it is wrong (git tag -d ${tag})`);
+}
+
+/**
+ * A workspace release: one commit of every plugin's files, then one
+ * annotated tag per plugin (`<name>@<version>`, as changesets tags the
+ * packages of a monorepo). A tag that fails after the commit leaves the
+ * commit and the tags made, and says which are missing.
+ */
+export async function commitAndTagMany(
+  root: string,
+  files: string[],
+  message: string,
+  tags: readonly { tag: string; message: string }[],
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
+  const rel = files.map((f) => path.relative(root, f));
+  const add = await git(['add', '--', ...rel], root, env);
+  if (add.code !== 0) throw new GitError(`git add failed: ${firstLine(add)}`, 'GIT_FAILED', 'see `git status`');
+  const commit = await git(['commit', '-m', message, '--', ...rel], root, env);
+  if (commit.code !== 0)
+    throw new GitError(`git commit failed: ${firstLine(commit)}`, 'GIT_COMMIT_FAILED', 'a commit hook may have refused it; see `git status`');
+  const head = (await git(['rev-parse', 'HEAD'], root, env)).stdout.trim();
+  for (const [i, t] of tags.entries()) {
+    const r = await git(['tag', '-a', t.tag, '-m', t.message], root, env);
+    if (r.code !== 0) {
+      const left = tags.slice(i).map((x) => `git tag -a ${x.tag} -m "${x.message}"`);
+      throw new GitError(
+        `committed ${head.slice(0, 12)}, but git tag ${t.tag} failed: ${firstLine(r)}`,
+        'GIT_TAG_FAILED',
+        `tag it by hand: ${left.join(' && ')}`,
+      );
+    }
   }
-  const ident = await git(['var', 'GIT_COMMITTER_IDENT'], cwd, env);
-  if (ident.code !== 0) {
-    throw new GitError(
-      'git does not know who you are, so it cannot commit',
-      'GIT_NO_IDENTITY',
-      'set it: git config user.name "Your Name" && git config user.email you@example.com',
-    );
-  }
-  return { root, tag };
+  return head;
 }
 
 /** Commit `files` (absolute paths) and tag the commit. */

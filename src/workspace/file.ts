@@ -13,17 +13,71 @@ import { readRegularText } from '../io/read-file.js';
 import { schemaIssues, type SchemaIssue } from '../core/schema/issues.js';
 import { readYaml } from '../core/yaml/read.js';
 import type { Path } from '../core/yaml/locator.js';
-import type { WorkspaceFile } from './workspace-schema-types.generated.js';
+import type { Target, WorkspaceFile } from './workspace-schema-types.generated.js';
 import { validate as validateWorkspace } from './workspace-schema-validator.generated.js';
 
 export const WORKSPACE_FILE = 'plexichat-workspace.yaml';
 const MAX_BYTES = 1024 * 1024;
 const DOCS = 'see docs/workspace.md';
 
+/** A target's deploy: block, in the names of deploy render's flags (flags win over it). */
+export interface TargetDeploy {
+  env?: string[];
+  /** The image repository prefix: a plugin's image is <registry>/<plugin name>. */
+  registry?: string;
+  baseImage?: string;
+  helm?: boolean;
+  platformNamespace?: string;
+  platformPods?: string;
+  scraperNamespace?: string;
+  scraperPods?: string;
+}
+
 export interface WorkspaceTarget {
   url: string;
   tokenEnv?: string;
   credential?: string;
+  deploy?: TargetDeploy;
+}
+
+const DEPLOY_KEYS = {
+  registry: 'registry',
+  'base-image': 'baseImage',
+  helm: 'helm',
+  'platform-namespace': 'platformNamespace',
+  'platform-pods': 'platformPods',
+  'scraper-namespace': 'scraperNamespace',
+  'scraper-pods': 'scraperPods',
+} as const;
+
+/** One target as the file writes it (checked against the schema's target definition) in the CLI's names. */
+export function targetFromFile(t: Target): WorkspaceTarget {
+  const out: WorkspaceTarget = { url: t.url, ...(t['token-env'] ? { tokenEnv: t['token-env'] } : {}), ...(t.credential ? { credential: t.credential } : {}) };
+  if (t.deploy) {
+    const d: TargetDeploy = {};
+    if (t.deploy.env !== undefined) d.env = typeof t.deploy.env === 'string' ? [t.deploy.env] : [...t.deploy.env];
+    for (const [k, v] of Object.entries(DEPLOY_KEYS)) {
+      const value = t.deploy[k as keyof typeof DEPLOY_KEYS];
+      if (value !== undefined) (d as Record<string, unknown>)[v] = value;
+    }
+    out.deploy = d;
+  }
+  return out;
+}
+
+/**
+ * The targets of a config file (the user's config.json) checked against the
+ * one target definition, the workspace schema's: the problem, or the targets.
+ */
+export function checkTargets(targets: unknown, file: string): { problem: string } | { targets: Record<string, WorkspaceTarget> } {
+  const issues = schemaIssues(validateWorkspace, { plugins: [], targets });
+  if (issues.length > 0) {
+    const { message } = issueWords(issues[0], file);
+    return { problem: message };
+  }
+  const out: Record<string, WorkspaceTarget> = {};
+  for (const [name, t] of Object.entries((targets ?? {}) as Record<string, Target>)) out[name] = targetFromFile(t);
+  return { targets: out };
 }
 
 export interface WorkspaceSpec {
@@ -90,9 +144,7 @@ export function parseWorkspace(text: string): Omit<WorkspaceSpec, 'root' | 'file
   }
   const w = data as WorkspaceFile;
   const targets: Record<string, WorkspaceTarget> = {};
-  for (const [name, t] of Object.entries(w.targets ?? {})) {
-    targets[name] = { url: t.url, ...(t['token-env'] ? { tokenEnv: t['token-env'] } : {}), ...(t.credential ? { credential: t.credential } : {}) };
-  }
+  for (const [name, t] of Object.entries(w.targets ?? {})) targets[name] = targetFromFile(t);
   return { plugins: w.plugins, libraries: w.libraries ?? [], targets };
 }
 
@@ -103,13 +155,13 @@ function keyIssue(i: SchemaIssue): boolean {
 const at = (p: Path) => p.map(String).join('.');
 
 /** A schema issue in this file's words. */
-function issueWords(i: SchemaIssue): { message: string; hint: string } {
+function issueWords(i: SchemaIssue, file = WORKSPACE_FILE): { message: string; hint: string } {
   const where = at(i.path);
   if (i.keyword === 'additionalProperties') {
     const key = String(i.params.additionalProperty);
     if (i.path[0] === 'targets' && /token|secret|password/i.test(key)) {
       return {
-        message: `targets.${String(i.path[1])}: a token in ${WORKSPACE_FILE} is refused (the file is committed)`,
+        message: `targets.${String(i.path[1])}: a token in ${file} is refused (${file === WORKSPACE_FILE ? 'the file is committed' : 'keep it out of config files'})`,
         hint: 'name where the token comes from instead: token-env: STAGING_TOKEN, or credential: <url of a marketplace login>',
       };
     }

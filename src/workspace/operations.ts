@@ -2,7 +2,7 @@
  * What each command does for one plugin of a workspace: the same
  * operations the command runs in a plugin folder (project/validate.ts,
  * python/run-tests.ts, project/build.ts + finish-build.ts,
- * check/report.ts), with the plugin's own context (run.ts), each
+ * check/report.ts, deploy/project.ts, release/version-plugin.ts), with the plugin's own context (run.ts), each
  * rendering a short account of itself into that context's output.
  */
 import path from 'node:path';
@@ -15,6 +15,8 @@ import { allFindings, findingText, type CheckReport } from '../check/types.js';
 import type { ValidationReport } from '../project/validate.js';
 import type { TestOptions, TestResult } from '../python/run-tests.js';
 import type { SigningKey } from '../signing/files.js';
+import type { DeployRenderOptions, DeployResult } from '../deploy/project.js';
+import type { VersionOptions, VersionResult } from '../release/version-plugin.js';
 import { importedLibraries } from './affected.js';
 import { libraryFiles } from './library-files.js';
 import type { Library, Member } from './members.js';
@@ -162,4 +164,33 @@ export function checkOp(o: CheckOpOptions): Operation<CheckReport> {
 /** A finding's file as seen from the workspace root. */
 export function fromRoot(f: Finding, rel: string): Finding {
   return f.file ? { ...f, file: `${rel}/${f.file}` } : f;
+}
+
+export interface DeployOpOptions extends DeployRenderOptions {
+  /** --out as typed: a folder inside each plugin's folder, relative to it. */
+  out?: string;
+}
+
+export function deployOp(o: DeployOpOptions): Operation<DeployResult> {
+  return async (m, ctx) => {
+    const { renderProject, showDeploy, deployExit } = await import('../deploy/project.js');
+    const r = await renderProject(m.dir, { ...o, ...(o.out !== undefined ? { outPath: path.resolve(m.dir, o.out) } : {}) }, ctx);
+    showDeploy(r, ctx);
+    const changed = r.files.filter((f) => f.status !== 'unchanged' && f.status !== 'up-to-date').length;
+    const summary = r.check
+      ? r.upToDate
+        ? `up to date: ${n(r.files.length, 'file')}`
+        : `drift: ${changed} of ${n(r.files.length, 'file')} missing or stale`
+      : `${changed} written, ${r.files.length - changed} unchanged (${r.image})`;
+    return { exitCode: deployExit(r), summary, result: r };
+  };
+}
+
+export function versionOp(o: VersionOptions): Operation<VersionResult> {
+  return async (_m, ctx) => {
+    const { versionPlugin, showVersion } = await import('../release/version-plugin.js');
+    const r = await versionPlugin(o, ctx);
+    showVersion(r, ctx);
+    return { exitCode: 0, summary: `${r.dryRun ? 'would bump' : 'bumped'} ${r.from} -> ${r.to}`, result: r };
+  };
 }

@@ -29,4 +29,42 @@ export interface Target {
    * the marketplace URL whose stored login (marketplace login) is used
    */
   credential?: string;
+  deploy?: Deploy;
+}
+/**
+ * settings `deploy render --target NAME` renders with (the flags of the same name win)
+ */
+export interface Deploy {
+  /**
+   * the environments to render (--env): staging, production, or a list of them
+   */
+  env?: ('staging' | 'production') | ['staging' | 'production', ...('staging' | 'production')[]];
+  /**
+   * the image repository prefix: each plugin's image is <registry>/<plugin name> (--image, for one plugin, wins)
+   */
+  registry?: string;
+  /**
+   * the base image with a pinned tag or digest (--base-image)
+   */
+  'base-image'?: string;
+  /**
+   * also render the Helm chart (--helm)
+   */
+  helm?: boolean;
+  /**
+   * --platform-namespace
+   */
+  'platform-namespace'?: string;
+  /**
+   * --platform-pods, name=value[,name=value]
+   */
+  'platform-pods'?: string;
+  /**
+   * --scraper-namespace
+   */
+  'scraper-namespace'?: string;
+  /**
+   * --scraper-pods, name=value[,name=value]
+   */
+  'scraper-pods'?: string;
 }

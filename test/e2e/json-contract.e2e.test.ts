@@ -161,6 +161,22 @@ describe('the --json contract: project commands', () => {
     expectDoc('workspace', await json(['validate', '--all'], { cwd: await tempDir() }), { exit: 2, error: 'NO_WORKSPACE' });
   });
 
+  it('workspace: deploy render and its --check, version over two plugins; a one-plugin flag refused', async () => {
+    const ws = await tempDir({ 'plexichat-workspace.yaml': 'plugins: [plugins/*]\n' });
+    for (const n of ['ws_one', 'ws_two']) {
+      const r = await json(['init', `plugins/${n}`, '--name', n, '--category', 'utility', '--yes'], { cwd: ws });
+      expect(r.exitCode, r.stderr).toBe(0);
+    }
+    const rendered = expectDoc('workspace', await json(['deploy', 'render', '--all'], { cwd: ws }), { exit: 0 });
+    expect(rendered).toMatchObject({ command: 'deploy render', ok: true });
+    await fsp.rm(path.join(ws, 'plugins', 'ws_two', 'Dockerfile'));
+    const drift = expectDoc('workspace', await json(['deploy', 'render', '--check'], { cwd: ws }), { exit: 1 });
+    expect((drift.plugins as { exitCode: number }[]).map((p) => p.exitCode)).toEqual([0, 1]);
+    const bumped = expectDoc('workspace', await json(['version', 'patch', '--plugin', 'ws_one', '--dry-run'], { cwd: ws }), { exit: 0 });
+    expect(bumped).toMatchObject({ command: 'version', plugins: [{ name: 'ws_one', result: { from: '0.1.0', to: '0.1.1', dryRun: true } }] });
+    expectDoc('workspace', await json(['deploy', 'render', '--all', '--image', 'registry.example.com/x'], { cwd: ws }), { exit: 2, error: 'USAGE' });
+  });
+
   it('validate: a valid plugin, one with errors (a verdict, exit 1), no plugin at all', async (ctx) => {
     const dir = await project();
     const ok = expectDoc('validate', await json(['validate'], { cwd: dir }), { exit: 0 });
