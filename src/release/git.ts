@@ -93,6 +93,28 @@ async function checkClean(cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
  * packages of a monorepo). A tag that fails after the commit leaves the
  * commit and the tags made, and says which are missing.
  */
+/** Codes of a commit that did not happen: the caller may put its files back. */
+export const NOT_COMMITTED = new Set(['GIT_FAILED', 'GIT_COMMIT_FAILED']);
+
+/**
+ * `git add` then `git commit` of these files (relative to root). When either
+ * fails the files are unstaged again (the tree was clean, so the index goes
+ * back to HEAD), and nothing was committed (NOT_COMMITTED).
+ */
+async function stageAndCommit(root: string, rel: string[], message: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const unstage = () => git(['reset', '-q', '--', ...rel], root, env);
+  const add = await git(['add', '--', ...rel], root, env);
+  if (add.code !== 0) {
+    await unstage();
+    throw new GitError(`git add failed: ${firstLine(add)}`, 'GIT_FAILED', 'see `git status`');
+  }
+  const commit = await git(['commit', '-m', message, '--', ...rel], root, env);
+  if (commit.code !== 0) {
+    await unstage();
+    throw new GitError(`git commit failed: ${firstLine(commit)}`, 'GIT_COMMIT_FAILED', 'a commit hook may have refused it; see `git status`');
+  }
+}
+
 export async function commitAndTagMany(
   root: string,
   files: string[],
@@ -101,11 +123,7 @@ export async function commitAndTagMany(
   env: NodeJS.ProcessEnv,
 ): Promise<string> {
   const rel = files.map((f) => path.relative(root, f));
-  const add = await git(['add', '--', ...rel], root, env);
-  if (add.code !== 0) throw new GitError(`git add failed: ${firstLine(add)}`, 'GIT_FAILED', 'see `git status`');
-  const commit = await git(['commit', '-m', message, '--', ...rel], root, env);
-  if (commit.code !== 0)
-    throw new GitError(`git commit failed: ${firstLine(commit)}`, 'GIT_COMMIT_FAILED', 'a commit hook may have refused it; see `git status`');
+  await stageAndCommit(root, rel, message, env);
   const head = (await git(['rev-parse', 'HEAD'], root, env)).stdout.trim();
   for (const [i, t] of tags.entries()) {
     const r = await git(['tag', '-a', t.tag, '-m', t.message], root, env);
@@ -124,11 +142,7 @@ export async function commitAndTagMany(
 /** Commit `files` (absolute paths) and tag the commit. */
 export async function commitAndTag(plan: GitPlan, files: string[], message: string, env: NodeJS.ProcessEnv): Promise<{ commit: string; tag: string }> {
   const rel = files.map((f) => path.relative(plan.root, f));
-  const add = await git(['add', '--', ...rel], plan.root, env);
-  if (add.code !== 0) throw new GitError(`git add failed: ${firstLine(add)}`, 'GIT_FAILED', 'see `git status`');
-  const commit = await git(['commit', '-m', message, '--', ...rel], plan.root, env);
-  if (commit.code !== 0)
-    throw new GitError(`git commit failed: ${firstLine(commit)}`, 'GIT_COMMIT_FAILED', 'a commit hook may have refused it; see `git status`');
+  await stageAndCommit(plan.root, rel, message, env);
   const tag = await git(['tag', '-a', plan.tag, '-m', message], plan.root, env);
   const head = await git(['rev-parse', 'HEAD'], plan.root, env);
   if (tag.code !== 0) {

@@ -7,13 +7,16 @@
  * then the files are written, then ONE commit holds every bumped plugin's
  * files and each plugin gets its own annotated tag `<name>@<version>` (a
  * `v<version>` tag would clash between plugins). Any refusal before the
- * writes changes nothing.
+ * writes changes nothing; a write or the commit that fails after them puts
+ * every file back as it was (a release is all or nothing).
  */
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { UsageError, WorkFailedError } from '../errors.js';
 import type { Ctx } from '../io/context.js';
 import { Output } from '../io/output.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { MANIFEST_PATH } from '../core/manifest/types.js';
 import type { VersionOptions, VersionResult } from '../release/version-plugin.js';
 import type { Member } from './members.js';
@@ -46,6 +49,39 @@ function changedFiles(m: Member, r: VersionResult): string[] {
   return [path.join(m.dir, MANIFEST_PATH), ...(r.changelog.action !== 'kept' ? [path.join(m.dir, r.changelog.file)] : [])];
 }
 
+/** A file as it was before the release wrote it (its real path, so a symlink stays one); absent: the release creates it. */
+interface Original {
+  file: string;
+  bytes?: Buffer;
+  mode?: number;
+}
+
+/** The bytes of every file the planned bumps will write, before any is written. */
+async function snapshot(members: readonly Member[], planned: readonly PluginRun<VersionResult>[]): Promise<Original[]> {
+  const files = planned.flatMap((p, i) => changedFiles(members[i], p.result!));
+  return Promise.all(
+    files.map(async (f) => {
+      const file = await fs.realpath(f).catch(() => f);
+      const st = await fs.stat(file).catch(() => undefined);
+      return st ? { file, bytes: await fs.readFile(file), mode: st.mode & 0o7777 } : { file };
+    }),
+  );
+}
+
+/** Put every file back as it was (a file the release created is removed): a release that cannot commit leaves nothing bumped. */
+async function restore(originals: readonly Original[], ctx: Ctx): Promise<void> {
+  const failed: string[] = [];
+  for (const o of originals) {
+    try {
+      if (o.bytes) await writeFileAtomic(o.file, o.bytes, { mode: o.mode });
+      else await fs.rm(o.file, { force: true });
+    } catch {
+      failed.push(o.file);
+    }
+  }
+  if (failed.length) ctx.out.warn(`could not restore ${failed.join(', ')}: git diff shows what the release changed there`);
+}
+
 /** `version --git` over members: one commit, a tag per plugin. */
 async function releaseAll(root: string, members: readonly Member[], ctx: Ctx, opts: VersionOptions, o: RunOptions): Promise<PluginRun<VersionResult>[]> {
   const planned = await planAll(members, ctx, opts, o);
@@ -62,18 +98,22 @@ async function releaseAll(root: string, members: readonly Member[], ctx: Ctx, op
       tags.map((t) => t.tag),
     )
     .catch(fail);
+  const originals = await snapshot(members, planned);
   const runs = await runPlugins(members, ctx, versionOp({ ...opts, git: false, dryRun: false }), o);
   if (runs.some((r) => r.exitCode !== 0)) {
     const written = runs.filter((r) => r.exitCode === 0).map((r) => r.name);
-    if (written.length)
-      ctx.out.warn(
-        `nothing was committed: ${written.join(', ')} ${written.length === 1 ? 'is' : 'are'} bumped but not committed (git diff shows it; git checkout -- . undoes it)`,
-      );
-    return runs;
+    await restore(originals, ctx);
+    if (written.length) ctx.out.warn(`nothing was committed, and ${written.join(', ')} ${written.length === 1 ? 'is' : 'are'} back as before`);
+    for (const r of runs) if (r.exitCode === 0) r.summary = `${r.summary}, then restored (another plugin failed)`;
+    return runs.map((r) => (r.exitCode === 0 ? { ...r, exitCode: 1 } : r));
   }
   const files = runs.flatMap((r, i) => changedFiles(members[i], r.result!));
   const message = `release: ${tags.map((t) => t.message).join(', ')}`;
-  const commit = await git.commitAndTagMany(repo, files, message, tags, ctx.env).catch(fail);
+  const commit = await git.commitAndTagMany(repo, files, message, tags, ctx.env).catch(async (err: unknown) => {
+    // Not committed: the files go back as they were. Committed but a tag failed: the commit stands, the hint says which tags to make.
+    if (err instanceof git.GitError && git.NOT_COMMITTED.has(err.code)) await restore(originals, ctx);
+    return fail(err);
+  });
   for (const [i, r] of runs.entries()) {
     r.result!.git = { commit, tag: tags[i].tag };
     r.summary = `${r.summary}, tagged ${tags[i].tag}`;

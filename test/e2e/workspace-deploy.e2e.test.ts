@@ -286,6 +286,20 @@ describe('version over a workspace', () => {
     expect(await git(dir, 'log', '-1', '--format=%s')).toBe('gamma is ahead');
   }, 60_000);
 
+  it('--git whose commit fails (a pre-commit hook refuses) puts every plugin back: exit 1, no commit, no tag', async () => {
+    const dir = await repo();
+    const hook = path.join(dir, '.git', 'hooks', 'pre-commit');
+    await fs.writeFile(hook, '#!/bin/sh\necho "hook says no" >&2\nexit 1\n', { mode: 0o755 });
+    const head = await git(dir, 'rev-parse', 'HEAD');
+    const r = await runMain(['version', 'minor', '--all', '--git'], { cwd: dir, env });
+    expect(r.exitCode, r.stdout).toBe(1);
+    expect(r.stderr).toMatch(/^error: /m);
+    expect(await git(dir, 'rev-parse', 'HEAD')).toBe(head);
+    expect(await git(dir, 'tag', '--list')).toBe('');
+    expect(await git(dir, 'status', '--porcelain')).toBe('');
+    for (const name of PLUGINS) expect(await manifestVersion(dir, name)).toBe('0.1.0');
+  }, 60_000);
+
   it('a bad bump or --pre is one usage error before any plugin runs (exit 2, nothing written)', async () => {
     const dir = await repo();
     for (const args of [
