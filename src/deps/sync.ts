@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { WorkFailedError } from '../errors.js';
 import { isExecutable } from '../python/discover.js';
+import { hostMachine } from '../core/package/wheels.js';
 import { DEV_GROUP, LOCK_FILE, targetsOf, type LockedPackage, type LockFile } from './lock-file.js';
 import { indexArgs, noPip, pipMissing, pipSays, runPip, type IndexOptions } from './pip.js';
 import { normalizeName } from './requirement.js';
@@ -34,8 +35,8 @@ export async function venvVersion(venv: string): Promise<string | undefined> {
 
 /** The marker environment of this machine for a Python version. */
 export function machineEnvironment(python: string): MarkerEnvironment {
-  const sysPlatform = process.platform === 'win32' ? 'win32' : process.platform;
-  return { python_version: python, sys_platform: sysPlatform, platform_machine: os.machine() };
+  const host = hostMachine();
+  return { python_version: python, sys_platform: host.sysPlatform, platform_machine: host.machine };
 }
 
 /** Distributions installed in the environment: normalized name -> version, from its .dist-info folders. */

@@ -12,6 +12,7 @@
  * tag that target's platform (else WHEEL_PLATFORM_MISMATCH), its python and
  * ABI tags that target's Python (else WHEEL_PYTHON_MISMATCH).
  */
+import os from 'node:os';
 import { isObject, parseSmallJson } from '../schema/issues.js';
 
 export const WHEELS_DIR = 'wheels';
@@ -206,4 +207,33 @@ export function checkWheels(indexBytes: Buffer | undefined, hashes: ReadonlyMap<
   for (const w of index.wheels)
     if (!hashes.has(w.path)) out.push({ code: 'WHEEL_MISSING', entry: w.path, message: `listed in ${WHEEL_INDEX_PATH} but not in the archive` });
   return out;
+}
+
+/**
+ * The platform variant an archive is, from its section's platform: the
+ * wheel platform tag of an archive built with --split-platforms; '' for an
+ * archive without wheels, with pure wheels only (`any`) or with every
+ * platform's wheels (`all`). One version may have one archive per variant
+ * (the development marketplace and the static registry store them side by side).
+ */
+export function variantOf(sectionPlatform: string | undefined): string {
+  return sectionPlatform === undefined || sectionPlatform === 'any' || sectionPlatform === 'all' ? '' : sectionPlatform;
+}
+
+/**
+ * The variant of a version that runs on a machine (`sys_platform`,
+ * `platform_machine`), as build names them and pip matches a wheel's
+ * platform tag: the first, in name order, whose tag names that platform and
+ * machine; undefined when none does.
+ */
+export function variantFor(platforms: readonly string[], machine: { sysPlatform: string; machine: string }): string | undefined {
+  return [...platforms].sort().find((p) => {
+    const env = environmentOfTag(p);
+    return env !== undefined && env.sysPlatform === machine.sysPlatform && env.machine.toLowerCase() === machine.machine.toLowerCase();
+  });
+}
+
+/** This machine as a marker environment names it (`sys_platform`, `platform_machine`): what `deps sync` installs for and `download` picks a variant for. */
+export function hostMachine(): { sysPlatform: string; machine: string } {
+  return { sysPlatform: process.platform, machine: os.machine() };
 }
