@@ -18,6 +18,7 @@ import { hasStackTrace, runCli } from '../helpers/run-cli.js';
 import { tempDir, writeTree } from '../helpers/temp-project.js';
 import { startDevServer, type DevServer } from '../helpers/dev-server.js';
 import { api, listingFor, submit } from '../helpers/server-zips.js';
+import { dirSink } from '../../src/registry/sink.js';
 
 requiresEach('pip');
 vi.setConfig({ testTimeout: 600_000 });
@@ -28,6 +29,7 @@ const LINUX = 'manylinux_2_17_x86_64';
 const MAC = 'macosx_11_0_arm64';
 const NAME = 'variants_demo';
 let srv: DevServer;
+let live: string;
 let home: string;
 let dir: string;
 /** The built archives, kept aside: platform -> file (with its .sig beside it). */
@@ -90,7 +92,9 @@ async function buildAll(key: string, label: string): Promise<Map<string, string>
 }
 
 beforeAll(async () => {
-  srv = await startDevServer();
+  // The static registry beside it: written on every publish (serve --index-to).
+  live = await tempDir({}, 'pxp-variants-registry-');
+  srv = await startDevServer({ registry: dirSink(live) });
   home = await tempDir({}, 'pxp-variants-home-');
   const wheelhouse = await tempDir({}, 'pxp-wheels-');
   await execa(python, [WHEELS_PY, 'repack', wheelhouse, 'pytest']);
@@ -238,5 +242,33 @@ describe('platform variants of one version on the development marketplace', () =
     expect([raw.status, raw.body.error.code]).toEqual([400, 'PLATFORM_REQUIRED']);
     const none = await api(srv.url, 'GET', `/plugins/${NAME}/versions/1.0.0/download?platform=win_amd64`);
     expect([none.status, none.body.error.code]).toEqual([404, 'PLATFORM_NOT_FOUND']);
+  });
+
+  it('the static registry carries both variants: one index entry per platform, info and download --platform read it, verified the same way', async () => {
+    const index = JSON.parse(await fs.readFile(path.join(live, 'plugins', NAME, 'index.json'), 'utf8')) as {
+      versions: { version: string; platform?: string; sha256: string; archive: string }[];
+    };
+    expect(index.versions.map((v) => [v.version, v.platform]).sort()).toEqual(
+      [
+        ['1.0.0', LINUX],
+        ['1.0.0', MAC],
+      ].sort(),
+    );
+    const registry = `file://${live}`;
+    const info = await cli(['--json', 'marketplace', 'info', NAME, '--registry', registry]);
+    expect(info.exitCode, info.stderr).toBe(0);
+    const v = (JSON.parse(info.stdout) as { versions: { variants?: { platform: string }[] }[] }).versions;
+    expect(v).toHaveLength(1);
+    expect(v[0].variants!.map((x) => x.platform).sort()).toEqual([LINUX, MAC].sort());
+    for (const platform of [LINUX, MAC]) {
+      const out = await tempDir({}, 'pxp-dl-');
+      const r = await cli(['--json', 'marketplace', 'download', `${NAME}@1.0.0`, '--platform', platform, '--out', out, '--registry', registry]);
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      const d = JSON.parse(r.stdout) as { file: string; platform: string };
+      expect([d.platform, path.basename(d.file)]).toEqual([platform, `${NAME}-1.0.0-${platform}.zip`]);
+      expect((await fs.readFile(d.file)).equals(await fs.readFile(built.get(platform)!))).toBe(true);
+    }
+    const none = await cli(['--json', 'marketplace', 'download', `${NAME}@1.0.0`, '--platform', 'win_amd64', '--registry', registry]);
+    expect((JSON.parse(none.stdout) as { error: { code: string } }).error.code).toBe('PLATFORM_NOT_FOUND');
   });
 });
