@@ -86,6 +86,16 @@ export function sinkInto(tmp: AtomicFile, name: string, version: string) {
   };
 }
 
+/** The archive's wheels section names the platform asked for: another variant (signed too) is not what was asked. */
+function checkPlatform(name: string, version: string, got: string | undefined, asked: string | undefined): void {
+  if ((got ?? '') === (asked ?? '')) return;
+  throw refused(name, version, {
+    code: 'WRONG_PLUGIN',
+    message: `the archive is the ${got || 'all-platform'} archive, not the ${asked || 'all-platform'} one asked for`,
+    hint: TAMPERED,
+  });
+}
+
 export async function verifyDownloaded(o: {
   file: string;
   name: string;
@@ -167,14 +177,7 @@ export async function verifyDownloaded(o: {
   // The archive's own manifest names what was asked for too (the signatures name it, and name the manifest's plugin).
   const wrong = plugin && expectedPluginProblem(expected, plugin, "the archive's manifest");
   if (wrong) throw refused(name, version, wrong);
-  // And its wheels section names the platform asked for: another variant (signed too) is not what was asked.
-  if ((report.platform ?? '') !== (o.platform ?? '')) {
-    throw refused(name, version, {
-      code: 'WRONG_PLUGIN',
-      message: `the archive is the ${report.platform || 'all-platform'} archive, not the ${o.platform || 'all-platform'} one asked for`,
-      hint: TAMPERED,
-    });
-  }
+  checkPlatform(name, version, report.platform, o.platform);
   const errors = report.findings.filter((f) => f.severity === 'error');
   if (errors.length > 0) {
     const f = errors[0];
