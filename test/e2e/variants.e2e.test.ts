@@ -271,4 +271,16 @@ describe('platform variants of one version on the development marketplace', () =
     const none = await cli(['--json', 'marketplace', 'download', `${NAME}@1.0.0`, '--platform', 'win_amd64', '--registry', registry]);
     expect((JSON.parse(none.stdout) as { error: { code: string } }).error.code).toBe('PLATFORM_NOT_FOUND');
   });
+
+  it('marketplace mirror copies every variant of a version, each verified', async () => {
+    const to = await tempDir({}, 'pxp-mirror-');
+    const r = await cli(['--json', 'marketplace', 'mirror', '--from', srv.url, '--to', to, NAME]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    const index = JSON.parse(await fs.readFile(path.join(to, 'plugins', NAME, 'index.json'), 'utf8')) as { versions: { platform?: string; sha256: string }[] };
+    expect(index.versions.map((v) => v.platform).sort()).toEqual([LINUX, MAC].sort());
+    const out = await tempDir({}, 'pxp-dl-');
+    const d = await cli(['--json', 'marketplace', 'download', `${NAME}@1.0.0`, '--platform', MAC, '--out', out, '--registry', `file://${to}`]);
+    expect(d.exitCode, d.stdout + d.stderr).toBe(0);
+    expect((await fs.readFile((JSON.parse(d.stdout) as { file: string }).file)).equals(await fs.readFile(built.get(MAC)!))).toBe(true);
+  });
 });
