@@ -324,6 +324,7 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('-o, --out <dir>', 'folder to write <name>-<version>.zip (and its .sig) into (default: the current one)')
     .option('--keyring <file>', "trust only these marketplace keys (a saved GET /api/v1/keys), not the server's list")
     .option('--registry <url>', 'read a static registry (https://… or file://…; or PLEXICHAT_REGISTRY_URL) instead of the marketplace server')
+    .option('--platform <tag>', "a version built with --split-platforms: the platform's archive (default: this machine's), e.g. manylinux_2_17_x86_64")
     .action((spec: string, opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/marketplace/download.js'), { spec, ...opts }, cmd));
   mp.command('index')
     .description('write the static registry of a development marketplace (stopped) from its data dir')

@@ -45,9 +45,9 @@ export function artefactStem(name: string, version: string): string {
   return `${name}-${version}`;
 }
 
-/** `<name>-<version>.zip`: the archive's file name, locally and on the marketplace. */
-export function archiveFileName(name: string, version: string): string {
-  return `${artefactStem(name, version)}.zip`;
+/** `<name>-<version>.zip`, or `<name>-<version>-<platform>.zip` for a platform variant: the archive's file name, locally and on the marketplace. */
+export function archiveFileName(name: string, version: string, platform?: string): string {
+  return `${artefactStem(name, version)}${platform ? `-${platform}` : ''}.zip`;
 }
 
 /**

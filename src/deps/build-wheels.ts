@@ -11,7 +11,7 @@ import path from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Ctx } from '../io/context.js';
 import { userPath } from '../io/context.js';
-import { artefactStem } from '../core/plugin-name.js';
+import { archiveFileName } from '../core/plugin-name.js';
 import { requirementName } from '../core/manifest/rules.js';
 import type { SbomDependency } from '../attest/sbom.js';
 import { basePython, manifestInputs } from './command-input.js';
@@ -71,7 +71,7 @@ export async function planWheelBuild(o: WheelBuildOptions): Promise<WheelBuildPl
     const out: WheelBuildVariant[] = [];
     for (const v of variants) {
       const { extra, index } = await variantFiles(v, files, scratch);
-      const fileName = v.split ? `${artefactStem(m.plugin.name, String(m.plugin.version))}-${v.platform}.zip` : undefined;
+      const fileName = v.split ? archiveFileName(m.plugin.name, String(m.plugin.version), v.platform) : undefined;
       out.push({ platform: v.platform, fileName, extra, wheels: index.wheels, dependencies: dependenciesOf(index.wheels, inputs.requirements) });
     }
     return { variants: out, cleanup };

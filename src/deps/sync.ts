@@ -4,16 +4,18 @@
  * for this machine (runtime and dev group, installed with pip
  * --require-hashes) and the bundled SDK. What is installed is read from the
  * environment's .dist-info folders, so a synced environment is confirmed
- * without starting Python or pip.
+ * without starting Python or pip (and, by the record the last sync left, sync-stamp.ts, without reading them).
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkFailedError } from '../errors.js';
 import { isExecutable } from '../python/discover.js';
+import { hostMachine } from '../core/package/wheels.js';
 import { DEV_GROUP, LOCK_FILE, targetsOf, type LockedPackage, type LockFile } from './lock-file.js';
 import { indexArgs, noPip, pipMissing, pipSays, runPip, type IndexOptions } from './pip.js';
 import { normalizeName } from './requirement.js';
+import { dropStamp, fingerprint, interpreterDigest, readStamp, siteListing, stampMatches, writeStamp, type SyncStamp } from './sync-stamp.js';
 import { describeTarget, evaluateMarker, type MarkerEnvironment } from './targets.js';
 
 export const VENV_DIR = '.venv';
@@ -33,8 +35,8 @@ export async function venvVersion(venv: string): Promise<string | undefined> {
 
 /** The marker environment of this machine for a Python version. */
 export function machineEnvironment(python: string): MarkerEnvironment {
-  const sysPlatform = process.platform === 'win32' ? 'win32' : process.platform;
-  return { python_version: python, sys_platform: sysPlatform, platform_machine: os.machine() };
+  const host = hostMachine();
+  return { python_version: python, sys_platform: host.sysPlatform, platform_machine: host.machine };
 }
 
 /** Distributions installed in the environment: normalized name -> version, from its .dist-info folders. */
@@ -151,29 +153,77 @@ async function fill(o: SyncOptions, venv: string, created: boolean): Promise<Syn
       hint: `remove ${VENV_DIR} and run deps sync again`,
     });
   const wanted = packagesFor(o.lock, machineEnvironment(version));
-  const { SDK_DIST_NAME, sdkVersion } = await import('../python/wheel.js');
-  const sdkWanted = await sdkVersion();
+  const { sdkDigest, sdkVersion } = await import('../python/wheel.js');
+  const [sdkWanted, sdk, interpreter, site, stamp] = await Promise.all([
+    sdkVersion(),
+    sdkDigest(),
+    interpreterDigest(venv),
+    siteListing(venv, version),
+    readStamp(venv),
+  ]);
+  const result = { venv, python: venvPython(venv), version, created };
+  // The record says nothing changed since the last sync: no .dist-info is read, nothing runs.
+  if (!created && stampMatches(stamp, { interpreter, sdk, site }, wanted)) {
+    return { ...result, installed: [], removed: [], kept: wanted.length, sdk: { version: sdkWanted, installed: false } };
+  }
+  const plan = await planSync(venv, version, wanted, stamp, sdkWanted, sdk);
+  await apply(o, venv, plan);
+  await writeStamp(venv, {
+    interpreter,
+    sdk,
+    packages: Object.fromEntries(wanted.map((p) => [normalizeName(p.name), fingerprint(p)])),
+    site: await siteListing(venv, version),
+  });
+  return {
+    ...result,
+    installed: plan.install.map((p) => ({ name: p.name, version: p.version })),
+    removed: plan.remove.map(([name, v]) => ({ name, version: v })),
+    kept: wanted.length - plan.install.length,
+    sdk: { version: sdkWanted, installed: plan.sdkMissing },
+  };
+}
+
+interface SyncPlan {
+  install: LockedPackage[];
+  remove: [string, string][];
+  sdkMissing: boolean;
+}
+
+/**
+ * What to change: distributions missing, at another version, or (by the
+ * record of the last sync) installed from other files than the lock's now;
+ * those the lock does not name; the SDK when its version or content differs.
+ */
+async function planSync(
+  venv: string,
+  version: string,
+  wanted: LockedPackage[],
+  stamp: SyncStamp | undefined,
+  sdkWanted: string,
+  sdk: string,
+): Promise<SyncPlan> {
+  const { SDK_DIST_NAME } = await import('../python/wheel.js');
   const have = await installedIn(venv, version);
-  const install = wanted.filter((p) => have.get(normalizeName(p.name)) !== p.version);
+  const moved = (p: LockedPackage) => {
+    const was = stamp?.packages[normalizeName(p.name)];
+    return was !== undefined && was !== fingerprint(p);
+  };
+  const install = wanted.filter((p) => have.get(normalizeName(p.name)) !== p.version || moved(p));
   const names = new Set([...wanted.map((p) => normalizeName(p.name)), normalizeName(SDK_DIST_NAME)]);
   const remove = [...have].filter(([name]) => !names.has(name) && !VENV_TOOLS.has(name));
-  const sdkMissing = have.get(normalizeName(SDK_DIST_NAME)) !== sdkWanted;
+  const sdkMissing = have.get(normalizeName(SDK_DIST_NAME)) !== sdkWanted || (stamp !== undefined && stamp.sdk !== sdk);
+  return { install, remove, sdkMissing };
+}
+
+async function apply(o: SyncOptions, venv: string, plan: SyncPlan): Promise<void> {
   const pip = { python: venvPython(venv), env: { ...o.env, VIRTUAL_ENV: venv }, cwd: o.dir };
-  if (remove.length) {
-    const r = await runPip(pip, ['uninstall', '--yes', '--quiet', ...remove.map(([n]) => n)]);
-    if (r.code !== 0) throw pipFailure(pip.python, `remove ${remove.map(([n]) => n).join(', ')}`, r);
+  // A sync cut short leaves no record, so the next one checks everything.
+  if (plan.install.length || plan.remove.length || plan.sdkMissing) await dropStamp(venv);
+  if (plan.remove.length) {
+    const r = await runPip(pip, ['uninstall', '--yes', '--quiet', ...plan.remove.map(([n]) => n)]);
+    if (r.code !== 0) throw pipFailure(pip.python, `remove ${plan.remove.map(([n]) => n).join(', ')}`, r);
   }
-  await installInto(o, pip, install, sdkMissing);
-  return {
-    venv,
-    python: venvPython(venv),
-    version,
-    created,
-    installed: install.map((p) => ({ name: p.name, version: p.version })),
-    removed: remove.map(([name, v]) => ({ name, version: v })),
-    kept: wanted.length - install.length,
-    sdk: { version: sdkWanted, installed: sdkMissing },
-  };
+  await installInto(o, pip, plan.install, plan.sdkMissing);
 }
 
 type Pip = { python: string; env: NodeJS.ProcessEnv; cwd: string };
@@ -199,7 +249,17 @@ async function installInto(o: SyncOptions, pip: Pip, install: LockedPackage[], s
     if (install.length && scratch) {
       const file = path.join(scratch, 'requirements.txt');
       await writeFile(file, install.map(requirementLine).join('\n') + '\n');
-      const r = await runPip(pip, ['install', '--quiet', '--no-deps', '--require-hashes', ...indexArgs(withLockFolders(o.index, o.lock, o.dir)), '-r', file]);
+      // --force-reinstall: a distribution whose locked files changed under the same version is replaced too.
+      const r = await runPip(pip, [
+        'install',
+        '--quiet',
+        '--no-deps',
+        '--force-reinstall',
+        '--require-hashes',
+        ...indexArgs(withLockFolders(o.index, o.lock, o.dir)),
+        '-r',
+        file,
+      ]);
       if (r.code !== 0) throw pipFailure(pip.python, 'install the locked distributions', r);
     }
     if (sdkMissing && scratch) {

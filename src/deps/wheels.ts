@@ -12,7 +12,16 @@ import { copyFile, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkFailedError } from '../errors.js';
 import { userDir } from '../io/dirs.js';
-import { WHEEL_INDEX_PATH, isPureWheel, platformName, wheelFits, type PackedWheel, type WheelIndex, type WheelTarget } from '../core/package/wheels.js';
+import {
+  WHEEL_INDEX_PATH,
+  isPureWheel,
+  platformName,
+  wheelFits,
+  wheelMisfit,
+  type PackedWheel,
+  type WheelIndex,
+  type WheelTarget,
+} from '../core/package/wheels.js';
 import { LOCK_FILE, targetsOf, type LockFile, type LockedFile, type LockedPackage } from './lock-file.js';
 import { evaluateMarker, type Target } from './targets.js';
 import { indexArgs, pipSays, runPip, type IndexOptions } from './pip.js';
@@ -47,18 +56,29 @@ function wheelsFor(lock: LockFile, targets: Target[]): WheelChoice[] {
     });
     if (!wanted) continue;
     const files = (pkg.wheels ?? []).filter((w) => wheelFits(w.name, targets.map(toWheelTarget)));
-    if (files.length === 0) {
-      throw new WorkFailedError(
-        `${LOCK_FILE} has no wheel of ${pkg.name} ${pkg.version} for ${targets.map(platformName).join(', ')} (only an sdist, or other platforms)`,
-        {
-          code: 'WHEEL_NOT_LOCKED',
-          hint: 'lock with wheels for that platform: plexichat-plugin deps lock --platform <tag> (or use a package that publishes wheels)',
-        },
-      );
-    }
+    if (files.length === 0) throw noWheelFor(pkg, targets);
     for (const file of files) out.push({ pkg, file });
   }
   return out;
+}
+
+/** Why a runtime package has no wheel to pack: its wheels are for another Python or ABI, or for other platforms (or it has an sdist only). */
+function noWheelFor(pkg: LockedPackage, targets: Target[]): WorkFailedError {
+  const wrongPython = (pkg.wheels ?? []).filter((w) => wheelMisfit(w.name, targets.map(toWheelTarget)) === 'python');
+  if (wrongPython.length) {
+    const pythons = [...new Set(targets.map((t) => t.python))].join(', ');
+    return new WorkFailedError(
+      `${LOCK_FILE} locks ${wrongPython.map((w) => w.name).join(', ')} for ${pkg.name} ${pkg.version}, which does not run on Python ${pythons} (another python or ABI tag); nothing was built`,
+      { code: 'WHEEL_PYTHON_MISMATCH', hint: 'lock again for the Python the plugin targets: plexichat-plugin deps lock --python-version <x.y>' },
+    );
+  }
+  return new WorkFailedError(
+    `${LOCK_FILE} has no wheel of ${pkg.name} ${pkg.version} for ${targets.map(platformName).join(', ')} (only an sdist, or other platforms)`,
+    {
+      code: 'WHEEL_NOT_LOCKED',
+      hint: 'lock with wheels for that platform: plexichat-plugin deps lock --platform <tag> (or use a package that publishes wheels)',
+    },
+  );
 }
 
 const lockAgain = { code: 'LOCK_INVALID', hint: 'write the lock again with `plexichat-plugin deps lock`' };

@@ -64,7 +64,14 @@ export interface PluginVersion {
   sha256?: string;
   size?: number;
   published_at?: string;
+  /** A version built with --split-platforms: one archive per platform (core/package/wheels.ts variantOf). */
+  variants?: { platform: string; sha256: string; size: number; [key: string]: unknown }[];
   [key: string]: unknown;
+}
+
+/** `?platform=<tag>` for a version's routes when a platform variant is asked for. */
+function platformQuery(platform: string | undefined): string {
+  return platform ? `?platform=${encodeURIComponent(platform)}` : '';
 }
 
 export interface PluginInfo {
@@ -242,12 +249,16 @@ export class MarketplaceClient {
   }
 
   /** GET /plugins/{name}/versions/{version}/signatures, shape-checked (the documents are checked by the caller). */
-  async signatures(name: string, version: string): Promise<VersionSignatures> {
-    const a = await this.transport.call('GET', `/plugins/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/signatures`, {
-      retry: 'idempotent',
-      deadlineMs: this.requestDeadlineMs,
-      what: `read the signatures of ${name} ${version}`,
-    });
+  async signatures(name: string, version: string, platform?: string): Promise<VersionSignatures> {
+    const a = await this.transport.call(
+      'GET',
+      `/plugins/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/signatures${platformQuery(platform)}`,
+      {
+        retry: 'idempotent',
+        deadlineMs: this.requestDeadlineMs,
+        what: `read the signatures of ${name} ${version}`,
+      },
+    );
     const j = a.json;
     if (!isObject(j) || !('publisher' in j) || !('marketplace' in j)) throw this.unexpected(a, 'no signatures');
     const pk = j.publisher_key;
@@ -260,9 +271,9 @@ export class MarketplaceClient {
   }
 
   /** GET …/sbom or …/provenance: the stored file's bytes (at most `maxBytes`). */
-  async attestationFile(name: string, version: string, kind: 'sbom' | 'provenance', maxBytes: number): Promise<Buffer> {
+  async attestationFile(name: string, version: string, kind: 'sbom' | 'provenance', maxBytes: number, platform?: string): Promise<Buffer> {
     let bytes = Buffer.alloc(0);
-    await this.transport.call('GET', `/plugins/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/${kind}`, {
+    await this.transport.call('GET', `/plugins/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/${kind}${platformQuery(platform)}`, {
       retry: 'idempotent',
       deadlineMs: this.requestDeadlineMs,
       what: `download the ${kind === 'sbom' ? 'SBOM' : 'provenance'} of ${name} ${version}`,
@@ -285,14 +296,24 @@ export class MarketplaceClient {
   }
 
   /** GET …/download into `sink` (called afresh on every attempt). */
-  async download(name: string, version: string, sink: (body: NodeJS.ReadableStream) => Promise<void>, deadlineMs = 600_000): Promise<{ sha256?: string }> {
-    const a = await this.transport.call('GET', `/plugins/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/download`, {
-      retry: 'idempotent',
-      deadlineMs,
-      attemptTimeoutMs: deadlineMs,
-      what: `download ${name} ${version}`,
-      sink: (body) => sink(body),
-    });
+  async download(
+    name: string,
+    version: string,
+    sink: (body: NodeJS.ReadableStream) => Promise<void>,
+    deadlineMs = 600_000,
+    platform?: string,
+  ): Promise<{ sha256?: string }> {
+    const a = await this.transport.call(
+      'GET',
+      `/plugins/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}/download${platformQuery(platform)}`,
+      {
+        retry: 'idempotent',
+        deadlineMs,
+        attemptTimeoutMs: deadlineMs,
+        what: `download ${name} ${version}`,
+        sink: (body) => sink(body),
+      },
+    );
     const sha = a.headers['x-content-sha256'];
     return { sha256: typeof sha === 'string' ? sha : undefined };
   }

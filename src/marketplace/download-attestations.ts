@@ -45,14 +45,15 @@ export async function downloadAttestations(o: {
   marketKeys: TrustedKey[];
   archiveName: string;
   archive: ArchiveView;
+  platform?: string;
 }): Promise<DownloadedAttestations | AttestationProblem> {
   const a = o.sigs.attestations;
   const sbomServed = isObject(a) ? served(a.sbom) : undefined;
   const provServed = isObject(a) ? served(a.provenance) : undefined;
   if (!isObject(a) || (!sbomServed && !provServed)) return {};
   const [sbom, provenance] = await Promise.all([
-    sbomServed ? o.client.attestationFile(o.name, o.version, 'sbom', MAX_SBOM_BYTES) : undefined,
-    provServed ? o.client.attestationFile(o.name, o.version, 'provenance', MAX_ENVELOPE_BYTES) : undefined,
+    sbomServed ? o.client.attestationFile(o.name, o.version, 'sbom', MAX_SBOM_BYTES, o.platform) : undefined,
+    provServed ? o.client.attestationFile(o.name, o.version, 'provenance', MAX_ENVELOPE_BYTES, o.platform) : undefined,
   ]);
   let keys: TrustedKey[] = [];
   try {

@@ -23,11 +23,12 @@ export interface PluginReader {
   /** The server's or registry's URL, for messages and results. */
   readonly baseUrl: string;
   plugin(name: string): Promise<PluginInfo>;
-  signatures(name: string, version: string): Promise<VersionSignatures>;
+  /** `platform`: the variant of a version built with --split-platforms (absent: the version's one archive). */
+  signatures(name: string, version: string, platform?: string): Promise<VersionSignatures>;
   marketplaceKeys(): Promise<KeyRecord[]>;
-  download(name: string, version: string, sink: (body: NodeJS.ReadableStream) => Promise<void>): Promise<unknown>;
+  download(name: string, version: string, sink: (body: NodeJS.ReadableStream) => Promise<void>, deadlineMs?: number, platform?: string): Promise<unknown>;
   /** An attestation file named by the version's signatures (a static registry names none). */
-  attestationFile(name: string, version: string, kind: 'sbom' | 'provenance', maxBytes: number): Promise<Buffer>;
+  attestationFile(name: string, version: string, kind: 'sbom' | 'provenance', maxBytes: number, platform?: string): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -85,6 +86,16 @@ export function sinkInto(tmp: AtomicFile, name: string, version: string) {
   };
 }
 
+/** The archive's wheels section names the platform asked for: another variant (signed too) is not what was asked. */
+function checkPlatform(name: string, version: string, got: string | undefined, asked: string | undefined): void {
+  if ((got ?? '') === (asked ?? '')) return;
+  throw refused(name, version, {
+    code: 'WRONG_PLUGIN',
+    message: `the archive is the ${got || 'all-platform'} archive, not the ${asked || 'all-platform'} one asked for`,
+    hint: TAMPERED,
+  });
+}
+
 export async function verifyDownloaded(o: {
   file: string;
   name: string;
@@ -92,6 +103,8 @@ export async function verifyDownloaded(o: {
   sigs: VersionSignatures;
   marketKeys: TrustedKey[];
   pinned: boolean;
+  /** The platform variant asked for ('' or absent: the version's one archive). */
+  platform?: string;
 }): Promise<Verified> {
   const { name, version } = o;
   const { verifyArchive } = await import('../core/package/verify.js');
@@ -164,6 +177,7 @@ export async function verifyDownloaded(o: {
   // The archive's own manifest names what was asked for too (the signatures name it, and name the manifest's plugin).
   const wrong = plugin && expectedPluginProblem(expected, plugin, "the archive's manifest");
   if (wrong) throw refused(name, version, wrong);
+  checkPlatform(name, version, report.platform, o.platform);
   const errors = report.findings.filter((f) => f.severity === 'error');
   if (errors.length > 0) {
     const f = errors[0];
@@ -185,12 +199,21 @@ export async function fetchVerified(o: {
   tmp: AtomicFile;
   marketKeys: TrustedKey[];
   pinned: boolean;
+  platform?: string;
   wrapSink?: (sink: (body: NodeJS.ReadableStream) => Promise<void>) => (body: NodeJS.ReadableStream) => Promise<void>;
 }): Promise<Verified & { sigs: VersionSignatures }> {
-  const sigs = await o.reader.signatures(o.name, o.version);
+  const sigs = await o.reader.signatures(o.name, o.version, o.platform);
   const sink = sinkInto(o.tmp, o.name, o.version);
-  await o.reader.download(o.name, o.version, o.wrapSink ? o.wrapSink(sink) : sink);
-  const v = await verifyDownloaded({ file: o.tmp.tempPath, name: o.name, version: o.version, sigs, marketKeys: o.marketKeys, pinned: o.pinned });
+  await o.reader.download(o.name, o.version, o.wrapSink ? o.wrapSink(sink) : sink, undefined, o.platform);
+  const v = await verifyDownloaded({
+    file: o.tmp.tempPath,
+    name: o.name,
+    version: o.version,
+    sigs,
+    marketKeys: o.marketKeys,
+    pinned: o.pinned,
+    platform: o.platform,
+  });
   return { ...v, sigs };
 }
 

@@ -37,6 +37,16 @@ export async function sdkVersion(root = sdkPythonPath()): Promise<string> {
   return m[1];
 }
 
+/** sha256 over the SDK's files (names and bytes): changes whenever the wheel's content would, version or not. */
+export async function sdkDigest(root = sdkPythonPath()): Promise<string> {
+  const h = createHash('sha256');
+  for (const rel of await packageFiles(root)) {
+    const bytes = await fs.readFile(path.join(root, rel));
+    h.update(`${rel}\0${bytes.length}\0`).update(bytes);
+  }
+  return h.digest('hex');
+}
+
 /** The package's files (relative, forward slashes), without bytecode caches. */
 async function packageFiles(root: string): Promise<string[]> {
   const out: string[] = [];

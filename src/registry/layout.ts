@@ -68,6 +68,8 @@ export function documentBytes(doc: unknown): Buffer {
 /** A published version as the writer gets it from its source. */
 export interface IndexedVersion {
   version: string;
+  /** A platform variant of the version (one entry per platform); absent for a version's one archive. */
+  platform?: string;
   channel: string | null;
   published_at: string | null;
   sha256: string;
@@ -87,6 +89,7 @@ export function versionEntry(v: IndexedVersion): RegistryVersion {
   const sigSha = sig && sha256Hex(sig);
   return {
     version: v.version,
+    ...(v.platform ? { platform: v.platform } : {}),
     channel: v.channel,
     published_at: v.published_at,
     sha256: v.sha256,

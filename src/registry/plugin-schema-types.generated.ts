@@ -16,6 +16,10 @@ export interface RegistryPlugin {
   versions: {
     version: string;
     /**
+     * a platform variant of the version (build --split-platforms): the wheel platform tag its archive is for; a version with variants has one entry per platform, each with its own archive and signatures. Absent for a version's one archive.
+     */
+    platform?: string;
+    /**
      * stable or beta
      */
     channel: string | null;

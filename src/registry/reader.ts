@@ -20,7 +20,17 @@ import type { KeyRecord } from '../signing/keyring.js';
 import { sha256Hex } from '../signing/verify.js';
 import { expectedPluginProblem } from '../signing/verify.js';
 import { isObject } from '../core/schema/issues.js';
-import { KEYS_PATH, MAX_DOCUMENT_BYTES, parsePluginIndex, parseRoot, parseShard, pluginIndexPath, ROOT_PATH, type RegistryPlugin } from './layout.js';
+import {
+  KEYS_PATH,
+  MAX_DOCUMENT_BYTES,
+  parsePluginIndex,
+  parseRoot,
+  parseShard,
+  pluginIndexPath,
+  ROOT_PATH,
+  type RegistryPlugin,
+  type RegistryVersion,
+} from './layout.js';
 import { MAX_SIGNATURE_BYTES } from '../signing/document.js';
 
 const DOC_TIMEOUT_MS = 60_000;
@@ -135,31 +145,44 @@ export class StaticRegistry implements PluginReader {
 
   async plugin(name: string): Promise<PluginInfo> {
     const doc = await this.index(name);
+    // One entry per version, as the server lists them: a version's platform variants (one index entry each) under `variants`.
+    const byVersion = new Map<string, RegistryVersion[]>();
+    for (const v of doc.versions) byVersion.set(v.version, [...(byVersion.get(v.version) ?? []), v]);
     return {
       name: doc.name,
       ...(typeof doc.owner === 'string' ? { owner: doc.owner } : {}),
-      versions: doc.versions.map((v) => ({
+      versions: [...byVersion.values()].map(([v, ...more]) => ({
         version: v.version,
         ...(v.channel !== null ? { channel: v.channel } : {}),
         sha256: v.sha256,
         size: v.size,
         ...(v.published_at !== null ? { published_at: v.published_at } : {}),
+        ...(v.platform ? { variants: [v, ...more].map((x) => ({ platform: x.platform ?? '', sha256: x.sha256, size: x.size })) } : {}),
       })),
     };
   }
 
-  private async entry(name: string, version: string) {
-    const v = (await this.index(name)).versions.find((e) => e.version === version);
-    if (!v)
-      throw new WorkFailedError(`${name} ${version} is not in the registry ${this.baseUrl}`, {
-        code: 'VERSION_NOT_FOUND',
-        hint: `\`marketplace info ${name}\` lists its versions`,
-      });
+  /** A version's entry: its one archive, or the platform variant asked for (the caller has picked one of those the index lists). */
+  private async entry(name: string, version: string, platform?: string) {
+    const entries = (await this.index(name)).versions.filter((e) => e.version === version);
+    const v = entries.find((e) => (e.platform ?? '') === (platform ?? '')) ?? (entries[0]?.platform ? undefined : entries[0]);
+    if (!v) {
+      const there = entries.map((e) => e.platform).filter(Boolean);
+      throw new WorkFailedError(
+        entries.length && platform !== undefined
+          ? `${name} ${version} has no archive for ${platform} in the registry ${this.baseUrl} (it has ${there.join(', ')})`
+          : `${name} ${version} is not in the registry ${this.baseUrl}`,
+        {
+          code: entries.length ? 'PLATFORM_NOT_FOUND' : 'VERSION_NOT_FOUND',
+          hint: `\`marketplace info ${name}\` lists its versions${entries.length ? ' and platforms' : ''}`,
+        },
+      );
+    }
     return v;
   }
 
-  async signatures(name: string, version: string): Promise<VersionSignatures> {
-    const v = await this.entry(name, version);
+  async signatures(name: string, version: string, platform?: string): Promise<VersionSignatures> {
+    const v = await this.entry(name, version, platform);
     let publisher: unknown = null;
     if (v.publisher_signature) {
       const sig = v.publisher_signature;
@@ -194,8 +217,14 @@ export class StaticRegistry implements PluginReader {
     return doc.keys as KeyRecord[];
   }
 
-  async download(name: string, version: string, sink: (body: NodeJS.ReadableStream) => Promise<void>): Promise<unknown> {
-    const v = await this.entry(name, version);
+  async download(
+    name: string,
+    version: string,
+    sink: (body: NodeJS.ReadableStream) => Promise<void>,
+    _deadlineMs?: number,
+    platform?: string,
+  ): Promise<unknown> {
+    const v = await this.entry(name, version, platform);
     const got = await this.open(v.archive, BLOB_TIMEOUT_MS);
     if (!got) throw incomplete(`the archive of ${name} ${version} (${v.archive}) is not in the registry`);
     try {

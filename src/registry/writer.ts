@@ -111,8 +111,10 @@ async function writeBlobs(run: Run, source: IndexSource, p: Published): Promise<
 async function writeIndex(run: Run, p: Published): Promise<ShardEntry> {
   const rel = pluginIndexPath(p.name);
   const before = await run.current(rel, (b) => parsePluginIndex(b, rel));
-  const merged = new Map<string, RegistryVersion>((before?.name === p.name ? before.versions : []).map((v) => [v.version, v]));
-  for (const v of p.versions) merged.set(v.version, versionEntry(v));
+  // One entry per archive: a version's one archive, or each of its platform variants.
+  const key = (v: { version: string; platform?: string }) => `${v.version} ${v.platform ?? ''}`;
+  const merged = new Map<string, RegistryVersion>((before?.name === p.name ? before.versions : []).map((v) => [key(v), v]));
+  for (const v of p.versions) merged.set(key(v), versionEntry(v));
   const doc = pluginDocument(p.name, p.owner ?? before?.owner ?? null, [...merged.values()].sort(byVersion));
   const bytes = documentBytes(doc);
   await run.document(rel, bytes);

@@ -26,6 +26,7 @@ async function indexed(row: SubmissionRow, signing: SignatureRecords): Promise<I
   if (!s.marketplace) return undefined;
   return {
     version: row.version,
+    ...(row.platform ? { platform: row.platform } : {}),
     channel: row.channel,
     published_at: row.published_at,
     sha256: row.sha256,

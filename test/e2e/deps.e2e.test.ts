@@ -98,6 +98,17 @@ async function plugin(packages: string[], extra: Record<string, string> = {}): P
 
 const cli = (args: string[], cwd: string, env: Record<string, string | undefined> = {}) => runCli(args, { cwd, env, timeout: 300_000 });
 
+/** Every file and folder under dir with its size and modification time (what a reinstall would change). */
+async function tree(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const e of await fs.readdir(dir, { recursive: true, withFileTypes: true })) {
+    const p = path.join(e.parentPath ?? e.path, e.name);
+    const st = await fs.lstat(p);
+    out[path.relative(dir, p)] = `${st.size} ${st.mtimeMs}`;
+  }
+  return out;
+}
+
 function lockText(dir: string): Promise<string> {
   return fs.readFile(path.join(dir, 'pylock.toml'), 'utf8');
 }
@@ -264,11 +275,15 @@ describe('deps sync', () => {
     const t = await cli(['test'], dir);
     expect(t.exitCode, t.stdout + t.stderr).toBe(0);
     expect(t.stdout + t.stderr).toMatch(/the plugin's virtual environment/);
-    // Nothing to do: no pip run at all (the index sees no request).
+    // Nothing to do: no pip run at all (the index sees no request), and not one file of the environment is touched.
     const hits = index.hits.length;
+    const before = await tree(path.join(dir, '.venv'));
     const second = await cli(['--json', 'deps', 'sync', '--index-url', index.url], dir);
     expect(doc('deps-sync', second.stdout)).toMatchObject({ created: false, installed: [], removed: [], sdk: { installed: false } });
     expect(index.hits.length).toBe(hits);
+    const human = await cli(['deps', 'sync', '--index-url', index.url], dir);
+    expect(human.stdout).toMatch(/\.venv is up to date with pylock\.toml \(\d+ packages and the SDK [^;]+; nothing reinstalled\)/);
+    expect(await tree(path.join(dir, '.venv'))).toEqual(before);
     // A package installed by hand is not in the lock: sync removes it.
     const pip = await execa(path.join(dir, '.venv', 'bin', 'python'), ['-m', 'pip', 'install', '--no-index', '--find-links', wheelhouse, 'gamma'], {
       reject: false,
@@ -284,6 +299,37 @@ describe('deps sync', () => {
     expect((await cli(['deps', 'lock', '--python', python, '--index-url', index.url], dir)).exitCode).toBe(0);
     const fourth = await cli(['--json', 'deps', 'sync', '--index-url', index.url], dir);
     expect(doc('deps-sync', fourth.stdout)).toMatchObject({ installed: [{ name: 'alpha', version: '1.0.0' }], removed: [] });
+  });
+
+  it('resyncs when the lock changes under the same version (another file, new sha256) or the environment is changed by hand', async () => {
+    const dir = await plugin(['beta==2.0.0']);
+    const wheels = path.join(dir, 'wheels');
+    await fs.mkdir(wheels);
+    await fs.copyFile(path.join(wheelhouse, 'beta-2.0.0-py3-none-any.whl'), path.join(wheels, 'beta-2.0.0-py3-none-any.whl'));
+    await execa(python, [WHEELS_PY, 'repack', wheels, 'pytest', 'PyYAML']);
+    const lock = ['deps', 'lock', '--python', python, '--no-index', '--find-links', 'wheels'];
+    expect((await cli(lock, dir)).exitCode).toBe(0);
+    expect((await cli(['deps', 'sync', '--python', python, '--no-index'], dir)).exitCode).toBe(0);
+    // The wheelhouse's beta 2.0.0 is rebuilt (other bytes, same version) and locked again: sync replaces it.
+    const other = await tempDir();
+    await makeWheel(other, 'beta', '2.0.0', { requires: ['alpha; extra == "never"'] });
+    await fs.copyFile(path.join(other, 'beta-2.0.0-py3-none-any.whl'), path.join(wheels, 'beta-2.0.0-py3-none-any.whl'));
+    const relock = await cli(lock, dir);
+    expect(relock.exitCode, relock.stderr).toBe(0);
+    const r = await cli(['--json', 'deps', 'sync', '--no-index'], dir);
+    expect(doc('deps-sync', r.stdout)).toMatchObject({ installed: [{ name: 'beta', version: '2.0.0' }], removed: [] });
+    const lib = path.join(dir, '.venv', 'lib');
+    const [pyDir] = await fs.readdir(lib);
+    const meta = await fs.readFile(path.join(lib, pyDir, 'site-packages', 'beta-2.0.0.dist-info', 'METADATA'), 'utf8');
+    expect(meta).toMatch(/Requires-Dist: alpha; extra == "never"/);
+    // Removed by hand (the record no longer matches the environment): sync puts it back.
+    const pip = await execa(path.join(dir, '.venv', 'bin', 'python'), ['-m', 'pip', 'uninstall', '--yes', 'beta'], { reject: false });
+    expect(pip.exitCode, pip.stderr).toBe(0);
+    const again = await cli(['--json', 'deps', 'sync', '--no-index'], dir);
+    expect(doc('deps-sync', again.stdout)).toMatchObject({ installed: [{ name: 'beta', version: '2.0.0' }] });
+    // Then nothing to do again.
+    const still = await cli(['--json', 'deps', 'sync', '--no-index'], dir);
+    expect(doc('deps-sync', still.stdout)).toMatchObject({ installed: [], removed: [], sdk: { installed: false } });
   });
 
   it('a wheel that differs from the locked one is refused (HASH_MISMATCH, naming it), and an environment this run made is not left behind', async () => {

@@ -148,9 +148,9 @@ describe('marketplace migrate: copies', () => {
     await st.meta.close();
     const plain = await runCli(['marketplace', 'migrate', '--data-dir', back]);
     expect(plain.exitCode, plain.stderr).toBe(0);
-    expect(plain.stdout).toMatch(/schema version 3/);
+    expect(plain.stdout).toMatch(/schema version 4/);
     const swept = await runCli(['--json', 'marketplace', 'migrate', '--data-dir', back, '--sweep']);
-    expect(JSON.parse(swept.stdout)).toMatchObject({ storageSchema: 3, swept: { orphans: 1 } });
+    expect(JSON.parse(swept.stdout)).toMatchObject({ storageSchema: 4, swept: { orphans: 1 } });
   });
 });
 
@@ -204,7 +204,7 @@ describe('storage settings that are refused (one line, exit 2, nothing made)', (
     await fs.writeFile(good, JSON.stringify({ database: db.url, blobs: s3.url('fromfile'), s3_endpoint: s3.endpoint }), { mode: 0o600 });
     const m = await runCli(['--json', 'marketplace', 'migrate', '--config', good], { env: env() });
     expect(m.exitCode, m.stderr).toBe(0);
-    expect(JSON.parse(m.stdout)).toMatchObject({ schemaVersion: 1, storageSchema: 2 });
+    expect(JSON.parse(m.stdout)).toMatchObject({ schemaVersion: 1, storageSchema: 3 });
     const down = await runCli(['marketplace', 'migrate', '--database', 'postgres://nobody@127.0.0.1:1/db', '--blobs', 's3://bucket-a/p']);
     expect(down.exitCode).toBe(1);
     expect(down.stderr.split('\n')[0]).toMatch(/^error: cannot use the database: /);

@@ -91,7 +91,7 @@ describe('two replicas on one database and one bucket', () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      expect((await client.query('SELECT version FROM schema_migrations ORDER BY version')).rows).toEqual([{ version: 1 }, { version: 2 }]);
+      expect((await client.query('SELECT version FROM schema_migrations ORDER BY version')).rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
     } finally {
       await client.end();
     }

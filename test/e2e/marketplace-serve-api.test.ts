@@ -158,6 +158,8 @@ describe('the review and publish workflow', () => {
             hooks: [],
             endpoints: [],
             dependencies: { hasLock: false, packages: {} },
+            // The manifest file's digest: a version's platform variants must carry the same one.
+            manifestSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
           },
           attestations: null,
         },

@@ -182,6 +182,50 @@ describe.each(Object.keys(PAIRS))('%s', (label) => {
       expect(other).toBeUndefined();
     });
 
+    it('platform variants: one row per (plugin, version, platform); the same platform or a version without variants is `exists`; a variant must agree and joins the state', async () => {
+      const row = (await st.meta.submissionOf('conf_life', '1.0.0'))!;
+      const manifest = (digest: string) => JSON.stringify({ name: 'conf_var', version: '1.0.0', manifestSha256: digest });
+      const base: SubmissionRow = {
+        ...row,
+        plugin: 'conf_life',
+        version: '7.0.0',
+        state: 'pending',
+        published_at: null,
+        channel: null,
+        manifest: manifest('a'.repeat(64)),
+        permission_diff: null,
+      };
+      const sig = { contents_sha256: null, publisher: null, publisher_key: null, marketplace: null };
+      const put = (id: string, platform: string, over: Partial<SubmissionRow> = {}) =>
+        st.meta.insertSubmission({ ...base, id, platform, ...over }, undefined, sig, Date.now());
+      expect((await put('sub_var_linux', 'manylinux_2_17_x86_64')).kind).toBe('inserted');
+      await st.meta.review('sub_var_linux', ['pending'], { state: 'in_review', notes: null, reviewer: 'rev', updated_at: base.updated_at });
+      // Another platform with the same manifest joins the version, in the state the version is in.
+      const mac = await put('sub_var_mac', 'macosx_11_0_arm64');
+      expect(mac.kind).toBe('inserted');
+      expect(mac.kind === 'inserted' && [mac.row.state, mac.row.reviewer]).toEqual(['in_review', 'rev']);
+      // The same platform again (other bytes): the stored row.
+      const again = await put('sub_var_linux2', 'manylinux_2_17_x86_64');
+      expect(again.kind === 'exists' && again.row.id).toBe('sub_var_linux');
+      // An archive without variants for a version that has them: the version's first row.
+      const plain = await put('sub_var_plain', '');
+      expect(plain.kind === 'exists' && plain.row.id).toBe('sub_var_linux');
+      // Another manifest: refused.
+      const other = await put('sub_var_win', 'win_amd64', { manifest: manifest('b'.repeat(64)) });
+      expect(other.kind).toBe('variant-mismatch');
+      expect((await st.meta.variantsOf('conf_life', '7.0.0')).map((r) => [r.id, r.platform, r.state])).toEqual([
+        ['sub_var_linux', 'manylinux_2_17_x86_64', 'in_review'],
+        ['sub_var_mac', 'macosx_11_0_arm64', 'in_review'],
+      ]);
+      // A version reviewed to an end takes no new variant.
+      await st.meta.review('sub_var_linux', ['in_review'], { state: 'rejected', notes: 'no', reviewer: 'rev', updated_at: base.updated_at });
+      const late = await put('sub_var_win2', 'win_amd64');
+      expect(late.kind === 'variant-mismatch' && late.why).toMatch(/already rejected/);
+      // A version without variants keeps one row, as before.
+      expect((await put('sub_var_one', '', { version: '7.0.1' })).kind).toBe('inserted');
+      expect((await put('sub_var_one2', '', { version: '7.0.1' })).kind).toBe('exists');
+    });
+
     it('blobs: write, read, list, named files; the sweep keeps what rows name and recent orphans within the grace', async () => {
       const orphan = Buffer.from('no row names these bytes');
       const digest = sha256(orphan);

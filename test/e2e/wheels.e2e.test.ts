@@ -6,6 +6,7 @@
  * the development marketplace (one rule: src/core/package/wheels.ts).
  */
 import { execa } from 'execa';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,7 @@ const python = pythonWith('pip', 'pytest', 'yaml') ?? 'python3';
 const LINUX = 'manylinux_2_17_x86_64';
 const MAC = 'macosx_11_0_arm64';
 let wheelhouse: string;
+let otherPythons: string;
 let index: Pep503Index;
 let srv: DevServer;
 
@@ -43,6 +45,10 @@ beforeAll(async () => {
   // What the SDK needs at run time, pure (so a lock of pure wheels is one archive).
   await makeWheel(wheelhouse, 'PyYAML', '6.0.9');
   for (const tag of [LINUX, MAC]) await makeWheel(wheelhouse, 'gamma', '1.0.0', { tag: `cp311-cp311-${tag}` });
+  // Built for other Pythons than the 3.11 the archives target (kept out of the index).
+  otherPythons = await tempDir({}, 'pxp-wheels-py-');
+  for (const tag of ['cp312-cp312', 'cp312-abi3', 'cp310-cp310', 'pp311-pypy311_pp73', 'cp38-abi3'])
+    await makeWheel(otherPythons, 'gamma', '1.0.0', { tag: `${tag}-${LINUX}` });
   index = await serveIndex(wheelhouse);
   srv = await startDevServer();
 }, 180_000);
@@ -181,8 +187,16 @@ describe('build --wheels --split-platforms', () => {
     }
   });
 
-  it('verify refuses a tampered, an unlisted and a wrong-platform wheel, and a listed wheel that is missing', async () => {
+  it('verify refuses a tampered, an unlisted, a wrong-platform and a wrong-Python wheel, and a listed wheel that is missing', async () => {
     const out = await tempDir({}, 'pxp-tamper-');
+    const sha256s = new Map<string, string>();
+    for (const f of await fs.readdir(otherPythons))
+      sha256s.set(
+        f,
+        createHash('sha256')
+          .update(await fs.readFile(path.join(otherPythons, f)))
+          .digest('hex'),
+      );
     const alpha = 'wheels/alpha-1.1.0-py3-none-any.whl';
     const cases: { name: string; spec: Record<string, unknown>; code: string }[] = [
       // Another file under the locked name (the integrity listing rewritten to match).
@@ -208,7 +222,23 @@ describe('build --wheels --split-platforms', () => {
         code: 'WHEEL_PLATFORM_MISMATCH',
       },
       { name: 'missing', spec: { drop: [alpha] }, code: 'WHEEL_MISSING' },
+      // This platform's wheel for another Python or ABI than the archive's 3.11, listed with its right hash.
+      ...['cp312-cp312', 'cp312-abi3', 'cp310-cp310', 'pp311-pypy311_pp73'].map((tag) => pythonCase(tag, 'WHEEL_PYTHON_MISMATCH')),
+      // The stable ABI of an older Python runs on 3.11: accepted by verify, so the only finding is the missing locked gamma.
     ];
+    function pythonCase(tag: string, code: string): { name: string; spec: Record<string, unknown>; code: string } {
+      const file = `gamma-1.0.0-${tag}-${LINUX}.whl`;
+      const own = `wheels/gamma-1.0.0-cp311-cp311-${LINUX}.whl`;
+      return {
+        name: `python-${tag}`,
+        spec: {
+          drop: [own],
+          put: { [`wheels/${file}`]: path.join(otherPythons, file) },
+          list: { path: `wheels/${file}`, name: 'gamma', version: '1.0.0', sha256: sha256s.get(file) },
+        },
+        code,
+      };
+    }
     for (const c of cases) {
       const zip = await repack(linux.archive, path.join(out, `${c.name}.zip`), c.spec);
       const v = await cli(['--json', 'verify', zip], dir);
@@ -220,6 +250,38 @@ describe('build --wheels --split-platforms', () => {
       expect(s.status, c.name).toBe(422);
       expect(JSON.stringify(s.body), c.name).toContain(c.code);
     }
+    // cp38-abi3 runs on 3.11: not a Python mismatch (the one finding is the locked cp311 wheel, dropped).
+    const abi3 = await repack(linux.archive, path.join(out, 'abi3.zip'), pythonCase('cp38-abi3', '').spec);
+    const v = await cli(['--json', 'verify', abi3], dir);
+    const codes = (JSON.parse(v.stdout) as { findings: { code: string }[] }).findings.map((f) => f.code);
+    expect(codes).toContain('WHEEL_MISSING');
+    expect(codes).not.toContain('WHEEL_PYTHON_MISMATCH');
+    expect(codes).not.toContain('WHEEL_PLATFORM_MISMATCH');
+  });
+
+  it('build refuses a lock whose wheel for a platform is built for another Python than the target (WHEEL_PYTHON_MISMATCH), nothing written', async () => {
+    const own = `gamma-1.0.0-cp311-cp311-${LINUX}.whl`;
+    const other = `gamma-1.0.0-cp312-cp312-${LINUX}.whl`;
+    const lockFile = path.join(dir, 'pylock.toml');
+    const text = await fs.readFile(lockFile, 'utf8');
+    const oldSha = linux.wheels.find((w) => w.name === 'gamma')!.sha256;
+    const newSha = createHash('sha256')
+      .update(await fs.readFile(path.join(otherPythons, other)))
+      .digest('hex');
+    const edited = text
+      .replaceAll(`${path.basename(wheelhouse)}/${own}`, `${path.basename(otherPythons)}/${other}`)
+      .replaceAll(own, other)
+      .replaceAll(oldSha, newSha);
+    expect(edited).not.toBe(text);
+    await fs.writeFile(lockFile, edited);
+    await fs.rm(path.join(dir, 'dist'), { recursive: true, force: true });
+    const r = await cli(['--json', 'build', '--wheels', '--split-platforms'], dir);
+    const e = (JSON.parse(r.stdout) as { error: { code: string; message: string } }).error;
+    expect([r.exitCode, e.code]).toEqual([1, 'WHEEL_PYTHON_MISMATCH']);
+    expect(e.message).toContain(other);
+    expect(e.message).toMatch(/Python 3\.11/);
+    expect(hasStackTrace(r.stderr)).toBe(false);
+    await expect(fs.stat(path.join(dir, 'dist'))).rejects.toThrow();
   });
 });
 

@@ -23,7 +23,8 @@ export function render(r: SyncResult, ctx: Ctx): void {
   const venv = path.relative(ctx.start, r.venv) || r.venv;
   const changed = r.installed.length + r.removed.length + (r.sdk.installed ? 1 : 0);
   const made = r.created ? `made ${venv} (Python ${r.version}); ` : '';
-  if (changed === 0) out.result(`${out.c.green('✔')} ${venv} is in sync with pylock.toml (${r.kept} packages and the SDK ${r.sdk.version}; nothing to do)`);
+  if (changed === 0)
+    out.result(`${out.c.green('✔')} ${venv} is up to date with pylock.toml (${r.kept} packages and the SDK ${r.sdk.version}; nothing reinstalled)`);
   else {
     out.result(
       `${out.c.green('✔')} ${made}${venv} is in sync with pylock.toml: ${r.installed.length} installed, ${r.removed.length} removed, ${r.kept} kept${r.sdk.installed ? `, SDK ${r.sdk.version} installed` : ''}`,

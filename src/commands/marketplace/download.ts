@@ -23,6 +23,7 @@ import { withReader } from '../../registry/open.js';
 import { sha256Hex } from '../../signing/verify.js';
 import { provenanceFileOf, sbomFileOf } from '../../attest/files.js';
 import { inline } from '../../io/terminal.js';
+import { pickVariant } from '../../marketplace/variants.js';
 
 export interface DownloadOptions {
   spec: string;
@@ -30,11 +31,15 @@ export interface DownloadOptions {
   keyring?: string;
   /** A static registry to read from (http(s):// or file://) instead of the marketplace server. */
   registry?: string;
+  /** The platform variant of a version built with --split-platforms (default: this machine's). */
+  platform?: string;
 }
 
 export interface DownloadResult {
   plugin: string;
   version: string;
+  /** The platform variant downloaded (absent: the version's one archive). */
+  platform?: string;
   file: string;
   sha256: string;
   size: number;
@@ -93,24 +98,27 @@ async function download(
   ctx: Ctx,
 ): Promise<DownloadResult> {
   return withReader(ctx, opts.registry, async (reader) => {
-    let version = spec.version;
+    const info = await reader.plugin(spec.name).catch((err: unknown) => {
+      throw refusal(err);
+    });
+    const version = spec.version ?? info.versions[0]?.version;
     if (version === undefined) {
-      const info = await reader.plugin(spec.name).catch((err: unknown) => {
-        throw refusal(err);
-      });
-      version = info.versions[0]?.version;
-      if (version === undefined) {
-        throw new WorkFailedError(`${spec.name} has no published version`, { code: 'NOT_PUBLISHED', hint: 'publish one first, or check the name' });
-      }
+      throw new WorkFailedError(`${spec.name} has no published version`, { code: 'NOT_PUBLISHED', hint: 'publish one first, or check the name' });
     }
     const name = spec.name;
-    const finalPath = path.join(dir, archiveFileName(name, version));
+    const platform = pickVariant(
+      info.versions.find((v) => v.version === version),
+      opts.platform,
+      name,
+      version,
+    );
+    const finalPath = path.join(dir, archiveFileName(name, version, platform));
     const at = outTarget(opts.out, dir, path.basename(finalPath));
     await removeStalePartials(finalPath);
     const tmp = await writingTo(at, () => openAtomic(finalPath));
     try {
       const marketKeys = await marketplaceKeysOf(reader, pinned);
-      const result = await fetchVerified({ reader, name, version, tmp, marketKeys, pinned: pinned !== undefined, wrapSink: writingSink(at) }).catch(
+      const result = await fetchVerified({ reader, name, version, tmp, marketKeys, pinned: pinned !== undefined, platform, wrapSink: writingSink(at) }).catch(
         (err: unknown) => {
           throw refusal(err);
         },
@@ -124,6 +132,7 @@ async function download(
         marketKeys,
         archiveName: path.basename(finalPath),
         archive: result.view,
+        platform,
       });
       if ('code' in attested) throw refused(name, version, attested);
       // Verified: the .sig and the attestations first (or stale ones removed), then the archive under its final name.
@@ -148,6 +157,7 @@ async function download(
       return {
         plugin: name,
         version,
+        ...(platform ? { platform } : {}),
         file: finalPath,
         sha256: result.sha256,
         size: result.size,
@@ -177,7 +187,8 @@ export function render(r: DownloadResult, ctx: Ctx): void {
   const { out } = ctx;
   for (const w of r.warnings) out.warn(w);
   const rel = path.relative(ctx.cwd, r.file);
-  out.result(inline(`${out.c.green('✔')} downloaded ${r.plugin} ${r.version} → ${rel && !rel.startsWith('..') ? rel : r.file}`));
+  const which = r.platform ? ` (${r.platform})` : '';
+  out.result(inline(`${out.c.green('✔')} downloaded ${r.plugin} ${r.version}${which} → ${rel && !rel.startsWith('..') ? rel : r.file}`));
   out.result(inline(`  sha256     ${r.sha256}`));
   out.result(inline(`  marketplace counter-signature: key ${r.countersignature.key_id}, published ${r.countersignature.created_at} (verified)`));
   if (r.publisher) out.result(inline(`  publisher signature: key ${r.publisher.key_id}, signed ${r.publisher.created_at} (verified)`));

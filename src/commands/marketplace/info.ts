@@ -25,5 +25,7 @@ export function render(p: PluginInfo, ctx: Ctx): void {
     const parts = [v.version, v.channel ?? '', v.published_at ?? '', v.sha256 ? `sha256 ${v.sha256.slice(0, 12)}…` : ''];
     ctx.out.result(`  ${inline(parts.filter(Boolean).join('  '))}`);
     for (const l of attestationLines(v.attestations)) ctx.out.result(`    ${inline(l)}`);
+    // A version built with --split-platforms: one archive per platform (`marketplace download --platform`).
+    for (const a of v.variants ?? []) ctx.out.result(`    ${inline(`platform ${a.platform}  sha256 ${a.sha256.slice(0, 12)}…  ${a.size} bytes`)}`);
   }
 }

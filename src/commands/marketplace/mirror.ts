@@ -18,7 +18,7 @@ import { userPath, type Ctx } from '../../io/context.js';
 import { CliError, UsageError } from '../../errors.js';
 import { openAtomic, type AtomicFile } from '../../io/atomic.js';
 import { inline } from '../../io/terminal.js';
-import { parsePluginSpec } from '../../core/plugin-name.js';
+import { archiveFileName, parsePluginSpec } from '../../core/plugin-name.js';
 import { readKeyringFile } from '../../signing/files.js';
 import { keyRecord, type KeyRecord, type TrustedKey } from '../../signing/keyring.js';
 import type { PluginInfo } from '../../marketplace/client.js';
@@ -27,6 +27,7 @@ import type { IndexedVersion } from '../../registry/layout.js';
 import { openMirrorSource } from '../../registry/open.js';
 import type { IndexSource } from '../../registry/writer.js';
 import { registryWriteError } from '../../registry/errors.js';
+import { variantPlatforms } from '../../marketplace/variants.js';
 
 export interface MirrorOptions {
   from?: string;
@@ -77,15 +78,21 @@ async function fetchAll(reader: PluginReader, wanted: { name: string; version?: 
     const info = infos.get(w.name) ?? (await reader.plugin(w.name));
     infos.set(w.name, info);
     const versions = w.version ? [w.version] : info.versions.map((v) => v.version);
-    for (const version of versions) {
-      const tmp = await openAtomic(path.join(dir, `${w.name}-${version}.zip`));
+    // Every archive of each version: its one archive, or each platform variant.
+    const archives = versions.flatMap((version): { version: string; platform?: string }[] => {
+      const platforms = variantPlatforms(info.versions.find((x) => x.version === version));
+      return platforms.length ? platforms.map((platform) => ({ version, platform })) : [{ version, platform: undefined }];
+    });
+    for (const { version, platform } of archives) {
+      const tmp = await openAtomic(path.join(dir, archiveFileName(w.name, version, platform)));
       got.push({ name: w.name, tmp, entry: undefined as unknown as IndexedVersion });
-      const v = await fetchVerified({ reader, name: w.name, version, tmp, marketKeys: keys, pinned }).catch((err: unknown) => {
+      const v = await fetchVerified({ reader, name: w.name, version, tmp, marketKeys: keys, pinned, platform }).catch((err: unknown) => {
         throw nothingWritten(err);
       });
       const listed = info.versions.find((x) => x.version === version);
       got[got.length - 1].entry = {
         version,
+        ...(platform ? { platform } : {}),
         channel: typeof listed?.channel === 'string' ? listed.channel : null,
         published_at: v.counter.created_at,
         sha256: v.sha256,

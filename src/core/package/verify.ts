@@ -10,7 +10,7 @@
  * hashing it for the integrity listing. Nothing is extracted to disk and
  * nothing is allocated from a declared size.
  */
-import { MAX_WHEEL_INDEX_BYTES, WHEEL_INDEX_PATH, checkWheels, parseWheelIndex, type PackedWheel } from './wheels.js';
+import { MAX_WHEEL_INDEX_BYTES, WHEEL_INDEX_PATH, checkWheels, parseWheelIndex, variantOf, type PackedWheel } from './wheels.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import zlib from 'node:zlib';
@@ -91,6 +91,8 @@ export interface VerifyReport {
   archive?: { sha256: string; size: number };
   /** build --wheels: the packed wheels as wheels/index.json lists them (absent without one, or when it is malformed). */
   wheels?: PackedWheel[];
+  /** build --split-platforms: the platform variant the archive is (core/package/wheels.ts variantOf); absent otherwise. */
+  platform?: string;
 }
 
 export { VERIFY_DEFAULTS };
@@ -426,9 +428,11 @@ function checkIntegrity(r: Run): void {
   }
 }
 
-function wheelsOf(bytes: Buffer | undefined): { wheels?: PackedWheel[] } {
+function wheelsOf(bytes: Buffer | undefined): { wheels?: PackedWheel[]; platform?: string } {
   const index = bytes && parseWheelIndex(bytes);
-  return typeof index === 'object' ? { wheels: index.wheels } : {};
+  if (typeof index !== 'object') return {};
+  const platform = variantOf(index.platform);
+  return { wheels: index.wheels, ...(platform ? { platform } : {}) };
 }
 
 /** Every packed wheel against the lock's hashes and the archive's platform (core/package/wheels.ts, the one rule). */

@@ -8,8 +8,11 @@
  * targets it is for, and every wheel with its locked name, version and
  * sha256. Every `wheels/*.whl` member must be listed there with the same
  * sha256 (the lock's, not only the integrity listing's, which a repacker
- * rewrites), and its platform tag must fit one of the archive's targets.
+ * rewrites), and it must run on one of the archive's targets: its platform
+ * tag that target's platform (else WHEEL_PLATFORM_MISMATCH), its python and
+ * ABI tags that target's Python (else WHEEL_PYTHON_MISMATCH).
  */
+import os from 'node:os';
 import { isObject, parseSmallJson } from '../schema/issues.js';
 
 export const WHEELS_DIR = 'wheels';
@@ -53,25 +56,75 @@ export function environmentOfTag(tag: string): { sysPlatform: string; machine: s
   return undefined;
 }
 
-/** The platform tags of a wheel file name (`a-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl`), or undefined when it is not one. */
+const WHEEL_NAME = /^([A-Za-z0-9_.]+)-([A-Za-z0-9_.!+]+)(?:-\d[A-Za-z0-9_.]*)?-([A-Za-z0-9_.]+)-([A-Za-z0-9_.]+)-([A-Za-z0-9_.]+)\.whl$/;
+
+/** The python, ABI and platform tags of a wheel file name (`a-1.0-cp311-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl`), or undefined when it is not one. */
+export function wheelTags(fileName: string): { python: string[]; abi: string[]; platform: string[] } | undefined {
+  const m = WHEEL_NAME.exec(fileName);
+  return m ? { python: m[3].split('.'), abi: m[4].split('.'), platform: m[5].split('.') } : undefined;
+}
+
+/** The platform tags of a wheel file name, or undefined when it is not one. */
 export function wheelPlatformTags(fileName: string): string[] | undefined {
-  const m = /^([A-Za-z0-9_.]+)-([A-Za-z0-9_.!+]+)(?:-\d[A-Za-z0-9_.]*)?-([A-Za-z0-9_.]+)-([A-Za-z0-9_.]+)-([A-Za-z0-9_.]+)\.whl$/.exec(fileName);
-  return m ? m[5].split('.') : undefined;
+  return wheelTags(fileName)?.platform;
 }
 
 export function isPureWheel(fileName: string): boolean {
   return wheelPlatformTags(fileName)?.includes('any') ?? false;
 }
 
-/** Whether a wheel runs on one of the targets: a pure wheel everywhere, else one of its tags names a target's platform and machine. */
-export function wheelFits(fileName: string, targets: readonly WheelTarget[]): boolean {
-  const tags = wheelPlatformTags(fileName);
+/**
+ * Whether one python tag with one ABI tag runs on CPython `major.minor`, as
+ * pip's tag list for that interpreter says: `py3`/`py3N` (N ≤ minor) and
+ * `cp3<minor>` with no ABI; `cp3N-abi3` for N ≤ minor (the stable ABI, from
+ * 3.2); `cp3<minor>-cp3<minor>` (with `m` up to 3.7) for that version only.
+ * Other interpreters (`pp`, `ip`), debug and free-threaded ABIs run on none.
+ */
+function tagPairRuns(py: string, abi: string, major: number, minor: number): boolean {
+  const p = /^(py|cp)(\d)(\d*)$/.exec(py);
+  if (!p || Number(p[2]) !== major) return false;
+  const pyMinor = p[3] === '' ? undefined : Number(p[3]);
+  if (abi === 'none') return p[1] === 'py' ? pyMinor === undefined || pyMinor <= minor : pyMinor === minor;
+  if (p[1] !== 'cp' || pyMinor === undefined) return false;
+  if (abi === 'abi3') return pyMinor >= 2 && pyMinor <= minor;
+  const a = /^cp(\d)(\d+)(m?)$/.exec(abi);
+  return !!a && Number(a[1]) === major && Number(a[2]) === minor && pyMinor === minor && (a[3] === '' || minor <= 7);
+}
+
+/** Whether a wheel's python and ABI tags run on CPython `version` (`3.11`); a target without a version takes any. */
+export function wheelRunsOn(fileName: string, version: string | undefined): boolean {
+  const tags = wheelTags(fileName);
   if (!tags) return false;
+  const v = /^(\d+)\.(\d+)$/.exec(version ?? '');
+  if (!v) return version === undefined;
+  return tags.python.some((py) => tags.abi.some((abi) => tagPairRuns(py, abi, Number(v[1]), Number(v[2]))));
+}
+
+function platformFits(tags: readonly string[], t: WheelTarget): boolean {
   if (tags.includes('any')) return true;
   return tags.some((tag) => {
     const env = environmentOfTag(tag);
-    return env !== undefined && targets.some((t) => t.sysPlatform === env.sysPlatform && t.machine === env.machine);
+    return env !== undefined && t.sysPlatform === env.sysPlatform && t.machine === env.machine;
   });
+}
+
+/**
+ * Why a wheel runs on none of the targets: `name` (not a wheel file name),
+ * `platform` (no target's platform and machine), `python` (a target's
+ * platform, but not its Python: another version or ABI); undefined when it
+ * runs on one of them.
+ */
+export function wheelMisfit(fileName: string, targets: readonly WheelTarget[]): 'name' | 'platform' | 'python' | undefined {
+  const tags = wheelTags(fileName);
+  if (!tags) return 'name';
+  const onPlatform = targets.filter((t) => platformFits(tags.platform, t));
+  if (onPlatform.length === 0) return 'platform';
+  return onPlatform.some((t) => wheelRunsOn(fileName, t.python)) ? undefined : 'python';
+}
+
+/** Whether a wheel runs on one of the targets: its platform (a pure wheel: any) and its Python and ABI. */
+export function wheelFits(fileName: string, targets: readonly WheelTarget[]): boolean {
+  return wheelMisfit(fileName, targets) === undefined;
 }
 
 /** The archive name's suffix for a target's platform: its wheel tag, else `<sys_platform>_<machine>` (`linux_x86_64`). */
@@ -83,6 +136,25 @@ export interface WheelFinding {
   code: string;
   message: string;
   entry?: string;
+}
+
+function misfitFinding(entry: string, misfit: 'name' | 'platform' | 'python', index: WheelIndex): WheelFinding {
+  const tags = wheelTags(entry.slice(WHEELS_DIR.length + 1));
+  if (misfit === 'python' && tags) {
+    const pythons = [...new Set(index.targets.map((t) => t.python))].join(', ');
+    return {
+      code: 'WHEEL_PYTHON_MISMATCH',
+      entry,
+      message: `built for ${tags.python.join('.')}-${tags.abi.join('.')}, which does not run on this archive's Python (${pythons})`,
+    };
+  }
+  return {
+    code: 'WHEEL_PLATFORM_MISMATCH',
+    entry,
+    message: tags
+      ? `built for ${tags.platform.join('.')}, not for this archive's platform (${index.platform})`
+      : 'not a wheel file name (name-version-python-abi-platform.whl)',
+  };
 }
 
 /** The section, or why it is not one. */
@@ -129,18 +201,39 @@ export function checkWheels(indexBytes: Buffer | undefined, hashes: ReadonlyMap<
     else if (hashes.get(entry)?.sha256 !== w.sha256) {
       out.push({ code: 'WHEEL_HASH_MISMATCH', entry, message: `sha256 differs from the one locked for ${w.name} ${w.version} (tampered or replaced)` });
     }
-    if (!wheelFits(file, index.targets)) {
-      const tags = wheelPlatformTags(file);
-      out.push({
-        code: 'WHEEL_PLATFORM_MISMATCH',
-        entry,
-        message: tags
-          ? `built for ${tags.join('.')}, not for this archive's platform (${index.platform})`
-          : 'not a wheel file name (name-version-python-abi-platform.whl)',
-      });
-    }
+    const misfit = wheelMisfit(file, index.targets);
+    if (misfit) out.push(misfitFinding(entry, misfit, index));
   }
   for (const w of index.wheels)
     if (!hashes.has(w.path)) out.push({ code: 'WHEEL_MISSING', entry: w.path, message: `listed in ${WHEEL_INDEX_PATH} but not in the archive` });
   return out;
+}
+
+/**
+ * The platform variant an archive is, from its section's platform: the
+ * wheel platform tag of an archive built with --split-platforms; '' for an
+ * archive without wheels, with pure wheels only (`any`) or with every
+ * platform's wheels (`all`). One version may have one archive per variant
+ * (the development marketplace and the static registry store them side by side).
+ */
+export function variantOf(sectionPlatform: string | undefined): string {
+  return sectionPlatform === undefined || sectionPlatform === 'any' || sectionPlatform === 'all' ? '' : sectionPlatform;
+}
+
+/**
+ * The variant of a version that runs on a machine (`sys_platform`,
+ * `platform_machine`), as build names them and pip matches a wheel's
+ * platform tag: the first, in name order, whose tag names that platform and
+ * machine; undefined when none does.
+ */
+export function variantFor(platforms: readonly string[], machine: { sysPlatform: string; machine: string }): string | undefined {
+  return [...platforms].sort().find((p) => {
+    const env = environmentOfTag(p);
+    return env !== undefined && env.sysPlatform === machine.sysPlatform && env.machine.toLowerCase() === machine.machine.toLowerCase();
+  });
+}
+
+/** This machine as a marker environment names it (`sys_platform`, `platform_machine`): what `deps sync` installs for and `download` picks a variant for. */
+export function hostMachine(): { sysPlatform: string; machine: string } {
+  return { sysPlatform: process.platform, machine: os.machine() };
 }

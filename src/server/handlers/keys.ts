@@ -8,7 +8,7 @@ import { callerOf, type RouteHandlers, type ServerCore } from '../core.js';
 import { ApiError } from '../errors.js';
 import { KeyFormatError, parsePublicKeyText } from '../../signing/keys.js';
 import { KEY_PROOF_FORMAT, keyProofMatches } from '../../signing/key-proof.js';
-import { checkName, checkVersion } from './values.js';
+import { publishedRow } from './plugins.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
 
@@ -19,7 +19,7 @@ function body(req: FastifyRequest): Record<string, unknown> {
 }
 
 export function keyHandlers(core: ServerCore): RouteHandlers<'marketplaceKeys' | 'addKey' | 'listKeys' | 'revokeKey' | 'rolloverKey' | 'signatures'> {
-  const { meta, signing } = core;
+  const { signing } = core;
   return {
     async marketplaceKeys() {
       return { keys: await signing.marketplaceKeys() };
@@ -83,11 +83,7 @@ export function keyHandlers(core: ServerCore): RouteHandlers<'marketplaceKeys' |
     },
 
     async signatures(req) {
-      const p = req.params as { name: string; version: string };
-      const name = checkName(p.name);
-      const version = checkVersion(p.version);
-      const row = await meta.submissionOf(name, version);
-      if (!row || row.state !== 'published') throw new ApiError(404, 'VERSION_NOT_FOUND', `${name} ${version} is not published`);
+      const row = await publishedRow(core, req);
       return { ...(await signing.signaturesOf(row)), attestations: await core.attestations.servedOf(row) };
     },
   };

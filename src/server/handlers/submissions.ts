@@ -4,7 +4,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { callerOf, type RouteHandlers, type ServerCore } from '../core.js';
-import { STATES, type State, type SubmissionRow } from '../storage/meta.js';
+import { STATES, type Channel, type State, type SubmissionRow } from '../storage/meta.js';
 import { ApiError } from '../errors.js';
 import { checkName, toApi } from './values.js';
 import { archiveFacts } from '../../signing/archive.js';
@@ -67,6 +67,33 @@ async function contentsOf(core: ServerCore, sha256: string): Promise<string | nu
   }
 }
 
+/** The other platform variants of a submission's version (none for a version with one archive). */
+async function otherVariants(core: ServerCore, row: SubmissionRow): Promise<SubmissionRow[]> {
+  return row.platform ? (await core.meta.variantsOf(row.plugin, row.version)).filter((r) => r.id !== row.id) : [];
+}
+
+/**
+ * Publish one archive: the marketplace counter-signs it; the store re-checks
+ * the state and the publisher key (revoked since the upload: refused) in the
+ * transaction that publishes.
+ */
+async function publishOne(core: ServerCore, row: SubmissionRow, channel: Channel, t: string) {
+  const counter = await core.signing.counterSign(row, t, () => contentsOf(core, row.sha256));
+  const attested = await core.attestations.counterSign(row, t);
+  const result = await core.meta.publish({
+    id: row.id,
+    channel,
+    at: t,
+    marketplace: JSON.stringify(counter.doc),
+    contentsSha256: counter.contentsSha256,
+    publisherKey: counter.publisherKey,
+    attestationMarketplace: attested ? JSON.stringify(attested) : null,
+    now: core.now(),
+  });
+  if (result?.kind === 'key-invalid') throw core.signing.keyStop(row, counter.publisherKey!, result.key);
+  return result;
+}
+
 export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginSubmissions' | 'listSubmissions' | 'getSubmission' | 'review' | 'publish'> {
   const { meta } = core;
   const iso = () => new Date(core.now()).toISOString();
@@ -114,17 +141,15 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
         });
       if (!from.includes(row.state)) throw wrong(row);
       // The move is decided by the store (another reviewer, or a replica, may have moved it since it was read).
-      const result = await meta.review(row.id, from, {
-        state: target,
-        notes: decision === 'claim' ? row.notes : notes || null,
-        reviewer: callerOf(req).user,
-        updated_at: iso(),
-      });
+      const fields = { state: target, notes: decision === 'claim' ? row.notes : notes || null, reviewer: callerOf(req).user, updated_at: iso() };
+      const result = await meta.review(row.id, from, fields);
       if (!result) throw new ApiError(404, 'SUBMISSION_NOT_FOUND', `no submission ${id.slice(0, 80)}`);
       if (result.kind === 'state') {
         if (result.row.state === target) return api(result.row);
         throw wrong(result.row);
       }
+      // The version is reviewed, not one archive: its other platform variants move with it.
+      for (const other of await otherVariants(core, row)) await meta.review(other.id, from, { ...fields, updated_at: iso() });
       core.log(`review: ${row.plugin} ${row.version} (${row.id}) ${row.state} -> ${target}`);
       return api(result.row);
     },
@@ -138,27 +163,15 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
       const row = visible(req, await meta.submission(id), id);
       notPublishable(row, channel);
       if (row.state === 'published') return api(row);
-      // The marketplace counter-signs what it publishes; the store re-checks the state and the
-      // publisher key (revoked since the upload: refused) in the transaction that publishes.
       const t = iso();
-      const counter = await core.signing.counterSign(row, t, () => contentsOf(core, row.sha256));
-      const attested = await core.attestations.counterSign(row, t);
-      const result = await meta.publish({
-        id: row.id,
-        channel,
-        at: t,
-        marketplace: JSON.stringify(counter.doc),
-        contentsSha256: counter.contentsSha256,
-        publisherKey: counter.publisherKey,
-        attestationMarketplace: attested ? JSON.stringify(attested) : null,
-        now: core.now(),
-      });
+      const result = await publishOne(core, row, channel, t);
       if (!result) throw new ApiError(404, 'SUBMISSION_NOT_FOUND', `no submission ${id.slice(0, 80)}`);
-      if (result.kind === 'key-invalid') throw core.signing.keyStop(row, counter.publisherKey!, result.key);
       if (result.kind === 'state') {
         notPublishable(result.row, channel);
         return api(result.row);
       }
+      // The version is published, not one archive: each other platform variant, counter-signed as its own archive.
+      for (const other of await otherVariants(core, row)) if (other.state === 'approved') await publishOne(core, other, channel, t);
       core.log(`publish: ${row.plugin} ${row.version} (${row.id}) on ${channel}`);
       // The static registry (serve --index-to) holds the version before the answer says it is published.
       await core.afterPublish?.(row.plugin);

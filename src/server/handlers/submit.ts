@@ -26,6 +26,7 @@ import type { DependencySummary } from '../../release/deps-diff.js';
 import type { Received } from '../storage/blobs.js';
 import { ATTESTATION_PART_MAX } from '../attestations.js';
 import type { ArchiveView } from '../../attest/sbom.js';
+import { MANIFEST_PATH } from '../../core/manifest/types.js';
 
 const KEY_RE = /^[\x20-\x7e]{1,255}$/;
 const SHA_RE = /^[0-9a-f]{64}$/;
@@ -257,7 +258,7 @@ async function verifyUpload(
   temp: string,
   name: string,
   version: string,
-): Promise<{ summary?: ManifestSummary; listingSha256: string | null; view: Omit<ArchiveView, 'sha256'> }> {
+): Promise<{ summary?: ManifestSummary; listingSha256: string | null; view: Omit<ArchiveView, 'sha256'>; platform: string }> {
   const report = await core.verify(temp, { maxArchiveBytes: core.maxUploadBytes, expect: { name, version } });
   const errors = report.findings.filter((f) => f.severity === 'error');
   if (!report.ok || errors.length > 0) {
@@ -275,8 +276,10 @@ async function verifyUpload(
   }
   const view = { members: report.members, plugin: m, packages: report.manifest?.dependencies?.packages };
   // The packages it declares and packs are kept beside the summary (server/deps-diff.ts).
-  const summary = report.manifest ? { ...manifestSummary(report.manifest), dependencies: archiveDependencies(report) } : undefined;
-  return { summary, listingSha256: report.listingSha256 ?? null, view };
+  // The manifest file's digest: the platform variants of one version must carry the same one (storage/meta.ts joinVariant).
+  const manifestSha256 = report.members.get(MANIFEST_PATH)?.sha256;
+  const summary = report.manifest ? { ...manifestSummary(report.manifest), dependencies: archiveDependencies(report), manifestSha256 } : undefined;
+  return { summary, listingSha256: report.listingSha256 ?? null, view, platform: report.platform ?? '' };
 }
 
 /** What the upload asks for compared with the latest published version (the reviewer sees it). */
@@ -299,16 +302,16 @@ interface Commit {
   idemExpires: number;
 }
 
-/** 200 with the submission that already has this (name, version) and archive; 409 for another archive. */
+/** 200 with the submission that already has this (name, version, platform) and archive; 409 for another archive. */
 async function answerExisting(c: Commit, row: SubmissionRow) {
   const { head, parts } = c;
   if (row.sha256 !== parts.received.sha256) {
-    throw new ApiError(
-      409,
-      'VERSION_EXISTS',
-      `${head.name} ${c.version} was already submitted with a different archive (sha256 ${short(row.sha256)}…); bump the version`,
-      { submission_id: row.id, state: row.state },
-    );
+    const what = row.platform ? `the ${row.platform} variant of ${head.name} ${c.version}` : `${head.name} ${c.version}`;
+    throw new ApiError(409, 'VERSION_EXISTS', `${what} was already submitted with a different archive (sha256 ${short(row.sha256)}…); bump the version`, {
+      submission_id: row.id,
+      state: row.state,
+      ...(row.platform ? { platform: row.platform } : {}),
+    });
   }
   const body = JSON.stringify({ ...toApi(row, await c.core.attestations.summaryOf(row.id)), existing: true });
   if (head.key !== undefined) {
@@ -317,7 +320,14 @@ async function answerExisting(c: Commit, row: SubmissionRow) {
   return c.reply.code(200).type(JSON_TYPE).send(body);
 }
 
-async function newRow(core: ServerCore, head: Head, parts: Parts, version: string, summary: ManifestSummary | undefined): Promise<SubmissionRow> {
+async function newRow(
+  core: ServerCore,
+  head: Head,
+  parts: Parts,
+  version: string,
+  summary: ManifestSummary | undefined,
+  platform: string,
+): Promise<SubmissionRow> {
   const t = new Date(core.now()).toISOString();
   const diff = await diffWithPublished(core, head.name, summary);
   return {
@@ -337,6 +347,7 @@ async function newRow(core: ServerCore, head: Head, parts: Parts, version: strin
     published_at: null,
     manifest: summary ? JSON.stringify(summary) : null,
     permission_diff: diff ? JSON.stringify(diff) : null,
+    platform,
   };
 }
 
@@ -358,10 +369,12 @@ async function commit(core: ServerCore, reply: FastifyReply, head: Head, parts: 
   }
   const version = checkListing(name, parts);
   const c: Commit = { core, reply, head, parts, fingerprint, version, idemExpires: core.now() + IDEMPOTENCY_TTL_MS };
-  const existing = await meta.submissionOf(name, version);
+  // The same bytes again (any variant), or a version without variants: answered before the archive is read.
+  const siblings = await meta.variantsOf(name, version);
+  const existing = siblings.find((s) => s.sha256 === received.sha256) ?? (siblings[0]?.platform === '' ? siblings[0] : undefined);
   if (existing) return await answerExisting(c, existing);
 
-  const { summary, listingSha256, view } = await verifyUpload(core, cleanup.temp, name, version);
+  const { summary, listingSha256, view, platform } = await verifyUpload(core, cleanup.temp, name, version);
   const facts = { sha256: received.sha256, size: received.size, contentsSha256: listingSha256 };
   const signed = await core.signing.checkUpload({ owner: caller.user, name, version, signature: parts.signatureBytes, archive: cleanup.temp, facts });
   const attested = await core.attestations.check({
@@ -380,7 +393,7 @@ async function commit(core: ServerCore, reply: FastifyReply, head: Head, parts: 
   cleanup.committedDigest = received.sha256;
   await core.blobs.commit(cleanup.temp, received.sha256);
   const phases = phase('stored');
-  const row = await newRow(core, head, parts, version, summary);
+  const row = await newRow(core, head, parts, version, summary, platform);
   const result = await meta.insertSubmission(
     row,
     key === undefined
@@ -403,6 +416,17 @@ async function commit(core: ServerCore, reply: FastifyReply, head: Head, parts: 
     throw new ApiError(422, 'KEY_REVOKED', `the key that signed this upload was revoked or expired while it was checked; sign it with a current key`);
   }
   if (result.kind === 'exists') return await answerExisting(c, result.row);
+  if (result.kind === 'variant-mismatch') {
+    throw new ApiError(
+      409,
+      'VARIANT_MISMATCH',
+      `${platform ? `the ${platform} variant` : 'this archive'} of ${name} ${version} cannot join the version: ${result.why}`,
+      {
+        submission_id: result.row.id,
+        state: result.row.state,
+      },
+    );
+  }
   core.log(`submission: ${name} ${version} (${row.id}) ${row.state}, ${received.size} bytes, sha256 ${short(received.sha256)}… (${phases.join(', ')})`);
   return reply
     .code(201)

@@ -45,6 +45,8 @@ export function toApi(row: SubmissionRow, attestations: unknown = null) {
     permission_diff: json(row.permission_diff),
     accepted_permissions: acceptedOf(row.listing),
     attestations,
+    // A platform variant of its version (build --split-platforms); absent for a version's one archive.
+    ...(row.platform ? { platform: row.platform } : {}),
   };
 }
 

@@ -35,6 +35,12 @@ export interface SubmissionRow {
   manifest: string | null;
   /** JSON: the diff against the latest published version when this was submitted; null when there was none. */
   permission_diff: string | null;
+  /**
+   * The platform variant (core/package/wheels.ts variantOf): '' for the one
+   * archive of a version; a wheel platform tag for each archive of a
+   * version built with --split-platforms (one row per variant).
+   */
+  platform: string;
 }
 
 export interface PluginRow {
@@ -127,7 +133,41 @@ export type InsertResult =
   | { kind: 'not-owner'; owner: string }
   | { kind: 'exists'; row: SubmissionRow }
   /** The publisher key of the upload was revoked (or expired) before the row could commit. */
-  | { kind: 'key-invalid'; key: KeyRow | undefined };
+  | { kind: 'key-invalid'; key: KeyRow | undefined }
+  /** Another platform variant of the version, which this one does not agree with (why says how). */
+  | { kind: 'variant-mismatch'; row: SubmissionRow; why: string };
+
+/**
+ * Whether a new row may join the rows already stored for its (plugin,
+ * version), decided inside the insert's transaction by both stores: the
+ * row of the same platform (or of a version without variants) is `exists`;
+ * a variant of another platform must agree with them (the same manifest
+ * file, a version not reviewed to an end yet) and takes their state, else
+ * `variant-mismatch`. Undefined: insert `row` as returned in `insert`.
+ */
+export function joinVariant(row: SubmissionRow, siblings: readonly SubmissionRow[]): InsertResult | { kind: 'insert'; row: SubmissionRow } {
+  const first = siblings[0];
+  if (!first) return { kind: 'insert', row };
+  const same = siblings.find((s) => s.platform === row.platform) ?? (row.platform === '' || first.platform === '' ? first : undefined);
+  if (same) return { kind: 'exists', row: same };
+  if (first.state === 'rejected' || first.state === 'published') {
+    return { kind: 'variant-mismatch', row: first, why: `the version is already ${first.state}; variants are added before it is published` };
+  }
+  if (manifestDigestOf(first) !== manifestDigestOf(row)) {
+    return { kind: 'variant-mismatch', row: first, why: 'its config/plugin.yaml differs from the other variants (only the wheels may differ)' };
+  }
+  return { kind: 'insert', row: { ...row, state: first.state, reviewer: first.reviewer, notes: first.notes, channel: first.channel } };
+}
+
+/** The sha256 of the manifest file a row's archive carries (kept in its manifest summary). */
+function manifestDigestOf(row: SubmissionRow): string | undefined {
+  try {
+    const v = row.manifest ? (JSON.parse(row.manifest) as { manifestSha256?: unknown }) : undefined;
+    return typeof v?.manifestSha256 === 'string' ? v.manifestSha256 : (row.manifest ?? undefined);
+  } catch {
+    return undefined;
+  }
+}
 
 export interface SubmissionFilter {
   plugin?: string;
@@ -165,6 +205,8 @@ export interface MetaStore {
   plugins(): Promise<PluginRow[]>;
   submission(id: string): Promise<SubmissionRow | undefined>;
   submissionOf(plugin: string, version: string): Promise<SubmissionRow | undefined>;
+  /** Every row of a version: one, or one per platform variant (in the order they were submitted). */
+  variantsOf(plugin: string, version: string): Promise<SubmissionRow[]>;
   /** Newest first. */
   submissions(filter?: SubmissionFilter): Promise<SubmissionRow[]>;
   published(plugin: string): Promise<SubmissionRow[]>;

@@ -11,6 +11,7 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { migratePg } from './pg-schema.js';
 import {
+  joinVariant,
   keyInvalidAt,
   type AttestationRow,
   type RolloverRow,
@@ -50,6 +51,7 @@ const SUBMISSION_COLUMNS = [
   'published_at',
   'manifest',
   'permission_diff',
+  'platform',
 ] as const;
 
 const COLUMNS: Record<keyof Tables, readonly string[]> = {
@@ -202,7 +204,12 @@ export class PgMeta implements MetaStore {
   }
 
   async submissionOf(plugin: string, version: string): Promise<SubmissionRow | undefined> {
-    return strip(await this.one<SubmissionRow>('SELECT * FROM submissions WHERE plugin = $1 AND version = $2', [plugin, version]));
+    return (await this.variantsOf(plugin, version))[0];
+  }
+
+  async variantsOf(plugin: string, version: string): Promise<SubmissionRow[]> {
+    const rows = await this.q<SubmissionRow>('SELECT * FROM submissions WHERE plugin = $1 AND version = $2 ORDER BY seq', [plugin, version]);
+    return rows.map((r) => strip(r)!);
   }
 
   async submissions(filter: SubmissionFilter = {}): Promise<SubmissionRow[]> {
@@ -269,8 +276,13 @@ export class PgMeta implements MetaStore {
         // The plugin row's lock: every insert of this plugin's submissions waits here for the one before.
         const plugin = (await q<PluginRow>('SELECT * FROM plugins WHERE name = $1 FOR UPDATE', [row.plugin]))[0];
         if (plugin.owner !== row.owner) return { kind: 'not-owner', owner: plugin.owner };
-        const existing = (await q<SubmissionRow>('SELECT * FROM submissions WHERE plugin = $1 AND version = $2', [row.plugin, row.version]))[0];
-        if (existing) return { kind: 'exists', row: strip(existing)! };
+        const siblings = await q<SubmissionRow>('SELECT * FROM submissions WHERE plugin = $1 AND version = $2 ORDER BY seq', [row.plugin, row.version]);
+        const joined = joinVariant(
+          row,
+          siblings.map((r) => strip(r)!),
+        );
+        if (joined.kind !== 'insert') return joined;
+        row = joined.row;
         if (signature.publisher_key !== null) {
           const key = (await q<KeyRow>('SELECT * FROM publisher_keys WHERE key_id = $1 FOR SHARE', [signature.publisher_key]))[0];
           if (!key || keyInvalidAt(key, now)) return { kind: 'key-invalid', key };

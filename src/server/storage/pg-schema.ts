@@ -86,9 +86,17 @@ CREATE TABLE attestations (
 CREATE TABLE key_rollovers (old_key_id TEXT PRIMARY KEY, new_key_id TEXT NOT NULL, statement TEXT NOT NULL, created_at TEXT NOT NULL);
 `;
 
+/** Version 3: platform variants, one row per (plugin, version, platform); '' for a version's one archive. */
+const V3 = `
+ALTER TABLE submissions ADD COLUMN IF NOT EXISTS platform TEXT NOT NULL DEFAULT '';
+ALTER TABLE submissions DROP CONSTRAINT IF EXISTS submissions_plugin_version_key;
+ALTER TABLE submissions ADD CONSTRAINT submissions_plugin_version_platform_key UNIQUE (plugin, version, platform);
+`;
+
 const MIGRATIONS: { version: number; sql: string }[] = [
   { version: 1, sql: V1 },
   { version: 2, sql: V2 },
+  { version: 3, sql: V3 },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import { migrateSqlite } from './sqlite-schema.js';
 import {
+  joinVariant,
   keyInvalidAt,
   type AttestationRow,
   type RolloverRow,
@@ -37,9 +38,9 @@ export class DataDirInUseError extends Error {
 }
 
 const SUBMISSION_COLUMNS =
-  'id, plugin, version, state, sha256, size, channel, notes, owner, reviewer, listing, created_at, updated_at, published_at, seq, manifest, permission_diff';
+  'id, plugin, version, state, sha256, size, channel, notes, owner, reviewer, listing, created_at, updated_at, published_at, seq, manifest, permission_diff, platform';
 const INSERT_SUBMISSION = `INSERT INTO submissions (${SUBMISSION_COLUMNS}) VALUES (@id, @plugin, @version, @state, @sha256, @size, @channel, @notes,
-  @owner, @reviewer, @listing, @created_at, @updated_at, @published_at, @seq, @manifest, @permission_diff)`;
+  @owner, @reviewer, @listing, @created_at, @updated_at, @published_at, @seq, @manifest, @permission_diff, @platform)`;
 const INSERT_IDEMPOTENCY =
   'INSERT OR REPLACE INTO idempotency (user, key, fingerprint, status, body, expires_at) VALUES (@user, @key, @fingerprint, @status, @body, @expires_at)';
 const INSERT_SIGNATURE =
@@ -147,12 +148,16 @@ export class SqliteMeta implements MetaStore {
     return strip(this.row(id));
   }
 
-  private rowOf(plugin: string, version: string): SubmissionRow | undefined {
-    return this.get<SubmissionRow>('SELECT * FROM submissions WHERE plugin = ? AND version = ?', plugin, version);
+  private rowsOf(plugin: string, version: string): SubmissionRow[] {
+    return this.all<SubmissionRow>('SELECT * FROM submissions WHERE plugin = ? AND version = ? ORDER BY seq', plugin, version).map((r) => strip(r)!);
   }
 
   async submissionOf(plugin: string, version: string): Promise<SubmissionRow | undefined> {
-    return strip(this.rowOf(plugin, version));
+    return this.rowsOf(plugin, version)[0];
+  }
+
+  async variantsOf(plugin: string, version: string): Promise<SubmissionRow[]> {
+    return this.rowsOf(plugin, version);
   }
 
   async submissions(filter: SubmissionFilter = {}): Promise<SubmissionRow[]> {
@@ -216,8 +221,9 @@ export class SqliteMeta implements MetaStore {
     const tx = this.db.transaction((): InsertResult => {
       const plugin = this.get<PluginRow>('SELECT * FROM plugins WHERE name = ?', row.plugin);
       if (plugin && plugin.owner !== row.owner) return { kind: 'not-owner', owner: plugin.owner };
-      const existing = this.rowOf(row.plugin, row.version);
-      if (existing) return { kind: 'exists', row: strip(existing)! };
+      const joined = joinVariant(row, this.rowsOf(row.plugin, row.version));
+      if (joined.kind !== 'insert') return joined;
+      row = joined.row;
       if (signature.publisher_key !== null) {
         const key = this.keyRowSync(signature.publisher_key);
         if (!key || keyInvalidAt(key, now)) return { kind: 'key-invalid', key };

@@ -88,10 +88,50 @@ CREATE TABLE IF NOT EXISTS attestations (
 CREATE TABLE IF NOT EXISTS key_rollovers (old_key_id TEXT PRIMARY KEY, new_key_id TEXT NOT NULL, statement TEXT NOT NULL, created_at TEXT NOT NULL);
 `;
 
-const MIGRATIONS: { version: number; apply: (db: Db) => void }[] = [
+/**
+ * Version 4: platform variants, one row per (plugin, version, platform);
+ * '' for a version's one archive. SQLite cannot drop the old UNIQUE
+ * (plugin, version), so the table is made anew and the rows copied, with
+ * foreign keys off (migrateSqlite: the tables that name it would lose their
+ * rows' parent for a moment), and checked before the commit.
+ */
+function v4(db: Db): void {
+  const columns = (db.prepare('PRAGMA table_info(submissions)').all() as { name: string }[]).map((c) => c.name);
+  if (columns.includes('platform')) return;
+  db.exec(`
+CREATE TABLE submissions_v4 (
+  id TEXT PRIMARY KEY,
+  plugin TEXT NOT NULL REFERENCES plugins(name),
+  version TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending','in_review','approved','rejected','published')),
+  sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  channel TEXT CHECK (channel IS NULL OR channel IN ('stable','beta')),
+  notes TEXT,
+  owner TEXT NOT NULL,
+  reviewer TEXT,
+  listing TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  published_at TEXT,
+  seq INTEGER NOT NULL,
+  manifest TEXT,
+  permission_diff TEXT,
+  platform TEXT NOT NULL DEFAULT '',
+  UNIQUE (plugin, version, platform)
+);
+INSERT INTO submissions_v4 (${columns.join(', ')}) SELECT ${columns.join(', ')} FROM submissions;
+DROP TABLE submissions;
+ALTER TABLE submissions_v4 RENAME TO submissions;
+CREATE INDEX IF NOT EXISTS submissions_owner ON submissions(owner);
+`);
+}
+
+const MIGRATIONS: { version: number; apply: (db: Db) => void; rebuilds?: true }[] = [
   { version: 1, apply: (db) => db.exec(V1) },
   { version: 2, apply: v2 },
   { version: 3, apply: (db) => db.exec(V3) },
+  { version: 4, apply: v4, rebuilds: true },
 ];
 
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
@@ -103,10 +143,18 @@ export function migrateSqlite(db: Db, now: () => number): number[] {
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     if (done.has(m.version)) continue;
-    db.transaction(() => {
-      m.apply(db);
-      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, new Date(now()).toISOString());
-    }).immediate();
+    // A table made anew: foreign keys off around the transaction (the pragma is a no-op inside one), checked before it commits.
+    if (m.rebuilds) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        m.apply(db);
+        if (m.rebuilds && (db.pragma('foreign_key_check') as unknown[]).length)
+          throw new Error(`schema version ${m.version}: a row names a submission that is not there`);
+        db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, new Date(now()).toISOString());
+      }).immediate();
+    } finally {
+      if (m.rebuilds) db.pragma('foreign_keys = ON');
+    }
     applied.push(m.version);
   }
   return applied;
