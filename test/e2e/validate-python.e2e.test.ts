@@ -558,7 +558,9 @@ describe('one interpreter check, one behaviour (validate, build and test)', () =
     const bin = await tempDir();
     const wrapper = path.join(bin, 'python3');
     // runs Python for everything but the scanner, which it makes fail as a broken install would
-    await fs.writeFile(wrapper, `#!/bin/sh\ncase "$*" in *scan.py*) echo "MemoryError" >&2; exit 1;; esac\nexec "${found.python.path}" "$@"\n`, { mode: 0o755 });
+    await fs.writeFile(wrapper, `#!/bin/sh\ncase "$*" in *scan.py*) echo "MemoryError" >&2; exit 1;; esac\nexec "${found.python.path}" "$@"\n`, {
+      mode: 0o755,
+    });
     const { exitCode, stderr } = await validate(GOOD, { PLEXICHAT_PYTHON: wrapper });
     expect(exitCode).toBe(1);
     expect(stderr).toMatch(/the code scanner failed under .*python3 \(Python 3\.\d+\.\d+\): MemoryError/);
