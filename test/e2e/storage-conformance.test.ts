@@ -226,6 +226,56 @@ describe.each(Object.keys(PAIRS))('%s', (label) => {
       expect((await put('sub_var_one2', '', { version: '7.0.1' })).kind).toBe('exists');
     });
 
+    it("a version's platform variants publish together or not at all (a publisher key revoked since: none is published)", async () => {
+      const row = (await st.meta.submissionOf('conf_life', '1.0.0'))!;
+      const base: SubmissionRow = {
+        ...row,
+        plugin: 'conf_life',
+        version: '8.0.0',
+        state: 'pending',
+        published_at: null,
+        channel: null,
+        manifest: JSON.stringify({ name: 'conf_var', version: '8.0.0', manifestSha256: 'c'.repeat(64) }),
+        permission_diff: null,
+      };
+      const keyId = 'bbbbbbbbbbbbbbbb';
+      await st.meta.addKey({ key_id: keyId, owner: row.owner, public_key: 'y', created_at: row.created_at, expires_at: null, revoked_at: null });
+      const unsigned = { contents_sha256: null, publisher: null, publisher_key: null, marketplace: null };
+      const signed = { ...unsigned, publisher: '{}', publisher_key: keyId };
+      expect((await st.meta.insertSubmission({ ...base, id: 'sub_pub_linux', platform: 'manylinux_2_17_x86_64' }, undefined, unsigned, Date.now())).kind).toBe(
+        'inserted',
+      );
+      for (const [from, to] of [
+        ['pending', 'in_review'],
+        ['in_review', 'approved'],
+      ] as const) {
+        await st.meta.review('sub_pub_linux', [from], { state: to, notes: null, reviewer: 'rev', updated_at: base.updated_at });
+      }
+      const mac = await st.meta.insertSubmission({ ...base, id: 'sub_pub_mac', platform: 'macosx_11_0_arm64' }, undefined, signed, Date.now());
+      expect(mac.kind === 'inserted' && mac.row.state).toBe('approved');
+      await st.meta.revokeKey(row.owner, keyId, new Date(Date.now() - 1000).toISOString());
+      const at = new Date().toISOString();
+      const req = (id: string, publisherKey: string | null) => ({
+        id,
+        channel: 'stable' as const,
+        at,
+        marketplace: '{}',
+        contentsSha256: null,
+        publisherKey,
+        attestationMarketplace: null,
+        now: Date.now(),
+      });
+      const refused = await st.meta.publish([req('sub_pub_linux', null), req('sub_pub_mac', keyId)]);
+      expect(refused?.kind).toBe('key-invalid');
+      expect((await st.meta.variantsOf('conf_life', '8.0.0')).map((r) => r.state)).toEqual(['approved', 'approved']);
+      const done = await st.meta.publish([req('sub_pub_linux', null), req('sub_pub_mac', null)]);
+      expect(done?.kind === 'published' && done.row.id).toBe('sub_pub_linux');
+      expect((await st.meta.variantsOf('conf_life', '8.0.0')).map((r) => [r.state, r.channel])).toEqual([
+        ['published', 'stable'],
+        ['published', 'stable'],
+      ]);
+    });
+
     it('blobs: write, read, list, named files; the sweep keeps what rows name and recent orphans within the grace', async () => {
       const orphan = Buffer.from('no row names these bytes');
       const digest = sha256(orphan);

@@ -4,7 +4,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { callerOf, type RouteHandlers, type ServerCore } from '../core.js';
-import { STATES, type Channel, type State, type SubmissionRow } from '../storage/meta.js';
+import { STATES, type Channel, type PublishRequest, type State, type SubmissionRow } from '../storage/meta.js';
 import { ApiError } from '../errors.js';
 import { checkName, toApi } from './values.js';
 import { archiveFacts } from '../../signing/archive.js';
@@ -73,24 +73,33 @@ async function otherVariants(core: ServerCore, row: SubmissionRow): Promise<Subm
 }
 
 /**
- * Publish one archive: the marketplace counter-signs it; the store re-checks
- * the state and the publisher key (revoked since the upload: refused) in the
- * transaction that publishes.
+ * Publish a version: the marketplace counter-signs each of its archives (its
+ * one archive, or every platform variant), then the store publishes them all
+ * in one transaction, re-checking each one's state and publisher key
+ * (revoked since the upload: refused). All or none: a variant that cannot be
+ * published leaves the whole version unpublished.
  */
-async function publishOne(core: ServerCore, row: SubmissionRow, channel: Channel, t: string) {
-  const counter = await core.signing.counterSign(row, t, () => contentsOf(core, row.sha256));
-  const attested = await core.attestations.counterSign(row, t);
-  const result = await core.meta.publish({
-    id: row.id,
-    channel,
-    at: t,
-    marketplace: JSON.stringify(counter.doc),
-    contentsSha256: counter.contentsSha256,
-    publisherKey: counter.publisherKey,
-    attestationMarketplace: attested ? JSON.stringify(attested) : null,
-    now: core.now(),
-  });
-  if (result?.kind === 'key-invalid') throw core.signing.keyStop(row, counter.publisherKey!, result.key);
+async function publishVersion(core: ServerCore, rows: readonly SubmissionRow[], channel: Channel, t: string) {
+  const requests: PublishRequest[] = [];
+  for (const row of rows) {
+    const counter = await core.signing.counterSign(row, t, () => contentsOf(core, row.sha256));
+    const attested = await core.attestations.counterSign(row, t);
+    requests.push({
+      id: row.id,
+      channel,
+      at: t,
+      marketplace: JSON.stringify(counter.doc),
+      contentsSha256: counter.contentsSha256,
+      publisherKey: counter.publisherKey,
+      attestationMarketplace: attested ? JSON.stringify(attested) : null,
+      now: core.now(),
+    });
+  }
+  const result = await core.meta.publish(requests);
+  if (result?.kind === 'key-invalid') {
+    const which = rows.find((r, i) => requests[i].publisherKey === result.key?.key_id) ?? rows[0];
+    throw core.signing.keyStop(which, requests[rows.indexOf(which)].publisherKey!, result.key);
+  }
   return result;
 }
 
@@ -164,14 +173,25 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
       notPublishable(row, channel);
       if (row.state === 'published') return api(row);
       const t = iso();
-      const result = await publishOne(core, row, channel, t);
+      // The version is published, not one archive: every platform variant, each counter-signed as its own archive, at once.
+      const others = (await otherVariants(core, row)).filter((r) => r.state !== 'published');
+      const result = await publishVersion(core, [row, ...others], channel, t);
       if (!result) throw new ApiError(404, 'SUBMISSION_NOT_FOUND', `no submission ${id.slice(0, 80)}`);
       if (result.kind === 'state') {
+        if (result.row.id !== row.id) {
+          const v = result.row;
+          throw new ApiError(
+            409,
+            'NOT_APPROVED',
+            `${v.plugin} ${v.version} for ${v.platform} is ${v.state}, not approved; nothing of the version was published`,
+            {
+              state: v.state,
+            },
+          );
+        }
         notPublishable(result.row, channel);
         return api(result.row);
       }
-      // The version is published, not one archive: each other platform variant, counter-signed as its own archive.
-      for (const other of await otherVariants(core, row)) if (other.state === 'approved') await publishOne(core, other, channel, t);
       core.log(`publish: ${row.plugin} ${row.version} (${row.id}) on ${channel}`);
       // The static registry (serve --index-to) holds the version before the answer says it is published.
       await core.afterPublish?.(row.plugin);

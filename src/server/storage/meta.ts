@@ -232,7 +232,13 @@ export interface MetaStore {
   attestationRow(submissionId: string): Promise<AttestationRow | undefined>;
   /** Move a submission from one of `from` to fields.state; 'state' with the row as it is when it was elsewhere. */
   review(id: string, from: readonly State[], fields: ReviewFields): Promise<{ kind: 'updated' | 'state'; row: SubmissionRow } | undefined>;
-  publish(req: PublishRequest): Promise<PublishResult | undefined>;
+  /**
+   * Publish archives in one transaction: a version's one archive, or every
+   * platform variant of it. All or none: the first request that cannot be
+   * published (a row gone, not approved, a publisher key revoked since) is
+   * the answer and nothing is published; else the first request's result.
+   */
+  publish(reqs: readonly PublishRequest[]): Promise<PublishResult | undefined>;
   // keys
   marketplaceKeys(): Promise<KeyRow[]>;
   /** Record the marketplace's key (kept when already there). */

@@ -98,6 +98,32 @@ const IDENTITY_LOCK = 0x706c7869;
 /** The start-up lock ("plxs"): the first start makes the signing key and sweeps; the others wait, then read it. */
 const START_LOCK = 0x706c7873;
 
+/** One archive's publish inside a transaction (PgMeta.publish): its row locked, its state and publisher key re-checked. */
+async function publishIn(q: Query, req: PublishRequest): Promise<PublishResult | undefined> {
+  const row = strip((await q<SubmissionRow>('SELECT * FROM submissions WHERE id = $1 FOR UPDATE', [req.id]))[0]);
+  if (!row) return undefined;
+  if (row.state !== 'approved') return { kind: 'state', row };
+  if (req.publisherKey !== null) {
+    const key = (await q<KeyRow>('SELECT * FROM publisher_keys WHERE key_id = $1 FOR SHARE', [req.publisherKey]))[0];
+    if (!key || keyInvalidAt(key, req.now)) return { kind: 'key-invalid', key };
+  }
+  await q(`${insertSql('signatures', COLUMNS.signatures)} ON CONFLICT (submission_id) DO UPDATE SET marketplace = EXCLUDED.marketplace`, [
+    row.id,
+    req.contentsSha256,
+    null,
+    null,
+    req.marketplace,
+  ]);
+  if (req.attestationMarketplace !== null) {
+    await q('UPDATE attestations SET marketplace = $2 WHERE submission_id = $1', [row.id, req.attestationMarketplace]);
+  }
+  const updated = await q<SubmissionRow>(
+    "UPDATE submissions SET state = 'published', channel = $2, published_at = $3, updated_at = $3 WHERE id = $1 RETURNING *",
+    [row.id, req.channel, req.at],
+  );
+  return { kind: 'published', row: strip(updated[0])! };
+}
+
 export class PgMeta implements MetaStore {
   readonly kind = 'postgres' as const;
 
@@ -317,31 +343,16 @@ export class PgMeta implements MetaStore {
     return row ? { kind: 'state' as const, row } : undefined;
   }
 
-  async publish(req: PublishRequest): Promise<PublishResult | undefined> {
+  async publish(reqs: readonly PublishRequest[]): Promise<PublishResult | undefined> {
     return this.tx(
       async (q): Promise<PublishResult | undefined> => {
-        const row = strip((await q<SubmissionRow>('SELECT * FROM submissions WHERE id = $1 FOR UPDATE', [req.id]))[0]);
-        if (!row) return undefined;
-        if (row.state !== 'approved') return { kind: 'state', row };
-        if (req.publisherKey !== null) {
-          const key = (await q<KeyRow>('SELECT * FROM publisher_keys WHERE key_id = $1 FOR SHARE', [req.publisherKey]))[0];
-          if (!key || keyInvalidAt(key, req.now)) return { kind: 'key-invalid', key };
+        let first: PublishResult | undefined;
+        for (const req of reqs) {
+          const r = await publishIn(q, req);
+          if (r?.kind !== 'published') return r; // rolled back below: nothing was published
+          first ??= r;
         }
-        await q(`${insertSql('signatures', COLUMNS.signatures)} ON CONFLICT (submission_id) DO UPDATE SET marketplace = EXCLUDED.marketplace`, [
-          row.id,
-          req.contentsSha256,
-          null,
-          null,
-          req.marketplace,
-        ]);
-        if (req.attestationMarketplace !== null) {
-          await q('UPDATE attestations SET marketplace = $2 WHERE submission_id = $1', [row.id, req.attestationMarketplace]);
-        }
-        const updated = await q<SubmissionRow>(
-          "UPDATE submissions SET state = 'published', channel = $2, published_at = $3, updated_at = $3 WHERE id = $1 RETURNING *",
-          [row.id, req.channel, req.at],
-        );
-        return { kind: 'published', row: strip(updated[0])! };
+        return first;
       },
       (r) => r?.kind !== 'published',
     );

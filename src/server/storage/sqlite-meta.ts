@@ -29,6 +29,13 @@ import {
   type Tables,
 } from './meta.js';
 
+/** Thrown inside a publish transaction to roll it back with the refusal as the answer. */
+class Unpublished extends Error {
+  constructor(readonly result: PublishResult | undefined) {
+    super('not published');
+  }
+}
+
 export class DataDirInUseError extends Error {
   readonly code = 'DATA_DIR_IN_USE';
   constructor(file: string, cause: unknown) {
@@ -257,35 +264,50 @@ export class SqliteMeta implements MetaStore {
       .immediate();
   }
 
-  async publish(req: PublishRequest): Promise<PublishResult | undefined> {
-    return this.db
-      .transaction((): PublishResult | undefined => {
-        const row = strip(this.row(req.id));
-        if (!row) return undefined;
-        if (row.state !== 'approved') return { kind: 'state', row };
-        if (req.publisherKey !== null) {
-          const key = this.keyRowSync(req.publisherKey);
-          if (!key || keyInvalidAt(key, req.now)) return { kind: 'key-invalid', key };
-        }
-        const updated = this.db.prepare('UPDATE signatures SET marketplace = ? WHERE submission_id = ?').run(req.marketplace, row.id);
-        if (updated.changes === 0) {
-          this.db.prepare(INSERT_SIGNATURE).run({
-            submission_id: row.id,
-            contents_sha256: req.contentsSha256,
-            publisher: null,
-            publisher_key: null,
-            marketplace: req.marketplace,
-          });
-        }
-        if (req.attestationMarketplace !== null) {
-          this.db.prepare('UPDATE attestations SET marketplace = ? WHERE submission_id = ?').run(req.attestationMarketplace, row.id);
-        }
-        this.db
-          .prepare("UPDATE submissions SET state = 'published', channel = ?, published_at = ?, updated_at = ? WHERE id = ?")
-          .run(req.channel, req.at, req.at, row.id);
-        return { kind: 'published', row: strip(this.row(row.id))! };
-      })
-      .immediate();
+  async publish(reqs: readonly PublishRequest[]): Promise<PublishResult | undefined> {
+    try {
+      return this.db
+        .transaction((): PublishResult | undefined => {
+          let first: PublishResult | undefined;
+          for (const req of reqs) {
+            const r = this.publishSync(req);
+            if (r?.kind !== 'published') throw new Unpublished(r);
+            first ??= r;
+          }
+          return first;
+        })
+        .immediate();
+    } catch (err) {
+      if (err instanceof Unpublished) return err.result; // rolled back: nothing was published
+      throw err;
+    }
+  }
+
+  private publishSync(req: PublishRequest): PublishResult | undefined {
+    const row = strip(this.row(req.id));
+    if (!row) return undefined;
+    if (row.state !== 'approved') return { kind: 'state', row };
+    if (req.publisherKey !== null) {
+      const key = this.keyRowSync(req.publisherKey);
+      if (!key || keyInvalidAt(key, req.now)) return { kind: 'key-invalid', key };
+    }
+    const updated = this.db.prepare('UPDATE signatures SET marketplace = ? WHERE submission_id = ?').run(req.marketplace, row.id);
+    if (updated.changes === 0) {
+      this.db.prepare(INSERT_SIGNATURE).run({
+        submission_id: row.id,
+        contents_sha256: req.contentsSha256,
+        publisher: null,
+        publisher_key: null,
+        marketplace: req.marketplace,
+      });
+    }
+    if (req.attestationMarketplace !== null) {
+      this.db.prepare('UPDATE attestations SET marketplace = ? WHERE submission_id = ?').run(req.attestationMarketplace, row.id);
+    }
+    this.db
+      .prepare("UPDATE submissions SET state = 'published', channel = ?, published_at = ?, updated_at = ? WHERE id = ?")
+      .run(req.channel, req.at, req.at, row.id);
+    return { kind: 'published', row: strip(this.row(row.id))! };
   }
 
   async marketplaceKeys(): Promise<KeyRow[]> {
