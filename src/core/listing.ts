@@ -275,6 +275,28 @@ async function changelogPart(file: string, version: string): Promise<Part<string
   };
 }
 
+/**
+ * The archive is not there. After `build --split-platforms` the folder holds
+ * the version's platform archives instead (`<stem>-<platform>.zip`): they
+ * are named, and each is submitted with --archive.
+ */
+async function noArchive(archive: string, rel: (p: string) => string): Promise<ListingProblem> {
+  const dir = path.dirname(archive);
+  const stem = path.basename(archive, '.zip');
+  const variants = ((await fs.readdir(dir).catch(() => [])) as string[])
+    .filter((f) => f.startsWith(`${stem}-`) && f.endsWith('.zip') && !f.slice(stem.length + 1, -4).includes('/'))
+    .sort();
+  if (variants.length > 0) {
+    const shown = variants.map((f) => rel(path.join(dir, f)));
+    return {
+      code: 'NO_ARCHIVE',
+      message: `${rel(archive)} does not exist; ${rel(dir)} holds ${variants.length} platform archive${variants.length === 1 ? '' : 's'} of this version: ${shown.join(', ')}`,
+      hint: `they form one version: submit each with --archive, e.g. --archive ${shown[0]}`,
+    };
+  }
+  return { code: 'NO_ARCHIVE', message: `no archive yet: ${rel(archive)} does not exist`, hint: 'run `plexichat-plugin build` first' };
+}
+
 /** The archive's sha256 and size: from build's fresh .sha256 file, or by hashing it now. */
 async function archivePart(
   paths: ListingPaths,
@@ -306,7 +328,7 @@ async function archivePart(
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    problems.push({ code: 'NO_ARCHIVE', message: `no archive yet: ${rel(paths.archive)} does not exist`, hint: 'run `plexichat-plugin build` first' });
+    problems.push(await noArchive(paths.archive, rel));
   }
   if (archive && archive.size === 0) {
     problems.push({ code: 'EMPTY_ARCHIVE', message: `${rel(paths.archive)} is empty`, hint: 'run `plexichat-plugin build` again' });

@@ -147,6 +147,17 @@ afterAll(async () => {
 describe('platform variants of one version on the development marketplace', () => {
   let linuxId: string;
 
+  it('without --archive, prepare and submit name the platform archives a split build wrote (one per platform, each with --archive)', async () => {
+    for (const cmd of ['prepare', 'submit']) {
+      const r = await cli(['marketplace', cmd]);
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(`dist/${NAME}-1\\.0\\.0\\.zip does not exist; dist holds 2 platform archives of this version: dist/${NAME}-1\\.0\\.0-`),
+      );
+      expect(r.stderr).toMatch(/they form one version: submit each with --archive, e\.g\. --archive dist\//);
+    }
+  });
+
   it('stores both variants; refuses the same platform with other bytes and a variant whose manifest differs', async () => {
     const first = await cli(['--json', 'marketplace', 'submit', '--archive', built.get(LINUX)!]);
     expect(first.exitCode, first.stdout + first.stderr).toBe(0);
