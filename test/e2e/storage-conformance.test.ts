@@ -219,6 +219,8 @@ describe.each(Object.keys(PAIRS))('%s', (label) => {
       ]);
       // A version reviewed to an end takes no new variant.
       await st.meta.review('sub_var_linux', ['in_review'], { state: 'rejected', notes: 'no', reviewer: 'rev', updated_at: base.updated_at });
+      // The version moved, not one archive: in the same transaction.
+      expect((await st.meta.variantsOf('conf_life', '7.0.0')).map((r) => r.state)).toEqual(['rejected', 'rejected']);
       const late = await put('sub_var_win2', 'win_amd64');
       expect(late.kind === 'variant-mismatch' && late.why).toMatch(/already rejected/);
       // A version without variants keeps one row, as before.

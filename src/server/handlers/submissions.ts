@@ -157,8 +157,6 @@ export function submissionHandlers(core: ServerCore): RouteHandlers<'listPluginS
         if (result.row.state === target) return api(result.row);
         throw wrong(result.row);
       }
-      // The version is reviewed, not one archive: its other platform variants move with it.
-      for (const other of await otherVariants(core, row)) await meta.review(other.id, from, { ...fields, updated_at: iso() });
       core.log(`review: ${row.plugin} ${row.version} (${row.id}) ${row.state} -> ${target}`);
       return api(result.row);
     },

@@ -230,7 +230,11 @@ export interface MetaStore {
     attestation?: Omit<AttestationRow, 'submission_id'>,
   ): Promise<InsertResult>;
   attestationRow(submissionId: string): Promise<AttestationRow | undefined>;
-  /** Move a submission from one of `from` to fields.state; 'state' with the row as it is when it was elsewhere. */
+  /**
+   * Move a submission from one of `from` to fields.state, with its version's
+   * other platform variants (those in one of `from`), in one transaction;
+   * 'state' with the row as it is when it was elsewhere.
+   */
   review(id: string, from: readonly State[], fields: ReviewFields): Promise<{ kind: 'updated' | 'state'; row: SubmissionRow } | undefined>;
   /**
    * Publish archives in one transaction: a version's one archive, or every

@@ -334,10 +334,14 @@ export class PgMeta implements MetaStore {
   }
 
   async review(id: string, from: readonly State[], fields: ReviewFields) {
-    const updated = await this.one<SubmissionRow>(
-      'UPDATE submissions SET state = $2, notes = $3, reviewer = $4, updated_at = $5 WHERE id = $1 AND state = ANY($6) RETURNING *',
+    // One statement: the row, and (the version moves, not one archive) its other platform variants in a state the move starts from.
+    const moved = await this.q<SubmissionRow>(
+      `UPDATE submissions SET state = $2, notes = $3, reviewer = $4, updated_at = $5
+        WHERE state = ANY($6) AND (id = $1 OR (platform <> '' AND (plugin, version) IN (SELECT plugin, version FROM submissions WHERE id = $1 AND platform <> '' AND state = ANY($6))))
+        RETURNING *`,
       [id, fields.state, fields.notes, fields.reviewer, fields.updated_at, from],
     );
+    const updated = moved.find((r) => r.id === id);
     if (updated) return { kind: 'updated' as const, row: strip(updated)! };
     const row = await this.submission(id);
     return row ? { kind: 'state' as const, row } : undefined;

@@ -256,9 +256,17 @@ export class SqliteMeta implements MetaStore {
         const row = strip(this.row(id));
         if (!row) return undefined;
         if (!from.includes(row.state)) return { kind: 'state' as const, row };
-        this.db
-          .prepare('UPDATE submissions SET state = @state, notes = @notes, reviewer = @reviewer, updated_at = @updated_at WHERE id = @id')
-          .run({ ...fields, id });
+        // The version moves, not one archive: its other platform variants in a state the move starts from move with it.
+        const variants = row.platform
+          ? this.all<{ id: string; state: State }>(
+              'SELECT id, state FROM submissions WHERE plugin = ? AND version = ? AND platform <> ?',
+              row.plugin,
+              row.version,
+              '',
+            )
+          : [];
+        const update = this.db.prepare('UPDATE submissions SET state = @state, notes = @notes, reviewer = @reviewer, updated_at = @updated_at WHERE id = @id');
+        for (const v of [{ id, state: row.state }, ...variants.filter((x) => x.id !== id)]) if (from.includes(v.state)) update.run({ ...fields, id: v.id });
         return { kind: 'updated' as const, row: strip(this.row(id))! };
       })
       .immediate();
