@@ -166,10 +166,9 @@ export const EXAMPLES: Readonly<Record<string, readonly Example[]>> = {
   ],
   'marketplace download': [
     ex('marketplace download greeter', 'the highest published version, verified'),
-    ex('marketplace download greeter@1.2.0 --out vendor', 'one version into vendor/'),
     ex('marketplace download greeter --keyring marketplace-keys.json', 'trust only these marketplace keys'),
     ex('marketplace download greeter --registry https://plugins.example.com/registry', 'from a static registry, verified the same way'),
-    ex('marketplace download greeter@1.2.0 --platform macosx_11_0_arm64', "one platform's archive of a version built with --split-platforms"),
+    ex('marketplace download greeter@1.2.0 --platform macosx_11_0_arm64 --out vendor', "one platform's archive of a version, into vendor/"),
   ],
   'marketplace index': [
     ex('marketplace index --to ./registry', 'the static registry of the default data dir, into a folder'),
