@@ -146,7 +146,7 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .description('create a signing key pair (private key mode 0600, public key beside it as <file>.pub)')
     .option('-o, --out <file>', 'private key file (default: signing-key.pem in the user config dir)')
     .option('-f, --force', 'replace an existing key file')
-    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/keys.js'), opts, cmd));
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/keys/generate.js'), opts, cmd));
   keys
     .command('rollover')
     .description('hand over from an old key to a new one: a statement signed by both (docs/signing.md, "Keys over time")')
@@ -154,7 +154,7 @@ export function createProgram(version: string, runner: Runner, name = 'plexichat
     .option('--to <file>', 'the new private key (make it with `keys generate --out <file>`)')
     .option('-o, --out <file>', 'where to write the statement (default: <new key file>.rollover.json)')
     .option('-f, --force', 'replace an existing statement file')
-    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/keys-rollover.js'), opts, cmd));
+    .action((opts: Record<string, unknown>, cmd: Command) => runner(() => import('../commands/keys/rollover.js'), opts, cmd));
 
   program
     .command('version')

@@ -6,13 +6,13 @@
  * `marketplace keys rollover` and for a keyring's `rollovers`.
  */
 import fs from 'node:fs/promises';
-import { userPath, type Ctx } from '../io/context.js';
-import { UsageError, WorkFailedError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
-import { writingTo } from '../io/fs-errors.js';
-import { privateKeyFromFile } from '../signing/files.js';
-import { makeRollover } from '../signing/rollover.js';
-import { inline } from '../io/terminal.js';
+import { userPath, type Ctx } from '../../io/context.js';
+import { UsageError, WorkFailedError } from '../../errors.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { writingTo } from '../../io/fs-errors.js';
+import { privateKeyFromFile } from '../../signing/files.js';
+import { makeRollover } from '../../signing/rollover.js';
+import { inline } from '../../io/terminal.js';
 
 export interface KeysRolloverOptions {
   from?: string;

@@ -7,14 +7,14 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { userPath, type Ctx } from '../io/context.js';
-import { UsageError, WorkFailedError, errnoCode } from '../errors.js';
-import { openAtomic, type AtomicFile } from '../io/atomic.js';
-import { registerSecret } from '../io/redact.js';
-import { defaultKeyFile, oneLineCommand, publicKeyFileOf } from '../signing/files.js';
-import { ALGORITHM, generateKeyPair, keyIdOf, privateKeyPem, privateKeySecrets, publicKeyBase64, publicKeyPem } from '../signing/keys.js';
-import { makeDir } from '../io/make-dir.js';
-import { folderInPlace, outputDirError, writingTo, type OutputTarget } from '../io/fs-errors.js';
+import { userPath, type Ctx } from '../../io/context.js';
+import { UsageError, WorkFailedError, errnoCode } from '../../errors.js';
+import { openAtomic, type AtomicFile } from '../../io/atomic.js';
+import { registerSecret } from '../../io/redact.js';
+import { defaultKeyFile, oneLineCommand, publicKeyFileOf } from '../../signing/files.js';
+import { ALGORITHM, generateKeyPair, keyIdOf, privateKeyPem, privateKeySecrets, publicKeyBase64, publicKeyPem } from '../../signing/keys.js';
+import { makeDir } from '../../io/make-dir.js';
+import { folderInPlace, outputDirError, writingTo, type OutputTarget } from '../../io/fs-errors.js';
 
 export interface KeysGenerateOptions {
   out?: string;
