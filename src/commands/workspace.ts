@@ -25,11 +25,18 @@ import { selectMembers, type SelectFlags, type Selection } from '../workspace/se
 import { buildOp, checkOp, deployOp, testOp, validateOp, type DeployOpOptions } from '../workspace/operations.js';
 import { mergedAnnotations, mergedSarif } from '../workspace/check-documents.js';
 import type { CheckReport } from '../check/types.js';
+import type { DeployRenderOptions } from '../deploy/project.js';
 
 export const WORKSPACE_COMMANDS = ['validate', 'test', 'build', 'check', 'deploy render', 'version'] as const;
 type WorkspaceCommand = (typeof WORKSPACE_COMMANDS)[number];
 
-export interface WorkspaceOptions extends SelectFlags {
+/** deploy render's flags, as deploy/project.ts defines them (out above: relative to each plugin's folder). */
+type DeployFlags = Pick<
+  DeployRenderOptions,
+  'env' | 'baseImage' | 'helm' | 'check' | 'force' | 'platformNamespace' | 'platformPods' | 'scraperNamespace' | 'scraperPods'
+>;
+
+export interface WorkspaceOptions extends SelectFlags, DeployFlags {
   /** The command run over the plugins. */
   command: WorkspaceCommand;
   jobs?: number;
@@ -47,16 +54,6 @@ export interface WorkspaceOptions extends SelectFlags {
   allowSkipped?: boolean;
   acceptPermission?: string[];
   output?: string;
-  /** deploy render's flags (out above: relative to each plugin's folder). */
-  env?: string[];
-  baseImage?: string;
-  helm?: boolean;
-  check?: boolean;
-  force?: boolean;
-  platformNamespace?: string;
-  platformPods?: string;
-  scraperNamespace?: string;
-  scraperPods?: string;
   target?: string;
   /** version's argument and flags. */
   bump?: string;

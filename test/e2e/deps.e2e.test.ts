@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pythonWith, requiresEach } from '../helpers/requires.js';
 import { hasStackTrace, runCli } from '../helpers/run-cli.js';
 import { tempDir, writeTree } from '../helpers/temp-project.js';
+import { makeWheel, WHEELS_PY } from '../helpers/wheel-files.js';
 import { serveIndex, type Pep503Index } from '../helpers/pep503-index.js';
 
 requiresEach('pip');
@@ -22,7 +23,6 @@ requiresEach('pip');
 // pip runs (and a venv is made) in most cases: minutes on a loaded machine.
 vi.setConfig({ testTimeout: 600_000 });
 
-const WHEELS_PY = fileURLToPath(new URL('../helpers/wheels.py', import.meta.url));
 const SCHEMAS = fileURLToPath(new URL('../../schemas/', import.meta.url));
 
 const ajv = new Ajv2020({ strict: true, allErrors: true });
@@ -40,23 +40,18 @@ const python = pythonWith('pip', 'venv', 'ensurepip', 'pytest', 'yaml') ?? 'pyth
 let wheelhouse: string;
 let index: Pep503Index;
 
-async function makeWheel(out: string, name: string, version: string, opts: { tag?: string; requires?: string[] } = {}): Promise<void> {
-  const args = [WHEELS_PY, 'make', out, name, version, ...(opts.tag ? ['--tag', opts.tag] : []), ...(opts.requires ?? []).flatMap((r) => ['--requires', r])];
-  await execa(python, args);
-}
-
 beforeAll(async () => {
   wheelhouse = await tempDir({}, 'pxp-wheels-');
   // What `test` needs in the plugin's environment, as wheels of the interpreter's own installs (with what they need).
   await execa(python, [WHEELS_PY, 'repack', wheelhouse, 'pytest', 'PyYAML']);
-  await makeWheel(wheelhouse, 'alpha', '1.0.0', { requires: ['beta>=2'] });
-  await makeWheel(wheelhouse, 'alpha', '1.1.0', { requires: ['beta>=2'] });
-  await makeWheel(wheelhouse, 'beta', '2.0.0');
-  await makeWheel(wheelhouse, 'beta', '2.1.0', { requires: ['gamma; extra == "fast"'] });
+  await makeWheel(python, wheelhouse, 'alpha', '1.0.0', { requires: ['beta>=2'] });
+  await makeWheel(python, wheelhouse, 'alpha', '1.1.0', { requires: ['beta>=2'] });
+  await makeWheel(python, wheelhouse, 'beta', '2.0.0');
+  await makeWheel(python, wheelhouse, 'beta', '2.1.0', { requires: ['gamma; extra == "fast"'] });
   // One with a platform tag, built for two platforms; PyYAML for the other platform too (resolved there, never installed).
-  await makeWheel(wheelhouse, 'gamma', '1.0.0', { tag: 'cp311-cp311-manylinux_2_17_x86_64' });
-  await makeWheel(wheelhouse, 'gamma', '1.0.0', { tag: 'cp311-cp311-macosx_11_0_arm64' });
-  await makeWheel(wheelhouse, 'PyYAML', '6.0.3', { tag: 'cp311-cp311-macosx_11_0_arm64' });
+  await makeWheel(python, wheelhouse, 'gamma', '1.0.0', { tag: 'cp311-cp311-manylinux_2_17_x86_64' });
+  await makeWheel(python, wheelhouse, 'gamma', '1.0.0', { tag: 'cp311-cp311-macosx_11_0_arm64' });
+  await makeWheel(python, wheelhouse, 'PyYAML', '6.0.3', { tag: 'cp311-cp311-macosx_11_0_arm64' });
   index = await serveIndex(wheelhouse);
 }, 120_000);
 
@@ -312,7 +307,7 @@ describe('deps sync', () => {
     expect((await cli(['deps', 'sync', '--python', python, '--no-index'], dir)).exitCode).toBe(0);
     // The wheelhouse's beta 2.0.0 is rebuilt (other bytes, same version) and locked again: sync replaces it.
     const other = await tempDir();
-    await makeWheel(other, 'beta', '2.0.0', { requires: ['alpha; extra == "never"'] });
+    await makeWheel(python, other, 'beta', '2.0.0', { requires: ['alpha; extra == "never"'] });
     await fs.copyFile(path.join(other, 'beta-2.0.0-py3-none-any.whl'), path.join(wheels, 'beta-2.0.0-py3-none-any.whl'));
     const relock = await cli(lock, dir);
     expect(relock.exitCode, relock.stderr).toBe(0);
@@ -339,7 +334,7 @@ describe('deps sync', () => {
     expect((await cli(['deps', 'lock', '--python', python, '--no-index', '--find-links', 'wheels'], dir)).exitCode).toBe(0);
     // Another beta 2.0.0 with the same name: the file on the "index" was replaced.
     const other = await tempDir();
-    await makeWheel(other, 'beta', '2.0.0', { requires: ['six'] });
+    await makeWheel(python, other, 'beta', '2.0.0', { requires: ['six'] });
     await fs.copyFile(path.join(other, 'beta-2.0.0-py3-none-any.whl'), path.join(wheels, 'beta-2.0.0-py3-none-any.whl'));
     // No index flag: the lock's own folder of local files is where pip looks.
     const r = await cli(['--json', 'deps', 'sync', '--python', python, '--no-index'], dir);

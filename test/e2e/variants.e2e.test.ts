@@ -11,11 +11,11 @@ import { execa } from 'execa';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pythonWith, requiresEach } from '../helpers/requires.js';
 import { hasStackTrace, runCli } from '../helpers/run-cli.js';
 import { tempDir, writeTree } from '../helpers/temp-project.js';
+import { makeWheel, WHEELS_PY } from '../helpers/wheel-files.js';
 import { startDevServer, type DevServer } from '../helpers/dev-server.js';
 import { api, listingFor, submit } from '../helpers/server-zips.js';
 import { dirSink } from '../../src/registry/sink.js';
@@ -23,7 +23,6 @@ import { dirSink } from '../../src/registry/sink.js';
 requiresEach('pip');
 vi.setConfig({ testTimeout: 600_000 });
 
-const WHEELS_PY = fileURLToPath(new URL('../helpers/wheels.py', import.meta.url));
 const python = pythonWith('pip', 'pytest', 'yaml') ?? 'python3';
 const LINUX = 'manylinux_2_17_x86_64';
 const MAC = 'macosx_11_0_arm64';
@@ -68,11 +67,6 @@ const cli = (args: string[], opts: { cwd?: string; token?: string } = {}) =>
     env: { XDG_CONFIG_HOME: home, PLEXICHAT_SIGNING_KEY: undefined, PLEXICHAT_MARKETPLACE_URL: srv.url, PLEXICHAT_TOKEN: opts.token ?? srv.developer },
   });
 
-async function makeWheel(out: string, name: string, version: string, opts: { tag?: string; requires?: string[] } = {}): Promise<void> {
-  const args = [WHEELS_PY, 'make', out, name, version, ...(opts.tag ? ['--tag', opts.tag] : []), ...(opts.requires ?? []).flatMap((r) => ['--requires', r])];
-  await execa(python, args);
-}
-
 /** build --wheels --split-platforms --sign; each archive (and its .sig) copied aside under `label`. */
 async function buildAll(key: string, label: string): Promise<Map<string, string>> {
   await fs.rm(path.join(dir, 'dist'), { recursive: true, force: true });
@@ -98,10 +92,10 @@ beforeAll(async () => {
   home = await tempDir({}, 'pxp-variants-home-');
   const wheelhouse = await tempDir({}, 'pxp-wheels-');
   await execa(python, [WHEELS_PY, 'repack', wheelhouse, 'pytest']);
-  await makeWheel(wheelhouse, 'alpha', '1.0.0', { requires: ['beta>=2'] });
-  await makeWheel(wheelhouse, 'beta', '2.0.0');
-  await makeWheel(wheelhouse, 'PyYAML', '6.0.9');
-  for (const tag of [LINUX, MAC]) await makeWheel(wheelhouse, 'gamma', '1.0.0', { tag: `cp311-cp311-${tag}` });
+  await makeWheel(python, wheelhouse, 'alpha', '1.0.0', { requires: ['beta>=2'] });
+  await makeWheel(python, wheelhouse, 'beta', '2.0.0');
+  await makeWheel(python, wheelhouse, 'PyYAML', '6.0.9');
+  for (const tag of [LINUX, MAC]) await makeWheel(python, wheelhouse, 'gamma', '1.0.0', { tag: `cp311-cp311-${tag}` });
   dir = await tempDir({}, 'pxp-variants-');
   await writeTree(dir, {
     config: { 'plugin.yaml': MANIFEST('A plugin built per platform') },

@@ -9,11 +9,11 @@ import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pythonWith, requiresEach } from '../helpers/requires.js';
 import { hasStackTrace, runCli } from '../helpers/run-cli.js';
 import { tempDir, writeTree } from '../helpers/temp-project.js';
+import { makeWheel, WHEELS_PY } from '../helpers/wheel-files.js';
 import { serveIndex, type Pep503Index } from '../helpers/pep503-index.js';
 import { startDevServer, type DevServer } from '../helpers/dev-server.js';
 import { submit } from '../helpers/server-zips.js';
@@ -21,7 +21,6 @@ import { submit } from '../helpers/server-zips.js';
 requiresEach('pip');
 vi.setConfig({ testTimeout: 600_000 });
 
-const WHEELS_PY = fileURLToPath(new URL('../helpers/wheels.py', import.meta.url));
 const python = pythonWith('pip', 'pytest', 'yaml') ?? 'python3';
 const LINUX = 'manylinux_2_17_x86_64';
 const MAC = 'macosx_11_0_arm64';
@@ -30,25 +29,20 @@ let otherPythons: string;
 let index: Pep503Index;
 let srv: DevServer;
 
-async function makeWheel(out: string, name: string, version: string, opts: { tag?: string; requires?: string[] } = {}): Promise<void> {
-  const args = [WHEELS_PY, 'make', out, name, version, ...(opts.tag ? ['--tag', opts.tag] : []), ...(opts.requires ?? []).flatMap((r) => ['--requires', r])];
-  await execa(python, args);
-}
-
 beforeAll(async () => {
   wheelhouse = await tempDir({}, 'pxp-wheels-');
   await execa(python, [WHEELS_PY, 'repack', wheelhouse, 'pytest']);
-  await makeWheel(wheelhouse, 'alpha', '1.0.0', { requires: ['beta>=2'] });
-  await makeWheel(wheelhouse, 'alpha', '1.1.0', { requires: ['beta>=2'] });
-  await makeWheel(wheelhouse, 'beta', '2.0.0');
-  await makeWheel(wheelhouse, 'delta', '0.5.0');
+  await makeWheel(python, wheelhouse, 'alpha', '1.0.0', { requires: ['beta>=2'] });
+  await makeWheel(python, wheelhouse, 'alpha', '1.1.0', { requires: ['beta>=2'] });
+  await makeWheel(python, wheelhouse, 'beta', '2.0.0');
+  await makeWheel(python, wheelhouse, 'delta', '0.5.0');
   // What the SDK needs at run time, pure (so a lock of pure wheels is one archive).
-  await makeWheel(wheelhouse, 'PyYAML', '6.0.9');
-  for (const tag of [LINUX, MAC]) await makeWheel(wheelhouse, 'gamma', '1.0.0', { tag: `cp311-cp311-${tag}` });
+  await makeWheel(python, wheelhouse, 'PyYAML', '6.0.9');
+  for (const tag of [LINUX, MAC]) await makeWheel(python, wheelhouse, 'gamma', '1.0.0', { tag: `cp311-cp311-${tag}` });
   // Built for other Pythons than the 3.11 the archives target (kept out of the index).
   otherPythons = await tempDir({}, 'pxp-wheels-py-');
   for (const tag of ['cp312-cp312', 'cp312-abi3', 'cp310-cp310', 'pp311-pypy311_pp73', 'cp38-abi3'])
-    await makeWheel(otherPythons, 'gamma', '1.0.0', { tag: `${tag}-${LINUX}` });
+    await makeWheel(python, otherPythons, 'gamma', '1.0.0', { tag: `${tag}-${LINUX}` });
   index = await serveIndex(wheelhouse);
   srv = await startDevServer();
 }, 180_000);
@@ -337,7 +331,7 @@ describe('build --wheels', () => {
     expect((await cli(['deps', 'lock', '--python', python, '--no-index', '--find-links', 'wheelhouse'], dir)).exitCode).toBe(0);
     // Another beta 2.0.0 under the same name: not the locked file.
     await fs.rm(path.join(house, 'beta-2.0.0-py3-none-any.whl'));
-    await makeWheel(house, 'beta', '2.0.0', { requires: ['delta'] });
+    await makeWheel(python, house, 'beta', '2.0.0', { requires: ['delta'] });
     const bad = await cli(['--json', 'build', '--wheels'], dir);
     expect([bad.exitCode, JSON.parse(bad.stdout).error.code]).toEqual([1, 'HASH_MISMATCH']);
     expect(JSON.parse(bad.stdout).error.message).toMatch(/beta-2\.0\.0-py3-none-any\.whl/);
@@ -354,8 +348,8 @@ describe('the dependency diff (validate --against)', () => {
   it('lists packages added, removed and changed (range, locked version, or both) since an archive', async () => {
     const house = await tempDir({}, 'pxp-house-');
     for (const f of await fs.readdir(wheelhouse)) if (!f.startsWith('gamma')) await fs.copyFile(path.join(wheelhouse, f), path.join(house, f));
-    await makeWheel(house, 'zeta', '1.0.0');
-    await makeWheel(house, 'epsilon', '0.1.0');
+    await makeWheel(python, house, 'zeta', '1.0.0');
+    await makeWheel(python, house, 'epsilon', '0.1.0');
     const dir = await plugin(['alpha>=1.0', 'delta', 'zeta']);
     await writeTree(dir, { docs: { 'README.md': '# Wheels demo\n\nPacks its wheels.\n' }, 'CHANGELOG.md': '# Changelog\n\n## [1.0.0]\n\n- first\n' });
     const relock = async () => expect((await cli(['deps', 'lock', '--python', python, '--no-index', '--find-links', house], dir)).exitCode).toBe(0);
@@ -380,7 +374,7 @@ describe('the dependency diff (validate --against)', () => {
       manifest,
       text.replace('- "alpha>=1.0"', '- "alpha>=1.0,<1.1"').replace('- "delta"', '- "delta>=0.1"').replace('- "zeta"', '- "epsilon"'),
     );
-    await makeWheel(house, 'beta', '2.1.0');
+    await makeWheel(python, house, 'beta', '2.1.0');
     await relock();
     const r = await cli(['--json', 'validate', '--against', base], dir);
     expect(r.exitCode, r.stderr).toBe(0);
